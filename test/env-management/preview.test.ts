@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
@@ -189,6 +189,48 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
     expect((await dbee({ action: 'list' })).stdout).toContain(`${prefix}pr_42  branch pr-42`);
     expect((await dbee({ action: 'drop', name: 'pr-42' })).code).toBe(0);
   }, 120_000);
+
+  it("copies the projects' reference data from the base, with the rows it references, and refuses a table over the bound", async () => {
+    const dbeeYaml = readFileSync(join(w.root, 'dbee.yaml'), 'utf8');
+    const coreYaml = readFileSync(join(w.root, 'core/db.yaml'), 'utf8');
+    try {
+      // The lookup rows test's migration V1 wrote ('eu') come from test, not from a seed file.
+      w.write('dbee.yaml', dbeeYaml.replace('  seed: [seed/regions.sql]\n', ''));
+      w.write('core/db.yaml', `${coreYaml}referenceData: [core.region]\n`);
+      const made = await dbee({ action: 'create', name: 'ref-1' });
+      expect(made.code, made.stderr).toBe(0);
+      expect(made.stdout).toContain('reference data: core.region (1 row) from test');
+      // 'eu' from test's reference data, 'apac' from the branch's migration V2 run on the preview.
+      expect(await onPreview<{ code: string }>(`${prefix}ref_1`, 'SELECT code FROM core.region ORDER BY code')).toEqual(
+        [{ code: 'apac' }, { code: 'eu' }],
+      );
+      expect((await dbee({ action: 'drop', name: 'ref-1' })).code).toBe(0);
+
+      // More rows on the base than preview.referenceRows: refused at the table's line, and no preview is left.
+      w.write('dbee.yaml', dbeeYaml.replace('  seed: [seed/regions.sql]\n', '  referenceRows: 1\n'));
+      w.write('core/db.yaml', `${coreYaml}referenceData: [core.region, sales.orders]\n`);
+      if (engine === 'postgres') await queryUrl(base!.url, "INSERT INTO core.region VALUES ('us')");
+      else {
+        const c = await openEmbeddedFolder(join(w.root, '.dbee/test'), 'test');
+        try {
+          await c.query("INSERT INTO core.region VALUES ('us')");
+        } finally {
+          await c.close();
+        }
+      }
+      const over = await dbee({ action: 'create', name: 'ref-2' });
+      expect(over.code).toBe(1);
+      expect(over.stderr).toContain('core/db.yaml:5');
+      expect(over.stderr).toContain(
+        'referenceData: core.region has more rows on test than preview.referenceRows takes (1)',
+      );
+      expect(over.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect((await dbee({ action: 'list' })).stdout).toBe('no previews of test\n');
+    } finally {
+      w.write('dbee.yaml', dbeeYaml);
+      w.write('core/db.yaml', coreYaml);
+    }
+  }, 240_000);
 
   // A kill between CREATE DATABASE and the record: the record's write is held (a lock on the catalog of shared
   // comments) until dbee is killed, and its statement ended with it. Server only: PGlite's folder is renamed whole.

@@ -43,6 +43,7 @@ export type {
   DiffRole,
   StateFingerprints,
   MissingRows,
+  SamplePurpose,
   ObjectCatalog,
   InPlaceChanges,
   LiveComparison,

@@ -231,7 +231,7 @@ export function createPostgresEngine(): Engine {
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       stateOf,
       catalogVersion: (conn) => catalogVersion(conn),
-      copySample: (from, to, tables) => copySample(from, to, tables),
+      copySample: (from, to, tables, purpose) => copySample(from, to, tables, purpose),
       missingRows: (error, copy, target) => missingRows(error, copy, target),
       readRows: async (conn, t) =>
         (

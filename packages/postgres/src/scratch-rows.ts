@@ -1,4 +1,4 @@
-import { type Connection, DbeeError, ExitCode, type MissingRows } from '@dbee/core';
+import { type Connection, DbeeError, ExitCode, type MissingRows, type SamplePurpose } from '@dbee/core';
 import { ident, literal } from './render/quote';
 
 /** A table as `schema.name` (unquoted), the key the sample is kept by. */
@@ -48,6 +48,7 @@ export async function copySample(
   from: Connection,
   to: Connection,
   tables: readonly { schema: string; name: string; limit: number }[],
+  purpose: SamplePurpose = 'rollback-test',
 ): Promise<Map<string, number>> {
   const limits = new Map(tables.map((t) => [`${t.schema}.${t.name}`, t.limit]));
   const keys = (await to.query<ForeignKeyRow>(FOREIGN_KEYS)).rows.map(foreignKey);
@@ -76,6 +77,7 @@ export async function copySample(
         if (!wanted.length) continue;
         if (limits.get(fk.parent) === 0)
           throw sampleError(
+            purpose,
             `the sampled rows of ${table} reference ${wanted.length} row${wanted.length === 1 ? '' : 's'} of ${fk.parent} (${fk.name}), which verify.sampleTables gives 0 rows`,
             `give ${table} 0 rows too, or let ${fk.parent} be sampled (only the rows the sample references are read)`,
           );
@@ -94,12 +96,18 @@ export async function copySample(
       }
     fresh = next;
   }
-  if (rows.size) await load(from, to, rows, keys);
+  if (rows.size) await load(from, to, rows, keys, purpose);
   return new Map([...rows].map(([t, r]) => [t, r.size]));
 }
 
 /** The sample loaded into the copy in one transaction (see `copySample`); a failure refuses, naming what failed. */
-async function load(from: Connection, to: Connection, rows: Map<TableName, Set<string>>, keys: ForeignKey[]) {
+async function load(
+  from: Connection,
+  to: Connection,
+  rows: Map<TableName, Set<string>>,
+  keys: ForeignKey[],
+  purpose: SamplePurpose,
+) {
   const tables = [...rows.keys()];
   const list = `ARRAY[${tables.map((t) => literal(qualified(t))).join(', ')}]::regclass[]`;
   // Triggers of the tables and of their partitions (a row inserted through the root fires the partition's).
@@ -141,8 +149,11 @@ async function load(from: Connection, to: Connection, rows: Map<TableName, Set<s
     await to.execute('ROLLBACK').catch(() => {});
     const err = e as { message?: string; detail?: string };
     throw sampleError(
+      purpose,
       `${err.message ?? String(e)}${err.detail ? ` (${err.detail})` : ''}`,
-      'the target holds rows its own constraints do not accept (a NOT VALID key, say), or rows changed while they were read: run the dry run again, or give the table 0 rows in verify.sampleTables',
+      purpose === 'preview'
+        ? "the base holds rows its own constraints do not accept (a NOT VALID key, say), or rows changed while they were read: run the command again, or take the table out of the project's referenceData"
+        : 'the target holds rows its own constraints do not accept (a NOT VALID key, say), or rows changed while they were read: run the dry run again, or give the table 0 rows in verify.sampleTables',
     );
   }
   await sequencesAsOnTarget(from, to, tables);
@@ -280,7 +291,13 @@ function qualified(table: TableName): string {
   return `${ident(table.slice(0, dot))}.${ident(table.slice(dot + 1))}`;
 }
 
-function sampleError(what: string, hint: string): DbeeError {
+function sampleError(purpose: SamplePurpose, what: string, hint: string): DbeeError {
+  if (purpose === 'preview')
+    return new DbeeError(`preview: the base's reference rows cannot be loaded into the preview: ${what}`, {
+      code: 'PREVIEW_REFERENCE_DATA',
+      hint,
+      exitCode: ExitCode.invalid,
+    });
   return new DbeeError(`rollback test: the sample of the target's rows cannot be loaded into the copy: ${what}`, {
     code: 'ROLLBACK_TEST_SAMPLE',
     hint,

@@ -423,6 +423,11 @@ export const previewSettings = z.strictObject({
    * cloned and before the branch is deployed, e.g. `[seed/regions.sql]`. Default: no data (the structure only).
    */
   seed: z.array(z.string().min(1)).optional(),
+  /**
+   * The most rows a new preview takes from one table of a project's `referenceData`: a table with more is refused
+   * (reference data is lookup data; a bigger table is seeded or left out). Default 10000.
+   */
+  referenceRows: z.number().int().positive().optional(),
 });
 
 export const workspaceConfig = z.strictObject({
@@ -512,6 +517,12 @@ export const projectConfig = z.strictObject({
     .optional(),
   /** Schema review policies of this project, over dbee.yaml's (docs/policies.md). */
   policies: policiesConfig.optional(),
+  /**
+   * Reference tables (lookup rows written by migrations or by hand: currencies, statuses, regions), by `schema.name`
+   * (may use `{{var}}`): a new preview (`dbee preview create`) takes their rows from its base, with the rows they
+   * reference, up to `preview.referenceRows` per table (docs/preview.md).
+   */
+  referenceData: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'a table as schema.name')).optional(),
   /** Per-environment overrides. */
   environments: z
     .record(

@@ -505,6 +505,9 @@ export interface MissingRows {
  * neutral model, diff, render. Its presence is what `capabilities.shadowDatabase` used to say (PostgreSQL: yes;
  * Teradata: no, tables change in place through `InPlaceChanges`).
  */
+/** What a copy of rows into another database is for (`DiffRole.copySample`): its errors name it. */
+export type SamplePurpose = 'rollback-test' | 'preview';
+
 export interface DiffRole {
   /**
    * Copy a sample of the target's rows (`from`, only read) into a scratch copy of its schemas (`to`), for the rollback
@@ -514,12 +517,15 @@ export interface DiffRole {
    * triggers on those tables do not fire, and its foreign keys are checked once at the end. Returns the rows copied
    * per table (`schema.name`), referenced tables included. A sample that cannot be loaded (a referenced row missing on
    * the target too, a table given 0 rows that sampled rows reference) is a `DbeeError` coded `ROLLBACK_TEST_SAMPLE`
-   * (exit 1) that names the tables and rows. Optional: without it no rows are sampled.
+   * (exit 1) that names the tables and rows. Optional: without it no rows are sampled. The same copy fills a new
+   * preview with its projects' reference data (`purpose: 'preview'`, `from` the base): its errors are then coded
+   * `PREVIEW_REFERENCE_DATA` and say so.
    */
   copySample?(
     from: Connection,
     to: Connection,
     tables: readonly { schema: string; name: string; limit: number }[],
+    purpose?: SamplePurpose,
   ): Promise<Map<string, number>>;
   /**
    * The rows a scratch copy lacks that `error` (a statement's failure on the copy, which holds none or a sample of the

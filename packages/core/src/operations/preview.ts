@@ -12,6 +12,7 @@ import { HAZARD_KINDS } from '../options/common';
 import { withSession } from '../runner/session';
 import { openLedger } from '../ledger/open-ledger';
 import { check } from './check';
+import { copyReferenceData, referenceTables } from './preview-reference';
 import { clone } from './clone';
 import { deploy } from './deploy';
 import { smokeTest } from './smoke-test';
@@ -136,6 +137,8 @@ interface PreviewReport {
   database: string;
   created: boolean;
   cloned: string[];
+  /** Rows copied from the base per table (`schema.name`): the projects' `referenceData` and the rows they reference. */
+  reference: Record<string, number>;
   seeded: string[];
   check: string;
   deploy: string;
@@ -176,6 +179,7 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
     database: role.describe(base, place, name),
     created,
     cloned: [],
+    reference: {},
     seeded: [],
     check: 'not run',
     deploy: 'not run',
@@ -276,6 +280,11 @@ async function makeStructure(
       await clone(quiet, { ...options, assumeYes: true, allowHazards: [...HAZARD_KINDS] }, { migrations: true });
       report.cloned.push(project);
     }
+    const reference = created ? referenceTables(ctx, projects, side.base) : [];
+    if (reference.length) {
+      const input = { engine: side.engine, base: side.base, preview: environment, bound: side.settings.referenceRows };
+      report.reference = await copyReferenceData(ctx, input, reference);
+    }
     if (seeds.length) {
       await withSession(
         {
@@ -356,6 +365,13 @@ function printReport(ctx: OperationContext, options: PreviewOptions, report: Pre
     [
       `preview ${report.preview} (branch ${report.branch}) of ${report.base}: ${report.database}`,
       `  structure: ${report.cloned.length ? `cloned ${report.cloned.join(', ')} from ${report.base}` : report.created ? 'not made' : 'kept (made by an earlier create)'}`,
+      ...(Object.keys(report.reference).length
+        ? [
+            `  reference data: ${Object.entries(report.reference)
+              .map(([t, n]) => `${t} (${n} row${n === 1 ? '' : 's'})`)
+              .join(', ')} from ${report.base}`,
+          ]
+        : []),
       ...(report.seeded.length ? [`  seed: ${report.seeded.join(', ')}`] : []),
       `  check: ${report.check}`,
       `  deploy: ${report.deploy}`,
