@@ -115,4 +115,23 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
     const d = await w.dbee('diff', { project: 'shop', env: test, againstEnv: prod, format: 'json', cache: false });
     expect(JSON.parse(d.stdout).changes).toBe(0);
   });
+
+  it('names the default privileges one side has (ALTER DEFAULT PRIVILEGES): never "already equals" with them left out', async () => {
+    await w.exec(
+      1,
+      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbee_t_reader') THEN CREATE ROLE dbee_t_reader; END IF; END $$; ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT SELECT ON TABLES TO dbee_t_reader",
+    );
+    try {
+      const c = await w.dbee('clone', { project: 'shop', from: prod, to: test });
+      expect(c.code, c.stderr).toBe(0);
+      expect(c.stdout).toContain(`${test} already equals ${prod} in what was compared`);
+      expect(c.stdout).toMatch(
+        /not compared: default privileges \(ALTER DEFAULT PRIVILEGES; .*\): default privileges FOR ROLE \S+ IN SCHEMA shop GRANT SELECT ON TABLES TO dbee_t_reader: only on /,
+      );
+      const d = await w.dbee('diff', { project: 'shop', env: test, againstEnv: prod, format: 'json', cache: false });
+      expect(JSON.parse(d.stdout).uncompared).toEqual([expect.stringContaining('TO dbee_t_reader: only on')]);
+    } finally {
+      await w.exec(1, 'ALTER DEFAULT PRIVILEGES IN SCHEMA shop REVOKE SELECT ON TABLES FROM dbee_t_reader');
+    }
+  });
 });

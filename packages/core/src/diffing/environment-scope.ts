@@ -108,11 +108,36 @@ export function compareEnvironments(
     const objects = differingTargets(from.comments, to.comments, (c: Comment) => c.text);
     if (objects.length) uncompared.push(`comments (manage.comments is false): they differ on ${list(objects)}`);
   }
+  uncompared.push(...differingSchemaDefaults(from, to, sides));
   if (scope.ignore.length)
     uncompared.push(
       `objects matching manage.ignore (${scope.ignore.length} pattern${scope.ignore.length === 1 ? '' : 's'})`,
     );
   return { from: restrictModel(from, scope), to: restrictModel(to, scope), uncompared };
+}
+
+/**
+ * The schemas' default privileges (`ALTER DEFAULT PRIVILEGES`) that are not the same on both sides, one line each:
+ * dbee neither plans nor compares them, and a comparison that left them out would say two databases are equal when
+ * the next table created on one of them gets other privileges.
+ */
+function differingSchemaDefaults(
+  from: SchemaModel,
+  to: SchemaModel,
+  labels: { fromLabel: string; toLabel: string },
+): string[] {
+  const text = (d: NonNullable<SchemaModel['schemaDefaults']>[number]) =>
+    `FOR ROLE ${d.role} IN SCHEMA ${d.schema} GRANT ${d.privileges.join(', ')} ON ${d.on.toUpperCase()} TO ${d.grantee}${d.grantable.length ? ` (grantable: ${d.grantable.join(', ')})` : ''}`;
+  const a = new Set((from.schemaDefaults ?? []).map(text));
+  const b = new Set((to.schemaDefaults ?? []).map(text));
+  const only = (x: Set<string>, y: Set<string>, label: string) =>
+    [...x].filter((t) => !y.has(t)).map((t) => `default privileges ${t}: only on ${label}`);
+  const lines = [...only(a, b, labels.fromLabel), ...only(b, a, labels.toLabel)];
+  return lines.length
+    ? [
+        `default privileges (ALTER DEFAULT PRIVILEGES; dbee does not manage them, set them by hand or in a migration): ${lines.join('; ')}`,
+      ]
+    : [];
 }
 
 /** Grantees whose privileges (on objects or by default) are not the same on both sides, sorted. */

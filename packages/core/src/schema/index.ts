@@ -28,6 +28,7 @@ export type {
   TypeDef,
   Comment,
   Privilege,
+  SchemaDefaultPrivilege,
   PrivilegeGrant,
   Owner,
 } from './model';

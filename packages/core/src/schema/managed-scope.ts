@@ -150,5 +150,6 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
     owners: scope.owners ? keepTarget(model.owners) : [],
     defaultPrivileges: defaults,
     ...(model.serverVersion !== undefined ? { serverVersion: model.serverVersion } : {}),
+    ...(model.schemaDefaults ? { schemaDefaults: model.schemaDefaults } : {}),
   };
 }

@@ -40,6 +40,24 @@ export interface SchemaModel {
    * know (`EngineFacts.privilegesSince`), whichever server the other side was built on.
    */
   serverVersion?: number;
+  /**
+   * The privileges objects created later in a schema get (PostgreSQL: `ALTER DEFAULT PRIVILEGES [FOR ROLE r] IN SCHEMA s
+   * GRANT ...`, `pg_default_acl`). Read so that a comparison of two databases names where they differ; not planned
+   * or compared as objects (docs/diff.md). Absent where the engine has none or none are set.
+   */
+  schemaDefaults?: SchemaDefaultPrivilege[];
+}
+
+/** One grantee's default privileges on one kind of object created by `role` in `schema`. */
+export interface SchemaDefaultPrivilege {
+  schema: string;
+  /** The role whose new objects get them (`FOR ROLE`). */
+  role: string;
+  /** `tables`, `sequences`, `functions`, `types` or `schemas`. */
+  on: string;
+  grantee: string;
+  privileges: string[];
+  grantable: string[];
 }
 
 /** Engine-specific details, compared as data by the differ (e.g. PostgreSQL `reloptions`, Teradata `primaryIndex`). */

@@ -203,7 +203,10 @@ where d.classoid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regcl
 
 const grantee = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type, a.is_grantable`;
 
-/** Effective privileges (the defaults when an ACL is null), the owner's own left out. */
+/**
+ * Effective privileges (the defaults when an ACL is null), the owner's own left out; and the default privileges set
+ * in the schemas (`pg_default_acl`, its oid the schema's, `column_name` the object type's letter and the role).
+ */
 export const PRIVILEGES_SQL = `
 select 'pg_class' as catalog, c.oid, null::text as column_name, ${grantee}
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -230,7 +233,12 @@ union all
 select 'pg_namespace', n.oid, null, ${grantee}
 from pg_namespace n
 cross join lateral aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
-where ${IN_SCOPE} and a.grantee <> n.nspowner`;
+where ${IN_SCOPE} and a.grantee <> n.nspowner
+union all
+select 'pg_default_acl', n.oid, concat_ws(' ', d.defaclobjtype::text, pg_get_userbyid(d.defaclrole)), ${grantee}
+from pg_default_acl d join pg_namespace n on n.oid = d.defaclnamespace
+cross join lateral aclexplode(d.defaclacl) a
+where ${IN_SCOPE}`;
 
 /**
  * Collations defined in the schemas. The locale column is `colliculocale` on PostgreSQL 15 and 16 and `colllocale`

@@ -11,6 +11,7 @@ import type {
   Index,
   Owner,
   Privilege,
+  SchemaDefaultPrivilege,
   ReferentialAction,
   Routine,
   SchemaDef,
@@ -183,6 +184,14 @@ const CONSTRAINT_KINDS: Record<string, ConstraintKind> = {
   c: 'check',
   f: 'foreign-key',
   x: 'exclusion',
+};
+/** `pg_default_acl.defaclobjtype`: the kind of object the default privileges are for. */
+const DEFAULT_ACL_KINDS: Record<string, string> = {
+  r: 'tables',
+  S: 'sequences',
+  f: 'functions',
+  T: 'types',
+  n: 'schemas',
 };
 const VOLATILITY: Record<string, Routine['volatility']> = { i: 'immutable', s: 'stable', v: 'volatile' };
 
@@ -757,7 +766,12 @@ class ModelBuilder {
 
   private buildPrivileges(rows: Row[]): void {
     const grouped = new Map<string, Privilege>();
+    const defaults = new Map<string, SchemaDefaultPrivilege>();
     for (const r of rows) {
+      if (r.catalog === 'pg_default_acl') {
+        this.addSchemaDefault(defaults, r);
+        continue;
+      }
       const e = this.get(str(r.catalog), r.oid);
       // pg_type oids of tables and views stand for the relation elsewhere; privileges come from pg_class.
       if (!e || e.is === 'constraint' || e.is === 'domain-check' || (r.catalog === 'pg_type' && e.is !== 'type'))
@@ -783,6 +797,28 @@ class ModelBuilder {
       p.grantable.sort();
       this.model.privileges.push(p);
     }
+    if (defaults.size) {
+      const text = (d: SchemaDefaultPrivilege) => `${d.schema} ${d.role} ${d.on} ${d.grantee}`;
+      this.model.schemaDefaults = [...defaults.values()].sort((a, b) => cmp(text(a), text(b)));
+    }
+  }
+
+  /** One row of a schema's default privileges (`pg_default_acl`), grouped by schema, role, kind and grantee. */
+  private addSchemaDefault(defaults: Map<string, SchemaDefaultPrivilege>, r: Row): void {
+    const schema = this.get('pg_namespace', r.oid);
+    if (schema?.is !== 'schema') return;
+    const [letter, role] = str(r.column_name).split(' ') as [string, string];
+    const on = DEFAULT_ACL_KINDS[letter] ?? letter;
+    const id = `${schema.obj.key.name} ${role} ${on} ${r.grantee}`;
+    let d = defaults.get(id);
+    if (!d) {
+      d = { schema: schema.obj.key.name, role, on, grantee: str(r.grantee), privileges: [], grantable: [] };
+      defaults.set(id, d);
+    }
+    d.privileges.push(str(r.privilege_type));
+    if (r.is_grantable === true) d.grantable.push(str(r.privilege_type));
+    d.privileges.sort();
+    d.grantable.sort();
   }
 
   /** Deterministic order, whatever order the catalog returned rows in. */
