@@ -116,6 +116,7 @@ function cloneCommand(
         sides,
       };
     },
+    drift: ({ sides }) => ({ subjects: [{ project: sides.project.name, scope: sides.scope }] }),
     plan: async ({ sides }, session) => {
       await markInterruptedClones(ctx, options, openLedger(session.conn, sides.engine.ledger), session.owner);
       const plan = await planClone(ctx, options, sides, session.conn);
