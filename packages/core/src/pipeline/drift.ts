@@ -41,21 +41,27 @@ export type DriftRequest =
  */
 export class DriftFound {
   private readonly decided = new Set<string>();
+  private readings: Promise<ReadonlyMap<string, ProjectDrift>> | undefined;
 
   constructor(
-    /** Read while the command plans (`driftStage`); awaited by whoever asks first. */
-    private readonly readings: Promise<ReadonlyMap<string, ProjectDrift>>,
+    /**
+     * The finding, asked for once by whoever asks first (`driftStage`): a reading already made or under way on the
+     * lock's session, or one that starts then on the working session, in the asker's own sequence of requests.
+     */
+    private readonly read: () => Promise<ReadonlyMap<string, ProjectDrift>>,
     private readonly refusal: (drift: ProjectDrift) => DbeeError,
     /** See `DriftRequest.decides`. */
     readonly decides = false,
-  ) {
-    // Awaited by the stage after the plan; a plan that throws first leaves it unread, never unhandled.
-    readings.catch(() => undefined);
+  ) {}
+
+  private found(): Promise<ReadonlyMap<string, ProjectDrift>> {
+    this.readings ??= this.read();
+    return this.readings;
   }
 
   /** A project's drift, decided by the caller from now on; undefined when its schemas did not drift. */
   async decide(project: string): Promise<ProjectDrift | undefined> {
-    const d = (await this.readings).get(project);
+    const d = (await this.found()).get(project);
     if (d?.state !== 'yes') return undefined;
     this.decided.add(project);
     return d;
@@ -66,12 +72,12 @@ export class DriftFound {
    * told (`unknown`, also for a project the stage was not asked about).
    */
   async state(project: string): Promise<ProjectDrift['state']> {
-    return (await this.readings).get(project)?.state ?? 'unknown';
+    return (await this.found()).get(project)?.state ?? 'unknown';
   }
 
   /** The refusal of every drift no command decided. */
   async refusals(): Promise<DbeeError[]> {
-    return [...(await this.readings).values()]
+    return [...(await this.found()).values()]
       .filter((d) => d.state === 'yes' && !this.decided.has(d.project))
       .map((d) => this.refusal(d));
   }
@@ -80,12 +86,17 @@ export class DriftFound {
 /**
  * Stage `drift`, under the lock, in a dry run as in the real run: for each project the command changes, its newest
  * deployment in the target's own ledger (whatever environment name recorded it: a restored or renamed database is
- * judged by what it holds) and whether its schemas' fingerprint moved since (`recordedDrift`). Reads only, on the lock's
+ * judged by what it holds) and whether its schemas' fingerprint moved since (`recordedDrift`). Reads only. On the lock's
  * own session when there is one (`side`), while the command plans on the working session: the finding is awaited by
- * the command that decides drift (`DriftFound.decide`) and by the pipeline after the plan. A hand edit is never
- * recorded as dbee's: the command refuses it, or puts it back visibly.
+ * the command that decides drift (`DriftFound.decide`) and by the pipeline after the plan. Without one (an embedded
+ * database's lock is a file; a fleet's targets), read on the working session before the plan starts, never beside it:
+ * a session answers one request at a time, and a reading interleaved with the plan's requests shares the session's
+ * settings with them (a catalog read without prepared queries sets `search_path` for the session and puts it back,
+ * PGlite's fingerprint: interleaved, it printed the names another way and a deployment just made read as drift). A
+ * side reading that fails is read again on the working session when first asked for, in the asker's sequence. A hand
+ * edit is never recorded as dbee's: the command refuses it, or puts it back visibly.
  */
-export function driftStage(
+export async function driftStage(
   ctx: OperationContext,
   args: {
     engine: Engine;
@@ -95,19 +106,25 @@ export function driftStage(
     command: string;
   },
   request: DriftRequest,
-): DriftFound {
+): Promise<DriftFound> {
   const { environment } = args;
   const refusal =
     'subjects' in request && request.refusal
       ? (d: ProjectDrift) => request.refusal!(d, environment.name)
       : (d: ProjectDrift) => driftRefusal(d, environment.name, args.command);
   const subjects = 'subjects' in request ? request.subjects.filter((s) => s.scope.schemas.length) : [];
-  if (!subjects.length || !args.engine.diff) return new DriftFound(Promise.resolve(new Map()), refusal);
-  // Read on the lock's session; on the working session when there is none or it failed there.
-  const reading = args.side
-    ? readDrifts(ctx, { ...args, conn: args.side }, subjects).catch(() => readDrifts(ctx, args, subjects))
-    : readDrifts(ctx, args, subjects);
-  return new DriftFound(reading, refusal, 'subjects' in request && (request.decides ?? false));
+  const decides = 'subjects' in request && (request.decides ?? false);
+  if (!subjects.length || !args.engine.diff) return new DriftFound(async () => new Map(), refusal);
+  if (!args.side) {
+    // Its failure is the finding's (thrown to whoever asks), as a side reading's would be.
+    const read = await readDrifts(ctx, args, subjects).then(
+      (r) => async () => r,
+      (e: unknown) => async () => Promise.reject(e),
+    );
+    return new DriftFound(read, refusal, decides);
+  }
+  const onSide = readDrifts(ctx, { ...args, conn: args.side }, subjects).catch(() => null);
+  return new DriftFound(async () => (await onSide) ?? readDrifts(ctx, args, subjects), refusal, decides);
 }
 
 async function readDrifts(
@@ -118,18 +135,21 @@ async function readDrifts(
   const { engine, conn, environment } = args;
   const diff = engine.diff!;
   const readings = new Map<string, ProjectDrift>();
-  // The catalog version first (one for every project; in an Nx batch, the one at its start serves every task: a
-  // no-op task sends nothing of its own, test/workspace/batch-reads.test.ts), then the ledger.
+  // The ledger first: a database dbee never wrote to has nothing recorded to compare with (a new target of a fleet
+  // reads its missing ledger once, for the plan as well: test/fleet/fleet-requests.test.ts). Its version is read once
+  // per session and the rows below read it anyway; in an Nx batch the rows read for the batch answer (no request).
+  const ledger = openLedger(conn, engine.ledger);
+  if (ledger.knownMissing() || (!ctx.sessions && !(await ledger.exists()))) return readings;
+  // Then the catalog version (one for every project; in an Nx batch, the first one read serves every task: a no-op task
+  // sends nothing of its own, test/workspace/batch-reads.test.ts), answered before the ledger's rows are read: a
+  // session answers one request at a time.
   const version = () => settled(diff.catalogVersion!(conn));
   const catalogVersion = diff.catalogVersion
     ? ctx.sessions
       ? batchShared(ctx, `catalog-version\0${environment.name}`, version)
       : version()
     : undefined;
-  // One request at a time on a session (the driver queues none): the version is answered before the ledger is read.
   await catalogVersion;
-  const ledger = openLedger(conn, engine.ledger);
-  if (ledger.knownMissing()) return readings;
   for (const { project, scope } of subjects) {
     const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
     readings.set(project, await recordedDrift(engine, conn, { project, scope, last, catalogVersion }));

@@ -281,7 +281,7 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
     async (session) => {
       report.database = session.conn.description;
       // `dbee check` (skipGates) applies nothing: a dry run of queries, never refused for drift.
-      const drift = driftStage(
+      const drift = await driftStage(
         ctx,
         {
           engine: input.session.engine,
