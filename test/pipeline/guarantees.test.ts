@@ -9,7 +9,8 @@ import { ENGINES, type EngineName, promotionWorkspace } from '../promotion/helpe
  * the ticket, the maintenance window and protection refused in the real run and the dry run (exit 1, nothing written
  * to the ledger); a hand edit on the target before the command (a view made in the project's schema outside dbee)
  * refused in both runs, exit 1 with nothing written and the edit left as it was (or, for a command that goes on, never
- * recorded as dbee's: `status` still says drift); then the run itself: exit 0, a ledger row with its ticket, step rows,
+ * recorded as dbee's: `status` still says drift; for a command whose plan is made from the target as it is, put back
+ * visibly: `clone`); then the run itself: exit 0, a ledger row with its ticket, step rows,
  * notifications, no drift after.
  *
  * `KNOWN_GAPS` lists the cells that do not hold yet, with the reason; the test prints them and fails when one of them
@@ -43,9 +44,10 @@ interface Row {
   reset?: (w: Workspace) => Promise<void>;
   /**
    * What the command does with a hand edit on the target (issue 79): `refused` (the default: exit 1, nothing written),
-   * or `goes on` without recording it as dbee's (`status` still says drift after it).
+   * `goes on` without recording it as dbee's (`status` still says drift after it), or `puts back`: its plan, made from
+   * the target as it is, undoes the edit visibly (the dry run leaves it; the run removes it, `status` says no drift).
    */
-  onHandEdit?: 'refused' | 'goes on';
+  onHandEdit?: 'refused' | 'goes on' | 'puts back';
   /** Cells that do not apply to this command, each with why (printed, never counted as holding). */
   notApplicable?: Partial<Record<Cell, string>>;
 }
@@ -221,9 +223,17 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
       command: 'clone',
       options: { from: 's', to: 'e' },
       driven: true,
+      // The gap from the target as it is to the source: a view made by hand on the target is dropped by the plan.
+      onHandEdit: 'puts back',
       // The source environment holds a view the target does not: the clone creates it there.
       setup: async (w) => {
         w.w.write('a/x.sql', 'CREATE VIEW a.x AS SELECT id FROM a.t;');
+        const r = await w.dbee('deploy', { project: 'a', env: 's' }, w.vars('e', 's'));
+        expect(r.code, r.stderr).toBe(0);
+      },
+      // A clone that ran (the hand edit put back) leaves nothing to clone: the source gains another view.
+      reset: async (w) => {
+        w.w.write('a/y.sql', 'CREATE VIEW a.y AS SELECT id FROM a.t;');
         const r = await w.dbee('deploy', { project: 'a', env: 's' }, w.vars('e', 's'));
         expect(r.code, r.stderr).toBe(0);
       },
@@ -315,10 +325,14 @@ describe.each(ENGINES)('the guarantee matrix [%s]', (engine: EngineName) => {
       const written = (await lastId()) !== before;
       const named = /outside dbee/.test(r.stderr);
       const goesOn = row.onHandEdit === 'goes on';
-      const drift = goesOn && (await w.cli('status', {})).stdout.includes('drift: yes');
+      const putsBack = row.onHandEdit === 'puts back';
+      const status = goesOn || putsBack ? (await w.cli('status', {})).stdout : '';
       await w.query('e', 'DROP VIEW IF EXISTS a.hand');
       if (r.code === 0 && !extra.dryRun) await row.reset?.(w);
-      if (goesOn) return r.code === 0 && named && still === 1 && drift && written !== Boolean(extra.dryRun);
+      if (goesOn)
+        return r.code === 0 && named && still === 1 && status.includes('drift: yes') && written !== !!extra.dryRun;
+      if (putsBack && extra.dryRun) return r.code === 0 && named && still === 1 && !written;
+      if (putsBack) return r.code === 0 && named && still === 0 && written && status.includes('drift: no');
       return r.code === 1 && named && still === 1 && !written;
     };
     for (const rows of Object.values(MATRIX)) {
