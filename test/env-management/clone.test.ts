@@ -57,6 +57,10 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
     );
     const dry = await w.dbee('clone', { project: 'shop', from: prod, to: test, dryRun: true });
     expect(dry.code).toBe(1);
+    // The plan is the gap from test as it is: the hand edit is put back visibly, never recorded as dbee's (issue 79).
+    expect(dry.stderr).toContain(
+      `shop on ${test} was changed outside dbee since deployment #1: the clone puts it back`,
+    );
     expect(dry.stdout).toContain('DROP TABLE shop.scratch');
     expect(dry.stderr).toContain('data-loss');
     expect(await w.query(2, "SELECT to_regclass('shop.scratch') IS NOT NULL AS kept")).toEqual([{ kept: true }]);
@@ -64,7 +68,9 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('nothing was applied');
     const c = await w.dbee('clone', { project: 'shop', from: prod, to: test, allowHazards: ['data-loss'] });
-    expect(c.stderr).toBe('');
+    expect(c.stderr).toBe(
+      `warning: shop on ${test} was changed outside dbee since deployment #1: the clone puts it back to ${prod}'s schemas\n`,
+    );
     expect(c.code).toBe(0);
     expect(c.stdout).toContain(`${test} now equals ${prod}`);
     const d = await w.dbee('diff', { project: 'shop', env: test, againstEnv: prod, format: 'json', cache: false });

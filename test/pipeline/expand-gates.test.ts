@@ -134,7 +134,8 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
       };
     const prodLog = (await log('prod')).deployments;
     expect(prodLog.map((d) => [d.kind, d.result, d.ticket, d.package !== null])).toEqual([
-      ['complete', 'succeeded', 'CHG-3', false],
+      // complete records the release's package (its expand's: issue 71).
+      ['complete', 'succeeded', 'CHG-3', true],
       ['expand', 'succeeded', 'CHG-1', true],
       ['deploy', 'succeeded', 'CHG-1', true],
     ]);

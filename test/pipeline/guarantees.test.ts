@@ -7,7 +7,11 @@ import { ENGINES, type EngineName, promotionWorkspace } from '../promotion/helpe
  * The guarantee matrix (issue #55): every command of the registry either reads only (said why) or is a row whose
  * guarantees are each a cell, run against one shared workspace in one pass (each command set up by the one before):
  * the ticket, the maintenance window and protection refused in the real run and the dry run (exit 1, nothing written
- * to the ledger), then the run itself: exit 0, a ledger row with its ticket, step rows, notifications, no drift after.
+ * to the ledger); a hand edit on the target before the command (a view made in the project's schema outside dbee)
+ * refused in both runs, exit 1 with nothing written and the edit left as it was (or, for a command that goes on, never
+ * recorded as dbee's: `status` still says drift; for a command whose plan is made from the target as it is, put back
+ * visibly: `clone`); then the run itself: exit 0, a ledger row with its ticket, step rows,
+ * notifications, no drift after.
  *
  * `KNOWN_GAPS` lists the cells that do not hold yet, with the reason; the test prints them and fails when one of them
  * starts to hold (remove it from the list: the list only shrinks) or when a cell not in it fails. `NOT_DRIVEN` lists
@@ -19,6 +23,8 @@ type Cell =
   | 'window, dry run'
   | 'protected'
   | 'protected, dry run'
+  | 'hand edit'
+  | 'hand edit, dry run'
   | 'exit 0'
   | 'ledger row with ticket'
   | 'step rows'
@@ -36,6 +42,12 @@ interface Row {
   driven: boolean;
   /** Undoes a run that a gate cell let through (a gate that does not hold). */
   reset?: (w: Workspace) => Promise<void>;
+  /**
+   * What the command does with a hand edit on the target (issue 79): `refused` (the default: exit 1, nothing written),
+   * `goes on` without recording it as dbee's (`status` still says drift after it), or `puts back`: its plan, made from
+   * the target as it is, undoes the edit visibly (the dry run leaves it; the run removes it, `status` says no drift).
+   */
+  onHandEdit?: 'refused' | 'goes on' | 'puts back';
   /** Cells that do not apply to this command, each with why (printed, never counted as holding). */
   notApplicable?: Partial<Record<Cell, string>>;
 }
@@ -59,7 +71,25 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
   log: { readsOnly: 'reads the ledger' },
   extract: { readsOnly: 'writes source files' },
   'dbt-sources': { readsOnly: 'builds the desired schema in a shadow database and writes dbt YAML' },
-  audit: { readsOnly: 'reads the catalog' },
+  // Database-wide event triggers: a hand edit does not stop it (auditing is how one finds who makes them).
+  audit: [
+    {
+      name: 'audit --enable',
+      command: 'audit',
+      options: { enable: true },
+      driven: true,
+      onHandEdit: 'goes on',
+      reset: async (w) => expect((await w.cli('audit', { disable: true, assumeYes: true })).code).toBe(0),
+    },
+    {
+      name: 'audit --disable',
+      command: 'audit',
+      options: { disable: true },
+      driven: true,
+      onHandEdit: 'goes on',
+      reset: async (w) => expect((await w.cli('audit', { enable: true, assumeYes: true })).code).toBe(0),
+    },
+  ],
   graph: { readsOnly: 'writes a page' },
   baseline: { readsOnly: 'writes migrations/baseline.yaml; reads no database' },
   check: { readsOnly: "a dry run of the application's queries" },
@@ -179,7 +209,12 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
         await w.query('e', 'CREATE SCHEMA b');
         await w.query('e', 'CREATE TABLE b.t (id int PRIMARY KEY)');
       },
-      notApplicable: { 'step rows': 'adopt applies nothing: its change is the ledger (object states, no step)' },
+      notApplicable: {
+        'step rows': 'adopt applies nothing: its change is the ledger (object states, no step)',
+        'hand edit':
+          'adopt takes a project dbee never deployed there: no recorded state for an edit to depart from (what differs from the sources is recorded with a marker that never matches)',
+        'hand edit, dry run': 'as above',
+      },
     },
   ],
   clone: [
@@ -188,9 +223,17 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
       command: 'clone',
       options: { from: 's', to: 'e' },
       driven: true,
+      // The gap from the target as it is to the source: a view made by hand on the target is dropped by the plan.
+      onHandEdit: 'puts back',
       // The source environment holds a view the target does not: the clone creates it there.
       setup: async (w) => {
         w.w.write('a/x.sql', 'CREATE VIEW a.x AS SELECT id FROM a.t;');
+        const r = await w.dbee('deploy', { project: 'a', env: 's' }, w.vars('e', 's'));
+        expect(r.code, r.stderr).toBe(0);
+      },
+      // A clone that ran (the hand edit put back) leaves nothing to clone: the source gains another view.
+      reset: async (w) => {
+        w.w.write('a/y.sql', 'CREATE VIEW a.y AS SELECT id FROM a.t;');
         const r = await w.dbee('deploy', { project: 'a', env: 's' }, w.vars('e', 's'));
         expect(r.code, r.stderr).toBe(0);
       },
@@ -269,6 +312,29 @@ describe.each(ENGINES)('the guarantee matrix [%s]', (engine: EngineName) => {
       if (r.code === 0 && !extra.dryRun) await row.reset?.(w);
       return r.code === 1 && text.test(r.stderr) && (await lastId()) === before;
     };
+    /**
+     * A view made by hand in the project's schema, then the command: refused with nothing written and the view left
+     * (or, `goes on`, run without recording the view as dbee's: `status` says drift after it); the view dropped after.
+     */
+    const handEdited = async (row: Row, extra: Record<string, unknown>) => {
+      if (row.notApplicable?.['hand edit']) return false;
+      const before = await lastId();
+      await w.query('e', 'CREATE VIEW a.hand AS SELECT 1 AS x');
+      const r = await w.cli(row.command, { ...row.options, ...extra });
+      const still = (await w.query('e', "SELECT 1 FROM pg_views WHERE schemaname = 'a' AND viewname = 'hand'")).length;
+      const written = (await lastId()) !== before;
+      const named = /outside dbee/.test(r.stderr);
+      const goesOn = row.onHandEdit === 'goes on';
+      const putsBack = row.onHandEdit === 'puts back';
+      const status = goesOn || putsBack ? (await w.cli('status', {})).stdout : '';
+      await w.query('e', 'DROP VIEW IF EXISTS a.hand');
+      if (r.code === 0 && !extra.dryRun) await row.reset?.(w);
+      if (goesOn)
+        return r.code === 0 && named && still === 1 && status.includes('drift: yes') && written !== !!extra.dryRun;
+      if (putsBack && extra.dryRun) return r.code === 0 && named && still === 1 && !written;
+      if (putsBack) return r.code === 0 && named && still === 0 && written && status.includes('drift: no');
+      return r.code === 1 && named && still === 1 && !written;
+    };
     for (const rows of Object.values(MATRIX)) {
       if (!Array.isArray(rows)) continue;
       for (const row of rows.filter((r) => r.driven)) {
@@ -288,6 +354,8 @@ describe.each(ENGINES)('the guarantee matrix [%s]', (engine: EngineName) => {
         cell('protected', await refused(row, GATES.protected, { ...ticket }, /is protected/));
         if (dry)
           cell('protected, dry run', await refused(row, GATES.protected, { ...ticket, dryRun: true }, /is protected/));
+        cell('hand edit', await handEdited(row, { assumeYes: true, ...ticket }));
+        if (dry) cell('hand edit, dry run', await handEdited(row, { assumeYes: true, ...ticket, dryRun: true }));
         if (!row.driven) continue;
         received.length = 0;
         const before = await lastId();
@@ -317,7 +385,7 @@ describe.each(ENGINES)('the guarantee matrix [%s]', (engine: EngineName) => {
         : [],
     );
     process.stdout.write(
-      `guarantee matrix [${engine}]: ${outcomes.size - failing.length}/${outcomes.size} cells hold; known gaps:\n${gaps.map((g) => `  ${g}: ${KNOWN_GAPS[g]}`).join('\n')}\n  not driven: ${NOT_DRIVEN.join(', ') || 'none'}\nnot applicable:\n${notApplicable.join('\n')}\n`,
+      `guarantee matrix [${engine}]: ${outcomes.size - failing.length}/${outcomes.size} cells hold${failing.length ? ` (failing: ${failing.join('; ')})` : ''}; known gaps:\n${gaps.map((g) => `  ${g}: ${KNOWN_GAPS[g]}`).join('\n')}\n  not driven: ${NOT_DRIVEN.join(', ') || 'none'}\nnot applicable:\n${notApplicable.join('\n')}\n`,
     );
     expect(
       failing.filter((c) => !(c in KNOWN_GAPS)),

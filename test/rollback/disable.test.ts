@@ -32,7 +32,15 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     const { app, report } = await withRoles(w);
     expect(await asRole(w.target, app, "SELECT shop.greet('x') AS g")).toEqual({ rows: [{ g: 'hello x' }] });
 
+    // A table made by hand refuses the change, in the dry run too (issue 79: a hand edit is never recorded as dbee's).
     await w.target.query('CREATE TABLE shop.by_hand (id int)');
+    for (const dryRun of [true, false]) {
+      const refused = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet', dryRun }, w.target.vars);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('shop on target was changed outside dbee since deployment #1');
+    }
+    expect((await asRole(w.target, app, "SELECT shop.greet('x') AS g")).rows).toBeDefined();
+    await w.target.query('DROP TABLE shop.by_hand');
 
     const dry = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet', dryRun: true }, w.target.vars);
     expect(dry.code).toBe(0);
@@ -100,10 +108,9 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
       { id: 2, kind: 'disable', reverts: null, steps_applied: 0 },
       { id: 3, kind: 'enable', reverts: 2, steps_applied: 1 },
     ]);
-    // The table made by hand before the disable is drift, which neither the disable nor the enable (each recording
-    // a fingerprint) may absorb.
+    // Each recorded the fingerprint it left: no drift.
     const status = await run(w.root, 'status', { project: 'shop' }, w.target.vars);
-    expect(status.stdout).toContain('drift: yes');
+    expect(status.stdout).toContain('drift: no');
     const again = await run(w.root, 'enable', { project: 'shop', object: 'shop.greet' }, w.target.vars);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('shop.greet is not disabled on target');

@@ -4,7 +4,7 @@ import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
 import type { PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
-import { projectScope } from '../schema/managed-scope';
+import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from '../context/operation-context';
 import { fullModels, hasExportedModels, schemaOwners } from '../context/load';
 import { desiredModelFor } from './desired';
@@ -48,69 +48,87 @@ export interface ProjectDrift {
   live: string | null;
   /** The deployment whose recorded state this is compared with. */
   since: number | null;
+  /** The environment name `since` was recorded under (a restored or renamed database: another than today's). */
+  sinceEnvironment?: string;
   /** The objects that drifted, by name (empty unless `state` is `yes`). */
   objects: DriftedObject[];
 }
 
 /**
- * What changed outside dbee in `project` since `last` (its last finished deployment) recorded the schemas' state:
- * first by the fingerprint (the catalog version when nothing changed at all, else one catalog query), then, when it
- * moved, per object: a diff of the live schema against the sources, kept to the objects whose sources did not change
- * since the ledger recorded them (what a hand edit of a deployed object is) and those neither the sources nor the
- * ledger know. An object whose file changed too is planned from its sources anyway; its hand change is not told apart.
- * Reads only.
+ * Whether `project`'s schemas (`scope`) changed since `last` (its newest deployment in the target's ledger) recorded
+ * them, by the fingerprint only: the catalog version when nothing changed at all, else one catalog query. `unknown`
+ * when there is nothing to compare: no fingerprint role, never deployed, a deployment that did not finish (its partial
+ * work is not told apart from a hand edit) or recorded none. Reads only; `objects` stays empty (`driftedObjects` names
+ * them).
  */
-export async function readDrift(
-  ctx: OperationContext,
+export async function recordedDrift(
+  engine: Engine,
+  conn: Connection,
   input: {
-    engine: Engine;
-    conn: Connection;
-    environment: ResolvedEnvironment;
-    /** The project and its dependencies. */
-    models: readonly ProjectModel[];
     project: string;
+    scope: SchemaScope;
     last: DeploymentRow | undefined;
-    deployed: DeployedState;
     /** The catalog version now, when already being read (an Nx batch reads it once for its tasks): see `stillRecorded`. */
     catalogVersion?: Promise<Settled<string>>;
   },
 ): Promise<ProjectDrift> {
-  const { engine, conn, project, last } = input;
-  const none = { objects: [] };
+  const { project, last } = input;
+  const unknown = (reason: string, since: number | null = null): ProjectDrift => ({
+    project,
+    state: 'unknown',
+    recorded: null,
+    live: null,
+    since,
+    reason,
+    objects: [],
+  });
   const diff = engine.diff;
-  if (!diff)
-    return {
-      project,
-      state: 'unknown',
-      recorded: null,
-      live: null,
-      since: null,
-      reason: `the ${engine.name} engine has no schema fingerprint`,
-      ...none,
-    };
-  if (!last)
-    return { project, state: 'unknown', recorded: null, live: null, since: null, reason: 'never deployed', ...none };
+  if (!diff) return unknown(`the ${engine.name} engine has no schema fingerprint`);
+  if (!last) return unknown('never deployed');
+  if (!last.finished_at || last.status === 'running' || last.status === 'interrupted')
+    return unknown(`deployment #${last.id} did not finish`, last.id);
   const summary = deploymentSummary(last);
   const recorded = summary.fingerprint ?? null;
-  if (!recorded)
-    return {
-      project,
-      state: 'unknown',
-      recorded: null,
-      live: null,
-      since: last.id,
-      reason: `deployment #${last.id} recorded no fingerprint`,
-      ...none,
-    };
+  if (!recorded) return unknown(`deployment #${last.id} recorded no fingerprint`, last.id);
+  const base = { project, recorded, since: last.id, sinceEnvironment: last.environment, objects: [] };
   // Nothing in the catalog changed since it was recorded: the recorded fingerprint is the live one.
-  if (await stillRecorded(engine, conn, summary, input.catalogVersion))
-    return { project, state: 'no', recorded, live: recorded, since: last.id, ...none };
-  const model = input.models.find((m) => m.project.name === project)!;
-  const live = await diff.fingerprint(conn, projectScope(model.graph));
-  // Equal definitions in another database (a copy of this one, a restored snapshot): no drift, nothing to diff.
-  if (live === recorded || sameState(diff, live, recorded))
-    return { project, state: 'no', recorded, live, since: last.id, ...none };
-  return { project, state: 'yes', recorded, live, since: last.id, objects: await driftedObjects(ctx, input, model) };
+  if (await stillRecorded(engine, conn, summary, input.catalogVersion)) return { ...base, state: 'no', live: recorded };
+  const live = await diff.fingerprint(conn, input.scope);
+  // Equal definitions in another database (a copy of this one, a restored snapshot): no drift.
+  if (live === recorded || sameState(diff, live, recorded)) return { ...base, state: 'no', live };
+  return { ...base, state: 'yes', live };
+}
+
+/**
+ * What changed outside dbee in `project` since `last` (its last finished deployment) recorded the schemas' state:
+ * whether the fingerprint moved (`recordedDrift`), then, when it did, per object: a diff of the live schema against the
+ * sources, kept to the objects whose sources did not change since the ledger recorded them (what a hand edit of a
+ * deployed object is) and those neither the sources nor the ledger know. An object whose file changed too is planned
+ * from its sources anyway; its hand change is not told apart. Reads only.
+ */
+export async function readDrift(
+  ctx: OperationContext,
+  input: DriftInput & {
+    last: DeploymentRow | undefined;
+    /** The catalog version now, when already being read (an Nx batch reads it once for its tasks): see `stillRecorded`. */
+    catalogVersion?: Promise<Settled<string>>;
+  },
+): Promise<ProjectDrift> {
+  const model = input.models.find((m) => m.project.name === input.project)!;
+  const drift = await recordedDrift(input.engine, input.conn, { ...input, scope: projectScope(model.graph) });
+  if (drift.state !== 'yes') return drift;
+  return { ...drift, objects: await driftedObjects(ctx, input) };
+}
+
+/** What naming a project's drifted objects reads: the target, and the sources of the project and its dependencies. */
+export interface DriftInput {
+  engine: Engine;
+  conn: Connection;
+  environment: ResolvedEnvironment;
+  /** The project and its dependencies. */
+  models: readonly ProjectModel[];
+  project: string;
+  deployed: DeployedState;
 }
 
 /** Whether two fingerprints describe equal definitions, whichever databases they were read in (`DiffRole.stateOf`). */
@@ -120,12 +138,9 @@ function sameState(diff: DiffRole, a: string, b: string): boolean {
 }
 
 /** The objects of a drifted project that changed outside dbee, each with the diff's steps that put it back. */
-async function driftedObjects(
-  ctx: OperationContext,
-  input: Parameters<typeof readDrift>[1],
-  model: ProjectModel,
-): Promise<DriftedObject[]> {
+export async function driftedObjects(ctx: OperationContext, input: DriftInput): Promise<DriftedObject[]> {
   const { engine, conn, environment, project, deployed } = input;
+  const model = input.models.find((m) => m.project.name === project)!;
   const diff = engine.diff!;
   // Dependencies known only by their exports (`--no-deps`, an Nx batch) cannot be built: their sources, as the plan's
   // diff loads them (source-plan.ts).

@@ -215,6 +215,20 @@ export abstract class DeploymentStore extends ObjectStore {
     return r.rows[0] ? deploymentSummary(r.rows[0]) : null;
   }
 
+  /**
+   * The newest deployment of `project` recorded in this database, whatever environment name it was made under (a
+   * restored or renamed database is judged by what it holds: the drift stage).
+   */
+  async lastRecorded(project: string): Promise<DeploymentRow | undefined> {
+    if (!(await this.exists())) return undefined;
+    const r = await this.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()}
+         FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} ORDER BY ${this.q('id')} DESC LIMIT 1`,
+      [project],
+    );
+    return (await this.countRunning(r.rows.map((row) => this.deploymentRow(row))))[0];
+  }
+
   async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.exists())) return [];
     const r = await this.conn.query<DeploymentRow>(
@@ -225,13 +239,17 @@ export abstract class DeploymentStore extends ObjectStore {
     return this.countRunning(r.rows.slice(0, limit).map((row) => this.deploymentRow(row)));
   }
 
-  /** The newest deployment of every project on `environment` (one query), by project. */
-  async lastDeployments(environment: string): Promise<Map<string, DeploymentRow>> {
+  /**
+   * The newest deployment of every project on `environment` (one query), by project; without `environment`, the newest
+   * recorded in this database whatever environment name it was made under (what the database holds: drift).
+   */
+  async lastDeployments(environment?: string): Promise<Map<string, DeploymentRow>> {
     if (!(await this.exists())) return new Map();
+    const where = environment === undefined ? '' : `WHERE ${this.q('environment')} = ${this.p(1)} `;
     const r = await this.conn.query<DeploymentRow>(
       `SELECT ${await this.deploymentColumns()} FROM ${this.t('deployments')} WHERE ${this.q('id')} IN
-         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} WHERE ${this.q('environment')} = ${this.p(1)} GROUP BY ${this.q('project')})`,
-      [environment],
+         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} ${where}GROUP BY ${this.q('project')})`,
+      environment === undefined ? [] : [environment],
     );
     const rows = await this.countRunning(r.rows.map((row) => this.deploymentRow(row)));
     return new Map(rows.map((row) => [row.project, row]));

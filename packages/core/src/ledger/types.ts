@@ -18,9 +18,21 @@ export interface DeploymentInfo {
    * sources at a git ref). `disable` / `enable`: a routine made uncallable, and made callable again. `cleanup`:
    * backups past their retention dropped. `clone`: the project's schemas made equal to another environment's.
    * `adopt`: live objects recorded as deployed (a baseline), nothing applied. `expand`, `complete`, `abort`: the
-   * phases of an expand-contract release (their steps are the strategy's statements and backfills).
+   * phases of an expand-contract release (their steps are the strategy's statements and backfills). `audit`: the
+   * audit trail's event triggers installed or removed (`dbee audit --enable`, `--disable`).
    */
-  kind: 'deploy' | 'rollback' | 'disable' | 'enable' | 'cleanup' | 'clone' | 'adopt' | 'expand' | 'complete' | 'abort';
+  kind:
+    | 'deploy'
+    | 'rollback'
+    | 'disable'
+    | 'enable'
+    | 'cleanup'
+    | 'clone'
+    | 'adopt'
+    | 'expand'
+    | 'complete'
+    | 'abort'
+    | 'audit';
   planChecksum: string;
   package: string | null;
   gitCommit: string | null;

@@ -1,3 +1,4 @@
+import { projectScope } from '../schema/managed-scope';
 import { desiredModelFor } from '../diffing/desired';
 import { planChanges } from '../diffing/diff-plan';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -84,6 +85,7 @@ function adoptCommand(ctx: OperationContext, options: AdoptOptions): PipelineCom
         sources,
       };
     },
+    drift: ({ loaded }) => ({ subjects: [{ project: loaded.target.name, scope: projectScope(loaded.model.graph) }] }),
     plan: (input, { conn }) => planAdoption(ctx, options, input, conn),
     verify: async () => reporter.info('dry run: the ledger was not written'),
     settle: async () => ExitCode.ok,

@@ -4,6 +4,9 @@ import type { DeploymentRow, Ledger } from '../ledger/ledger';
 import { batchShared } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
 import { refuseWhileInFlight } from './expand-contract';
+import { plannedInBatch } from '../pipeline/batch-planned';
+
+export { notePlannedInBatch } from '../pipeline/batch-planned';
 
 /**
  * What a deployment reads from the ledger before it plans, read once for a whole Nx batch (every project of the
@@ -12,21 +15,6 @@ import { refuseWhileInFlight } from './expand-contract';
  * the ledger meanwhile, and only for the projects its tasks plan: a project that an earlier task of the batch planned
  * (deployed, or started an expand-contract release of) is read again, live. Outside a batch, each read is live.
  */
-
-/** The projects planned by the tasks of this batch so far, on `environment` (empty outside a batch). */
-function plannedInBatch(ctx: OperationContext, environment: string): Set<string> {
-  return batchShared(ctx, `planned-in-batch\0${environment}`, () => new Set<string>());
-}
-
-/**
- * Records that a task of the batch planned `projects` (a superset is fine: a project recorded is only read live),
- * once the task is over. Nothing outside a batch.
- */
-export function notePlannedInBatch(ctx: OperationContext, environment: string, projects: readonly string[]): void {
-  if (!ctx.sessions) return;
-  const planned = plannedInBatch(ctx, environment);
-  for (const p of projects) planned.add(p);
-}
 
 /**
  * Refuses a direct deployment of `projects` while one of them has an expand-contract release in flight

@@ -1,3 +1,4 @@
+import { projectSubject } from '../pipeline/drift';
 import { duration, durationMs } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
@@ -143,6 +144,7 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
         now: options.now ?? new Date(),
       };
     },
+    drift: (input) => ({ subjects: [projectSubject(ctx, input.environment, input.engine, input.project)] }),
     plan: (input, { conn }) => planCleanup(ctx, options, input, conn),
     verify: async (_input, _session, run) => {
       if (run.plan.steps.length) reporter.info('dry run: nothing was dropped');

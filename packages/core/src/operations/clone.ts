@@ -21,6 +21,7 @@ import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { checkStepPolicies, dependencyMissing, missingDependencySchemas } from '../pipeline/gates';
 import { loadTarget } from '../context/load';
+import { driftSince } from '../pipeline/drift';
 import {
   projectFailure,
   runPipeline,
@@ -116,7 +117,15 @@ function cloneCommand(
         sides,
       };
     },
-    plan: async ({ sides }, session) => {
+    // The plan is the gap from the target as it is to the source: a hand edit on the target is put back visibly (its
+    // steps are in the plan, the dry run prints them, the target's hazard gates judge them), never recorded as dbee's.
+    drift: ({ sides }) => ({ decides: true, subjects: [{ project: sides.project.name, scope: sides.scope }] }),
+    plan: async ({ sides }, session, _report, drift) => {
+      const edited = await drift.decide(sides.project.name);
+      if (edited)
+        reporter.warn(
+          `${sides.project.name} on ${sides.target.name} was changed outside dbee since ${driftSince(edited, sides.target.name)}: the clone puts it back to ${sides.source.name}'s schemas`,
+        );
       await markInterruptedClones(ctx, options, openLedger(session.conn, sides.engine.ledger), session.owner);
       const plan = await planClone(ctx, options, sides, session.conn);
       return { plan, problems: [], planChecksum: planChecksum(plan), commit: null };

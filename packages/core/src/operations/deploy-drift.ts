@@ -1,63 +1,52 @@
 import type { ConflictStrategy } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
-import { driftedNames, readDrift, type DriftedObject, type ProjectDrift } from '../diffing/drift';
+import { driftedNames, driftedObjects, type DriftedObject, type ProjectDrift } from '../diffing/drift';
+import { driftSince, type DriftFound } from '../pipeline/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
-import type { Ledger } from '../ledger/ledger';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
-import { lastDeployment } from './batch-reads';
-import { batchShared } from '../context/load';
-import { settled } from '../background';
 import { ConflictRules } from './conflicts';
 
 /**
- * Drift before a deployment plans: for each project planned from its sources, what changed outside dbee since its last
- * recorded state (`readDrift`), then the environment's conflict strategy for each drifted object: `raise` (the
- * default) and `skip` refuse it, naming it (a deployment that went on would record a fingerprint that hides it);
- * `rename`, `drop` and `ignore` put it back to its sources' definition with the diff's steps, put at the head of its
- * project's steps (or the steps a diff of the project planned already), each with a note that names the drift and the
- * rule. The ledger's object states of such a project stay the sources' checksums (`plan.objectStates`), not the
- * diff's. Returns the refusals; the plan is changed in place.
+ * Drift before a deployment plans: for each project planned from its sources whose schemas the drift stage found
+ * changed outside dbee since its newest recorded deployment (`DriftFound.decide`), the objects that changed
+ * (`driftedObjects`), then the environment's conflict strategy for each: `raise` (the default) and `skip` refuse it,
+ * naming it (a deployment that went on would record a fingerprint that hides it); `rename`, `drop` and `ignore` put it
+ * back to its sources' definition with the diff's steps, put at the head of its project's steps (or the steps a diff
+ * of the project planned already), each with a note that names the drift and the rule. The ledger's object states of
+ * such a project stay the sources' checksums (`plan.objectStates`), not the diff's. Returns the refusals; the plan is
+ * changed in place.
  */
 export async function resolveDrift(
   ctx: OperationContext,
   args: {
     engine: Engine;
     conn: Connection;
-    ledger: Ledger;
     environment: ResolvedEnvironment;
     models: readonly ProjectModel[];
     planned: readonly string[];
     deployed: ReadonlyMap<string, DeployedState>;
     plan: Plan;
     ifExists: ConflictStrategy | undefined;
+    drift: DriftFound;
   },
 ): Promise<DbeeError[]> {
-  const { engine, ledger, environment, plan } = args;
-  if (!engine.diff || ledger.knownMissing()) return [];
+  const { environment, plan } = args;
   const rules = new ConflictRules(ctx.workspace, environment, args.ifExists);
   const problems: DbeeError[] = [];
   for (const project of args.planned) {
+    const found = await args.drift.decide(project);
     const model = args.models.find((m) => m.project.name === project);
     const deployed = args.deployed.get(project);
-    if (!model?.graph.schemas.length || !deployed?.objects.size) continue;
-    const last = await lastDeployment(ctx, ledger, project, environment.name);
-    if (!last?.finished_at) continue;
-    // In an Nx batch, under its lock from the first task to the last, the catalog version at its start serves every
-    // task: a no-op task sends nothing of its own (test/workspace/batch-reads.test.ts).
-    const catalogVersion =
-      ctx.sessions && engine.diff.catalogVersion
-        ? batchShared(ctx, `catalog-version\0${environment.name}`, () =>
-            settled(engine.diff!.catalogVersion!(args.conn)),
-          )
-        : undefined;
-    const drift = await readDrift(ctx, { ...args, project, last, deployed, catalogVersion });
+    if (!found || !model?.graph.schemas.length || !deployed?.objects.size) continue;
+    // Objects whose files changed too are planned from the sources anyway: no object left to name, nothing to decide.
+    const drift = { ...found, objects: await driftedObjects(ctx, { ...args, project, deployed }) };
     if (!drift.objects.length) continue;
     ctx.reporter.warn(
-      `${project}: changed outside dbee since deployment #${drift.since}: ${driftedNames(drift)}; the conflict strategy decides (deploy.ifExists)`,
+      `${project}: changed outside dbee since ${driftSince(drift, environment.name)}: ${driftedNames(drift)}; the conflict strategy decides (deploy.ifExists)`,
     );
     const reconciled: PlanStep[] = [];
     for (const o of drift.objects) {

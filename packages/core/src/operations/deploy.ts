@@ -1,3 +1,4 @@
+import { smokeSummary } from '../promotion/smoke-evidence';
 import { readRecordable, scopeKey, summaryOf } from '../diffing/recorded-fingerprint';
 import type { ConflictStrategy, DeploySettings, DeployStrategy, HazardKind } from '../config/schema';
 import type { DeployOptions } from '../options';
@@ -38,6 +39,7 @@ import { engineFor, type OperationContext } from '../context/operation-context';
 import { stepDependencies } from './dependencies';
 import { checkStepPolicies, dependencyMissing, missingDependencySchemas, notVerified, refuse } from '../pipeline/gates';
 import { runPipeline, type PipelineApplied, type PipelineCommand, type PipelineInputs } from '../pipeline/pipeline';
+import type { DriftFound } from '../pipeline/drift';
 import { Deployment } from '../runner/deployment';
 import { batchShared, deployedStates, loadModels, removedObjects, schemaOwners, sourceCommit } from '../context/load';
 import { pruneSteps } from '../diffing/prune';
@@ -156,8 +158,14 @@ function directDeploy(
       if (input && hooks.reader) input.session.reader = true;
       return input;
     },
-    plan: async (input, session, report) => {
-      const run = await planUnderLock(ctx, input, session, report);
+    drift: (input) => ({
+      decides: true,
+      subjects: input.models
+        .filter((m) => input.planned.includes(m.project.name))
+        .map((m) => ({ project: m.project.name, scope: projectScope(m.graph) })),
+    }),
+    plan: async (input, session, report, drift) => {
+      const run = await planUnderLock(ctx, input, session, report, drift);
       // The schema review policies (docs/policies.md) refuse before anything runs, in the dry run and the run alike;
       // `check` asks for the plan only (it judges them itself with --policies). A package was judged when planned:
       // the exceptions it was judged with are in its plan.
@@ -186,6 +194,7 @@ async function planUnderLock(
   input: DeployInputs,
   session: DeploymentSession,
   report: DeployReport,
+  drift: DriftFound,
 ): Promise<DeployRun> {
   const { engine, environment, options } = input;
   const ledger = openLedger(session.conn, engine.ledger);
@@ -193,7 +202,7 @@ async function planUnderLock(
   // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
   if (!ledger.knownMissing()) await refuseInFlight(ctx, session.conn, engine, input.planned, environment.name);
   const run = await planDeployment(ctx, input, session, ledger, report);
-  await driftIntoPlan(ctx, input, session.conn, ledger, run, report);
+  await driftIntoPlan(ctx, input, session.conn, run, report, drift);
   await decideDeployConflicts(ctx, input, session.conn, run, report);
   await collectProblems(ctx, input, session.conn, run);
   // Smoke files are read and validated before anything is applied, and when nothing is to be applied: a broken
@@ -605,32 +614,37 @@ async function planDeployment(
 }
 
 /**
- * What changed outside dbee since each project's last recorded state, decided by the environment's conflict strategy
- * (deploy-drift.ts): refusals join the run's problems, reconciling steps the plan (and its checksum). A package
- * deploys the plan it froze: its base fingerprint guards it (`assertFreshBase`).
+ * What changed outside dbee since each project's last recorded state (the drift stage's finding), decided by the
+ * environment's conflict strategy (deploy-drift.ts): refusals join the run's problems, reconciling steps the plan (and
+ * its checksum). A package deploys the plan it froze and cannot put a hand edit back: its drift refuses it (the
+ * pipeline's refusal), except a gap package's, planned by a diff of this database as it is and bound to it by its base
+ * fingerprint (`assertFreshBase`).
  */
 async function driftIntoPlan(
   ctx: OperationContext,
   input: DeployInputs,
   conn: Connection,
-  ledger: Ledger,
   run: DeployRun,
   report: DeployReport,
+  drift: DriftFound,
 ): Promise<void> {
-  if (input.pkg) return;
+  const { engine, environment, models, planned, pkg } = input;
+  if (pkg) {
+    if (pkg.plan.baseFingerprint) for (const p of planned) await drift.decide(p);
+    return;
+  }
   const before = run.plan.steps.length;
-  const { engine, environment, models, planned } = input;
   run.problems.push(
     ...(await resolveDrift(ctx, {
       engine,
       conn,
-      ledger,
       environment,
       models,
       planned,
       deployed: run.deployed,
       plan: run.plan,
       ifExists: input.valid.ifExists,
+      drift,
     })),
   );
   if (run.plan.steps.length !== before) report.source.planChecksum = run.planChecksum = planChecksum(run.plan);
@@ -1238,7 +1252,7 @@ function verifier(ctx: OperationContext, input: ApplyInput, smoke: SmokePlan) {
     });
     await recordSmokeChecks(input.conn, input.engine.ledger, deploymentId, checks); // a rollback to this state runs them
     const failed = run.results.filter((r) => r.status !== 'passed');
-    const summary = `${run.results.length - failed.length}/${run.results.length} passed`;
+    const summary = smokeSummary(run.results);
     smoke.outcomes.set(project, summary);
     if (run.passed) return { passed: true, summary };
     return {

@@ -1,7 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { deploymentSummary, type DeploymentRow, type Ledger, type LedgerStep } from '../ledger/ledger';
+import type { DeploymentRow, Ledger, LedgerStep } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { liveProjectPlan, type PlanStep } from '../plan/plan';
@@ -23,7 +23,7 @@ import {
   projectFailure,
 } from '../pipeline/pipeline';
 import { graphProject, projectManagedScope } from '../planner/project-model';
-import { readRecordable, stillRecorded, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
+import { readRecordable, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { DisableOptions, EnableOptions } from '../options';
 
@@ -196,10 +196,10 @@ interface RoutineRun extends PipelinePlan {
   change: Change;
   ledger: Ledger;
   /**
-   * The fingerprint the change records when it closes: the one read after it (the schemas had not drifted before it),
-   * or the last recorded one again (they had: the change does not absorb a change made outside dbee), or none.
+   * The fingerprint the change records when it closes: the one read after it (`read`: the drift stage found the schemas
+   * as their last deployment recorded them; a hand edit refuses the change), or none (nothing recorded to compare).
    */
-  keep: 'read' | string | null;
+  keep: 'read' | null;
 }
 
 /**
@@ -251,7 +251,8 @@ function routineCommand(
         scope: { schemas: graph.schemas, manage: projectManagedScope(workspace.root, target, variables) },
       };
     },
-    plan: async (input, session) => {
+    drift: (input) => ({ subjects: [{ project: input.project, scope: input.scope }] }),
+    plan: async (input, session, _report, drift) => {
       const { engine, environment } = input;
       const { conn } = session;
       const ledger = openLedger(conn, engine.ledger);
@@ -271,7 +272,8 @@ function routineCommand(
         commit: null,
         change,
         ledger,
-        keep: await driftBefore(engine, conn, input.scope, history),
+        // After the drift stage: the fingerprint after the change when the schemas were as recorded before it.
+        keep: (await drift.state(input.project)) === 'no' ? 'read' : null,
       };
     },
     verify: async (_input, _session, run) => printChange(ctx, run.change),
@@ -279,28 +281,6 @@ function routineCommand(
     apply: (input, session, run, report) => applyChange(ctx, input, session, run, report),
     failure: projectFailure,
   };
-}
-
-/**
- * What the change's closing row records as the schemas' fingerprint: `read` (after the change) when the schemas are
- * as the last finished deployment recorded them; that recorded fingerprint again when they drifted since (a disable
- * must not hide a hand change from status); null when nothing was recorded or the engine has no fingerprint.
- */
-async function driftBefore(
-  engine: Engine,
-  conn: Connection,
-  scope: SchemaScope,
-  history: DeploymentRow[],
-): Promise<'read' | string | null> {
-  const last = history.find((d) => d.finished_at);
-  const diff = engine.diff;
-  if (!last || !diff || !scope.schemas.length) return null;
-  const summary = deploymentSummary(last);
-  const recorded = summary.fingerprint ?? null;
-  if (!recorded) return null;
-  if (await stillRecorded(engine, conn, summary)) return 'read';
-  const live = await diff.fingerprint(conn, scope).catch(() => null);
-  return live === recorded ? 'read' : recorded;
 }
 
 /** A dry run: each step's statements and what undoes them. */
@@ -329,7 +309,7 @@ async function applyChange(
   await ledger.ensure();
   const diff = engine.diff;
   const fingerprint = async (): Promise<RecordedFingerprint | null> =>
-    keep === 'read' && diff ? readRecordable(diff, conn, input.scope) : keep ? { fingerprint: keep } : null;
+    keep === 'read' && diff ? readRecordable(diff, conn, input.scope) : null;
   const result = await runCompensation({
     beforeStep: session.assertLock,
     engine,

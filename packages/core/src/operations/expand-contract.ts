@@ -29,7 +29,8 @@ import { lockOwner, withSession, type DeploymentSession } from '../runner/sessio
 import { projectScope } from '../schema/managed-scope';
 import { diffModels } from '../schema/diff';
 import { formatSmokeResult, loadSmokeChecks, recordedSmokeChecks, runSmokeChecks, smokeTimeoutMs } from '../smoke';
-import type { SmokeCheck } from '../smoke';
+import type { SmokeCheck, SmokeResult } from '../smoke';
+import { smokeSummary } from '../promotion/smoke-evidence';
 import { desiredModelFor } from '../diffing/desired';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { notVerified, refuse } from '../pipeline/gates';
@@ -54,6 +55,7 @@ import { readRecordable, summaryOf } from '../diffing/recorded-fingerprint';
 import type { DeployReport } from '../runner/deploy-report';
 import { judgeCompat, prepareCompat, type DryRunHooks } from './compat';
 import { verifyPlan } from '../runner/verify';
+import { recordedSteps } from '../pipeline/compensation';
 import { loadTarget, schemaOwners, sourceCommit } from '../context/load';
 import { planFromSources } from '../planner/planner';
 import { ciJob } from '../context/origin';
@@ -263,33 +265,36 @@ function names(plan: ExpandPlan, release: string): string {
 }
 
 /**
- * While expanded, the previous release's smoke checks run against the old version schema and this release's against
- * the new one (each with its version's search path). Exit 3 when one fails.
+ * The smoke checks of a release's versions, each with its version's search path: while expanded, the previous
+ * release's checks against the old version schema and this release's against the new one; after `complete`, the new
+ * version's; after `abort`, the old one's. The baseline (the recorded objects exist, the views compile) runs with the
+ * first version asked for, and with the other one only when it has checks of its own. Summed up as a direct
+ * deployment's are (`smokeSummary`), so that `gates.promotedFrom` reads both strategies alike. Exit 3 when one fails.
  */
 async function smokePerVersion(
   p: Phases,
   release: ExpandRelease,
   model: ProjectModel,
+  versions: readonly ('old' | 'new')[] = ['new', 'old'],
 ): Promise<{ passed: boolean; summary: string }> {
   if (!p.engine.smoke) return { passed: true, summary: 'not run' };
   const plan = release.plan;
   const settings = p.ctx.workspace.settings(p.ctx.workspace.project(plan.project), p.environment).deploy;
-  const prior = await p.ledger.lastDone(plan.project);
-  const history = await openLedger(p.conn, p.engine.ledger).deployments(
-    plan.project,
-    p.environment.name,
-    Number.MAX_SAFE_INTEGER,
-  );
-  const oldChecks: SmokeCheck[] =
-    prior?.plan.smoke ?? recordedSmokeChecks(history, Number.MAX_SAFE_INTEGER)?.checks ?? [];
-  const runs: [string, string, SmokeCheck[]][] = [
-    ['old', plan.previous, oldChecks],
-    ['new', plan.release, plan.smoke ?? []],
-  ];
-  let failed = 0;
-  let ran = 0;
-  for (const [which, label, checks] of runs) {
-    if (checks.length === 0) continue;
+  const checksOf = async (which: 'old' | 'new'): Promise<SmokeCheck[]> => {
+    if (which === 'new') return plan.smoke ?? [];
+    const prior = await p.ledger.lastDone(plan.project);
+    const history = await openLedger(p.conn, p.engine.ledger).deployments(
+      plan.project,
+      p.environment.name,
+      Number.MAX_SAFE_INTEGER,
+    );
+    return prior?.plan.smoke ?? recordedSmokeChecks(history, Number.MAX_SAFE_INTEGER)?.checks ?? [];
+  };
+  const results: SmokeResult[] = [];
+  for (const which of versions) {
+    const checks = await checksOf(which);
+    if (checks.length === 0 && which !== versions[0]) continue;
+    const label = which === 'new' ? plan.release : plan.previous;
     const searchPath = p.expand.versionSettings(plan.schemas, label).searchPath;
     p.ctx.stdout.write(`${plan.project}: smoke checks of the ${which} version (${searchPath.join(', ')})\n`);
     const run = await runSmokeChecks({
@@ -303,14 +308,13 @@ async function smokePerVersion(
       record: false,
       onResult: (r) => p.ctx.stdout.write(formatSmokeResult(r) + '\n'),
     });
-    // The baseline checks (objects of the ledger exist) are the same for both versions: only the files' count here.
-    failed += run.results.filter((r) => r.status === 'failed').length;
-    ran += checks.length;
+    results.push(...run.results);
   }
-  const summary = ran ? `${ran - failed}/${ran} passed` : 'not run';
+  const summary = smokeSummary(results);
+  const failed = results.filter((r) => r.status !== 'passed').length;
   if (failed === 0) return { passed: true, summary };
   p.ctx.stderr.write(
-    `error: ${failed} smoke check${failed === 1 ? '' : 's'} of ${plan.project} failed while expanded\n`,
+    `error: ${failed} smoke check${failed === 1 ? '' : 's'} of ${plan.project} failed ${release.phase === 'expanded' ? 'while expanded' : `after the ${release.phase === 'contracting' ? 'completion' : 'abort'} of release ${plan.release}`}\n`,
   );
   return { passed: false, summary };
 }
@@ -373,6 +377,7 @@ function expandCommand(
     options,
     skipGates: hooks.skipGates,
     inputs: () => expandInputs(ctx, options),
+    drift: (input) => ({ subjects: [{ project: input.model.project.name, scope: projectScope(input.model.graph) }] }),
     plan: (input, session, report) => planExpandPhase(ctx, options, input, session, report),
     verify: async (input, session, run) => {
       if (run.flying) {
@@ -516,20 +521,21 @@ async function applyExpand(inputs: ExpandInputs, run: ExpandRun, report: DeployR
     release.plan.project,
     run.plan.steps.length,
     report,
-    inputs.pkg,
+    inputs.pkg?.path ?? null,
     run.planChecksum!,
   );
   return closePhase(p, release, deployment, run.plan.steps.length, async () => {
     const smoke = await driveExpand(p, release, run.steps, inputs.model, run.invoker, deployment);
-    return {
-      smoke,
-      error: smoke.passed
-        ? undefined
-        : new DbeeError(`${release.project}: smoke checks failed while expanded (${smoke.summary})`, {
-            code: 'SMOKE_FAILED',
-            exitCode: ExitCode.smokeFailed,
-          }),
-    };
+    return { smoke, error: smoke.passed ? undefined : smokeFailed(release.project, 'expand', smoke.summary) };
+  });
+}
+
+/** The smoke checks after a phase failed (exit 3): its steps stay applied, the row says failed. */
+function smokeFailed(project: string, phase: 'expand' | 'complete' | 'abort', summary: string): DbeeError {
+  const when = phase === 'expand' ? 'while expanded' : `after ${phase === 'complete' ? 'the completion' : 'the abort'}`;
+  return new DbeeError(`${project}: smoke checks failed ${when} (${summary})`, {
+    code: 'SMOKE_FAILED',
+    exitCode: ExitCode.smokeFailed,
   });
 }
 
@@ -540,7 +546,7 @@ async function openPhase(
   project: string,
   stepsTotal: number,
   report: DeployReport,
-  pkg: LoadedPackage | null,
+  pkg: string | null,
   planChecksum: string,
 ): Promise<Deployment> {
   const ledger = openLedger(p.conn, p.engine.ledger);
@@ -551,7 +557,7 @@ async function openPhase(
     environment: p.environment.name,
     kind,
     planChecksum,
-    package: pkg?.path ?? null,
+    package: pkg,
     gitCommit: report.source.commit,
     toolVersion: p.ctx.toolVersion,
     osUser: owner.user,
@@ -593,9 +599,8 @@ async function closePhase(
     { smoke, ...fingerprint },
     done.error ? { error: done.error.message, statement: null } : null,
   );
-  const applied = (await openLedger(p.conn, p.engine.ledger).steps(deployment.id)).filter(
-    (s) => s.status === 'applied',
-  ).length;
+  const steps = await recordedSteps(openLedger(p.conn, p.engine.ledger), deployment.id, release.project);
+  const applied = steps.filter((s) => s.status === 'applied').length;
   return {
     result: {
       exitCode: done.error ? done.error.exitCode : ExitCode.ok,
@@ -611,7 +616,7 @@ async function closePhase(
           ...(done.error ? { error: done.error } : {}),
         },
       ],
-      steps: [],
+      steps,
     },
     smoke: new Map([[release.project, smoke]]),
   };
@@ -994,6 +999,8 @@ interface FinishInputs extends PipelineInputs {
   /** `--no-verify`: the dry run only prints the statements. */
   verify: boolean;
   expand: ExpandRole;
+  /** The project's model: its search path and objects for the smoke checks after the phase. */
+  model: ProjectModel;
 }
 
 /** What `complete` or `abort` planned under the lock: the release in flight and the statements of its phase. */
@@ -1003,6 +1010,8 @@ interface FinishRun extends PipelinePlan {
   statements: ExpandStatement[];
   /** The phase was started before (`contracting`, `aborting`): this run resumes it. */
   resuming: boolean;
+  /** The package the release came from (its expand's), recorded with the phase; null for the sources. */
+  pkg: string | null;
 }
 
 /**
@@ -1022,9 +1031,7 @@ function finishCommand(
     options,
     promotion: 'the release in flight passed gates.promotedFrom when its expand phase started',
     inputs: async () => {
-      const environment = ctx.workspace.environment(options.env, ctx.env);
-      const target = ctx.workspace.project(options.project);
-      const engine = engineFor(ctx, environment, [target]);
+      const { environment, target, engine, model } = await loadTarget(ctx, options.project, options.env);
       const expand = requireRole(engine, 'expand', 'run the expand-contract strategy');
       const deploy = ctx.workspace.settings(target, environment).deploy;
       return {
@@ -1036,7 +1043,15 @@ function finishCommand(
         dryRun: options.dryRun ?? false,
         verify: options.verify ?? true,
         expand,
+        model,
       };
+    },
+    // The release's own scope, as its expand recorded it: what the phase changes, judged against that record.
+    drift: async (input, conn) => {
+      const r = await new ExpandLedger(conn, input.session.engine.ledger).inFlight(input.target);
+      return r
+        ? { subjects: [{ project: input.target, scope: r.plan.scope ?? { schemas: r.plan.schemas } }] }
+        : { none: 'no release in flight' };
     },
     plan: (input, session, report) => planFinish(ctx, input, session, report, kind),
     verify: async (input, session, run) => {
@@ -1045,7 +1060,7 @@ function finishCommand(
       await verifyFinish(ctx, input, session, run);
     },
     settle: async () => ExitCode.ok,
-    apply: (_input, _session, run, report) => applyFinish(run, report, kind),
+    apply: (input, _session, run, report) => applyFinish(input, run, report, kind),
     failure: projectFailure,
   };
 }
@@ -1142,15 +1157,21 @@ async function planFinish(
       `${r.project}: resuming the ${kind === 'complete' ? 'contract phase' : 'abort'} of release ${r.release}`,
     );
   const problems = kind === 'complete' ? completeBackupProblems(environment, r.plan) : [];
+  // The release's package and commit are its expand's: recorded with this phase too (report, ledger row, log).
+  const expanded = (
+    await openLedger(session.conn, engine.ledger).deployments(target, env, Number.MAX_SAFE_INTEGER)
+  ).find((d) => d.kind === 'expand' && d.status !== 'running');
+  report.source.package = expanded?.package ?? null;
   return {
     plan: statementsPlan(engine, target, statements),
     problems,
-    planChecksum: releaseChecksum(r.plan),
-    commit: null,
+    planChecksum: expanded?.plan_checksum ?? releaseChecksum(r.plan),
+    commit: expanded?.git_commit ?? null,
     phases: p,
     release: r,
     statements,
     resuming,
+    pkg: expanded?.package ?? null,
   };
 }
 
@@ -1178,8 +1199,17 @@ function completeBackupProblems(environment: ResolvedEnvironment, plan: ExpandPl
   ];
 }
 
-/** Stages `apply`, `ledger` of `complete` or `abort`: the phase set, its statements sent as steps, the outcome recorded. */
-async function applyFinish(run: FinishRun, report: DeployReport, kind: 'complete' | 'abort'): Promise<PipelineApplied> {
+/**
+ * Stages `apply`, `ledger` and `smoke` of `complete` or `abort`: the phase set, its statements sent as steps, the
+ * release finished, then the smoke checks of the version that stays (the new one after `complete`, the old one after
+ * `abort`), the outcome recorded with the release's package and commit.
+ */
+async function applyFinish(
+  input: FinishInputs,
+  run: FinishRun,
+  report: DeployReport,
+  kind: 'complete' | 'abort',
+): Promise<PipelineApplied> {
   const p = run.phases;
   const r = run.release;
   if (!run.resuming) await p.ledger.setPhase(r.id, kind === 'complete' ? 'contracting' : 'aborting');
@@ -1188,14 +1218,15 @@ async function applyFinish(run: FinishRun, report: DeployReport, kind: 'complete
   const steps = run.statements.map((s) =>
     statementStepOf(r.project, s, ++order, p.lockTimeoutMs, (w) => p.waits.push(w)),
   );
-  const deployment = await openPhase(p, kind, r.project, steps.length, report, null, run.planChecksum!);
+  const deployment = await openPhase(p, kind, r.project, steps.length, report, run.pkg, run.planChecksum!);
   const applied = await closePhase(p, release, deployment, steps.length, async () => {
     await sendSteps(p, release, deployment, steps);
     if (kind === 'complete') await recordCompletion(p, r, deployment);
-    return {};
+    await p.ledger.setPhase(r.id, kind === 'complete' ? 'done' : 'aborted');
+    const smoke = await smokePerVersion(p, release, input.model, [kind === 'complete' ? 'new' : 'old']);
+    return { smoke, ...(smoke.passed ? {} : { error: smokeFailed(r.project, kind, smoke.summary) }) };
   });
-  if (applied.result.exitCode !== ExitCode.ok) return applied;
-  await p.ledger.setPhase(r.id, kind === 'complete' ? 'done' : 'aborted');
+  if (applied.result.projects[0]?.stepsApplied !== steps.length) return applied;
   const env = p.environment.name;
   p.ctx.stdout.write(
     kind === 'complete'

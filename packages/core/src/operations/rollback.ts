@@ -44,7 +44,7 @@ import { rollbackEvents } from '../notify/rollback-events';
 import { schemaOwners } from '../context/load';
 import { prepareUndo, stateBefore, undoable, type Prepared } from './rollback/undo-plan';
 import { loadRef, prepareToRef, type LoadedRef } from './rollback/to-ref';
-import { driftProblem, earlyDriftRead } from './rollback/drift';
+import { rollbackDriftRefusal } from './rollback/drift';
 import { printRollback } from './rollback/print';
 
 export type { RollbackOptions };
@@ -139,6 +139,16 @@ function rollbackCommand(
     refuse: refuseRollback,
     notify: rollbackEvents,
     inputs: () => rollbackTargets(ctx, options),
+    // `--to-ref` plans from a ref's sources (a diff of the live schemas); `--force` rolls back whatever changed.
+    drift: ({ projects }) =>
+      options.force
+        ? { none: '--force' }
+        : {
+            subjects: projects
+              .filter((p) => !p.ref)
+              .map((p) => ({ project: p.target.name, scope: { schemas: p.graph.schemas, manage: p.manage } })),
+            refusal: rollbackDriftRefusal,
+          },
     plan: (input, session) => planTargets(ctx, options, input, session),
     verify: async (_input, _session, run) => {
       for (const u of run.undos) printRollback(ctx.stdout, u.planned.prepared);
@@ -350,15 +360,9 @@ async function planRollback(
   putBack: Map<string, readonly string[]>,
 ): Promise<PlannedRollback | null> {
   const { reporter } = ctx;
-  const { engine, environment, target, graph, manage, emergency, ref } = input;
+  const { engine, environment, target, graph, emergency, ref } = input;
   const { conn } = session;
   const force = options.force ?? false;
-  const driftScope = { schemas: graph.schemas, manage };
-  // The drift check reads on the lock's session while this one reads the ledger and plans: the catalog version
-  // (`stillRecorded`), or without one the live fingerprint.
-  const side = !ref && !force && graph.schemas.length ? sideSession(ctx, session) : undefined;
-  const diff = engine.diff;
-  const live = side && diff ? earlyDriftRead(diff, side, driftScope) : null;
   const ledger = await openRollbackLedger(ctx, options, input, conn);
   reporter.info(
     `dbee rollback ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}${emergency ? ' [emergency]' : ''}`,
@@ -385,10 +389,6 @@ async function planRollback(
         putBack,
         selection: input.selection,
       });
-  if (!ref && !force) {
-    const drift = await driftProblem(engine, conn, history, driftScope, target.name, live);
-    if (drift) prepared.problems.push(drift);
-  }
   const allSteps = [...prepared.units.flatMap((u) => u.steps), ...(prepared.toRef?.steps ?? [])];
   if (prepared.units.length === 0 && !prepared.toRef) {
     reporter.info(`${target.name}: nothing to roll back on ${environment.name}`);

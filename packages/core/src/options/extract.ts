@@ -71,6 +71,11 @@ export const auditCommand = defineCommand('audit', {
     disable: flag('Remove the event trigger; what it recorded is kept.'),
     since: text('List only changes since this time (ISO, or `24h`, `10m`, `7d` ago).', { value: '<time|duration>' }),
     format: textOrJson(),
+    dryRun: dryRun(
+      'With --enable or --disable: show what would change and check the gates (ticket, maintenance window, protection), changing nothing.',
+    ),
+    assumeYes,
+    ticket,
     now: clock(),
   },
 });

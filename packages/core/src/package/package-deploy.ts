@@ -182,11 +182,8 @@ export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
         );
         continue;
       }
+      // Its schemas changed outside dbee since its last deployment: the pipeline's drift stage refuses it.
       if (mine.length && atHead === mine.length) done.add(project);
-      else if (mine.length && !prior.counts.size) {
-        const drift = await driftSince(input, project);
-        if (drift) problems.push(drift);
-      }
       objectStates[project] = states;
     }
   } else if (!gap) {
@@ -296,30 +293,6 @@ async function gapAlreadyApplied(input: PackagePlanInput): Promise<boolean> {
     if (definitions(live) !== definitions(summary.fingerprint)) return false;
   }
   return true;
-}
-
-/**
- * The ledger says `project` is at base, but an incremental package's SQL also assumes its schemas are as base left
- * them: refused when the fingerprint recorded by its last deployment no longer matches (changed outside dbee).
- */
-async function driftSince(input: PackagePlanInput, project: string): Promise<DbeeError | null> {
-  const { engine, conn, ledger, environment } = input;
-  const model = input.models.find((m) => m.project.name === project);
-  if (!engine.diff || !model) return null;
-  const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
-  const summary = last ? deploymentSummary(last) : null;
-  if (!last || !summary?.fingerprint) return null;
-  if (await stillRecorded(engine, conn, summary)) return null;
-  const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
-  if (definitions(live) === definitions(summary.fingerprint)) return null;
-  return new DbeeError(
-    `${project} on ${environment.name} was changed outside dbee since deployment #${last.id}: its schemas' fingerprint is ${live}, the deployment recorded ${summary.fingerprint}`,
-    {
-      code: 'PACKAGE_PRECONDITION',
-      hint: `see what changed with dbee diff ${project} --env ${environment.name}; bring it back (or record it: dbee adopt), then deploy the package`,
-      details: { project, recorded: summary.fingerprint, live },
-    },
-  );
 }
 
 /**

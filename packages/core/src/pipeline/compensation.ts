@@ -1,3 +1,4 @@
+import type { Ledger } from '../ledger/ledger';
 import type { DbeeError } from '../errors';
 import { ExitCode } from '../errors';
 import type { RunResult, StepResult } from '../runner/runner';
@@ -49,4 +50,19 @@ export function compensationRunResult(runs: readonly CompensationRun[]): RunResu
     })),
     steps,
   };
+}
+
+/**
+ * The step rows a deployment recorded, as a run's results (what the report, the summary and the notifications count):
+ * for a command whose steps are sent outside `executePlan`'s bookkeeping (the expand-contract phases, `audit`).
+ */
+export async function recordedSteps(ledger: Ledger, deploymentId: number, project: string): Promise<StepResult[]> {
+  return (await ledger.steps(deploymentId)).map((s) => ({
+    order: s.order,
+    project,
+    key: s.objectKey,
+    action: s.action,
+    status: s.status,
+    durationMs: 0,
+  }));
 }

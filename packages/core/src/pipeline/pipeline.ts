@@ -18,8 +18,10 @@ import {
   type DeployReport,
 } from '../runner/deploy-report';
 import type { RunResult } from '../runner/runner';
-import { lockOwner, withSession, type DeploymentSession, type SessionRequest } from '../runner/session';
+import { lockOwner, sideSession, withSession, type DeploymentSession, type SessionRequest } from '../runner/session';
 import { confirmAndCount, dryRunGates, refuse as refuseDeployment } from './gates';
+import { driftStage, type DriftFound, type DriftRequest } from './drift';
+import type { Connection } from '../engine/engine';
 
 /**
  * The stages every command that changes a database goes through, in this order. A command supplies what differs
@@ -31,6 +33,9 @@ import { confirmAndCount, dryRunGates, refuse as refuseDeployment } from './gate
  *   and protection: one check (`dryRunGates`) that a dry run reports and a real run refuses with;
  * - `lock`: `withSession` (the deployment lock, connect, session settings); the plan is made under it, since it reads
  *   the live database;
+ * - `drift` (`PipelineCommand.drift`, pipeline/drift.ts): the projects the command changes, each judged against its
+ *   newest deployment in the target's own ledger; a hand edit refuses the run (dry run alike) unless the command puts
+ *   it back visibly (`DriftFound.decide`); never recorded as dbee's;
  * - `plan` (`PipelineCommand.plan`): what the command will send, with the problems that refuse it (step policies,
  *   `gates.requireBackup`, conflicts);
  * - `verify`: a dry run applies the plan to a scratch copy (`PipelineCommand.verify`) and stops there;
@@ -45,6 +50,7 @@ export const PIPELINE_STAGES = [
   'inputs',
   'gates',
   'lock',
+  'drift',
   'plan',
   'verify',
   'apply',
@@ -134,8 +140,13 @@ export interface PipelineCommand<I extends PipelineInputs, P extends PipelinePla
   notify?: (report: DeployReport, result: RunResult) => FinishedEvents;
   /** Stage `inputs`: null when there is nothing to do here (said why). */
   inputs(report: DeployReport): Promise<I | null>;
-  /** Stage `plan`, under the lock. */
-  plan(input: I, session: DeploymentSession, report: DeployReport): Promise<P>;
+  /**
+   * Stage `drift`, under the lock, before the plan: the projects whose schemas this run changes (each judged against
+   * its newest deployment in the target's ledger), or why none (`{ none }`). Required: a command says what it changes.
+   */
+  drift(input: I, conn: Connection): DriftRequest | Promise<DriftRequest>;
+  /** Stage `plan`, under the lock, with the drift stage's finding (a command that puts drift back decides it there). */
+  plan(input: I, session: DeploymentSession, report: DeployReport, drift: DriftFound): Promise<P>;
   /** Stage `verify` (a dry run only): print the plan, apply it to a scratch copy, push what fails to `run.problems`. */
   verify(input: I, session: DeploymentSession, run: P, report: DeployReport): Promise<void>;
   /**
@@ -269,7 +280,19 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
     { ...input.session, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async (session) => {
       report.database = session.conn.description;
-      const run = await command.plan(input, session, report);
+      // `dbee check` (skipGates) applies nothing: a dry run of queries, never refused for drift.
+      const drift = await driftStage(
+        ctx,
+        {
+          engine: input.session.engine,
+          conn: session.conn,
+          side: sideSession(ctx, session),
+          environment,
+          command: command.command,
+        },
+        command.skipGates ? { none: 'a dry run of queries only' } : await command.drift(input, session.conn),
+      );
+      const run = await planOverDrift(command, input, session, report, drift, refuse);
       report.source.commit = run.commit;
       report.source.planChecksum = run.planChecksum;
       if (options.dryRun) {
@@ -280,24 +303,54 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
         ctx.reporter.info('dry run: nothing was applied');
         return ExitCode.ok;
       }
-      if (run.plan.steps.length === 0 && !command.ledgerOnly) {
+      // The same gates as the dry run's, with steps or without: a plan of no steps is judged as its dry run is.
+      if (!command.skipGates) run.problems.push(...dryRunGates(ctx, environment, gated));
+      if (run.problems.length) refuse(run.problems, false);
+      const noSteps = run.plan.steps.length === 0 && !command.ledgerOnly;
+      await confirmAndCount(ctx, environment, run.plan.steps.length, {
+        ...gated,
+        countdownFrom: options.countdownFrom,
+        skipCountdown: noSteps,
+      });
+      if (noSteps) {
         const settled = await command.settle(input, session, run, report);
         if (typeof settled === 'number') return settled;
         onRun();
         return finish(ctx, command, input, session, settled, report, []);
       }
-      run.problems.push(...dryRunGates(ctx, environment, gated));
-      if (run.problems.length) refuse(run.problems, false);
-      await confirmAndCount(ctx, environment, run.plan.steps.length, {
-        ...gated,
-        countdownFrom: options.countdownFrom,
-      });
       const notStarted = await notifyDeployStarted(ctx, report, run.plan);
       onRun();
       const applied = await command.apply(input, session, run, report);
       return finish(ctx, command, input, session, applied, report, notStarted);
     },
   );
+}
+
+/**
+ * Stage `plan` after stage `drift`: the drift the command did not decide is refused with the plan's problems, first
+ * (a command that does not decide drift is refused over it even when its plan refuses too: a plan made over a hand
+ * edit can fail for the edit's sake, and the refusal says both).
+ */
+async function planOverDrift<I extends PipelineInputs, P extends PipelinePlan>(
+  command: PipelineCommand<I, P>,
+  input: I,
+  session: DeploymentSession,
+  report: DeployReport,
+  drift: DriftFound,
+  refuse: (problems: DbeeError[], dryRun: boolean) => never,
+): Promise<P> {
+  let run: P;
+  try {
+    run = await command.plan(input, session, report, drift);
+  } catch (e) {
+    const refusals = drift.decides || !(e instanceof DbeeError) ? [] : await drift.refusals().catch(() => []);
+    if (refusals.length) refuse([...refusals, e as DbeeError], command.options.dryRun ?? false);
+    throw e;
+  }
+  const refusals = await drift.refusals();
+  if (drift.decides) run.problems.push(...refusals);
+  else run.problems.unshift(...refusals);
+  return run;
 }
 
 /** Stages `promotion`, `notify` and `log` of a run that sent something (or settled a package at its state). */

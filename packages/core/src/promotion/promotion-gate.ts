@@ -1,3 +1,4 @@
+import { smokeEvidence } from './smoke-evidence';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import { DbeeError } from '../errors';
@@ -76,13 +77,12 @@ export async function checkPromotion(
         continue;
       }
       const id = d.deploymentId === null ? '' : ` (deployment #${d.deploymentId})`;
-      const smoke = /^(\d+)\/(\d+) passed$/.exec(d.smoke);
+      const smoke = smokeEvidence(d.smoke);
       if (d.status !== 'succeeded')
         problems.push(`${project}: its deployment to ${earlier} ${d.status}${id}, smoke checks: ${d.smoke}`);
-      else if (!smoke || smoke[2] === '0')
+      else if (smoke === 'not run')
         problems.push(`${project}: its smoke checks did not run on ${earlier}${id}: ${d.smoke}`);
-      else if (smoke[1] !== smoke[2])
-        problems.push(`${project}: its smoke checks failed on ${earlier}${id}: ${d.smoke}`);
+      else if (smoke === 'failed') problems.push(`${project}: its smoke checks failed on ${earlier}${id}: ${d.smoke}`);
       else if (soakMs && d.finishedAt) {
         const soaked = now.getTime() - Date.parse(d.finishedAt);
         if (soaked < soakMs)
