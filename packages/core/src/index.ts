@@ -60,6 +60,7 @@ export type {
   SmokeDialect,
   DependencyStart,
   SetAside,
+  BuildAside,
   DisabledRoutine,
   RenderedStep,
 } from './engine/engine';
