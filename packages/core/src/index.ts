@@ -62,6 +62,7 @@ export type {
   SmokeDialect,
   DependencyStart,
   SetAside,
+  BuildAside,
   DisabledRoutine,
   RenderedStep,
 } from './engine/engine';

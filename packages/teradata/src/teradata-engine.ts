@@ -101,7 +101,20 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
         const aside = await setAside(conn, key, strategy, stamp, renamedColumns);
         if (aside?.backup && key.kind === 'table')
           await duplicates.check(conn, key, aside.backup, renamedColumns.get(qualifiedName(aside.backup)));
-        return aside;
+        const build = aside?.buildAside;
+        if (!aside?.backup || !build) return aside;
+        const backup = aside.backup;
+        // A copy into a SET table from a table holding duplicates is refused there too, before anything runs.
+        return {
+          ...aside,
+          buildAside: {
+            ...build,
+            check: (copyData) => {
+              if (copyData) duplicates.refuse(backup);
+              build.check?.(copyData);
+            },
+          },
+        };
       },
       renderCopyData(backup, table) {
         duplicates.refuse(backup);

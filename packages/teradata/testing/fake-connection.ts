@@ -1180,11 +1180,22 @@ export class FakeTeradataSession implements TeradataSession {
     return null;
   }
 
-  /** Keep the column groups of `COLLECT STATISTICS COLUMN (a), COLUMN (b, c) ON t` for SHOW STATISTICS. */
+  /**
+   * Keep the column groups of `COLLECT STATISTICS COLUMN (a), COLUMN (b, c) ON t` for SHOW STATISTICS. With `FROM
+   * source` the statistics are copied, not collected: "COLLECT STATISTICS FROM does not copy data. It copies only the
+   * statistics for the specified column sets" (all of the source's without a column list), and only between columns
+   * defined alike ("Rules and Guidelines for the COLLECT STATISTICS (Optimizer Form) FROM source_table Clause", SQL
+   * Data Definition Language Detailed Topics; CREATE TABLE, "Example: Statistics Not Copied"). The double compares a
+   * column's type family and nullability; a group it cannot copy is left out without an error (verify on a live
+   * system). A missing source is 3807.
+   */
   private storeStatistics(sql: string): void {
-    const w = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
-    const on = w.findIndex((t) => t.type === 'word' && t.value === 'ON');
+    const all = tokenize(sql, '<fake>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+    const on = all.findIndex((t) => t.type === 'word' && t.value === 'ON');
     if (on < 0) return;
+    const from = all.findIndex((t, k) => k > on && t.type === 'word' && t.value === 'FROM');
+    const w = from < 0 ? all : all.slice(0, from);
+    const copyFrom = from < 0 ? null : this.statisticsSource(all.slice(from + 1));
     const parts = w
       .slice(on + 1)
       .filter((t) => t.type === 'word' || t.type === 'quoted')
@@ -1203,11 +1214,32 @@ export class FakeTeradataSession implements TeradataSession {
         groups.push(g);
       } else if (w[k + 1]) groups.push([w[k + 1]!.value]);
     }
+    if (copyFrom) {
+      const shape = (x: FakeObject) => new Map((tableShape(x.source ?? x.show)?.columns ?? []).map((c) => [c.name, c]));
+      const [mine, theirs] = [shape(o), shape(copyFrom)];
+      const alike = (g: string[]) =>
+        g.every(
+          (c) =>
+            mine.get(c) && theirs.get(c)?.type === mine.get(c)!.type && theirs.get(c)!.notNull === mine.get(c)!.notNull,
+        );
+      const source = copyFrom.statistics ?? [];
+      const wanted = groups.length ? source.filter((g) => groups.some((x) => x.join(',') === g.join(','))) : source;
+      groups.splice(0, groups.length, ...wanted.filter(alike));
+    }
     const known = new Set((o.statistics ?? []).map((g) => g.join(',')));
     this.catalog.set(oid, {
       ...o,
       statistics: [...(o.statistics ?? []), ...groups.filter((g) => !known.has(g.join(',')))],
     });
+  }
+
+  /** The table named by the words after `FROM` of a COLLECT STATISTICS (3807 when it does not exist). */
+  private statisticsSource(w: Token[]): FakeObject {
+    const parts = w.filter((t) => t.type === 'word' || t.type === 'quoted').map((t) => t.value);
+    const id = w[1]?.text === '.' ? `${parts[0]}.${parts[1]}` : `${this.defaultDatabase ?? ''}.${parts[0] ?? ''}`;
+    const o = this.catalog.get(id);
+    if (!o) throw this.error({ code: 3807, text: `Object '${id}' does not exist.` });
+    return o;
   }
 
   /**

@@ -358,6 +358,25 @@ export interface SetAside {
    * and the sources do not say (Teradata: the rights granted on a table renamed aside, which stay with the backup).
    */
   after?: string[];
+  /**
+   * Build aside, then swap (Teradata, a table under `rename`): instead of moving the object aside before the step's own
+   * statements run against its name, the step is made whole here: the new object built under another name (the step's
+   * own statements, retargeted), filled from the live one when `copyData`, given what the old one had, then renamed
+   * into place; the live object keeps its name and its rows until then. `undoAt` gives what undoes the statements
+   * before the one that failed (drop what was built, put the old object back under its name): the runner runs it as
+   * soon as the step fails. Absent: `statements`, then the step's own, then `after`.
+   */
+  buildAside?: BuildAside;
+}
+
+/** See {@link SetAside.buildAside}. */
+export interface BuildAside {
+  /** Throws what makes the build impossible (no room for the copy), when the conflict is decided: nothing has run. */
+  check?(copyData: boolean): void;
+  /** The step's statements, made from its own (placeholders expanded); `copyData`: the rows come along. */
+  statements(own: readonly string[], copyData: boolean): string[];
+  /** What undoes `statements[0 .. failed - 1]` (each committed on its own) when `statements[failed]` failed. */
+  undoAt(statements: readonly string[], failed: number): string[];
 }
 
 /** How a routine is made uncallable by `dbee disable` (see `AccessControl.disableRoutine`), and how to undo it. */

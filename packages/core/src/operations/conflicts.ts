@@ -2,7 +2,7 @@ import { environmentKey, type ResolvedEnvironment } from '../config/resolve';
 import { fastGlob } from '../sources/walk';
 import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
-import type { Connection, Engine } from '../engine/engine';
+import type { BuildAside, Connection, Engine, SetAside } from '../engine/engine';
 import { DbeeError } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -386,11 +386,15 @@ async function decideExisting(
     );
     return;
   }
+  const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
+  if (rule.strategy === 'rename' && aside.buildAside) {
+    decision.resolution = builtAside(step, rule, aside, aside.buildAside, dependents);
+    return;
+  }
   const copy =
     rule.strategy === 'rename' && rule.copyData && aside.backup && step.objectKey.kind === 'table'
       ? (engine.catalog?.renderCopyData(aside.backup, step.objectKey) ?? null)
       : null;
-  const dependents = aside.dependents?.drop.length ? aside.dependents : undefined;
   decision.resolution = {
     strategy: rule.strategy,
     rule: rule.source,
@@ -398,6 +402,31 @@ async function decideExisting(
     after: [...(copy ? [copy] : []), ...(dependents?.create ?? []), ...(aside.after ?? [])],
     reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
     backup: aside.backup,
+    ...(dependents ? { dependents } : {}),
+  };
+}
+
+/**
+ * A `rename` the engine builds aside, then swaps in (`SetAside.buildAside`): the whole step comes from the engine, and
+ * the old object keeps its name until the swap. What makes the build impossible is refused here, before anything runs.
+ */
+function builtAside(
+  step: PlanStep,
+  rule: ConflictDecision['rule'],
+  aside: SetAside,
+  build: BuildAside,
+  dependents: SetAside['dependents'],
+): StepConflict {
+  const copyData = !!rule.copyData && step.objectKey.kind === 'table';
+  build.check?.(copyData);
+  return {
+    strategy: 'rename',
+    rule: rule.source,
+    before: [],
+    after: [],
+    reverse: aside.reverse && dependents ? [...aside.reverse, ...dependents.create] : aside.reverse,
+    backup: aside.backup,
+    build: { statements: build.statements, undoAt: build.undoAt, copyData },
     ...(dependents ? { dependents } : {}),
   };
 }

@@ -10,10 +10,16 @@ import type { PlanStep } from './plan';
 export function stepStatements(
   step: PlanStep,
   variables: Record<string, string>,
-  conflict?: { readonly before: readonly string[]; readonly after: readonly string[] } | null,
+  conflict?: {
+    readonly before: readonly string[];
+    readonly after: readonly string[];
+    readonly build?: { statements(own: readonly string[], copyData: boolean): string[]; copyData: boolean };
+  } | null,
 ): string[] {
   const own = step.statements.map((s) => expandPlaceholders(s, variables, step.source?.file ?? step.key).expanded);
   if (!conflict) return own;
+  // Build aside, then swap: the engine makes the whole step from its own statements.
+  if (conflict.build) return conflict.build.statements(own, conflict.build.copyData);
   // `after` (the copy of a renamed-aside table's rows, its dependents created again) goes right after the statement
   // that creates the object, so the step's later statements (COMMENT, COLLECT STATISTICS, GRANT) come after the rows:
   // statistics collected before the copy would describe an empty table. No creating statement: `after` ends the step.

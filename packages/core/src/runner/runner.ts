@@ -172,6 +172,8 @@ interface PartialStep {
   backup: string | null;
   /** False for a migration: dbee cannot tell what its committed statements did; it says so and leaves them. */
   undoable: boolean;
+  /** Undone as soon as the step fails, not by autoRollback (a table built aside: `SetAside.buildAside`). */
+  now?: boolean;
 }
 
 /**
@@ -189,6 +191,9 @@ function partialUndo(progress: StepProgress): PartialStep | null {
   const settingsOnly = p.statements.slice(0, index).every((sql) => /^\s*(SET|RESET)\s/i.test(sql));
   if (settingsOnly && step.action !== 'migrate') return null;
   const base = { step, ran: index, total: p.statements.length };
+  // Build aside: what was built is dropped and the old object put back under its name, at once (`recordFailed`).
+  if (p.conflict?.build)
+    return { ...base, reverse: p.conflict.build.undoAt(p.statements, index), backup: null, undoable: true, now: true };
   const deps = p.conflict?.dependents;
   if (deps && index <= deps.drop.length) {
     // Only dependents were dropped: create those again.
@@ -519,6 +524,22 @@ async function runStep(
 }
 
 /**
+ * Undo what a step built aside before it failed (see `SetAside.buildAside`), right away: the step then left nothing.
+ * False when a statement of the undo fails: the step is recorded with what it committed and what undoes it.
+ */
+async function undoNow(ctx: RunContext, step: PlanStep, undo: string[]): Promise<boolean> {
+  try {
+    for (const sql of undo) await ctx.conn.query(sql);
+  } catch (error) {
+    ctx.reporter.warn(`step ${step.order} (${step.key}): undoing what it built failed: ${(error as Error).message}`);
+    return false;
+  }
+  if (undo.length)
+    ctx.reporter.warn(`step ${step.order} (${step.key}) failed; what it built is undone: ${undo.join('; ')}`);
+  return true;
+}
+
+/**
  * Record a failed step. Outside a transaction, the statements of the failed step before the failing one committed:
  * the ledger says which, and what undoes them (the automatic rollback runs it first).
  */
@@ -533,6 +554,8 @@ async function recordFailed(
       ? partialUndo(running)
       : null;
   if (!partial) return recordNotApplied(ctx, step, 'failed', fields);
+  if (partial.now && partial.reverse && (await undoNow(ctx, step, partial.reverse)))
+    return recordNotApplied(ctx, step, 'failed', fields);
   const state = stateOf(ctx, step);
   state.partial = partial;
   const what = `statement${partial.ran === 1 ? '' : 's'} 1${partial.ran > 1 ? `-${partial.ran}` : ''} of ${partial.total} committed before the failure`;

@@ -1,3 +1,4 @@
+import type { BuildAside } from '../engine/engine';
 import type { ObjectKey } from '../model/object-key';
 
 /**
@@ -27,4 +28,9 @@ export interface StepConflict {
    * the step's reverse drops them first (they stand on the new object) and `reverse` ends by creating them again.
    */
   dependents?: { drop: string[]; create: string[] };
+  /**
+   * Build aside, then swap (see `SetAside.buildAside`): the step's statements come from here (`before` and `after` are
+   * empty), and a failure is undone at once by `undoAt`.
+   */
+  build?: BuildAside & { copyData: boolean };
 }

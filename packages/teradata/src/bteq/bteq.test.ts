@@ -749,6 +749,12 @@ describe('toBteqRollback', () => {
       UPDATE DBEE_LEDGER."lock" SET "expires_at" = CURRENT_TIMESTAMP(6) + INTERVAL '6' HOUR WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO UNLOCK_14
+      SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'ORDERS_NEW_20261121T103000';
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      .IF ACTIVITYCOUNT = 0 THEN .GOTO NONEW_2
+      DROP TABLE PROD_EDW.ORDERS_NEW_20261121T103000;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .LABEL NONEW_2
       SELECT 1 FROM DBEE_LEDGER."backups" WHERE "deployment_id" = 42 AND "object_key" = 'table:{{env}}_EDW.ORDERS' AND "dropped_at" IS NULL;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT > 0 THEN .GOTO UNDO_2

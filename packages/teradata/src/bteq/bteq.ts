@@ -19,6 +19,7 @@ import { lockTableDdl, teradataLedger } from '../teradata-ledger';
 import { tokenize } from '../parse/splitter';
 import { parseTeradata } from '../parse/teradata-parser';
 import { tableModel } from '../render/teradata-table-diff';
+import { retarget } from '../render/teradata-retarget';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.
@@ -746,9 +747,17 @@ const TABLE_RIGHTS: readonly (readonly [string, string])[] = [
  * Afterwards every right of the backup must be on the new table, else the step fails: a GRANT that did not run is
  * never a silent success. Verified on the test double only.
  */
-function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: string): string[] {
-  const { db, name, sql } = qualified(c, step);
-  const backup = `${name}_bak_${stamp}`.slice(0, 128);
+function copyGrants(
+  c: Ctx,
+  step: PlanStep,
+  n: number,
+  names: { from: string; to: string },
+  label = `FAIL_${n}`,
+): string[] {
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO ${label}`;
+  const { db } = qualified(c, step);
+  const { from: backup, to: name } = names;
+  const sql = `${quoteIdent(db)}.${quoteIdent(name)}`;
   const file = `dbee_grants_${c.id}_${n}.btq`;
   const rights = `TRIM(AccessRight) IN (${TABLE_RIGHTS.map(([code]) => quoteString(code)).join(', ')}) AND ColumnName = 'All'`;
   const privilege = `CASE TRIM(AccessRight) ${TABLE_RIGHTS.map(([code, word]) => `WHEN ${quoteString(code)} THEN ${quoteString(word)}`).join(' ')} END`;
@@ -769,7 +778,7 @@ function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: stri
     `AND (SELECT COUNT(*) FROM DBC.${view} n WHERE ${sameName(db, name).replace(/\b(DatabaseName|TableName)\b/g, 'n.$1')} AND n.${who} = b.${who} AND TRIM(n.AccessRight) = TRIM(b.AccessRight) AND n.ColumnName = 'All') = 0;`;
   return [
     remark(
-      `grants: the table-level rights of the table renamed aside go to ${sql} (written by the next SELECTs, then run)`,
+      `grants: the table-level rights of ${quoteIdent(db)}.${quoteIdent(backup)} go to ${sql} (written by the next SELECTs, then run)`,
     ),
     '.SET TITLEDASHES OFF',
     '.SET WIDTH 1024',
@@ -782,16 +791,128 @@ function copyGrants(c: Ctx, step: PlanStep, n: number, stamp: string, fail: stri
     `.RUN FILE=${file}`,
     missing('AllRightsV', 'UserName', ` AND ${others.replace(/\bUserName\b/g, 'b.UserName')}`),
     fail,
-    `.IF ACTIVITYCOUNT > 0 THEN .GOTO FAIL_${n}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO ${label}`,
     missing('AllRoleRightsV', 'RoleName', ''),
     fail,
-    `.IF ACTIVITYCOUNT > 0 THEN .GOTO FAIL_${n}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO ${label}`,
     `.GOTO GRANTED_${n}`,
     `.LABEL UNEXPORT_${n}`,
     '.EXPORT RESET',
-    `.GOTO FAIL_${n}`,
+    `.GOTO ${label}`,
     `.LABEL GRANTED_${n}`,
   ];
+}
+
+/**
+ * Build aside, then swap (#73 item 3): a table the script meets under `ifExists: rename` is not renamed away before its
+ * replacement is ready. The new table is created under `<name>_new_<stamp>` (the step's statements, retargeted: its
+ * CREATE, COMMENT, COLLECT STATISTICS, GRANT), filled from the live table (`copyData`), given the live table's grants,
+ * then two renames make it live: `RENAME TABLE t TO t_bak_<stamp>` (with the backup's ledger row, one transaction), then
+ * `RENAME TABLE t_new_<stamp> TO t` (with the step's rows, one transaction: a DDL may end a transaction, SQL Data
+ * Manipulation Language, BEGIN TRANSACTION). Teradata's RENAME TABLE keeps the table's rows, statistics and rights
+ * with it (SQL Data Definition Language, RENAME TABLE; Database Administration, "Renaming Objects").
+ *
+ * Until the first rename the production name holds the old table, untouched: any failure while building (2644 no more
+ * room, 2646 no spool, 2801/2802 duplicates, a GRANT that did not run) drops the new table and stops the step
+ * (`ASIDE_n`). A second rename that fails renames the old table back (`UNSWAP_n`). A script killed between the two
+ * renames finds its backup row on the re-run and does the second rename (`SWAP_n`). The production name is missing for
+ * the instant between the renames; a request that names it then fails with 3807 (verify on a live system).
+ */
+async function buildAside(
+  c: Ctx,
+  step: PlanStep,
+  n: number,
+  statements: string[],
+  stamp: string,
+  failures: string[],
+  appliedRows: (ran: string[]) => Promise<string[]>,
+): Promise<string[]> {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const { db, name, sql } = qualified(c, step);
+  const aside = `${name}_new_${stamp}`.slice(0, 128);
+  const asideSql = `${quoteIdent(db)}.${quoteIdent(aside)}`;
+  const backup = `${name}_bak_${stamp}`.slice(0, 128);
+  const backupSql = `${quoteIdent(db)}.${quoteIdent(backup)}`;
+  const copy = copyRows(c, step, statements, stamp);
+  const toAside = `.IF ERRORCODE <> 0 THEN .GOTO ASIDE_${n}`;
+  const commit = (to: string) => (c.ansi ? ['COMMIT;', to] : []);
+  const createAt = statements.findIndex((st) =>
+    /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')),
+  );
+  const lines = [
+    remark(`build aside: ${sql} stays live while ${asideSql} is created, filled and given its grants`),
+    `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, aside)};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO BUILD_${n}`,
+    remark(`${asideSql} is left from a run of this script that stopped before the swap: dropped, built again`),
+    `DROP TABLE ${asideSql};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    ...commit(`.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`),
+    `.LABEL BUILD_${n}`,
+  ];
+  const ran: string[] = [];
+  for (const [i, st] of statements.entries()) {
+    const built = retarget(st, db, name, aside);
+    lines.push(bteqRequest(built), toAside, ...commit(toAside));
+    ran.push(built);
+    if (i !== createAt) continue;
+    if (copy) {
+      const list = copy.columns.join(', ');
+      // The comment names the backup the rows end up in after the swap: `dbee rollback` counts them as the backup's.
+      const fill = `/* copyData: the rows of ${sql}, renamed to ${backupSql} at the swap */\nINSERT INTO ${asideSql} (${list})\nSELECT ${list} FROM ${sql}`;
+      lines.push(remark(`copyData: the rows of ${sql} go into ${asideSql}`), bteqRequest(fill), toAside);
+      lines.push(...commit(toAside));
+      ran.push(fill);
+    }
+    lines.push(...copyGrants(c, step, n, { from: name, to: aside }, `ASIDE_${n}`));
+  }
+  await c.ledger!.recordBackup(c.id, step.key, `${db}.${backup}`, c.recorder);
+  const backupRow = c.recorder.take();
+  const first = `RENAME TABLE ${sql} TO ${backupSql}`;
+  const second = `RENAME TABLE ${asideSql} TO ${sql}`;
+  const stepRows = await appliedRows([...ran, first, second]);
+  const inTransaction = (rows: string[], request: string, label: string): string[] => {
+    const to = `.IF ERRORCODE <> 0 THEN .GOTO ${label}`;
+    const body = [...rows, `${request};`].flatMap((r) => [r, to]);
+    return c.ansi ? [...body, 'COMMIT;', to] : ['BT;', to, ...body, 'ET;', to];
+  };
+  lines.push(
+    remark(`swap: ${sql} becomes ${backupSql} (the backup), then ${asideSql} becomes ${sql}`),
+    ...inTransaction(backupRow, first, `ASIDE_${n}`),
+    `.LABEL SWAP_${n}`,
+    ...inTransaction(stepRows, second, `UNSWAP_${n}`),
+    `.GOTO SKIP_${n}`,
+  );
+  const backupKey = `${q('deployment_id')} = ${c.id} AND ${q('object_key')} = ${keyLiteral(step.key)}`;
+  failures.push(
+    '',
+    `.LABEL UNSWAP_${n}`,
+    ...(c.ansi ? ['ROLLBACK;'] : []),
+    remark(`${asideSql} could not take the name ${sql}: the old table goes back under its name`),
+    ...inTransaction(
+      [`DELETE FROM ${c.t('backups')} WHERE ${backupKey};`],
+      `RENAME TABLE ${backupSql} TO ${sql}`,
+      `STUCK_${n}`,
+    ),
+    `.GOTO ASIDE_${n}`,
+    `.LABEL STUCK_${n}`,
+    ...(c.ansi ? ['ROLLBACK;'] : []),
+    remark(
+      `${sql} is missing: its old table is ${backupSql} and the new one ${asideSql}. Rename one of them to ${sql} by hand (RENAME TABLE ${backupSql} TO ${sql}; keeps the old one), then run the script again.`,
+    ),
+    `.GOTO FAIL_${n}`,
+    '',
+    `.LABEL ASIDE_${n}`,
+    ...(c.ansi ? ['ROLLBACK;'] : []),
+    remark(`step ${n} failed while ${asideSql} was built: it is dropped, and ${sql} stays live as it was`),
+    `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, aside)};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO FAIL_${n}`,
+    `DROP TABLE ${asideSql};`,
+    ...commit(`.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`),
+    `.GOTO FAIL_${n}`,
+  );
+  return lines;
 }
 
 /** Kinds a script can only CREATE: a changed definition of one the ledger has needs ALTER steps planned on the target. */
@@ -1019,6 +1140,55 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       c.ledger !== null &&
       step.action !== 'migrate' &&
       (statements.length > 1 || (statements.length === 1 && isProcedure(statements[0]!)));
+    const record = (
+      status: 'applied' | 'failed',
+      error: string | null,
+      ran = statements,
+      reverse = step.reverse,
+      action = step.action,
+      // The applied row replaces the step's `started` row; a failed one keeps it for the re-run (`interrupted`).
+      replacesStarted = marked && status === 'applied',
+    ) =>
+      c.ledger!.recordStep(
+        id,
+        {
+          order: step.order,
+          objectKey: step.key,
+          action,
+          checksum,
+          statements: ran,
+          reverse,
+          previousDefinition: null,
+          transactional: step.transactional,
+          startedAt: new SqlNow(),
+          durationMs: 0,
+          status,
+          error,
+          hazards: step.hazards,
+          replacesStarted,
+        },
+        c.recorder,
+      );
+    const state = async () => {
+      if (step.action === 'migrate') {
+        await c.ledger!.recordMigration(
+          step.project,
+          migrationVersionOf(step.objectKey.name),
+          step.source?.file ?? '',
+          step.checksum,
+          id,
+          c.recorder,
+        );
+      } else {
+        await c.ledger!.setObjectState(
+          step.project,
+          step.key,
+          step.action === 'drop' ? null : checksum,
+          id,
+          c.recorder,
+        );
+      }
+    };
     lines.push('', remark(`step ${n}/${steps.length}: ${step.action} ${c.expand(step.key)}`));
     const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
     if (database && database !== current) {
@@ -1079,6 +1249,14 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
+          // A build aside (buildAside) stopped between its two renames: its backup row is there, the swap is finished.
+          ...(strategy === 'rename' && step.objectKey.kind === 'table'
+            ? [
+                `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
+                `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+                `.IF ACTIVITYCOUNT > 0 THEN .GOTO SWAP_${n}`,
+              ]
+            : []),
           `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
@@ -1155,20 +1333,30 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           }
           if (copy) lines.push(...roomForCopy(db, name, sql, n, code, failures));
           const backup = `${name}_bak_${stamp}`.slice(0, 128);
-          // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
-          // backup is never made without its row.
-          await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
-          lines.push(
-            ...withRows(
-              c,
-              c.recorder.take(),
-              [
-                `RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`,
-                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-              ],
-              n,
-            ),
-          );
+          if (step.objectKey.kind === 'table') {
+            const appliedRows = async (ran: string[]) => {
+              const back = `RENAME TABLE ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql}`;
+              await record('applied', null, ran, step.reverse ? [...step.reverse, back] : null);
+              await state();
+              return c.recorder.take();
+            };
+            lines.push(...(await buildAside(c, step, n, statements, stamp, failures, appliedRows)));
+          } else {
+            // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
+            // backup is never made without its row.
+            await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
+            lines.push(
+              ...withRows(
+                c,
+                c.recorder.take(),
+                [
+                  `RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`,
+                  `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+                ],
+                n,
+              ),
+            );
+          }
         }
         lines.push(`.LABEL RUN_${n}`);
       }
@@ -1179,41 +1367,12 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       await startedRow(c, step, statements, checksum);
       lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
     }
-    const copy = c.ledger ? copyRows(c, step, statements, stamp) : null;
     const fail = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
     const last = statements.length - 1;
     // The step's last request carries the step's ledger rows in its transaction (`withRows`), unless it is a
     // procedure: its compile result is tested after the request, and nothing but ET (COMMIT) may follow a DDL in a
     // transaction, not even the ABORT that a procedure which did not compile would need.
     const bundled = c.ledger !== null && last >= 0 && !isProcedure(statements[last]!);
-    // copyData: the rows of the table renamed aside by this run go into the new table right after its CREATE,
-    // before the step's COLLECT STATISTICS, so that the statistics describe the rows (#39).
-    const copyRequest = (sql: string): string[] => [
-      remark(
-        `copyData: rows of the backup go into ${copy!.table} (the new table's columns; a column the backup lacks fails the step)`,
-      ),
-      bteqRequest(sql),
-      fail,
-    ];
-    // A table this run renames aside passes its grants on right after the CREATE (within the step), or after the
-    // step's rows when the CREATE is the step's last request.
-    const renamesTable =
-      c.ledger !== null &&
-      step.objectKey.kind === 'table' &&
-      (step.action === 'create' || step.action === 'replace') &&
-      (options.conflictStrategy?.(step) ?? 'raise') === 'rename';
-    const createAt = renamesTable
-      ? statements.findIndex((st) =>
-          /^\s*CREATE\s+(?:\w+\s+)*?TABLE\b/i.test(st.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, '')),
-        )
-      : -1;
-    const grantsAfterBackup = (): string[] => [
-      `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-      `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOGRANT_${n}`,
-      ...copyGrants(c, step, n, stamp, fail),
-      `.LABEL NOGRANT_${n}`,
-    ];
     // The step's requests but the bundled last one; `tag` keeps the labels of a second copy (OVER_n) apart.
     const requests = (tag: string): string[] => {
       const out: string[] = [];
@@ -1226,92 +1385,28 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           continue;
         }
         if (c.ansi) out.push('COMMIT;', fail);
-        if (copy && i === copy.after) {
-          out.push(
-            `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-            `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-            `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOCOPY_${tag}${n}`,
-            ...copyRequest(copy.sql),
-            ...(c.ansi ? ['COMMIT;', fail] : []),
-            `.LABEL NOCOPY_${tag}${n}`,
-          );
-        }
-        if (i === createAt) out.push(...grantsAfterBackup());
       }
       return out;
     };
     lines.push(...requests(''));
     if (c.ledger) {
-      const record = (
-        status: 'applied' | 'failed',
-        error: string | null,
-        ran = statements,
-        reverse = step.reverse,
-        action = step.action,
-        // The applied row replaces the step's `started` row; a failed one keeps it for the re-run (`interrupted`).
-        replacesStarted = marked && status === 'applied',
-      ) =>
-        c.ledger!.recordStep(
-          id,
-          {
-            order: step.order,
-            objectKey: step.key,
-            action,
-            checksum,
-            statements: ran,
-            reverse,
-            previousDefinition: null,
-            transactional: step.transactional,
-            startedAt: new SqlNow(),
-            durationMs: 0,
-            status,
-            error,
-            hazards: step.hazards,
-            replacesStarted,
-          },
-          c.recorder,
-        );
-      const state = async () => {
-        if (step.action === 'migrate') {
-          await c.ledger!.recordMigration(
-            step.project,
-            migrationVersionOf(step.objectKey.name),
-            step.source?.file ?? '',
-            step.checksum,
-            id,
-            c.recorder,
-          );
-        } else {
-          await c.ledger!.setObjectState(
-            step.project,
-            step.key,
-            step.action === 'drop' ? null : checksum,
-            id,
-            c.recorder,
-          );
-        }
-      };
       const lastRequest = bundled ? [bteqRequest(statements[last]!), fail] : [];
       const kind = step.objectKey.kind;
       const conflictable = CONFLICT_KINDS.has(kind) && (step.action === 'create' || step.action === 'replace');
+      // A table renamed aside went through buildAside, which records its own rows.
       const aside =
         conflictable &&
         (options.conflictStrategy?.(step) ?? 'raise') === 'rename' &&
-        kind !== 'join-index' &&
-        kind !== 'hash-index';
+        !['table', 'join-index', 'hash-index'].includes(kind);
       if (aside) {
         // When this run renamed an object aside (its backup row exists), the step row says so as the runner's does:
-        // its reverse puts the backup back after dropping the new object, and its statements list the copy of the
-        // rows (copyData), so that `dbee rollback` restores the old object and counts the copied rows as the backup's.
+        // its reverse puts the backup back after dropping the new object, so that `dbee rollback` restores it.
         const { db, name, sql } = qualified(c, step);
         const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
-        const ran = copy
-          ? [...statements.slice(0, copy.after + 1), copy.sql, ...statements.slice(copy.after + 1)]
-          : statements;
         await record(
           'applied',
           null,
-          ran,
+          statements,
           step.reverse ? [...step.reverse, `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`] : null,
         );
         await state();
@@ -1321,16 +1416,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT = 0 THEN .GOTO PLAIN_${n}`,
         );
-        if (bundled && copy && copy.after === last) {
-          // The CREATE is the step's last statement and the copy follows it: the copy (DML) carries the rows, as a
-          // DML may come before a DDL in a transaction but not after it.
-          lines.push(
-            ...lastRequest,
-            ...(c.ansi ? ['COMMIT;', fail] : []),
-            ...withRows(c, rows, copyRequest(copy.sql), n),
-          );
-        } else lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
-        if (createAt >= 0 && bundled && createAt === last) lines.push(...grantsAfterBackup());
+        lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
         lines.push(`.GOTO SKIP_${n}`, `.LABEL PLAIN_${n}`);
       }
       await record('applied', null);
@@ -1709,6 +1795,20 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     );
     const dropsTable = step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r));
     if (lockedFrom >= 0) lines.push(...heartbeat(c, token));
+    if (dropsTable && c.ledger) {
+      // A table the deploy script was building aside when it stopped (`buildAside`): this release's own, dropped.
+      const { db, name } = qualified(c, step);
+      const built = `${name}_new_${stamp}`.slice(0, 128);
+      lines.push(
+        `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, built)};`,
+        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+        `.IF ACTIVITYCOUNT = 0 THEN .GOTO NONEW_${n}`,
+        `DROP TABLE ${quoteIdent(db)}.${quoteIdent(built)};`,
+        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+        `.LABEL NONEW_${n}`,
+      );
+    }
     if (c.ledger) {
       lines.push(
         // A step the deploy script started and did not finish (killed, or failed after its first commit) is undone

@@ -57,6 +57,8 @@ describe('engine members for the core runner', () => {
       statements: ['RENAME TABLE SALES.ORDERS TO SALES.ORDERS_BKP_20261121T103000'],
       reverse: ['RENAME TABLE SALES.ORDERS_BKP_20261121T103000 TO SALES.ORDERS'],
       backup: { ...table, name: 'ORDERS_BKP_20261121T103000' },
+      // A table is built aside, then swapped in (#73 item 3): test/teradata/build-aside.test.ts.
+      buildAside: expect.objectContaining({ statements: expect.any(Function), undoAt: expect.any(Function) }),
     });
     expect(renderCopyData({ ...table, name: 'ORDERS_BKP_20261121T103000' }, table, columns)).toBe(
       'INSERT INTO SALES.ORDERS (ID, NOTE) SELECT ID, NOTE FROM SALES.ORDERS_BKP_20261121T103000',

@@ -15,6 +15,7 @@ import {
   renderDrop,
   toReplace,
 } from '../render/teradata-renderer';
+import { tableBuildAside } from './build-aside';
 
 /**
  * The `catalog` role (`ObjectCatalog`) that the core runner calls around a step, on Teradata: which objects
@@ -132,14 +133,28 @@ export async function setAside(
   if (strategy === 'rename' && RENAMEABLE.has(key.kind)) {
     const backup = backupNameFromStamp(key.name, stamp);
     const backupKey: ObjectKey = { ...key, name: backup };
-    if (key.kind === 'table') columns?.set(qualifiedName(backupKey), await liveColumns(conn, key));
+    const live = key.kind === 'table' ? await liveColumns(conn, key) : [];
+    if (key.kind === 'table') columns?.set(qualifiedName(backupKey), live);
     const grants = key.kind === 'table' ? await tableGrants(conn, key) : [];
+    // A table is built aside and swapped in (#73): it keeps its name and rows until its replacement is ready.
+    const build =
+      key.kind === 'table'
+        ? {
+            buildAside: await tableBuildAside(conn, key, backupKey, stamp, {
+              columns: live,
+              grants,
+              dependents: found,
+              definition,
+            }),
+          }
+        : {};
     return {
       statements: [`RENAME ${keyword} ${qualifiedName(key)} TO ${qualify(key.schema, backup)}`],
       reverse: [`RENAME ${keyword} ${qualifiedName(backupKey)} TO ${qualifiedName(key)}`],
       backup: backupKey,
       ...dependents,
       ...(grants.length ? { after: grants } : {}),
+      ...build,
     };
   }
   // A dropped table's rows cannot come back (an empty table can: its structure is all there is); other kinds come
