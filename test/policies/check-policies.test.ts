@@ -141,6 +141,36 @@ describe('dbee check --policies [pglite]', () => {
     expect(fixed.code, fixed.stderr).toBe(0);
   });
 
+  it('the expand-contract strategy judges the tables its release changes, and refuses an error before the expand', async () => {
+    const w = workspace({
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/local\n',
+      'db/app/db.yaml': 'version: 1\nname: app\nengine: postgres\nschemas: [app]\npolicies:\n  type-no-money: error\n',
+      'db/app/app.sql': 'CREATE SCHEMA app;\nCREATE TABLE app.prices (id bigint PRIMARY KEY, amount numeric(12,2));\n',
+    });
+    const first = await run(w.root, 'deploy', { project: 'app', env: 'local', assumeYes: true });
+    expect(first.code, first.stderr).toBe(0);
+    w.write(
+      'db/app/app.sql',
+      'CREATE SCHEMA app;\nCREATE TABLE app.prices (id bigint PRIMARY KEY, amount numeric(12,2),\n  list_price money);\n',
+    );
+    for (const dryRun of [true, false]) {
+      const out = await run(w.root, 'deploy', {
+        project: 'app',
+        env: 'local',
+        strategy: 'expand-contract',
+        dryRun,
+        assumeYes: true,
+      });
+      expect(out.code, out.stderr).toBe(1);
+      expect(out.stderr).toContain('db/app/app.sql:3');
+      expect(out.stderr).toContain('[type-no-money]');
+    }
+    // Nothing was expanded: no release in flight.
+    const status = await run(w.root, 'status', { project: 'app', env: 'local' });
+    expect(status.stdout).not.toContain('in flight');
+  });
+
   it('a deployment records the exceptions its change was judged with in its ledger row', async () => {
     const w = workspace({
       'dbee.yaml':

@@ -22,7 +22,8 @@ import type { ProjectModel } from '../planner/project-model';
 import { readPackage, type LoadedPackage } from '../package/package';
 import { packageSmokeModels, packageVariableProblems } from '../package/package-deploy';
 import type { PackagedExpand } from '../package/release';
-import { migrationVersionOf } from '../model/object-key';
+import { formatKey, migrationVersionOf } from '../model/object-key';
+import { planPolicyProblems } from './policy-judgment';
 import { Deployment } from '../runner/deployment';
 import { formatDuration } from '../runner/reporter';
 import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
@@ -378,7 +379,14 @@ function expandCommand(
     skipGates: hooks.skipGates,
     inputs: () => expandInputs(ctx, options),
     drift: (input) => ({ subjects: [{ project: input.model.project.name, scope: projectScope(input.model.graph) }] }),
-    plan: (input, session, report) => planExpandPhase(ctx, options, input, session, report),
+    plan: async (input, session, report) => {
+      const run = await planExpandPhase(ctx, options, input, session, report);
+      // The schema review policies (docs/policies.md) over the tables the release changes, as a direct deployment
+      // judges its plan: an `error` refuses before anything is applied. A package was judged when it was planned.
+      if (!hooks.skipGates && !input.pkg && run.release)
+        run.problems.push(...(await expandPolicyProblems(ctx, input.loaded, run.release)));
+      return run;
+    },
     verify: async (input, session, run) => {
       if (run.flying) {
         ctx.stdout.write(
@@ -413,6 +421,33 @@ function expandCommand(
     apply: (input, _session, run, report) => applyExpand(input, run, report),
     failure: projectFailure,
   };
+}
+
+/**
+ * The policies of the release's project over what it changes: the tables it creates, renames or gives other
+ * columns or constraints (the objects a direct deployment of the same change would step on).
+ */
+async function expandPolicyProblems(
+  ctx: OperationContext,
+  loaded: ExpandInputs['loaded'],
+  plan: ExpandPlan,
+): Promise<DbeeError[]> {
+  const changed = plan.tables.filter(
+    (t) =>
+      t.created ||
+      t.newName !== t.name ||
+      t.dropped.length > 0 ||
+      t.constraints.length > 0 ||
+      t.columns.some((c) => c.kind !== 'same') ||
+      t.columns.length !== t.oldColumns.length,
+  );
+  if (!changed.length) return [];
+  const steps = changed.map((t) => ({
+    project: plan.project,
+    key: formatKey({ kind: 'table', schema: t.schema, name: t.newName }),
+  }));
+  const judged = await planPolicyProblems(ctx, { ...loaded, planned: [plan.project] }, { steps });
+  return judged.problems;
 }
 
 /** Stage `plan` of the expand phase: the release in flight to resume, or the next release planned. */
