@@ -117,6 +117,51 @@ describe.each(ENGINES)('text search objects in the diff [%s]', (engine) => {
       'alter-text-search-dictionary text-search-dictionary:ts3.plain',
     ]);
   });
+
+  test('a configuration stops using a dictionary before the dictionary is dropped, its index kept', async () => {
+    const { changes, steps } = await converge(
+      'ts4',
+      `create text search dictionary ts4.gone (template = pg_catalog.simple);
+       create text search configuration ts4.cfg (parser = pg_catalog."default");
+       alter text search configuration ts4.cfg add mapping for asciiword with ts4.gone, english_stem;
+       create table ts4.docs (id int primary key, body text);
+       create index docs_body on ts4.docs using gin (to_tsvector('ts4.cfg'::regconfig, body));`,
+      `create text search configuration ts4.cfg (parser = pg_catalog."default");
+       alter text search configuration ts4.cfg add mapping for asciiword with english_stem;
+       create table ts4.docs (id int primary key, body text);
+       create index docs_body on ts4.docs using gin (to_tsvector('ts4.cfg'::regconfig, body));`,
+    );
+    expect(summary(changes)).toEqual([
+      'alter-text-search-configuration text-search-configuration:ts4.cfg',
+      'drop-text-search-dictionary text-search-dictionary:ts4.gone',
+    ]);
+    expect(steps.flatMap((s) => s.statements)).toEqual([
+      'ALTER TEXT SEARCH CONFIGURATION ts4.cfg ALTER MAPPING FOR asciiword WITH pg_catalog.english_stem',
+      'DROP TEXT SEARCH DICTIONARY ts4.gone',
+    ]);
+  });
+
+  test("a dictionary's new template re-creates it with the configuration and the index that use it", async () => {
+    const schema = (template: string) =>
+      `create text search dictionary ts5.words (${template});
+       create text search configuration ts5.cfg (parser = pg_catalog."default");
+       alter text search configuration ts5.cfg add mapping for asciiword with ts5.words;
+       create table ts5.docs (id int primary key, body text);
+       create index docs_body on ts5.docs using gin (to_tsvector('ts5.cfg'::regconfig, body));`;
+    const { changes } = await converge(
+      'ts5',
+      schema('template = pg_catalog.simple'),
+      schema('template = pg_catalog.snowball, language = english'),
+    );
+    expect(summary(changes)).toEqual([
+      'drop-index index:ts5.docs_body@ts5.docs',
+      'drop-text-search-configuration text-search-configuration:ts5.cfg',
+      'drop-text-search-dictionary text-search-dictionary:ts5.words',
+      'create-text-search-dictionary text-search-dictionary:ts5.words',
+      'create-text-search-configuration text-search-configuration:ts5.cfg',
+      'create-index index:ts5.docs_body@ts5.docs',
+    ]);
+  });
 });
 
 describe.each(ENGINES)('text search configurations in the sources [%s]', (engine) => {

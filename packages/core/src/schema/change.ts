@@ -79,7 +79,13 @@ export type Change =
   | { kind: 'create-text-search-configuration'; configuration: TextSearchConfiguration }
   | { kind: 'drop-text-search-configuration'; configuration: TextSearchConfiguration }
   /** New token mappings of a configuration whose parser stays (`ALTER TEXT SEARCH CONFIGURATION ... MAPPING`). */
-  | { kind: 'alter-text-search-configuration'; from: TextSearchConfiguration; to: TextSearchConfiguration }
+  | {
+      kind: 'alter-text-search-configuration';
+      from: TextSearchConfiguration;
+      to: TextSearchConfiguration;
+      /** Applied with the drops: it stops using a dictionary the diff drops, and uses none the diff creates. */
+      early?: boolean;
+    }
   /** `table.constraints` leaves out foreign keys: each follows as an `add-constraint` once both tables exist. */
   | { kind: 'create-table'; table: Table; recreate?: Recreate }
   /**

@@ -12,6 +12,7 @@ import type {
   SchemaObject,
   Sequence,
   Table,
+  TextSearchConfiguration,
   Trigger,
   TypeDef,
   View,
@@ -238,22 +239,33 @@ class Differ {
     for (const d of dictionaries.onlyTo)
       this.createTextSearch({ kind: 'create-text-search-dictionary', dictionary: d });
     for (const d of dictionaries.onlyFrom) this.dropTextSearch({ kind: 'drop-text-search-dictionary', dictionary: d });
+    const recreated = new Set<string>();
     for (const [f, t] of dictionaries.both) {
       if (f.template !== t.template) {
         this.dropTextSearch({ kind: 'drop-text-search-dictionary', dictionary: f });
         this.createTextSearch({ kind: 'create-text-search-dictionary', dictionary: t });
+        recreated.add(formatKey(f.key));
       } else if (f.options !== t.options) this.push({ kind: 'alter-text-search-dictionary', from: f, to: t });
     }
+    const dropped = new Set(dictionaries.onlyFrom.map((d) => formatKey(d.key)));
+    const uses = (c: TextSearchConfiguration, keys: Set<string>) => c.dependsOn.some((k) => keys.has(formatKey(k)));
     for (const c of configurations.onlyTo)
       this.createTextSearch({ kind: 'create-text-search-configuration', configuration: c });
     for (const c of configurations.onlyFrom)
       this.dropTextSearch({ kind: 'drop-text-search-configuration', configuration: c });
     for (const [f, t] of configurations.both) {
-      if (f.parser !== t.parser) {
+      // A configuration that maps to a dictionary dropped for good stops using it before the drop, unless it maps to
+      // one this diff creates; one that maps to a dictionary created again goes and comes back with it.
+      const early = uses(f, dropped);
+      if (
+        f.parser !== t.parser ||
+        uses(f, recreated) ||
+        (early && t.dependsOn.some((k) => this.fresh.has(formatKey(k))))
+      ) {
         this.dropTextSearch({ kind: 'drop-text-search-configuration', configuration: f });
         this.createTextSearch({ kind: 'create-text-search-configuration', configuration: t });
       } else if (!sameData(f.mappings, t.mappings))
-        this.push({ kind: 'alter-text-search-configuration', from: f, to: t });
+        this.push({ kind: 'alter-text-search-configuration', from: f, to: t, ...(early ? { early } : {}) });
     }
   }
 

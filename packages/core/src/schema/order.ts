@@ -282,6 +282,7 @@ function place(change: Change, index: number, ctx: Context): Placed {
   // own sequence's name (`<table>_<column>_seq`) is created.
   if (change.kind === 'alter-column-identity' && change.to === null) phase = 1;
   if (change.kind === 'alter-table-options' && change.early) phase = 1;
+  if (change.kind === 'alter-text-search-configuration' && change.early) phase = 1;
   if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k))))
     phase = 1;
   // A sequence released from a table or column this diff drops: before that drop, which would take it along.
@@ -327,7 +328,7 @@ function nodeOf(
       };
     case 'alter-text-search-dictionary':
     case 'alter-text-search-configuration':
-      return { node: formatKey(change.to.key), deps: keys(change.to.dependsOn) };
+      return { node: formatKey(change.to.key), deps: keys((phase === 1 ? change.from : change.to).dependsOn) };
     case 'create-table':
     case 'drop-table': {
       const t = change.table;
