@@ -6,7 +6,7 @@ import { changeObjectKey } from '../../packages/core/src/schema';
 import type { diffModels } from '../support/pg-diff';
 import { catalog } from '../diff-property/harness';
 import { envWorkspace, type Engine } from '../env-management/helpers';
-import { dbYaml, workspaceWith, type TestWorkspace } from '../runner/helpers';
+import { dbYaml, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
 import { run } from '../support/run';
 import { ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
 
@@ -219,6 +219,44 @@ ALTER TEXT SEARCH CONFIGURATION app.english_plain ALTER MAPPING FOR hword, hword
       ),
     ).toContain('word: english_stem');
     expect((await run(w.root, 'diff', { project: 'app', failOnDiff: true }, w.target.vars)).code).toBe(0);
+  });
+});
+
+/** The issue's own file: a configuration on the `unaccent` extension (PGlite ships none), in one deployment. */
+describe('a configuration on unaccent in the sources [postgres]', () => {
+  let w: TestWorkspace | undefined;
+  afterEach(async () => {
+    await w?.remove();
+  });
+
+  test('is created after the extension and before the function and GIN index that use it', async () => {
+    w = await workspaceWith('postgres', {
+      'dbee.yaml': workspaceYaml('postgres', { top: 'shadow: server' }),
+      'app/db.yaml': dbYaml('app'),
+      'app/a_docs.sql': `CREATE TABLE app.docs (id int PRIMARY KEY, body text NOT NULL);
+CREATE INDEX docs_body ON app.docs USING gin (to_tsvector('app.english_unaccent'::regconfig, body));
+`,
+      'app/b_search.sql': `CREATE FUNCTION app.search(q text) RETURNS SETOF int LANGUAGE sql STABLE
+  BEGIN ATOMIC SELECT id FROM app.docs WHERE to_tsvector('app.english_unaccent', body) @@ plainto_tsquery('app.english_unaccent', q); END;
+`,
+      'app/m_text_search.sql': `CREATE TEXT SEARCH CONFIGURATION app.english_unaccent (COPY = pg_catalog.english);
+ALTER TEXT SEARCH CONFIGURATION app.english_unaccent ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem;
+`,
+      'app/z_unaccent.sql': `CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA app;
+`,
+    });
+    const d = await run(w.root, 'deploy', { project: 'app' }, w.target.vars);
+    expect(d.stderr).toBe('');
+    expect(d.code).toBe(0);
+    const steps = [...d.stdout.matchAll(/\] create (\S+)\n/g)].map((m) => m[1]!);
+    const at = (key: string) => steps.indexOf(key);
+    expect(at('extension:unaccent')).toBeGreaterThanOrEqual(0);
+    expect(at('extension:unaccent')).toBeLessThan(at('text-search-configuration:app.english_unaccent'));
+    expect(at('text-search-configuration:app.english_unaccent')).toBeLessThan(at('index:app.docs_body@app.docs'));
+    expect(at('text-search-configuration:app.english_unaccent')).toBeLessThan(at('function:app.search(text)'));
+    expect((await run(w.root, 'diff', { project: 'app', failOnDiff: true }, w.target.vars)).code).toBe(0);
+    await w.target.query(`INSERT INTO app.docs VALUES (1, 'Crème brûlée'), (2, 'tarte')`);
+    expect(await w.target.query(`SELECT app.search('creme') AS id`)).toEqual([{ id: 1 }]);
   });
 });
 
