@@ -324,6 +324,10 @@ export function dropStatement(key: ObjectKey): string | null {
       return `DROP TYPE ${qualified(key)}`;
     case 'domain':
       return `DROP DOMAIN ${qualified(key)}`;
+    case 'text-search-dictionary':
+      return `DROP TEXT SEARCH DICTIONARY ${qualified(key)}`;
+    case 'text-search-configuration':
+      return `DROP TEXT SEARCH CONFIGURATION ${qualified(key)}`;
     case 'index':
       return `DROP INDEX ${qualified(key)}`;
     case 'trigger':

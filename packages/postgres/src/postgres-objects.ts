@@ -19,6 +19,8 @@ interface Probe {
     | 'routine-name'
     | 'type'
     | 'collation'
+    | 'text-search-dictionary'
+    | 'text-search-configuration'
     | 'trigger'
     | 'policy'
     | 'constraint'
@@ -59,7 +61,8 @@ function probe(key: ObjectKey): Probe {
       : p('routine-name', key.schema);
   }
   if (key.kind === 'type' || key.kind === 'domain') return p('type', qualified(key.schema, key.name));
-  if (key.kind === 'collation') return p('collation', key.schema);
+  if (key.kind === 'collation' || key.kind === 'text-search-dictionary' || key.kind === 'text-search-configuration')
+    return p(key.kind, key.schema);
   if ((key.kind === 'trigger' || key.kind === 'policy' || key.kind === 'constraint') && key.parent)
     return p(key.kind, parentName(key));
   return p('none', '');
@@ -77,6 +80,8 @@ const EXISTS_BY_CATEGORY: Record<Exclude<Probe['category'], 'none'>, string> = {
   'routine-name': `EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = k.target AND p.proname = k.name)`,
   type: `to_regtype(k.target) IS NOT NULL`,
   collation: `EXISTS (SELECT 1 FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace WHERE n.nspname = k.target AND co.collname = k.name)`,
+  'text-search-dictionary': `EXISTS (SELECT 1 FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace WHERE n.nspname = k.target AND d.dictname = k.name)`,
+  'text-search-configuration': `EXISTS (SELECT 1 FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace WHERE n.nspname = k.target AND c.cfgname = k.name)`,
   trigger: `EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(k.target) AND tgname = k.name)`,
   policy: `EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = to_regclass(k.target) AND polname = k.name)`,
   constraint: `EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(k.target) AND conname = k.name)`,

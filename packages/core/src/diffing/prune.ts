@@ -43,6 +43,8 @@ export function withoutObjects(live: SchemaModel, keys: ReadonlySet<string>): Sc
     indexes: keep(live.indexes),
     extensions: keep(live.extensions),
     ...(live.collations ? { collations: keep(live.collations) } : {}),
+    ...(live.textSearchDictionaries ? { textSearchDictionaries: keep(live.textSearchDictionaries) } : {}),
+    ...(live.textSearchConfigurations ? { textSearchConfigurations: keep(live.textSearchConfigurations) } : {}),
     comments: on(live.comments).filter(
       (c) => !(c.constraint && droppedConstraints.has(`${c.target.schema}.${c.target.name}.${c.constraint}`)),
     ),

@@ -16,6 +16,8 @@ export type ObjectKind =
   | 'type'
   | 'domain'
   | 'collation'
+  | 'text-search-dictionary'
+  | 'text-search-configuration'
   | 'index'
   | 'policy'
   | 'role'

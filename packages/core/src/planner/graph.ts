@@ -109,8 +109,14 @@ export function buildGraph(
       if (!targets.length) {
         // Perhaps an extension's object (`public.cube`, `public.ll_to_earth`): after the extensions of this project
         // or its dependencies installed where it is looked for, and owed to no project that owns that schema.
+        // A text search dictionary or template no source defines (`unaccent`) is looked for the same way.
+        const extensionObject =
+          ref.kind === 'function' ||
+          ref.kind === 'type' ||
+          ref.kind === 'relation' ||
+          (ref.kind === 'object' && ref.via?.startsWith('text search ') === true);
         const extensions =
-          object.key.kind === 'extension' || (ref.kind !== 'function' && ref.kind !== 'type' && ref.kind !== 'relation')
+          object.key.kind === 'extension' || !extensionObject
             ? []
             : schemas.flatMap((s) =>
                 (extensionsIn.get(s.toLowerCase()) ?? []).filter(

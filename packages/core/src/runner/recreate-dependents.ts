@@ -196,6 +196,22 @@ export function withSchemas(base: SchemaModel, other: SchemaModel, schemas: Read
     ...(base.collations || other.collations
       ? { collations: [...(base.collations ?? []), ...(other.collations ?? []).filter(inKey)] }
       : {}),
+    ...(base.textSearchDictionaries || other.textSearchDictionaries
+      ? {
+          textSearchDictionaries: [
+            ...(base.textSearchDictionaries ?? []),
+            ...(other.textSearchDictionaries ?? []).filter(inKey),
+          ],
+        }
+      : {}),
+    ...(base.textSearchConfigurations || other.textSearchConfigurations
+      ? {
+          textSearchConfigurations: [
+            ...(base.textSearchConfigurations ?? []),
+            ...(other.textSearchConfigurations ?? []).filter(inKey),
+          ],
+        }
+      : {}),
     comments: [...base.comments, ...other.comments.filter(inTarget)],
     privileges: [...base.privileges, ...other.privileges.filter(inTarget)],
     owners: [...base.owners, ...other.owners.filter(inTarget)],

@@ -13,6 +13,8 @@ import type {
   SchemaDef,
   Sequence,
   Table,
+  TextSearchConfiguration,
+  TextSearchDictionary,
   Trigger,
   TypeDef,
   View,
@@ -70,6 +72,20 @@ export type Change =
   | { kind: 'drop-collation'; collation: Collation }
   /** A collation whose definition changes while columns, indexes or views use it: the renderer refuses it. */
   | { kind: 'alter-collation'; from: Collation; to: Collation }
+  | { kind: 'create-text-search-dictionary'; dictionary: TextSearchDictionary }
+  | { kind: 'drop-text-search-dictionary'; dictionary: TextSearchDictionary }
+  /** New options of a dictionary whose template stays (`ALTER TEXT SEARCH DICTIONARY ... (option = value)`). */
+  | { kind: 'alter-text-search-dictionary'; from: TextSearchDictionary; to: TextSearchDictionary }
+  | { kind: 'create-text-search-configuration'; configuration: TextSearchConfiguration }
+  | { kind: 'drop-text-search-configuration'; configuration: TextSearchConfiguration }
+  /** New token mappings of a configuration whose parser stays (`ALTER TEXT SEARCH CONFIGURATION ... MAPPING`). */
+  | {
+      kind: 'alter-text-search-configuration';
+      from: TextSearchConfiguration;
+      to: TextSearchConfiguration;
+      /** Applied with the drops: it stops using a dictionary the diff drops, and uses none the diff creates. */
+      early?: boolean;
+    }
   /** `table.constraints` leaves out foreign keys: each follows as an `add-constraint` once both tables exist. */
   | { kind: 'create-table'; table: Table; recreate?: Recreate }
   /**
@@ -219,7 +235,15 @@ export function changeObjectKey(change: Change): ObjectKey {
       return change.extension.key;
     case 'alter-extension-version':
     case 'alter-collation':
+    case 'alter-text-search-dictionary':
+    case 'alter-text-search-configuration':
       return change.to.key;
+    case 'create-text-search-dictionary':
+    case 'drop-text-search-dictionary':
+      return change.dictionary.key;
+    case 'create-text-search-configuration':
+    case 'drop-text-search-configuration':
+      return change.configuration.key;
     case 'create-collation':
     case 'drop-collation':
       return change.collation.key;

@@ -12,6 +12,7 @@ import type {
   SchemaObject,
   Sequence,
   Table,
+  TextSearchConfiguration,
   Trigger,
   TypeDef,
   View,
@@ -136,6 +137,7 @@ class Differ {
     this.diffSchemas();
     this.diffExtensions();
     this.diffCollations();
+    this.diffTextSearch();
     this.diffTypes();
     this.diffSequences();
     this.diffTables();
@@ -221,6 +223,64 @@ class Differ {
       this.push({ kind: 'create-collation', collation: t });
       this.create(t.key);
     }
+  }
+
+  /**
+   * Text search dictionaries and configurations: options and mappings are altered in place; a new template or parser
+   * (no ALTER changes those) is a drop and a create, indexes and views that use the object with it.
+   */
+  private diffTextSearch(): void {
+    const dictionaries = pairBy(this.from.textSearchDictionaries ?? [], this.to.textSearchDictionaries ?? [], byKey);
+    const configurations = pairBy(
+      this.from.textSearchConfigurations ?? [],
+      this.to.textSearchConfigurations ?? [],
+      byKey,
+    );
+    for (const d of dictionaries.onlyTo)
+      this.createTextSearch({ kind: 'create-text-search-dictionary', dictionary: d });
+    for (const d of dictionaries.onlyFrom) this.dropTextSearch({ kind: 'drop-text-search-dictionary', dictionary: d });
+    const recreated = new Set<string>();
+    for (const [f, t] of dictionaries.both) {
+      if (f.template !== t.template) {
+        this.dropTextSearch({ kind: 'drop-text-search-dictionary', dictionary: f });
+        this.createTextSearch({ kind: 'create-text-search-dictionary', dictionary: t });
+        recreated.add(formatKey(f.key));
+      } else if (f.options !== t.options) this.push({ kind: 'alter-text-search-dictionary', from: f, to: t });
+    }
+    const dropped = new Set(dictionaries.onlyFrom.map((d) => formatKey(d.key)));
+    const uses = (c: TextSearchConfiguration, keys: Set<string>) => c.dependsOn.some((k) => keys.has(formatKey(k)));
+    for (const c of configurations.onlyTo)
+      this.createTextSearch({ kind: 'create-text-search-configuration', configuration: c });
+    for (const c of configurations.onlyFrom)
+      this.dropTextSearch({ kind: 'drop-text-search-configuration', configuration: c });
+    for (const [f, t] of configurations.both) {
+      // A configuration that maps to a dictionary dropped for good stops using it before the drop, unless it maps to
+      // one this diff creates; one that maps to a dictionary created again goes and comes back with it.
+      const early = uses(f, dropped);
+      if (
+        f.parser !== t.parser ||
+        uses(f, recreated) ||
+        (early && t.dependsOn.some((k) => this.fresh.has(formatKey(k))))
+      ) {
+        this.dropTextSearch({ kind: 'drop-text-search-configuration', configuration: f });
+        this.createTextSearch({ kind: 'create-text-search-configuration', configuration: t });
+      } else if (!sameData(f.mappings, t.mappings))
+        this.push({ kind: 'alter-text-search-configuration', from: f, to: t, ...(early ? { early } : {}) });
+    }
+  }
+
+  private createTextSearch(
+    change: ChangeOf<'create-text-search-dictionary'> | ChangeOf<'create-text-search-configuration'>,
+  ): void {
+    this.push(change);
+    this.create(change.kind === 'create-text-search-dictionary' ? change.dictionary.key : change.configuration.key);
+  }
+
+  private dropTextSearch(
+    change: ChangeOf<'drop-text-search-dictionary'> | ChangeOf<'drop-text-search-configuration'>,
+  ): void {
+    this.push(change);
+    this.drop(change.kind === 'drop-text-search-dictionary' ? change.dictionary.key : change.configuration.key);
   }
 
   /** Columns and types that use `key` in `from` and still use it in `to`. */
@@ -1134,6 +1194,8 @@ export function allObjects(m: SchemaModel): SchemaObject[] {
     ...m.schemas,
     ...m.extensions,
     ...(m.collations ?? []),
+    ...(m.textSearchDictionaries ?? []),
+    ...(m.textSearchConfigurations ?? []),
     ...m.types,
     ...m.sequences,
     ...m.tables,

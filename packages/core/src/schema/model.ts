@@ -29,6 +29,10 @@ export interface SchemaModel {
   extensions: Extension[];
   /** Collations defined in the schemas (PostgreSQL); absent where an engine has none. */
   collations?: Collation[];
+  /** Text search dictionaries defined in the schemas (PostgreSQL); absent where an engine has none. */
+  textSearchDictionaries?: TextSearchDictionary[];
+  /** Text search configurations defined in the schemas (PostgreSQL); absent where an engine has none. */
+  textSearchConfigurations?: TextSearchConfiguration[];
   /**
    * Privileges a newly created object of a kind has before any GRANT (PostgreSQL: EXECUTE on routines and
    * USAGE on types and domains for PUBLIC). The differ starts from these when it grants on a created object.
@@ -95,6 +99,30 @@ export interface Collation extends SchemaObject {
   deterministic: boolean;
   /** ICU tailoring rules (PostgreSQL 16+); null when none. */
   rules: string | null;
+}
+
+/** A text search dictionary (`CREATE TEXT SEARCH DICTIONARY`), as the catalog holds it. */
+export interface TextSearchDictionary extends SchemaObject {
+  /** Its template, qualified as the catalog prints it, e.g. `pg_catalog.snowball`, `public.unaccent`. */
+  template: string;
+  /** Its options as the catalog prints them, e.g. `language = 'english', stopwords = 'english'`; null when none. */
+  options: string | null;
+}
+
+/** Dictionaries a text search configuration consults for one token type, in order. */
+export interface TextSearchMapping {
+  /** Token type alias of the configuration's parser, e.g. `asciiword`, `hword_part`. */
+  token: string;
+  /** Dictionaries, qualified as the catalog prints them, e.g. `['public.unaccent', 'english_stem']`. */
+  dictionaries: string[];
+}
+
+/** A text search configuration (`CREATE TEXT SEARCH CONFIGURATION`): its parser and its token mappings. */
+export interface TextSearchConfiguration extends SchemaObject {
+  /** Its parser, qualified as the catalog prints it, e.g. `pg_catalog."default"`. */
+  parser: string;
+  /** One entry per mapped token type, in the parser's token order. */
+  mappings: TextSearchMapping[];
 }
 
 export type IdentityKind = 'always' | 'by-default';
@@ -300,6 +328,8 @@ export function emptyModel(): SchemaModel {
     owners: [],
     extensions: [],
     collations: [],
+    textSearchDictionaries: [],
+    textSearchConfigurations: [],
     defaultPrivileges: {},
   };
 }

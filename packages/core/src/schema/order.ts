@@ -53,6 +53,12 @@ const RANK: Record<ChangeKind, number> = {
   'create-collation': 0,
   'drop-collation': 9,
   'alter-collation': 1,
+  'create-text-search-dictionary': 0,
+  'drop-text-search-dictionary': 9,
+  'alter-text-search-dictionary': 1,
+  'create-text-search-configuration': 0,
+  'drop-text-search-configuration': 9,
+  'alter-text-search-configuration': 1,
   'create-table': 0,
   'copy-rows': 0,
   'add-column': 1,
@@ -98,6 +104,8 @@ const RANK: Record<ChangeKind, number> = {
 const DROPS = new Set<ChangeKind>([
   'drop-schema',
   'drop-collation',
+  'drop-text-search-dictionary',
+  'drop-text-search-configuration',
   'drop-extension',
   'drop-table',
   'drop-column',
@@ -203,6 +211,8 @@ const TIERS: Record<string, number> = {
   schema: 0,
   extension: 1,
   collation: 1,
+  'text-search-dictionary': 1,
+  'text-search-configuration': 1,
   type: 2,
   domain: 2,
   sequence: 3,
@@ -272,6 +282,7 @@ function place(change: Change, index: number, ctx: Context): Placed {
   // own sequence's name (`<table>_<column>_seq`) is created.
   if (change.kind === 'alter-column-identity' && change.to === null) phase = 1;
   if (change.kind === 'alter-table-options' && change.early) phase = 1;
+  if (change.kind === 'alter-text-search-configuration' && change.early) phase = 1;
   if (change.kind === 'alter-column-type' && change.from.dependsOn.some((k) => ctx.dropped.has(formatKey(k))))
     phase = 1;
   // A sequence released from a table or column this diff drops: before that drop, which would take it along.
@@ -302,6 +313,22 @@ function nodeOf(
     case 'create-collation':
     case 'drop-collation':
       return { node: formatKey(change.collation.key), deps: schemaNode(change.collation.key) };
+    // A configuration needs its dictionaries, a dictionary the extension of its template (`unaccent`).
+    case 'create-text-search-dictionary':
+    case 'drop-text-search-dictionary':
+      return {
+        node: formatKey(change.dictionary.key),
+        deps: [...schemaNode(change.dictionary.key), ...keys(change.dictionary.dependsOn)],
+      };
+    case 'create-text-search-configuration':
+    case 'drop-text-search-configuration':
+      return {
+        node: formatKey(change.configuration.key),
+        deps: [...schemaNode(change.configuration.key), ...keys(change.configuration.dependsOn)],
+      };
+    case 'alter-text-search-dictionary':
+    case 'alter-text-search-configuration':
+      return { node: formatKey(change.to.key), deps: keys((phase === 1 ? change.from : change.to).dependsOn) };
     case 'create-table':
     case 'drop-table': {
       const t = change.table;
@@ -469,6 +496,10 @@ function droppedObject(change: Change): ObjectKey | null {
       return change.extension.key;
     case 'drop-collation':
       return change.collation.key;
+    case 'drop-text-search-dictionary':
+      return change.dictionary.key;
+    case 'drop-text-search-configuration':
+      return change.configuration.key;
     case 'drop-table':
       return change.table.key;
     case 'drop-index':

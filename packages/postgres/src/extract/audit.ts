@@ -75,6 +75,8 @@ const KINDS: Record<string, ObjectKey['kind']> = {
   type: 'type',
   domain: 'domain',
   'domain constraint': 'domain',
+  'text search dictionary': 'text-search-dictionary',
+  'text search configuration': 'text-search-configuration',
   schema: 'schema',
 };
 

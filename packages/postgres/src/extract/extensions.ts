@@ -48,7 +48,8 @@ export async function readExtensionUse(conn: Connection, scope: SchemaScope): Pr
      ) x join pg_namespace n on n.oid = x.ns join pg_extension e on e.oid = x.ext`,
   );
   // The schema of each object whose catalog row depends on an extension's object: the object itself (relations,
-  // columns, types, routines, constraints) or the table it belongs to (defaults, rules of views, triggers, policies).
+  // columns, types, routines, constraints, text search configurations and dictionaries) or the table it belongs to
+  // (defaults, rules of views, triggers, policies).
   const depended = await conn.query<{ extension: string }>(
     `select distinct e.extname as extension
      from pg_depend u
@@ -63,6 +64,8 @@ export async function readExtensionUse(conn: Connection, scope: SchemaScope): Pr
        when 'pg_rewrite'::regclass then (select c.relnamespace from pg_rewrite r join pg_class c on c.oid = r.ev_class where r.oid = u.objid)
        when 'pg_trigger'::regclass then (select c.relnamespace from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.oid = u.objid)
        when 'pg_policy'::regclass then (select c.relnamespace from pg_policy p join pg_class c on c.oid = p.polrelid where p.oid = u.objid)
+       when 'pg_ts_config'::regclass then (select cfgnamespace from pg_ts_config where oid = u.objid)
+       when 'pg_ts_dict'::regclass then (select dictnamespace from pg_ts_dict where oid = u.objid)
      end
      where u.deptype in ('n', 'a') and n.nspname = any($1::text[])
        and not exists (select 1 from pg_depend x where x.classid = u.classid and x.objid = u.objid and x.deptype = 'e')`,

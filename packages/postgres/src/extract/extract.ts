@@ -20,6 +20,8 @@ const FOLDERS: Partial<Record<ObjectKey['kind'], string>> = {
   sequence: 'sequences',
   type: 'types',
   domain: 'domains',
+  'text-search-dictionary': 'text-search',
+  'text-search-configuration': 'text-search',
 };
 
 /**
@@ -194,8 +196,8 @@ function safe(name: string): string {
 }
 
 /**
- * Objects of the scope that `extract` does not write as files yet: aggregates, operators, text search configurations
- * and dictionaries, extended statistics, rules (extension members left out), as `kind identity` lines.
+ * Objects of the scope that `extract` does not write as files yet: aggregates, operators, extended statistics, rules
+ * (extension members left out), as `kind identity` lines.
  */
 export async function unwritten(conn: Connection, scope: SchemaScope): Promise<string[]> {
   const notInExtension = (catalog: string, oid: string) =>
@@ -205,8 +207,6 @@ export async function unwritten(conn: Connection, scope: SchemaScope): Promise<s
        select 'aggregate' as kind, p.oid::regprocedure::text as identity, p.pronamespace as ns from pg_proc p
          where p.prokind = 'a' and ${notInExtension('pg_proc', 'p.oid')}
        union all select 'operator', o.oid::regoperator::text, o.oprnamespace from pg_operator o where ${notInExtension('pg_operator', 'o.oid')}
-       union all select 'text search configuration', c.oid::regconfig::text, c.cfgnamespace from pg_ts_config c where ${notInExtension('pg_ts_config', 'c.oid')}
-       union all select 'text search dictionary', d.oid::regdictionary::text, d.dictnamespace from pg_ts_dict d where ${notInExtension('pg_ts_dict', 'd.oid')}
        union all select 'extended statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), s.stxnamespace
          from pg_statistic_ext s join pg_namespace n on n.oid = s.stxnamespace
          where ${notInExtension('pg_statistic_ext', 's.oid')} and ${notInExtension('pg_class', 's.stxrelid')}

@@ -198,7 +198,8 @@ export const COMMENTS_SQL = `
 select d.classoid::regclass::text as catalog, d.objoid as oid, d.objsubid as sub, d.description
 from pg_description d
 where d.classoid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass,
-                     'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_extension'::regclass, 'pg_collation'::regclass)
+                     'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_extension'::regclass, 'pg_collation'::regclass,
+                     'pg_ts_config'::regclass, 'pg_ts_dict'::regclass)
   and (d.objoid >= 16384 or d.classoid = 'pg_namespace'::regclass)`;
 
 const grantee = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type, a.is_grantable`;
@@ -251,6 +252,29 @@ select co.oid, n.nspname as schema, co.collname as name, co.collprovider::text a
 from pg_collation co join pg_namespace n on n.oid = co.collnamespace
 where ${IN_SCOPE} and ${notInExtension('pg_collation', 'co.oid')}`;
 
+/** `schema.name`, each part quoted when it needs to be (`pg_catalog."default"`): the form both sides print. */
+const qualifiedName = (schema: string, name: string) => `quote_ident(${schema}) || '.' || quote_ident(${name})`;
+
+export const TEXT_SEARCH_DICTIONARIES_SQL = `
+select d.oid, n.nspname as schema, d.dictname as name, ${qualifiedName('tn.nspname', 't.tmplname')} as template,
+  d.dictinitoption as options, pg_get_userbyid(d.dictowner) as owner
+from pg_ts_dict d join pg_namespace n on n.oid = d.dictnamespace
+join pg_ts_template t on t.oid = d.dicttemplate join pg_namespace tn on tn.oid = t.tmplnamespace
+where ${IN_SCOPE} and ${notInExtension('pg_ts_dict', 'd.oid')}`;
+
+/** Configurations with their mappings: per token type of the parser (in its order), the dictionaries in order. */
+export const TEXT_SEARCH_CONFIGURATIONS_SQL = `
+select c.oid, n.nspname as schema, c.cfgname as name, ${qualifiedName('pn.nspname', 'p.prsname')} as parser,
+  pg_get_userbyid(c.cfgowner) as owner,
+  coalesce((select json_agg(json_build_object('token', tt.alias, 'dictionaries', m.dictionaries) order by tt.tokid)
+     from ts_token_type(c.cfgparser) tt
+     join (select cm.maptokentype, array_agg(${qualifiedName('dn.nspname', 'd.dictname')} order by cm.mapseqno) as dictionaries
+           from pg_ts_config_map cm join pg_ts_dict d on d.oid = cm.mapdict join pg_namespace dn on dn.oid = d.dictnamespace
+           where cm.mapcfg = c.oid group by cm.maptokentype) m on m.maptokentype = tt.tokid), '[]'::json) as mappings
+from pg_ts_config c join pg_namespace n on n.oid = c.cfgnamespace
+join pg_ts_parser p on p.oid = c.cfgparser join pg_namespace pn on pn.oid = p.prsnamespace
+where ${IN_SCOPE} and ${notInExtension('pg_ts_config', 'c.oid')}`;
+
 export const EXTENSIONS_SQL = `
 select e.oid, e.extname as name, n.nspname as schema, e.extversion as version, pg_get_userbyid(e.extowner) as owner
 from pg_extension e join pg_namespace n on n.oid = e.extnamespace
@@ -275,5 +299,7 @@ left join pg_attrdef ad on d.classid = 'pg_attrdef'::regclass and ad.oid = d.obj
 left join pg_depend x on x.classid = d.refclassid and x.objid = d.refobjid and x.objsubid = 0 and x.deptype = 'e'
 where d.deptype in ('n', 'a') and d.objid >= 16384 and d.refobjid >= 16384
   and d.classid in ('pg_class'::regclass, 'pg_rewrite'::regclass, 'pg_attrdef'::regclass, 'pg_proc'::regclass,
-                    'pg_type'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass)
-  and d.refclassid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_collation'::regclass)`;
+                    'pg_type'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_ts_config'::regclass,
+                    'pg_ts_dict'::regclass)
+  and d.refclassid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_collation'::regclass,
+                       'pg_ts_config'::regclass, 'pg_ts_dict'::regclass, 'pg_ts_template'::regclass)`;

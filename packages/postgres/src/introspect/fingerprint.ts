@@ -31,7 +31,8 @@ const notExtensionMember = (catalog: string, oid: string) =>
  * generation, collation, ACL, comment), constraints (pg_get_constraintdef, also on domains), indexes
  * (pg_get_indexdef), views and materialized views (pg_get_viewdef), routines (pg_get_functiondef, ACL, comment),
  * triggers (pg_get_triggerdef, enabled state), policies, types (enum labels in order, domain base/default/nullability,
- * range subtype), sequences (their parameters, not their current value) and extensions. Names, never oids, so that
+ * range subtype), sequences (their parameters, not their current value), collations, text search dictionaries and
+ * configurations (their mappings) and extensions. Names, never oids, so that
  * equal definitions give equal lines in any two databases. Row data, statistics and row versions are not read.
  *
  * What the project does not manage is left out (`SchemaScope.manage`): ACL entries of other grantees ($2), owners
@@ -141,6 +142,23 @@ with ns as (
          'collation:' || ns.nspname || '.' || co.collname, ns.nspname
   from pg_collation co join ns on ns.oid = co.collnamespace
   where ${notExtensionMember('pg_collation', 'co.oid')}
+  union all
+  select concat_ws('|', 'sd', quote_ident(ns.nspname) || '.' || quote_ident(d.dictname),
+                   (select tn.nspname || '.' || t.tmplname from pg_ts_template t join pg_namespace tn on tn.oid = t.tmplnamespace where t.oid = d.dicttemplate),
+                   d.dictinitoption, ${owner('d.dictowner')}, ${comment('pg_ts_dict', 'd.oid')}),
+         'text-search-dictionary:' || ns.nspname || '.' || d.dictname, ns.nspname
+  from pg_ts_dict d join ns on ns.oid = d.dictnamespace
+  where ${notExtensionMember('pg_ts_dict', 'd.oid')}
+  union all
+  select concat_ws('|', 'sc', quote_ident(ns.nspname) || '.' || quote_ident(c.cfgname),
+                   (select pn.nspname || '.' || p.prsname from pg_ts_parser p join pg_namespace pn on pn.oid = p.prsnamespace where p.oid = c.cfgparser),
+                   (select string_agg(m.maptokentype || ':' || dn.nspname || '.' || md.dictname, ',' order by m.maptokentype, m.mapseqno)
+                      from pg_ts_config_map m join pg_ts_dict md on md.oid = m.mapdict join pg_namespace dn on dn.oid = md.dictnamespace
+                      where m.mapcfg = c.oid),
+                   ${owner('c.cfgowner')}, ${comment('pg_ts_config', 'c.oid')}),
+         'text-search-configuration:' || ns.nspname || '.' || c.cfgname, ns.nspname
+  from pg_ts_config c join ns on ns.oid = c.cfgnamespace
+  where ${notExtensionMember('pg_ts_config', 'c.oid')}
   union all
   select concat_ws('|', 'x', x.extname, x.extversion, ns.nspname), 'extension:' || ns.nspname || '.' || x.extname, ns.nspname from pg_extension x join ns on ns.oid = x.extnamespace
 ), -- Each scope ($5: its schemas and ignore patterns) gets the lines of its schemas (a hash join on the schema): one

@@ -18,6 +18,9 @@ import type {
   SchemaModel,
   Sequence,
   Table,
+  TextSearchConfiguration,
+  TextSearchDictionary,
+  TextSearchMapping,
   Trigger,
   TypeDef,
   View,
@@ -35,6 +38,8 @@ import {
   SCHEMAS_SQL,
   SEQUENCES_SQL,
   TABLES_SQL,
+  TEXT_SEARCH_CONFIGURATIONS_SQL,
+  TEXT_SEARCH_DICTIONARIES_SQL,
   TRIGGERS_SQL,
   TYPES_SQL,
   VIEWS_SQL,
@@ -52,7 +57,7 @@ export const POSTGRES_DEFAULT_PRIVILEGES: SchemaModel['defaultPrivileges'] = {
 };
 
 /** Number of catalog queries `introspect` runs, whatever the size of the schema (search_path set and reset included). */
-export const INTROSPECT_QUERY_COUNT = 16;
+export const INTROSPECT_QUERY_COUNT = 18;
 
 type Row = Record<string, unknown>;
 
@@ -122,6 +127,8 @@ const CATALOG_QUERIES: Record<keyof CatalogRows, string> = {
   privileges: PRIVILEGES_SQL,
   extensions: EXTENSIONS_SQL,
   collations: COLLATIONS_SQL,
+  textSearchDictionaries: TEXT_SEARCH_DICTIONARIES_SQL,
+  textSearchConfigurations: TEXT_SEARCH_CONFIGURATIONS_SQL,
   deps: DEPENDENCIES_SQL,
 };
 /** The queries that take no scope parameter. */
@@ -212,6 +219,8 @@ interface Rows {
   privileges: Row[];
   extensions: Row[];
   collations: Row[];
+  textSearchDictionaries: Row[];
+  textSearchConfigurations: Row[];
   deps: Row[];
 }
 
@@ -228,7 +237,8 @@ type Entity =
   | { is: 'constraint'; obj: Constraint; table: Table }
   | { is: 'domain-check'; obj: DomainCheck; domain: TypeDef }
   | { is: 'extension'; obj: Extension }
-  | { is: 'collation'; obj: Collation };
+  | { is: 'collation'; obj: Collation }
+  | { is: 'text-search'; obj: TextSearchDictionary | TextSearchConfiguration };
 
 class ModelBuilder {
   /** `catalog:oid` -> entity. pg_type oids of tables, views and arrays point at what they stand for. */
@@ -291,6 +301,7 @@ class ModelBuilder {
       this.set('pg_collation', r.oid, { is: 'collation', obj });
       this.own(obj.key, r.owner);
     }
+    this.buildTextSearch(rows.textSearchDictionaries, rows.textSearchConfigurations);
     this.buildTypes(rows.types);
     this.buildTables(rows.tables, rows.constraints);
     this.buildViews(rows.views);
@@ -303,6 +314,36 @@ class ModelBuilder {
     this.buildPrivileges(rows.privileges);
     this.sortAll();
     return m;
+  }
+
+  private buildTextSearch(dictionaries: Row[], configurations: Row[]): void {
+    for (const r of dictionaries) {
+      const obj: TextSearchDictionary = {
+        key: { kind: 'text-search-dictionary', schema: str(r.schema), name: str(r.name) },
+        template: str(r.template),
+        options: strOrNull(r.options),
+        dependsOn: [],
+        attrs: {},
+      };
+      (this.model.textSearchDictionaries ??= []).push(obj);
+      this.set('pg_ts_dict', r.oid, { is: 'text-search', obj });
+      this.own(obj.key, r.owner);
+    }
+    for (const r of configurations) {
+      const obj: TextSearchConfiguration = {
+        key: { kind: 'text-search-configuration', schema: str(r.schema), name: str(r.name) },
+        parser: str(r.parser),
+        mappings: json<TextSearchMapping[]>(r.mappings).map((m) => ({
+          token: m.token,
+          dictionaries: list(m.dictionaries),
+        })),
+        dependsOn: [],
+        attrs: {},
+      };
+      (this.model.textSearchConfigurations ??= []).push(obj);
+      this.set('pg_ts_config', r.oid, { is: 'text-search', obj });
+      this.own(obj.key, r.owner);
+    }
   }
 
   private buildTypes(rows: Row[]): void {
@@ -651,6 +692,7 @@ class ModelBuilder {
       case 'routine':
       case 'type':
       case 'collation':
+      case 'text-search':
       case 'extension':
         return { key: e.obj.key, entity: e };
       default:
@@ -707,6 +749,7 @@ class ModelBuilder {
             addKey(dependent.obj.dependsOn, ref.key, this.id(dependent.obj.key));
           break;
         case 'type':
+        case 'text-search':
           if (this.id(ref.key) !== this.id(dependent.obj.key))
             addKey(dependent.obj.dependsOn, ref.key, this.id(dependent.obj.key));
           break;
@@ -834,6 +877,8 @@ class ModelBuilder {
       m.schemas,
       m.extensions,
       m.collations ?? [],
+      m.textSearchDictionaries ?? [],
+      m.textSearchConfigurations ?? [],
       m.tables,
       m.views,
       m.routines,
@@ -853,7 +898,16 @@ class ModelBuilder {
       for (const c of t.columns) sortKeys(c.dependsOn);
       for (const c of t.constraints) sortKeys(c.dependsOn);
     }
-    for (const o of [...m.views, ...m.routines, ...m.triggers, ...m.types, ...m.indexes]) sortKeys(o.dependsOn);
+    for (const o of [
+      ...m.views,
+      ...m.routines,
+      ...m.triggers,
+      ...m.types,
+      ...m.indexes,
+      ...(m.textSearchDictionaries ?? []),
+      ...(m.textSearchConfigurations ?? []),
+    ])
+      sortKeys(o.dependsOn);
     for (const v of m.views) sortBy(v.dependsOnColumns, (d) => `${this.id(d.table)}#${d.column}`);
     const sub = (x: { target: ObjectKey; column?: string; constraint?: string; grantee?: string }) =>
       `${this.id(x.target)}|${x.column ?? ''}|${x.constraint ?? ''}|${x.grantee ?? ''}`;

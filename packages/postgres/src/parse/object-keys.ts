@@ -18,6 +18,8 @@ const KIND_OF_OBJECT_TYPE: Partial<Record<ObjectType, ObjectKind>> = {
   OBJECT_TYPE: 'type',
   OBJECT_DOMAIN: 'domain',
   OBJECT_COLLATION: 'collation',
+  OBJECT_TSDICTIONARY: 'text-search-dictionary',
+  OBJECT_TSCONFIGURATION: 'text-search-configuration',
   OBJECT_SCHEMA: 'schema',
   OBJECT_EXTENSION: 'extension',
   OBJECT_TRIGGER: 'trigger',

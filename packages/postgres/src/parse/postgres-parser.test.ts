@@ -554,3 +554,50 @@ describe('transactional', () => {
     expect((await one(sql)).transactional).toBe(transactional);
   });
 });
+
+describe('text search objects (issue 72)', () => {
+  it('keys CREATE and ALTER TEXT SEARCH statements, and refers to what they are made of', async () => {
+    const statements = await parse(
+      `create text search dictionary plain (template = pg_catalog.simple, accept = false);
+       create text search configuration app.english_unaccent (copy = pg_catalog.english);
+       alter text search configuration app.english_unaccent alter mapping for hword, word with unaccent, app.plain, english_stem;
+       alter text search dictionary app.plain (accept = true);
+       comment on text search configuration app.english_unaccent is 'english without accents';
+       drop text search dictionary app.old;`,
+    );
+    expect(statements.map((s) => [s.key, s.action])).toEqual([
+      [{ kind: 'text-search-dictionary', schema: 'app', name: 'plain' }, 'create'],
+      [{ kind: 'text-search-configuration', schema: 'app', name: 'english_unaccent' }, 'create'],
+      [{ kind: 'text-search-configuration', schema: 'app', name: 'english_unaccent' }, 'alter'],
+      [{ kind: 'text-search-dictionary', schema: 'app', name: 'plain' }, 'alter'],
+      [{ kind: 'text-search-configuration', schema: 'app', name: 'english_unaccent' }, 'comment'],
+      [{ kind: 'text-search-dictionary', schema: 'app', name: 'old' }, 'drop'],
+    ]);
+    // pg_catalog's template and configuration are the server's: no reference.
+    expect(refs(statements[0]!)).toEqual([]);
+    expect(refs(statements[1]!)).toEqual([]);
+    expect(refs(statements[2]!)).toEqual([
+      { kind: 'object', schema: 'app', name: 'english_unaccent', via: 'alter' },
+      { kind: 'object', name: 'unaccent', via: 'text search dictionary' },
+      { kind: 'object', schema: 'app', name: 'plain', via: 'text search dictionary' },
+      { kind: 'object', name: 'english_stem', via: 'text search dictionary' },
+    ]);
+  });
+
+  it('takes a regconfig literal and the configuration argument of the text search functions as references', async () => {
+    const s = await one(
+      `create function app.search(q text) returns setof int language sql stable
+         begin atomic
+           select id from app.docs
+            where to_tsvector('app.english_unaccent'::regconfig, body) @@ websearch_to_tsquery('app.other', q)
+              and to_tsvector(body) @@ to_tsquery(q)
+              and ts_lexize('app.plain', q) is not null;
+         end`,
+    );
+    expect(refs(s).filter((r) => r.via?.startsWith('text search'))).toEqual([
+      { kind: 'object', schema: 'app', name: 'english_unaccent', via: 'text search configuration' },
+      { kind: 'object', schema: 'app', name: 'other', via: 'text search configuration' },
+      { kind: 'object', schema: 'app', name: 'plain', via: 'text search dictionary' },
+    ]);
+  });
+});

@@ -111,6 +111,10 @@ export function walk(value: unknown, scope: WalkScope): void {
       // `COLLATE s.c` in a column definition or an expression: the collation comes first.
       visitCollation(child as { collname?: Node[]; location?: number }, scope);
       walk(child, scope);
+    } else if (key === 'TypeCast') {
+      // `'app.english_unaccent'::regconfig`: the literal names a text search configuration.
+      visitTextSearchCast(child as { arg?: Node; typeName?: TypeName }, scope);
+      walk(child, scope);
     } else if (key === 'FuncCall' || (key === 'funccall' && isFuncCall(child))) {
       visitFuncCall(child as FuncCall, scope);
       walk(child, scope);
@@ -180,12 +184,60 @@ function visitCollation(clause: { collname?: Node[]; location?: number }, scope:
   scope.sink.add(makeReference('object', schema, name, 'collation', scope.frame, clause.location));
 }
 
+/** Types whose literal names a text search object, and the `via` of the reference it makes. */
+const TEXT_SEARCH_TYPES: Record<string, string> = {
+  regconfig: 'text search configuration',
+  regdictionary: 'text search dictionary',
+};
+
+/**
+ * Text search functions whose first argument names a configuration (`to_tsvector('app.cfg', body)`) when they are
+ * called with at least that many arguments (the shorter forms use `default_text_search_config`), and `ts_lexize`, whose
+ * first names a dictionary.
+ */
+const TEXT_SEARCH_FUNCTIONS: Record<string, { args: number; via: string }> = {
+  to_tsvector: { args: 2, via: 'text search configuration' },
+  to_tsquery: { args: 2, via: 'text search configuration' },
+  plainto_tsquery: { args: 2, via: 'text search configuration' },
+  phraseto_tsquery: { args: 2, via: 'text search configuration' },
+  websearch_to_tsquery: { args: 2, via: 'text search configuration' },
+  json_to_tsvector: { args: 3, via: 'text search configuration' },
+  jsonb_to_tsvector: { args: 3, via: 'text search configuration' },
+  ts_headline: { args: 4, via: 'text search configuration' },
+  ts_debug: { args: 2, via: 'text search configuration' },
+  ts_lexize: { args: 2, via: 'text search dictionary' },
+};
+
+/** `'s.name'::regconfig` (or `::regdictionary`): the literal names a text search object. */
+function visitTextSearchCast(cast: { arg?: Node; typeName?: TypeName }, scope: WalkScope): void {
+  const names = nameList(cast.typeName?.names);
+  const type = names[names.length - 1];
+  if (!type || (names.length > 1 && names[0] !== 'pg_catalog')) return;
+  const via = TEXT_SEARCH_TYPES[type];
+  if (via) visitNameLiteral(cast.arg, via, scope);
+}
+
+/** A string literal holding an object's (possibly qualified) name, as a reference. */
+function visitNameLiteral(arg: Node | undefined, via: string, scope: WalkScope): void {
+  const literal = (arg as Record<string, any> | undefined)?.['A_Const'];
+  const text: unknown = literal?.sval?.sval;
+  if (typeof text !== 'string') return;
+  const names = parseQualifiedName(text);
+  if (!names) return;
+  const { schema, name } = splitQualified(names);
+  scope.sink.add(makeReference('object', schema, name, via, scope.frame, literal.location));
+}
+
 function visitFuncCall(call: FuncCall, scope: WalkScope): void {
   const names = nameList(call.funcname);
   if (names.length === 0) return;
   const { schema, name } = splitQualified(names);
   if (schema === undefined || schema === 'pg_catalog') {
     if (SEQUENCE_FUNCTIONS.has(name)) visitSequenceArgument(call.args?.[0], scope);
+    const textSearch = TEXT_SEARCH_FUNCTIONS[name];
+    // A first argument cast to regconfig is the cast's reference already.
+    if (textSearch && (call.args?.length ?? 0) >= textSearch.args)
+      visitNameLiteral(call.args![0], textSearch.via, scope);
     if (schema === undefined && BUILTIN_FUNCTIONS.has(name)) return;
   }
   scope.sink.add(makeReference('function', schema, name, scope.via, scope.frame, call.location));

@@ -231,6 +231,13 @@ class Analyzer {
         this.target(this.keys.named('domain', nameList(n['typeName'])), 'alter');
         this.walk(n['def'], 'check');
         break;
+      case 'AlterTSConfigurationStmt':
+        this.target(this.keys.named('text-search-configuration', nameList(n['cfgname'])), 'alter');
+        for (const d of n['dicts'] ?? []) this.textSearchRef('text search dictionary', nameList(d?.List?.items));
+        break;
+      case 'AlterTSDictionaryStmt':
+        this.target(this.keys.named('text-search-dictionary', nameList(n['dictname'])), 'alter');
+        break;
       case 'AlterExtensionStmt':
       case 'AlterExtensionContentsStmt':
         this.target(this.keys.global('extension', n['extname'] ?? ''), 'alter');
@@ -439,8 +446,34 @@ class Analyzer {
         }
       }
       return;
+    } else if (n['kind'] === 'OBJECT_TSDICTIONARY' || n['kind'] === 'OBJECT_TSCONFIGURATION') {
+      const dictionary = n['kind'] === 'OBJECT_TSDICTIONARY';
+      this.define(
+        this.keys.named(dictionary ? 'text-search-dictionary' : 'text-search-configuration', names),
+        'create',
+      );
+      // TEMPLATE = t of a dictionary; PARSER = p or COPY = c of a configuration: what it is made from.
+      const from: Record<string, string> = {
+        template: 'text search template',
+        parser: 'text search parser',
+        copy: 'text search configuration',
+      };
+      for (const o of n['definition'] ?? []) {
+        const d = (o as AnyNode)['DefElem'] as DefElem | undefined;
+        const via = from[d?.defname ?? ''];
+        const type = (d?.arg as AnyNode | undefined)?.['TypeName'] as TypeName | undefined;
+        if (via && type) this.textSearchRef(via, nameList(type.names), type.location);
+      }
+      return;
     }
     this.definitionOptions(n['definition']);
+  }
+
+  /** A text search object named by a statement (a dictionary, a template...); those of pg_catalog are dropped. */
+  private textSearchRef(via: string, names: string[], location?: number): void {
+    if (!names.length) return;
+    const { schema, name } = splitQualified(names);
+    this.sink.add(makeReference('object', schema, name, via, this.ctx.frame, location));
   }
 
   /** `sfunc = f`, `stype = t`, `subtype = float8`...: the functions and types a definition names. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ObjectKey } from '@dbee/core';
 import type { Column } from '@dbee/core/src/schema';
 import { ident, literal } from './quote';
-import { renderChange } from './render-change';
+import { dictionaryOptionNames, renderChange } from './render-change';
 
 const t: ObjectKey = { kind: 'table', schema: 'Sales', name: 'order' };
 const col = (name: string, type: string, extra: Partial<Column> = {}): Column => ({
@@ -108,5 +108,34 @@ describe('renderChange', () => {
     expect(() =>
       renderChange({ kind: 'alter-table-options', table: t, from: {}, to: { partitionBy: 'RANGE (at)' } }),
     ).toThrow(/cannot change the partitioning/);
+  });
+});
+
+describe('text search dictionaries', () => {
+  const dictionary = (options: string | null) => ({
+    key: { kind: 'text-search-dictionary' as const, schema: 'app', name: 'words' },
+    template: 'pg_catalog.simple',
+    options,
+    dependsOn: [],
+    attrs: {},
+  });
+
+  test('option names are read from the catalog text, quoted names and values holding commas included', () => {
+    expect(dictionaryOptionNames(null)).toEqual([]);
+    expect(dictionaryOptionNames(`accept = 'false', "Stop, Words" = 'a, b = c', maxlen = 10`)).toEqual([
+      'accept',
+      '"Stop, Words"',
+      'maxlen',
+    ]);
+  });
+
+  test('an option taken out is named without a value, which removes it; the reverse puts it back', () => {
+    const r = renderChange({
+      kind: 'alter-text-search-dictionary',
+      from: dictionary(`accept = 'false', stopwords = 'english'`),
+      to: dictionary(`accept = 'true'`),
+    });
+    expect(r.statements).toEqual([`ALTER TEXT SEARCH DICTIONARY app.words (accept = 'true', stopwords)`]);
+    expect(r.reverse).toEqual([`ALTER TEXT SEARCH DICTIONARY app.words (accept = 'false', stopwords = 'english')`]);
   });
 });

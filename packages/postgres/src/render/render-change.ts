@@ -14,6 +14,9 @@ import type {
   Privilege,
   Routine,
   Sequence,
+  TextSearchConfiguration,
+  TextSearchDictionary,
+  TextSearchMapping,
   Trigger,
   TypeDef,
   TypeMove,
@@ -99,6 +102,20 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       },
     );
   },
+  'create-text-search-dictionary': (c) =>
+    done([createDictionary(c.dictionary)], [`DROP TEXT SEARCH DICTIONARY ${key(c.dictionary.key)}`]),
+  'drop-text-search-dictionary': (c) =>
+    done([`DROP TEXT SEARCH DICTIONARY ${key(c.dictionary.key)}`], [createDictionary(c.dictionary)]),
+  'alter-text-search-dictionary': (c) => done([alterDictionary(c.from, c.to)], [alterDictionary(c.to, c.from)]),
+  'create-text-search-configuration': (c) =>
+    done(createConfiguration(c.configuration), [`DROP TEXT SEARCH CONFIGURATION ${key(c.configuration.key)}`]),
+  'drop-text-search-configuration': (c) =>
+    done([`DROP TEXT SEARCH CONFIGURATION ${key(c.configuration.key)}`], createConfiguration(c.configuration)),
+  'alter-text-search-configuration': (c) =>
+    done(
+      alterMappings(c.to.key, c.from.mappings, c.to.mappings),
+      alterMappings(c.to.key, c.to.mappings, c.from.mappings),
+    ),
   'create-table': (c) =>
     done(
       [...createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))],
@@ -283,6 +300,67 @@ function createCollation(c: ChangeOf<'create-collation'>['collation']): string {
   if (!c.deterministic) options.push('deterministic = false');
   if (c.rules !== null) options.push(`rules = ${literal(c.rules)}`);
   return `CREATE COLLATION ${key(c.key)} (${options.join(', ')})`;
+}
+
+function createDictionary(d: TextSearchDictionary): string {
+  const options = d.options === null ? '' : `, ${d.options}`;
+  return `CREATE TEXT SEARCH DICTIONARY ${key(d.key)} (TEMPLATE = ${d.template}${options})`;
+}
+
+/**
+ * `ALTER TEXT SEARCH DICTIONARY` from `from`'s options to `to`'s: the options `to` has are set, those only `from` has
+ * are named without a value, which removes them.
+ */
+function alterDictionary(from: TextSearchDictionary, to: TextSearchDictionary): string {
+  const kept = new Set(dictionaryOptionNames(to.options));
+  const removed = dictionaryOptionNames(from.options).filter((n) => !kept.has(n));
+  const options = [...(to.options === null ? [] : [to.options]), ...removed];
+  return `ALTER TEXT SEARCH DICTIONARY ${key(to.key)} (${options.join(', ')})`;
+}
+
+/** The option names of a dictionary's options as the catalog prints them (`language = 'english', "Stop" = 'x'`). */
+export function dictionaryOptionNames(options: string | null): string[] {
+  if (options === null) return [];
+  const names: string[] = [];
+  // Each option is `name = value`; a quoted value may hold commas and `=`, a quoted name doubled quotes.
+  const re = /\s*("(?:[^"]|"")*"|[^\s=]+)\s*=\s*(?:E?'(?:[^']|'')*'|[^,]*)\s*(?:,|$)/gy;
+  for (let m = re.exec(options); m && m[0] !== ''; m = re.exec(options)) names.push(m[1]!);
+  return names;
+}
+
+/** A configuration from nothing: its parser, then one ADD MAPPING per list of dictionaries, tokens in parser order. */
+function createConfiguration(c: TextSearchConfiguration): string[] {
+  return [
+    `CREATE TEXT SEARCH CONFIGURATION ${key(c.key)} (PARSER = ${c.parser})`,
+    ...alterMappings(c.key, [], c.mappings),
+  ];
+}
+
+/**
+ * The `ALTER TEXT SEARCH CONFIGURATION` statements from mappings `from` to `to`: tokens that lose their mapping are
+ * dropped, new ones added, changed ones altered; tokens sharing the same dictionaries share one statement.
+ */
+function alterMappings(k: ObjectKey, from: TextSearchMapping[], to: TextSearchMapping[]): string[] {
+  const before = new Map(from.map((m) => [m.token, m.dictionaries.join(', ')]));
+  const after = new Set(to.map((m) => m.token));
+  const groups = new Map<string, { verb: string; with: string; tokens: string[] }>();
+  const add = (verb: string, dictionaries: string, token: string) => {
+    const id = `${verb} ${dictionaries}`;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = { verb, with: dictionaries, tokens: [] }));
+    g.tokens.push(ident(token));
+  };
+  for (const m of from) if (!after.has(m.token)) add('DROP', '', m.token);
+  for (const m of to) {
+    const dictionaries = m.dictionaries.join(', ');
+    const old = before.get(m.token);
+    if (old === undefined) add('ADD', dictionaries, m.token);
+    else if (old !== dictionaries) add('ALTER', dictionaries, m.token);
+  }
+  return [...groups.values()].map(
+    (g) =>
+      `ALTER TEXT SEARCH CONFIGURATION ${key(k)} ${g.verb} MAPPING FOR ${g.tokens.join(', ')}${g.verb === 'DROP' ? '' : ` WITH ${g.with}`}`,
+  );
 }
 
 function createExtension(k: ObjectKey, version: string): string {
@@ -861,6 +939,10 @@ function objectWords(k: ObjectKey): { kind: string; name: string } {
       return { kind: routineWord(k), name: routineRef(k) };
     case 'materialized-view':
       return { kind: 'MATERIALIZED VIEW', name: key(k) };
+    case 'text-search-dictionary':
+      return { kind: 'TEXT SEARCH DICTIONARY', name: key(k) };
+    case 'text-search-configuration':
+      return { kind: 'TEXT SEARCH CONFIGURATION', name: key(k) };
     case 'trigger': {
       const [schema, table] = splitQualified(k.parent ?? '');
       return { kind: 'TRIGGER', name: `${ident(k.name)} ON ${qualified(schema, table)}` };
