@@ -103,7 +103,7 @@ export interface Collation extends SchemaObject {
 
 /** A text search dictionary (`CREATE TEXT SEARCH DICTIONARY`), as the catalog holds it. */
 export interface TextSearchDictionary extends SchemaObject {
-  /** Its template, qualified as the catalog prints it, e.g. `pg_catalog.snowball`, `public.unaccent`. */
+  /** Its template, qualified as the catalog prints it, e.g. the built-in snowball template, or `public.unaccent`. */
   template: string;
   /** Its options as the catalog prints them, e.g. `language = 'english', stopwords = 'english'`; null when none. */
   options: string | null;
@@ -119,7 +119,7 @@ export interface TextSearchMapping {
 
 /** A text search configuration (`CREATE TEXT SEARCH CONFIGURATION`): its parser and its token mappings. */
 export interface TextSearchConfiguration extends SchemaObject {
-  /** Its parser, qualified as the catalog prints it, e.g. `pg_catalog."default"`. */
+  /** Its parser, qualified as the catalog prints it, e.g. the built-in `"default"` parser in the system schema. */
   parser: string;
   /** One entry per mapped token type, in the parser's token order. */
   mappings: TextSearchMapping[];
