@@ -45,7 +45,7 @@ export default defineConfig({
     alias: [
       // Engines load lazily with require() in production; in tests from this module graph (see the file).
       { find: /^\.\/engine-packages$/, replacement: resolve(__dirname, 'test/support/engine-packages.ts') },
-      { find: /^@dbee\/core\/(options|schema)$/, replacement: `${src('packages/core')}/$1/index.ts` },
+      { find: /^@dbee\/core\/(options|schema|lsp)$/, replacement: `${src('packages/core')}/$1/index.ts` },
       { find: /^@dbee\/core\/(compile-cache|errors)$/, replacement: `${src('packages/core')}/$1.ts` },
       { find: /^@dbee\/core\/run$/, replacement: `${src('packages/core')}/operations/run.ts` },
       { find: /^@dbee\/core\/expand$/, replacement: `${src('packages/core')}/expand/expand-plan.ts` },
@@ -53,7 +53,7 @@ export default defineConfig({
         find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
         replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,
       },
-      { find: /^@dbee\/postgres\/engine$/, replacement: `${src('packages/postgres')}/postgres-engine.ts` },
+      { find: /^@dbee\/postgres\/engine$/, replacement: `${src('packages/postgres')}/engine.ts` },
       { find: /^@dbee\/teradata\/(.+)$/, replacement: `${src('packages/teradata')}/$1` },
       {
         find: /^@dbee\/(core|postgres|teradata|cli)$/,

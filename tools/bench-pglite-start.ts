@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PgliteConnection } from '../packages/postgres/src/pglite-connection';
-import { pgliteTemplate } from '../packages/postgres/src/pglite-template';
+import { PgliteConnection } from '../packages/postgres/src/connection/pglite-connection';
+import { pgliteTemplate } from '../packages/postgres/src/connection/pglite-template';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 15);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -17,7 +17,8 @@
  *   5. `nx g @dbee/nx:ci --provider=github` refuses a dbee.yaml without a server environment, then writes the workflow;
  *   6. `nx show project db-b --json`: every target, and inputs with no absolute path and no
  *      `{workspaceRoot}/packages/...` glob; `nx graph --file=graph.json`: db-b depends on db-a;
- *   7. `npx dbee diff b --env local` is empty; `npx dbee --help` works; an `engine: teradata` environment fails with
+ *   7. `npx dbee diff b --env local` is empty; `npx dbee --help` works; `dbee lsp` answers an editor (a syntax error
+ *      in an open file, tools/lsp-handshake.js); an `engine: teradata` environment fails with
  *      exit 1 naming `npm install -D @dbee/teradata teradatasql`;
  *   8. `npm ls --all` has no @swc-node/register, no typescript and no teradatasql; no tsconfig was written.
  *
@@ -98,7 +99,8 @@ execFileSync('npm', ['pack', '--workspaces', '--pack-destination', packs, '--sil
   cwd: REPO,
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz'));
+// The VS Code extension (packages/vscode) is packaged for the Marketplace with vsce, never installed from npm.
+const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz') && !f.startsWith('dbee-vscode-'));
 check(tarballs.length === 5, `five tarballs: ${tarballs.join(' ')}`);
 for (const t of tarballs) {
   const files = execFileSync('tar', ['tzf', join(packs, t)], { encoding: 'utf8' })
@@ -334,6 +336,29 @@ check(/search_path: zd_v1, zd/.test(version), 'dbee version prints the new versi
 must('npx', [...NPX, 'dbee', 'complete', 'zd', '--env', 'local']);
 const zdStatus = must('npx', [...NPX, 'dbee', 'status', 'zd', '--env', 'local']);
 check(/pending: nothing/.test(zdStatus), 'after complete, status has nothing pending', zdStatus);
+
+step('dbee lsp: the installed language server answers an editor');
+const lsp = run(process.execPath, [
+  join(REPO, 'tools', 'lsp-handshake.js'),
+  join(ws, 'node_modules', '.bin', 'dbee'),
+  ws,
+  'databases/zd/schema/zd/views/broken.sql',
+  'CREATE VIEW zd.broken AS SELEC 1;\n',
+]);
+let handshake = null;
+try {
+  handshake = JSON.parse(lsp.out);
+} catch {
+  // reported below
+}
+check(
+  handshake?.exit === 0 &&
+    handshake.diagnostics?.length === 1 &&
+    handshake.diagnostics[0].code === 'SQL_SYNTAX' &&
+    handshake.diagnostics[0].range.start.character === 25,
+  'dbee lsp: a syntax error in an open file is one diagnostic at its word; shutdown, exit 0',
+  lsp.out,
+);
 
 writeFileSync(
   join(ws, 'dbee.yaml'),

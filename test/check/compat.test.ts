@@ -113,7 +113,8 @@ describe.each([
     team = await TeamWorkspace.create({
       files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') },
     });
-    const deployed = await team.dbee(['deploy', 'reporting', '--env', env]);
+    // Setup in-process (the CLI's command runner): a dbee process opening the embedded database costs seconds more.
+    const deployed = await run(team.root, 'deploy', { project: 'reporting', env }, team.environment);
     expect(deployed.code, deployed.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -124,8 +125,8 @@ describe.each([
     team.write(change.files);
     for (const path of change.remove ?? []) await team.git(['rm', '-q', path]);
     try {
-      // In-process (the CLI's own command runner): a dbee process per change cost 1-3 s more; the cases below and the
-      // deployment above stay processes of the real CLI.
+      // In-process (the CLI's own command runner): a dbee process per change cost 1-3 s more; `deploy --dry-run
+      // --queries` below stays a process of the real CLI.
       const r = await run(
         team.root,
         'check',
@@ -153,7 +154,8 @@ describe.each([
       'app/other/other.sql': 'SELECT id FROM billing.invoices WHERE id = $1;\nSELECT total FROM billing.totals;\n',
     });
     try {
-      const r = await team.dbee(['check', 'reporting', '--env', env, '--queries', 'app/other']);
+      // In-process like the cases above (the exit code and the message for people are runDbeeCommand's).
+      const r = await run(team.root, 'check', { project: 'reporting', env, queries: 'app/other' }, team.environment);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('none of the 2 application queries could be checked');
       expect(r.stderr).not.toContain('    at ');

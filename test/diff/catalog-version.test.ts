@@ -4,7 +4,7 @@ import { catalogVersion, fingerprint, type IntrospectScope } from '../../package
 import { ENGINES, openScratch, type Scratch } from './helpers';
 
 /**
- * `catalogVersion` stands in for the fingerprint a deployment recorded (packages/core/src/diffing/recorded-fingerprint.ts):
+ * `catalogVersion` stands in for the fingerprint a deployment recorded (packages/core/src/runner/recorded-fingerprint.ts):
  * drift checks and a cached diff take that fingerprint while the database's version is still the recorded one, so
  * every change that moves a fingerprint must move the version, including changes outside the scope that the catalog's
  * deparsers print inside it (a referenced table's or type's name, an owner's or a grantee's name, a printing setting).

@@ -5,8 +5,8 @@ import type { Connection, QueryResult } from '@dbee/core';
 import { diffModels, type PgDiffOptions } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
-import { PgConnection } from '../../packages/postgres/src/postgres-connection';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import { PgConnection } from '../../packages/postgres/src/connection/postgres-connection';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { copyPgliteTemplate, openMemoryPglite } from '../support/pglite';
 import { scratchDatabase } from '../support/pg';
 

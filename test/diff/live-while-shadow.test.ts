@@ -11,8 +11,11 @@ import { dbYaml, workspaceWith, workspaceYaml, type TestWorkspace } from '../run
  */
 type Event = RequestEvent & { shadow: boolean };
 const FINGERPRINT = /^\s*with ns as \(/;
-/** The introspection's last query (`DEPENDENCIES_SQL`), on the shadow: the sources' model is read once it is answered. */
-const LAST_CATALOG_READ = /^\s*select\s+case when d\.classid in \('pg_rewrite'::regclass/;
+/**
+ * The introspection's last query (`DEPENDENCIES_SQL`), on the shadow: the sources' model is read once it is answered
+ * (a line of the request that sends a session's share of the catalog queries together).
+ */
+const LAST_CATALOG_READ = /^\s*select\s+case when d\.classid in \('pg_rewrite'::regclass/m;
 
 const FILES = {
   'shop/db.yaml': dbYaml('shop'),
@@ -58,8 +61,8 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
     // The built schema is read back on two sessions of the shadow at once: the tables on one, the constraints on the
     // other (\`DiffRole.introspect\`'s \`side\`).
     const sessionOf = (re: RegExp) => all.find((e) => e.kind === 'sent' && e.shadow && re.test(e.text))?.session;
-    const tables = sessionOf(/^\s*select c\.oid, c\.reltype/);
-    const constraints = sessionOf(/^\s*select con\.oid/);
+    const tables = sessionOf(/^\s*select c\.oid, c\.reltype/m);
+    const constraints = sessionOf(/^\s*select con\.oid/m);
     expect(tables).toBeDefined();
     expect(constraints).toBeDefined();
     expect(constraints).not.toBe(tables);

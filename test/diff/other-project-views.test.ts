@@ -107,3 +107,21 @@ describe.each(SETUPS)("another project's view over a view whose columns change [
     expect(await columns()).toEqual(['v.id', 'v.y', 'w.id', 'w.y']);
   });
 });
+
+// The status of a merged step is the engine's plan read the same way on both: the server alone.
+describe("another project's view over a view whose columns change, in status [postgres]", () => {
+  it('status lists every change the one merged step makes: the table beside the view', async () => {
+    const w = await workspaceWith('postgres', FILES);
+    workspaces.push(w);
+    for (const p of ['a', 'b']) expect((await run(w.root, 'deploy', { project: p }, w.target.vars)).code).toBe(0);
+    // a.t gains a column and a.v loses x: one step (drop a.v, alter a.t, create a.v, around b.w). Before, status
+    // listed the view only and the table's change was not pending anywhere.
+    w.write('a/t.sql', 'CREATE TABLE a.t (id int PRIMARY KEY, x int, y text, z int);\n');
+    w.write('a/v.sql', 'CREATE VIEW a.v AS SELECT id, y FROM a.t;\n');
+    const status = await run(w.root, 'status', { project: 'a', format: 'json' }, w.target.vars);
+    expect(status.code, status.stderr).toBe(0);
+    expect(
+      JSON.parse(status.stdout).pendingSteps.map((p: { action: string; key: string }) => `${p.action} ${p.key}`),
+    ).toEqual(['drop view:a.v', 'alter table:a.t']);
+  });
+});

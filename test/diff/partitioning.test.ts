@@ -145,4 +145,34 @@ describe.each(ENGINES)('partitioning changes re-create the table through a copy 
       where h.inhparent = 'p7.p_a'::regclass order by 1`);
     expect(attached.map((r) => r.relname)).toEqual(['p1_local', 'p2_a_idx']);
   });
+
+  test('partition trees whose foreign keys reference each other (a cycle) become plain tables, rows kept', async () => {
+    // Issue #72 point 8: the old tables renamed aside still referenced each other, so the first one dropped after its
+    // copy failed ("cannot drop table a__dbee_old because other objects depend on it"). The keys between old tables go
+    // first now; the new tables get theirs after both copies.
+    const keys = `
+      create index a_b on p8.a (b_id);
+      alter table p8.a add constraint a_b_fk foreign key (b_id, b_k) references p8.b (id, k);
+      alter table p8.b add constraint b_a_fk foreign key (a_id, a_k) references p8.a (id, k);`;
+    await converge(
+      'p8',
+      `create table p8.a (id int not null, k int not null, b_id int, b_k int, primary key (id, k)) partition by range (k);
+       create table p8.a_1 partition of p8.a for values from (0) to (100);
+       create table p8.a_2 partition of p8.a for values from (100) to (200);
+       create table p8.b (id int not null, k int not null, a_id int, a_k int, primary key (id, k)) partition by range (k);
+       create table p8.b_1 partition of p8.b for values from (0) to (100);
+       ${keys}`,
+      `create table p8.a (id int not null, k int not null, b_id int, b_k int, primary key (id, k));
+       create table p8.b (id int not null, k int not null, a_id int, a_k int, primary key (id, k));
+       ${keys}`,
+      `insert into p8.a values (1, 5, null, null), (2, 150, null, null);
+       insert into p8.b values (1, 5, 1, 5);
+       update p8.a set b_id = 1, b_k = 5;`,
+    );
+    expect(await rows(`select id, k, b_id from p8.a order by id`)).toEqual([
+      { id: 1, k: 5, b_id: 1 },
+      { id: 2, k: 150, b_id: 1 },
+    ]);
+    expect(await rows(`select count(*)::int as n from pg_class where relname like '%dbee_old%'`)).toEqual([{ n: 0 }]);
+  });
 });

@@ -187,7 +187,7 @@ describe('the safe rewrites: the schema [postgres]', () => {
     const [ca, cb, cd] = await Promise.all([open(a.url), open(b.url), open(d.url)]);
     try {
       await Promise.all([ca.query(LIVE), cb.query(LIVE), cd.query(DESIRED)]);
-      const { PgConnection } = await import('../../packages/postgres/src/postgres-connection');
+      const { PgConnection } = await import('../../packages/postgres/src/connection/postgres-connection');
       const read = async (url: string) => {
         const conn = await PgConnection.open({ connectionString: url }, 'safe-test');
         try {

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDatabase } from '../support/pg';
+import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 
 const BIN = join(__dirname, '..', '..', 'packages', 'cli', 'bin', 'dbee.js');
@@ -63,7 +64,22 @@ async function workspace(local: Kind, test: Kind) {
     const json = JSON.parse(r.stdout) as { environment: string; lastDeployment: { status: string } | null };
     return { environment: json.environment, last: json.lastDeployment?.status ?? null };
   };
-  return { dbee, status };
+  /**
+   * The same report read in-process (the CLI's command runner, `run`), DBEE_ENV unset: for the confirmations of a case
+   * that is about another command. A dbee process reading an embedded environment costs seconds of CPU more.
+   */
+  const read = async (args: { env?: string } = {}) => {
+    const r = await run(
+      w.root,
+      'status',
+      { project: 'sales', ...args, format: 'json' },
+      { ...env, DBEE_ENV: undefined },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as { environment: string; lastDeployment: { status: string } | null };
+    return { environment: json.environment, last: json.lastDeployment?.status ?? null };
+  };
+  return { dbee, status, read };
 }
 
 describe('DBEE_ENV picks the environment of a dbee command when --env is not given', () => {
@@ -77,8 +93,8 @@ describe('DBEE_ENV picks the environment of a dbee command when --env is not giv
 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('dbee deploy sales -> test (');
-    expect(w.status(undefined, ['--env', 'test'])).toEqual({ environment: 'test', last: 'succeeded' });
-    expect(w.status(undefined)).toEqual({ environment: 'local', last: null });
+    expect(await w.read({ env: 'test' })).toEqual({ environment: 'test', last: 'succeeded' });
+    expect(await w.read()).toEqual({ environment: 'local', last: null });
   });
 
   it('--env wins over DBEE_ENV, an empty DBEE_ENV means the default environment, and status follows DBEE_ENV too', async () => {

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 
 // Loading the PostgreSQL engine (as a `dbee deploy` process does, from the compiled dist/) does not load Node's fetch
-// implementation (undici) through node-postgres's Cloudflare Workers probe (packages/postgres/src/pg-load.ts), and
+// implementation (undici) through node-postgres's Cloudflare Workers probe (packages/postgres/src/connection/pg-load.ts), and
 // leaves the global `Response` as it was.
 it('loads the PostgreSQL engine without loading undici, and Response still works after', () => {
-  const engine = join(resolve(__dirname, '..', '..'), 'packages', 'postgres', 'dist', 'postgres-engine.js');
+  const engine = join(resolve(__dirname, '..', '..'), 'packages', 'postgres', 'dist', 'engine.js');
   const script = `require(${JSON.stringify(engine)});
     const undici = process.moduleLoadList.filter((m) => m.includes('undici')).length;
     console.log(JSON.stringify({ undici, response: new Response('x').status, pg: typeof require('pg').Client }));`;

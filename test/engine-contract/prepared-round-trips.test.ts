@@ -37,6 +37,12 @@ function countedSession() {
     counted: async (fn: () => Promise<unknown>) => {
       const from = t.trips;
       await fn();
+      // A failed request settles on the server's error; its ReadyForQuery may come in a later packet: wait for it.
+      const client = (t.conn as unknown as { client: { readyForQuery: boolean } }).client;
+      await new Promise<void>((ready) => {
+        const check = () => (client.readyForQuery ? ready() : setImmediate(check));
+        check();
+      });
       return t.trips - from;
     },
     call: (n: number) => t.conn.queryPrepared<{ p: string; s: string; j: string; n: number }>(SQL, [n], FOR_CALL),
@@ -139,5 +145,83 @@ describe('a node-postgres whose Query cannot be extended: three round trips, the
       await s.conn.execute('COMMIT');
     }
     expect(await session()).toEqual({ p: 'auto', s: 'public, pg_temp', j: 'on' });
+  });
+});
+
+/**
+ * Several queries in one request (`PgConnection.queryMany`, the live schema's catalog queries): each query's answer
+ * as `query` gives it (parameters and result types alike), the settings for them alone, an error naming the query
+ * that failed.
+ */
+describe('several queries in one round trip (queryMany)', () => {
+  const s = countedSession();
+  const { session, counted } = s;
+  const QUERIES = [
+    { sql: `SELECT current_setting('search_path') AS s, current_setting('jit') AS j` },
+    {
+      sql: `SELECT $1::text[] AS names, $2::int + 1 AS n, now()::date = current_date AS today`,
+      params: [['a', 'b"c'], 1],
+    },
+    { sql: `SELECT n FROM generate_series(1, 3) n WHERE n > $1`, params: [1] },
+  ];
+
+  it('outside a block: one round trip, the answers of each query in order, the settings gone after it', async () => {
+    const before = await session();
+    let answers: { rows: unknown[] }[] = [];
+    expect(await counted(async () => (answers = await s.conn.queryMany(QUERIES, FOR_CALL)))).toBe(1);
+    expect(answers.map((a) => a.rows)).toEqual([
+      [{ s: 'pg_catalog', j: 'off' }],
+      [{ names: ['a', 'b"c'], n: 2, today: true }],
+      [{ n: 2 }, { n: 3 }],
+    ]);
+    // The same answers as one query after the other.
+    for (const [i, q] of QUERIES.entries())
+      if (i > 0) expect((await s.conn.query(q.sql, q.params)).rows).toEqual(answers[i]!.rows);
+    expect(await session()).toEqual(before);
+  });
+
+  it('a failing query: its error, naming it, in one round trip; the session as it was and usable', async () => {
+    const before = await session();
+    let error: unknown;
+    const failing = [QUERIES[0]!, { sql: `SELECT 1 / $1::int AS x`, params: [0] }, QUERIES[2]!];
+    expect(await counted(() => s.conn.queryMany(failing, FOR_CALL).catch((e) => (error = e)))).toBe(1);
+    expect((error as Error).message).toMatch(/division by zero[\s\S]*SELECT 1 \/ \$1::int/);
+    expect(await session()).toEqual(before);
+    expect((await s.conn.queryMany(QUERIES.slice(2))).map((a) => a.rows)).toEqual([[{ n: 2 }, { n: 3 }]]);
+  });
+
+  it('inside a transaction block: one round trip, the settings put back as they were in the block', async () => {
+    await s.conn.execute('BEGIN');
+    try {
+      await s.conn.execute(`SET LOCAL search_path TO public`);
+      const before = await session();
+      let answers: { rows: unknown[] }[] = [];
+      expect(await counted(async () => (answers = await s.conn.queryMany(QUERIES.slice(0, 1), FOR_CALL)))).toBe(1);
+      expect(answers[0]!.rows).toEqual([{ s: 'pg_catalog', j: 'off' }]);
+      expect(await session()).toEqual(before);
+    } finally {
+      await s.conn.execute('COMMIT');
+    }
+    expect(await session()).toEqual({ p: 'auto', s: 'public, pg_temp', j: 'on' });
+  });
+
+  it('where Query cannot be extended: one query after the other, the same answers and settings', async () => {
+    PgConnection.oneRoundTrip = false;
+    try {
+      const before = await session();
+      const answers = await s.conn.queryMany(QUERIES, FOR_CALL);
+      expect(answers.map((a) => a.rows)).toEqual([
+        [{ s: 'pg_catalog', j: 'off' }],
+        [{ names: ['a', 'b"c'], n: 2, today: true }],
+        [{ n: 2 }, { n: 3 }],
+      ]);
+      expect(await session()).toEqual(before);
+      await expect(s.conn.queryMany([{ sql: `SELECT 1 / $1::int AS x`, params: [0] }], FOR_CALL)).rejects.toThrow(
+        /division by zero/,
+      );
+      expect(await session()).toEqual(before);
+    } finally {
+      PgConnection.oneRoundTrip = true;
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger } from '@dbee/core';
+import { openLedger } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 import { fingerprint } from '../../packages/postgres/src/introspect/fingerprint';
 import { scratchDatabase } from '../support/pg';
@@ -95,12 +95,12 @@ describe('a deployment on a server session commits without waiting for the disk 
   const info = deploymentInfo();
 
   it('on a server connection: off from the start row to the closing row, then as configured', async () => {
-    const ledger = new Ledger(conn, postgresLedger);
-    await ledger.ensure();
+    const ledger = openLedger(conn, postgresLedger);
+    await ledger.writer.ensure();
     expect(await mode(conn)).toBe('on');
-    const id = await ledger.startDeployment(info);
+    const id = await ledger.deployments.startDeployment(info);
     expect(await mode(conn)).toBe('off');
-    await ledger.finishDeployment(id, 'succeeded', null, null, {});
+    await ledger.deployments.finishDeployment(id, 'succeeded', null, null, {});
     expect(await mode(conn)).toBe('on');
     expect((await conn.query(`SELECT status FROM dbee.deployments WHERE id = $1`, [id])).rows).toEqual([
       { status: 'succeeded' },
@@ -112,14 +112,17 @@ describe('a deployment on a server session commits without waiting for the disk 
     const requests: string[][] = [];
     const batch = conn.executeBatch.bind(conn);
     const query = conn.query.bind(conn);
+    const queryMany = conn.queryMany?.bind(conn);
     conn.executeBatch = (statements) => (requests.push([...statements]), batch(statements));
     conn.query = ((sql: string, params?: unknown[]) => (requests.push([sql]), query(sql, params))) as typeof conn.query;
+    if (queryMany)
+      conn.queryMany = (queries, settings) => (requests.push(queries.map((q) => q.sql)), queryMany(queries, settings));
     try {
-      const ledger = new Ledger(conn, postgresLedger);
-      await ledger.ensure();
+      const ledger = openLedger(conn, postgresLedger);
+      await ledger.writer.ensure();
       requests.length = 0;
-      const id = await ledger.startDeployment({ ...info, ticket: "CHG-1 'quoted'" });
-      await ledger.finishDeployment(id, 'failed', "it's broken", 'SELECT 1', { failedAt: 'now' });
+      const id = await ledger.deployments.startDeployment({ ...info, ticket: "CHG-1 'quoted'" });
+      await ledger.deployments.finishDeployment(id, 'failed', "it's broken", 'SELECT 1', { failedAt: 'now' });
       // The opening row sets the session's commit mode in its own statement (and takes its id there); the closing row
       // puts it back first, in its request.
       expect(
@@ -132,9 +135,8 @@ describe('a deployment on a server session commits without waiting for the disk 
           ),
         ),
       ).toEqual([
-        // The ledger state read first (the deployment's `ledger_before`).
-        [undefined],
-        [undefined],
+        // The ledger state read first (the deployment's `ledger_before`), its two queries in one request.
+        [undefined, undefined],
         ['WITH n AS MATERIALIZED ('],
         ['RESET synchronous_commit', 'UPDATE dbee.deployments '],
       ]);
@@ -158,6 +160,7 @@ describe('a deployment on a server session commits without waiting for the disk 
     } finally {
       conn.executeBatch = batch;
       conn.query = query;
+      conn.queryMany = queryMany;
     }
   });
 
@@ -169,10 +172,10 @@ describe('a deployment on a server session commits without waiting for the disk 
       transaction: conn.transaction.bind(conn),
       close: async () => {},
     } as unknown as PgConnection;
-    const ledger = new Ledger(plain, postgresLedger);
-    const id = await ledger.startDeployment(info);
+    const ledger = openLedger(plain, postgresLedger);
+    const id = await ledger.deployments.startDeployment(info);
     expect(await mode(conn)).toBe('on');
-    await ledger.finishDeployment(id, 'succeeded', null, null, {});
+    await ledger.deployments.finishDeployment(id, 'succeeded', null, null, {});
     expect(await mode(conn)).toBe('on');
   });
 });

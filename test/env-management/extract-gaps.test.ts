@@ -66,6 +66,11 @@ describe.each<[Engine]>([['pglite'], ['postgres']])(
        CREATE TABLE gaps.t (id int PRIMARY KEY, a int, b int, body text);
        CREATE TYPE gaps.floatrange AS RANGE (subtype = float8);
        CREATE AGGREGATE gaps.total(int) (sfunc = int4pl, stype = int, initcond = '0');
+       CREATE AGGREGATE gaps.moving(int) (sfunc = int4pl, stype = int, initcond = '0', combinefunc = int4pl,
+         msfunc = int4pl, minvfunc = int4mi, mstype = int, minitcond = '0', parallel = safe);
+       COMMENT ON AGGREGATE gaps.moving(int) IS 'a sum over a moving frame';
+       CREATE AGGREGATE gaps.pct(float8 ORDER BY anyelement) (stype = internal, sfunc = ordered_set_transition,
+         finalfunc = percentile_disc_final, finalfunc_extra = true, finalfunc_modify = read_write);
        CREATE FUNCTION gaps.near(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs($1 - $2) < 2 $$;
        CREATE OPERATOR gaps.~~~ (leftarg = int, rightarg = int, function = gaps.near);
        CREATE TEXT SEARCH CONFIGURATION gaps.english_copy (COPY = pg_catalog.english);
@@ -78,7 +83,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])(
       expect(r.stderr).toContain('objects of gaps on');
       expect(r.stderr).toContain('the other files are written');
       for (const line of [
-        'aggregate gaps.total(integer)',
+        'aggregate gaps.pct(double precision,anyelement)',
         'operator gaps.~~~(integer,integer)',
         'extended statistics gaps.t_ab',
         'rule t_no_delete on gaps.t',
@@ -88,6 +93,10 @@ describe.each<[Engine]>([['pglite'], ['postgres']])(
       const files = listFiles(join(w.root, 'gaps', 'schema'));
       expect(files).toContain('gaps/types/floatrange.sql');
       expect(files).toContain('gaps/functions/near.sql');
+      // Plain aggregates are written as the catalog has them (before: reported, not written).
+      expect(readFileSync(join(w.root, 'gaps', 'schema', 'gaps/functions/total.sql'), 'utf8')).toBe(
+        "CREATE AGGREGATE gaps.total(integer) (\n  SFUNC = int4pl,\n  STYPE = integer,\n  INITCOND = '0'\n);\n",
+      );
       // Text search configurations are objects extract writes (issue #72): no longer a gap.
       expect(r.stderr).not.toContain('text search configuration');
       expect(files).toContain('gaps/text-search/english_copy.sql');
@@ -98,6 +107,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])(
       expect(d.stderr).toBe('');
       expect(d.code).toBe(0);
       expect(await w.query(2, `SELECT gaps.floatrange(1, 2)::text AS r`)).toEqual([{ r: '[1,2)' }]);
+      const aggregates = `SELECT p.proname, to_jsonb(a) - 'aggfnoid' AS row, obj_description(p.oid, 'pg_proc') AS comment
+        FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'gaps' AND a.aggkind = 'n' ORDER BY 1`;
+      const original = await w.query(1, aggregates);
+      expect(original.map((r) => r['proname'])).toEqual(['moving', 'total']);
+      expect(await w.query(2, aggregates)).toEqual(original);
       // A selection may not have asked for them: named in a warning, exit 0.
       const some = await w.dbee('extract', { project: 'gaps', env: w.env(1), objects: 'table:*' });
       expect(some.code, some.stderr).toBe(0);

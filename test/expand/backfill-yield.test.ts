@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, runBackfill, type BackfillProgress } from '@dbee/core';
+import { openLedger, runBackfill, type BackfillProgress } from '@dbee/core';
 import { PgConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
 
@@ -14,8 +14,8 @@ beforeAll(async () => {
   conn = await PgConnection.open({ connectionString: db.url }, 'scratch');
   app = await PgConnection.open({ connectionString: db.url }, 'scratch');
   holder = await PgConnection.open({ connectionString: db.url }, 'scratch');
-  await new Ledger(conn, postgresLedger).ensure();
-  await new Ledger(conn, postgresLedger).ensureTable('backfills');
+  await openLedger(conn, postgresLedger).writer.ensure();
+  await openLedger(conn, postgresLedger).writer.ensureTable('backfills');
 });
 afterAll(async () => {
   for (const c of [app, holder, conn]) await c?.close();

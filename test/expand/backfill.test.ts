@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backfillState, Ledger, runBackfill, type BackfillProgress, type BackfillSpec } from '@dbee/core';
+import { backfillState, openLedger, runBackfill, type BackfillProgress, type BackfillSpec } from '@dbee/core';
 import { PgConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
 import { openMemoryPglite } from '../support/pglite';
@@ -14,9 +14,9 @@ let conn: PgConnection;
 beforeAll(async () => {
   db = await scratchDatabase('dbee_bf');
   conn = await PgConnection.open({ connectionString: db.url }, 'scratch');
-  await new Ledger(conn, postgresLedger).ensure();
+  await openLedger(conn, postgresLedger).writer.ensure();
   // A new ledger has no `backfills` table until a backfill given the ledger's dialect starts (lazy-tables.test.ts).
-  await new Ledger(conn, postgresLedger).ensureTable('backfills');
+  await openLedger(conn, postgresLedger).writer.ensureTable('backfills');
 });
 afterAll(async () => {
   await conn?.close();
@@ -380,8 +380,8 @@ describe('backfill on PGlite', () => {
   it('runs to its end, stops between batches when aborted, and resumes', async () => {
     const lite = await openMemoryPglite('pglite backfill');
     try {
-      await new Ledger(lite, postgresLedger).ensure();
-      await new Ledger(lite, postgresLedger).ensureTable('backfills');
+      await openLedger(lite, postgresLedger).writer.ensure();
+      await openLedger(lite, postgresLedger).writer.ensureTable('backfills');
       await lite.execute(`CREATE TABLE public.p (id bigint PRIMARY KEY, v text, n int NOT NULL DEFAULT 0);
         INSERT INTO public.p (id, v) SELECT g, 'x' || g FROM generate_series(1, 2500) g;`);
       const spec: BackfillSpec = { id: 'p', table: { schema: 'public', name: 'p' }, set: 'v = upper(v), n = n + 1' };

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { testSessions } from './sessions';
-import { runExpandStatement, type Connection, type ExpandPlan, type LockAttempt } from '@dbee/core';
+import { expandStatements, runExpandStatement, type Connection, type ExpandPlan, type LockAttempt } from '@dbee/core';
 import { PgConnection, createPostgresEngine } from '@dbee/postgres';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
@@ -62,9 +62,9 @@ const PLAN: ExpandPlan = {
   ],
 };
 const indexStatement = () => {
-  const s = createPostgresEngine()
-    .expand!.expand(PLAN)
-    .find((x) => x.sql.startsWith('CREATE UNIQUE INDEX CONCURRENTLY'));
+  const s = expandStatements(createPostgresEngine().expand!, PLAN).find((x) =>
+    x.sql.startsWith('CREATE UNIQUE INDEX CONCURRENTLY'),
+  );
   if (!s) throw new Error('no index statement');
   return s;
 };

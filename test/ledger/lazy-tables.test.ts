@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExpandLedger, Ledger, runBackfill, type Connection, type ExpandPlan } from '@dbee/core';
+import { openLedger, type Ledger, runBackfill, type Connection, type ExpandPlan } from '@dbee/core';
 import { PgConnection, PgliteConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
 import { envWorkspace, type Engine } from '../env-management/helpers';
 import { scratchDatabase } from '../support/pg';
@@ -19,7 +19,7 @@ const tablesOf = async (c: Connection) =>
 
 /** A deployment row to attach rows to. */
 const deployment = (ledger: Ledger) =>
-  ledger.startDeployment({
+  ledger.deployments.startDeployment({
     project: 'app',
     environment: 'dev',
     kind: 'deploy',
@@ -113,27 +113,27 @@ describe('feature tables created on first use [postgres]', () => {
 
   it('a new ledger has none; a backup recorded in a transaction that rolls back takes its table with it', async () => {
     const conn = await open();
-    const ledger = new Ledger(conn, postgresLedger);
-    await ledger.ensure();
+    const ledger = openLedger(conn, postgresLedger);
+    await ledger.writer.ensure();
     expect((await tablesOf(conn)).filter((t) => FEATURE_TABLES.includes(t))).toEqual([]);
     const id = await deployment(ledger);
     await conn
       .transaction(async (tx) => {
-        await ledger.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_1', tx);
-        expect(await ledger.hasTable('backups', tx)).toBe(true);
+        await ledger.backups.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_1', tx);
+        expect(await ledger.writer.hasTable('backups', tx)).toBe(true);
         throw new Error('the step failed');
       })
       .catch(() => {});
     expect(await tablesOf(conn)).not.toContain('backups');
     // The same session reads it as missing again, and creates it again with the next backup.
-    expect(await ledger.backups(id)).toEqual([]);
-    await ledger.backupGone(id, 'app_dbee_bak.t_bak_1');
-    await conn.transaction((tx) => ledger.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_2', tx));
-    expect((await ledger.backups(id)).map((b) => b.backup_name)).toEqual(['app_dbee_bak.t_bak_2']);
+    expect(await ledger.backups.of(id)).toEqual([]);
+    await ledger.backups.backupGone(id, 'app_dbee_bak.t_bak_1');
+    await conn.transaction((tx) => ledger.backups.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_2', tx));
+    expect((await ledger.backups.of(id)).map((b) => b.backup_name)).toEqual(['app_dbee_bak.t_bak_2']);
     // Another session learns that it exists with the ledger's version.
-    expect((await new Ledger(await open(), postgresLedger).liveBackups('app')).map((b) => b.backup_name)).toEqual([
-      'app_dbee_bak.t_bak_2',
-    ]);
+    expect(
+      (await openLedger(await open(), postgresLedger).backups.liveBackups('app')).map((b) => b.backup_name),
+    ).toEqual(['app_dbee_bak.t_bak_2']);
   });
 
   it('the first backfill creates `backfills`; the first expand/contract release creates `expand_releases`', async () => {
@@ -150,7 +150,7 @@ describe('feature tables created on first use [postgres]', () => {
     expect(r).toMatchObject({ done: 50, total: 50 });
     expect(await tablesOf(conn)).toContain('backfills');
 
-    const phases = new ExpandLedger(conn, postgresLedger);
+    const phases = openLedger(conn, postgresLedger).releases;
     expect(await phases.inFlight('app')).toBeNull();
     const plan = { project: 'app', release: 'r2', previous: 'r1' } as unknown as ExpandPlan;
     const started = await phases.start(plan, 'dev');
@@ -165,12 +165,12 @@ describe('feature tables created on first use [pglite]', () => {
   it('a new embedded ledger has none, and a backup creates its table', async () => {
     const conn = await PgliteConnection.open(null, 'pglite:test');
     try {
-      const ledger = new Ledger(conn, postgresLedger);
-      await ledger.ensure();
+      const ledger = openLedger(conn, postgresLedger);
+      await ledger.writer.ensure();
       expect((await tablesOf(conn)).filter((t) => FEATURE_TABLES.includes(t))).toEqual([]);
       const id = await deployment(ledger);
-      await conn.transaction((tx) => ledger.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_1', tx));
-      expect((await ledger.liveBackups('app')).map((b) => b.backup_name)).toEqual(['app_dbee_bak.t_bak_1']);
+      await conn.transaction((tx) => ledger.backups.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_1', tx));
+      expect((await ledger.backups.liveBackups('app')).map((b) => b.backup_name)).toEqual(['app_dbee_bak.t_bak_1']);
     } finally {
       await conn.close();
     }

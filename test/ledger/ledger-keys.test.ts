@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger } from '@dbee/core';
+import { openLedger } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
 
@@ -61,21 +61,21 @@ describe('the ledger without per-step foreign keys (version 6) [postgres]', () =
     ).rows.map((r) => r.t);
 
   it('an older ledger is read as it is (no upgrade), then upgrades: the per-step keys are gone, the others stay', async () => {
-    const ledger = new Ledger(old, postgresLedger);
-    expect(await ledger.version()).toBe(5);
-    expect((await ledger.deployedState('app')).objects).toEqual(new Map([['schema:app', 'v1:a']]));
-    expect((await ledger.steps(1)).map((s) => s.objectKey)).toEqual(['schema:app']);
+    const ledger = openLedger(old, postgresLedger);
+    expect(await ledger.writer.version()).toBe(5);
+    expect((await ledger.objects.deployedState('app')).objects).toEqual(new Map([['schema:app', 'v1:a']]));
+    expect((await ledger.steps.of(1)).map((s) => s.objectKey)).toEqual(['schema:app']);
     expect(await foreignKeys(old)).toContain('dbee.steps.deployment_id');
 
-    expect(await ledger.ensure()).toBe(postgresLedger.migrations.length);
+    expect(await ledger.writer.ensure()).toBe(postgresLedger.migrations.length);
     expect(await foreignKeys(old)).toEqual([
       'dbee.backups.deployment_id',
       'dbee.deployments.reverts',
       'dbee.migrations.deployment_id',
       'dbee.smoke_results.deployment_id',
     ]);
-    expect((await ledger.deployedState('app')).objects).toEqual(new Map([['schema:app', 'v1:a']]));
-    expect((await ledger.steps(1)).map((s) => s.objectKey)).toEqual(['schema:app']);
+    expect((await ledger.objects.deployedState('app')).objects).toEqual(new Map([['schema:app', 'v1:a']]));
+    expect((await ledger.steps.of(1)).map((s) => s.objectKey)).toEqual(['schema:app']);
   });
 
   it('a deployment row can be neither deleted nor truncated away', async () => {
@@ -117,15 +117,15 @@ describe('the ledger without per-step foreign keys (version 6) [postgres]', () =
     const sent: string[][] = [];
     const batch = fresh.executeBatch!.bind(fresh);
     fresh.executeBatch = (statements) => (sent.push([...statements]), batch(statements));
-    const ledger = new Ledger(fresh, postgresLedger);
-    await ledger.ensure();
+    const ledger = openLedger(fresh, postgresLedger);
+    await ledger.writer.ensure();
     // No column added afterwards, no key created to be dropped again.
     expect(sent.flat().filter((s) => /^\s*ALTER TABLE/.test(s))).toEqual([]);
     // The feature tables come when first written (test/ledger/lazy-tables.test.ts); created, they are the same too.
     const lazy = Object.keys(postgresLedger.lazyTables!);
     const without = (lines: string[]) => lines.filter((l) => !lazy.some((t) => l.includes(t)));
     expect(await catalog(fresh)).toEqual(without(await catalog(old)));
-    for (const table of lazy) await ledger.ensureTable(table);
+    for (const table of lazy) await ledger.writer.ensureTable(table);
     expect(await catalog(fresh)).toEqual(await catalog(old));
     expect(await triggers(fresh)).toEqual(['dbee.deployments deployments_kept']);
     const versions = await fresh.query<{ v: number }>('SELECT version AS v FROM dbee.ledger_version ORDER BY 1');

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { run } from '../support/run';
 import { dbYaml, spawnDbee, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
@@ -45,6 +47,17 @@ const stepChecksums = async (w: TestWorkspace, id: number) =>
       )
     ).map((r) => [r.object_key, r.checksum]),
   );
+
+/** A project of a table and a view over it, deployed without an automatic rollback and with its hazards allowed. */
+const VIEW_OVER_TABLE = {
+  'dbee.yaml': workspaceYaml('postgres', {
+    environment: 'deploy:\n  allowHazards: [backward-incompatible, data-loss]\n  autoRollback: false',
+  }),
+  'm/db.yaml': dbYaml('m'),
+  'm/a_schema.sql': 'CREATE SCHEMA m;\n',
+  'm/t.sql': 'CREATE TABLE m.t (id int PRIMARY KEY, v text);\n',
+  'm/v1.sql': 'CREATE VIEW m.v1 AS SELECT id, v FROM m.t;\n',
+};
 
 describe('objects folded from the steps when a deployment ends [postgres]', () => {
   it('while it runs, its steps write no objects rows; its end writes them all', async () => {
@@ -102,18 +115,48 @@ describe('objects folded from the steps when a deployment ends [postgres]', () =
   });
 
   it("a step's previous checksum follows an earlier step of the same deployment on the same object; a drop is folded", async () => {
-    const w = await workspace({
-      'dbee.yaml': workspaceYaml('postgres', {
-        environment: 'deploy:\n  allowHazards: [backward-incompatible, data-loss]\n  autoRollback: false',
-      }),
-      'm/db.yaml': dbYaml('m'),
-      'm/a_schema.sql': 'CREATE SCHEMA m;\n',
-      'm/t.sql': 'CREATE TABLE m.t (id int PRIMARY KEY, v text);\n',
-      'm/v1.sql': 'CREATE VIEW m.v1 AS SELECT id, v FROM m.t;\n',
-    });
+    const w = await workspace(VIEW_OVER_TABLE);
+    type Step = { object_key: string; action: string; status: string; previous_checksum: string | null };
+    const stepsOf = (id: number) =>
+      w.target.query<Step>(
+        'SELECT object_key, action, status, previous_checksum FROM dbee.steps WHERE deployment_id = $1 ORDER BY step_order',
+        [id],
+      );
+    const objects = () =>
+      w.target.query("SELECT object_key, checksum FROM dbee.objects WHERE project = 'm' ORDER BY object_key");
     expect((await run(w.root, 'deploy', { project: 'm' }, w.target.vars)).code).toBe(0);
     const first = await stepChecksums(w, 1);
-    // The target refuses to create views from now on: the view's drop applies, its creation fails.
+
+    // The view dropped and made again around its table's change: the creation found what the drop before it left.
+    w.write('m/t.sql', 'CREATE TABLE m.t (id int PRIMARY KEY, v varchar(10));\n');
+    w.write('m/v1.sql', 'CREATE VIEW m.v1 AS SELECT id, v, 1 AS one FROM m.t;\n');
+    expect((await run(w.root, 'deploy', { project: 'm' }, w.target.vars)).code).toBe(0);
+    expect(await stepsOf(2)).toEqual([
+      { object_key: 'view:m.v1', action: 'drop', status: 'applied', previous_checksum: first['view:m.v1'] },
+      { object_key: 'table:m.t', action: 'alter', status: 'applied', previous_checksum: first['table:m.t'] },
+      { object_key: 'view:m.v1', action: 'create', status: 'applied', previous_checksum: null },
+    ]);
+    const second = Object.fromEntries(
+      (await objects()).map((o) => [(o as { object_key: string }).object_key, (o as { checksum: string }).checksum]),
+    );
+
+    // The view's file removed: its drop is folded (no objects row left).
+    rmSync(join(w.root, 'm/v1.sql'));
+    const r = await run(w.root, 'deploy', { project: 'm', prune: true }, w.target.vars);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await stepsOf(3)).toEqual([
+      { object_key: 'view:m.v1', action: 'drop', status: 'applied', previous_checksum: second['view:m.v1'] },
+    ]);
+    expect(await objects()).toEqual([
+      { object_key: 'schema:m', checksum: first['schema:m'] },
+      { object_key: 'table:m.t', checksum: second['table:m.t'] },
+    ]);
+  });
+
+  it('a failure inside a re-creation rolls back the whole of it: no step applied, no object row changed', async () => {
+    const w = await workspace(VIEW_OVER_TABLE);
+    expect((await run(w.root, 'deploy', { project: 'm' }, w.target.vars)).code).toBe(0);
+    const before = await w.target.query('SELECT object_key, checksum FROM dbee.objects ORDER BY object_key');
     await w.target.query(`CREATE FUNCTION public.no_views() RETURNS event_trigger LANGUAGE plpgsql AS
       $$ BEGIN RAISE EXCEPTION 'no views here'; END $$`);
     await w.target.query(
@@ -124,25 +167,18 @@ describe('objects folded from the steps when a deployment ends [postgres]', () =
     const r = await run(w.root, 'deploy', { project: 'm' }, w.target.vars);
     await w.target.query('DROP EVENT TRIGGER no_views');
     expect(r.code).toBe(2);
-    const steps = await w.target.query<{
-      object_key: string;
-      action: string;
-      status: string;
-      previous_checksum: string | null;
-    }>(
-      'SELECT object_key, action, status, previous_checksum FROM dbee.steps WHERE deployment_id = 2 ORDER BY step_order',
-    );
-    expect(steps).toEqual([
-      { object_key: 'view:m.v1', action: 'drop', status: 'applied', previous_checksum: first['view:m.v1'] },
-      { object_key: 'table:m.t', action: 'alter', status: 'applied', previous_checksum: first['table:m.t'] },
-      { object_key: 'view:m.v1', action: 'create', status: 'failed', previous_checksum: null },
-    ]);
-    const second = await stepChecksums(w, 2);
     expect(
-      await w.target.query("SELECT object_key, checksum FROM dbee.objects WHERE project = 'm' ORDER BY object_key"),
-    ).toEqual([
-      { object_key: 'schema:m', checksum: first['schema:m'] },
-      { object_key: 'table:m.t', checksum: second['table:m.t'] },
-    ]);
+      (
+        await w.target.query<{ status: string }>(
+          'SELECT status FROM dbee.steps WHERE deployment_id = 2 ORDER BY step_order',
+        )
+      ).map((s) => s.status),
+    ).toEqual(['rolled-back', 'rolled-back', 'failed']);
+    expect(await w.target.query('SELECT object_key, checksum FROM dbee.objects ORDER BY object_key')).toEqual(before);
+    expect(
+      await w.target.query(
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 't' AND column_name = 'v'",
+      ),
+    ).toEqual([{ data_type: 'text' }]);
   });
 });

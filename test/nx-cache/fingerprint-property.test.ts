@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fingerprint, fingerprints, introspect } from '../../packages/postgres/src/introspect';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { ENGINES, openScratch, type Scratch } from '../diff/helpers';
 
 /**

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { releasePglite } from '../support/pglite-share';
 
 const run = promisify(execFile);

@@ -14,7 +14,7 @@ import {
   type AnyPolicyRule,
   type PolicySettings,
 } from '../../packages/core/src/policies';
-import type { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import type { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { openMemoryPglite } from '../support/pglite';
 
 let engine: Engine;

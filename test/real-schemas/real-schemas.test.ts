@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envWorkspace } from '../env-management/helpers';
+import { buildManifest, type ModelSpec } from '../dbt/manifest-builder';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'real');
 
@@ -12,19 +13,62 @@ interface RealSchema {
   file: string;
   schemas: string;
   /** Edits to the extracted sources: file (relative to the project) → replace `from` with `to`. */
-  edits: { file: string; from: string; to: string }[];
+  edits: Edit[];
   /** The same edits as a person would type them into psql. */
   byHand: string;
   /**
-   * Objects extract cannot write as files yet (it exits 1 naming them, the rest written), and the migration the user
-   * then writes by hand, copied from the original: path (relative to the project) and text.
+   * Objects extract cannot write as files yet (it exits 1 naming them, the rest written), and the file the user then
+   * writes by hand, copied from the original: path (relative to the project) and text; a migration (its `rollback`
+   * script beside it), or an object file of a kind the sources deploy though extract does not write it (an aggregate).
    */
-  unwritten?: { lines: string[]; file: string; text: string; rollback: string };
+  unwritten?: { lines: string[]; file: string; text: string; rollback?: string };
   /**
    * Lines of psql's `pg_dump -s` that dbee's deployment does not give back, and lines it gives instead: what dbee does
    * not model yet, asserted exactly so that a fix (or a new difference) fails the test.
    */
   known?: { onlyOriginal: string[]; onlyDeployed: string[] };
+  /**
+   * A dbt check and a rollback test of releases of the edited schema (issue 72 deliverable 1: projects in `public`):
+   * dbt models over its tables (sources named `<schema>.<table>`), an edit that keeps them working, which the rollback
+   * test passes, then one that removes a column `broken` reads.
+   */
+  checks?: { models: ModelSpec[]; compatible: Edit; breaking: Edit; broken: string };
+  /**
+   * Extracted with fewer schemas than it uses (a team starting with its application's schema alone): the objects
+   * outside them that extract names, since a deployment to a new database fails without them (issue 72, left last).
+   */
+  alone?: { schemas: string; outside: string[] };
+}
+
+/** Replace `from` with `to` in a file of the project. */
+interface Edit {
+  file: string;
+  from: string;
+  to: string;
+}
+
+/** Apply `e` to the project `name` of `root` (its `from` must be there). */
+function edit(root: string, name: string, e: Edit): void {
+  const file = join(root, name, e.file);
+  const text = readFileSync(file, 'utf8');
+  expect(text).toContain(e.from);
+  writeFileSync(file, text.replace(e.from, e.to));
+}
+
+/** The statement of a corpus file that starts with `start`, to its `$$;` (a function as published). */
+function sqlOf(file: string, start: string): string {
+  const text = readFileSync(join(FIXTURES, file), 'utf8');
+  const from = text.indexOf(start);
+  return text.slice(from, text.indexOf('$$;', from) + 3);
+}
+
+/** `text` with each `[from, to]` replaced once (each must be there). */
+function replaced(text: string, pairs: [string, string][]): string {
+  for (const [from, to] of pairs) {
+    if (!text.includes(from)) throw new Error(`not in the text: ${from}`);
+    text = text.replace(from, to);
+  }
+  return text;
 }
 
 const CORPUS: RealSchema[] = [
@@ -80,6 +124,112 @@ const CORPUS: RealSchema[] = [
     ],
     byHand: 'ALTER TABLE public.devices ADD COLUMN retired boolean DEFAULT false NOT NULL;',
   },
+  {
+    // Rails and PostGIS installed in public (its table and views there are the extension's), btree_gist, enums.
+    name: 'openstreetmap',
+    file: 'openstreetmap/structure.sql',
+    schemas: 'public',
+    edits: [
+      { file: 'schema/public/types/note_status_enum.sql', from: "'hidden');", to: "'hidden', 'archived');" },
+      {
+        file: 'schema/public/tables/moderation_zones.sql',
+        from: 'CREATE INDEX index_moderation_zones_on_revoker_id',
+        to: 'CREATE INDEX index_moderation_zones_on_zone ON public.moderation_zones USING gist (zone);\n\nCREATE INDEX index_moderation_zones_on_revoker_id',
+      },
+      {
+        file: 'schema/public/tables/user_blocks.sql',
+        from: '  CONSTRAINT user_blocks_pkey PRIMARY KEY (id)',
+        to: '  CONSTRAINT user_blocks_pkey PRIMARY KEY (id),\n  CONSTRAINT user_blocks_no_overlap EXCLUDE USING gist (user_id WITH =, tsrange(created_at, ends_at) WITH &&)',
+      },
+      {
+        file: 'schema/public/functions/api_size_limit.sql',
+        from: 'min_size_limit int8 := 10000000;',
+        to: 'min_size_limit int8 := 20000000;',
+      },
+    ],
+    checks: {
+      models: [
+        {
+          name: 'note_counts',
+          compiled: 'select user_id, count(*) as n from public.notes group by 1',
+          sources: ['public.notes'],
+        },
+        {
+          name: 'open_notes',
+          compiled: "select id, latitude, longitude from public.notes where status = 'open'",
+          sources: ['public.notes'],
+        },
+        { name: 'user_names', compiled: 'select id, display_name from public.users', sources: ['public.users'] },
+      ],
+      compatible: {
+        file: 'schema/public/tables/notes.sql',
+        from: '  closed_at timestamp without time zone,\n',
+        to: '  closed_at timestamp without time zone,\n  hidden_at timestamp without time zone,\n',
+      },
+      breaking: { file: 'schema/public/tables/notes.sql', from: '  latitude integer NOT NULL,\n', to: '' },
+      broken: 'open_notes',
+    },
+    byHand: `ALTER TYPE public.note_status_enum ADD VALUE 'archived';
+      CREATE INDEX index_moderation_zones_on_zone ON public.moderation_zones USING gist (zone);
+      ALTER TABLE public.user_blocks
+        ADD CONSTRAINT user_blocks_no_overlap EXCLUDE USING gist (user_id WITH =, tsrange(created_at, ends_at) WITH &&);
+      ${replaced(sqlOf('openstreetmap/structure.sql', 'CREATE FUNCTION public.api_size_limit'), [
+        ['CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION'],
+        ['min_size_limit int8 := 10000000;', 'min_size_limit int8 := 20000000;'],
+      ])}`,
+  },
+  {
+    // MusicBrainz's own SQL files (not a dump): an ICU collation, a text search configuration with unaccent, cube,
+    // earthdistance and unaccent in public with a C function of the application there, trigger functions, triggers.
+    name: 'musicbrainz',
+    file: 'musicbrainz/schema.sql',
+    schemas: 'musicbrainz,public',
+    // The extensions in public are written as files of their own; the application's C function there is not.
+    alone: {
+      schemas: 'musicbrainz',
+      outside: [
+        'function public.immutable_unaccent(regdictionary,text) (used by function musicbrainz.musicbrainz_unaccent)',
+      ],
+    },
+    // Its aggregate `median(integer)` is written by extract (before: exit 1, the file written by hand).
+    edits: [
+      {
+        file: 'schema/musicbrainz/text-search/mb_simple.sql',
+        from: 'version, hword_asciipart, asciihword, url_path',
+        to: 'version, url_path',
+      },
+      {
+        file: 'schema/musicbrainz/text-search/mb_simple.sql',
+        from: 'numhword, hword WITH public.unaccent',
+        to: 'numhword, hword, hword_asciipart, asciihword WITH public.unaccent',
+      },
+      {
+        file: 'schema/musicbrainz/tables/work.sql',
+        from: '  name character varying NOT NULL,\n',
+        to: '  name character varying NOT NULL,\n  sort_name character varying COLLATE musicbrainz.musicbrainz,\n',
+      },
+      {
+        file: 'schema/musicbrainz/tables/work.sql',
+        from: 'CREATE TRIGGER a_ins_work',
+        to: 'CREATE INDEX work_idx_txt_sort ON musicbrainz.work USING gin (musicbrainz.mb_simple_tsvector((sort_name)::text));\n\nCREATE TRIGGER a_ins_work',
+      },
+      {
+        file: 'schema/musicbrainz/functions/b_upd_last_updated_table.sql',
+        from: 'NEW.last_updated = NOW();',
+        to: 'NEW.last_updated = clock_timestamp();',
+      },
+    ],
+    byHand: `ALTER TEXT SEARCH CONFIGURATION musicbrainz.mb_simple
+        ALTER MAPPING FOR asciihword, hword_asciipart WITH public.unaccent, simple;
+      ALTER TABLE musicbrainz.work ADD COLUMN sort_name varchar COLLATE musicbrainz.musicbrainz;
+      CREATE INDEX work_idx_txt_sort ON musicbrainz.work USING gin (musicbrainz.mb_simple_tsvector(sort_name));
+      CREATE OR REPLACE FUNCTION musicbrainz.b_upd_last_updated_table() RETURNS trigger AS $$
+BEGIN
+    NEW.last_updated = clock_timestamp();
+    RETURN NEW;
+END;
+$$ LANGUAGE 'plpgsql';`,
+  },
 ];
 
 /** `pg_dump -s` of a database without dbee's ledger schema, its `\restrict` lines (random per run) left out. */
@@ -118,6 +268,26 @@ describe.each(CORPUS.map((s) => [s.name, s] as const))('a real schema round-trip
   }, 120_000);
   afterAll(() => w.teardown());
 
+  if (real.alone) {
+    const alone = real.alone;
+    it('extracted without the schemas it uses, extract names what a new database would lack', async () => {
+      const x = await w.dbee('extract', {
+        project: `${name}_alone`,
+        env: w.env(1),
+        schemas: alone.schemas,
+        dryRun: true,
+      });
+      const said = /^warning: (\d+) objects? outside [^\n]*\n((?: {2}.*\n)*)/m.exec(x.stderr);
+      expect(said, x.stderr).not.toBeNull();
+      expect(
+        said![2]!
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.trim()),
+      ).toEqual(alone.outside);
+    }, 300_000);
+  }
+
   it('extract, deploy to an empty database: the same pg_dump -s, no differences either way', async () => {
     const x = await w.dbee('extract', { project: name, env: w.env(1), schemas: real.schemas });
     if (real.unwritten) {
@@ -128,10 +298,11 @@ describe.each(CORPUS.map((s) => [s.name, s] as const))('a real schema round-trip
       );
       mkdirSync(dirname(join(w.root, name, real.unwritten.file)), { recursive: true });
       writeFileSync(join(w.root, name, real.unwritten.file), real.unwritten.text);
-      writeFileSync(
-        join(w.root, name, real.unwritten.file.replace(/\.sql$/, '.rollback.sql')),
-        real.unwritten.rollback,
-      );
+      if (real.unwritten.rollback !== undefined)
+        writeFileSync(
+          join(w.root, name, real.unwritten.file.replace(/\.sql$/, '.rollback.sql')),
+          real.unwritten.rollback,
+        );
     } else {
       expect(x.stderr).toBe('');
       expect(x.code).toBe(0);
@@ -148,12 +319,7 @@ describe.each(CORPUS.map((s) => [s.name, s] as const))('a real schema round-trip
   }, 600_000);
 
   it('edits deployed by dbee give what psql gives by hand', async () => {
-    for (const e of real.edits) {
-      const file = join(w.root, name, e.file);
-      const text = readFileSync(file, 'utf8');
-      expect(text).toContain(e.from);
-      writeFileSync(file, text.replace(e.from, e.to));
-    }
+    for (const e of real.edits) edit(w.root, name, e);
     const d = await w.dbee('deploy', { project: name, env: w.env(2) });
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
@@ -162,4 +328,40 @@ describe.each(CORPUS.map((s) => [s.name, s] as const))('a real schema round-trip
     const diff = await w.dbee('diff', { project: name, env: w.env(1) });
     expect(diff.stdout).toContain('no differences');
   }, 600_000);
+
+  const checks = real.checks;
+  if (checks)
+    it('the rollback test passes a release of it, and check --dbt names the model a breaking one breaks', async () => {
+      const sources = [...new Set(checks.models.flatMap((m) => m.sources ?? []))].map((s) => {
+        const [schema, table] = s.split('.') as [string, string];
+        return { source: schema, table, schema };
+      });
+      mkdirSync(join(w.root, 'analytics', 'target'), { recursive: true });
+      writeFileSync(
+        join(w.root, 'analytics', 'target', 'manifest.json'),
+        JSON.stringify(buildManifest(checks.models, sources)),
+      );
+      edit(w.root, name, checks.compatible);
+      const rollback = await w.dbee('deploy', { project: name, env: w.env(2), dryRun: true, testRollback: true });
+      expect(rollback.stderr).toBe('');
+      expect(rollback.code).toBe(0);
+      expect(rollback.stdout).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
+
+      edit(w.root, name, checks.breaking);
+      const dbt = await w.dbee('check', {
+        project: name,
+        env: w.env(2),
+        dbt: 'analytics/target/manifest.json',
+        format: 'json',
+      });
+      expect(dbt.code, dbt.stderr).toBe(1);
+      const report = JSON.parse(dbt.stdout) as { nodes: { name: string; verdict: string }[] };
+      expect(report.nodes.map((n) => [n.name, n.verdict]).sort()).toEqual(
+        checks.models
+          .filter((m) => report.nodes.some((n) => n.name === m.name))
+          .map((m) => [m.name, m.name === checks.broken ? 'breaking' : 'pass'])
+          .sort(),
+      );
+      expect(report.nodes.find((n) => n.name === checks.broken)?.verdict).toBe('breaking');
+    }, 600_000);
 });

@@ -1,6 +1,6 @@
 import type { Connection } from '@dbee/core';
 import { afterAll, beforeAll } from 'vitest';
-import { PgConnection } from '../../packages/postgres/src/postgres-connection';
+import { PgConnection } from '../../packages/postgres/src/connection/postgres-connection';
 import { openMemoryPglite } from '../support/pglite';
 import { scratchDatabase } from '../support/pg';
 

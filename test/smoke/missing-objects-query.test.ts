@@ -1,6 +1,6 @@
 import type { Connection, ObjectKey } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { postgresSmoke } from '../../packages/postgres/src/postgres-smoke';
+import { postgresSmoke } from '../../packages/postgres/src/smoke/postgres-smoke';
 import { catalogConnections, withSchema } from './catalog-connections';
 
 /**

@@ -2,7 +2,7 @@
  * The smoke baseline's view-dependency query as it was before it looked up each node's edges by index (issue #40): it
  * read every rewrite rule's and routine's dependencies in the database into a table, then walked it. Kept verbatim
  * (its node-name expressions written out) as the reference the current query (`VIEW_DEPENDENCIES` in
- * packages/postgres/src/postgres-smoke.ts) must answer exactly as (test/smoke/view-dependencies-query.test.ts), and
+ * packages/postgres/src/smoke/postgres-smoke.ts) must answer exactly as (test/smoke/view-dependencies-query.test.ts), and
  * the "before" of tools/bench/smoke-deps-pair.ts. Parameter: `$1`, the views' qualified names (`text[]`).
  */
 export const VIEW_DEPENDENCIES_BEFORE = `

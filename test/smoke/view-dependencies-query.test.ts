@@ -1,7 +1,7 @@
 import type { Connection } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
-import { catalogQuery } from '../../packages/postgres/src/postgres-connection';
-import { VIEW_DEPENDENCIES } from '../../packages/postgres/src/postgres-smoke';
+import { catalogQuery } from '../../packages/postgres/src/connection/postgres-connection';
+import { VIEW_DEPENDENCIES } from '../../packages/postgres/src/smoke/postgres-smoke';
 import { catalogConnections, withSchema } from './catalog-connections';
 import { VIEW_DEPENDENCIES_BEFORE } from './view-dependencies-before';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
-import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
+import { pgliteTemplate } from '../../packages/postgres/src/connection/pglite-template';
 import { dropPooledDatabases } from './pg';
 
 declare module 'vitest' {

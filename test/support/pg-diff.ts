@@ -4,7 +4,7 @@ import {
   type DiffOptions,
   type SchemaModel,
 } from '../../packages/core/src/schema';
-import { postgresFacts } from '../../packages/postgres/src/postgres-facts';
+import { postgresFacts } from '../../packages/postgres/src/introspect/postgres-facts';
 
 /** Diff options without the engine facts, which `diffModels` below always takes from PostgreSQL. */
 export type PgDiffOptions = Omit<DiffOptions, 'facts'>;

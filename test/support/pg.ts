@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { censusSql, RESET_SHADOW } from '../../packages/postgres/src/embedded-shadow';
+import { censusSql, RESET_SHADOW } from '../../packages/postgres/src/shadow/embedded-shadow';
 
 /** The PostgreSQL server the suites use. CI sets it; the default is the local server. */
 export const SERVER_URL = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -3,7 +3,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { PGlite } from '@electric-sql/pglite';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 
 /**
  * One PGlite instance per data folder for the length of a test, shared by the test's own connections (snapshots,

@@ -1,7 +1,7 @@
 import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
-import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
+import { pgliteTemplate } from '../../packages/postgres/src/connection/pglite-template';
 
 /**
  * Copy the initialised PGlite data folder made once per run (global-setup.ts) to `dataDir`: a fresh embedded

@@ -12,7 +12,7 @@ export interface RequestEvent {
 }
 
 /**
- * Log every request of every `PgConnection` of this process (`query`, `queryPrepared`, `execute`, `executeBatch`), and
+ * Log every request of every `PgConnection` of this process (`query`, `queryPrepared`, `queryMany`, `execute`, `executeBatch`), and
  * with `pglite` of every `PgliteConnection` too: when it was sent and when it was answered, by which session. `restore`
  * puts the methods back. Tests of what runs at the same time assert the order of these events, never a time.
  */
@@ -26,14 +26,17 @@ export function logRequests(options: { pglite?: boolean } = {}): { events: Reque
   for (const proto of classes.map(
     (k) => k.prototype as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>,
   ))
-    for (const m of ['query', 'queryPrepared', 'execute', 'executeBatch']) {
+    for (const m of ['query', 'queryPrepared', 'queryMany', 'execute', 'executeBatch']) {
       const original = proto[m];
       if (!original) continue;
       originals.push(() => (proto[m] = original));
       proto[m] = function (this: { description?: string }, ...a: unknown[]) {
         if (!sessions.has(this)) sessions.set(this, ++count);
         const at = { session: sessions.get(this)!, description: this.description ?? '' };
-        const text = Array.isArray(a[0]) ? a[0].join(';\n') : String(a[0]);
+        // A batch's statements, or `queryMany`'s queries, one after the other.
+        const text = Array.isArray(a[0])
+          ? a[0].map((q: string | { sql: string }) => (typeof q === 'string' ? q : q.sql)).join(';\n')
+          : String(a[0]);
         events.push({ at: tick++, kind: 'sent', ...at, text });
         const done = () => void events.push({ at: tick++, kind: 'done', ...at, text });
         const p = original.apply(this, a);

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { runDbeeCommand, type CommandName } from '@dbee/cli';
+import type { StrategyTable } from '../../packages/core/src/operations/strategies/strategy';
 
 /** Run a dbee command in-process and capture its output. */
 export async function run(
@@ -7,6 +8,8 @@ export async function run(
   command: CommandName,
   options: Record<string, unknown> & { project: string },
   env: NodeJS.ProcessEnv = {},
+  /** The strategies `deploy` chooses from (default: core's table). */
+  strategies?: StrategyTable,
 ) {
   let stdout = '';
   let stderr = '';
@@ -23,6 +26,7 @@ export async function run(
     stderr: sink((s) => (stderr += s)),
     env: { ...process.env, ...env },
     interactive: false,
+    strategies,
   });
   return { code, stdout, stderr };
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, inject } from 'vitest';
-import { pgliteTemplate } from '../../packages/postgres/src/pglite-template';
+import { pgliteTemplate } from '../../packages/postgres/src/connection/pglite-template';
 import { releasePglite, sharePglite } from './pglite-share';
 
 // Before each test file (vitest.config.ts setupFiles): dbee's in-process PGlite template (the dump a shadow database

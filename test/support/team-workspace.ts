@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { PgliteConnection } from '../../packages/postgres/src/pglite-connection';
+import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { NxWorkspace } from '../nx-cache/workspace';
 import { scratchDatabase } from './pg';
 import { releasePglite } from './pglite-share';

@@ -3,7 +3,7 @@ import { splitStatements } from '@dbee/teradata';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTeradataSession, runBteq, type BteqRun } from '../../packages/teradata/testing';
-import { exportScripts, teradataWorkspace, type TeradataWorkspace } from './helpers';
+import { ansiEnvironment, exportScripts, teradataWorkspace, type TeradataWorkspace } from './helpers';
 
 // Issue #73 item 3, "build aside, then swap": a table met under ifExists: rename with copyData (the example's
 // CUSTOMERS) is built under another name, filled, given its grants, and only then made live by two renames. Before,
@@ -219,5 +219,84 @@ describe('dbee deploy: statistics copied, not collected again, when the column s
     ]);
     // The statistics came with the copy: the live table has them under its name.
     expect(w.session.catalog.get('DEV_EDW.ORDERS')?.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE']]);
+  });
+
+  it('a group the live table has no statistics on is collected over the new table, the others copied', async () => {
+    const w = teradataWorkspace();
+    opened.push(w);
+    const text = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8')
+      .replace(/\{\{env\}\}/g, 'DEV')
+      .replace('COLUMN (customer_id), COLUMN (order_date)', 'COLUMN (customer_id)');
+    const dba = w.session.newSession();
+    for (const st of splitStatements(text, 'orders.sql')) await dba.run(st.sql);
+    const mark = w.session.log.length;
+    const r = await w.dbee('deploy', { assumeYes: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(w.requestsSince(mark).filter((q) => /^COLLECT STAT/i.test(q) && /ORDERS/i.test(q))).toEqual([
+      expect.stringMatching(
+        /^COLLECT STATISTICS COLUMN \(customer_id\) ON DEV_EDW\.ORDERS_NEW_\w+ FROM DEV_EDW\.ORDERS$/,
+      ),
+      expect.stringMatching(/^COLLECT STATISTICS COLUMN \(order_date\) ON DEV_EDW\.ORDERS_NEW_\w+$/),
+    ]);
+    expect(w.session.catalog.get('DEV_EDW.ORDERS')?.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE']]);
+  });
+});
+
+describe('BTEQ: statistics copied, not collected again, when the column set is unchanged (#73 item 7)', () => {
+  /** The example's ORDERS made by hand, as its file says unless `amount` is given, with one row and statistics. */
+  async function ordersByHand(session: FakeTeradataSession, amount = 'DECIMAL(18,2)', statistics = true) {
+    const w = teradataWorkspace();
+    opened.push(w);
+    const text = readFileSync(join(w.root, 'schema/edw/tables/orders.sql'), 'utf8')
+      .replace(/\{\{env\}\}/g, 'DEV')
+      .replace('DECIMAL(18,2)', amount);
+    const dba = session.newSession();
+    for (const st of splitStatements(text, 'orders.sql'))
+      if (statistics || !/^COLLECT/i.test(st.sql)) await dba.run(st.sql);
+    await dba.run(
+      "INSERT INTO DEV_EDW.orders (order_id, customer_id, order_date, status, amount) VALUES (1, 7, DATE '2026-01-02', 'O', 10)",
+    );
+  }
+  const collects = (run: BteqRun) => run.requests.filter((r) => /^COLLECT STAT/i.test(r) && /ORDERS/i.test(r));
+
+  for (const tmode of ['TERA', 'ANSI'] as const) {
+    it(`${tmode}: the same columns, statistics on the live table: COLLECT STATISTICS ... FROM it, no full collect`, async () => {
+      const w = teradataWorkspace();
+      opened.push(w);
+      if (tmode === 'ANSI') ansiEnvironment(w);
+      const { deploy } = await exportScripts(w);
+      const s = new FakeTeradataSession({ databases: ['DEV_EDW', 'DBEE_LEDGER'], strictReferences: true, tmode });
+      await ordersByHand(s);
+      const run = await runBteq(deploy, s.newSession());
+      expect(run.exitCode, why(run)).toBe(0);
+      expect(collects(run)).toEqual([
+        expect.stringMatching(
+          /^COLLECT STATISTICS COLUMN \(customer_id\), COLUMN \(order_date\) ON DEV_EDW\.ORDERS_NEW_\w+ FROM DEV_EDW\.ORDERS$/,
+        ),
+      ]);
+      expect(s.rows('DEV_EDW.ORDERS')).toHaveLength(1);
+      expect(s.catalog.get('DEV_EDW.ORDERS')?.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE']]);
+    });
+  }
+
+  it('a column of another type, or no statistics on the live table: collected in full over the new table', async () => {
+    const w = teradataWorkspace();
+    opened.push(w);
+    const { deploy } = await exportScripts(w);
+    for (const [amount, statistics] of [
+      ['DECIMAL(12,2)', true],
+      ['DECIMAL(18,2)', false],
+    ] as const) {
+      const s = system();
+      await ordersByHand(s, amount, statistics);
+      const run = await runBteq(deploy, s.newSession());
+      expect(run.exitCode, why(run)).toBe(0);
+      expect(collects(run), `${amount}, statistics: ${statistics}`).toEqual([
+        expect.stringMatching(
+          /^COLLECT STATISTICS COLUMN \(customer_id\), COLUMN \(order_date\) ON DEV_EDW\.ORDERS_NEW_\w+$/,
+        ),
+      ]);
+      expect(s.catalog.get('DEV_EDW.ORDERS')?.statistics).toEqual([['CUSTOMER_ID'], ['ORDER_DATE']]);
+    }
   });
 });

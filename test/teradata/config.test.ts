@@ -46,6 +46,44 @@ describe('dbee config on Teradata (#64)', () => {
     }
   });
 
+  it('config --list: every environment with its engine and where it points, secrets masked; an unset variable named', async () => {
+    w = teradataWorkspace();
+    w.write(
+      'dbee.yaml',
+      'version: 1\ndefaultEnvironment: td-dev\nenvironments:\n' +
+        '  td-dev:\n    engine: teradata\n    connection:\n      host: fake\n      user: u\n      password: ${TD_PASSWORD}\n      database: DEV_EDW\n' +
+        '  td-prod:\n    engine: teradata\n    connection:\n      host: prod.example\n      user: deployer\n      password: ${TD_PROD_PASSWORD}\n      database: PROD_EDW\n' +
+        '  local:\n    engine: postgres\n    connection:\n      url: postgres://app:pg-secret@db.example:5432/sales\n',
+    );
+    const r = await w.dbee('config', { list: true, project: undefined, env: undefined });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^td-dev \(default\)\s+teradata\s+host=fake user=u password=\*\*\* database=DEV_EDW$/);
+    expect(lines[1]).toMatch(/^td-prod\s+teradata\s+\(environment variable TD_PROD_PASSWORD is not set/);
+    expect(lines[2]).toMatch(/^local\s+postgres\s+url=postgres:\/\/app:\*\*\*@db\.example:5432\/sales$/);
+    expect(r.stdout + r.stderr).not.toMatch(/td-test-secret|pg-secret/);
+
+    const json = await w.dbee('config', { list: true, project: undefined, env: undefined, format: 'json' });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      defaultEnvironment: 'td-dev',
+      environments: [
+        { name: 'td-dev', engine: 'teradata', default: true, connection: { password: '***' } },
+        { name: 'td-prod', default: false, unresolved: expect.stringMatching(/TD_PROD_PASSWORD/) },
+        { name: 'local', engine: 'postgres', connection: { url: 'postgres://app:***@db.example:5432/sales' } },
+      ],
+    });
+
+    // Without --list a project is needed; with it, --env does not apply (exit 1, nothing printed on stdout).
+    const none = await w.dbee('config', { project: undefined });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/missing <project>[\s\S]*dbee config --list/);
+    const both = await w.dbee('config', { list: true, project: undefined, env: 'td-dev' });
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/--env does not apply/);
+    expect(both.stdout).toBe('');
+  });
+
   it('masks secret keys and the password of a URL', () => {
     expect(maskSecret('password', 'x')).toBe('***');
     expect(maskSecret('apiToken', 'x')).toBe('***');

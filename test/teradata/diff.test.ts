@@ -101,7 +101,7 @@ describe('dbee diff on Teradata', () => {
     const customers = readFileSync(join(w.root, 'schema/edw/tables/customers.sql'), 'utf8');
     w.write(
       'schema/edw/tables/customers.sql',
-      customers.replace(/customer_name\s+VARCHAR\(200\)/i, 'customer_name VARCHAR(300)'),
+      customers.replace(/customer_name\s+VARCHAR\(200\)/i, 'customer_name VARCHAR(100)'),
     );
     const d = await json(w);
     expect(d.unplanned).toEqual([expect.objectContaining({ key: 'table:DEV_EDW.CUSTOMERS' })]);

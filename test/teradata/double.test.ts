@@ -259,7 +259,31 @@ describe('Teradata test double: the ALTER forms a table change uses (issue #17 p
     );
     await s.run("ALTER TABLE SALES.t ADD b DEFAULT NULL TITLE ''");
     expect(await show(s, 'SALES.t')).toContain('      b CHAR(1) CHARACTER SET LATIN NOT CASESPECIFIC,\n');
-    await expect(s.run('ALTER TABLE SALES.t ADD b INTEGER')).rejects.toThrow(code(3933));
+    await expect(s.run('ALTER TABLE SALES.t ADD b CHAR(1)')).rejects.toThrow(code(3933));
+    await expect(s.run('ALTER TABLE SALES.t ADD b INTEGER')).rejects.toThrow(code(3558));
+  });
+
+  it('ALTER TABLE: a VARCHAR made longer (not shorter, not an index column), a column renamed (not an index column), compression set and removed (#73 item 4)', async () => {
+    const s = system();
+    await s.run(
+      "CREATE MULTISET TABLE SALES.t (a INTEGER NOT NULL, v VARCHAR(10) CHARACTER SET UNICODE NOT NULL, k VARCHAR(5), c CHAR(1) DEFAULT 'x') PRIMARY INDEX (a) INDEX (k)",
+    );
+    await s.run("INSERT INTO SALES.t (a, v, k) VALUES (1, 'ten', 'key')");
+    await s.run('ALTER TABLE SALES.t ADD v VARCHAR(40)');
+    expect(await show(s, 'SALES.t')).toContain('      v VARCHAR(40) CHARACTER SET UNICODE NOT CASESPECIFIC NOT NULL,');
+    await expect(s.run('ALTER TABLE SALES.t ADD v VARCHAR(20)')).rejects.toThrow(code(3558));
+    await expect(s.run('ALTER TABLE SALES.t ADD v VARCHAR(80) CHARACTER SET LATIN')).rejects.toThrow(code(3558));
+    await expect(s.run('ALTER TABLE SALES.t ADD k VARCHAR(50)')).rejects.toThrow(code(3558));
+    await s.run('ALTER TABLE SALES.t RENAME v TO w');
+    expect(s.rows('SALES.T')).toEqual([{ A: 1, W: 'ten', K: 'key', C: 'x' }]);
+    await expect(s.run('ALTER TABLE SALES.t RENAME k TO kk')).rejects.toThrow(code(3631));
+    await expect(s.run('ALTER TABLE SALES.t RENAME w TO c')).rejects.toThrow(code(3933));
+    await expect(s.run('ALTER TABLE SALES.t RENAME nope TO c2')).rejects.toThrow(code(5628));
+    await s.run("ALTER TABLE SALES.t ADD c COMPRESS ('x', 'y')");
+    expect(await show(s, 'SALES.t')).toMatch(/c CHAR\(1\) .*DEFAULT 'x' COMPRESS \('x', 'y'\)/);
+    await s.run('ALTER TABLE SALES.t ADD c NO COMPRESS');
+    expect(await show(s, 'SALES.t')).not.toContain('COMPRESS');
+    await expect(s.run('ALTER TABLE SALES.t ADD a COMPRESS (0)')).rejects.toThrow(code(3558));
   });
 
   it('ALTER TABLE DROP: the column leaves SHOW TABLE and every row; a primary index, partitioning or indexed column, or one a join index reads, is refused', async () => {

@@ -121,3 +121,75 @@ describe('Teradata table diff (sources against SHOW TABLE)', () => {
     expect(fallback.needsMigration).toEqual([expect.stringMatching(/^table options: /)]);
   });
 });
+
+describe('Teradata table diff: widen, rename, compress (#73 item 4)', () => {
+  it('a VARCHAR made longer is ALTER TABLE ... ADD <column> <type>, with no reverse (Teradata cannot narrow it); shorter asks for a migration', () => {
+    const d = diff(source(BASE.replace('VARCHAR(500)', 'VARCHAR(2000)')));
+    expect(d.needsMigration).toEqual([]);
+    expect(d.alters.map((a) => [a.statements, a.reverse, a.hazards])).toEqual([
+      [['ALTER TABLE DEV_EDW.ORDERS ADD NOTE VARCHAR(2000) CHARACTER SET UNICODE'], null, []],
+    ]);
+    expect(d.retyped).toEqual(['NOTE']);
+    expect(diff(source(BASE.replace('VARCHAR(500)', 'VARCHAR(50)'))).needsMigration).toEqual([
+      expect.stringMatching(/^column NOTE: .* \(Teradata cannot narrow a column in place\)$/),
+    ]);
+    // An index column keeps its type.
+    const indexed = tableModel(
+      source(BASE.replace("CHAR(1) NOT NULL DEFAULT 'O'", "VARCHAR(2) NOT NULL DEFAULT 'O'")),
+    )!;
+    const wider = tableModel(source(BASE.replace("CHAR(1) NOT NULL DEFAULT 'O'", "VARCHAR(9) NOT NULL DEFAULT 'O'")))!;
+    expect(diffTables(wider, indexed).needsMigration).toEqual([
+      expect.stringMatching(/^column STATUS: .*index column/),
+    ]);
+  });
+
+  it('a declared column rename is ALTER TABLE ... RENAME, undone by the rename back; undeclared it is a drop and an add', () => {
+    const renamed = source(BASE.replace('note VARCHAR', 'remark VARCHAR'));
+    const d = diff(renamed);
+    expect(d.alters.map((a) => a.summary)).toEqual([
+      'add column REMARK',
+      'drop column NOTE (backup DEV_EDW.orders_bak)',
+    ]);
+    const declared = diffTables(tableModel(renamed)!, tableModel(SHOW)!, { renames: [{ from: 'note', to: 'remark' }] });
+    expect(declared.alters.map((a) => [a.statements, a.reverse, a.hazards.map((h) => h.kind)])).toEqual([
+      [
+        ['ALTER TABLE DEV_EDW.ORDERS RENAME NOTE TO REMARK'],
+        ['ALTER TABLE DEV_EDW.ORDERS RENAME REMARK TO NOTE'],
+        ['backward-incompatible'],
+      ],
+    ]);
+    // Done already (the live table has the new name): nothing to do.
+    const live = tableModel(SHOW.replace('note VARCHAR', 'remark VARCHAR'))!;
+    expect(diffTables(tableModel(renamed)!, live, { renames: [{ from: 'note', to: 'remark' }] }).alters).toEqual([]);
+    // An index column cannot be renamed in place.
+    const status = diffTables(
+      tableModel(source(BASE.replace('status CHAR', 'state CHAR'), 'PRIMARY INDEX (customer_id) INDEX (state)'))!,
+      tableModel(SHOW)!,
+      {
+        renames: [{ from: 'status', to: 'state' }],
+      },
+    );
+    expect(status.needsMigration).toContainEqual(
+      expect.stringMatching(/^column STATUS → STATE: an index or partitioning column/),
+    );
+  });
+
+  it('multi-value compression changed is ALTER TABLE ... ADD <column> COMPRESS (...) or NO COMPRESS, values in any order', () => {
+    const d = diff(source(BASE.replace("DEFAULT 'O'", "DEFAULT 'O' COMPRESS ('O', 'C')")));
+    expect(d.alters.map((a) => [a.statements, a.reverse, a.hazards.map((h) => h.kind)])).toEqual([
+      [
+        ["ALTER TABLE DEV_EDW.ORDERS ADD STATUS COMPRESS ('C', 'O')"],
+        ['ALTER TABLE DEV_EDW.ORDERS ADD STATUS NO COMPRESS'],
+        ['table-rewrite'],
+      ],
+    ]);
+    const compressed = tableModel(SHOW.replace("DEFAULT 'O'", "DEFAULT 'O' COMPRESS ('C','O')"))!;
+    expect(
+      diffTables(tableModel(source(BASE.replace("DEFAULT 'O'", "DEFAULT 'O' COMPRESS ('O', 'C')")))!, compressed)
+        .alters,
+    ).toEqual([]);
+    expect(diffTables(tableModel(source(BASE))!, compressed).alters[0]!.statements).toEqual([
+      'ALTER TABLE DEV_EDW.ORDERS ADD STATUS NO COMPRESS',
+    ]);
+  });
+});

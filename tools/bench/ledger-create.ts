@@ -1,7 +1,7 @@
 /**
  * What creating the ledger costs a new database (issue #38's fleets: one per target): `Ledger.ensure()` on fresh
  * databases of the server, this version's ledger DDL alternated with another version's (`--against <file>`, a copy of
- * an earlier `packages/postgres/src/postgres-ledger.ts`), each pair in the same round. Prints the server backend's CPU
+ * an earlier `packages/postgres/src/ledger/postgres-ledger.ts`), each pair in the same round. Prints the server backend's CPU
  * time (from /proc/<pid>/schedstat: the server runs on this machine) and the wall time of the one request, medians and
  * the median of the paired ratios.
  *
@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Ledger, type LedgerDialect } from '@dbee/core';
+import { openLedger, type LedgerDialect } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 import * as L from './lib';
 
@@ -24,11 +24,11 @@ async function create(label: string, dialect: LedgerDialect): Promise<{ cpu: num
   const conn = await PgConnection.open({ connectionString: L.dbUrl(db) }, 'postgres:bench');
   try {
     const pid = Number((await conn.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
-    const ledger = new Ledger(conn, dialect);
-    await ledger.version(); // as a deployment does before it: the missing ledger found
+    const ledger = openLedger(conn, dialect);
+    await ledger.writer.version(); // as a deployment does before it: the missing ledger found
     const c0 = cpuMs(pid);
     const t0 = performance.now();
-    await ledger.ensure();
+    await ledger.writer.ensure();
     return { ms: performance.now() - t0, cpu: cpuMs(pid) - c0 };
   } finally {
     await conn.close();

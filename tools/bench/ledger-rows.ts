@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
-import { Ledger, checksumStatements } from '@dbee/core';
+import { openLedger, type Ledger, checksumStatements } from '@dbee/core';
 import { PgConnection, postgresLedger } from '@dbee/postgres';
 const STEPS = 1000;
 const ROUNDS = Number(process.argv[2] ?? 30);
@@ -37,7 +37,7 @@ function deployer(conn: PgConnection, ledger: Ledger, pid: number) {
       ];
       const key = `table:gen.t${i}_${id}`;
       const checksum = checksumStatements(statements, {});
-      const rows = ledger.stepWrites(id, {
+      const rows = ledger.steps.stepWrites(id, {
         order: i,
         objectKey: key,
         action: 'create',
@@ -54,14 +54,14 @@ function deployer(conn: PgConnection, ledger: Ledger, pid: number) {
         hazards: [],
         previousChecksum: null,
       });
-      if (withObjects) rows.push(...ledger.objectStateWrites('gen', key, checksum, id));
+      if (withObjects) rows.push(...ledger.objects.objectStateWrites('gen', key, checksum, id));
       // `min`: the least row a step could write (its deployment and order, a primary key): the floor of any row per step.
       const sql =
         variant === 'none'
           ? []
           : variant === 'min'
             ? [`EXECUTE min_row(${id}, ${i})`]
-            : await ledger.inlineNamed(rows, conn);
+            : await ledger.writer.inlineNamed(rows, conn);
       const r = await conn.executeBatch!([
         'BEGIN',
         `SELECT set_config('dbee.step_started', clock_timestamp()::text, true)`,
@@ -70,7 +70,7 @@ function deployer(conn: PgConnection, ledger: Ledger, pid: number) {
       ]);
       if (r.error) throw r.error;
     }
-    if (variant === 'steps') await ledger.fold(id);
+    if (variant === 'steps') await ledger.objects.fold(id);
     await conn.execute(`UPDATE dbee.deployments SET status = 'succeeded' WHERE id = ${id}`);
     return { cpu: cpu(pid) - c0, ms: performance.now() - t0 };
   };
@@ -82,8 +82,8 @@ async function main() {
   await admin.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${DB}`);
   const conn = await PgConnection.open({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` }, 'cost');
-  const ledger = new Ledger(conn, postgresLedger);
-  await ledger.ensure();
+  const ledger = openLedger(conn, postgresLedger);
+  await ledger.writer.ensure();
   const pid = Number((await conn.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
   await conn.execute('SET synchronous_commit = off');
   await conn.execute(

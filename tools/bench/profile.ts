@@ -108,6 +108,24 @@ function instrument(): void {
       () => batch.call(this, statements),
     );
   };
+  // queryMany: several catalog queries in one request (the live schema's), counted as one round trip.
+  const many = (
+    PgConnection.prototype as unknown as {
+      queryMany: (this: unknown, queries: { sql: string }[], ...rest: unknown[]) => Promise<unknown>;
+    }
+  ).queryMany;
+  (PgConnection.prototype as unknown as { queryMany: unknown }).queryMany = function (
+    this: unknown,
+    queries: { sql: string }[],
+    ...rest: unknown[]
+  ) {
+    return timed(
+      'catalog reads',
+      'catalog reads',
+      () => `[${queries.length} queries] ${queries.map((q) => q.sql).join('; ')}`,
+      () => many.call(this, queries, ...rest),
+    );
+  };
   for (const m of ['query', 'execute', 'queryPrepared'] as const) {
     const orig = proto[m];
     proto[m] = function (this: unknown, sql: string, ...rest: unknown[]) {

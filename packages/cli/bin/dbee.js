@@ -31,8 +31,11 @@ const beforeCommand = inRepository
   ? undefined
   : () => require('@dbee/core/compile-cache').enableCompileCache({ v8Flags: ['--max-opt=1'] });
 
+// `dbee lsp` runs as long as the editor does: its code is cached, but V8 keeps its optimising compiler.
+const beforeServer = inRepository ? undefined : () => require('@dbee/core/compile-cache').enableCompileCache();
+
 require(inRepository ? '../src/main' : '../dist/main.js')
-  .main(process.argv.slice(2), { beforeCommand })
+  .main(process.argv.slice(2), { beforeCommand, beforeServer })
   .then((code) => {
     process.exitCode = code;
     // The command is done: end the process now, once what was written has been handed over, instead of waiting for

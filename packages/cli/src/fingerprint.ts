@@ -40,7 +40,7 @@ export async function fingerprint(args: {
       const ledger = openLedger(conn, engine.ledger);
       const last: string[] = [];
       for (const p of projects)
-        last.push(`${(await ledger.deployments(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
+        last.push(`${(await ledger.deployments.list(p.name, environment.name, 1))[0]?.id ?? 'none'}`);
       const deployments =
         args.projectRoot === undefined ? `deployments:${last.join(',')}` : `deployment:${last[0] ?? 'none'}`;
       return `${environment.name} ${catalog} ${deployments}${compatInputs(workspace.root, environment.compat)}`;

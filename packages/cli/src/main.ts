@@ -9,6 +9,8 @@ export interface MainHooks {
    * usage error): bin/dbee.js installs the compile cache there, which `--help` does not pay for.
    */
   beforeCommand?: () => void;
+  /** Called before `dbee lsp` starts its server (a long-running process: no flag that slows code down over time). */
+  beforeServer?: () => void;
 }
 
 /** Parse argv and run; resolves to the process exit code. Flags, parsing and help come from core's option schemas. */
@@ -21,6 +23,12 @@ export async function main(argv: string[], hooks: MainHooks = {}): Promise<numbe
   if (command === '--version') {
     process.stdout.write(require('../package.json').version + '\n');
     return 0;
+  }
+  if (command === 'lsp') {
+    // The language server is no command of core's table: it runs until the editor ends it (packages/cli/src/lsp/).
+    hooks.beforeServer?.();
+    const { lspMain } = await import('./lsp/lsp-command');
+    return lspMain(rest);
   }
   if (!isCommandName(command)) {
     process.stderr.write(`error: unknown command "${command}"\n\n${usage()}`);

@@ -59,6 +59,13 @@ describe('dbee command lines, from the option schemas', () => {
     expect(() => parseCommandLine('status', [])).toThrow('missing <project>');
   });
 
+  it('dbee config may leave out its project (config --list); its help shows it as optional', () => {
+    expect(options('config', ['--list'])).toEqual({ list: true });
+    expect(options('config', ['sales', '--test-connection'])).toEqual({ project: 'sales', testConnection: true });
+    expect(commandHelp('config')).toMatch(/^dbee config \[<project>\] \[options\]/);
+    expect(commandHelp('status')).toMatch(/^dbee status <project> \[options\]/);
+  });
+
   it('refuses a flag the command does not have, and one without its value', () => {
     expect(() => parseCommandLine('deploy', ['sales', '--dryrun'])).toThrow(
       'unknown option --dryrun for dbee deploy: did you mean --dry-run?',

@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DbeeError } from '@dbee/core/errors';
 import type { CommandName, OptionEntry } from '@dbee/core/options';
 import { COMMAND_NAMES, COMMAND_TABLE } from './command-table';
+import { LSP_SUMMARY } from './lsp/summary';
 
 /**
  * The command line of every command, derived from its option schema in @dbee/core (packages/core/src/options)
@@ -88,10 +89,13 @@ export function parseCommandLine(command: CommandName, args: string[]): CommandL
   if (parsed.values.help) return { help: true };
   const names = positionalsOf(command);
   const given = parsed.positionals;
-  if (given.length < names.length) throw usageError(command, `missing <${names[given.length]}>`);
+  const required = COMMAND_TABLE[command].options.filter((e) => e.positional && !e.optional).length;
+  if (given.length < required) throw usageError(command, `missing <${names[given.length]}>`);
   if (given.length > names.length)
     throw usageError(command, `too many arguments: ${given.slice(names.length).join(' ')}`);
-  const options: Record<string, unknown> = Object.fromEntries(names.map((name, i) => [name, given[i]]));
+  const options: Record<string, unknown> = Object.fromEntries(
+    names.flatMap((name, i) => (i < given.length ? [[name, given[i]]] : [])),
+  );
   for (const e of flags) {
     const value = parsed.values[e.cli.flag];
     if (value === undefined) continue;
@@ -118,7 +122,7 @@ function unknownOptionError(command: CommandName, given: string, known: string[]
       .filter((c) => c.d <= Math.min(2, Math.floor(name.length / 3)))
       .sort((a, b) => a.d - b.d)[0]?.k;
   return new DbeeError(`unknown option --${name} for dbee ${command}${closest ? `: did you mean --${closest}?` : ''}`, {
-    code: 'USAGE',
+    code: 'OPTIONS_INVALID',
     hint: `see dbee ${command} --help`,
   });
 }
@@ -137,7 +141,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function usageError(command: CommandName, message: string): DbeeError {
-  return new DbeeError(message, { code: 'USAGE', hint: `see dbee ${command} --help` });
+  return new DbeeError(message, { code: 'OPTIONS_INVALID', hint: `see dbee ${command} --help` });
 }
 
 /** `dbee --help`. */
@@ -148,6 +152,7 @@ usage: dbee <command> <project> [options]
 
 commands:
 ${COMMAND_NAMES.map((c) => `  ${c.padEnd(11)} ${COMMAND_TABLE[c].summary}`).join('\n')}
+  ${'lsp'.padEnd(11)} ${LSP_SUMMARY}
 
 global options:
   -h, --help     show help (dbee <command> --help for a command's options)
@@ -164,7 +169,8 @@ export function commandHelp(command: CommandName): string {
   const entries = definition.options;
   const flag = (f: { flag: string; short?: string; value?: string }) =>
     `${f.short ? `-${f.short}, ` : '    '}--${f.flag}${f.value ? ' ' + f.value : ''}`;
-  const args: [string, string][] = entries.filter((e) => e.positional).map((e) => [`<${e.name}>`, e.description]);
+  const argument = (e: OptionEntry) => (e.optional ? `[<${e.name}>]` : `<${e.name}>`);
+  const args: [string, string][] = entries.filter((e) => e.positional).map((e) => [argument(e), e.description]);
   const flags: [string, string][] = [
     ...entries.filter((e) => e.cli).map((e): [string, string] => [flag(e.cli!), e.description]),
     ...GLOBAL_FLAGS.map((g): [string, string] => [flag(g), g.description]),
@@ -172,12 +178,7 @@ export function commandHelp(command: CommandName): string {
   const width = Math.max(...[...args, ...flags].map(([left]) => left.length));
   const rows = (list: [string, string][]) =>
     list.map(([left, description]) => wrap(`  ${left.padEnd(width)}  `, description)).join('\n');
-  const synopsis = [
-    'dbee',
-    command,
-    ...entries.filter((e) => e.positional).map((e) => `<${e.name}>`),
-    '[options]',
-  ].join(' ');
+  const synopsis = ['dbee', command, ...entries.filter((e) => e.positional).map(argument), '[options]'].join(' ');
   return `${synopsis}\n\n${definition.summary}.\n\narguments:\n${rows(args)}\n\noptions:\n${rows(flags)}\n`;
 }
 

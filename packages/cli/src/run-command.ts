@@ -8,7 +8,14 @@ import { join } from 'node:path';
 // Not `@dbee/core`, which loads every module of core: the command's own modules load when it runs (core's operations/run.ts).
 import { DbeeAggregateError, DbeeError, ExitCode } from '@dbee/core/errors';
 import { COMMANDS, isCommandName, parseCommandOptions, type CommandName } from '@dbee/core/options';
-import { Workspace, makeReporter, runOperation, type OperationContext, type SessionPool } from '@dbee/core/run';
+import {
+  Workspace,
+  makeReporter,
+  runOperation,
+  type OperationContext,
+  type SessionPool,
+  type StrategyTable,
+} from '@dbee/core/run';
 import { engineByName } from './engines';
 
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
@@ -32,6 +39,11 @@ export interface CommandContext {
   fromNx?: boolean;
   /** Sessions shared across commands (an Nx batch): engines take their lock and connection from it. */
   sessions?: SessionPool;
+  /**
+   * The strategies `deploy`, `complete` and `abort` choose from (`--strategy`); default: core's table. A test gives a
+   * table with a strategy of its own (test/pipeline/toy-strategy.test.ts).
+   */
+  strategies?: StrategyTable;
 }
 
 /**
@@ -78,7 +90,7 @@ export async function runDbeeCommand<K extends CommandName>(
       toolVersion: TOOL_VERSION,
       sessions: context.sessions,
     };
-    return await runOperation(command, ctx, valid);
+    return await runOperation(command, ctx, valid, context.strategies);
   } catch (e) {
     return reportError(e, stderr);
   }

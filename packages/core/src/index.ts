@@ -1,6 +1,14 @@
 // Public API of @dbee/core: a flat list of explicit exports.
-export { DbeeError, DbeeAggregateError, ExitCode, formatLocation, isDbeeError } from './errors';
-export type { ErrorLocation, DbeeErrorOptions, ExitCodeValue } from './errors';
+export {
+  DbeeError,
+  DbeeAggregateError,
+  ERROR_CODES,
+  ExitCode,
+  exitCodeOf,
+  formatLocation,
+  isDbeeError,
+} from './errors';
+export type { DatabaseErrorCode, ErrorCode, ErrorLocation, DbeeErrorOptions, ExitCodeValue } from './errors';
 
 export { formatKey, parseKey, compareKeys, migrationKey, migrationVersionOf } from './model/object-key';
 export type { ObjectKey, ObjectKind } from './model/object-key';
@@ -10,6 +18,8 @@ export type {
   ReferenceKind,
   StatementAction,
   ParsedStatement,
+  ColumnDefinition,
+  RelationAlias,
   DeferrableConstraint,
   ParseOptions,
 } from './model/source';
@@ -50,8 +60,13 @@ export type {
   AccessControl,
   ExportRole,
   ExtractRole,
+  OutsideUse,
   EngineRole,
   ExpandRole,
+  ExpandKindSql,
+  NewColumnSql,
+  ShadowColumnSql,
+  AddedConstraintSql,
   LineageRole,
   LiveQuery,
   QuerySourceRole,
@@ -84,6 +99,16 @@ export type {
   TablePartition,
 } from './engine/advise-role';
 export type { BackfillKey, BackfillKeyColumn, BackfillRole, BackfillStatements } from './engine/backfill-role';
+export type {
+  BlueGreenRole,
+  BlueGreenSide,
+  IdentityInput,
+  PublishedTable,
+  ReplicaIdentity,
+  ReplicationLag,
+  SequenceValue,
+  SubscriptionHealth,
+} from './engine/blue-green-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 export type { DefinitionForm, SameDefinition } from './schema/definition-form';
@@ -118,6 +143,7 @@ export { expandPlaceholders, expandText, placeholderNames } from './sources/plac
 export type { ExpandedSource } from './sources/placeholders';
 export { discoverSources, compareVersions, LITTER } from './sources/discover';
 export type { SourceFile, MigrationFile, ProjectSources } from './sources/discover';
+export { LAYOUT_FOLDERS, layoutFolder, layoutName } from './sources/layout';
 
 export { groupObjects } from './planner/objects';
 export type { SourceObject, ObjectStatement, SourceStatement } from './planner/objects';
@@ -139,7 +165,13 @@ export type { DeployedState, PlanInput, SourcePlan, ObjectNeedingDiff } from './
 export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
 export { backupStamp } from './plan/backup-stamp';
 
-export { Ledger } from './ledger/ledger';
+export type { Ledger } from './ledger/ledger';
+export type { BackupStore } from './ledger/backup-store';
+export type { DeploymentStore } from './ledger/deployment-store';
+export type { LedgerWriter } from './ledger/ledger-writer';
+export type { ObjectStore } from './ledger/object-store';
+export type { ReleaseStore } from './ledger/release-store';
+export type { StepStore } from './ledger/step-store';
 export type { DeploymentInfo, DeploymentRow, StepRecord, StepStatus } from './ledger/ledger';
 export { runPlan } from './runner/runner';
 export type { RunOptions, RunResult, ProjectRunResult } from './runner/runner';
@@ -183,7 +215,8 @@ export { gitCommit } from './context/origin';
 export { lockOwner } from './runner/session';
 export type { OperationContext } from './context/operation-context';
 export { inWindow } from './pipeline/gates';
-export { diffPlan, planChanges, type PlanChangesSettings, assertFreshBase } from './diffing/diff-plan';
+export { diffPlan, assertFreshBase } from './diffing/diff-plan';
+export { planChanges, type PlanChangesSettings } from './planner/plan-changes';
 export type { DiffSelectors, DiffResult } from './diffing/diff-plan';
 export { desiredModel, desiredModelKey } from './diffing/desired';
 export { materializeRef } from './diffing/git-ref';
@@ -230,8 +263,30 @@ export {
 } from './expand/expand-plan';
 export type { ExpandPlan, ExpandTable, ExpandColumn, DroppedColumn, AddedConstraint } from './expand/expand-plan';
 export { ExpandDeclarations, declarationPath } from './expand/declarations';
-export { ExpandLedger } from './expand/phases';
+export { abortStatements, completeStatements, expandStatements } from './expand/phase-statements';
+export { EXPAND_RULES } from './expand/rules';
+export type { ExpandKind, ExpandPart, ExpandRule, PartOf } from './expand/rules';
 export type { ExpandPhase, ExpandRelease } from './expand/phases';
 export { batchedHeader, parseBatchedUpdate, BATCHED_HEADER } from './expand/batched-migration';
 export type { BatchedUpdate, BatchedRunReporter } from './expand/batched-migration';
 export type { BatchedMigration } from './plan/plan';
+export { hookRouter } from './blue-green/router';
+export type { HookCommands, Router } from './blue-green/router';
+export { replicationNames } from './blue-green/names';
+export type { ReplicationNames } from './blue-green/names';
+export { BlueGreenLedger, formatState, stateOf } from './blue-green/record';
+export type { BlueGreenPhase, BlueGreenState, BlueGreenStatus, BlueGreenStep } from './blue-green/record';
+export { identityOf, refuseServer, refuseUncarried, uncarriedChanges } from './blue-green/refusals';
+export type { Uncarried } from './blue-green/refusals';
+export { SWITCH_DEFAULTS, settleInterrupted, switchover, switchPhase } from './blue-green/switchover';
+export type { SwitchBounds, SwitchInput, SwitchResult } from './blue-green/switchover';
+export type { Replication, ReplicationSide } from './blue-green/replication';
+export {
+  blueGreenFinish,
+  blueGreenState,
+  blueGreenSwitch,
+  blueGreenTarget,
+  makeGreen,
+  uncarriedRelease,
+} from './operations/blue-green';
+export type { BlueGreenOptions, BlueGreenTarget, GreenMade } from './operations/blue-green';

@@ -18,17 +18,17 @@ export const LEVELS: readonly (readonly string[])[] = [
   ['operations'],
   ['fleet'],
   ['pipeline'],
-  ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'advise'],
+  ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'advise', 'lsp', 'blue-green'],
   ['context'],
   ['runner'],
   ['expand', 'check', 'policies'],
   ['smoke'],
   ['ledger'],
   ['planner'],
+  ['engine'],
   ['plan'],
   ['schema'],
   ['sources'],
-  ['engine'],
   ['model'],
   ['options'],
   ['config'],
@@ -38,17 +38,13 @@ export const LEVELS: readonly (readonly string[])[] = [
  * Today's imports against the order (`file -> folder/`), each to be mended by moving what it needs below it. Take an
  * entry off when it is mended; never add one: move the code instead.
  */
-const UPWARD: readonly string[] = [
-  'check/dbt-run.ts -> runner/',
-  'config/workspace.ts -> sources/',
-  'engine/engine.ts -> plan/',
-  'engine/engine.ts -> schema/',
-  'expand/backfill.ts -> runner/',
-  'expand/phase-run.ts -> runner/',
-  'runner/runner.ts -> diffing/',
-  'runner/undo.ts -> diffing/',
-  'runner/verify.ts -> diffing/',
-];
+const UPWARD: readonly string[] = [];
+
+/**
+ * Today's circles between folders (each folder sorted, the circle listed by its folders in alphabetical order): what
+ * the entries of `UPWARD` close. Take one off when it is mended; never add one.
+ */
+const FOLDER_CIRCLES: readonly string[] = [];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -160,6 +156,36 @@ function circles(files: readonly string[]): string[][] {
   return found.map((c) => c.map((f) => relative(SRC, f)));
 }
 
+/**
+ * The circles between folders: the strongly connected components of the graph whose nodes are core's folders and whose
+ * edges are the imports between them (two or more folders that reach each other), each as `a ⇄ b ⇄ c`.
+ */
+function folderCircles(files: readonly string[], read = (f: string) => readFileSync(f, 'utf8')): string[] {
+  const edges = new Map<string, Set<string>>();
+  for (const file of files) {
+    const from = folderOf(file);
+    if (from === null) continue;
+    for (const i of importsOf(file, read(file))) {
+      const to = i.path === null ? null : folderOf(i.path);
+      if (to === null || to === from) continue;
+      edges.set(from, (edges.get(from) ?? new Set()).add(to));
+    }
+  }
+  const reach = (start: string) => {
+    const seen = new Set([start]);
+    const todo = [start];
+    while (todo.length) for (const to of edges.get(todo.pop()!) ?? []) if (!seen.has(to) && seen.add(to)) todo.push(to);
+    return seen;
+  };
+  const reached = new Map([...edges.keys()].map((f) => [f, reach(f)]));
+  const found = new Set<string>();
+  for (const [folder, seen] of reached) {
+    const circle = [...seen].filter((other) => reached.get(other)?.has(folder)).sort();
+    if (circle.length > 1) found.add(circle.join(' ⇄ '));
+  }
+  return [...found].sort();
+}
+
 describe('layers of core', () => {
   const files = sourceFiles(SRC);
 
@@ -191,6 +217,29 @@ describe('layers of core', () => {
     expect(mended, 'mended: take these off UPWARD').toEqual([]);
   });
 
+  test('no circle between folders but the listed ones, and every listed one still closes', () => {
+    const found = folderCircles(files);
+    expect(
+      found.filter((c) => !FOLDER_CIRCLES.includes(c)),
+      'folders that import each other (through others too): move what one needs below it',
+    ).toEqual([]);
+    expect(
+      FOLDER_CIRCLES.filter((c) => !found.includes(c)),
+      'mended: take these off FOLDER_CIRCLES',
+    ).toEqual([]);
+  });
+
+  test('the circle check sees two folders that import each other through a third', () => {
+    const probe = (folder: string) => join(SRC, folder, 'probe.ts');
+    const texts = new Map([
+      [probe('runner'), "import { a } from '../expand/a';"],
+      [probe('expand'), "import { b } from '../ledger/b';"],
+      [probe('ledger'), "import type { C } from '../runner/c';"],
+      [probe('model'), "import { d } from '../config/d';"],
+    ]);
+    expect(folderCircles([...texts.keys()], (f) => texts.get(f)!)).toEqual(['expand ⇄ ledger ⇄ runner']);
+  });
+
   test('no PostgreSQL catalog name in core outside tests: the engine package keeps them behind its roles', () => {
     const catalog = /pg_catalog|pg_class|pg_settings|pg_stat_statements|pg_current_wal/;
     const named = files
@@ -205,6 +254,38 @@ describe('layers of core', () => {
 
   test('no import circle between the files of core', () => {
     expect(circles(files)).toEqual([]);
+  });
+
+  test('no import circle in any package of the tree, nor between packages', () => {
+    const root = join(SRC, '..', '..', '..');
+    const packages = ['packages', 'plugins'].flatMap((top) =>
+      readdirSync(join(root, top)).map((name) => join(root, top, name)),
+    );
+    const named = new Map<string, string>();
+    for (const dir of packages) {
+      const manifest = join(dir, 'package.json');
+      if (existsSync(manifest)) named.set(JSON.parse(readFileSync(manifest, 'utf8')).name as string, dir);
+    }
+    const own = (dir: string) => (existsSync(join(dir, 'src')) ? sourceFiles(join(dir, 'src')) : []);
+    // Within each package: the files' circles (a test file imports what it tests, nothing imports it).
+    const found = [...named.values()].flatMap((dir) =>
+      circles(own(dir).filter((f) => !/\.test\.ts$/.test(f))).map((c) => c.map((f) => relative(root, f))),
+    );
+    expect(found).toEqual([]);
+    // Between packages: `@dbee/x` (or `@dbee/x/sub`) imported by another package's sources, as a graph of packages.
+    const uses = new Map<string, Set<string>>();
+    for (const [name, dir] of named) {
+      const to = new Set<string>();
+      for (const f of own(dir).filter((x) => !/\.test\.ts$/.test(x)))
+        for (const i of importsOf(f)) {
+          const target = [...named.keys()].find((n) => i.spec === n || i.spec.startsWith(`${n}/`));
+          if (target && target !== name) to.add(target);
+        }
+      uses.set(name, to);
+    }
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      [...(uses.get(from) ?? [])].some((n) => n === to || (!seen.has(n) && (seen.add(n), reaches(n, to, seen))));
+    expect([...named.keys()].filter((n) => reaches(n, n)).sort()).toEqual([]);
   });
 
   test('the checks read every kind of import, with its line, and see an import against the order', () => {
@@ -230,5 +311,25 @@ describe('layers of core', () => {
         ['fleet/probe.ts:1 imports ../operations/a', 'fleet/probe.ts:2 imports ../operations/b'],
       ],
     ]);
+  });
+
+  test('every engine package has the same file set: its roles in the same folders, engine.ts wiring them', () => {
+    const root = join(SRC, '..', '..', '..');
+    const engines = ['postgres', 'teradata'].map((name) => join(root, 'packages', name, 'src'));
+    // The folders every engine has (Kysely's dialects: one file set each), and what may sit at the top of src/.
+    const common = ['catalog', 'connection', 'introspect', 'ledger', 'lock', 'parse', 'render', 'smoke'];
+    for (const src of engines) {
+      const entries = readdirSync(src, { withFileTypes: true });
+      const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+      expect(
+        common.filter((f) => !folders.includes(f)),
+        `${relative(root, src)}: folders missing`,
+      ).toEqual([]);
+      const top = entries
+        .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+        .map((e) => e.name)
+        .sort();
+      expect(top, `${relative(root, src)}: a role's file belongs in its folder`).toEqual(['engine.ts', 'index.ts']);
+    }
   });
 });

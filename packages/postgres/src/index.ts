@@ -1,21 +1,20 @@
 // Public API of @dbee/postgres: a flat list of explicit exports.
-export {
-  createPostgresEngine,
-  postgresTarget,
-  openPostgres,
-  postgresCapabilities,
-  dropStatement,
-  quoteIdent,
-} from './postgres-engine';
-export type { PostgresTarget } from './postgres-engine';
-export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from './postgres-connection';
-export { PgliteConnection } from './pglite-connection';
+export { createPostgresEngine, postgresCapabilities } from './engine';
+export { openPostgres } from './connection/open';
+export { dropStatement, quoteIdent } from './render/drop-statement';
+export { postgresTarget } from './connection/target';
+export type { PostgresTarget } from './connection/target';
+export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from './connection/postgres-connection';
+export { PgliteConnection } from './connection/pglite-connection';
 export { securityInvokerViews } from './expand/expand-sql';
 export { postgresBackfill } from './expand/backfill-sql';
-export { postgresQuerySources } from './query-sources';
-export { closeIdleEmbeddedShadow } from './embedded-shadow';
-export { mapPostgresError } from './postgres-errors';
-export { postgresLedger } from './postgres-ledger';
-export { postgresFacts } from './postgres-facts';
-export { takeAdvisoryLock, takeFileLock, advisoryLockId } from './postgres-lock';
+export { postgresQuerySources } from './check/query-sources';
+export { closeIdleEmbeddedShadow } from './shadow/embedded-shadow';
+export { mapPostgresError } from './connection/postgres-errors';
+export { postgresLedger } from './ledger/postgres-ledger';
+export { postgresFacts } from './introspect/postgres-facts';
+export { takeAdvisoryLock, takeFileLock, advisoryLockId } from './lock/postgres-lock';
 export { PostgresParser, loadPostgresParser } from './parse';
+export { postgresBlueGreen } from './blue-green/postgres-blue-green';
+export { pgbouncerRouter, pgbouncerEntry } from './blue-green/pgbouncer-router';
+export type { PgBouncerSettings } from './blue-green/pgbouncer-router';

@@ -11,7 +11,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { toBteq } from './bteq/bteq';
 import { expandPlaceholders } from './parse/placeholders';
-import { prepareTeradataPlan } from './teradata-deploy';
+import { prepareTeradataPlan } from './catalog/teradata-deploy';
 import { parseTeradata } from './parse/teradata-parser';
 import { createFakeConnection, FakeTeradataSession } from '../testing/fake-connection';
 

@@ -1,7 +1,7 @@
 // Public API of @dbee/teradata: a flat list of explicit exports.
-export { createTeradataEngine, teradataCapabilities } from './teradata-engine';
+export { createTeradataEngine, teradataCapabilities } from './engine';
 export { extractTeradata, teradataAudit, restoreDatabaseNames } from './introspect/extract';
-export type { TeradataEngineOptions } from './teradata-engine';
+export type { TeradataEngineOptions } from './engine';
 
 export { tokenize, splitStatements, isSignificant } from './parse/splitter';
 export type { Token, TokenType, SplitStatement, SplitOptions } from './parse/splitter';
@@ -29,11 +29,16 @@ export {
   driverNameOf,
   secretsOf,
   DBEE_CONNECTION_KEYS,
-} from './teradata-connection';
-export type { TeradataTarget, ConnectOptions } from './teradata-connection';
+} from './connection/teradata-connection';
+export type { TeradataTarget, ConnectOptions } from './connection/teradata-connection';
 
-export { mapTeradataError, parseTeradataMessage, teradataErrorCode, TERADATA_ERROR_CLASSES } from './teradata-errors';
-export type { TeradataMessage, ErrorClass, ErrorContext } from './teradata-errors';
+export {
+  mapTeradataError,
+  parseTeradataMessage,
+  teradataErrorCode,
+  TERADATA_ERROR_CLASSES,
+} from './connection/teradata-errors';
+export type { TeradataMessage, ErrorClass, ErrorContext } from './connection/teradata-errors';
 
 export {
   kindKeyword,
@@ -59,17 +64,17 @@ export {
   lookupObject,
   liveColumns,
   TABLE_KIND_CODES,
-} from './teradata-deploy';
-export type { ObjectChange, ObjectChangeOptions, PreparePlanOptions, TableBackup } from './teradata-deploy';
+} from './catalog/teradata-deploy';
+export type { ObjectChange, ObjectChangeOptions, PreparePlanOptions, TableBackup } from './catalog/teradata-deploy';
 
 export { normalizeDefinition, compareDefinitions, tableAttributesFromSql } from './render/teradata-normalize';
 export type { NormalizeOptions, DefinitionComparison, TeradataTableAttributes } from './render/teradata-normalize';
 export { listChangedObjects, formatDbcTimestamp } from './introspect/teradata-introspector';
 export type { ChangedObjectsOptions, ChangedObject } from './introspect/teradata-introspector';
-export { compareObjects } from './teradata-compare';
+export { compareObjects } from './compare/teradata-compare';
 
-export { acquireTeradataLock } from './teradata-lock';
-export type { TeradataLockOptions, TeradataLockHandle } from './teradata-lock';
+export { acquireTeradataLock } from './lock/teradata-lock';
+export type { TeradataLockOptions, TeradataLockHandle } from './lock/teradata-lock';
 export {
   teradataLedger,
   teradataLedgerMigrations,
@@ -77,7 +82,7 @@ export {
   ledgerTable,
   lockTableDdl,
   TERADATA_LEDGER_DATABASE,
-} from './teradata-ledger';
+} from './ledger/teradata-ledger';
 
 export { toBteq, toBteqRollback, bteqRequest, bteqReturnCode, BTEQ_LEDGER_FAILED, BTEQ_ID_TAKEN } from './bteq/bteq';
 export type { BteqOptions, BteqLedgerOptions } from './bteq/bteq';

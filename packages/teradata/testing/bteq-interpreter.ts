@@ -13,7 +13,8 @@
 // - `.SET SESSION TRANSACTION BTET|ANSI` (before the logon): ANSI sessions run with auto-commit off, so every request
 //   belongs to a transaction that only `COMMIT` ends, and the double raises 3722 after an uncommitted DDL. The
 //   double's session must have been made with the same tmode.
-// - BTET mode: `BT;` opens an explicit transaction, `ET;` commits it; ANSI: `COMMIT;`, `ROLLBACK;`.
+// - BTET mode: `BT;` opens an explicit transaction, `ET;` commits it, `ABORT;` (or `ROLLBACK;`) rolls it back and fails
+//   with 3514; ANSI: `COMMIT;`, `ROLLBACK;`.
 // - Status values ("Status Value Keywords"): ERRORCODE (0 or the database error of the last request), ACTIVITYCOUNT
 //   (rows returned or affected; for a procedure that did not compile, the number of SPL messages), WARNINGCODE (the
 //   first warning of the last request), ERRORLEVEL (highest severity seen, never reset).
@@ -103,6 +104,8 @@ export interface BteqRunOptions {
    * rolled back: SQL Request and Transaction Processing, "Transaction Rollback"). Used to walk every cut point.
    */
   kill?: number;
+  /** Kill BTEQ (as `kill`) before it sends the first request for which this is true. */
+  killWhen?: (request: string) => boolean;
 }
 
 /** Thrown to stop the interpreter at `kill`. */
@@ -168,6 +171,7 @@ export async function runBteq(
     }
     if (!loggedOn) throw new Error('BTEQ script sends a request before logging on');
     if (options.kill !== undefined && requests.length + 1 >= options.kill) throw new Killed();
+    if (options.killWhen?.(text)) throw new Killed();
     requests.push(text);
     const head = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
     try {
@@ -182,6 +186,14 @@ export async function runBteq(
           await session.commit();
           await session.setAutocommit(true);
         }
+      } else if (mode === 'BTET' && (head === 'ABORT' || head === 'ROLLBACK')) {
+        // "ABORT ... terminates the current transaction and rolls it back" (SQL Data Manipulation Language, ABORT; in
+        // Teradata mode ROLLBACK is the same): the response is failure 3514, "User-generated transaction ABORT".
+        if (!session.autocommit) {
+          await session.rollback();
+          await session.setAutocommit(true);
+        }
+        throw new Error('[Error 3514] User-generated transaction ABORT.');
       } else if (mode === 'ANSI' && (head === 'COMMIT' || head === 'ROLLBACK')) {
         if (head === 'COMMIT') await session.commit();
         else await session.rollback();

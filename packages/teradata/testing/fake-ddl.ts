@@ -20,7 +20,8 @@ export interface DdlError {
  * Data types a column may have. Teradata Vantage SQL Data Types and Literals (B035-1143), "Data Types": numeric
  * (BYTEINT, SMALLINT, INTEGER, BIGINT, DECIMAL/NUMERIC, NUMBER, FLOAT/REAL/DOUBLE PRECISION), character (CHAR,
  * VARCHAR, LONG VARCHAR, CLOB, GRAPHIC, VARGRAPHIC), byte (BYTE, VARBYTE, BLOB), DateTime (DATE, TIME, TIMESTAMP),
- * INTERVAL, PERIOD, JSON, XML, ST_GEOMETRY, DATASET, and user-defined types (qualified `SYSUDTLIB.name`).
+ * INTERVAL, PERIOD, JSON, XML, ST_GEOMETRY, DATASET, and user-defined types (`SYSUDTLIB.name`, or a bare name of a
+ * type that exists in SYSUDTLIB: `isType`).
  * Anything else is refused as Teradata does: error 3706 "Syntax error: Data Type "X" does not match a Defined Type
  * name." (Messages, 3706: the syntax error family; the text is the database's for an unknown type (verify)).
  */
@@ -266,13 +267,13 @@ export function parseCreateTable(sql: string): ParsedTable | null {
  *   column that does not exist; for this case (verify));
  * - a column defined twice: 3560 "Column ... specified more than once" (verify).
  */
-export function checkCreateTable(t: ParsedTable): DdlError | null {
+export function checkCreateTable(t: ParsedTable, isType: (name: string) => boolean = () => false): DdlError | null {
   const names = new Set<string>();
   for (const c of t.columns) {
     if (names.has(c.name)) return { code: 3560, text: `Column ${c.name} specified more than once in ${t.name}.` };
     names.add(c.name);
     const type = c.rest[0];
-    if (!type || type.type !== 'word' || !TYPE_WORDS.has(type.value)) {
+    if (!type || type.type !== 'word' || (!TYPE_WORDS.has(type.value) && !isType(type.value))) {
       return { code: 3706, text: `Syntax error: Data Type "${type?.text ?? ''}" does not match a Defined Type name.` };
     }
   }
@@ -450,7 +451,64 @@ export function changeColumnAttributes(columnSource: string, attributes: string)
     rest = rest.replace(title[0], '');
     if (!/^\s*TITLE\s+''$/i.test(title[0])) out += ' ' + title[0].trim();
   }
+  // "You can ... add multi-valued compression to an existing column, or you can drop compression from an existing
+  // column by specifying the NO COMPRESS attribute" (SQL Data Definition Language Detailed Topics, "Modifying Column
+  // Data Types or Multi-Value Compression"): the column's compression is replaced.
+  const compress = COMPRESS_CLAUSE.exec(rest);
+  if (compress) {
+    out = out.replace(COMPRESS_CLAUSE, '');
+    rest = rest.replace(compress[0], '');
+    if (!/^\s*NO\s+COMPRESS$/i.test(compress[0])) out += ' ' + compress[0].trim();
+  }
   return rest.trim() ? `${out} ${rest.trim()}` : out;
+}
+
+const COMPRESS_CLAUSE =
+  /\s*\b(?:NO\s+COMPRESS|COMPRESS(?:\s*\((?:'(?:[^']|'')*'|[^()'])*\)|\s+(?:'(?:[^']|'')*'|NULL|[-+]?[\d.]+)(?![\w(]))?)/i;
+
+/** Whether a column definition (after its name) compresses its values (`COMPRESS ...`, not `NO COMPRESS`). */
+export function compresses(definition: string): boolean {
+  const m = COMPRESS_CLAUSE.exec(definition);
+  return !!m && !/^\s*NO\s/i.test(m[0]);
+}
+
+const VARYING = /^(VARCHAR|CHARACTER\s+VARYING|CHAR\s+VARYING|VARBYTE|VARGRAPHIC)\s*\(\s*(\d+)\s*\)/i;
+
+/**
+ * `ALTER TABLE t ADD c <type> ...` on an existing column: the column's source with its type widened, or null when
+ * Teradata refuses the change (3558 "Cannot alter the specified attribute(s)"). "The data type defined for a column
+ * can be changed only if the new type does not require a change to the existing data ... VARCHAR(6) to VARCHAR(12)
+ * valid, VARCHAR(12) to VARCHAR(6) not valid"; "You cannot use ALTER TABLE to change the character set attribute of
+ * an existing column"; "Cannot change the data type for a column specified in a primary or secondary index" (SQL Data
+ * Definition Language Detailed Topics, ALTER TABLE, "Data Type and Attribute Definitions", "Rules for Changing Column
+ * Data Types"). The double keeps the column's other attributes as they were and adds no FORMAT (one report shows a
+ * live system keeping the old length's `FORMAT 'X(n)'`: verify).
+ */
+export function widenColumn(columnSource: string, definition: string, indexed: boolean): string | null {
+  const space = columnSource.search(/\s/);
+  const oldDef = columnSource.slice(space + 1).trim();
+  const from = VARYING.exec(oldDef);
+  const to = VARYING.exec(definition.trim());
+  if (indexed || !from || !to) return null;
+  const word = (m: RegExpExecArray) =>
+    m[1]!
+      .replace(/\s+/g, ' ')
+      .toUpperCase()
+      .replace(/^CHAR(ACTER)? VARYING$/, 'VARCHAR');
+  if (word(from) !== word(to) || Number(to[2]) <= Number(from[2])) return null;
+  const charset = (d: string) => /\bCHARACTER\s+SET\s+(\w+)/i.exec(d)?.[1]?.toUpperCase() ?? null;
+  const wanted = charset(definition);
+  if (wanted && wanted !== (charset(oldDef) ?? 'LATIN')) return null;
+  return `${columnSource.slice(0, space)} ${from[1]}(${to[2]})${oldDef.slice(from[0].length)}`;
+}
+
+/** `ALTER TABLE t RENAME a TO b` (or `AS b`): the column's old and new names (upper case), or null. */
+export function alterRenameColumn(sql: string): { from: string; to: string } | null {
+  const w = tokenize(sql, '<fake alter>').filter((t) => isSignificant(t) && t.type !== 'semicolon');
+  if (w[0]?.value !== 'ALTER' || w[1]?.value !== 'TABLE') return null;
+  const at = w.findIndex((t, k) => k > 2 && t.type === 'word' && t.value === 'RENAME');
+  if (at < 0 || !w[at + 1] || !['TO', 'AS'].includes(w[at + 2]?.value ?? '') || !w[at + 3]) return null;
+  return { from: w[at + 1]!.value, to: w[at + 3]!.value };
 }
 
 /** `ALTER TABLE t DROP c, DROP d`: the columns dropped (upper case), or null for any other ALTER. */

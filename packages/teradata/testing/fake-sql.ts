@@ -100,6 +100,7 @@ type Expr =
   | { t: 'like'; e: Expr; pattern: Expr; not: boolean }
   | { t: 'fn'; name: string; args: Expr[]; star: boolean }
   | { t: 'sub'; q: Select }
+  | { t: 'exists'; q: Select }
   | { t: 'case'; e: Expr | null; whens: { when: Expr; result: Expr }[]; otherwise: Expr | null };
 
 interface SelectItem {
@@ -378,6 +379,13 @@ class Parser {
 
   private not(): Expr {
     if (this.acceptWord('NOT')) return { t: 'unary', op: 'NOT', e: this.not() };
+    // `EXISTS (subquery)`: true when the subquery returns a row (SQL Functions, Expressions, and Predicates, "EXISTS").
+    if (this.word() === 'EXISTS' && this.punct(1) === '(') {
+      this.i += 2;
+      const q = this.select();
+      this.expectPunct(')');
+      return { t: 'exists', q };
+    }
     return this.predicate();
   }
 
@@ -839,6 +847,8 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
           return args[0] === null ? null : String(args[0]).toLowerCase();
         case 'TRIM':
           return args[0] === null ? null : String(args[0]).trim();
+        case 'HASHROW':
+          return hashRow(args, ctx.host.caseBlind ?? false);
       }
       throw new FakeSqlError(3706, `unsupported function ${e.name} (fake SQL)`);
     }
@@ -846,6 +856,8 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
       const r = runSelect(e.q, ctx, env);
       return r.rows[0]?.[0] ?? null;
     }
+    case 'exists':
+      return runSelect(e.q, ctx, env).rows.length > 0;
     case 'case': {
       const v = e.e ? evaluate(e.e, env, ctx, group) : null;
       for (const w of e.whens) {
@@ -856,6 +868,32 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
       return e.otherwise ? evaluate(e.otherwise, env, ctx, group) : null;
     }
   }
+}
+
+/**
+ * `HASHROW(expr, ...)`: the 4-byte row hash of the values, as 8 hexadecimal digits (SQL Functions, Expressions, and
+ * Predicates, "HASHROW": "the hexadecimal row hash value for an expression or sequence of expressions"; the double's hash
+ * is FNV-1a over the values, not Teradata's hashing algorithm). Values that compare equal hash alike: character values
+ * without trailing blanks and, in a Teradata-mode session, in upper case (NOT CASESPECIFIC, verify); numbers by value.
+ * At most 64 expressions (verify the limit).
+ */
+function hashRow(values: unknown[], caseBlind: boolean): string {
+  if (values.length > 64) throw new FakeSqlError(3706, 'HASHROW takes at most 64 expressions (fake SQL, verify).');
+  let h = 0x811c9dc5;
+  const text = values
+    .map((v) => {
+      if (v === null || v === undefined) return '\u0000';
+      if (v instanceof Date) return v.toISOString();
+      if (typeof v === 'number' || typeof v === 'bigint') return `n${Number(v)}`;
+      const str = String(v).replace(/ +$/, '');
+      return `s${caseBlind ? str.toUpperCase() : str}`;
+    })
+    .join('\u0001');
+  for (const ch of Buffer.from(text, 'utf8')) {
+    h ^= ch;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).toUpperCase().padStart(8, '0');
 }
 
 function hasAggregate(e: Expr): boolean {
@@ -915,7 +953,31 @@ function dbcColumns(item: FromItem, host: SqlHost): string[] {
       'LASTALTERTIMESTAMP',
       'COMMENTSTRING',
     ],
-    COLUMNSV: ['DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'COLUMNID', 'COMMENTSTRING'],
+    COLUMNSV: [
+      'DATABASENAME',
+      'TABLENAME',
+      'COLUMNNAME',
+      'COLUMNID',
+      'COMMENTSTRING',
+      'COLUMNTYPE',
+      'COLUMNLENGTH',
+      'DECIMALTOTALDIGITS',
+      'DECIMALFRACTIONALDIGITS',
+      'NULLABLE',
+      'CHARTYPE',
+      'UPPERCASEFLAG',
+      'COLUMNUDTNAME',
+    ],
+    STATSV: ['DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'LASTCOLLECTTIMESTAMP'],
+    AUTHORIZATIONSV: [
+      'DATABASENAME',
+      'AUTHORIZATIONNAME',
+      'AUTHORIZATIONTYPE',
+      'AUTHORIZATIONSUBTYPE',
+      'OSDOMAINNAME',
+      'OSUSERNAME',
+    ],
+    FUNCTIONMAPPINGSV: ['DATABASENAME', 'FUNCTIONMAPPINGNAME'],
     DATABASESV: ['DATABASENAME', 'DBKIND', 'OWNERNAME', 'PERMSPACE', 'SPOOLSPACE', 'TEMPSPACE'],
     ALLRIGHTSV: ['USERNAME', 'DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'ACCESSRIGHT', 'GRANTAUTHORITY'],
     ALLROLERIGHTSV: ['ROLENAME', 'DATABASENAME', 'TABLENAME', 'COLUMNNAME', 'ACCESSRIGHT'],
@@ -925,6 +987,16 @@ function dbcColumns(item: FromItem, host: SqlHost): string[] {
     DISKSPACEV: ['VPROC', 'DATABASENAME', 'ACCOUNTNAME', 'MAXPERM', 'CURRENTPERM', 'PEAKPERM'],
     TABLESIZEV: ['VPROC', 'DATABASENAME', 'ACCOUNTNAME', 'TABLENAME', 'CURRENTPERM', 'PEAKPERM'],
     SESSIONINFOV: ['SESSIONNO', 'USERNAME', 'LOGONDATE', 'LOGONTIME', 'TRANSACTION_MODE'],
+    INDICESV: [
+      'DATABASENAME',
+      'TABLENAME',
+      'INDEXNUMBER',
+      'INDEXTYPE',
+      'UNIQUEFLAG',
+      'INDEXNAME',
+      'COLUMNNAME',
+      'COLUMNPOSITION',
+    ],
   };
   return known[item.name] ?? Object.keys(host.dbcView(item.name)?.[0] ?? {});
 }

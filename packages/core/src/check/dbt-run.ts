@@ -2,7 +2,7 @@ import type { Connection, Engine, LineageRole, QueryLineage, StatementDescriptio
 import { DbeeError } from '../errors';
 import type { Plan } from '../plan/plan';
 import { emptyModel, type SchemaModel } from '../schema/model';
-import type { VerifyProbe, VerifyResult } from '../runner/verify';
+import type { VerifyProbe, VerifyResult } from './verify-result';
 import { checkDbt, columnsBefore, RelationIndex, relationsRead, touchedRelations, type DbtReport } from './dbt-check';
 import type { DbtManifest } from './dbt-manifest';
 import { dbtDrift, type DbtDriftFinding, type DriftSide } from './dbt-drift';

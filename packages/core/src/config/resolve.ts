@@ -1,7 +1,15 @@
 import { DbeeError } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
 import { durationMs } from './schema';
-import type { CompatSettings, DeploySettings, EnvironmentConfig, Gates, ProjectConfig, VerifySettings } from './schema';
+import type {
+  BlueGreenSettings,
+  CompatSettings,
+  DeploySettings,
+  EnvironmentConfig,
+  Gates,
+  ProjectConfig,
+  VerifySettings,
+} from './schema';
 import type { YamlFile } from './yaml-file';
 
 /** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */
@@ -17,6 +25,11 @@ export interface ResolvedEnvironment {
   compat?: CompatSettings;
   /** What a dry run proves on the scratch copy (`verify:`: the rollback test), when the environment says. */
   verify?: VerifySettings;
+  /**
+   * `blueGreen:` (docs/blue-green.md); the PgBouncer admin URL's `${VAR}`s are interpolated when it is read, so an unset
+   * variable only matters to a blue/green phase.
+   */
+  blueGreen?: BlueGreenSettings;
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
   /** How a session is opened (`connectTimeout`, `connectRetries`), when the environment says; else the engine's defaults. */
@@ -170,6 +183,7 @@ export function resolveEnvironment(
     deploy: { ...workspaceDeploy, ...config.deploy },
     ...(config.compat ? { compat: config.compat } : {}),
     ...(config.verify ? { verify: config.verify } : {}),
+    ...blueGreenOf(config, envName, interpolate),
     declaredAt: { file: file.displayPath },
     ...connectSettings(config),
     connectionVariables,
@@ -216,4 +230,20 @@ function connectSettings(config: EnvironmentConfig): Pick<ResolvedEnvironment, '
       ...(config.connectRetries !== undefined ? { retries: config.connectRetries } : {}),
     },
   };
+}
+
+/** `blueGreen` of a resolved environment: the PgBouncer admin URL interpolated when read (it may hold a password). */
+function blueGreenOf(
+  config: EnvironmentConfig,
+  envName: string,
+  interpolate: (value: unknown, path: (string | number)[]) => unknown,
+): Pick<ResolvedEnvironment, 'blueGreen'> {
+  const settings = config.blueGreen;
+  if (!settings) return {};
+  if (!('pgbouncer' in settings.router)) return { blueGreen: settings };
+  const pgbouncer = { ...settings.router.pgbouncer };
+  const written = pgbouncer.admin;
+  const path = ['environments', envName, 'blueGreen', 'router', 'pgbouncer', 'admin'];
+  Object.defineProperty(pgbouncer, 'admin', { get: () => interpolate(written, path) as string, enumerable: true });
+  return { blueGreen: { ...settings, router: { pgbouncer } } };
 }

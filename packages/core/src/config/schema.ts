@@ -100,10 +100,12 @@ export const deploySettings = z.strictObject({
   keepDroppedColumns: z.boolean().optional(),
   allowHazards: z.array(hazardKind).optional(),
   /**
-   * How `deploy` brings the plan to the database: `direct` (its steps, the default) or `expand-contract` (additive
-   * changes, a backfill and a version schema of views per release; then `dbee complete` or `dbee abort`).
+   * How `deploy` brings the plan to the database: `direct` (its steps, the default), `expand-contract` (additive
+   * changes, a backfill and a version schema of views per release; then `dbee complete` or `dbee abort`) or
+   * `blue-green` (the release deployed to a green copy kept in sync; then `dbee switch`, `dbee fallback`, `dbee finish`:
+   * docs/blue-green.md).
    */
-  strategy: z.enum(['direct', 'expand-contract']).optional(),
+  strategy: z.enum(['direct', 'expand-contract', 'blue-green']).optional(),
   /**
    * The expand/contract strategy's backfill (docs/zero-downtime.md): rows of the first batch (`batchSize`, default
    * 1,000), the largest batch (`maxBatchSize`, 50,000), the time a batch holds its rows that the size adapts toward
@@ -331,6 +333,56 @@ export const fleetConfig = z
  */
 export const policiesConfig = z.record(z.string(), z.unknown());
 
+/**
+ * The router of a blue/green deployment (docs/blue-green.md): what the application connects through, which dbee pauses,
+ * points at the other side and resumes at a switchover. Either a PgBouncer driven through its admin console, or the
+ * user's own commands for any other router.
+ */
+export const blueGreenRouter = z.union([
+  z.strictObject({
+    pgbouncer: z.strictObject({
+      /**
+       * Its admin console as a URL, a user of its `admin_users`; `${VAR}` for the password, e.g.
+       * `postgres://pgbouncer:${PGBOUNCER_PASSWORD}@10.0.0.9:6432/pgbouncer`.
+       */
+      admin: z.string(),
+      /** Its configuration file (`pgbouncer.ini`, on this machine), whose `[databases]` entry dbee rewrites. */
+      config: z.string(),
+      /** The `[databases]` name the application connects to, e.g. `sales`. */
+      database: z.string(),
+      /** Bound of each admin command but `PAUSE`. Default 5s. */
+      timeout: duration.optional(),
+    }),
+  }),
+  z.strictObject({
+    commands: z.strictObject({
+      /** Holds the application's writes; exits 0 once none runs. */
+      pause: z.string(),
+      /** Points the application at `$DBEE_BLUE_GREEN_SIDE` (`blue` or `green`), database `$DBEE_BLUE_GREEN_DATABASE`. */
+      route: z.string(),
+      /** Lets the writes go. */
+      resume: z.string(),
+      /** Prints `blue` or `green`: the side served now. Optional. */
+      serving: z.string().optional(),
+      /** Bound of each command. Default 10s. */
+      timeout: duration.optional(),
+    }),
+  }),
+]);
+
+/** `blueGreen:` of an environment (blue's): its green, its router, the switchover's bounds (docs/blue-green.md). */
+export const blueGreenSettings = z.strictObject({
+  /** The environment of dbee.yaml that is green: its database (absent before) is made by the deploy phase. */
+  green: z.string(),
+  router: blueGreenRouter,
+  /** A switchover is refused while green (or blue, for a fallback) is further behind than this. Default 16MB. */
+  maxLag: byteSize.optional(),
+  /** The longest the writes stay paused: past it the switchover is undone and blue serves on. Default 10s. */
+  pauseTimeout: duration.optional(),
+  /** The longest the deploy phase waits for green's initial copy. Default 1h. */
+  copyTimeout: duration.optional(),
+});
+
 export const environmentConfig = z
   .strictObject({
     /** `postgres` or `teradata`. */
@@ -363,6 +415,8 @@ export const environmentConfig = z
     fleet: fleetConfig.optional(),
     /** Schema review policies for this environment, over the workspace's (docs/policies.md). */
     policies: policiesConfig.optional(),
+    /** This environment deployed blue/green: its green, its router, the switchover's bounds (docs/blue-green.md). */
+    blueGreen: blueGreenSettings.optional(),
   })
   .refine((e) => e.connection !== undefined || e.fleet !== undefined, {
     message: 'required, expected record',
@@ -542,6 +596,7 @@ export type ProjectConfig = z.infer<typeof projectConfig>;
 export type DeploySettings = z.infer<typeof deploySettings>;
 export type DeployStrategy = NonNullable<DeploySettings['strategy']>;
 export type Gates = z.infer<typeof gates>;
+export type BlueGreenSettings = z.infer<typeof blueGreenSettings>;
 export type PreviewSettings = z.infer<typeof previewSettings>;
 export type FleetConfig = z.infer<typeof fleetConfig>;
 export type FleetTargetConfig = z.infer<typeof fleetTarget>;

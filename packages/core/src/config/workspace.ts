@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { projectConfig, workspaceConfig, type ProjectConfig, type WorkspaceConfig } from './schema';
 import { ConfigCache } from './config-cache';
-import { fastGlob, projectFilesOf } from '../sources/walk';
+import { fastGlob, projectFilesOf } from './walk';
 import { YamlFile } from './yaml-file';
 import { unknownEnvironments, unknownProjectEnvironments } from './references';
 import { chooseEnvironment, ENVIRONMENT_VARIABLE, type EnvironmentChoice } from './environment-name';
@@ -79,19 +79,9 @@ export class Workspace {
   private static loadWith(root: string, cache: ConfigCache): Workspace {
     const file = YamlFile.read(join(root, WORKSPACE_FILE), WORKSPACE_FILE, cache);
     const config = file.validate(workspaceConfig);
-    if (!config.environments[config.defaultEnvironment]) {
-      throw new DbeeError(`defaultEnvironment "${config.defaultEnvironment}" is not declared under environments`, {
-        code: 'CONFIG_INVALID',
-        location: file.locate(['defaultEnvironment']),
-        hint: `declare it, or pick one of: ${Object.keys(config.environments).join(', ')}`,
-      });
-    }
-    // Without `ignore:` globs, one walk (no glob library loaded); with them, fast-glob matches them.
-    const files = config.ignore?.length
-      ? fastGlob()
-          .sync(`**/${PROJECT_FILE}`, { cwd: root, ignore: [...ALWAYS_IGNORED, ...config.ignore], dot: false })
-          .sort()
-      : projectFilesOf(root, PROJECT_FILE).map((f) => f.path);
+    const unknownDefault = defaultEnvironmentProblem(file, config);
+    if (unknownDefault) throw unknownDefault;
+    const files = projectFiles(root, config);
     const projects = new Map<string, DbProject>();
     const errors: DbeeError[] = unknownEnvironments(file, config);
     for (const rel of files) {
@@ -213,10 +203,34 @@ export class Workspace {
   }
 }
 
-/** Load and validate one `db.yaml`; `rel` is its path relative to the workspace root. */
-export function loadProject(root: string, rel: string, cache?: ConfigCache): DbProject {
+/** dbee.yaml's `defaultEnvironment` when it names no environment of the file, as the error to show; else null. */
+export function defaultEnvironmentProblem(file: YamlFile, config: WorkspaceConfig): DbeeError | null {
+  if (config.environments[config.defaultEnvironment]) return null;
+  return new DbeeError(`defaultEnvironment "${config.defaultEnvironment}" is not declared under environments`, {
+    code: 'CONFIG_INVALID',
+    location: file.locate(['defaultEnvironment']),
+    hint: `declare it, or pick one of: ${Object.keys(config.environments).join(', ')}`,
+  });
+}
+
+/** The `db.yaml` files of the workspace, relative to its root, sorted: every one outside the ignored folders. */
+export function projectFiles(root: string, config: Pick<WorkspaceConfig, 'ignore'>): string[] {
+  // Without `ignore:` globs, one walk (no glob library loaded); with them, fast-glob matches them.
+  return config.ignore?.length
+    ? fastGlob()
+        .sync(`**/${PROJECT_FILE}`, { cwd: root, ignore: [...ALWAYS_IGNORED, ...config.ignore], dot: false })
+        .sort()
+    : projectFilesOf(root, PROJECT_FILE).map((f) => f.path);
+}
+
+/**
+ * Load and validate one `db.yaml`; `rel` is its path relative to the workspace root. `text`: its text when it is not
+ * the file's on disk (an editor's unsaved buffer).
+ */
+export function loadProject(root: string, rel: string, cache?: ConfigCache, text?: string): DbProject {
   const displayPath = rel.split(sep).join('/');
-  const file = YamlFile.read(join(root, rel), displayPath, cache);
+  const file =
+    text === undefined ? YamlFile.read(join(root, rel), displayPath, cache) : YamlFile.parse(text, displayPath);
   const config = file.validate(projectConfig);
   const relativeRoot = dirname(displayPath);
   return {
@@ -228,7 +242,8 @@ export function loadProject(root: string, rel: string, cache?: ConfigCache): DbP
   };
 }
 
-function checkDependencies(project: DbProject, projects: ReadonlyMap<string, DbProject>): DbeeError[] {
+/** A `dependsOn` entry that names no project of the workspace, each with its db.yaml line. */
+export function checkDependencies(project: DbProject, projects: ReadonlyMap<string, DbProject>): DbeeError[] {
   return project.config.dependsOn.flatMap((dep, i) => {
     if (projects.has(dep)) return [];
     return [

@@ -207,16 +207,16 @@ export function sourceCommit(ctx: OperationContext): Promise<string | null> {
  */
 export async function deployedStates(
   ctx: OperationContext,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'objects'>,
   environment: ResolvedEnvironment,
   projects: readonly string[],
 ): Promise<Map<string, DeployedState>> {
   const out = new Map<string, DeployedState>();
   if (!ctx.sessions) {
-    for (const name of projects) out.set(name, await ledger.deployedState(name));
+    for (const name of projects) out.set(name, await ledger.objects.deployedState(name));
     return out;
   }
-  const all = await batchShared(ctx, `ledger-state\0${environment.name}`, () => ledger.deployedStates());
+  const all = await batchShared(ctx, `ledger-state\0${environment.name}`, () => ledger.objects.deployedStates());
   for (const name of projects) out.set(name, all.get(name) ?? { objects: new Map(), migrations: new Map() });
   return out;
 }

@@ -1,4 +1,4 @@
-import { liveFingerprint } from './recorded-fingerprint';
+import { liveFingerprint } from '../runner/recorded-fingerprint';
 import { renderMode, type RenderMode } from '../plan/render-mode';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,13 +12,12 @@ import { settled, unsettled, writeCacheFile } from '../background';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { loadModels, loadTarget, removedObjects, schemaOwners, type LoadedTarget } from '../context/load';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
-import { diffModels } from '../schema/diff';
+import { planChanges, type PlanChangesSettings } from '../planner/plan-changes';
 import type { SchemaModel } from '../schema/model';
 import { ignorePattern, projectScope, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
 import { compareEnvironments, environmentScope, refuseOtherSchemaNames } from './environment-scope';
-import type { Change, RenameDeclaration } from '../schema/change';
-import { inFlightOf, notRenamedAway, releaseMakes, withoutInFlight, type InFlight } from '../expand/in-flight';
-import { ExpandLedger, type ExpandRelease } from '../expand/phases';
+import type { RenameDeclaration } from '../schema/change';
+import { againstSources, type InFlightReader, type InFlightWork } from './in-flight-work';
 import { checksumStatements } from '../sources/checksum';
 import { cacheDir, desiredModel, desiredModelStarted } from './desired';
 import { materializeRef } from './git-ref';
@@ -77,10 +76,10 @@ export interface DiffResult {
   /** On a result in `dependencies`: the project it is a dependency of. */
   dependencyOf?: string;
   /**
-   * The project's expand-contract release in flight on either side (an environment), with what it holds: its objects are
-   * not differences (see `livePlan`). Absent when no release is in flight.
+   * dbee's own work in flight on either side (an environment: a strategy's, between its phases), with what it holds:
+   * its objects are not differences (see `livePlan`). Absent when there is none.
    */
-  inFlight?: (InFlight & { environment: string })[];
+  inFlight?: { environment: string; work: InFlightWork }[];
 }
 
 /**
@@ -88,17 +87,26 @@ export interface DiffResult {
  * with reverses and hazards. Live sides are read under the deployment lock (the embedded database allows one
  * process at a time, and a diff must not read a schema halfway through a deployment).
  */
-export async function diffPlan(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
+export async function diffPlan(
+  ctx: OperationContext,
+  selectors: DiffSelectors,
+  /** The one reader of every strategy's work in flight (operations/strategies/in-flight.ts). */
+  inFlight: InFlightReader,
+): Promise<DiffResult> {
   if ((selectors.base || selectors.head) && selectors.againstEnv) {
     throw new DbeeError(`--against-env and --${selectors.base ? 'base' : 'head'} cannot be combined`, {
       code: 'OPTIONS_INVALID',
       hint: 'compare an environment with another (--against-env), with the sources at a ref (--head), or two refs (--base, --head)',
     });
   }
-  return selectors.base ? diffRefs(ctx, selectors) : diffEnvironment(ctx, selectors);
+  return selectors.base ? diffRefs(ctx, selectors) : diffEnvironment(ctx, selectors, inFlight);
 }
 
-async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors): Promise<DiffResult> {
+async function diffEnvironment(
+  ctx: OperationContext,
+  selectors: DiffSelectors,
+  inFlight: InFlightReader,
+): Promise<DiffResult> {
   const { workspace } = ctx;
   const loaded = await loadTarget(ctx, selectors.project, selectors.env);
   if (!loaded.engine.diff && loaded.engine.compare) return diffByComparison(ctx, selectors, loaded);
@@ -116,7 +124,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
   if (selectors.againstEnv) {
     const there = workspace.environment(selectors.againstEnv, ctx.env);
     refuseOtherSchemaNames(ctx, engine, target, { environment, schemas: model.graph.schemas }, there);
-    desired = await otherEnvironment(ctx, engine, selectors.againstEnv, scope, target.name, envVsEnv);
+    desired = await otherEnvironment(ctx, engine, selectors.againstEnv, scope, target.name, envVsEnv, inFlight);
   } else if (selectors.head) {
     const d = await desiredAtRef(ctx, selectors.head, selectors.env, target.name, !selectors.noCache);
     desired = { model: () => d.model, key: d.key, label: `sources at ${selectors.head}` };
@@ -138,11 +146,12 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     selectors.againstEnv || selectors.head
       ? undefined
       : async (conn: Connection) =>
-          removedObjects(model, await openLedger(conn, engine.ledger).deployedState(target.name));
+          removedObjects(model, await openLedger(conn, engine.ledger).objects.deployedState(target.name));
   const reading = readLive(ctx, engine, environment, scope, {
     project: target.name,
-    cached: (fp, roles, release) => {
-      const key = diffKey(desired.key, liveKey(fp, roles, release), mode);
+    inFlight,
+    cached: (fp, roles, work) => {
+      const key = diffKey(desired.key, liveKey(fp, roles, work), mode);
       return selectors.noCache ? null : readCachedDiff(workspace.root, key);
     },
     pending,
@@ -151,24 +160,24 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
       ? undefined
       : (conn) =>
           openLedger(conn, engine.ledger)
-            .lastFinishedSummary(target.name, environment.name)
+            .deployments.lastFinishedSummary(target.name, environment.name)
             .catch(() => null),
   });
   // Both sides at once; the sources' error first, as when the model was built before the live side was read.
   const [read, built] = await Promise.all([settled(reading), desired.building ? settled(desired.building) : null]);
   if (built) desired.model = unsettled(built);
   const live = unsettled(read);
-  const here = live.release ? { environment: environment.name, ...inFlightOf(live.release) } : null;
-  const inFlight = [
-    ...(here ? [here] : []),
-    ...(desired.release ? [{ environment: desired.label.replace(/ \(.*$/, ''), ...inFlightOf(desired.release) }] : []),
+  const held = [
+    ...(live.work ? [{ environment: environment.name, work: live.work }] : []),
+    ...(desired.work ? [{ environment: desired.label.replace(/ \(.*$/, ''), work: desired.work }] : []),
   ];
+  const pendingDrops = live.pendingDrops && (live.work ? live.work.pendingDrops(live.pendingDrops) : live.pendingDrops);
   const sides = {
     project: target.name,
     from: `${environment.name} (${live.description})`,
     to: desired.label,
-    ...(live.pendingDrops ? { pendingDrops: notRenamedAway(live.pendingDrops, here) } : {}),
-    ...(inFlight.length ? { inFlight } : {}),
+    ...(pendingDrops ? { pendingDrops } : {}),
+    ...(held.length ? { inFlight: held } : {}),
     start: { loaded },
   };
   if (live.cachedPlan) return { ...sides, plan: live.cachedPlan, cached: true };
@@ -182,11 +191,7 @@ async function diffEnvironment(ctx: OperationContext, selectors: DiffSelectors):
     scope,
     toSources: !selectors.againstEnv,
   });
-  writeCachedDiff(
-    workspace.root,
-    diffKey(desired.key, liveKey(live.fingerprint, live.roles, live.release), mode),
-    plan,
-  );
+  writeCachedDiff(workspace.root, diffKey(desired.key, liveKey(live.fingerprint, live.roles, live.work), mode), plan);
   return { ...sides, plan, cached: false };
 }
 
@@ -198,11 +203,11 @@ interface TargetSide {
   key: string;
   label: string;
   roles?: string[];
-  /** Another environment's release in flight (its model is then the release's old shape). */
-  release?: ExpandRelease;
+  /** Another environment's work in flight (its model is then what undoing the work would leave). */
+  work?: InFlightWork;
 }
 
-/** `--against-env`: the other environment's live schema, read under its own lock; a release in flight there left out. */
+/** `--against-env`: the other environment's live schema, read under its own lock; work in flight there left out. */
 async function otherEnvironment(
   ctx: OperationContext,
   engine: Engine,
@@ -210,25 +215,26 @@ async function otherEnvironment(
   scope: SchemaScope,
   project: string,
   envVsEnv: boolean,
+  inFlight: InFlightReader,
 ): Promise<TargetSide> {
   const other = ctx.workspace.environment(name, ctx.env);
-  const read = await readLive(ctx, engine, other, scope, { project, withRoles: envVsEnv });
+  const read = await readLive(ctx, engine, other, scope, { project, withRoles: envVsEnv, inFlight });
   const model = read.model;
   if (!model) throw new Error('unreachable: readLive returned no model');
-  const release = read.release;
+  const work = read.work;
   return {
-    model: release ? () => withoutInFlight(model, release.plan, true) : () => model,
-    key: `env:${other.name}:${liveKey(read.fingerprint, read.roles, release)}`,
+    model: work ? () => work.before(model) : () => model,
+    key: `env:${other.name}:${liveKey(read.fingerprint, read.roles, work)}`,
     label: `${other.name} (${read.description})`,
     ...(read.roles ? { roles: read.roles } : {}),
-    ...(release ? { release } : {}),
+    ...(work ? { work } : {}),
   };
 }
 
 /**
- * The plan from the live side to the target side. A release in flight on the live side is left out of it: against
- * another environment, the live side is the release's old shape (`withoutInFlight` with its additions); against the
- * sources, dbee's scaffolding is left out and the changes `complete` makes are not planned (`releaseMakes`).
+ * The plan from the live side to the target side. Work in flight on the live side is left out of it: against another
+ * environment, the live side is what undoing the work would leave (`InFlightWork.before`); against the sources, dbee's
+ * scaffolding is left out and the changes that finishing the work makes are not planned (`againstSources`).
  */
 function livePlan(
   engine: Engine,
@@ -243,9 +249,9 @@ function livePlan(
   },
 ): Plan {
   const { envVsEnv, labels, scope, toSources, ...planSettings } = settings;
-  const release = live.release;
-  const sources = toSources ? againstSources(live.model!, release) : null;
-  const old = release ? withoutInFlight(live.model!, release.plan, true) : live.model!;
+  const work = live.work;
+  const sources = toSources ? againstSources(live.model!, work) : null;
+  const old = work ? work.before(live.model!) : live.model!;
   let [from, to] = [sources?.from ?? old, desired.model!()];
   let uncompared: string[] = [];
   if (envVsEnv)
@@ -270,19 +276,6 @@ function livePlan(
 }
 
 /**
- * The live side of a comparison with the sources, with the project's release in flight there (`release`, or null):
- * without dbee's scaffolding, and the changes `complete` makes left out of the plan (`skip`). Diff and drift read a
- * database with a release in flight through this one rule.
- */
-export function againstSources(
-  live: SchemaModel,
-  release: Pick<ExpandRelease, 'plan'> | null,
-): { from: SchemaModel; skip?: (c: Change) => boolean } {
-  if (!release) return { from: live };
-  return { from: withoutInFlight(live, release.plan, false), skip: releaseMakes(release.plan, live) };
-}
-
-/**
  * Between two environments, the project's renames that the target side has made (its table or column has the new
  * name): the others are the sources' news to both sides (two environments before a release that renames, or one
  * with it in flight), not a difference between them.
@@ -299,9 +292,9 @@ export function reachedRenames(renames: RenameDeclaration[], to: SchemaModel): R
   );
 }
 
-/** The live side's part of a diff's cache key: its fingerprint, its roles, and the release in flight there. */
-function liveKey(fingerprint: string, roles: string[] | undefined, release: ExpandRelease | null | undefined): string {
-  const flying = release ? `:release:${release.id}:${release.phase}` : '';
+/** The live side's part of a diff's cache key: its fingerprint, its roles, and the work in flight there. */
+function liveKey(fingerprint: string, roles: string[] | undefined, work: InFlightWork | null | undefined): string {
+  const flying = work ? `:${work.key}` : '';
   return `${roles ? `${fingerprint}:${rolesHash(roles)}` : fingerprint}${flying}`;
 }
 
@@ -350,7 +343,7 @@ async function diffByComparison(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => ({
       description: conn.description,
-      pendingDrops: removedObjects(model, await openLedger(conn, engine.ledger).deployedState(target.name)),
+      pendingDrops: removedObjects(model, await openLedger(conn, engine.ledger).objects.deployedState(target.name)),
       ...(await compare.compareObjects(conn, {
         objects,
         databases: model.graph.schemas,
@@ -485,12 +478,12 @@ interface LiveRead {
   cachedPlan?: Plan;
   pendingDrops?: string[];
   roles?: string[];
-  /** The project's release of the expand-contract strategy in flight there, or null. */
-  release: ExpandRelease | null;
+  /** dbee's work in flight there for the project (a strategy's, between its phases), or null. */
+  work: InFlightWork | null;
 }
 
 /**
- * Read a live schema under the lock: the project's release in flight and the fingerprint first, then (unless `cached`
+ * Read a live schema under the lock: the project's work in flight and the fingerprint first, then (unless `cached`
  * answers) the full model.
  */
 async function readLive(
@@ -500,7 +493,8 @@ async function readLive(
   scope: SchemaScope,
   options: {
     project: string;
-    cached?: (fingerprint: string, roles: string[] | undefined, release: ExpandRelease | null) => Plan | null;
+    inFlight: InFlightReader;
+    cached?: (fingerprint: string, roles: string[] | undefined, work: InFlightWork | null) => Plan | null;
     pending?: (conn: Connection) => Promise<string[]>;
     withRoles?: boolean;
     /** The summary of the project's last finished deployment on this environment (its recorded fingerprint). */
@@ -516,13 +510,13 @@ async function readLive(
       const diff = requireRole(engine, 'diff', 'compute a diff');
       const roles = options.withRoles && diff.roles ? await diff.roles(conn) : undefined;
       const withRoleList = roles ? { roles } : {};
-      const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(options.project) : null;
+      const work = await options.inFlight(conn, engine, [options.project]);
       // The fingerprint the project's last deployment here recorded, while the catalog has not changed since
       // (`liveFingerprint`); only where a cached plan may answer by it.
       const recorded = cached && lastOf ? await lastOf(conn) : null;
       const fingerprint = await liveFingerprint(diff, engine, conn, scope, recorded);
-      const base = { fingerprint, description: conn.description, release, ...pendingDrops, ...withRoleList };
-      const hit = cached?.(fingerprint, roles, release);
+      const base = { fingerprint, description: conn.description, work, ...pendingDrops, ...withRoleList };
+      const hit = cached?.(fingerprint, roles, work);
       if (hit) return { ...base, cachedPlan: hit };
       // Its catalog queries shared with the lock's session (`DiffRole.introspect`).
       return { ...base, model: await diff.introspect(conn, scope, sideSession(ctx, session)) };
@@ -532,96 +526,6 @@ async function readLive(
 
 function rolesHash(roles: string[]): string {
   return createHash('sha256').update(roles.join('\0')).digest('hex').slice(0, 16);
-}
-
-/** How `planChanges` plans: the project the steps belong to, and what the diff and its rendering take into account. */
-export interface PlanChangesSettings {
-  /** The project the steps are recorded under. */
-  project: string;
-  /** Indexes built CONCURRENTLY outside transactions (`deploy.online`). */
-  online?: boolean;
-  /** The safe rewrites (`deploy.safeRewrites`, `--safe`; see `RenderMode`). */
-  safe?: RenderMode['safe'];
-  /** A dropped column's values kept in a backup (`deploy.keepDroppedColumns`; see `RenderMode`). */
-  keepDroppedColumns?: RenderMode['keepDroppedColumns'];
-  /** The fingerprint of the live side the plan was made from (checked again before a package deploys). */
-  baseFingerprint?: string | null;
-  /** Renames declared in db.yaml (`renames:`), so a rename is not a drop and a create. */
-  renames?: RenameDeclaration[];
-  /** Compare owners too (`manage: { owners: true }`). */
-  owners?: boolean;
-  /** Changes left out of the plan: those a release in flight makes at complete (`releaseMakes`). */
-  skip?: (change: Change) => boolean;
-}
-
-/** Typed changes from `from` to `to` rendered into a plan (no source files: these steps come from comparing two models). */
-export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, settings: PlanChangesSettings): Plan {
-  const {
-    project,
-    online = false,
-    safe,
-    keepDroppedColumns,
-    baseFingerprint = null,
-    renames = [],
-    owners = false,
-    skip,
-  } = settings;
-  const diff = requireRole(engine, 'diff', 'compute a diff');
-  to = forServer(to, from.serverVersion, diff.facts.privilegesSince);
-  const all = diffModels(from, to, {
-    renames,
-    owners,
-    sameDefinition: diff.sameDefinition,
-    facts: diff.facts,
-  });
-  const changes = skip ? all.filter((c) => !skip(c)) : all;
-  const rendered = diff.renderChanges(changes, {
-    from,
-    to,
-    online,
-    ...(safe ? { safe } : {}),
-    ...(keepDroppedColumns ? { keepDroppedColumns } : {}),
-  });
-  const steps: PlanStep[] = rendered.map((r, i) => ({
-    ...r,
-    order: i + 1,
-    project,
-    source: null,
-    checksum: checksumStatements(r.statements),
-  }));
-  return {
-    formatVersion: PLAN_FORMAT_VERSION,
-    engine: engine.name,
-    projects: [project],
-    sourceCommit: null,
-    baseFingerprint,
-    steps,
-  };
-}
-
-/**
- * `model` without the privileges a server of `version` does not know (`EngineFacts.privilegesSince`): the desired
- * side may be built on a newer server (an embedded shadow) than the target it is planned for.
- */
-export function forServer(
-  model: SchemaModel,
-  version: number | undefined,
-  since: Readonly<Record<string, number>> | undefined,
-): SchemaModel {
-  if (version === undefined || !since) return model;
-  const unknown = new Set(Object.keys(since).filter((p) => since[p]! > version));
-  if (!unknown.size) return model;
-  const known = (list: string[]) => list.filter((p) => !unknown.has(p));
-  const defaults: SchemaModel['defaultPrivileges'] = {};
-  for (const [kind, grants] of Object.entries(model.defaultPrivileges))
-    defaults[kind as keyof typeof defaults] = grants!.map((g) => ({ ...g, privileges: known(g.privileges) }));
-  return {
-    ...model,
-    privileges: model.privileges
-      .map((p) => ({ ...p, privileges: known(p.privileges), grantable: known(p.grantable) }))
-      .filter((p) => p.privileges.length > 0),
-    defaultPrivileges: defaults,
-  };
 }
 
 /** The engine, once it is known to have a diff role (`ENGINE_CAPABILITY` otherwise). */

@@ -8,9 +8,9 @@ import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import type { OperationContext } from '../context/operation-context';
 import { fullModels, hasExportedModels, schemaOwners } from '../context/load';
 import { desiredModelFor } from './desired';
-import { againstSources, planChanges } from './diff-plan';
-import { ExpandLedger } from '../expand/phases';
-import { stillRecorded } from './recorded-fingerprint';
+import { planChanges } from '../planner/plan-changes';
+import { againstSources, type InFlightReader } from './in-flight-work';
+import { stillRecorded } from '../runner/recorded-fingerprint';
 import type { Settled } from '../background';
 
 /** One object of a project changed outside dbee since the project's last recorded state. */
@@ -129,6 +129,8 @@ export interface DriftInput {
   models: readonly ProjectModel[];
   project: string;
   deployed: DeployedState;
+  /** The one reader of every strategy's work in flight: its objects are dbee's own, not drift. */
+  inFlight: InFlightReader;
 }
 
 /** Whether two fingerprints describe equal definitions, whichever databases they were read in (`DiffRole.stateOf`). */
@@ -152,9 +154,8 @@ export async function driftedObjects(ctx: OperationContext, input: DriftInput): 
     desiredModelFor(ctx, { engine, environment, models: [...own], target: project }),
     diff.introspect(conn, projectScope(model.graph)),
   ]);
-  // A release in flight is dbee's own work, not drift: compared as a diff compares it with the sources.
-  const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project) : null;
-  const { from, skip } = againstSources(live, release);
+  // Work in flight (a strategy's, between its phases) is dbee's own, not drift: compared as a diff compares it.
+  const { from, skip } = againstSources(live, await input.inFlight(conn, engine, [project]));
   const steps = planChanges(engine, from, desired.model, {
     project,
     renames: model.project.config.renames ?? [],

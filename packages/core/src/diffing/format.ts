@@ -1,4 +1,3 @@
-import { formatInFlight } from '../expand/in-flight';
 import type { PlanStep } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import { hazardLine } from '../schema/lint-rules';
@@ -86,7 +85,7 @@ export function formatDiffJson(r: DiffResult): string {
     ...(r.pendingDrops ? { pendingDrops: r.pendingDrops } : {}),
     ...(r.unplanned ? { unplanned: r.unplanned } : {}),
     ...(r.plan.uncompared ? { uncompared: r.plan.uncompared } : {}),
-    ...(r.inFlight ? { inFlight: r.inFlight } : {}),
+    ...(r.inFlight ? { inFlight: r.inFlight.map((f) => ({ environment: f.environment, ...f.work.json })) } : {}),
     ...(r.dependencies ? { dependencies: r.dependencies.map((d) => JSON.parse(formatDiffJson(d))) } : {}),
     hazards: [...new Set(r.plan.steps.flatMap((s) => s.hazards.map((h) => h.kind)))].sort(),
     steps: r.plan.steps.map((s) => ({
@@ -143,12 +142,12 @@ export function formatDiffMarkdown(r: DiffResult, graphCommand?: string): string
 }
 
 /**
- * One line per side with a release in flight: what it holds (dbee's own objects, not differences: `livePlan`) and
- * the commands that end it.
+ * One line per side with work in flight: what it holds (dbee's own objects, not differences: `livePlan`) and the
+ * commands that end it.
  */
 function inFlightLines(r: DiffResult): string[] {
   return (r.inFlight ?? []).map(
     (f) =>
-      `in flight on ${f.environment}, not compared as differences: ${formatInFlight(f, ` ${r.project} --env ${f.environment}`)}`,
+      `in flight on ${f.environment}, not compared as differences: ${f.work.describe(` ${r.project} --env ${f.environment}`)}`,
   );
 }

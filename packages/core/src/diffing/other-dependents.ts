@@ -1,10 +1,10 @@
 import type { Connection, Engine } from '../engine/engine';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
-import { dependentsOf, only, otherDependentNote } from '../runner/recreate-dependents';
+import { dependentsOf, mergedStepNote, only, otherDependentNote } from '../runner/recreate-dependents';
 import type { SchemaModel } from '../schema/model';
 import { checksumStatements } from '../sources/checksum';
-import { planChanges } from './diff-plan';
+import { planChanges } from '../planner/plan-changes';
 
 /**
  * `steps` (a diff's plan of one project, whose schemas are `own`) with the objects of other schemas (`others`: every
@@ -83,7 +83,7 @@ export async function withOtherSchemasDependents(
           hazards: within.flatMap((st) => st.hazards),
           notes: [
             ...within.flatMap((st) => st.notes ?? []),
-            ...range.slice(1).map((st) => `then: ${st.action} ${st.key}`),
+            ...range.slice(1).map((st) => mergedStepNote(st.action, st.key)),
             ...creates.map((st) => otherDependentNote(st.key, st.action, where(st), seeds)),
           ],
           checksum: checksumStatements(within.flatMap((st) => st.statements)),

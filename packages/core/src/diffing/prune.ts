@@ -3,7 +3,7 @@ import { requireRole, type Connection, type Engine } from '../engine/engine';
 import type { PlanStep } from '../plan/plan';
 import type { ManagedScope } from '../schema/managed-scope';
 import type { SchemaModel, Table } from '../schema/model';
-import { planChanges } from './diff-plan';
+import { planChanges } from '../planner/plan-changes';
 
 /**
  * `live` without the objects `keys` names (ledger keys: `table:s.t`, `view:s.v`, `index:s.i@s.t`,

@@ -51,6 +51,15 @@ export interface Connection {
     params: unknown[],
     settings?: Record<string, string>,
   ): Promise<QueryResult<Row>>;
+  /**
+   * Run `queries` in order in one round trip and return each one's answer, as `query` would (PostgreSQL: each query's
+   * Parse, Bind and Execute, then one Sync); the first that fails ends the request with its error. `settings` hold for
+   * these queries only, as in `queryPrepared`. Optional: without it, one `query` after the other.
+   */
+  queryMany?(
+    queries: readonly { sql: string; params?: unknown[] }[],
+    settings?: Record<string, string>,
+  ): Promise<QueryResult[]>;
   /** Run one or more statements without parameters. */
   execute(sql: string): Promise<void>;
   /** Run `fn` in a transaction: commit when it resolves, roll back when it throws. */

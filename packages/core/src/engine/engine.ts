@@ -1,15 +1,17 @@
 import { DbeeError } from '../errors';
 import type { ObjectKey } from '../model/object-key';
-import type { DeferrableConstraint, ParsedStatement, ParseOptions } from '../model/source';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { RenderMode } from '../plan/render-mode';
-import type { Change } from '../schema/change';
+import type { Change, RenameDeclaration } from '../schema/change';
 import type { SchemaModel } from '../schema/model';
 import type { SameDefinition } from '../schema/definition-form';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import type { Table } from '../schema/model';
 import type { SmokeCheck } from '../model/smoke-check';
+import type { EngineFacts, KeyNameRules, ParsedType, SourceParser } from '../model/engine-facts';
+
+export type { EngineFacts, KeyNameRules, ParsedType, SourceParser } from '../model/engine-facts';
 import type { Connection } from './connection';
 export type {
   BatchResult,
@@ -21,6 +23,7 @@ export type {
 } from './connection';
 import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 import type { BackfillRole } from './backfill-role';
+import type { BlueGreenRole } from './blue-green-role';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -44,12 +47,6 @@ export interface EngineCapabilities {
    * keeps names made from `{{placeholders}}` as templates and makes each target's keys with this rule.
    */
   keyNames?: KeyNameRules;
-}
-
-/** See `EngineCapabilities.keyNames`. */
-export interface KeyNameRules {
-  unquoted: 'upper' | 'lower' | 'exact';
-  quoted: 'upper' | 'lower' | 'exact';
 }
 
 /** A held deployment lock. `release` is idempotent. */
@@ -106,25 +103,6 @@ export interface LockOwner {
   pid: number;
   since: string;
   deploymentId?: string;
-}
-
-/**
- * How an engine parses sources: the engine's real parser (PostgreSQL: libpg-query), or its own
- * splitter and classifier (Teradata). Throws `DbeeError` with file, line and column on a syntax error.
- */
-export interface SourceParser {
-  parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]>;
-  /**
-   * Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). Optional: only a
-   * parser that reports `ParsedStatement.deferrable` needs it, and without it the planner splits one key per table
-   * and refuses more (Teradata reports none).
-   */
-  removeConstraints?(createTable: string, constraints: DeferrableConstraint[]): string;
-  /**
-   * Make statements read back from the parse cache (`JSON.parse` of what `parse` returned, serialised) whole again,
-   * where the parser serialises some of what it computes on demand in a compact form. Absent: they are used as read.
-   */
-  revive?(statements: ParsedStatement[]): Promise<ParsedStatement[]>;
 }
 
 /** The ledger tables as versioned DDL: `migrations[i]` upgrades the ledger from version i to i + 1. */
@@ -186,6 +164,12 @@ export interface LedgerDialect {
    * written (Teradata, whose JSON columns are text).
    */
   mergeJson?(column: string, param: string): string;
+  /**
+   * The expression of JSON array column `column` with the JSON value `param` (a parameter marker, JSON text) appended
+   * (PostgreSQL: `coalesce(column, '[]'::jsonb) || jsonb_build_array(param::jsonb)`). Optional: without it, the array is
+   * read, appended to and written.
+   */
+  appendJson?(column: string, param: string): string;
   /**
    * Whether an INSERT can compute its own key and return it (`INSERT ... RETURNING`): a deployment row then takes the
    * next id (`MAX(id) + 1`, under the deployment lock) in the statement that writes it, one request instead of a read
@@ -305,9 +289,15 @@ export interface SmokeDialect {
   timeoutStatement(ms: number): string | null;
   /**
    * Of `keys`, those that do not exist in the database (one catalog query for all of them). Kinds the engine cannot
-   * look up are taken as present.
+   * look up are taken as present. With `timeoutMs`, the query runs under that bound by itself, outside any transaction
+   * of the caller's (`SmokeDialect.boundsOneQuery`: the smoke baseline's existence check in one request).
    */
-  missingObjects(conn: Connection, keys: ObjectKey[]): Promise<ObjectKey[]>;
+  missingObjects(conn: Connection, keys: ObjectKey[], timeoutMs?: number): Promise<ObjectKey[]>;
+  /**
+   * Whether `missingObjects` can bound its one query by itself on `conn` (`timeoutMs`), with no transaction opened
+   * around it: a PostgreSQL server session sets `statement_timeout` for that query alone, in its request.
+   */
+  boundsOneQuery?(conn: Connection): boolean;
   /** A statement that compiles a view without reading its rows, e.g. `SELECT * FROM sales.v LIMIT 0`; null for other kinds. */
   compileStatement(key: ObjectKey): string | null;
   /**
@@ -401,6 +391,11 @@ export interface ExtractedObject {
   path: string;
   /** The file's text: statements that create the object from nothing, each ending with `;` and a newline. */
   text: string;
+  /**
+   * What the user must know about the file, printed as a warning when it is written, e.g. Teradata: an authorization's
+   * password cannot be read back, so its file takes it from a variable to set before deploying.
+   */
+  note?: string;
 }
 
 /** One change to an object recorded by the audit trail (`dbee audit --enable`). */
@@ -458,44 +453,6 @@ export interface SessionDialect {
   reset(): string[];
   /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`), or null. */
   searchPath(schemas: string[]): string | null;
-}
-
-/**
- * What an engine knows about its own SQL that core's generic analyzers (differ, hazards) need, handed to them as
- * data so that core holds no engine facts. Example values are PostgreSQL's (`packages/postgres/src/postgres-facts.ts`).
- */
-export interface EngineFacts {
-  /** Built-in functions whose result differs on every call, lower case: a column default using one is evaluated per row (`random`, `nextval`). */
-  volatileFunctions: ReadonlySet<string>;
-  /** Spellings of a type name → the one the analyzers compare, lower case: `int4` → `integer`, `character varying` → `varchar`. */
-  typeAliases: Readonly<Record<string, string>>;
-  /** The function a column default calls to draw from a sequence (a serial column), lower case: `nextval`. */
-  sequenceFunction: string;
-  /**
-   * Roles every database has, and words that stand for a role without naming one, as a case-insensitive pattern:
-   * a shadow database never makes them (PostgreSQL: `public`, `current_user`, `current_role`, `pg_*`...).
-   */
-  builtInRoles: RegExp;
-  /**
-   * What changing a column's type from `from` to `to` (both as `typeAliases` spell them after `parseType`) does:
-   * whether the table is rewritten, and why values may be lost or rejected (null when every value converts exactly).
-   */
-  typeChange(from: ParsedType, to: ParsedType): { rewrite: boolean; loss: string | null };
-  /**
-   * Privileges older servers do not know, with the first server version (`SchemaModel.serverVersion`) that does:
-   * PostgreSQL 17's `MAINTAIN`, which `GRANT ALL` gives there (`{ MAINTAIN: 170000 }`). A desired model built on a
-   * newer server than the target (an embedded shadow) is planned without them. Absent: every server knows every one.
-   */
-  privilegesSince?: Readonly<Record<string, number>>;
-}
-
-/** A column type split into base name, modifiers and array-ness (see `parseType`). */
-export interface ParsedType {
-  /** The base type as `EngineFacts.typeAliases` names it, e.g. `varchar`, `numeric`, `timestamptz`. */
-  base: string;
-  /** Type modifiers, e.g. `[10]` for varchar(10), `[12, 2]` for numeric(12,2). */
-  mods: number[];
-  array: boolean;
 }
 
 /** What `DiffRole.stateFingerprints` read: a state per scope, and which of the scopes' schemas are not there. */
@@ -592,7 +549,7 @@ export interface DiffRole {
   /**
    * A value much cheaper to read than `fingerprint` that changes whenever the fingerprint of any scope could (and more
    * often: any DDL in the database). Read before a fingerprint and recorded with it in the database's own ledger, an
-   * equal value later means that fingerprint is still the live one there (diffing/recorded-fingerprint.ts). Never a
+   * equal value later means that fingerprint is still the live one there (runner/recorded-fingerprint.ts). Never a
    * key across databases. Absent: the fingerprint is read every time.
    */
   catalogVersion?(conn: Connection): Promise<string>;
@@ -678,6 +635,12 @@ export interface ObjectCatalog {
    */
   ensureSchema(name: string): { statements: string[]; reverse: string[] | null } | null;
   /**
+   * What refuses a plan on this engine before anything is sent, judged from its statements alone, e.g. Teradata: an
+   * authorization whose `PASSWORD '${VAR}'` names an environment variable that is not set. Asked by `deploy`, in the
+   * dry run and the run alike, with the environment variables dbee runs with. Absent: nothing.
+   */
+  planProblems?(plan: Plan, env: NodeJS.ProcessEnv): DbeeError[];
+  /**
    * Of `keys`, the formatted keys (`formatKey`) of those that already exist in the database, with one catalog
    * query for all of them. Used by `deploy` to find objects that a CREATE would collide with although the ledger
    * does not know them (conflict strategies). Kinds the engine cannot look up are reported absent.
@@ -716,6 +679,19 @@ export interface ObjectCatalog {
    * deployment renamed aside: the rows written since would go with it.
    */
   rowCount(conn: Connection, key: ObjectKey): Promise<number>;
+  /**
+   * The rows that differ between table `table` and the table `backup` a deployment renamed aside (and, `copied`, copied
+   * into it): `written`, rows of `table` that `backup` does not hold (loaded or changed since); `deleted`, rows of
+   * `backup` that `table` no longer holds (deleted or changed since: putting `backup` back brings them back). Or
+   * `refused`, why the engine will not compare them (a table past its bound). Optional: without it rollback compares
+   * `rowCount`s.
+   */
+  rowsChangedSince?(
+    conn: Connection,
+    table: ObjectKey,
+    backup: ObjectKey,
+    options: { copied: boolean },
+  ): Promise<{ written: number; deleted: number } | { refused: string }>;
   /**
    * A statement, run right after the new table is created, that copies the rows of the columns both tables have
    * from a renamed-aside `backup` into `table` (`copyData: true`); null when the engine cannot.
@@ -890,8 +866,26 @@ export interface ExpandRole {
   ): Promise<{ table: string; column: string; which: 'up' | 'down'; error: string } | null>;
   /** Whether views can be `security_invoker` on this server (PostgreSQL 15+). */
   securityInvoker(conn: Connection): Promise<boolean>;
-  /** The additive DDL of the expand phase, in order: shadow and added columns, NOT VALID constraints, sync triggers. */
-  expand(plan: ExpandPlan): ExpandStatement[];
+  /**
+   * Each change kind's SQL, by kind: the kind's rule in core (`packages/core/src/expand/rules/`, `EXPAND_RULES`) says
+   * which of these each phase runs and when; the engine says how. The compiler asks for an entry per kind.
+   */
+  kinds: ExpandKindSql;
+  /**
+   * Statements of SQL `parts` run as one (one transaction): a table's new columns with the trigger that fills them at
+   * expand, the swap at complete, the trigger with the columns it filled at abort. PostgreSQL: joined by `;`.
+   */
+  together(parts: string[], what: string): ExpandStatement;
+  /**
+   * The sync trigger of a table whose physical columns change during the expand phase (`needsSync`), as parts of the
+   * statement that adds its new columns: old-version writes fill the new columns by `up`, new-version writes the old
+   * ones by `down`.
+   */
+  syncTrigger(plan: ExpandPlan, table: ExpandTable): string[];
+  /** Parts that drop a table's sync trigger and what it calls (the swap at complete, the abort). */
+  dropSyncTrigger(plan: ExpandPlan, table: ExpandTable): string[];
+  /** Drop version schema `name` with its views: the old version's at complete, the new version's at abort. */
+  dropVersionSchema(name: string, which: 'old' | 'new'): ExpandStatement;
   /** The version schema of the old shape (`old`) or the new one (`new`), one view per table, writable. */
   versionSchema(plan: ExpandPlan, which: 'old' | 'new', options: { securityInvoker: boolean }): ExpandStatement[];
   /** The backfill of one table: `col = (expression), ...` for the UPDATE of each batch (over the old columns). */
@@ -901,15 +895,91 @@ export interface ExpandRole {
    * them, the table's sync trigger skips the backfill's rows, whose new columns the UPDATE's `SET` writes already.
    */
   backfillSettings(plan: ExpandPlan, table: ExpandTable): Record<string, string>;
-  /** The contract phase: VALIDATE, SET NOT NULL, swap shadow columns in, drop old columns, triggers, the old version. */
-  complete(plan: ExpandPlan): ExpandStatement[];
-  /** Undo the expand phase: drop the new version schema, triggers, shadow and added columns and constraints. */
-  abort(plan: ExpandPlan): ExpandStatement[];
   /** What an application sets to use a release's version: its search path and the `dbee.version` setting. */
   versionSettings(
     schemas: readonly string[],
     release: string,
   ): { searchPath: string[]; settings: Record<string, string> };
+}
+
+/**
+ * A column the expand phase adds physically (an `added` column, or the `shadow` that replaces an old one). A string
+ * result is a part of a statement run `together` with others (see each member); every statement or part can run
+ * again after a kill.
+ */
+export interface NewColumnSql {
+  /** Parts: add the physical column (and its default), skipped when there; run together with the sync trigger. */
+  add(table: ExpandTable, column: ExpandColumn): string[];
+  /** Part: drop the physical column (abort), run together with the sync trigger's drop. */
+  drop(table: ExpandTable, column: ExpandColumn): string;
+  /** The check that stands for NOT NULL during the expand phase, `NOT VALID` (old rows are not scanned). */
+  addNotNullCheck(table: ExpandTable, column: ExpandColumn): ExpandStatement;
+  /** Validate that check (complete, before the swap: a scan that does not block writes). */
+  validateNotNullCheck(table: ExpandTable, column: ExpandColumn): ExpandStatement;
+  /** Parts of the swap: `SET NOT NULL` (which finds the validated check: no scan), then the check dropped. */
+  setNotNull(table: ExpandTable, column: ExpandColumn): string[];
+  /** Drop that check (abort). */
+  dropNotNullCheck(table: ExpandTable, column: ExpandColumn): ExpandStatement;
+}
+
+/** A `shadow` column: a new column as above, which takes the old one's place at complete. */
+export interface ShadowColumnSql extends NewColumnSql {
+  /** Part of the swap: drop the old column `from` and give the shadow the new shape's name, while it is there. */
+  swap(table: ExpandTable, column: ExpandColumn): string;
+}
+
+/** A CHECK, foreign key or unique constraint the release adds. */
+export interface AddedConstraintSql {
+  /** On a table the release creates: made at once, valid (or `NOT VALID` as its source says), skipped when there. */
+  addToCreated(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+  /** A check or foreign key made `NOT VALID` (the old rows are not scanned), skipped when there. */
+  addNotValid(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+  /** Validate it (complete). */
+  validate(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+  /** The unique index of a unique constraint, built without blocking writes (outside a transaction), checked valid. */
+  buildUniqueIndex(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+  /** The unique constraint made from its index (complete), skipped when there. */
+  uniqueFromIndex(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+  /** Drop that index (abort). */
+  dropUniqueIndex(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+  /** Drop the constraint (abort). */
+  drop(table: ExpandTable, constraint: AddedConstraint): ExpandStatement;
+}
+
+/**
+ * The SQL of each change kind the expand/contract strategy carries, keyed by the kind (its rule in core is
+ * `EXPAND_RULES[kind]`). A kind with no SQL of its own has an empty entry.
+ */
+export interface ExpandKindSql {
+  'create-table': {
+    /** The CREATE TABLE of a table the release creates (`ExpandTable.created`), skipped when it exists. */
+    create(table: ExpandTable): ExpandStatement;
+    /** Drop the tables the release created, in one statement: their foreign keys to each other go with them. */
+    drop(tables: readonly ExpandTable[]): ExpandStatement;
+  };
+  'add-column': NewColumnSql;
+  'alter-column-type': ShadowColumnSql;
+  'alter-column-nullability': ShadowColumnSql;
+  /** A default changes only as part of a column the strategy adds or shadows. */
+  'alter-column-default': Record<string, never>;
+  'rename-column': {
+    /** Part of the swap: rename the old column to the new shape's name, while the old name is there. */
+    rename(table: ExpandTable, column: ExpandColumn): string;
+  };
+  'drop-column': {
+    /** Part of the swap: drop the old column, when there. */
+    drop(table: ExpandTable, column: DroppedColumn): string;
+  };
+  'add-constraint': AddedConstraintSql;
+  /** A constraint dropped is carried only as half of a rename. */
+  'drop-constraint': {
+    /** Rename a constraint of the (renamed) table (complete), while the old name is there. */
+    rename(table: ExpandTable, rename: { from: string; to: string }): ExpandStatement;
+  };
+  'rename-table': {
+    /** Rename the table to its new name (complete), while the old one is there. */
+    rename(table: ExpandTable): ExpandStatement;
+  };
 }
 
 /**
@@ -923,10 +993,12 @@ export interface InPlaceChanges {
    * (`20261121t103000`). Returns the steps to run in order (statements, reverses, hazards; empty when the target
    * already matches), or, when only a migration can make the change, one line per change that says what changed.
    * Reads the catalog, changes nothing. Deploy calls it where it would otherwise refuse with `OBJECT_NEEDS_DIFF`.
+   * `renames`: the project's declared renames (db.yaml `renames:`), placeholders expanded: a column renamed there is
+   * renamed, never dropped and added.
    */
   planChange(
     conn: Connection,
-    object: { key: ObjectKey; statements: string[]; stamp: string },
+    object: { key: ObjectKey; statements: string[]; stamp: string; renames?: readonly RenameDeclaration[] },
   ): Promise<{ steps: RenderedStep[] } | { migration: string[] }>;
 }
 
@@ -979,6 +1051,22 @@ export interface ExportRole {
   /** Script formats this engine can export a plan to (Teradata: `bteq`). */
   readonly formats: readonly string[];
   /**
+   * The plan as the scripts will run it on `environment`, planned against the target where the scripts cannot plan
+   * at run time (Teradata: a table file changed since its deployment becomes the ALTER TABLE steps `dbee deploy`
+   * plans; a change ALTER TABLE cannot make is refused, exit 1). Reads the target, changes nothing; the export's gates
+   * judge what it returns, and `exportPlan` receives it. A target it cannot read leaves the plan as it is. Optional.
+   */
+  prepare?(
+    plan: Plan,
+    format: string,
+    options: {
+      variables: Record<string, string>;
+      environment: ResolvedEnvironment;
+      /** The planned projects' declared renames (db.yaml `renames:`), placeholders expanded. */
+      renames: readonly RenameDeclaration[];
+    },
+  ): Promise<Plan>;
+  /**
    * The plan as files relative to the output folder: the deployment script and its rollback script. Placeholders
    * are expanded with `variables`.
    */
@@ -1002,6 +1090,16 @@ export interface ExportRole {
   ): Record<string, string> | Promise<Record<string, string>>;
 }
 
+/** An object outside the extracted schemas that extracted objects use (`ExtractRole.outsideUses`). */
+export interface OutsideUse {
+  /** Its schema, as the catalog has it. */
+  schema: string;
+  /** What it is, as the engine describes it: `function public.norm(text)`. */
+  object: string;
+  /** The extracted objects that use it, described the same way: `view app.v`, `index app.t_norm`. */
+  usedBy: string[];
+}
+
 /** Live objects written back as source files (`dbee extract`). */
 export interface ExtractRole {
   /** The live objects of `scope` as source files in the project layout, deterministic text, one object per file. */
@@ -1018,6 +1116,13 @@ export interface ExtractRole {
    * Absent: every qualified name may be a project's.
    */
   externalNames?(conn: Connection, scope: SchemaScope): Promise<string[]>;
+  /**
+   * Objects outside `scope` that the objects of `scope` use (the catalog's dependencies: a view's or an index's
+   * function, a column's type; and names the written files qualify: a routine's body), other than the engine's own
+   * and extensions' objects: extract names those no project of the workspace defines, since a deployment to a new
+   * database fails without them. Absent: the engine does not say.
+   */
+  outsideUses?(conn: Connection, scope: SchemaScope, files: readonly ExtractedObject[]): Promise<OutsideUse[]>;
   /**
    * `root` and the schemas (databases) it owns, directly or through others, e.g. `PROD` → `['PROD', 'PROD_EDW',
    * 'PROD_STG']` (Teradata: `DBC.DatabasesV.OwnerName`); `extract --owner`. Empty when `root` does not exist. Absent:
@@ -1079,7 +1184,7 @@ export interface LiveQuery {
 /**
  * Where an environment's database keeps the statements the application ran, for `dbee check`, the dry run's
  * compatibility check and `dbee advise` (`--queries <name>` or `<name>:<env>`). PostgreSQL: its statement statistics
- * extension (`packages/postgres/src/query-sources.ts`). Core reads files and logs itself, parses every statement with the
+ * extension (`packages/postgres/src/check/query-sources.ts`). Core reads files and logs itself, parses every statement with the
  * engine's parser, and keeps the verdicts.
  */
 export interface QuerySourceRole {
@@ -1155,6 +1260,8 @@ export interface Engine {
   readonly lineage?: LineageRole;
   /** `dbee preview`: a database per pull request, made beside an environment's. PostgreSQL (server and PGlite). */
   readonly preview?: PreviewRole;
+  /** Blue/green deployments: a green copy kept in sync by logical replication, switched over and back. PostgreSQL. */
+  readonly blueGreen?: BlueGreenRole;
 }
 
 /** What a preview database records about itself, where the engine keeps it (a database comment, a file). */
@@ -1261,7 +1368,8 @@ export type EngineRole =
   | 'statisticsAdvice'
   | 'locks'
   | 'lineage'
-  | 'preview';
+  | 'preview'
+  | 'blueGreen';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -1301,4 +1409,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   locks: 'it cannot read or clear its deployment lock',
   lineage: 'it has no parser for the columns a query reads',
   preview: "it cannot make a database beside an environment's, nor clone a structure into one",
+  blueGreen: 'it has no logical replication to keep a green copy in sync',
 };

@@ -3,7 +3,7 @@ import type { Connection, LedgerDialect } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import { openLedger } from '../ledger/open-ledger';
 import { type LockRetryOptions, sleep, withLockRetry } from './lock-retry';
-import { formatDuration } from '../runner/reporter';
+import { formatDuration } from '../model/duration';
 
 /**
  * A data change run in keyset batches (its SQL is the engine's `BackfillRole`): `UPDATE table SET <set>` over every row
@@ -425,7 +425,7 @@ async function startBackfill(
 ): Promise<BackfillState> {
   return connection.transaction(async (tx) => {
     await tx.execute(sql.snapshot);
-    if (options.ledger) await openLedger(tx, options.ledger).ensureTable('backfills', tx);
+    if (options.ledger) await openLedger(tx, options.ledger).writer.ensureTable('backfills', tx);
     const top = await tx.query<Record<string, string>>(sql.bound);
     const bound = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : null;
     const count = bound ? await tx.query<{ n: string }>(sql.count, bound) : null;

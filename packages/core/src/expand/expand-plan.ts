@@ -1,8 +1,15 @@
 import type { ErrorLocation } from '../errors';
-import type { Change } from '../schema/change';
+import type { Change, ChangeOf } from '../schema/change';
 import type { Column, SchemaModel, Table } from '../schema/model';
 import type { ExpandDeclarations } from './declarations';
-import { Classification, EXPAND_RULES, tk } from './rules';
+import { Classification, EXPAND_RULES, type ExpandKind, type ExpandRule, tk } from './rules';
+import { plannedAddedColumn } from './rules/add-column';
+import { notNullExpressions } from './rules/alter-column-nullability';
+import { typeExpressions } from './rules/alter-column-type';
+import type { CastCheck, TablePlanning } from './rules/column-planning';
+import { plannedDroppedColumn } from './rules/drop-column';
+import { plannedShadowColumn } from './rules/new-column';
+import { plannedKeptColumn } from './rules/rename-column';
 import {
   EXPAND_PLAN_FORMAT,
   type DroppedColumn,
@@ -21,8 +28,7 @@ export {
   type ExpandTable,
 } from '../engine/engine';
 
-/** Prefix of the shadow columns, sync functions and triggers the expand/contract strategy adds. */
-export const SHADOW_PREFIX = '_dbee_new_';
+export { SHADOW_PREFIX, shadowName, type CastCheck } from './rules/column-planning';
 
 /** True when the table's physical columns change during the expand phase (it needs a sync trigger). */
 export function needsSync(t: ExpandTable): boolean {
@@ -51,9 +57,6 @@ export function releaseSlug(release: string): string {
   return release.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
 
-/** What the engine can tell about a cast: whether `CAST(x AS from)` converts to `to` with no expression given. */
-export type CastCheck = (from: string, to: string) => Promise<boolean>;
-
 interface PlanInput {
   project: string;
   release: string;
@@ -68,13 +71,16 @@ interface PlanInput {
   castExists: CastCheck;
 }
 
-/** Each change through its rule (`EXPAND_RULES`); a kind without one is refused, naming what the strategy supports. */
+/** Each change through its rule (`EXPAND_RULES`: validated, then planned); a kind without one is refused, naming what the strategy supports. */
 function classify(changes: readonly Change[]): Classification {
   const s = new Classification(changes);
   for (const c of changes) {
-    const rule = EXPAND_RULES[c.kind] as ((change: Change, s: Classification) => void) | undefined;
-    if (rule) rule(c, s);
-    else
+    const rule = (EXPAND_RULES as { [K in Change['kind']]?: ExpandRule<ExpandKind> })[c.kind];
+    if (rule) {
+      const before = s.problems.length;
+      rule.validate(c as ChangeOf<ExpandKind>, s);
+      if (s.problems.length === before) rule.plan(c as ChangeOf<ExpandKind>, s);
+    } else
       s.refuse(
         `${describeChange(c)} is not a change the expand-contract strategy supports (it supports adding, renaming, retyping and dropping columns, adding NOT NULL, CHECK, foreign key and unique constraints, and renaming tables)`,
         'deploy this change with the direct strategy (dbee deploy --strategy direct) in its own release, then the table changes with expand-contract',
@@ -84,13 +90,62 @@ function classify(changes: readonly Change[]): Classification {
 }
 
 /**
+ * The columns of one table of the release, each by the rule of the change that made it (`add-column`,
+ * `rename-column` or none, `alter-column-type`, `alter-column-nullability`, `drop-column`), then what the table's
+ * changes together cannot carry: a constraint added on a column that changes, a declaration of no column.
+ */
+async function planColumns(
+  t: TablePlanning,
+  want: Table,
+  s: Classification,
+): Promise<{ columns: ExpandColumn[]; dropped: DroppedColumn[] }> {
+  const { key, old, decl } = t;
+  const renames = s.renamedColumns.get(key) ?? new Map<string, string>();
+  const oldByName = new Map(old.columns.map((c) => [c.name, c]));
+  const columns: ExpandColumn[] = [];
+  for (const col of want.columns) {
+    const from = renames.get(col.name) ?? (oldByName.has(col.name) ? col.name : undefined);
+    if (from === undefined) {
+      columns.push(plannedAddedColumn(t, col));
+      continue;
+    }
+    const before = oldByName.get(from)!;
+    const given = { up: decl?.columns[col.name]?.up ?? null, down: decl?.columns[col.name]?.down ?? null };
+    if (s.typeChanged.get(key)?.has(col.name))
+      columns.push(await plannedShadowColumn(t, col, from, () => typeExpressions(t, col, from, before, given)));
+    else if (s.notNullAdded.get(key)?.has(col.name))
+      columns.push(await plannedShadowColumn(t, col, from, () => notNullExpressions(t, col, from, given)));
+    else columns.push(plannedKeptColumn(t, col, from, before));
+  }
+  const kept = new Set(columns.flatMap((c) => (c.from ? [c.from] : [])));
+  const dropped = old.columns.filter((c) => !kept.has(c.name)).map((c) => plannedDroppedColumn(t, c));
+  for (const k of s.addedConstraints.get(key) ?? [])
+    if (k.kind !== 'foreign-key' && columns.some((c) => c.kind === 'shadow' && k.definition.includes(c.name)))
+      t.refuse(
+        `${key}: constraint ${k.name} is on a column whose type or nullability changes in the same release`,
+        'split this into two releases',
+      );
+  // Every name an expression may use is declared: the rest is left to the engine's check (`checkExpressions`).
+  if (decl)
+    for (const [name, d] of Object.entries(decl.columns)) {
+      if (!columns.some((c) => c.name === name) && !dropped.some((c) => c.name === name))
+        t.refuse(
+          `${decl.file}: column ${name} is neither in the new shape of ${key} nor one it drops`,
+          'name a column of the table file (up: for new and changed columns, down: for dropped and changed ones)',
+          d.location,
+        );
+    }
+  return { columns, dropped };
+}
+
+/**
  * The expand/contract plan of a diff: every change classified, or one error that names each change the strategy
  * does not support (and what to do), and each `up`/`down` expression that is missing. Changes nothing.
  */
 export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
   const { live, desired, declarations } = input;
   const s = classify(input.changes);
-  const { problems, summary, renamedTables, renamedColumns, typeChanged, notNullAdded, addedConstraints } = s;
+  const { problems, summary, renamedTables, addedConstraints } = s;
   const { created, createdConstraints, renamedConstraints } = s;
   const refuse = (what: string, hint: string, location?: ErrorLocation) => s.refuse(what, hint, location);
   const owned = new Set(input.schemas);
@@ -103,151 +158,18 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
     const want = desiredTables.get(tk(schema, newName));
     if (!want) continue; // a dropped table was refused above
     const key = tk(schema, newName);
-    const decl = declarations.table(schema, newName);
-    const renames = renamedColumns.get(key) ?? new Map<string, string>();
-    const oldByName = new Map(old.columns.map((c) => [c.name, c]));
-    const columns: ExpandColumn[] = [];
-    for (const col of want.columns) {
-      const from = renames.get(col.name) ?? (oldByName.has(col.name) ? col.name : undefined);
-      const given = decl?.columns[col.name];
-      const where = given?.location ?? decl?.location;
-      if (from === undefined) {
-        if (col.identity || col.generated)
-          refuse(
-            `${key}.${col.name}: adding an identity or generated column is not supported by the expand-contract strategy`,
-            'deploy it with the direct strategy first',
-          );
-        const up = given?.up ?? null;
-        if (col.notNull && up === null && col.default === null)
-          refuse(
-            `${key}.${col.name} is added NOT NULL without a default: the old version's rows need a value`,
-            `give it a default in its table file, or an up expression computed from the old columns in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${col.name}:\n      up: <expression over the old columns>`,
-            where,
-          );
-        columns.push({
-          name: col.name,
-          kind: 'added',
-          physical: col.name,
-          type: col.type,
-          notNull: col.notNull,
-          default: col.default,
-          up,
-          down: null,
-        });
-        continue;
-      }
-      const before = oldByName.get(from)!;
-      const retyped = typeChanged.get(key)?.has(col.name) ?? false;
-      const mustNotNull = notNullAdded.get(key)?.has(col.name) ?? false;
-      if (!retyped && !mustNotNull) {
-        if ((before.default ?? null) !== (col.default ?? null) && from === col.name)
-          refuse(
-            `${key}.${col.name}: changing a column's default is not supported by the expand-contract strategy`,
-            'deploy this change with the direct strategy first',
-          );
-        columns.push({
-          name: col.name,
-          kind: from === col.name ? 'same' : 'renamed',
-          physical: from,
-          from,
-          type: col.type,
-          notNull: col.notNull,
-          default: col.default,
-          up: null,
-          down: null,
-        });
-        continue;
-      }
-      if (old.constraints.some((k) => k.kind === 'primary-key' && k.columns.includes(from)))
-        refuse(
-          `${key}.${col.name} is part of the primary key: changing its type or nullability is not supported by the expand-contract strategy`,
-          'deploy this change with the direct strategy',
-        );
-      // The old column goes at complete, and with it every index and constraint on it: refused rather than lost.
-      const mentions = (text: string | null) =>
-        text !== null && new RegExp(`\\b${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(text);
-      const onIt = [
-        ...old.constraints
-          .filter((k) => k.kind !== 'primary-key' && (k.columns.includes(from) || mentions(k.expression)))
-          .map((k) => `constraint ${k.name}`),
-        ...live.indexes
-          .filter(
-            (i) =>
-              i.table.schema === schema &&
-              i.table.name === old.key.name &&
-              (i.columns.includes(from) || mentions(i.predicate) || (i.expression && mentions(i.definition))),
-          )
-          .map((i) => `index ${i.key.name}`),
-      ];
-      if (onIt.length)
-        refuse(
-          `${key}.${col.name}: changing its type or nullability would drop ${onIt.join(', ')} with the old column at complete; the expand-contract strategy does not move them to the new column yet`,
-          'deploy this change with the direct strategy, or drop them first and create them again after the release',
-        );
-      let up = given?.up ?? null;
-      let down = given?.down ?? null;
-      if (retyped) {
-        const castable = await input.castExists(before.type, col.type);
-        const backCastable = await input.castExists(col.type, before.type);
-        if (up === null && castable) up = `CAST(${quoteName(from)} AS ${col.type})`;
-        if (down === null && backCastable) down = `CAST(${quoteName(col.name)} AS ${before.type})`;
-        if (up === null || down === null)
-          refuse(
-            `${key}.${col.name}: PostgreSQL has no cast from ${castable ? col.type : before.type} to ${castable ? before.type : col.type}, so dbee cannot derive the ${up === null ? 'up' : 'down'} expression of the type change`,
-            `declare it in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${col.name}:\n      up: <old ${from} as ${col.type}>\n      down: <new ${col.name} as ${before.type}>`,
-            where,
-          );
-      } else {
-        // NOT NULL added: the old version may still write NULL; `up` says what the new column holds then.
-        if (up === null)
-          refuse(
-            `${key}.${col.name}: adding NOT NULL needs an up expression: the value the new version sees where the old version writes NULL`,
-            `declare it in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${col.name}:\n      up: COALESCE(${from}, <value>)`,
-            where,
-          );
-        down ??= quoteName(col.name);
-      }
-      columns.push({
-        name: col.name,
-        kind: 'shadow',
-        physical: shadowName(col.name),
-        from,
-        type: col.type,
-        notNull: col.notNull,
-        default: col.default,
-        up,
-        down,
-      });
-    }
-    const kept = new Set(columns.flatMap((c) => (c.from ? [c.from] : [])));
-    const dropped: DroppedColumn[] = [];
-    for (const c of old.columns.filter((c) => !kept.has(c.name))) {
-      const given = decl?.columns[c.name];
-      const down = given?.down ?? null;
-      if (c.notNull && c.default === null && down === null && !c.identity && !c.generated)
-        refuse(
-          `${key}.${c.name} is dropped but NOT NULL without a default: rows the new version inserts need a value for the old version`,
-          `declare a down expression (over the new columns) in ${decl?.file ?? declarations.pathFor(schema, newName)}:\n  columns:\n    ${c.name}:\n      down: <expression>`,
-          given?.location ?? decl?.location,
-        );
-      dropped.push({ name: c.name, type: c.type, down });
-    }
-    for (const k of addedConstraints.get(key) ?? [])
-      if (k.kind !== 'foreign-key' && columns.some((c) => c.kind === 'shadow' && k.definition.includes(c.name)))
-        refuse(
-          `${key}: constraint ${k.name} is on a column whose type or nullability changes in the same release`,
-          'split this into two releases',
-        );
-    // Every name an expression may use is declared: the rest is left to the engine's check (`checkExpressions`).
-    if (decl)
-      for (const [name, d] of Object.entries(decl.columns)) {
-        if (!columns.some((c) => c.name === name) && !dropped.some((c) => c.name === name))
-          refuse(
-            `${decl.file}: column ${name} is neither in the new shape of ${key} nor one it drops`,
-            'name a column of the table file (up: for new and changed columns, down: for dropped and changed ones)',
-            d.location,
-          );
-      }
+    const t: TablePlanning = {
+      key,
+      schema,
+      newName,
+      old,
+      live,
+      decl: declarations.table(schema, newName),
+      declarations,
+      refuse,
+      castExists: input.castExists,
+    };
+    const { columns, dropped } = await planColumns(t, want, s);
     tables.push({
       schema,
       name: old.key.name,
@@ -307,14 +229,6 @@ export async function planExpand(input: PlanInput): Promise<ExpandPlan> {
     tables,
     summary,
   };
-}
-
-export function shadowName(column: string): string {
-  return `${SHADOW_PREFIX}${column}`.slice(0, 63);
-}
-
-function quoteName(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 function describeChange(c: Change): string {

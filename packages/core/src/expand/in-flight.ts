@@ -4,6 +4,7 @@ import type { Change, ChangeOf } from '../schema/change';
 import type { Column, SchemaModel, Table } from '../schema/model';
 import { needsSync, versionSchema } from './expand-plan';
 import type { ExpandPhase, ExpandRelease } from './phases';
+import { EXPAND_RULES, type ExpandKind, type ExpandRule } from './rules';
 
 /**
  * What a release of the expand-contract strategy holds in a database while it is in flight (expanded, before
@@ -161,46 +162,7 @@ export function releaseMakes(plan: ExpandPlan, live: SchemaModel): (c: Change) =
   /** The release's table (with its live table) for a change's table, by its name in the new shape. */
   const of = (k: ObjectKey) => tables.find((x) => x.t.schema === k.schema && x.t.newName === k.name);
   return (c) => {
-    const rule = RULES[c.kind] as Rule<Change> | undefined;
-    return rule ? rule(c, of) : false;
+    const rule = (EXPAND_RULES as { [K in Change['kind']]?: ExpandRule<ExpandKind> })[c.kind];
+    return rule ? rule.completes(c as ChangeOf<ExpandKind>, of) : false;
   };
 }
-
-/** A table of the release, with the table as it is live and the live model. */
-type Found = { t: ExpandTable; live: Table; model: SchemaModel } | undefined;
-type Rule<C extends Change> = (c: C, of: (k: ObjectKey) => Found) => boolean;
-
-/** The release's column `name` of `kind`, while its physical column is there: the live column. */
-function carrier(f: Found, name: string, kinds: string[]): { x: ExpandTable['columns'][number]; live: Column } | null {
-  const x = f?.t.columns.find((x) => x.name === name && kinds.includes(x.kind));
-  const live = x && f!.live.columns.find((c) => c.name === x.physical);
-  return x && live ? { x, live } : null;
-}
-
-/** The change kinds `complete` makes (of those the expand rules take, `EXPAND_RULES`), each with its test. */
-const RULES: { [K in Change['kind']]?: Rule<ChangeOf<K>> } = {
-  'rename-table': (c, of) => of(c.table)?.t.name === c.from,
-  // A renamed column is `renamed`, or `shadow` when its type or nullability changes too.
-  'rename-column': (c, of) =>
-    of(c.table)?.t.columns.some((x) => x.kind !== 'added' && x.from === c.from && x.name === c.to) ?? false,
-  'alter-column-type': (c, of) => {
-    const s = carrier(of(c.table), c.column, ['shadow']);
-    return !!s && s.x.type === c.to.type && s.live.type === c.to.type;
-  },
-  'alter-column-nullability': (c, of) => c.to && !!carrier(of(c.table), c.column, ['shadow', 'added'])?.x.notNull,
-  'alter-column-default': (c, of) => {
-    const s = carrier(of(c.table), c.column, ['shadow']);
-    return !!s && s.x.default === c.to && s.live.default === c.to;
-  },
-  'drop-column': (c, of) => of(c.table)?.t.dropped.some((d) => d.name === c.column.name) ?? false,
-  'add-constraint': (c, of) => {
-    const f = of(c.table);
-    const k = f?.t.constraints.find((k) => k.name === c.constraint.name && k.definition === c.constraint.definition);
-    const there =
-      k?.kind === 'unique'
-        ? f!.model.indexes.some((i) => i.key.name === k.name && i.table.name === f!.t.name)
-        : f?.live.constraints.some((x) => x.name === k?.name);
-    return !!(k && there) || !!f?.t.renamedConstraints?.some((r) => r.to === c.constraint.name);
-  },
-  'drop-constraint': (c, of) => of(c.table)?.t.renamedConstraints?.some((r) => r.from === c.constraint.name) ?? false,
-};

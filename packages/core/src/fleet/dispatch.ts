@@ -56,7 +56,7 @@ export function refuseFleetOptions(command: CommandName, options: object, enviro
   throw new DbeeError(
     `dbee ${command}: ${flags.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to fleet environments only, and "${environment}" is one database`,
     {
-      code: 'OPTION_INVALID',
+      code: 'OPTIONS_INVALID',
       hint: `drop ${flags.join(', ')}, or give --env a fleet (an environment with fleet: in dbee.yaml; see docs/fleets.md)`,
     },
   );

@@ -29,7 +29,7 @@ export async function fleetDeploy(
   const config = ctx.workspace.config.environments[fleet]!;
   if (config.gates?.protected && !options.dryRun && !options.assumeYes) {
     throw new DbeeError(`fleet ${fleet} is protected: deploying to it needs --assume-yes`, {
-      code: 'GATE_CONFIRMATION',
+      code: 'GATE_CONFIRMATION_REQUIRED',
       location: ctx.workspace.file.locate(['environments', fleet, 'gates', 'protected']),
       hint: `a fleet deployment confirms once for all its targets: review the plan with --dry-run, then run again with --assume-yes`,
     });

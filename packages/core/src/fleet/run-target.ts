@@ -60,7 +60,7 @@ export async function runOnTarget<O extends { env?: string }>(
         `internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
       );
       exitCode = ExitCode.invalid;
-      error = { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
+      error = { code: 'INTERNAL_ERROR', message: e instanceof Error ? e.message : String(e) };
     }
   } finally {
     for (const s of [stdout, stderr]) if (s instanceof PrefixedStream) s.flush();

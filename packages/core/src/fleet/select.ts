@@ -20,7 +20,7 @@ export function parseLabels(text: string | undefined): LabelSelector[] {
       const m = /^([A-Za-z_][A-Za-z0-9_$-]*)=(.+)$/.exec(part);
       if (!m) {
         throw new DbeeError(`--labels: "${part}" is not key=value`, {
-          code: 'OPTION_INVALID',
+          code: 'OPTIONS_INVALID',
           hint: 'select targets with --labels region=eu,tier=a (every pair must match; region=eu|us matches either)',
         });
       }
@@ -53,7 +53,7 @@ export function parseShard(text: string | undefined, env: NodeJS.ProcessEnv): Sh
   const m = /^\s*(\d+|auto)?\s*\/\s*(\d+)\s*$/.exec(text);
   const refuse = (why: string) =>
     new DbeeError(`--shard ${text}: ${why}`, {
-      code: 'OPTION_INVALID',
+      code: 'OPTIONS_INVALID',
       hint: 'give --shard i/n with 1 <= i <= n (e.g. --shard 2/4), or --shard auto/n to read i from JOB_COMPLETION_INDEX (0-based)',
     });
   if (!m) throw refuse('expected i/n');

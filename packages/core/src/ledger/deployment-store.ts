@@ -1,6 +1,6 @@
 import { rawConnection } from '../engine/session-pool';
 import type { Connection } from '../engine/engine';
-import { createdEmpty, openDeployments, type OpenDeployment } from './memory';
+import { createdEmpty, missing, openDeployments, type OpenDeployment } from './memory';
 import {
   deploymentSummary,
   type LedgerWrite,
@@ -10,24 +10,32 @@ import {
   type DeploymentSummary,
   type LedgerState,
 } from './types';
+import type { LedgerWriter } from './ledger-writer';
+import type { ObjectStore } from './object-store';
 
-import { ObjectStore } from './object-store';
 /** The rows of `deployments`: opening and closing one, its summary, and the history `status` and `log` read. */
-export abstract class DeploymentStore extends ObjectStore {
+export class DeploymentStore {
+  constructor(
+    /** The writer every store of the ledger shares (connection, dialect, request batching), by reference. */
+    readonly writer: LedgerWriter,
+    /** The project states a deployment keeps (`ledger_before`) and folds when it is interrupted. */
+    private readonly objects: ObjectStore,
+  ) {}
+
   /** A deployment's key in `openDeployments`. */
   protected summaryKey(id: number): string {
-    return `${this.versionTable}\0${id}`;
+    return `${this.writer.versionTable}\0${id}`;
   }
 
   /** The summary of deployment `id` as it is now: known when this connection opened it and it runs, else read. */
-  protected async summaryNow(id: number, conn: Connection = this.conn): Promise<DeploymentSummary> {
+  protected async summaryNow(id: number, conn: Connection = this.writer.conn): Promise<DeploymentSummary> {
     const known = this.open(id);
     if (known) return known.summary;
     const r = await conn.query<{ summary: DeploymentRow['summary'] }>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+      `SELECT ${this.writer.q('summary')} FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('id')} = ${this.writer.p(1)}`,
       [id],
     );
-    return this.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
+    return this.writer.json<DeploymentSummary>(r.rows[0]?.summary ?? null) ?? {};
   }
 
   /**
@@ -39,15 +47,24 @@ export abstract class DeploymentStore extends ObjectStore {
    * read first.
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
-    const before = info.before ?? (await this.state(info.project));
-    const empty = createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable) ?? false;
-    const open = openDeployments.get(rawConnection(this.conn)) ?? new Map<string, OpenDeployment>();
-    openDeployments.set(rawConnection(this.conn), open);
+    const before = info.before ?? (await this.objects.state(info.project));
+    const empty = createdEmpty.get(rawConnection(this.writer.conn))?.delete(this.writer.versionTable) ?? false;
+    const open = openDeployments.get(rawConnection(this.writer.conn)) ?? new Map<string, OpenDeployment>();
+    openDeployments.set(rawConnection(this.writer.conn), open);
     // The ticket column (ledger version 3) is written only when there is a ticket: a row without one reads as null.
-    const ticket = info.ticket ? [this.q('ticket')] : [];
+    const ticket = info.ticket ? [this.writer.q('ticket')] : [];
     const columns = [
-      this.cols('id', 'project', 'environment', 'kind', 'plan_checksum', 'package', 'git_commit', 'tool_version'),
-      this.cols('os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'),
+      this.writer.cols(
+        'id',
+        'project',
+        'environment',
+        'kind',
+        'plan_checksum',
+        'package',
+        'git_commit',
+        'tool_version',
+      ),
+      this.writer.cols('os_user', 'ci_job', 'host', 'status', 'steps_total', 'reverts', 'ledger_before'),
       ...ticket,
     ].join(', ');
     const values = [
@@ -67,23 +84,46 @@ export abstract class DeploymentStore extends ObjectStore {
       JSON.stringify(before),
       ...(info.ticket ? [info.ticket] : []),
     ];
-    const start = this.asyncSession?.start ?? null;
+    const start = this.writer.asyncSession?.start ?? null;
     let id: number;
-    if (this.dialect.returning) {
+    const creation = this.writer.takePendingCreation();
+    if (creation) {
+      // A new ledger and its first row in one request (`ensure({ withFirstDeployment })`): the ledger committed first,
+      // then the row with the session's commit mode; the id is 1.
+      id = 1;
+      const insert = {
+        table: 'deployments',
+        sql: `INSERT INTO ${this.writer.t('deployments')} (${columns}) VALUES (${this.writer.params(values.length + 1)})`,
+        params: [id, ...values],
+      };
+      const r = await this.writer.conn.executeBatch!([
+        ...creation,
+        ...(start ? [`SELECT ${start}`] : []),
+        ...this.writer.inlineAll([insert]),
+      ]);
+      if (r.error) {
+        await this.writer.conn.execute('ROLLBACK').catch(() => {});
+        // The ledger is there when the error is the row's, after the ledger's COMMIT: read again next time.
+        this.writer.creationFailed();
+        missing.get(rawConnection(this.writer.conn))?.delete(this.writer.versionTable);
+        throw r.error;
+      }
+      this.writer.created();
+    } else if (this.writer.dialect.returning) {
       // The session's commit mode is set by the same statement (selected in its CTE, which the id's subquery reads).
-      const next = `(SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 FROM ${this.t('deployments')})`;
-      const r = await this.conn.query<{ id: number | string }>(
-        `WITH n AS MATERIALIZED (SELECT ${start ? `${start} AS s, ` : ''}${next} AS ${this.q('id')})
-         INSERT INTO ${this.t('deployments')} (${columns}) VALUES ((SELECT ${this.q('id')} FROM n), ${this.params(values.length)})
-         RETURNING ${this.q('id')}`,
+      const next = `(SELECT COALESCE(MAX(${this.writer.q('id')}), 0) + 1 FROM ${this.writer.t('deployments')})`;
+      const r = await this.writer.conn.query<{ id: number | string }>(
+        `WITH n AS MATERIALIZED (SELECT ${start ? `${start} AS s, ` : ''}${next} AS ${this.writer.q('id')})
+         INSERT INTO ${this.writer.t('deployments')} (${columns}) VALUES ((SELECT ${this.writer.q('id')} FROM n), ${this.writer.params(values.length)})
+         RETURNING ${this.writer.q('id')}`,
         values,
       );
       id = Number(r.rows[0]!.id);
     } else {
-      id = empty ? 1 : await this.nextId('deployments', this.conn);
+      id = empty ? 1 : await this.writer.nextId('deployments', this.writer.conn);
       await this.afterSetting(start && `SELECT ${start}`, {
         table: 'deployments',
-        sql: `INSERT INTO ${this.t('deployments')} (${columns}) VALUES (${this.params(values.length + 1)})`,
+        sql: `INSERT INTO ${this.writer.t('deployments')} (${columns}) VALUES (${this.writer.params(values.length + 1)})`,
         params: [id, ...values],
       });
     }
@@ -93,7 +133,7 @@ export abstract class DeploymentStore extends ObjectStore {
 
   /** Deployment `id`, when this connection opened it and has not closed it. */
   protected open(id: number): OpenDeployment | undefined {
-    return openDeployments.get(rawConnection(this.conn))?.get(this.summaryKey(id));
+    return openDeployments.get(rawConnection(this.writer.conn))?.get(this.summaryKey(id));
   }
 
   /**
@@ -104,7 +144,7 @@ export abstract class DeploymentStore extends ObjectStore {
    */
   withClosingRow(id: number, writes: readonly LedgerWrite[]): boolean {
     const open = this.open(id);
-    if (!open || !this.inlines || !this.conn.executeBatch) return false;
+    if (!open || !this.writer.inlines || !this.writer.conn.executeBatch) return false;
     open.atClose.push(...writes);
     return true;
   }
@@ -115,23 +155,23 @@ export abstract class DeploymentStore extends ObjectStore {
    * one after the other. The setting holds from the write on, as when they are sent apart.
    */
   protected async afterSetting(setting: string | null, ...writes: LedgerWrite[]): Promise<void> {
-    if ((setting || writes.length > 1) && this.inlines && this.conn.executeBatch) {
+    if ((setting || writes.length > 1) && this.writer.inlines && this.writer.conn.executeBatch) {
       // One request: one implicit transaction on the server, the writes in order.
-      const r = await this.conn.executeBatch([...(setting ? [setting] : []), ...this.inlineAll(writes)]);
+      const r = await this.writer.conn.executeBatch([...(setting ? [setting] : []), ...this.writer.inlineAll(writes)]);
       if (r.error) throw r.error;
       return;
     }
-    if (setting) await this.conn.execute(setting);
-    for (const write of writes) await this.conn.query(write.sql, write.params);
+    if (setting) await this.writer.conn.execute(setting);
+    for (const write of writes) await this.writer.conn.query(write.sql, write.params);
   }
 
   /** The project's ledger state when a deployment started (see `startDeployment`); null for older rows. */
   async ledgerBefore(deploymentId: number): Promise<LedgerState | null> {
-    const r = await this.conn.query<{ ledger_before: string | LedgerState | null }>(
-      `SELECT ${this.q('ledger_before')} FROM ${this.t('deployments')} WHERE ${this.q('id')} = ${this.p(1)}`,
+    const r = await this.writer.conn.query<{ ledger_before: string | LedgerState | null }>(
+      `SELECT ${this.writer.q('ledger_before')} FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('id')} = ${this.writer.p(1)}`,
       [deploymentId],
     );
-    return this.json<LedgerState>(r.rows[0]?.ledger_before);
+    return this.writer.json<LedgerState>(r.rows[0]?.ledger_before);
   }
 
   async finishDeployment(
@@ -153,18 +193,18 @@ export abstract class DeploymentStore extends ObjectStore {
     // The closing row's commit waits for the disk again (`asyncSession`): the setting goes first, in the same request.
     // Its `steps_applied` is counted by the statement itself: no read before it, and a BTEQ script, which records the
     // statement without running it, counts the rows its steps wrote when it runs.
-    await this.afterSetting(this.asyncSession?.end ?? null, ...(open?.atClose ?? []), ...before, {
+    await this.afterSetting(this.writer.asyncSession?.end ?? null, ...(open?.atClose ?? []), ...before, {
       table: 'deployments',
-      sql: `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('failed_statement')} = ${this.p(3)}, ${this.q('summary')} = ${this.p(4)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(5, 6)} WHERE ${this.q('id')} = ${this.p(7)}`,
+      sql: `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('status')} = ${this.writer.p(1)}, ${this.writer.q('error')} = ${this.writer.p(2)}, ${this.writer.q('failed_statement')} = ${this.writer.p(3)}, ${this.writer.q('summary')} = ${this.writer.p(4)}, ${this.writer.q('finished_at')} = ${this.writer.dialect.now}, ${this.writer.q('steps_applied')} = ${this.writer.appliedCount(5, 6)} WHERE ${this.writer.q('id')} = ${this.writer.p(7)}`,
       params: [status, error, failedStatement, JSON.stringify(summary), id, 'applied', id],
     });
-    openDeployments.get(rawConnection(this.conn))?.delete(this.summaryKey(id));
+    openDeployments.get(rawConnection(this.writer.conn))?.delete(this.summaryKey(id));
   }
 
   /** How many steps of a deployment are recorded `applied` (its `steps_applied` once it is closed). */
-  async appliedSteps(deploymentId: number, conn: Connection = this.conn): Promise<number> {
+  async appliedSteps(deploymentId: number, conn: Connection = this.writer.conn): Promise<number> {
     const r = await conn.query<{ n: number | string }>(
-      `SELECT count(*) AS ${this.q('n')} FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('status')} = ${this.p(2)}`,
+      `SELECT count(*) AS ${this.writer.q('n')} FROM ${this.writer.t('steps')} WHERE ${this.writer.q('deployment_id')} = ${this.writer.p(1)} AND ${this.writer.q('status')} = ${this.writer.p(2)}`,
       [deploymentId, 'applied'],
     );
     return Number(r.rows[0]?.n ?? 0);
@@ -179,9 +219,9 @@ export abstract class DeploymentStore extends ObjectStore {
     const ids = await this.runningDeployments();
     for (const id of ids) {
       // Its applied steps reach `objects` first (a deployment's `steps_applied` set below would mark it folded).
-      if (this.folds) await this.fold(id);
-      await this.conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)}, ${this.q('finished_at')} = ${this.dialect.now}, ${this.q('steps_applied')} = ${this.appliedCount(3, 4)} WHERE ${this.q('id')} = ${this.p(5)} AND ${this.q('status')} = ${this.p(6)}`,
+      if (this.objects.folds) await this.objects.fold(id);
+      await this.writer.conn.query(
+        `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('status')} = ${this.writer.p(1)}, ${this.writer.q('error')} = ${this.writer.p(2)}, ${this.writer.q('finished_at')} = ${this.writer.dialect.now}, ${this.writer.q('steps_applied')} = ${this.writer.appliedCount(3, 4)} WHERE ${this.writer.q('id')} = ${this.writer.p(5)} AND ${this.writer.q('status')} = ${this.writer.p(6)}`,
         [
           'interrupted',
           `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
@@ -197,9 +237,9 @@ export abstract class DeploymentStore extends ObjectStore {
 
   /** Ids of deployments left `running` (read only: what a dry run reports). */
   async runningDeployments(): Promise<number[]> {
-    if (!(await this.exists())) return [];
-    const r = await this.conn.query<{ id: number | string }>(
-      `SELECT ${this.q('id')} FROM ${this.t('deployments')} WHERE ${this.q('status')} = ${this.p(1)} ORDER BY ${this.q('id')}`,
+    if (!(await this.writer.exists())) return [];
+    const r = await this.writer.conn.query<{ id: number | string }>(
+      `SELECT ${this.writer.q('id')} FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('status')} = ${this.writer.p(1)} ORDER BY ${this.writer.q('id')}`,
       ['running'],
     );
     return r.rows.map((row) => Number(row.id));
@@ -207,9 +247,9 @@ export abstract class DeploymentStore extends ObjectStore {
 
   /** The summary of the last finished deployment of `project` on `environment` (one query), null when there is none. */
   async lastFinishedSummary(project: string, environment: string): Promise<DeploymentSummary | null> {
-    if (!(await this.exists())) return null;
-    const r = await this.conn.query<Pick<DeploymentRow, 'summary'>>(
-      `SELECT ${this.q('summary')} FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} AND ${this.q('finished_at')} IS NOT NULL ORDER BY ${this.q('id')} DESC LIMIT 1`,
+    if (!(await this.writer.exists())) return null;
+    const r = await this.writer.conn.query<Pick<DeploymentRow, 'summary'>>(
+      `SELECT ${this.writer.q('summary')} FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('environment')} = ${this.writer.p(2)} AND ${this.writer.q('finished_at')} IS NOT NULL ORDER BY ${this.writer.q('id')} DESC LIMIT 1`,
       [project, environment],
     );
     return r.rows[0] ? deploymentSummary(r.rows[0]) : null;
@@ -220,20 +260,20 @@ export abstract class DeploymentStore extends ObjectStore {
    * restored or renamed database is judged by what it holds: the drift stage).
    */
   async lastRecorded(project: string): Promise<DeploymentRow | undefined> {
-    if (!(await this.exists())) return undefined;
-    const r = await this.conn.query<DeploymentRow>(
+    if (!(await this.writer.exists())) return undefined;
+    const r = await this.writer.conn.query<DeploymentRow>(
       `SELECT ${await this.deploymentColumns()}
-         FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} ORDER BY ${this.q('id')} DESC LIMIT 1`,
+         FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} ORDER BY ${this.writer.q('id')} DESC LIMIT 1`,
       [project],
     );
     return (await this.countRunning(r.rows.map((row) => this.deploymentRow(row))))[0];
   }
 
-  async deployments(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
-    if (!(await this.exists())) return [];
-    const r = await this.conn.query<DeploymentRow>(
+  async list(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
+    if (!(await this.writer.exists())) return [];
+    const r = await this.writer.conn.query<DeploymentRow>(
       `SELECT ${await this.deploymentColumns()}
-         FROM ${this.t('deployments')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('environment')} = ${this.p(2)} ORDER BY ${this.q('id')} DESC`,
+         FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('environment')} = ${this.writer.p(2)} ORDER BY ${this.writer.q('id')} DESC`,
       [project, environment],
     );
     return this.countRunning(r.rows.slice(0, limit).map((row) => this.deploymentRow(row)));
@@ -244,11 +284,11 @@ export abstract class DeploymentStore extends ObjectStore {
    * recorded in this database whatever environment name it was made under (what the database holds: drift).
    */
   async lastDeployments(environment?: string): Promise<Map<string, DeploymentRow>> {
-    if (!(await this.exists())) return new Map();
-    const where = environment === undefined ? '' : `WHERE ${this.q('environment')} = ${this.p(1)} `;
-    const r = await this.conn.query<DeploymentRow>(
-      `SELECT ${await this.deploymentColumns()} FROM ${this.t('deployments')} WHERE ${this.q('id')} IN
-         (SELECT MAX(${this.q('id')}) FROM ${this.t('deployments')} ${where}GROUP BY ${this.q('project')})`,
+    if (!(await this.writer.exists())) return new Map();
+    const where = environment === undefined ? '' : `WHERE ${this.writer.q('environment')} = ${this.writer.p(1)} `;
+    const r = await this.writer.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()} FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('id')} IN
+         (SELECT MAX(${this.writer.q('id')}) FROM ${this.writer.t('deployments')} ${where}GROUP BY ${this.writer.q('project')})`,
       environment === undefined ? [] : [environment],
     );
     const rows = await this.countRunning(r.rows.map((row) => this.deploymentRow(row)));
@@ -266,8 +306,8 @@ export abstract class DeploymentStore extends ObjectStore {
 
   protected async deploymentColumns(): Promise<string> {
     // A ledger not yet upgraded to version 3 (read by a dry run) has no ticket column: it reads as null.
-    const ticket = (await this.version()) >= 3 ? this.q('ticket') : `NULL AS ${this.q('ticket')}`;
-    return `${this.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}`;
+    const ticket = (await this.writer.version()) >= 3 ? this.writer.q('ticket') : `NULL AS ${this.writer.q('ticket')}`;
+    return `${this.writer.cols('id', 'project', 'environment', 'kind', 'status', 'started_at', 'finished_at', 'steps_total', 'steps_applied', 'db_user', 'os_user', 'host', 'git_commit', 'package', 'plan_checksum', 'error', 'reverts', 'summary', 'ci_job')}, ${ticket}`;
   }
 
   protected deploymentRow(row: DeploymentRow): DeploymentRow {
@@ -279,8 +319,8 @@ export abstract class DeploymentStore extends ObjectStore {
       reverts: row.reverts === null || row.reverts === undefined ? null : Number(row.reverts),
       // JSON stored as text comes back as an object, as from a JSON column.
       summary:
-        this.dialect.jsonAsText && typeof row.summary === 'string'
-          ? this.json<Record<string, unknown>>(row.summary)
+        this.writer.dialect.jsonAsText && typeof row.summary === 'string'
+          ? this.writer.json<Record<string, unknown>>(row.summary)
           : row.summary,
     };
   }
@@ -291,7 +331,7 @@ export abstract class DeploymentStore extends ObjectStore {
    * it; another is updated by one statement where the dialect merges JSON (`LedgerDialect.mergeJson`), else read,
    * merged and written.
    */
-  async updateSummary(id: number, patch: DeploymentSummary, conn: Connection = this.conn): Promise<void> {
+  async updateSummary(id: number, patch: DeploymentSummary, conn: Connection = this.writer.conn): Promise<void> {
     const open = this.open(id);
     if (open) {
       open.summary = { ...open.summary, ...patch };
@@ -304,7 +344,7 @@ export abstract class DeploymentStore extends ObjectStore {
     }
     const merged = { ...(await this.summaryNow(id, conn)), ...patch };
     await conn.query(
-      `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+      `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('summary')} = ${this.writer.p(1)} WHERE ${this.writer.q('id')} = ${this.writer.p(2)}`,
       [JSON.stringify(merged), id],
     );
   }
@@ -322,18 +362,19 @@ export abstract class DeploymentStore extends ObjectStore {
     if (!closed.length) return;
     const merges = closed.map((p) => this.summaryMerge(p.id, p.patch));
     // One request (`runTogether`): one implicit transaction on the server.
-    if (this.inlines && this.conn.executeBatch && merges.every((m) => m !== null)) return this.runTogether(merges);
-    await this.conn.transaction(async (tx) => {
+    if (this.writer.inlines && this.writer.conn.executeBatch && merges.every((m) => m !== null))
+      return this.writer.runTogether(merges);
+    await this.writer.conn.transaction(async (tx) => {
       for (const p of closed) await this.updateSummary(p.id, p.patch, tx);
     });
   }
 
   /** The statement merging `patch` into deployment `id`'s summary without reading it; null when the dialect cannot. */
   protected summaryMerge(id: number, patch: DeploymentSummary): LedgerWrite | null {
-    const merge = this.dialect.mergeJson;
+    const merge = this.writer.dialect.mergeJson;
     if (!merge) return null;
     return {
-      sql: `UPDATE ${this.t('deployments')} SET ${this.q('summary')} = ${merge(this.q('summary'), this.p(1))} WHERE ${this.q('id')} = ${this.p(2)}`,
+      sql: `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('summary')} = ${merge(this.writer.q('summary'), this.writer.p(1))} WHERE ${this.writer.q('id')} = ${this.writer.p(2)}`,
       params: [JSON.stringify(patch), id],
       table: 'deployments',
     };

@@ -1,7 +1,16 @@
 import { rawConnection } from '../engine/session-pool';
 import { DbeeError } from '../errors';
 import type { Connection, LedgerDialect } from '../engine/engine';
-import { upToDate, missing, createdEmpty, tablesPresent, tablesAbsent, tablesCreated, remember } from './memory';
+import {
+  upToDate,
+  missing,
+  createdEmpty,
+  pendingCreation,
+  tablesPresent,
+  tablesAbsent,
+  tablesCreated,
+  remember,
+} from './memory';
 
 /**
  * The ledger's storage: its tables in the engine's dialect (names, quoting, parameter markers, booleans, JSON), its
@@ -10,54 +19,54 @@ import { upToDate, missing, createdEmpty, tablesPresent, tablesAbsent, tablesCre
  */
 export abstract class LedgerBase {
   constructor(
-    protected readonly conn: Connection,
-    protected readonly dialect: LedgerDialect,
+    readonly conn: Connection,
+    readonly dialect: LedgerDialect,
   ) {}
 
   /** A ledger table, qualified: `dbee.deployments`, `DBEE_LEDGER."deployments"`. */
-  protected t(table: string): string {
+  t(table: string): string {
     return `${this.dialect.schema}.${this.q(table)}`;
   }
 
   /** A column (or alias) name as the dialect writes it. */
-  protected q(name: string): string {
+  q(name: string): string {
     return this.dialect.quote ? this.dialect.quote(name) : name;
   }
 
   /** Column names, quoted and comma-separated. */
-  protected cols(...names: string[]): string {
+  cols(...names: string[]): string {
     return names.map((n) => this.q(n)).join(', ');
   }
 
   /** `alias.column`, the column quoted. */
-  protected ac(alias: string, column: string): string {
+  ac(alias: string, column: string): string {
     return `${alias}.${this.q(column)}`;
   }
 
-  protected p(n: number): string {
+  p(n: number): string {
     return this.dialect.param(n);
   }
 
-  protected params(count: number, from = 1): string {
+  params(count: number, from = 1): string {
     return [...Array(count)].map((_, i) => this.p(from + i)).join(', ');
   }
 
-  protected bool(value: boolean): unknown {
+  bool(value: boolean): unknown {
     return this.dialect.bool ? this.dialect.bool(value) : value;
   }
 
   /** A JSON column as read: parsed when the dialect stores JSON as text (and the value is a string). */
-  protected json<T>(value: unknown): T | null {
+  json<T>(value: unknown): T | null {
     if (value === null || value === undefined) return null;
     return typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
   }
 
-  protected get versionTable(): string {
+  get versionTable(): string {
     return this.t(this.dialect.versionTable ?? 'ledger_version');
   }
 
   /** The next id of a table with an `id` column (the caller holds the deployment lock). */
-  protected async nextId(table: string, conn: Connection): Promise<number> {
+  async nextId(table: string, conn: Connection): Promise<number> {
     const r = await conn.query<{ id: number | string | null }>(
       `SELECT COALESCE(MAX(${this.q('id')}), 0) + 1 AS ${this.q('id')} FROM ${this.t(table)}`,
     );
@@ -93,7 +102,7 @@ export abstract class LedgerBase {
   }
 
   /** Remember, for as long as this connection lives, that its ledger is at the latest version (see `upToDate`). */
-  protected knownUpToDate(from?: number): void {
+  knownUpToDate(from?: number): void {
     const raw = rawConnection(this.conn);
     if (from === 0) remember(createdEmpty, raw, this.versionTable);
     missing.get(raw)?.delete(this.versionTable);
@@ -101,12 +110,12 @@ export abstract class LedgerBase {
   }
 
   /** A feature table's key in `tablesPresent`, `tablesAbsent` and `tablesCreated`. */
-  protected tableKey(table: string): string {
+  tableKey(table: string): string {
     return `${this.dialect.schema}.${table}`;
   }
 
   /** Remember which feature tables exist on `raw`'s database, from `LedgerDialect.presentTables` as read. */
-  protected learnTables(raw: Connection, present: string | null): void {
+  learnTables(raw: Connection, present: string | null): void {
     const names = new Set((present ?? '').split(' ').filter(Boolean));
     for (const table of Object.keys(this.dialect.lazyTables ?? {})) {
       const key = this.tableKey(table);
@@ -160,10 +169,20 @@ export abstract class LedgerBase {
     }
   }
 
-  /** Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. */
-  async ensure(): Promise<number> {
-    const current = await this.version();
+  /**
+   * Create or upgrade the ledger tables; run under the deployment lock. Returns the version reached. With
+   * `withFirstDeployment`, a database without a ledger gets it in the request of the connection's first deployment row
+   * (`pendingCreation`), where the connection batches and the dialect writes literals: the caller opens a deployment
+   * before any other ledger request.
+   */
+  async ensure(options: { withFirstDeployment?: boolean } = {}): Promise<number> {
     const latest = this.dialect.migrations.length;
+    // A creation left to the first deployment row stays there for a caller that opens one; another sends it now.
+    if (pendingCreation.get(rawConnection(this.conn))?.has(this.versionTable)) {
+      if (!options.withFirstDeployment) await this.sendCreation(this.takePendingCreation()!);
+      return latest;
+    }
+    const current = await this.version();
     const versions = Array.from({ length: latest - current }, (_, i) => `(${current + i + 1})`);
     if (current < latest && this.dialect.transactionalDdl !== false && this.conn.executeBatch) {
       // Every upgrade still to run, with the rows recording them, in one transaction sent as one request: a fresh
@@ -173,13 +192,24 @@ export abstract class LedgerBase {
       // Its commit need not wait for the disk (LedgerInlining.asyncCommit): the deployment's closing row commits
       // durably, which flushes it, and a server crash before that loses it with every row written after it.
       const asyncCommit = this.dialect.inline?.asyncCommit;
-      const r = await this.conn.executeBatch([
+      const statements = [
         'BEGIN',
         ...(asyncCommit ? [`SELECT ${asyncCommit}`] : []),
         ...(current === 0 && this.dialect.fresh ? this.dialect.fresh : this.dialect.migrations.slice(current).flat()),
         `INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES ${versions.join(', ')}`,
         'COMMIT',
-      ]);
+      ];
+      if (options.withFirstDeployment && current === 0 && this.dialect.fresh && this.dialect.inline) {
+        // Until it is sent the ledger is missing, as far as every reader knows; what it will hold is known: nothing
+        // (`createdEmpty`: the first row's id is 1, the project's state empty) and no feature table.
+        const raw = rawConnection(this.conn);
+        if (!pendingCreation.has(raw)) pendingCreation.set(raw, new Map());
+        pendingCreation.get(raw)!.set(this.versionTable, statements);
+        remember(createdEmpty, raw, this.versionTable);
+        this.upgradedTables(true);
+        return latest;
+      }
+      const r = await this.conn.executeBatch(statements);
       if (r.error) {
         await this.conn.execute('ROLLBACK').catch(() => {});
         throw r.error;
@@ -219,10 +249,43 @@ export abstract class LedgerBase {
   }
 
   /**
+   * The creation of the ledger `ensure` left to the first deployment row (`pendingCreation`), taken: the caller sends
+   * it; null when there is none.
+   */
+  takePendingCreation(): string[] | null {
+    const pending = pendingCreation.get(rawConnection(this.conn));
+    const statements = pending?.get(this.versionTable) ?? null;
+    pending?.delete(this.versionTable);
+    return statements;
+  }
+
+  /** A pending creation (`takePendingCreation`) sent with a deployment's first row: the ledger is there now. */
+  created(): void {
+    missing.get(rawConnection(this.conn))?.delete(this.versionTable);
+    remember(upToDate, rawConnection(this.conn), this.versionTable);
+  }
+
+  /** After a pending creation failed: nothing of it was made, as far as this connection knows. */
+  creationFailed(): void {
+    createdEmpty.get(rawConnection(this.conn))?.delete(this.versionTable);
+  }
+
+  /** Send a pending creation on its own (`ensure` without `withFirstDeployment`). */
+  private async sendCreation(statements: string[]): Promise<void> {
+    const r = await this.conn.executeBatch!(statements);
+    if (r.error) {
+      await this.conn.execute('ROLLBACK').catch(() => {});
+      this.creationFailed();
+      throw r.error;
+    }
+    this.created();
+  }
+
+  /**
    * What this connection knows of the feature tables after `ensure` created or upgraded the ledger: none exist when it
    * was created as `fresh` (no round trip to learn it); an upgrade may have created some, read again when needed.
    */
-  protected upgradedTables(fresh: boolean): void {
+  upgradedTables(fresh: boolean): void {
     const raw = rawConnection(this.conn);
     for (const table of Object.keys(this.dialect.lazyTables ?? {})) {
       if (fresh) remember(tablesAbsent, raw, this.tableKey(table));
@@ -236,7 +299,7 @@ export abstract class LedgerBase {
   }
 
   /** A scalar subquery: how many steps of deployment `p(idAt)` are recorded `p(statusAt)` (`applied`). */
-  protected appliedCount(idAt: number, statusAt: number): string {
+  appliedCount(idAt: number, statusAt: number): string {
     return `(SELECT count(*) FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(idAt)} AND ${this.q('status')} = ${this.p(statusAt)})`;
   }
 }

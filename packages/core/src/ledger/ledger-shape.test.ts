@@ -2,7 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 
-/** The ledger's shape (issue #57): small stores, and one place that builds the ledger of a session. */
+/**
+ * The ledger's shape (issues #57, #74): a record of small stores sharing one writer by reference, and one place that
+ * builds the ledger of a session.
+ */
 const CORE = join(__dirname, '..');
 const PACKAGES = join(CORE, '..', '..');
 
@@ -22,10 +25,50 @@ describe('the ledger', () => {
     expect(long, 'split the store: one kind of row per file').toEqual([]);
   });
 
-  test('is built by openLedger only, in core and the CLI', () => {
-    const built = [...sources(CORE), ...sources(join(PACKAGES, 'cli', 'src'))]
-      .filter((f) => /\bnew Ledger\(/.test(readFileSync(f, 'utf8')))
+  test('is a record of stores, none of which extends another, built by openLedger only', () => {
+    // The stores are the members of `Ledger` (ledger.ts), each a class of its own file.
+    const record = readFileSync(join(__dirname, 'ledger.ts'), 'utf8');
+    const stores = [...record.matchAll(/^ {2}readonly (\w+): (\w+);$/gm)].map((m) => m[2]!);
+    expect(stores).toEqual([
+      'LedgerWriter',
+      'DeploymentStore',
+      'StepStore',
+      'ObjectStore',
+      'BackupStore',
+      'ReleaseStore',
+    ]);
+    const classes = sources(__dirname).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/\bclass (\w+)(?: extends (\w+))?/g)].map(
+        (m) => [m[1]!, m[2] ?? null] as const,
+      ),
+    );
+    // The writer is one object in two files: its storage (ledger-base.ts) and its request batching (ledger-writer.ts).
+    expect(classes.filter(([, parent]) => parent !== null)).toEqual([['LedgerWriter', 'LedgerBase']]);
+    for (const store of stores) expect(classes.map(([name]) => name)).toContain(store);
+    const built = [
+      ...sources(CORE),
+      ...['cli', 'postgres', 'teradata'].flatMap((p) => sources(join(PACKAGES, p, 'src'))),
+      ...sources(join(PACKAGES, '..', 'test')),
+      ...sources(join(PACKAGES, '..', 'tools')),
+    ]
+      .filter((f) => new RegExp(`\\bnew (${[...stores, 'LedgerBase'].join('|')})\\(`).test(readFileSync(f, 'utf8')))
       .map((f) => relative(PACKAGES, f));
     expect(built).toEqual([join('core', 'src', 'ledger', 'open-ledger.ts')]);
+  });
+
+  test('the runner takes the stores it writes, never the whole ledger', () => {
+    // A value typed `Ledger` (`ledger: Ledger`, `as Ledger`, `Ledger | null`); `Pick<Ledger, ...>` and `RunnerLedger` pick stores.
+    const whole = sources(join(CORE, 'runner')).flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((line, i) =>
+          /(?::|\bas|<|\|)\s*Ledger\b(?!\w)/.test(line.replace(/Pick<Ledger,/g, ''))
+            ? [`${relative(CORE, f)}:${i + 1}`]
+            : [],
+        ),
+    );
+    expect(whole, 'take Pick<Ledger, ...> of the stores the function uses').toEqual([]);
+    const releases = sources(join(CORE, 'runner')).filter((f) => /\.releases\b/.test(readFileSync(f, 'utf8')));
+    expect(releases.map((f) => relative(CORE, f))).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { LedgerBase } from './ledger-base';
  * The request batching every store writes through: ledger writes inlined into a statement's text, chained, named
  * once per session (`inlineNamed`), and sent together (`runTogether`).
  */
-export abstract class LedgerWriter extends LedgerBase {
+export class LedgerWriter extends LedgerBase {
   /** Run writes in order on `conn`, one round trip each. */
   async run(writes: readonly LedgerWrite[], conn: Connection = this.conn): Promise<void> {
     for (const w of writes) await conn.query(w.sql, w.params);
@@ -34,7 +34,7 @@ export abstract class LedgerWriter extends LedgerBase {
    * How a deployment's commits stop waiting for the disk until its closing row (`LedgerInlining.asyncSession`): only
    * on a connection that batches (a server; an embedded database has no WAL writer).
    */
-  protected get asyncSession(): { start: string; end: string } | null {
+  get asyncSession(): { start: string; end: string } | null {
     const s = this.dialect.inline?.asyncSession;
     return s && this.conn.executeBatch ? s : null;
   }
@@ -71,7 +71,7 @@ export abstract class LedgerWriter extends LedgerBase {
   }
 
   /** Writes grouped as `inlineAll` chains them: a write to a table the current group already writes starts the next. */
-  protected chains(writes: readonly LedgerWrite[]): LedgerWrite[][] {
+  chains(writes: readonly LedgerWrite[]): LedgerWrite[][] {
     const out: LedgerWrite[][] = [];
     let current: LedgerWrite[] = [];
     for (const w of writes) {
@@ -129,7 +129,7 @@ export abstract class LedgerWriter extends LedgerBase {
    * The one statement of a group of chained writes (`inlineNamed`), their parameters numbered one after the other, and
    * the hash that names it. Computed once per shape and dialect: a deployment writes thousands of rows of a few shapes.
    */
-  protected shape(group: readonly LedgerWrite[]): { sql: string; hash: string } {
+  shape(group: readonly LedgerWrite[]): { sql: string; hash: string } {
     let known = shapes.get(this.dialect);
     if (!known) shapes.set(this.dialect, (known = new Map()));
     const key = group.map((w) => `${w.params.length}\u0000${w.sql}`).join('\u0000');
@@ -162,17 +162,17 @@ export abstract class LedgerWriter extends LedgerBase {
   }
 
   /** `w.sql` with its parameter markers moved up by `offset` (`$1` becomes `$(offset + 1)`). */
-  protected renumber(w: LedgerWrite, offset: number): string {
+  renumber(w: LedgerWrite, offset: number): string {
     if (!w.params.length || offset === 0) return w.sql;
     const { pattern, byMarker } = this.markers(w.params.length);
     pattern.lastIndex = 0;
     return w.sql.replace(pattern, (m) => this.p(byMarker.get(m)! + 1 + offset));
   }
 
-  protected readonly markerPatterns = new Map<number, { pattern: RegExp; byMarker: Map<string, number> }>();
+  readonly markerPatterns = new Map<number, { pattern: RegExp; byMarker: Map<string, number> }>();
 
   /** The markers of `n` parameters as one pattern, longest first (`$1` is a prefix of `$12`): one pass, so a literal that contains `$1` stays as it is. */
-  protected markers(n: number): { pattern: RegExp; byMarker: Map<string, number> } {
+  markers(n: number): { pattern: RegExp; byMarker: Map<string, number> } {
     let m = this.markerPatterns.get(n);
     if (!m) {
       const markers = Array.from({ length: n }, (_, i) => ({ marker: this.p(i + 1), i })).sort(

@@ -24,6 +24,14 @@ export const missing = new WeakMap<Connection, Set<string>>();
 export const createdEmpty = new WeakMap<Connection, Set<string>>();
 
 /**
+ * A new ledger's creation (its statements, `BEGIN` to `COMMIT`) that `ensure({ withFirstDeployment: true })` left to
+ * the connection's first deployment row, by version table: `startDeployment` sends both in one request (a fleet's new
+ * target pays one round trip for its ledger and its row). Taken by the first `startDeployment`; the caller sends no
+ * other ledger request before it (the deployment lock is held for as long as the connection lives).
+ */
+export const pendingCreation = new WeakMap<Connection, Map<string, string[]>>();
+
+/**
  * The deployments a connection opened and has not closed, by `<version table>\0<id>`: while a deployment runs, only
  * its own session writes its row (under the deployment lock). Its summary is kept here (`updateSummary` merges into
  * it, `finishDeployment` writes it with the closing row: no read, no write of its own), and so are the writes that

@@ -3,40 +3,70 @@ import type { Connection } from '../engine/engine';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { DeployedState } from '../planner/planner';
 import { createdEmpty, FOLDED_KINDS } from './memory';
+import { type ObjectStateRow, parseObjectStates } from './object-states';
 import type { LedgerWrite, LedgerState } from './types';
+import type { LedgerWriter } from './ledger-writer';
 
-import { LedgerWriter } from './ledger-writer';
 /** The rows of `objects` and `migrations`: what each project has deployed (object checksums, folded or not, and migrations run). */
-export abstract class ObjectStore extends LedgerWriter {
+export class ObjectStore {
+  constructor(
+    /** The writer every store of the ledger shares (connection, dialect, request batching), by reference. */
+    readonly writer: LedgerWriter,
+  ) {}
+
   async deployedState(project: string): Promise<DeployedState> {
-    if (!(await this.exists())) return { objects: new Map(), migrations: new Map() };
-    const objects = (await this.objectStates(project, this.conn)).states.get(project) ?? new Map<string, string>();
-    const migrations = await this.conn.query<{ version: string; checksum: string }>(
-      `SELECT ${this.cols('version', 'checksum')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
-      [project],
-    );
-    return { objects, migrations: new Map(migrations.rows.map((r) => [r.version, r.checksum])) };
+    if (!(await this.writer.exists())) return { objects: new Map(), migrations: new Map() };
+    const { objects, migrations } = await this.objectsAndMigrations(project, this.writer.conn);
+    return {
+      objects: objects.states.get(project) ?? new Map<string, string>(),
+      migrations: new Map(migrations.map((r) => [r.version, r.checksum])),
+    };
+  }
+
+  /**
+   * A project's object states (`objectStates`) and its migrations' rows, read together: in one request where the
+   * connection sends several queries at once (`Connection.queryMany`), else one after the other.
+   */
+  protected async objectsAndMigrations(
+    project: string,
+    conn: Connection,
+  ): Promise<{
+    objects: { states: Map<string, Map<string, string>>; unfolded: number[] };
+    migrations: { version: string; checksum: string; description: string }[];
+  }> {
+    const states = this.objectStatesQuery(project);
+    const migrations = {
+      sql: `SELECT ${this.writer.cols('version', 'checksum', 'description')} FROM ${this.writer.t('migrations')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)}`,
+      params: [project],
+    };
+    const [a, b] = conn.queryMany
+      ? await conn.queryMany([states, migrations])
+      : [await conn.query(states.sql, states.params), await conn.query(migrations.sql, migrations.params)];
+    return {
+      objects: parseObjectStates(a!.rows as ObjectStateRow[]),
+      migrations: b!.rows as { version: string; checksum: string; description: string }[],
+    };
   }
 
   /** The keys of the objects the ledger records for `project`, in one query (none when there is no ledger). */
   async objectKeys(project: string): Promise<string[]> {
-    if (!(await this.exists())) return [];
-    return [...((await this.objectStates(project, this.conn)).states.get(project)?.keys() ?? [])];
+    if (!(await this.writer.exists())) return [];
+    return [...((await this.objectStates(project, this.writer.conn)).states.get(project)?.keys() ?? [])];
   }
 
   /** `deployedState` of every project in the ledger, in two queries (an Nx batch reads it once for all its tasks). */
   async deployedStates(): Promise<Map<string, DeployedState>> {
     const out = new Map<string, DeployedState>();
-    if (!(await this.exists())) return out;
+    if (!(await this.writer.exists())) return out;
     const of = (project: string) => {
       let state = out.get(project) as { objects: Map<string, string>; migrations: Map<string, string> } | undefined;
       if (!state) out.set(project, (state = { objects: new Map(), migrations: new Map() }));
       return state;
     };
-    for (const [project, objects] of (await this.objectStates(null, this.conn)).states)
+    for (const [project, objects] of (await this.objectStates(null, this.writer.conn)).states)
       for (const [key, checksum] of objects) of(project).objects.set(key, checksum);
-    const migrations = await this.conn.query<{ project: string; version: string; checksum: string }>(
-      `SELECT ${this.cols('project', 'version', 'checksum')} FROM ${this.t('migrations')}`,
+    const migrations = await this.writer.conn.query<{ project: string; version: string; checksum: string }>(
+      `SELECT ${this.writer.cols('project', 'version', 'checksum')} FROM ${this.writer.t('migrations')}`,
     );
     for (const r of migrations.rows) of(r.project).migrations.set(r.version, r.checksum);
     return out;
@@ -44,7 +74,7 @@ export abstract class ObjectStore extends LedgerWriter {
 
   /** Whether a deployment's steps leave their objects' state to `fold` (`LedgerDialect.foldsObjects`). */
   get folds(): boolean {
-    return this.dialect.foldsObjects === true;
+    return this.writer.dialect.foldsObjects === true;
   }
 
   /**
@@ -57,39 +87,20 @@ export abstract class ObjectStore extends LedgerWriter {
     project: string | null,
     conn: Connection,
   ): Promise<{ states: Map<string, Map<string, string>>; unfolded: number[] }> {
+    const { sql, params } = this.objectStatesQuery(project);
+    return parseObjectStates((await conn.query<ObjectStateRow>(sql, params)).rows);
+  }
+
+  /** The query of `objectStates`. */
+  protected objectStatesQuery(project: string | null): { sql: string; params: unknown[] } {
     const params: unknown[] = project === null ? [] : [project];
-    let sql = `SELECT ${this.cols('project', 'object_key', 'checksum')}${this.folds ? ', NULL AS deployment_id, NULL AS step_order, NULL AS action' : ''} FROM ${this.t('objects')}${project === null ? '' : ` WHERE ${this.q('project')} = ${this.p(1)}`}`;
+    let sql = `SELECT ${this.writer.cols('project', 'object_key', 'checksum')}${this.folds ? ', NULL AS deployment_id, NULL AS step_order, NULL AS action' : ''} FROM ${this.writer.t('objects')}${project === null ? '' : ` WHERE ${this.writer.q('project')} = ${this.writer.p(1)}`}`;
     if (this.folds) {
-      sql += ` UNION ALL SELECT ${this.ac('d', 'project')}, ${this.ac('s', 'object_key')}, ${this.ac('s', 'checksum')}, ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}, ${this.ac('s', 'action')}
-        FROM ${this.t('steps')} s, ${this.t('deployments')} d WHERE ${this.unfolded('d', params)}${project === null ? '' : ` AND ${this.ac('d', 'project')} = ${this.p(1)}`}
-          AND ${this.ac('s', 'deployment_id')} = ${this.ac('d', 'id')} AND ${this.ac('s', 'status')} = ${this.p(params.push('applied'))} AND ${this.ac('s', 'action')} <> ${this.p(params.push('migrate'))}`;
+      sql += ` UNION ALL SELECT ${this.writer.ac('d', 'project')}, ${this.writer.ac('s', 'object_key')}, ${this.writer.ac('s', 'checksum')}, ${this.writer.ac('s', 'deployment_id')}, ${this.writer.ac('s', 'step_order')}, ${this.writer.ac('s', 'action')}
+        FROM ${this.writer.t('steps')} s, ${this.writer.t('deployments')} d WHERE ${this.unfolded('d', params)}${project === null ? '' : ` AND ${this.writer.ac('d', 'project')} = ${this.writer.p(1)}`}
+          AND ${this.writer.ac('s', 'deployment_id')} = ${this.writer.ac('d', 'id')} AND ${this.writer.ac('s', 'status')} = ${this.writer.p(params.push('applied'))} AND ${this.writer.ac('s', 'action')} <> ${this.writer.p(params.push('migrate'))}`;
     }
-    const r = await conn.query<{
-      project: string;
-      object_key: string;
-      checksum: string;
-      deployment_id?: number | string | null;
-      step_order?: number | string | null;
-      action?: string | null;
-    }>(sql, params);
-    const states = new Map<string, Map<string, string>>();
-    const of = (p: string) => {
-      let m = states.get(p);
-      if (!m) states.set(p, (m = new Map()));
-      return m;
-    };
-    const steps = r.rows.filter((row) => row.deployment_id !== null && row.deployment_id !== undefined);
-    for (const row of r.rows)
-      if (row.deployment_id === null || row.deployment_id === undefined)
-        of(row.project).set(row.object_key, row.checksum);
-    steps.sort(
-      (a, b) => Number(a.deployment_id) - Number(b.deployment_id) || Number(a.step_order) - Number(b.step_order),
-    );
-    for (const row of steps) {
-      if (row.action === 'drop') of(row.project).delete(row.object_key);
-      else of(row.project).set(row.object_key, row.checksum);
-    }
-    return { states, unfolded: [...new Set(steps.map((row) => Number(row.deployment_id)))] };
+    return { sql, params };
   }
 
   /**
@@ -99,8 +110,8 @@ export abstract class ObjectStore extends LedgerWriter {
    * pushed onto `params`.
    */
   protected unfolded(alias: string, params: unknown[]): string {
-    const kinds = FOLDED_KINDS.map((k) => this.p(params.push(k))).join(', ');
-    return `${this.ac(alias, 'status')} = ${this.p(params.push('running'))} AND ${this.ac(alias, 'steps_applied')} = 0 AND ${this.ac(alias, 'kind')} IN (${kinds})`;
+    const kinds = FOLDED_KINDS.map((k) => this.writer.p(params.push(k))).join(', ');
+    return `${this.writer.ac(alias, 'status')} = ${this.writer.p(params.push('running'))} AND ${this.writer.ac(alias, 'steps_applied')} = 0 AND ${this.writer.ac(alias, 'kind')} IN (${kinds})`;
   }
 
   /**
@@ -111,29 +122,29 @@ export abstract class ObjectStore extends LedgerWriter {
    * folds itself when it ends (before its smoke checks read the objects); the next lock holder folds one whose process
    * died first (`Deployment.open`, `markInterrupted`).
    */
-  async fold(deploymentId: number, conn: Connection = this.conn): Promise<void> {
+  async fold(deploymentId: number, conn: Connection = this.writer.conn): Promise<void> {
     const writes = this.foldWrites(deploymentId);
-    if (this.inlines && conn.executeBatch) {
-      const r = await conn.executeBatch(['BEGIN', ...this.inlineAll(writes), 'COMMIT']);
+    if (this.writer.inlines && conn.executeBatch) {
+      const r = await conn.executeBatch(['BEGIN', ...this.writer.inlineAll(writes), 'COMMIT']);
       if (r.error) {
         await conn.execute('ROLLBACK').catch(() => {});
         throw r.error;
       }
       return;
     }
-    await conn.transaction((c) => this.run(writes, c));
+    await conn.transaction((c) => this.writer.run(writes, c));
   }
 
   /** The writes of `fold`: the upsert of the objects the deployment's steps left, the delete of those they dropped, the count. */
   foldWrites(deploymentId: number): LedgerWrite[] {
-    const upsert = this.dialect.upsertObject;
-    if (!upsert) throw new Error(`the ${this.dialect.schema} ledger dialect folds no objects (no upsertObject)`);
+    const upsert = this.writer.dialect.upsertObject;
+    if (!upsert) throw new Error(`the ${this.writer.dialect.schema} ledger dialect folds no objects (no upsertObject)`);
     // Each object's last applied step of the deployment, while it is not folded (the guard makes the fold run once).
     const last = (params: unknown[]) => {
       const guard = this.unfolded('d', params);
-      return `(SELECT ${this.ac('d', 'project')}, ${this.ac('d', 'id')}, ${this.ac('s', 'object_key')}, ${this.ac('s', 'checksum')}, ${this.ac('s', 'action')}, row_number() OVER (PARTITION BY ${this.ac('s', 'object_key')} ORDER BY ${this.ac('s', 'step_order')} DESC) AS ${this.q('n')}
-         FROM ${this.t('steps')} s, ${this.t('deployments')} d WHERE ${this.ac('d', 'id')} = ${this.p(params.push(deploymentId))} AND ${guard}
-           AND ${this.ac('s', 'deployment_id')} = ${this.ac('d', 'id')} AND ${this.ac('s', 'status')} = ${this.p(params.push('applied'))} AND ${this.ac('s', 'action')} <> ${this.p(params.push('migrate'))}) x`;
+      return `(SELECT ${this.writer.ac('d', 'project')}, ${this.writer.ac('d', 'id')}, ${this.writer.ac('s', 'object_key')}, ${this.writer.ac('s', 'checksum')}, ${this.writer.ac('s', 'action')}, row_number() OVER (PARTITION BY ${this.writer.ac('s', 'object_key')} ORDER BY ${this.writer.ac('s', 'step_order')} DESC) AS ${this.writer.q('n')}
+         FROM ${this.writer.t('steps')} s, ${this.writer.t('deployments')} d WHERE ${this.writer.ac('d', 'id')} = ${this.writer.p(params.push(deploymentId))} AND ${guard}
+           AND ${this.writer.ac('s', 'deployment_id')} = ${this.writer.ac('d', 'id')} AND ${this.writer.ac('s', 'status')} = ${this.writer.p(params.push('applied'))} AND ${this.writer.ac('s', 'action')} <> ${this.writer.p(params.push('migrate'))}) x`;
     };
     const up: unknown[] = [];
     const upFrom = last(up);
@@ -143,21 +154,21 @@ export abstract class ObjectStore extends LedgerWriter {
     const countGuard = this.unfolded('d', count);
     return [
       {
-        sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')})
-          SELECT ${this.ac('x', 'project')}, ${this.ac('x', 'object_key')}, ${this.ac('x', 'checksum')}, ${this.ac('x', 'id')} FROM ${upFrom}
-          WHERE ${this.ac('x', 'n')} = 1 AND ${this.ac('x', 'action')} <> ${this.p(up.push('drop'))} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}`,
+        sql: `INSERT INTO ${this.writer.t('objects')} (${this.writer.cols('project', 'object_key', 'checksum', 'deployment_id')})
+          SELECT ${this.writer.ac('x', 'project')}, ${this.writer.ac('x', 'object_key')}, ${this.writer.ac('x', 'checksum')}, ${this.writer.ac('x', 'id')} FROM ${upFrom}
+          WHERE ${this.writer.ac('x', 'n')} = 1 AND ${this.writer.ac('x', 'action')} <> ${this.writer.p(up.push('drop'))} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.writer.q(c)))}`,
         params: up,
         table: 'objects',
       },
       {
-        sql: `DELETE FROM ${this.t('objects')} WHERE (${this.cols('project', 'object_key')}) IN
-          (SELECT ${this.ac('x', 'project')}, ${this.ac('x', 'object_key')} FROM ${delFrom} WHERE ${this.ac('x', 'n')} = 1 AND ${this.ac('x', 'action')} = ${this.p(del.push('drop'))})`,
+        sql: `DELETE FROM ${this.writer.t('objects')} WHERE (${this.writer.cols('project', 'object_key')}) IN
+          (SELECT ${this.writer.ac('x', 'project')}, ${this.writer.ac('x', 'object_key')} FROM ${delFrom} WHERE ${this.writer.ac('x', 'n')} = 1 AND ${this.writer.ac('x', 'action')} = ${this.writer.p(del.push('drop'))})`,
         params: del,
         table: 'objects',
       },
       {
-        sql: `UPDATE ${this.t('deployments')} d SET ${this.q('steps_applied')} = ${this.appliedCount(count.push(deploymentId), count.push('applied'))}
-          WHERE ${this.ac('d', 'id')} = ${this.p(count.push(deploymentId))} AND ${countGuard}`,
+        sql: `UPDATE ${this.writer.t('deployments')} d SET ${this.writer.q('steps_applied')} = ${this.writer.appliedCount(count.push(deploymentId), count.push('applied'))}
+          WHERE ${this.writer.ac('d', 'id')} = ${this.writer.p(count.push(deploymentId))} AND ${countGuard}`,
         params: count,
         table: 'deployments',
       },
@@ -170,29 +181,29 @@ export abstract class ObjectStore extends LedgerWriter {
     objectKey: string,
     checksum: string | null,
     deploymentId: number,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<void> {
-    await this.run(this.objectStateWrites(project, objectKey, checksum, deploymentId), conn);
+    await this.writer.run(this.objectStateWrites(project, objectKey, checksum, deploymentId), conn);
   }
 
   /** The writes of `setObjectState`. */
   objectStateWrites(project: string, objectKey: string, checksum: string | null, deploymentId: number): LedgerWrite[] {
     const insert: LedgerWrite = {
-      sql: `INSERT INTO ${this.t('objects')} (${this.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.params(4)})`,
+      sql: `INSERT INTO ${this.writer.t('objects')} (${this.writer.cols('project', 'object_key', 'checksum', 'deployment_id')}) VALUES (${this.writer.params(4)})`,
       params: [project, objectKey, checksum, deploymentId],
       table: 'objects',
     };
-    const upsert = this.dialect.upsertObject;
+    const upsert = this.writer.dialect.upsertObject;
     if (checksum !== null && upsert)
       return [
         {
           ...insert,
-          sql: `${insert.sql} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.q(c)))}`,
+          sql: `${insert.sql} ${upsert(['checksum', 'deployment_id', 'updated_at'].map((c) => this.writer.q(c)))}`,
         },
       ];
     const writes: LedgerWrite[] = [
       {
-        sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
+        sql: `DELETE FROM ${this.writer.t('objects')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('object_key')} = ${this.writer.p(2)}`,
         params: [project, objectKey],
         table: 'objects',
       },
@@ -207,9 +218,9 @@ export abstract class ObjectStore extends LedgerWriter {
     description: string,
     checksum: string,
     deploymentId: number,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<void> {
-    await this.run(this.migrationWrites(project, version, description, checksum, deploymentId), conn);
+    await this.writer.run(this.migrationWrites(project, version, description, checksum, deploymentId), conn);
   }
 
   /** The writes of `recordMigration`. */
@@ -222,48 +233,52 @@ export abstract class ObjectStore extends LedgerWriter {
   ): LedgerWrite[] {
     return [
       {
-        sql: `INSERT INTO ${this.t('migrations')} (${this.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.params(5)})`,
+        sql: `INSERT INTO ${this.writer.t('migrations')} (${this.writer.cols('project', 'version', 'description', 'checksum', 'deployment_id')}) VALUES (${this.writer.params(5)})`,
         params: [project, version, description, checksum, deploymentId],
         table: 'migrations',
       },
     ];
   }
 
-  async forgetMigration(project: string, version: string, conn: Connection = this.conn): Promise<void> {
-    await this.run(this.forgetMigrationWrites(project, version, await this.keepsBackfills(conn)), conn);
+  async forgetMigration(project: string, version: string, conn: Connection = this.writer.conn): Promise<void> {
+    await this.writer.run(this.forgetMigrationWrites(project, version, await this.keepsBackfills(conn)), conn);
   }
 
   /** Whether this ledger has a table of batched migrations' backfills (`LedgerDialect.backfills`). */
   protected async keepsBackfills(conn: Connection): Promise<boolean> {
-    return !!this.dialect.backfills && (await this.hasTable(this.dialect.backfills, conn));
+    return !!this.writer.dialect.backfills && (await this.writer.hasTable(this.writer.dialect.backfills, conn));
   }
 
   /** The writes of `forgetMigration`; `backfills`: whether the ledger has the backfills' table (`keepsBackfills`). */
   protected forgetMigrationWrites(project: string, version: string, backfills: boolean): LedgerWrite[] {
     const writes: LedgerWrite[] = [
       {
-        sql: `DELETE FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
+        sql: `DELETE FROM ${this.writer.t('migrations')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('version')} = ${this.writer.p(2)}`,
         params: [project, version],
         table: 'migrations',
       },
     ];
     // A batched migration's backfills (ids `<migration key>#<n>`) go with it: applied again, it runs whole again.
-    if (backfills && this.dialect.backfills) {
+    if (backfills && this.writer.dialect.backfills) {
       const prefix = `${formatKey(migrationKey(project, version))}#`;
       writes.push({
-        sql: `DELETE FROM ${this.t(this.dialect.backfills)} WHERE substr(${this.q('id')}, 1, ${this.p(1)}) = ${this.p(2)}`,
+        sql: `DELETE FROM ${this.writer.t(this.writer.dialect.backfills)} WHERE substr(${this.writer.q('id')}, 1, ${this.writer.p(1)}) = ${this.writer.p(2)}`,
         params: [prefix.length, prefix],
-        table: this.dialect.backfills,
+        table: this.writer.dialect.backfills,
       });
     }
     return writes;
   }
 
   /** The checksum the ledger holds for an object (before a step changes it), or null. */
-  async objectChecksum(project: string, objectKey: string, conn: Connection = this.conn): Promise<string | null> {
+  async objectChecksum(
+    project: string,
+    objectKey: string,
+    conn: Connection = this.writer.conn,
+  ): Promise<string | null> {
     if (this.folds) return (await this.objectStates(project, conn)).states.get(project)?.get(objectKey) ?? null;
     const r = await conn.query<{ checksum: string }>(
-      `SELECT ${this.q('checksum')} FROM ${this.t('objects')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('object_key')} = ${this.p(2)}`,
+      `SELECT ${this.writer.q('checksum')} FROM ${this.writer.t('objects')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('object_key')} = ${this.writer.p(2)}`,
       [project, objectKey],
     );
     return r.rows[0]?.checksum ?? null;
@@ -273,17 +288,17 @@ export abstract class ObjectStore extends LedgerWriter {
   async migration(
     project: string,
     version: string,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<{ checksum: string; description: string } | null> {
     const r = await conn.query<{ checksum: string; description: string }>(
-      `SELECT ${this.cols('checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)} AND ${this.q('version')} = ${this.p(2)}`,
+      `SELECT ${this.writer.cols('checksum', 'description')} FROM ${this.writer.t('migrations')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('version')} = ${this.writer.p(2)}`,
       [project, version],
     );
     return r.rows[0] ?? null;
   }
 
   /** What the ledger says a project has deployed: every object checksum and migration. */
-  async state(project: string, conn: Connection = this.conn): Promise<LedgerState> {
+  async state(project: string, conn: Connection = this.writer.conn): Promise<LedgerState> {
     return (await this.stateAndUnfolded(project, conn)).state;
   }
 
@@ -293,20 +308,16 @@ export abstract class ObjectStore extends LedgerWriter {
    */
   async stateAndUnfolded(
     project: string,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<{ state: LedgerState; unfolded: number[] }> {
-    if (createdEmpty.get(rawConnection(conn))?.has(this.versionTable))
+    if (createdEmpty.get(rawConnection(conn))?.has(this.writer.versionTable))
       return { state: { objects: {}, migrations: {} }, unfolded: [] };
-    const objects = await this.objectStates(project, conn);
-    const migrations = await conn.query<{ version: string; checksum: string; description: string }>(
-      `SELECT ${this.cols('version', 'checksum', 'description')} FROM ${this.t('migrations')} WHERE ${this.q('project')} = ${this.p(1)}`,
-      [project],
-    );
+    const { objects, migrations } = await this.objectsAndMigrations(project, conn);
     return {
       state: {
         objects: Object.fromEntries(objects.states.get(project) ?? []),
         migrations: Object.fromEntries(
-          migrations.rows.map((r) => [r.version, { checksum: r.checksum, description: r.description }]),
+          migrations.map((r) => [r.version, { checksum: r.checksum, description: r.description }]),
         ),
       },
       unfolded: objects.unfolded,
@@ -321,7 +332,7 @@ export abstract class ObjectStore extends LedgerWriter {
     project: string,
     state: LedgerState,
     deploymentId: number,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<void> {
     const now = await this.state(project, conn);
     const forgotten = Object.entries(now.migrations).filter(
@@ -329,7 +340,7 @@ export abstract class ObjectStore extends LedgerWriter {
     );
     const backfills = forgotten.length > 0 && (await this.keepsBackfills(conn));
     // In one request where the ledger writes SQL text (a rollback to a git ref can change every object's state).
-    await this.runTogether(
+    await this.writer.runTogether(
       [
         ...this.objectStatesWrites(project, new Map(Object.entries(now.objects)), state.objects, deploymentId),
         ...forgotten.flatMap(([version]) => this.forgetMigrationWrites(project, version, backfills)),

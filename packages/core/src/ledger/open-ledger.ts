@@ -1,10 +1,26 @@
 import type { Connection, LedgerDialect } from '../engine/engine';
-import { Ledger } from './ledger';
+import { BackupStore } from './backup-store';
+import { DeploymentStore } from './deployment-store';
+import type { Ledger } from './ledger';
+import { LedgerWriter } from './ledger-writer';
+import { ObjectStore } from './object-store';
+import { ReleaseStore } from './release-store';
+import { StepStore } from './step-store';
 
 /**
- * The ledger of one session: the one place that builds it (its stores share the connection, the dialect and the
- * request batching). Callers keep the `Ledger` they get for the session's duration.
+ * The ledger of one session: the one place that builds it, its stores sharing one writer (the connection, the dialect
+ * and the request batching) by reference. Callers keep the `Ledger` they get, or the stores they need, for the
+ * session's duration.
  */
 export function openLedger(conn: Connection, dialect: LedgerDialect): Ledger {
-  return new Ledger(conn, dialect);
+  const writer = new LedgerWriter(conn, dialect);
+  const objects = new ObjectStore(writer);
+  return {
+    writer,
+    objects,
+    deployments: new DeploymentStore(writer, objects),
+    steps: new StepStore(writer),
+    backups: new BackupStore(writer),
+    releases: new ReleaseStore(writer),
+  };
 }

@@ -1,16 +1,21 @@
 import type { Connection } from '../engine/engine';
 import type { Hazard } from '../plan/plan';
 import type { LedgerWrite, StepStatus, StepRecord, LedgerStep } from './types';
+import type { LedgerWriter } from './ledger-writer';
 
-import { DeploymentStore } from './deployment-store';
 /** The rows of `steps`: each step's outcome, the journaled (`started`) ones recovery reconciles, and status changes. */
-export abstract class StepStore extends DeploymentStore {
+export class StepStore {
+  constructor(
+    /** The writer every store of the ledger shares (connection, dialect, request batching), by reference. */
+    readonly writer: LedgerWriter,
+  ) {}
+
   /**
    * Record one step's outcome. `conn` lets the record share the step's transaction. Without an explicit
    * `previousChecksum`, the object's current checksum in `objects` is recorded as the state before the step.
    */
-  async recordStep(deploymentId: number, step: StepRecord, conn: Connection = this.conn): Promise<void> {
-    await this.run(this.stepWrites(deploymentId, step), conn);
+  async recordStep(deploymentId: number, step: StepRecord, conn: Connection = this.writer.conn): Promise<void> {
+    await this.writer.run(this.stepWrites(deploymentId, step), conn);
   }
 
   /**
@@ -24,14 +29,14 @@ export abstract class StepStore extends DeploymentStore {
     if (step.replacesStarted) {
       // Idempotent: a record written again after a crash replaces the `started` row instead of colliding with it.
       writes.push({
-        sql: `DELETE FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} AND ${this.q('step_order')} = ${this.p(2)} AND ${this.q('status')} = ${this.p(3)}`,
+        sql: `DELETE FROM ${this.writer.t('steps')} WHERE ${this.writer.q('deployment_id')} = ${this.writer.p(1)} AND ${this.writer.q('step_order')} = ${this.writer.p(2)} AND ${this.writer.q('status')} = ${this.writer.p(3)}`,
         params: [deploymentId, step.order, 'started'],
         table: 'steps',
       });
     }
-    const clock = step.serverClock ? this.dialect.inline : undefined;
+    const clock = step.serverClock ? this.writer.dialect.inline : undefined;
     if (step.serverClock && !clock)
-      throw new Error(`the ${this.dialect.schema} ledger dialect cannot time a step on the server`);
+      throw new Error(`the ${this.writer.dialect.schema} ledger dialect cannot time a step on the server`);
     const params: unknown[] = [
       deploymentId,
       step.order,
@@ -41,15 +46,15 @@ export abstract class StepStore extends DeploymentStore {
       JSON.stringify(step.statements),
       step.reverse ? JSON.stringify(step.reverse) : null,
       step.previousDefinition,
-      this.bool(step.transactional),
+      this.writer.bool(step.transactional),
     ];
-    const values = [this.params(params.length)];
+    const values = [this.writer.params(params.length)];
     // The lock's guard (1 while the lock is held, it raises once it is lost) is evaluated with the row, after the
     // step's statements and right before its transaction commits, at no statement of its own.
     if (clock) values.push(clock.startedAt, step.guard ? `(${clock.elapsedMs}) * ${step.guard}` : clock.elapsedMs);
     else {
       params.push(step.startedAt, step.durationMs);
-      values.push(this.p(params.length - 1), this.p(params.length));
+      values.push(this.writer.p(params.length - 1), this.writer.p(params.length));
     }
     params.push(
       step.status,
@@ -57,22 +62,22 @@ export abstract class StepStore extends DeploymentStore {
       step.revertsStep ?? null,
       step.hazards?.length ? JSON.stringify(step.hazards) : null,
     );
-    values.push(this.params(4, params.length - 3));
+    values.push(this.writer.params(4, params.length - 3));
     if (step.previousChecksum === undefined) {
       // Parameters are repeated rather than reused: some dialects only have positional `?` markers.
       params.push(deploymentId, step.objectKey);
       values.push(
-        `(SELECT ${this.ac('o', 'checksum')} FROM ${this.t('objects')} o, ${this.t('deployments')} d ` +
-          `WHERE ${this.ac('d', 'id')} = ${this.p(params.length - 1)} AND ${this.ac('o', 'project')} = ${this.ac('d', 'project')} AND ${this.ac('o', 'object_key')} = ${this.p(params.length)})`,
+        `(SELECT ${this.writer.ac('o', 'checksum')} FROM ${this.writer.t('objects')} o, ${this.writer.t('deployments')} d ` +
+          `WHERE ${this.writer.ac('d', 'id')} = ${this.writer.p(params.length - 1)} AND ${this.writer.ac('o', 'project')} = ${this.writer.ac('d', 'project')} AND ${this.writer.ac('o', 'object_key')} = ${this.writer.p(params.length)})`,
       );
     } else {
       params.push(step.previousChecksum);
-      values.push(this.p(params.length));
+      values.push(this.writer.p(params.length));
     }
     // The deployment's `steps_applied` is not counted here, one hot-row UPDATE per step: the closing row counts the
     // applied rows (`finishDeployment`, `markInterrupted`), and `deployments` counts them for a deployment still running.
     writes.push({
-      sql: `INSERT INTO ${this.t('steps')} (${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
+      sql: `INSERT INTO ${this.writer.t('steps')} (${this.writer.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'started_at', 'duration_ms', 'status', 'error', 'reverts_step', 'hazards', 'previous_checksum')})
        VALUES (${values.join(', ')})`,
       params,
       table: 'steps',
@@ -85,16 +90,20 @@ export abstract class StepStore extends DeploymentStore {
    * a transaction), oldest first, with their project.
    */
   async startedSteps(): Promise<(LedgerStep & { project: string })[]> {
-    if ((await this.version()) < 2) return [];
-    const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string; project: string }>(
-      `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}, ${this.ac('d', 'project')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
-        WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('s', 'status')} = ${this.p(1)} AND ${this.ac('d', 'status')} <> ${this.p(2)}
-        ORDER BY ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')}`,
+    if ((await this.writer.version()) < 2) return [];
+    const r = await this.writer.conn.query<{
+      deployment_id: number | string;
+      step_order: number | string;
+      project: string;
+    }>(
+      `SELECT ${this.writer.ac('s', 'deployment_id')}, ${this.writer.ac('s', 'step_order')}, ${this.writer.ac('d', 'project')} FROM ${this.writer.t('steps')} s, ${this.writer.t('deployments')} d
+        WHERE ${this.writer.ac('d', 'id')} = ${this.writer.ac('s', 'deployment_id')} AND ${this.writer.ac('s', 'status')} = ${this.writer.p(1)} AND ${this.writer.ac('d', 'status')} <> ${this.writer.p(2)}
+        ORDER BY ${this.writer.ac('s', 'deployment_id')}, ${this.writer.ac('s', 'step_order')}`,
       ['started', 'running'],
     );
     const out: (LedgerStep & { project: string })[] = [];
     for (const row of r.rows) {
-      const step = (await this.steps(Number(row.deployment_id))).find((s) => s.order === Number(row.step_order));
+      const step = (await this.of(Number(row.deployment_id))).find((s) => s.order === Number(row.step_order));
       if (step) out.push({ ...step, project: row.project });
     }
     return out;
@@ -106,30 +115,30 @@ export abstract class StepStore extends DeploymentStore {
     order: number,
     status: 'applied' | 'failed',
     error: string | null,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<void> {
     await conn.query(
-      `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)}, ${this.q('error')} = ${this.p(2)} WHERE ${this.q('deployment_id')} = ${this.p(3)} AND ${this.q('step_order')} = ${this.p(4)} AND ${this.q('status')} = ${this.p(5)}`,
+      `UPDATE ${this.writer.t('steps')} SET ${this.writer.q('status')} = ${this.writer.p(1)}, ${this.writer.q('error')} = ${this.writer.p(2)} WHERE ${this.writer.q('deployment_id')} = ${this.writer.p(3)} AND ${this.writer.q('step_order')} = ${this.writer.p(4)} AND ${this.writer.q('status')} = ${this.writer.p(5)}`,
       [status, error, deploymentId, order, 'started'],
     );
     if (status === 'applied') {
       await conn.query(
-        `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + 1 WHERE ${this.q('id')} = ${this.p(1)}`,
+        `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('steps_applied')} = ${this.writer.q('steps_applied')} + 1 WHERE ${this.writer.q('id')} = ${this.writer.p(1)}`,
         [deploymentId],
       );
     }
   }
 
   /** Every step recorded for a deployment, in step order. */
-  async steps(deploymentId: number): Promise<LedgerStep[]> {
+  async of(deploymentId: number): Promise<LedgerStep[]> {
     // A ledger not yet upgraded (read by a dry run) has no rollback columns: they read as empty.
     const rollbackColumns =
-      (await this.version()) >= 2
-        ? this.cols('previous_checksum', 'reverts_step', 'hazards')
-        : `NULL AS ${this.q('previous_checksum')}, NULL AS ${this.q('reverts_step')}, NULL AS ${this.q('hazards')}`;
-    const r = await this.conn.query<Record<string, unknown>>(
-      `SELECT ${this.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'status')}, ${rollbackColumns}
-         FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ${this.p(1)} ORDER BY ${this.q('step_order')}`,
+      (await this.writer.version()) >= 2
+        ? this.writer.cols('previous_checksum', 'reverts_step', 'hazards')
+        : `NULL AS ${this.writer.q('previous_checksum')}, NULL AS ${this.writer.q('reverts_step')}, NULL AS ${this.writer.q('hazards')}`;
+    const r = await this.writer.conn.query<Record<string, unknown>>(
+      `SELECT ${this.writer.cols('deployment_id', 'step_order', 'object_key', 'action', 'checksum', 'statements', 'reverse_statements', 'previous_definition', 'transactional', 'status')}, ${rollbackColumns}
+         FROM ${this.writer.t('steps')} WHERE ${this.writer.q('deployment_id')} = ${this.writer.p(1)} ORDER BY ${this.writer.q('step_order')}`,
       [deploymentId],
     );
     return r.rows.map((row) => ({
@@ -138,15 +147,15 @@ export abstract class StepStore extends DeploymentStore {
       objectKey: String(row.object_key),
       action: String(row.action),
       checksum: String(row.checksum),
-      statements: this.json<string[]>(row.statements) ?? [],
-      reverse: this.json<string[]>(row.reverse_statements),
+      statements: this.writer.json<string[]>(row.statements) ?? [],
+      reverse: this.writer.json<string[]>(row.reverse_statements),
       previousDefinition: (row.previous_definition as string | null) ?? null,
       previousChecksum: (row.previous_checksum as string | null) ?? null,
       // A boolean, or 1/0 where the dialect binds booleans as numbers.
       transactional: Boolean(Number(row.transactional)),
       status: row.status as StepStatus,
       revertsStep: row.reverts_step === null || row.reverts_step === undefined ? null : Number(row.reverts_step),
-      hazards: this.json<Hazard[]>(row.hazards) ?? [],
+      hazards: this.writer.json<Hazard[]>(row.hazards) ?? [],
     }));
   }
 
@@ -159,11 +168,11 @@ export abstract class StepStore extends DeploymentStore {
     environment: string,
     objectKey: string,
   ): Promise<{ deploymentId: number; order: number } | null> {
-    const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
-      `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
-        WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('d', 'project')} = ${this.p(1)} AND ${this.ac('d', 'environment')} = ${this.p(2)}
-          AND ${this.ac('s', 'object_key')} = ${this.p(3)} AND ${this.ac('s', 'status')} = ${this.p(4)} AND ${this.ac('s', 'action')} = ${this.p(5)}
-        ORDER BY ${this.ac('s', 'deployment_id')} DESC, ${this.ac('s', 'step_order')} DESC`,
+    const r = await this.writer.conn.query<{ deployment_id: number | string; step_order: number | string }>(
+      `SELECT ${this.writer.ac('s', 'deployment_id')}, ${this.writer.ac('s', 'step_order')} FROM ${this.writer.t('steps')} s, ${this.writer.t('deployments')} d
+        WHERE ${this.writer.ac('d', 'id')} = ${this.writer.ac('s', 'deployment_id')} AND ${this.writer.ac('d', 'project')} = ${this.writer.p(1)} AND ${this.writer.ac('d', 'environment')} = ${this.writer.p(2)}
+          AND ${this.writer.ac('s', 'object_key')} = ${this.writer.p(3)} AND ${this.writer.ac('s', 'status')} = ${this.writer.p(4)} AND ${this.writer.ac('s', 'action')} = ${this.writer.p(5)}
+        ORDER BY ${this.writer.ac('s', 'deployment_id')} DESC, ${this.writer.ac('s', 'step_order')} DESC`,
       [project, environment, objectKey, 'applied', 'migrate'],
     );
     const row = r.rows[0];
@@ -181,17 +190,17 @@ export abstract class StepStore extends DeploymentStore {
     checksum: string,
     beforeDeployment: number,
   ): Promise<LedgerStep | null> {
-    const r = await this.conn.query<{ deployment_id: number | string; step_order: number | string }>(
-      `SELECT ${this.ac('s', 'deployment_id')}, ${this.ac('s', 'step_order')} FROM ${this.t('steps')} s, ${this.t('deployments')} d
-        WHERE ${this.ac('d', 'id')} = ${this.ac('s', 'deployment_id')} AND ${this.ac('d', 'project')} = ${this.p(1)} AND ${this.ac('s', 'object_key')} = ${this.p(2)}
-          AND ${this.ac('s', 'checksum')} = ${this.p(3)} AND ${this.ac('s', 'deployment_id')} < ${this.p(4)}
-          AND ${this.ac('d', 'kind')} = ${this.p(5)} AND ${this.ac('s', 'status')} IN (${this.p(6)}, ${this.p(7)})
-        ORDER BY ${this.ac('s', 'deployment_id')} DESC, ${this.ac('s', 'step_order')} DESC`,
+    const r = await this.writer.conn.query<{ deployment_id: number | string; step_order: number | string }>(
+      `SELECT ${this.writer.ac('s', 'deployment_id')}, ${this.writer.ac('s', 'step_order')} FROM ${this.writer.t('steps')} s, ${this.writer.t('deployments')} d
+        WHERE ${this.writer.ac('d', 'id')} = ${this.writer.ac('s', 'deployment_id')} AND ${this.writer.ac('d', 'project')} = ${this.writer.p(1)} AND ${this.writer.ac('s', 'object_key')} = ${this.writer.p(2)}
+          AND ${this.writer.ac('s', 'checksum')} = ${this.writer.p(3)} AND ${this.writer.ac('s', 'deployment_id')} < ${this.writer.p(4)}
+          AND ${this.writer.ac('d', 'kind')} = ${this.writer.p(5)} AND ${this.writer.ac('s', 'status')} IN (${this.writer.p(6)}, ${this.writer.p(7)})
+        ORDER BY ${this.writer.ac('s', 'deployment_id')} DESC, ${this.writer.ac('s', 'step_order')} DESC`,
       [project, objectKey, checksum, beforeDeployment, 'deploy', 'applied', 'undone'],
     );
     const row = r.rows[0];
     if (!row) return null;
-    return (await this.steps(Number(row.deployment_id))).find((s) => s.order === Number(row.step_order)) ?? null;
+    return (await this.of(Number(row.deployment_id))).find((s) => s.order === Number(row.step_order)) ?? null;
   }
 
   /**
@@ -203,9 +212,9 @@ export abstract class StepStore extends DeploymentStore {
     order: number,
     was: StepStatus,
     status: StepStatus,
-    conn: Connection = this.conn,
+    conn: Connection = this.writer.conn,
   ): Promise<void> {
-    await this.run(this.stepStatusWrites(deploymentId, order, was, status), conn);
+    await this.writer.run(this.stepStatusWrites(deploymentId, order, was, status), conn);
   }
 
   /** The writes of `setStepStatus`: none when the status stays. */
@@ -213,7 +222,7 @@ export abstract class StepStore extends DeploymentStore {
     if (was === status) return [];
     const writes: LedgerWrite[] = [
       {
-        sql: `UPDATE ${this.t('steps')} SET ${this.q('status')} = ${this.p(1)} WHERE ${this.q('deployment_id')} = ${this.p(2)} AND ${this.q('step_order')} = ${this.p(3)}`,
+        sql: `UPDATE ${this.writer.t('steps')} SET ${this.writer.q('status')} = ${this.writer.p(1)} WHERE ${this.writer.q('deployment_id')} = ${this.writer.p(2)} AND ${this.writer.q('step_order')} = ${this.writer.p(3)}`,
         params: [status, deploymentId, order],
         table: 'steps',
       },
@@ -221,7 +230,7 @@ export abstract class StepStore extends DeploymentStore {
     const delta = status === 'applied' ? 1 : was === 'applied' ? -1 : 0;
     if (delta) {
       writes.push({
-        sql: `UPDATE ${this.t('deployments')} SET ${this.q('steps_applied')} = ${this.q('steps_applied')} + ${this.p(1)} WHERE ${this.q('id')} = ${this.p(2)}`,
+        sql: `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('steps_applied')} = ${this.writer.q('steps_applied')} + ${this.writer.p(1)} WHERE ${this.writer.q('id')} = ${this.writer.p(2)}`,
         params: [delta, deploymentId],
         table: 'deployments',
       });

@@ -19,7 +19,8 @@ export interface DeploymentInfo {
    * backups past their retention dropped. `clone`: the project's schemas made equal to another environment's.
    * `adopt`: live objects recorded as deployed (a baseline), nothing applied. `expand`, `complete`, `abort`: the
    * phases of an expand-contract release (their steps are the strategy's statements and backfills). `audit`: the
-   * audit trail's event triggers installed or removed (`dbee audit --enable`, `--disable`).
+   * audit trail's event triggers installed or removed (`dbee audit --enable`, `--disable`). `switch`, `fallback`,
+   * `finish`: the phases of a blue/green deployment after its `deploy` (docs/blue-green.md).
    */
   kind:
     | 'deploy'
@@ -32,7 +33,10 @@ export interface DeploymentInfo {
     | 'expand'
     | 'complete'
     | 'abort'
-    | 'audit';
+    | 'audit'
+    | 'switch'
+    | 'fallback'
+    | 'finish';
   planChecksum: string;
   package: string | null;
   gitCommit: string | null;

@@ -27,6 +27,8 @@ export type ObjectKind =
   | 'database'
   | 'user'
   | 'profile'
+  | 'authorization'
+  | 'function-mapping'
   | 'constraint'
   | 'migration'
   | 'other';

@@ -70,6 +70,37 @@ export interface ParsedStatement {
    * (`ALTER INDEX pk ATTACH PARTITION ...`, as `pg_dump` prints for a partitioned table's primary key). Absent: none.
    */
   constraintIndexes?: string[];
+  /**
+   * The columns the statement gives its table or view, in order, as the parser reads them: CREATE TABLE's column
+   * definitions, the columns ALTER TABLE adds, a view's output columns. For the editor (completion, navigation of
+   * columns); the planner does not use them. Absent: none known.
+   */
+  columns?: ColumnDefinition[];
+  /**
+   * The aliases the statement gives the relations it names (`FROM sales.orders o`), for the editor. Absent: none.
+   */
+  aliases?: RelationAlias[];
+}
+
+/** A column of a table or view, as its defining statement writes it. */
+export interface ColumnDefinition {
+  name: string;
+  /** The type, as the engine prints it (`numeric(12,2)`, `core.customer_status`); absent for a view's column. */
+  type?: string;
+  /** Declared NOT NULL (or part of the primary key). Absent: false. */
+  notNull?: boolean;
+  /** The default, when it is simple enough to show (a constant, a call without arguments, an identity). */
+  default?: string;
+  /** Where the column is written: its name (a table's column), or its expression (a view's). */
+  location: SourceLocation;
+}
+
+/** A relation a statement names with an alias: `o` for `sales.orders` in `FROM sales.orders o`. */
+export interface RelationAlias {
+  alias: string;
+  /** As written; undefined when unqualified. */
+  schema?: string;
+  name: string;
 }
 
 /** A foreign-key constraint that can be split out of its CREATE TABLE and added later. */

@@ -57,7 +57,7 @@ export async function notifyDeployFinished(
   ctx: OperationContext,
   report: DeployReport,
   result: RunResult,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'deployments'>,
   earlier: NotifyFailure[],
   outcome: FinishedEvents = deployEvents(report, result),
 ): Promise<void> {
@@ -76,5 +76,5 @@ export async function notifyDeployFinished(
   const patches = result.projects.flatMap((p) =>
     p.deploymentId === null ? [] : [{ id: p.deploymentId, patch: { notifications: failures } }],
   );
-  await ledger.updateSummaries(patches).catch(() => {});
+  await ledger.deployments.updateSummaries(patches).catch(() => {});
 }

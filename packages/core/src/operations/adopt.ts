@@ -1,6 +1,6 @@
 import { projectScope } from '../schema/managed-scope';
 import { desiredModelFor } from '../diffing/desired';
-import { planChanges } from '../diffing/diff-plan';
+import { planChanges } from '../planner/plan-changes';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { requireRole, type Connection, type LockOwner } from '../engine/engine';
 import type { ProjectModel } from '../planner/project-model';
@@ -108,7 +108,7 @@ async function planAdoption(
   const objectSteps = input.sources.steps.filter((s) => s.action !== 'migrate');
   const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
   const ledger = openLedger(conn, engine.ledger);
-  if ((await ledger.exists()) && (await ledger.deployments(target.name, environment.name, 1)).length) {
+  if ((await ledger.writer.exists()) && (await ledger.deployments.list(target.name, environment.name, 1)).length) {
     throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
       code: 'ADOPT_NOT_NEEDED',
       hint: 'use dbee status and dbee diff to see where it stands',
@@ -249,7 +249,7 @@ async function recordAdoption(
     fingerprint: () => Promise<string>;
   },
 ): Promise<number> {
-  await ledger.ensure();
+  await ledger.writer.ensure();
   const deployment = await Deployment.open(ledger, {
     project: adoption.project,
     environment: adoption.environment,
@@ -262,7 +262,7 @@ async function recordAdoption(
   });
   const id = deployment.id;
   await conn.transaction(async (tx) => {
-    for (const r of adoption.recorded) await ledger.setObjectState(adoption.project, r.key, r.checksum, id, tx);
+    for (const r of adoption.recorded) await ledger.objects.setObjectState(adoption.project, r.key, r.checksum, id, tx);
   });
   const fingerprint = await adoption.fingerprint();
   await deployment.close('succeeded', { fingerprint });

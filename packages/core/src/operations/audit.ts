@@ -5,12 +5,12 @@ import type { OperationContext } from '../context/operation-context';
 import { sinceTime } from './extract';
 import { lockOwner, withSession, type DeploymentSession } from '../runner/session';
 import { graphProject } from '../planner/project-model';
-import { customStep, sendPhase, type PhaseStep } from '../expand/phase-run';
+import { customStep, sendPhase, type PhaseStep } from '../runner/phase-run';
 import { liveProjectPlan } from '../plan/plan';
 import { openLedger } from '../ledger/open-ledger';
 import { Deployment } from '../runner/deployment';
 import { ciJob } from '../context/origin';
-import { readRecordable, summaryOf } from '../diffing/recorded-fingerprint';
+import { readRecordable, summaryOf } from '../runner/recorded-fingerprint';
 import { projectSubject, type DriftFound, type DriftSubject } from '../pipeline/drift';
 import {
   projectFailure,
@@ -178,7 +178,7 @@ async function applyAudit(
   const { engine, environment, subject } = input;
   const { conn } = session;
   const ledger = openLedger(conn, engine.ledger);
-  await ledger.ensure();
+  await ledger.writer.ensure();
   const owner = lockOwner();
   const t0 = Date.now();
   const deployment = await Deployment.open(ledger, {

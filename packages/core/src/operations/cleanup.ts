@@ -150,12 +150,12 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
       if (run.plan.steps.length) reporter.info('dry run: nothing was dropped');
     },
     settle: async (_input, _session, run) => {
-      for (const b of run.gone) await run.ledger.backupGone(b.deploymentId, b.backup);
+      for (const b of run.gone) await run.ledger.backups.backupGone(b.deploymentId, b.backup);
       return ExitCode.ok;
     },
     apply: async (input, session, run, report) => {
-      for (const b of run.gone) await run.ledger.backupGone(b.deploymentId, b.backup);
-      await run.ledger.ensure();
+      for (const b of run.gone) await run.ledger.backups.backupGone(b.deploymentId, b.backup);
+      await run.ledger.writer.ensure();
       return dropBackups(ctx, {
         engine: input.engine,
         conn: session.conn,
@@ -181,7 +181,7 @@ async function planCleanup(
   const { reporter } = ctx;
   const { engine, environment, project } = input;
   const ledger = openLedger(conn, engine.ledger);
-  const infos = backupInfos(await ledger.liveBackups(project), input.retention, input.now);
+  const infos = backupInfos(await ledger.backups.liveBackups(project), input.retention, input.now);
   reporter.info(
     `dbee cleanup ${project} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
   );
@@ -276,7 +276,7 @@ async function dropBackups(ctx: OperationContext, input: DropInput): Promise<Pip
   const { ledger, plan, project } = input;
   const t0 = Date.now();
   // The schemas did not change: the last deployment's fingerprint still describes them (drift stays visible).
-  const last = (await ledger.deployments(project, input.environment.name, 50)).find((d) => d.finished_at);
+  const last = (await ledger.deployments.list(project, input.environment.name, 50)).find((d) => d.finished_at);
   const fingerprint = last ? (deploymentSummary(last).fingerprint ?? null) : null;
   const owner = lockOwner();
   const deployment = await Deployment.open(ledger, {
@@ -372,7 +372,7 @@ function dropEffect(ctx: OperationContext, input: DropInput, id: number): StepEf
         c,
       );
       const backup = input.backups.get(step.key)!;
-      await ledger.backupGone(backup.deploymentId, backup.backup, c);
+      await ledger.backups.backupGone(backup.deploymentId, backup.backup, c);
     },
     error: (e, _step, statement) => mapped(e, statement),
     record: (step, status, f) =>

@@ -4,7 +4,8 @@ import type { DeploySettings } from '../config/schema';
 import type { DbProject } from '../config/workspace';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import { planChanges, reachedRenames } from '../diffing/diff-plan';
+import { reachedRenames } from '../diffing/diff-plan';
+import { planChanges } from '../planner/plan-changes';
 import { compareEnvironments, environmentScope, refuseOtherSchemaNames } from '../diffing/environment-scope';
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
@@ -32,8 +33,7 @@ import {
 import { sessionSettings, withSession, type DeploymentSession } from '../runner/session';
 import { checkTicket } from '../promotion/ticket';
 import { judgeSizeHazards } from './size-hazards';
-import { ExpandLedger } from '../expand/phases';
-import { formatInFlight, inFlightOf, withoutInFlight } from '../expand/in-flight';
+import type { InFlightReader } from '../diffing/in-flight-work';
 
 export type { CloneOptions };
 
@@ -45,23 +45,24 @@ async function readSide(
   environment: ResolvedEnvironment,
   scope: SchemaScope,
   project: string,
+  inFlight: InFlightReader,
 ) {
   return await withSession(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
-      const state: LedgerState | null = (await ledger.exists()) ? await ledger.state(project) : null;
+      const state: LedgerState | null = (await ledger.writer.exists()) ? await ledger.objects.state(project) : null;
       const roles = diff.roles ? await diff.roles(conn) : [];
       const model = await diff.introspect(conn, scope);
-      // A release in flight there is copied as the shape `abort` would leave (as `diff --against-env` compares it):
-      // its version schema, shadow columns and triggers are dbee's own work in progress, not the environment's.
-      const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project) : null;
-      if (release)
+      // Work in flight there (an expand-contract release, say) is copied as undoing it would leave it (as `diff
+      // --against-env` compares it): its version schema, shadow columns and triggers are dbee's own, not the environment's.
+      const work = await inFlight(conn, engine, [project]);
+      if (work)
         ctx.reporter.info(
-          `${environment.name}: ${formatInFlight(inFlightOf(release), ` ${project} --env ${environment.name}`)}; copied as it was before the release`,
+          `${environment.name}: ${work.describe(` ${project} --env ${environment.name}`)}; copied as it was before the ${work.kind}`,
         );
       return {
-        model: release ? withoutInFlight(model, release.plan, true) : model,
+        model: work ? work.before(model) : model,
         description: conn.description,
         state,
         roles,
@@ -77,11 +78,7 @@ async function readSide(
  * deployment of kind `clone`, whose object states become the source's (so the next deploy of the sources plans
  * from what is there). Migrations are not copied: the target's ledger keeps which have run there.
  */
-export async function clone(
-  ctx: OperationContext,
-  options: CloneOptions,
-  into: CloneInto = {},
-): Promise<ExitCodeValue> {
+export async function clone(ctx: OperationContext, options: CloneOptions, into: CloneInto): Promise<ExitCodeValue> {
   return runPipeline(ctx, cloneCommand(ctx, options, into), null);
 }
 
@@ -108,7 +105,7 @@ function cloneCommand(
     options: { ...options, env: options.to },
     promotion: "clone copies another environment's schemas, not a package",
     inputs: async () => {
-      const sides = { ...(await cloneSides(ctx, options)), into };
+      const sides = { ...(await cloneSides(ctx, options, into.inFlight)), into };
       return {
         environment: sides.target,
         pkg: null,
@@ -148,6 +145,12 @@ function cloneCommand(
 /** How a clone is made into a new database (`dbee preview`). */
 export interface CloneInto {
   /**
+   * The one reader of every strategy's work in flight (`inFlightReader` of the strategy table): work on the source is
+   * copied as it was before it, work on the target refuses the clone. Given by the caller (the operation's table, a
+   * strategy's phase), so that a strategy's phase may clone.
+   */
+  inFlight: InFlightReader;
+  /**
    * Record the migrations the source's ledger records as run (`Plan.migrationStates`): the target is a new database
    * made from the source's structure, so the next deploy runs only the migrations the source has not run.
    */
@@ -156,7 +159,7 @@ export interface CloneInto {
 
 /** The two sides of a clone: the target project and environment (`--to`), the source (`--from`) read under its lock. */
 interface CloneSides {
-  into?: CloneInto;
+  into: CloneInto;
   engine: Engine;
   diff: DiffRole;
   target: ResolvedEnvironment;
@@ -171,7 +174,11 @@ interface CloneSides {
 }
 
 /** The options checked (two different environments of one engine), the ticket, and the source's schemas read. */
-async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise<CloneSides> {
+async function cloneSides(
+  ctx: OperationContext,
+  options: CloneOptions,
+  inFlight: InFlightReader,
+): Promise<Omit<CloneSides, 'into'>> {
   const { workspace } = ctx;
   if (!options.from || !options.to) {
     throw new DbeeError('clone needs --from <env> and --to <env>', {
@@ -199,7 +206,7 @@ async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise
   const diff = requireRole(engine, 'diff', 'compare two live databases');
   refuseOtherSchemaNames(ctx, engine, project, { environment: target, schemas: model.graph.schemas }, source);
   const scope: SchemaScope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  const read = await readSide(ctx, engine, diff, source, environmentScope(scope), project.name);
+  const read = await readSide(ctx, engine, diff, source, environmentScope(scope), project.name, inFlight);
   // Created in the order of what routines' bodies read and call too (as the planner orders sources): the catalog
   // does not record it, and a SQL function's body is checked when it is created (a function over a view).
   const from = { ...read, model: await withBodyDependencies(read.model, engine.parser, model.graph.searchPath) };
@@ -211,19 +218,21 @@ async function cloneSides(ctx: OperationContext, options: CloneOptions): Promise
 async function markInterruptedClones(
   ctx: OperationContext,
   options: CloneOptions,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'deployments'>,
   owner: LockOwner,
 ): Promise<void> {
   const { reporter } = ctx;
   if (options.dryRun) {
-    const running = await ledger.runningDeployments();
+    const running = await ledger.deployments.runningDeployments();
     if (running.length)
       reporter.warn(
         `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => '#' + d).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`,
       );
     return;
   }
-  const interrupted = await ledger.markInterrupted(`a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  const interrupted = await ledger.deployments.markInterrupted(
+    `a clone by ${owner.user}@${owner.host}, pid ${owner.pid}`,
+  );
   if (interrupted.length) {
     reporter.warn(
       `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted; what it applied stays, the rest is planned again`,
@@ -232,17 +241,23 @@ async function markInterruptedClones(
 }
 
 /**
- * A release in flight on the target: cloning over it would drop what the release made and leave its ledger
- * mid-release; it is completed or aborted first.
+ * Work in flight on the target (a strategy's, between its phases): cloning over it would drop what the work made and
+ * leave its ledger mid-way; it is finished first.
  */
-async function refuseInFlight(engine: Engine, conn: Connection, project: string, target: string): Promise<void> {
-  const release = engine.expand ? await new ExpandLedger(conn, engine.ledger).inFlight(project) : null;
-  if (release)
+async function refuseInFlight(
+  inFlight: InFlightReader,
+  engine: Engine,
+  conn: Connection,
+  project: string,
+  target: string,
+): Promise<void> {
+  const work = await inFlight(conn, engine, [project]);
+  if (work)
     throw new DbeeError(
-      `${target} has release ${release.release} of ${project} in flight (${release.phase}): a clone would drop what it made`,
+      `${target} has ${work.name} of ${project} in flight (${work.phase}): a clone would drop what it made`,
       {
         code: 'RELEASE_IN_FLIGHT',
-        hint: `finish it first: dbee complete ${project} --env ${target}, or dbee abort ${project} --env ${target}`,
+        hint: `finish it first: ${work.finish(` ${project} --env ${target}`).join(', or ')}`,
       },
     );
 }
@@ -263,7 +278,7 @@ async function planClone(
   // Both sides read whole and compared by the env vs env rule, which names what it leaves out (as `diff
   // --against-env` does).
   const whole = environmentScope(scope);
-  await refuseInFlight(engine, conn, project.name, target.name);
+  await refuseInFlight(sides.into.inFlight, engine, conn, project.name, target.name);
   const live: SchemaModel = await diff.introspect(conn, whole);
   const fingerprint = await diff.fingerprint(conn, whole);
   const roles = diff.roles ? await diff.roles(conn) : [];
@@ -330,8 +345,7 @@ async function planClone(
 function refuseClone(problems: DbeeError[], dryRun: boolean, target: string): never {
   const what = dryRun ? 'the clone would be refused' : 'nothing was applied';
   if (problems.length === 1)
-    throw new DbeeError(`${problems[0]!.message}; ${what}`, {
-      code: problems[0]!.code,
+    throw DbeeError.carrying(problems[0]!.code, `${problems[0]!.message}; ${what}`, {
       hint: problems[0]!.hint,
       details: problems[0]!.details,
     });
@@ -343,7 +357,7 @@ function sourceStates({ project, from, into }: CloneSides): Pick<Plan, 'objectSt
   if (!from.state) return {};
   return {
     objectStates: { [project.name]: from.state.objects },
-    ...(into?.migrations ? { migrationStates: { [project.name]: from.state.migrations } } : {}),
+    ...(into.migrations ? { migrationStates: { [project.name]: from.state.migrations } } : {}),
   };
 }
 
@@ -382,12 +396,15 @@ async function applyClone(
   });
   const p = result.projects[0];
   if (p && p.status !== 'succeeded') {
-    p.error = new DbeeError(p.error?.message ?? `clone of ${project.name} failed`, {
-      code: p.error?.code ?? 'CLONE_FAILED',
-      exitCode: ExitCode.applyFailed,
-      hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
-      cause: p.error,
-    });
+    p.error = DbeeError.carrying(
+      p.error?.code ?? 'CLONE_FAILED',
+      p.error?.message ?? `clone of ${project.name} failed`,
+      {
+        exitCode: ExitCode.applyFailed,
+        hint: `the ledger of ${target.name} records what ran (deployment ${p.deploymentId}); fix the cause and clone again`,
+        cause: p.error,
+      },
+    );
     return { ...result, exitCode: ExitCode.applyFailed };
   }
   reporter.info(

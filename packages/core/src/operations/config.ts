@@ -40,6 +40,12 @@ export function effectiveConfiguration(environment: ResolvedEnvironment): Record
  */
 export async function config(ctx: OperationContext, options: ConfigOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
+  if (options.list) return listEnvironments(ctx, options);
+  if (!options.project)
+    throw new DbeeError('dbee config: missing <project>', {
+      code: 'OPTIONS_INVALID',
+      hint: 'name the project (dbee config <project> [--env <name>]), or list every environment with dbee config --list',
+    });
   const environment = workspace.environment(options.env, ctx.env);
   const engine = engineFor(ctx, environment, [workspace.project(options.project)]);
   const shown = effectiveConfiguration(environment);
@@ -79,4 +85,60 @@ export async function config(ctx: OperationContext, options: ConfigOptions): Pro
     location: environment.declaredAt,
     hint: 'check the connection settings printed above (and the environment variables they come from), the network and the credentials',
   });
+}
+
+/** One environment as `dbee config --list` shows it. */
+interface ListedEnvironment {
+  name: string;
+  engine: string;
+  default: boolean;
+  declaredAt: { file: string; line?: number };
+  /** Its connection settings, secrets masked; absent when a variable it needs is not set (`unresolved` says which). */
+  connection?: Record<string, unknown>;
+  unresolved?: string;
+}
+
+/**
+ * `config --list`: every environment of dbee.yaml with its engine and where it points, secrets masked as `dbee config`
+ * masks them. An environment whose `${VAR}` is not set is listed with the message naming the variable (the others
+ * are still listed: listing is how one finds out). No project, no connection.
+ */
+function listEnvironments(ctx: OperationContext, options: ConfigOptions): ExitCodeValue {
+  const given = [options.project && '<project>', options.env && '--env', options.testConnection && '--test-connection'];
+  const extra = given.filter((g): g is string => !!g);
+  if (extra.length)
+    throw new DbeeError(`dbee config --list lists every environment: ${extra.join(', ')} does not apply`, {
+      code: 'OPTIONS_INVALID',
+      hint: 'drop it, or leave out --list to show one environment for a project',
+    });
+  const { workspace } = ctx;
+  const listed: ListedEnvironment[] = Object.keys(workspace.config.environments).map((name) => {
+    const environment = workspace.environment(name, ctx.env);
+    const entry = {
+      name,
+      engine: environment.engine,
+      default: name === workspace.config.defaultEnvironment,
+      declaredAt: environment.declaredAt,
+    };
+    try {
+      return { ...entry, connection: effectiveConfiguration(environment).connection as Record<string, unknown> };
+    } catch (e) {
+      if (!(e instanceof DbeeError)) throw e;
+      return { ...entry, unresolved: e.message };
+    }
+  });
+  if (options.format === 'json') {
+    ctx.stdout.write(canonicalJson({ defaultEnvironment: workspace.config.defaultEnvironment, environments: listed }));
+    return ExitCode.ok;
+  }
+  const width = Math.max(...listed.map((e) => e.name.length + (e.default ? 10 : 0)));
+  for (const e of listed) {
+    const where = e.connection
+      ? Object.entries(e.connection)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ')
+      : `(${e.unresolved})`;
+    ctx.stdout.write(`${`${e.name}${e.default ? ' (default)' : ''}`.padEnd(width)}  ${e.engine.padEnd(8)}  ${where}\n`);
+  }
+  return ExitCode.ok;
 }

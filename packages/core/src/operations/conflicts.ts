@@ -1,5 +1,5 @@
 import { environmentKey, type ResolvedEnvironment } from '../config/resolve';
-import { fastGlob } from '../sources/walk';
+import { fastGlob } from '../config/walk';
 import type { ConflictStrategy } from '../config/schema';
 import type { DbProject, Workspace } from '../config/workspace';
 import type { BuildAside, Connection, Engine, SetAside } from '../engine/engine';

@@ -9,6 +9,7 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { ConflictRules } from './conflicts';
+import type { InFlightReader } from '../diffing/in-flight-work';
 
 /**
  * Drift before a deployment plans: for each project planned from its sources whose schemas the drift stage found
@@ -32,6 +33,8 @@ export async function resolveDrift(
     plan: Plan;
     ifExists: ConflictStrategy | undefined;
     drift: DriftFound;
+    /** The one reader of every strategy's work in flight (its objects are not drift). */
+    inFlight: InFlightReader;
   },
 ): Promise<DbeeError[]> {
   const { environment, plan } = args;

@@ -32,7 +32,7 @@ export async function detag(ctx: OperationContext, options: DetagOptions): Promi
   const restore = requireRole(engine, 'extract', 'detag source files').restoreNames;
   if (!restore)
     throw new DbeeError(`${environment.engine} cannot detag source files`, {
-      code: 'CAPABILITY_MISSING',
+      code: 'ENGINE_CAPABILITY',
       hint: 'write the placeholders by hand, or extract the objects again (`dbee extract` writes them)',
     });
   const names = sourceNames(ctx, environment);

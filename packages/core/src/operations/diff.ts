@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan, type DiffResult } from '../diffing/diff-plan';
+import { STRATEGIES } from './strategies';
+import { inFlightReader } from './strategies/in-flight';
 import { formatDiffJson, formatDiffMarkdown, formatDiffText } from '../diffing/format';
 import type { OperationContext } from '../context/operation-context';
 import { diffCompat } from './diff-compat';
@@ -17,7 +19,7 @@ export type { DiffOptions };
 export async function diff(ctx: OperationContext, options: DiffOptions): Promise<ExitCodeValue> {
   const format = options.format;
   const file = options.output ? ctx.workspace.commandLinePath(options.output) : null;
-  const result = await diffPlan(ctx, { ...options, noCache: options.cache === false });
+  const result = await diffPlan(ctx, { ...options, noCache: options.cache === false }, inFlightReader(STRATEGIES));
   if (options.base) result.dependencies = await dependencyChanges(ctx, options);
   const results = [result, ...(result.dependencies ?? [])];
   // The pull request's Markdown carries the compatibility check of an environment that names a query source,
@@ -72,7 +74,11 @@ async function dependencyChanges(ctx: OperationContext, options: DiffOptions): P
   const deps = ctx.workspace.withDependencies(options.project).filter((p) => p.name !== options.project);
   const out: DiffResult[] = [];
   for (const dep of deps) {
-    const r = await diffPlan(ctx, { ...options, project: dep.name, noCache: options.cache === false });
+    const r = await diffPlan(
+      ctx,
+      { ...options, project: dep.name, noCache: options.cache === false },
+      inFlightReader(STRATEGIES),
+    );
     if (r.plan.steps.length) out.push({ ...r, dependencyOf: options.project });
   }
   return out;

@@ -23,7 +23,7 @@ import {
   projectFailure,
 } from '../pipeline/pipeline';
 import { graphProject, projectManagedScope } from '../planner/project-model';
-import { readRecordable, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
+import { readRecordable, type RecordedFingerprint } from '../runner/recorded-fingerprint';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { DisableOptions, EnableOptions } from '../options';
 
@@ -60,7 +60,7 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
       how,
       backupStamp(options.now ?? new Date()),
     );
-    if (!d) throw new DbeeError(`${keyText} does not exist on ${environment.name}`, { code: 'OBJECT_NOT_FOUND' });
+    if (!d) throw new DbeeError(`${keyText} does not exist on ${environment.name}`, { code: 'OBJECT_MISSING' });
     if (!d.statements.length) {
       throw new DbeeError(
         `${keyText} cannot be disabled by revoking EXECUTE: no role but its owner may execute it already`,
@@ -256,8 +256,8 @@ function routineCommand(
       const { engine, environment } = input;
       const { conn } = session;
       const ledger = openLedger(conn, engine.ledger);
-      const history = (await ledger.exists())
-        ? await ledger.deployments(input.project, environment.name, Number.MAX_SAFE_INTEGER)
+      const history = (await ledger.writer.exists())
+        ? await ledger.deployments.list(input.project, environment.name, Number.MAX_SAFE_INTEGER)
         : [];
       const change = await plan({ engine, conn, ledger, environment, history });
       const steps = liveProjectPlan(
@@ -306,7 +306,7 @@ async function applyChange(
   const { engine, environment, project } = input;
   const { change, ledger, keep } = run;
   const { conn } = session;
-  await ledger.ensure();
+  await ledger.writer.ensure();
   const diff = engine.diff;
   const fingerprint = async (): Promise<RecordedFingerprint | null> =>
     keep === 'read' && diff ? readRecordable(diff, conn, input.scope) : null;
@@ -333,12 +333,15 @@ async function applyChange(
   });
   let error: DbeeError | undefined;
   if (result.status === 'failed') {
-    error = new DbeeError(result.error?.message ?? `${change.kind} failed`, {
-      code: result.error?.code ?? 'STATEMENT_FAILED',
-      exitCode: ExitCode.applyFailed,
-      hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`,
-      cause: result.error,
-    });
+    error = DbeeError.carrying(
+      result.error?.code ?? 'STATEMENT_FAILED',
+      result.error?.message ?? `${change.kind} failed`,
+      {
+        exitCode: ExitCode.applyFailed,
+        hint: `nothing was changed; the ledger records the attempt (deployment ${result.deploymentId})`,
+        cause: result.error,
+      },
+    );
   } else {
     error = await change.verify?.().then(
       () => undefined,
@@ -393,7 +396,7 @@ async function resolveRoutine(engine: Engine, conn: Connection, text: string, en
   if (!found.length) {
     const others = await requireRole(engine, 'access', 'disable routines').findRoutines(conn, want.schema, want.name);
     throw new DbeeError(`${text} does not exist on ${environment}`, {
-      code: 'OBJECT_NOT_FOUND',
+      code: 'OBJECT_MISSING',
       hint: others.length
         ? `routines with that name: ${others.map(formatKey).join(', ')}`
         : 'check the schema and the name',
@@ -426,13 +429,13 @@ function keyMatcher(text: string): (key: string) => boolean {
 
 /** The newest `disable` still in effect (its steps applied) whose routine matches, with those steps. */
 async function disabling(
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'steps'>,
   history: DeploymentRow[],
   matches: (key: string) => boolean,
 ): Promise<{ deployment: DeploymentRow; steps: LedgerStep[] } | null> {
   for (const d of history) {
     if (d.kind !== 'disable' || d.steps_applied <= 0) continue;
-    const steps = (await ledger.steps(d.id)).filter((s) => s.status === 'applied' && matches(s.objectKey));
+    const steps = (await ledger.steps.of(d.id)).filter((s) => s.status === 'applied' && matches(s.objectKey));
     if (steps.length) return { deployment: d, steps };
   }
   return null;

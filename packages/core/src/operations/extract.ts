@@ -11,6 +11,7 @@ import {
   type Engine,
   type ExtractedObject,
   type KeyNameRules,
+  type OutsideUse,
 } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
@@ -136,36 +137,25 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
         scope.schemas = under;
         ctx.reporter.info(`--owner ${options.owner}: ${under.join(', ')}`);
       }
+      const objects = await extractRole.objects(conn, scope);
       return {
         description: conn.description,
         changed:
           options.since !== undefined || options.by !== undefined
             ? await auditedChanges(engine, conn, environment.name, target.schemas, options, now)
             : null,
-        objects: await extractRole.objects(conn, scope),
+        objects,
+        outside: extractRole.outsideUses ? await extractRole.outsideUses(conn, scope, objects) : [],
         unwritten: extractRole.unwritten ? await extractRole.unwritten(conn, scope) : [],
         external: !target.project && extractRole.externalNames ? await extractRole.externalNames(conn, scope) : [],
         deployed: target.project
-          ? [...(await openLedger(conn, engine.ledger).deployedState(target.project.name)).objects.keys()]
+          ? [...(await openLedger(conn, engine.ledger).objects.deployedState(target.project.name)).objects.keys()]
           : [],
       };
     },
   );
-  if (!target.project && !live.objects.length && !live.unwritten.length && !ownedSchemas) {
-    // A new project of schemas that hold nothing, not even themselves (PostgreSQL extracts each schema it finds):
-    // a db.yaml for them would be a project of nothing, most often a name typed in another case.
-    const typed = typedSchemas(options);
-    const folded = typed.some((s, i) => s !== target.schemas[i]);
-    throw new DbeeError(
-      `nothing to extract: ${target.schemas.join(', ')} on ${environment.name} ${target.schemas.length === 1 ? 'has' : 'have'} no objects (no such schema?); nothing was written`,
-      {
-        code: 'OPTIONS_INVALID',
-        hint: folded
-          ? `--schemas names are read as SQL reads them (${typed.join(', ')} is ${target.schemas.join(', ')}): quote a name with capitals, e.g. --schemas '"${typed[0]}"'`
-          : 'name schemas that exist on the environment with --schemas a,b',
-      },
-    );
-  }
+  if (!target.project && !live.objects.length && !live.unwritten.length && !ownedSchemas)
+    refuseNothing(options, target, environment);
   const selected = selectObjects(ctx, options, live, listed, environment.name);
   // The project's model, loaded once for --delete-dropped and the existing layout (when either needs it).
   let loaded: Promise<ProjectModel> | undefined;
@@ -178,6 +168,24 @@ export async function extract(ctx: OperationContext, options: ExtractOptions): P
   return ExitCode.ok;
 }
 
+/**
+ * A new project of schemas that hold nothing, not even themselves (PostgreSQL extracts each schema it finds): a
+ * db.yaml for them would be a project of nothing, most often a name typed in another case.
+ */
+function refuseNothing(options: ExtractOptions, target: ExtractTarget, environment: ResolvedEnvironment): never {
+  const typed = typedSchemas(options);
+  const folded = typed.some((s, i) => s !== target.schemas[i]);
+  throw new DbeeError(
+    `nothing to extract: ${target.schemas.join(', ')} on ${environment.name} ${target.schemas.length === 1 ? 'has' : 'have'} no objects (no such schema?); nothing was written`,
+    {
+      code: 'OPTIONS_INVALID',
+      hint: folded
+        ? `--schemas names are read as SQL reads them (${typed.join(', ')} is ${target.schemas.join(', ')}): quote a name with capitals, e.g. --schemas '"${typed[0]}"'`
+        : 'name schemas that exist on the environment with --schemas a,b',
+    },
+  );
+}
+
 /** What extract read under the lock. */
 interface LiveObjects {
   description: string;
@@ -186,6 +194,8 @@ interface LiveObjects {
   objects: ExtractedObject[];
   /** Objects the engine cannot write as files, described. */
   unwritten: string[];
+  /** Objects outside the extracted schemas that the extracted objects use (`ExtractRole.outsideUses`). */
+  outside: OutsideUse[];
   /** Qualified names no project defines (an extension's objects): no `dependsOn` from them. */
   external: string[];
   /** The keys the ledger says dbee deployed for the project. */
@@ -331,6 +341,7 @@ async function writeObjectFiles(
   const writes = target.project
     ? await intoExistingLayout(ctx, engine, target.project, projectModel, selected)
     : selected.map((o) => ({ ...o, keys: [formatKey(o.key)] }));
+  for (const o of selected) if (o.note) reporter.warn(o.note);
   for (const o of writes) {
     reporter.info(`  ${options.dryRun ? 'would write' : 'write'} ${rel(o.path)}  (${o.keys.join(', ')})`);
     if (options.dryRun) continue;
@@ -355,12 +366,40 @@ async function writeObjectFiles(
       writeFileSync(join(target.root, PROJECT_FILE), yaml);
     }
   }
+  warnOutside(ctx, environment, target, live.outside);
   if (incomplete && whole)
     throw new DbeeError(incomplete, {
       code: 'EXTRACT_INCOMPLETE',
       hint: `${options.dryRun ? 'the other files would be written' : 'the other files are written'}; write these by hand, or extract a selection that leaves them out (--objects, e.g. --objects 'table:*')`,
       details: { unwritten },
     });
+}
+
+/**
+ * The objects outside the extracted schemas that the extracted ones use and that no project of the workspace defines
+ * (a function in `public` a view calls): said, since a deployment of the project to a new database fails without
+ * them. Those of a schema another project owns are that project's (`dependsOn`), and say nothing.
+ */
+function warnOutside(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  target: ExtractTarget,
+  outside: readonly OutsideUse[],
+): void {
+  const owners = schemaOwners(ctx, environment);
+  const alone = outside.filter((o) => !owners.has(o.schema) && !target.schemas.includes(o.schema));
+  if (!alone.length) return;
+  const one = alone.length === 1;
+  const schemas = [...new Set(alone.map((o) => o.schema))].sort();
+  const shown = (users: string[]) =>
+    users.length > 3 ? `${users.slice(0, 3).join(', ')} and ${users.length - 3} more` : users.join(', ');
+  ctx.reporter.warn(
+    [
+      `${alone.length} object${one ? '' : 's'} outside ${target.schemas.join(', ')} that the extracted objects use ${one ? 'is' : 'are'} in no project of the workspace; a deployment of ${target.name} to a new database fails without ${one ? 'it' : 'them'}:`,
+      ...alone.map((o) => `  ${o.object} (used by ${shown(o.usedBy)})`),
+      `extract ${schemas.length === 1 ? 'its schema' : 'their schemas'} too (--schemas ${[...target.schemas, ...schemas].join(',')}), or into a project that ${target.name} depends on, or write ${one ? 'it' : 'them'} in a file of ${target.name}; a target where ${one ? 'it exists' : 'they exist'} already needs nothing`,
+    ].join('\n'),
+  );
 }
 
 /** Every project's schemas as deployed on `environment` → as its db.yaml writes them (placeholders). */

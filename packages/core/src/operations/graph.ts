@@ -3,6 +3,8 @@ import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { diffPlan } from '../diffing/diff-plan';
+import { STRATEGIES } from './strategies';
+import { inFlightReader } from './strategies/in-flight';
 import { formatGraphDot, formatGraphJson } from '../graph-view/formats';
 import { graphView, type GraphView } from '../graph-view/graph-data';
 import { renderGraphPage } from '../graph-view/html';
@@ -40,12 +42,11 @@ export async function graphViewFor(ctx: OperationContext, options: GraphOptions)
     schemaOwners: schemaOwners(ctx, environment),
   });
   if (options.base || options.env) {
-    const result = await diffPlan(ctx, {
-      project: target.name,
-      env: options.env,
-      base: options.base,
-      head: options.head,
-    });
+    const result = await diffPlan(
+      ctx,
+      { project: target.name, env: options.env, base: options.base, head: options.head },
+      inFlightReader(STRATEGIES),
+    );
     view = applyImpact(view, result.plan, { from: result.from, to: result.to });
   }
   return view;

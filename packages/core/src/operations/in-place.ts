@@ -35,7 +35,11 @@ export async function planInPlace(
   }
   const base = planFromSources({ ...input, deployed });
   const sources = new Map(
-    input.models.flatMap((m) => m.objects.map((o) => [o.id, { object: o, variables: m.variables }] as const)),
+    input.models.flatMap((m) =>
+      m.objects.map(
+        (o) => [o.id, { object: o, variables: m.variables, renames: m.project.config.renames ?? [] }] as const,
+      ),
+    ),
   );
   const errors: DbeeError[] = [];
   const steps: PlanStep[] = [];
@@ -48,7 +52,13 @@ export async function planInPlace(
     }
     const { object, variables } = source;
     const statements = step.statements.map((t) => expandPlaceholders(t, variables, object.location.file).expanded);
-    const planned = await planChange(conn, { key: step.objectKey, statements, stamp });
+    // The project's declared renames, as its sources name things (placeholders expanded).
+    const renames = source.renames.map((r) => ({
+      ...r,
+      schema: expandPlaceholders(r.schema, variables, object.location.file).expanded,
+      ...(r.kind === 'column' ? { table: expandPlaceholders(r.table, variables, object.location.file).expanded } : {}),
+    }));
+    const planned = await planChange(conn, { key: step.objectKey, statements, stamp, renames });
     const recordOnly: PlanStep = { ...step, action: 'alter', statements: [], reverse: [], hazards: [] };
     if ('migration' in planned) {
       const migrations = base.steps.filter((s) => s.project === step.project && s.action === 'migrate');

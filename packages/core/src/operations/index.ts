@@ -3,10 +3,19 @@ import { settleBackground } from '../background';
 import type { CommandName, CommandOptions } from '../options';
 import type { OperationContext } from '../context/operation-context';
 import { fleetOf, fleetOperation, refuseOnFleet } from '../fleet/dispatch';
+import type { StrategyTable } from './strategies/strategy';
 
-/** An operation takes its command's validated options (options/*.ts) and returns the exit code. */
+/**
+ * An operation takes its command's validated options (options/*.ts) and returns the exit code. `deploy` and the
+ * strategies' later phases (`complete`, `abort`, `switch`, `fallback`, `finish`) choose from `strategies` when given (a test's table, with a strategy
+ * of its own), else from `STRATEGIES`; the other operations take no table.
+ */
 export type Operations = {
-  [K in CommandName]: (ctx: OperationContext, options: CommandOptions<K>) => Promise<ExitCodeValue>;
+  [K in CommandName]: (
+    ctx: OperationContext,
+    options: CommandOptions<K>,
+    strategies?: StrategyTable,
+  ) => Promise<ExitCodeValue>;
 };
 
 /**
@@ -17,7 +26,10 @@ export type Operations = {
  */
 const OPERATIONS: { [K in CommandName]: () => Promise<Operations[K]> } = {
   build: async () => (await import('./build')).build,
-  deploy: async () => (await import('./deploy')).deploy,
+  deploy: async () => {
+    const { deploy } = await import('./deploy');
+    return (ctx, options, strategies) => deploy(ctx, options, {}, strategies);
+  },
   diff: async () => (await import('./diff')).diff,
   plan: async () => (await import('./plan')).plan,
   status: async () => (await import('./status')).status,
@@ -32,13 +44,23 @@ const OPERATIONS: { [K in CommandName]: () => Promise<Operations[K]> } = {
   baseline: async () => (await import('./baseline')).baseline,
   audit: async () => (await import('./audit')).audit,
   graph: async () => (await import('./graph')).graph,
-  clone: async () => (await import('./clone')).clone,
+  clone: async () => {
+    const [{ clone }, { STRATEGIES }, { inFlightReader }] = await Promise.all([
+      import('./clone'),
+      import('./strategies'),
+      import('./strategies/in-flight'),
+    ]);
+    return (ctx, options, strategies) => clone(ctx, options, { inFlight: inFlightReader(strategies ?? STRATEGIES) });
+  },
   check: async () => (await import('./check')).check,
   advise: async () => (await import('./advise')).advise,
   'dbt-sources': async () => (await import('./dbt-sources')).dbtSources,
-  complete: async () => (await import('./expand-contract')).complete,
-  abort: async () => (await import('./expand-contract')).abort,
-  version: async () => (await import('./expand-contract')).version,
+  complete: async () => (await import('./deploy')).complete,
+  abort: async () => (await import('./deploy')).abort,
+  switch: async () => (await import('./deploy')).switchOver,
+  fallback: async () => (await import('./deploy')).fallback,
+  finish: async () => (await import('./deploy')).finish,
+  version: async () => (await import('./strategies/expand-contract/version')).version,
   unlock: async () => (await import('./unlock')).unlock,
   config: async () => (await import('./config')).config,
   detag: async () => (await import('./detag')).detag,
@@ -58,6 +80,7 @@ export async function runOperation<K extends CommandName>(
   command: K,
   ctx: OperationContext,
   options: CommandOptions<K>,
+  strategies?: StrategyTable,
 ): Promise<ExitCodeValue> {
   try {
     // A fleet environment: the command's fleet form runs `op` on each target (fleet/dispatch.ts).
@@ -68,7 +91,7 @@ export async function runOperation<K extends CommandName>(
       if (!onFleet) refuseOnFleet(command, fleet);
       return await onFleet(ctx, options, fleet, op);
     }
-    return await op(ctx, options);
+    return await op(ctx, options, strategies);
   } finally {
     await settleBackground();
   }

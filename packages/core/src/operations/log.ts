@@ -47,7 +47,7 @@ export async function log(ctx: OperationContext, options: LogOptions): Promise<E
     { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
-      const rows = await ledger.deployments(target.name, environment.name, Number.MAX_SAFE_INTEGER);
+      const rows = await ledger.deployments.list(target.name, environment.name, Number.MAX_SAFE_INTEGER);
       const smoke = await smokeResultsOf(
         conn,
         engine.ledger,
@@ -58,7 +58,7 @@ export async function log(ctx: OperationContext, options: LogOptions): Promise<E
         entries.push(
           entry(
             row,
-            await ledger.steps(row.id),
+            await ledger.steps.of(row.id),
             smoke.filter((s) => s.deploymentId === row.id),
           ),
         );
@@ -83,7 +83,7 @@ function iso(t: Date | string | null): string | null {
 
 function entry(
   row: DeploymentRow,
-  steps: Awaited<ReturnType<Ledger['steps']>>,
+  steps: Awaited<ReturnType<Ledger['steps']['of']>>,
   smoke: Awaited<ReturnType<typeof smokeResultsOf>>,
 ): LogEntry {
   const summary = (typeof row.summary === 'string' ? JSON.parse(row.summary) : row.summary) as DeploymentSummary | null;

@@ -1,4 +1,4 @@
-import { packagedExpand } from './expand-contract';
+import { packagedExpand } from './strategies/expand-contract/plan-release';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
@@ -7,11 +7,16 @@ import { writePackage } from '../package/package';
 import { packagePlanFor, templateKeys } from '../package/package-keys';
 import { releasePlan } from '../package/release-plan';
 import { valuesHash, type ReleaseInfo } from '../package/release';
-import { placeholderNames } from '../sources/placeholders';
+import { expandPlaceholders, placeholderNames } from '../sources/placeholders';
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { HazardKind } from '../config/schema';
+import type { RenameDeclaration } from '../schema/change';
 import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { planSourcesExplained, refuseNeedsDiff } from '../planner/planner';
 import { diffPlan } from '../diffing/diff-plan';
+import { STRATEGIES } from './strategies';
+import { inFlightReader } from './strategies/in-flight';
 import { serializePlan } from '../plan/serialize';
 import { gitCommit } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
@@ -47,9 +52,9 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   const loaded = await loadTarget(ctx, options.project, options.env);
   if (options.format && !['text', 'json'].includes(options.format) && !isReviewFormat(options.format))
     return exportScripts(ctx, options, loaded);
-  if (options.package || options.ticket)
+  if (options.package || options.ticket || options.allowHazards?.length)
     throw new DbeeError(
-      `--${options.package ? 'package' : 'ticket'} is for a plan exported as scripts (--format bteq)`,
+      `--${options.package ? 'package' : options.ticket ? 'ticket' : 'allow-hazards'} is for a plan exported as scripts (--format bteq)`,
       {
         code: 'OPTIONS_INVALID',
         hint: 'deploy a package with dbee deploy --package <folder>; a deployment takes --ticket',
@@ -139,7 +144,7 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
     return { plan: r.plan, release: r.release, packaged: r.models };
   }
   if (options.diff || options.againstEnv || options.base || options.head) {
-    const plan = (await diffPlan(ctx, { ...options, project: target.name })).plan;
+    const plan = (await diffPlan(ctx, { ...options, project: target.name }, inFlightReader(STRATEGIES))).plan;
     return { plan, packaged: models.filter((m) => m.project.name === target.name) };
   }
   if (options.safe) {
@@ -245,10 +250,19 @@ async function exportScripts(
       )
     : (await planOf(ctx, options, loaded)).plan;
   const rules = new ConflictRules(workspace, environment, undefined);
-  refuseExport(ctx, loaded, result, rules);
+  const variables = workspace.settings(target, environment).variables;
+  // What the scripts cannot plan when they run (a changed table's ALTERs) is planned against the target now.
+  const planned = exporter.prepare
+    ? await exporter.prepare(result, format, {
+        variables,
+        environment,
+        renames: declaredRenames(ctx, result, environment),
+      })
+    : result;
+  refuseExport(ctx, loaded, planned, rules, options.allowHazards);
   mkdirSync(dir, { recursive: true });
-  const files = await exporter.exportPlan(result, format, {
-    variables: workspace.settings(target, environment).variables,
+  const files = await exporter.exportPlan(planned, format, {
+    variables,
     environment,
     conflictStrategy: (step) => rules.ruleFor(step).strategy,
     copyData: (step) => rules.ruleFor(step).copyData,
@@ -269,6 +283,7 @@ function refuseExport(
   { environment, target }: LoadedTarget,
   plan: Plan,
   rules: ConflictRules,
+  allowHazards: readonly HazardKind[] | undefined,
 ): void {
   const { workspace } = ctx;
   const conflicts = new Map<number, StepConflict>();
@@ -287,6 +302,7 @@ function refuseExport(
   const problems = checkStepPolicies(environment, plan, {
     conflicts,
     settings: (p) => workspace.settings(workspace.project(p), environment).deploy,
+    allowHazards,
   });
   if (problems.length) refuse(problems, false);
   const { gates } = environment;
@@ -295,6 +311,21 @@ function refuseExport(
     ctx.reporter.warn(
       `environment ${environment.name}${gates.protected ? ' is protected' : ''}${windows ? `${gates.protected ? ' and' : ''} deploys inside its maintenance windows (${windows})` : ''}: dbee cannot check that when BTEQ runs the scripts of ${target.name}; run them inside the change window`,
     );
+}
+
+/** The declared renames (db.yaml `renames:`) of the plan's projects, with each project's placeholders expanded. */
+function declaredRenames(ctx: OperationContext, plan: Plan, environment: ResolvedEnvironment): RenameDeclaration[] {
+  const { workspace } = ctx;
+  return plan.projects.flatMap((name) => {
+    const project = workspace.project(name);
+    const { variables } = workspace.settings(project, environment);
+    const expand = (s: string) => expandPlaceholders(s, variables, `${project.relativeRoot}/db.yaml`).expanded;
+    return (project.config.renames ?? []).map((r) =>
+      r.kind === 'column'
+        ? { ...r, schema: expand(r.schema), table: expand(r.table) }
+        : { ...r, schema: expand(r.schema) },
+    );
+  });
 }
 
 /** `--out <folder>`: the plan frozen into a package (with the expand of `--strategy expand-contract`). */

@@ -15,6 +15,8 @@ import { check } from './check';
 import { copyReferenceData, referenceTables } from './preview-reference';
 import { clone } from './clone';
 import { deploy } from './deploy';
+import { STRATEGIES } from './strategies';
+import { inFlightReader } from './strategies/in-flight';
 import { smokeTest } from './smoke-test';
 
 export type { PreviewOptions };
@@ -277,7 +279,14 @@ async function makeStructure(
   try {
     for (const project of projects) {
       const options = parseCommandOptions('clone', { project, from: side.base.name, to: environment.name });
-      await clone(quiet, { ...options, assumeYes: true, allowHazards: [...HAZARD_KINDS] }, { migrations: true });
+      await clone(
+        quiet,
+        { ...options, assumeYes: true, allowHazards: [...HAZARD_KINDS] },
+        {
+          migrations: true,
+          inFlight: inFlightReader(STRATEGIES),
+        },
+      );
       report.cloned.push(project);
     }
     const reference = created ? referenceTables(ctx, projects, side.base) : [];
@@ -321,7 +330,7 @@ async function unclonedProjects(
   return withSession({ ...session, deploy: side.base.deploy }, async ({ conn }) => {
     const ledger = openLedger(conn, side.engine.ledger);
     const out: string[] = [];
-    for (const p of projects) if (!(await ledger.deployments(p, environment.name, 1)).length) out.push(p);
+    for (const p of projects) if (!(await ledger.deployments.list(p, environment.name, 1)).length) out.push(p);
     return out;
   });
 }

@@ -4,6 +4,8 @@ import { tempWorkspace, WORKSPACE_YAML } from '../../../../test/support/workspac
 import { Workspace } from '../config/workspace';
 import { DbeeError } from '../errors';
 import { clone } from './clone';
+import { STRATEGIES } from './strategies';
+import { inFlightReader } from './strategies/in-flight';
 import { makeReporter, type OperationContext } from '../context/operation-context';
 import { requireRole, type Engine } from '../engine/engine';
 
@@ -63,7 +65,11 @@ describe('engine roles', () => {
       toolVersion: 'test',
     };
     const e = await refusal(() =>
-      clone(ctx, { project: 'app', from: 'server', to: 'local', dryRun: false, assumeYes: false }),
+      clone(
+        ctx,
+        { project: 'app', from: 'server', to: 'local', dryRun: false, assumeYes: false },
+        { inFlight: inFlightReader(STRATEGIES) },
+      ),
     );
     expect(e.code).toBe('ENGINE_CAPABILITY');
     expect(e.message).toBe(

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/schema';
 import type { OperationContext } from '../context/operation-context';
-import { planChanges } from '../diffing/diff-plan';
+import { planChanges } from '../planner/plan-changes';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Ledger } from '../ledger/ledger';
@@ -140,7 +140,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     if (sampled instanceof DbeeError) return { ...result, problems: [sampled] };
     const rowsBefore = await readRows(engine, copy, sampled);
     const ledger = openLedger(copy, engine.ledger);
-    await ledger.ensure();
+    await ledger.writer.ensure();
     const quiet = quietContext(ctx);
     const deployed = await applyOnCopy(ctx, input, copy, quiet);
     const failed = deployed.projects.find((p) => p.status !== 'succeeded');
@@ -227,8 +227,7 @@ async function undoOnCopy(
       const step = plan.steps.find((s) => s.project === project && s.order === order);
       if (step && declared.has(step.order)) continue;
       result.problems.push(
-        new DbeeError(`rollback test: ${p.message.replace(/ of deployment #\d+/, '')}`, {
-          code: p.code,
+        DbeeError.carrying(p.code, `rollback test: ${p.message.replace(/ of deployment #\d+/, '')}`, {
           location: step?.source ?? undefined,
           hint: `${p.hint ?? ''}${p.hint ? '; ' : ''}or declare the step irreversible on purpose: a line \`-- dbee:irreversible <reason>\` in its source file (docs/rollback-readiness.md)`,
           exitCode: ExitCode.invalid,

@@ -1,4 +1,4 @@
-import { readRecordable, summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
+import { readRecordable, summaryOf, type RecordedFingerprint } from '../runner/recorded-fingerprint';
 import { settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Workspace } from '../config/workspace';
@@ -416,16 +416,18 @@ async function openRollbackLedger(
 ): Promise<Ledger> {
   const { engine, environment, target } = input;
   const ledger = openLedger(conn, engine.ledger);
-  if (!(await ledger.exists())) {
+  if (!(await ledger.writer.exists())) {
     throw new DbeeError(
       `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
       { code: 'NOTHING_TO_ROLL_BACK' },
     );
   }
   if (options.dryRun) return ledger;
-  await ledger.ensure();
+  await ledger.writer.ensure();
   const owner = lockOwner();
-  const interrupted = await ledger.markInterrupted(`a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  const interrupted = await ledger.deployments.markInterrupted(
+    `a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`,
+  );
   if (interrupted.length)
     ctx.reporter.warn(
       `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
@@ -442,9 +444,9 @@ async function rollbackHistory(
   ctx: OperationContext,
   options: RollbackOptions,
   input: RollbackInputs,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'deployments'>,
 ): Promise<DeploymentRow[]> {
-  const recorded = await ledger.deployments(input.target.name, input.environment.name, Number.MAX_SAFE_INTEGER);
+  const recorded = await ledger.deployments.list(input.target.name, input.environment.name, Number.MAX_SAFE_INTEGER);
   const stale = options.dryRun ? recorded.filter((d) => d.status === 'running') : [];
   if (stale.length)
     ctx.reporter.warn(
@@ -513,7 +515,7 @@ async function applyRollback(
   const { engine, target, settings, graph } = input;
   const { conn } = session;
   const { ledger } = planned;
-  await ledger.ensure();
+  await ledger.writer.ensure();
   for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
   const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
   if (path) await conn.execute(path);
@@ -656,10 +658,10 @@ function laterFingerprint(
 }
 
 /** Record the fingerprints read for later (`laterFingerprint`) where the smoke checks' result does not carry them. */
-async function laterFingerprints(ledger: Ledger, results: UndoneDeployment[]): Promise<void> {
+async function laterFingerprints(ledger: Pick<Ledger, 'deployments'>, results: UndoneDeployment[]): Promise<void> {
   for (const r of results)
     if (r.fingerprint)
-      await ledger.updateSummary(r.result.deploymentId, summaryOf(await r.fingerprint())).catch(() => {});
+      await ledger.deployments.updateSummary(r.result.deploymentId, summaryOf(await r.fingerprint())).catch(() => {});
 }
 
 /** The error of a rollback that failed, with how to continue from where it stopped. */
@@ -667,8 +669,7 @@ function rollbackFailed(input: RollbackInputs, planned: PlannedRollback, failed:
   const { target, environment } = input;
   const e = failed.result.error;
   const earlier = planned.history.find((d) => failed.reverts !== null && d.id < failed.reverts);
-  return new DbeeError(e?.message ?? 'rollback failed', {
-    code: e?.code ?? 'ROLLBACK_FAILED',
+  return DbeeError.carrying(e?.code ?? 'ROLLBACK_FAILED', e?.message ?? 'rollback failed', {
     exitCode: ExitCode.applyFailed,
     hint:
       `the ledger records which steps were undone (deployment ${failed.result.deploymentId}); fix the cause and continue with ` +
@@ -770,7 +771,7 @@ export async function rollbackLastDeployment(
   },
 ): Promise<{ problems: DbeeError[]; steps: CompensatingStep[]; result: CompensationResult } | null> {
   const { engine, conn, ledger, project, environment } = input;
-  const history = await ledger.deployments(project, environment, Number.MAX_SAFE_INTEGER);
+  const history = await ledger.deployments.list(project, environment, Number.MAX_SAFE_INTEGER);
   if (!history.some(undoable)) return null;
   const prepared = await prepareUndo({
     ...input,
@@ -843,7 +844,7 @@ async function smokeAfterRollback(
   // `--objects`: the baseline of the objects rolled back (those the ledger still records) and of the views over them.
   const selection = input.selection;
   const deployed = selection
-    ? (await planned.ledger.objectKeys(target.name)).filter((k) => selectsKey(selection, parseKey(k)))
+    ? (await planned.ledger.objects.objectKeys(target.name)).filter((k) => selectsKey(selection, parseKey(k)))
     : undefined;
   const smoke = await runSmokeChecks({
     engine,
@@ -862,7 +863,7 @@ async function smokeAfterRollback(
   const bad = smoke.results.filter((r) => r.status === 'failed');
   const line = `${bad.length ? 'failed' : 'passed'} (${smoke.results.length - bad.length}/${smoke.results.length})`;
   for (const r of results)
-    await planned.ledger.updateSummary(r.result.deploymentId, {
+    await planned.ledger.deployments.updateSummary(r.result.deploymentId, {
       smoke: line,
       ...(r.fingerprint ? summaryOf(await r.fingerprint()) : {}),
     });
@@ -913,7 +914,7 @@ interface StateChecks {
  */
 async function checksBefore(ledger: Ledger, history: DeploymentRow[], d: DeploymentRow): Promise<StateChecks | null> {
   // A dry run may read a ledger not yet upgraded, without ledger_before.
-  const state = (await ledger.version()) >= 2 ? await stateBefore(ledger, d.id) : null;
+  const state = (await ledger.writer.version()) >= 2 ? await stateBefore(ledger, d.id) : null;
   const nothing = state
     ? Object.keys(state.objects).length === 0 && Object.keys(state.migrations).length === 0
     : !history.some((h) => h.id < d.id && h.kind === 'deploy' && h.status !== 'rolled-back' && h.steps_applied > 0);
@@ -940,7 +941,7 @@ function refuseRollback(problems: DbeeError[], dryRun: boolean): never {
   const what = dryRun ? 'the rollback would be refused' : 'nothing was changed';
   if (problems.length === 1) {
     const p = problems[0]!;
-    throw new DbeeError(`${p.message}; ${what}`, { code: p.code, hint: p.hint, details: p.details });
+    throw DbeeError.carrying(p.code, `${p.message}; ${what}`, { hint: p.hint, details: p.details });
   }
   throw new DbeeAggregateError(`${problems.length} problems stop the rollback; ${what}`, problems);
 }

@@ -3,6 +3,7 @@
 // module of core; a process that runs a command imports this instead, and loads only what its command uses.
 export { loadOperation, runOperation } from './index';
 export type { Operations } from './index';
+export type { Strategy, StrategyTable } from './strategies/strategy';
 export { Workspace } from '../config/workspace';
 export { ENGINE_NAMES, type EngineName } from '../config/schema';
 export { makeReporter } from '../context/operation-context';

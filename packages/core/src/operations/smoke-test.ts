@@ -37,14 +37,14 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
     { engine, environment, workspaceRoot: workspace.root, reporter: ctx.reporter, deploy: settings },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
-      const selected = selection ? (await ledger.objectKeys(target.name)).map(parseKey) : null;
+      const selected = selection ? (await ledger.objects.objectKeys(target.name)).map(parseKey) : null;
       if (selection && selected) {
         refuseUnmatched(selection, selected, `that the ledger of ${environment.name} records for ${target.name}`);
         selected.splice(0, selected.length, ...selected.filter((k) => selectsKey(selection, k)));
       }
       // The results are kept in the ledger, even for a project that was never deployed here.
-      await ledger.ensure();
-      const last = (await ledger.deployments(target.name, environment.name, 1))[0];
+      await ledger.writer.ensure();
+      const last = (await ledger.deployments.list(target.name, environment.name, 1))[0];
       if (text) {
         ctx.stdout.write(
           `${target.name}: smoke checks on ${environment.name} (${conn.description})${last ? `, after deployment #${last.id} (${last.status})` : ', never deployed here'}\n`,

@@ -1,6 +1,6 @@
 import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { planChanges } from '../diffing/diff-plan';
+import { planChanges } from '../planner/plan-changes';
 import { desiredModelFor } from '../diffing/desired';
 import { settled, unsettled } from '../background';
 import type { Connection } from '../engine/engine';
@@ -15,6 +15,7 @@ import {
   type ObjectNeedingDiff,
   type PlanInput,
   type SourcePlan,
+  type DeployedState,
 } from '../planner/planner';
 import { DbeeError } from '../errors';
 import { viewColumnsCompatible, type SchemaModel } from '../schema';
@@ -24,6 +25,7 @@ import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
 import { fullModels, hasExportedModels, modelLoader, schemaOwners } from '../context/load';
 import { withOtherSchemasDependents } from '../diffing/other-dependents';
+import { diffSides, type Narrowing } from '../diffing/narrow';
 
 /**
  * The plan from sources against the ledger. When a project's tables (or sequences, types) changed, its objects
@@ -37,7 +39,7 @@ export async function planSources(
   environment: ResolvedEnvironment,
   conn: Connection,
   stamp: string,
-  options: { safe?: boolean; side?: Connection } = {},
+  options: SourcePlanOptions = {},
 ): Promise<Plan> {
   const plan = await planSourcesAsWritten(ctx, input, environment, conn, stamp, options);
   // What a diff planned came out of the renderer rewritten; the steps planned from source files get theirs here.
@@ -53,6 +55,18 @@ export async function planSources(
     if (safe) Object.assign(step, await rewrite(conn, step, safe));
   }
   return plan;
+}
+
+/** How `planSources` plans: `--safe`, a second session for catalog reads, and whether a diff may read what changed. */
+export interface SourcePlanOptions {
+  safe?: boolean;
+  side?: Connection;
+  /**
+   * Whether the live side of a project's diff may be narrowed to what changed and what depends on it
+   * (`diffing/narrow.ts`): true when its schemas are as its last deployment recorded them (the drift stage's `no`).
+   * Absent: the whole schemas are read.
+   */
+  narrow?: (project: string) => Promise<boolean>;
 }
 
 /**
@@ -86,7 +100,7 @@ async function planSourcesAsWritten(
   environment: ResolvedEnvironment,
   conn: Connection,
   stamp: string,
-  options: { safe?: boolean; side?: Connection },
+  options: SourcePlanOptions,
 ): Promise<Plan> {
   const { engine, models } = input;
   // Dependencies known by their exports may have changed since: nothing is reported, or diffed, before the plan is
@@ -121,9 +135,9 @@ async function planSourcesAsWritten(
   const steps: PlanStep[] = [];
   for (const project of base.projects) {
     if (needDiff.has(project)) {
-      const { diffed, own } = await diffedProject(ctx, input, environment, conn, options, planned, project);
+      const { diffed, states } = await diffedProject(ctx, input, environment, conn, options, planned, project);
       steps.push(...diffed);
-      objectStates[project] = statesAfterDiff(input, planned, own, project);
+      objectStates[project] = states;
     }
     steps.push(...base.steps.filter((s) => s.project === project));
   }
@@ -154,8 +168,12 @@ async function withViewsReplacedIncompatibly(
       ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name),
     );
     const graph = own.find((m) => m.project.name === project)!.graph;
-    // The live side's columns only (`introspectRelations`, fewer catalog queries than the whole model).
-    const scope = { schemas: graph.schemas, manage: graph.manage };
+    // The live side's columns only (`introspectRelations`, fewer catalog queries than the whole model), of the views
+    // replaced alone (`SchemaScope.names`): nothing else is looked at.
+    const names = replaced
+      .filter((s) => s.project === project)
+      .map((s) => `${s.objectKey!.schema}.${s.objectKey!.name}`);
+    const scope = { schemas: graph.schemas, manage: graph.manage, names };
     const [live, desired] = await Promise.all([
       engine.diff.introspectRelations
         ? engine.diff.introspectRelations(conn, scope)
@@ -189,10 +207,10 @@ async function diffedProject(
   input: PlanInput,
   environment: ResolvedEnvironment,
   conn: Connection,
-  options: { safe?: boolean; side?: Connection },
+  options: SourcePlanOptions,
   planned: SourcePlan,
   project: string,
-): Promise<{ diffed: PlanStep[]; own: typeof input.models }> {
+): Promise<{ diffed: PlanStep[]; states: Record<string, string> }> {
   const { engine, models } = input;
   const diff = engine.diff!;
   const target = ctx.workspace.project(project);
@@ -205,17 +223,23 @@ async function diffedProject(
     `${project}: ${shown || 'objects'} changed since the last deployment and cannot be replaced in place; planning this project by a diff of the live schema against the sources`,
   );
   // The sources' model (built in a shadow database when not cached) and the live schema, read at once; the
-  // sources' error first, as when the model was built before the live schema was read.
+  // sources' error first, as when the model was built before the live schema was read. Narrowed to what changed
+  // when the schemas are as the last deployment recorded them.
+  const states = statesAfterDiff(input, planned, own, project);
   const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
-  // The catalog queries are sent first: a cached model is read and parsed before its promise returns.
-  const reading = settled(diff.introspect(conn, scope, options.side));
-  const built = await settled(desiredModelFor(ctx, { engine, environment, models: own, target: project }));
-  const read = await reading;
-  const desired = unsettled(built);
+  const sides = await diffSides({
+    diff,
+    conn,
+    scope,
+    ...(options.side ? { side: options.side } : {}),
+    narrowing: options.narrow ? narrowingOf(planned, states, input.deployed?.get(project)) : null,
+    allowed: options.narrow?.(project) ?? Promise.resolve(false),
+    desired: async () => (await desiredModelFor(ctx, { engine, environment, models: own, target: project })).model,
+  });
   // What the ledger does not know is a conflict here as in a plan from the ledger (withoutUnknownObjects).
   const defined = new Map(model.objects.map((o) => [o.id, o]));
   const known = new Set(input.deployed?.get(project)?.objects.keys() ?? []);
-  const live = withoutUnknownObjects(unsettled(read), new Set(defined.keys()), known).model;
+  const live = withoutUnknownObjects(sides.live, new Set(defined.keys()), known).model;
   const settings = ctx.workspace.settings(target, environment).deploy;
   // A view the diff drops and creates again takes the other projects' views over it with it (PostgreSQL refuses
   // the drop while they stand on it): dropped before, created again after, from the live catalog.
@@ -224,7 +248,7 @@ async function diffedProject(
   const diffed = await withOtherSchemasDependents(
     conn,
     engine,
-    planChanges(engine, live, desired.model, {
+    planChanges(engine, live, sides.desired, {
       project,
       ...renderMode(settings, options.safe),
       renames: target.config.renames ?? [],
@@ -246,5 +270,24 @@ async function diffedProject(
     const o = defined.get(st.key);
     if (!st.source && o) st.source = { file: o.location.file, line: o.location.line };
   }
-  return { diffed, own };
+  return { diffed, states };
+}
+
+/**
+ * What a narrowed diff of a project reads (`diffing/narrow.ts`): the objects whose sources differ from the ledger's
+ * state, those the ledger holds and the sources no longer do, and the sources' graph; null (the whole schemas) for a
+ * project never deployed, or planned without its graph.
+ */
+function narrowingOf(
+  planned: SourcePlan,
+  states: Record<string, string>,
+  deployed: DeployedState | undefined,
+): Narrowing | null {
+  if (!deployed?.objects.size || !planned.graph) return null;
+  const changed = Object.keys(states).filter((k) => deployed.objects.get(k) !== states[k]);
+  const removed = [...deployed.objects.keys()].filter((k) => !(k in states));
+  const needs = new Map<string, string[]>();
+  for (const o of planned.graph.order) needs.set(o.id, []);
+  for (const e of planned.graph.edges) needs.set(e.from.id, [...(needs.get(e.from.id) ?? []), e.to.id]);
+  return { changed, removed, needs };
 }

@@ -19,14 +19,16 @@ import { diffModels } from '../schema/diff';
 import { canonicalJson } from '../plan/serialize';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { withSession } from '../runner/session';
+import { mergedSteps } from '../runner/recreate-dependents';
 import { backupInfos, retentionMs, type BackupInfo } from './cleanup';
 import { deployedStates, loadModels, removedObjects, schemaOwners } from '../context/load';
 import { planSources } from './source-plan';
 import { backupStamp } from '../plan/backup-stamp';
 import type { StatusOptions } from '../options';
 import { notifyDrift } from '../notify/drift-events';
-import { expandStatus, formatExpandStatus, type ExpandStatus } from './expand-contract';
-import { formatInFlight, notRenamedAway } from '../expand/in-flight';
+import { STRATEGIES } from './strategies';
+import { inFlightReader } from './strategies/in-flight';
+import type { InFlightWork } from '../diffing/in-flight-work';
 
 export type { StatusOptions };
 
@@ -69,11 +71,12 @@ export interface StatusReport {
   /** Backups the project's deployments kept (`ifExists: rename`) that still exist, and when `dbee cleanup` may drop each. */
   backups: BackupInfo[];
   /**
-   * The expand-contract strategy: the release in flight (else the last one), its phase, its changes and backfill
-   * progress. Null when the project never used the strategy here. While a release is in flight, `pendingSteps` is
-   * empty: the tables are between two shapes, and `dbee complete` or `dbee abort` is what is pending.
+   * Each strategy's part, by its key (`Strategy.status`), printed at the top level of the JSON output: `expand`, the
+   * expand-contract strategy's release in flight (else its last one), its phase, its changes and backfill progress.
+   * Null when the project never used the strategy here. While a strategy's work is in flight, `pendingSteps` is empty:
+   * the tables are between two shapes, and the commands that end the work are what is pending.
    */
-  expand: ExpandStatus | null;
+  strategies: Record<string, unknown>;
   /**
    * The drift rules between the dbt manifest that `check.dbt.manifest` names and the live schema (docs/dbt.md): each
    * source's declared column the environment lacks, or has with another type. Absent when no manifest is named.
@@ -138,9 +141,10 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       const backfills = engine.backfill
         ? await backfillStates(engine.backfill, conn, target.name, { ledgerSchema: engine.ledger.schema })
         : [];
-      const expand = await expandStatus(conn, engine, target.name, backfills);
-      const inFlight = expand?.inFlight != null;
-      const pendingSteps = inFlight
+      const sections = await strategySections(conn, engine, target.name, backfills);
+      const inFlight = inFlightReader(STRATEGIES);
+      const work = await inFlight(conn, engine, [target.name]);
+      const pendingSteps = work
         ? []
         : await pending(
             ctx,
@@ -155,34 +159,32 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
             environment,
             conn,
           );
-      const history = await ledger.deployments(target.name, environment.name, 10_000);
+      const history = await ledger.deployments.list(target.name, environment.name, 10_000);
       const last = history.find((d) => d.finished_at);
+      const deployedHere = deployed.get(target.name)!;
       const drift = await statusDrift(
         ctx,
-        { engine, conn, environment, models, project: target.name, last, deployed: deployed.get(target.name)! },
-        inFlight ? null : pendingSteps,
+        { engine, conn, environment, models, project: target.name, last, deployed: deployedHere, inFlight },
+        work ? null : pendingSteps,
       );
-      const backups = backupInfos(await ledger.liveBackups(target.name), retentionMs(environment), new Date());
+      const backups = backupInfos(await ledger.backups.liveBackups(target.name), retentionMs(environment), new Date());
       const report: StatusReport = {
         project: target.name,
         environment: environment.name,
         database: conn.description,
         lastDeployment: history[0] ?? null,
         pendingSteps: pendingSteps.filter((p) => selected(p.key)),
-        pendingDrops: notRenamedAway(removedObjects(model, deployed.get(target.name)!), expand?.inFlight).filter(
-          selected,
-        ),
+        pendingDrops: heldBack(removedObjects(model, deployedHere), work).filter(selected),
         drift,
         backups,
-        expand,
+        strategies: Object.fromEntries(sections.map((x) => [x.key, x.json])),
         metrics: metricsOf(history),
       };
       const dbt = await dbtLiveDrift(ctx, { engine, conn, models, target: target.name, environment: environment.name });
       if (dbt) report.dbtDrift = dbt;
       const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
-      if (options.format === 'json') ctx.stdout.write(canonicalJson(report));
-      else printStatus(ctx.stdout, report);
+      writeStatus(ctx.stdout, options.format, report, sections, work);
       if (drift.state === 'yes' && last)
         await notifyDrift(ctx, {
           project: target.name,
@@ -194,6 +196,47 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       return dbt?.some((d) => d.severity === 'error') ? ExitCode.invalid : ExitCode.ok;
     },
   );
+}
+
+/** The report as JSON (each strategy's part at the top level, by its key) or as text. */
+function writeStatus(
+  out: NodeJS.WritableStream,
+  format: StatusOptions['format'],
+  report: StatusReport,
+  sections: { lines: string[] }[],
+  work: InFlightWork | null,
+): void {
+  if (format === 'json') {
+    const { strategies, ...rest } = report;
+    out.write(canonicalJson({ ...rest, ...strategies }));
+  } else
+    printStatus(
+      out,
+      report,
+      sections.flatMap((x) => x.lines),
+      work,
+    );
+}
+
+/** Each strategy's part of the status (`Strategy.status`), null where it has nothing for the project. */
+async function strategySections(
+  conn: Connection,
+  engine: Engine,
+  project: string,
+  backfills: Awaited<ReturnType<typeof backfillStates>>,
+): Promise<{ key: string; json: unknown; lines: string[] }[]> {
+  const out: { key: string; json: unknown; lines: string[] }[] = [];
+  for (const strategy of Object.values(STRATEGIES)) {
+    if (!strategy.status) continue;
+    const read = await strategy.status.read(conn, engine, project, backfills);
+    out.push({ key: strategy.status.key, json: read?.json ?? null, lines: read?.lines ?? [] });
+  }
+  return out;
+}
+
+/** The pending drops less those the work in flight records when it ends (a table it renames). */
+function heldBack(drops: string[], work: InFlightWork | null): string[] {
+  return work ? work.pendingDrops(drops) : drops;
 }
 
 /**
@@ -269,9 +312,19 @@ async function pending(
   const plan = await planSources(quiet, input, environment, conn, backupStamp(new Date()));
   const diffed = Object.keys(plan.objectStates ?? {});
   const kinds = diffed.length ? await changeKinds(ctx, input.engine, input.models, diffed, environment, conn) : null;
-  return plan.steps.map((s) => {
+  // A step that holds others (a re-creation around another project's dependents) lists each of them too.
+  const each = plan.steps.flatMap((s) => [
+    { key: s.key, action: s.action, project: s.project },
+    ...mergedSteps(s.notes)
+      .filter((m) => m.key !== s.key)
+      .map((m) => ({ ...m, project: s.project })),
+  ]);
+  const seen = new Set<string>();
+  return each.flatMap((s) => {
+    if (seen.has(`${s.action} ${s.key}`)) return [];
+    seen.add(`${s.action} ${s.key}`);
     const changes = kinds && diffed.includes(s.project) ? [...new Set(kinds.get(s.key) ?? [])].sort() : null;
-    return { key: s.key, action: s.action, ...(changes?.length ? { changes } : {}) };
+    return [{ key: s.key, action: s.action, ...(changes?.length ? { changes } : {}) }];
   });
 }
 
@@ -308,7 +361,12 @@ async function changeKinds(
   return out;
 }
 
-function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
+function printStatus(
+  out: NodeJS.WritableStream,
+  r: StatusReport,
+  strategyLines: string[],
+  work: InFlightWork | null,
+): void {
   const d = r.lastDeployment;
   out.write(`${r.project} on ${r.environment} (${r.database})\n`);
   out.write(
@@ -316,11 +374,10 @@ function printStatus(out: NodeJS.WritableStream, r: StatusReport): void {
       ? `  last deployment: #${d.id} ${d.kind} ${d.status}, ${d.steps_applied}/${d.steps_total} steps, started ${new Date(d.started_at).toISOString()} by ${d.os_user ?? d.db_user}@${d.host ?? '?'}${d.ticket ? `, ticket ${d.ticket}` : ''}\n`
       : '  never deployed\n',
   );
-  if (r.expand) for (const line of formatExpandStatus(r.expand)) out.write(`  ${line}\n`);
-  const inFlight = r.expand?.inFlight;
+  for (const line of strategyLines) out.write(`  ${line}\n`);
   out.write(
-    inFlight
-      ? `  pending: ${formatInFlight(inFlight, ` ${r.project} --env ${r.environment}`)}\n`
+    work
+      ? `  pending: ${work.describe(` ${r.project} --env ${r.environment}`)}\n`
       : r.pendingSteps.length
         ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}${s.drift ? ` (drift: ${s.drift === 'changed' ? 'changed outside dbee' : 'made outside dbee'})` : ''}\n`).join('')}`
         : '  pending: nothing, up to date with the sources\n',

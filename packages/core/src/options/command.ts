@@ -36,8 +36,10 @@ export interface OptionEntry {
   /** Its command-line flag with the name resolved; `null` for positionals and test seams. */
   cli: (CliFlag & { flag: string }) | null;
   positional: boolean;
-  /** Whether the option must be given. */
+  /** Whether the option must be given (in an Nx target's options: schema.json `required`). */
   required: boolean;
+  /** A positional the command line may leave out (see `optionalPositional`). */
+  optional?: boolean;
 }
 
 /** The options of a command in declaration order. Throws when a field was not built by option.ts (a bug). */
@@ -51,7 +53,9 @@ export function optionEntries(command: CommandDefinition): OptionEntry[] {
       json: info.json,
       cli: info.cli ? { ...info.cli, flag: info.cli.flag ?? kebab(name) } : null,
       positional: info.positional ?? false,
+      // An optional positional (`dbee config --list`) is still required of an Nx target, which always names it.
       required: info.positional ?? false,
+      ...(info.optional ? { optional: true } : {}),
     };
   });
 }

@@ -21,6 +21,7 @@ import { statusCommand } from './status';
 import { unlockCommand } from './unlock';
 import { configCommand } from './config';
 import { detagCommand } from './detag';
+import { fallbackCommand, finishCommand, switchCommand } from './blue-green';
 
 /**
  * Every dbee command and its options: the single source of the CLI's flags and `--help`, the Nx executors'
@@ -50,6 +51,9 @@ export const COMMAND_DEFINITIONS = {
   'dbt-sources': dbtSourcesCommand,
   complete: completeCommand,
   abort: abortCommand,
+  switch: switchCommand,
+  fallback: fallbackCommand,
+  finish: finishCommand,
   version: versionCommand,
   unlock: unlockCommand,
   config: configCommand,
@@ -95,6 +99,9 @@ export type AdviseOptions = CommandOptions<'advise'>;
 export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;
 export type CompleteOptions = CommandOptions<'complete'>;
 export type AbortOptions = CommandOptions<'abort'>;
+export type SwitchOptions = CommandOptions<'switch'>;
+export type FallbackOptions = CommandOptions<'fallback'>;
+export type FinishOptions = CommandOptions<'finish'>;
 export type UnlockOptions = CommandOptions<'unlock'>;
 export type ConfigOptions = CommandOptions<'config'>;
 export type DetagOptions = CommandOptions<'detag'>;

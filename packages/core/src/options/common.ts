@@ -15,7 +15,7 @@ export const HAZARD_KINDS = [
   'rls-bypass',
 ] as const;
 /** The values of `deploy.strategy` and `--strategy`. */
-export const STRATEGIES = ['direct', 'expand-contract'] as const;
+export const STRATEGIES = ['direct', 'expand-contract', 'blue-green'] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
 const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;

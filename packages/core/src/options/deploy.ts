@@ -14,7 +14,7 @@ import {
   ticket,
   selection,
 } from './common';
-import { choice, clock, count, flag, list, negatedFlag, seconds, text } from './option';
+import { choice, clock, count, flag, list, negatedFlag, seconds, tableName, text } from './option';
 
 export const deployCommand = defineCommand('deploy', {
   summary: 'Deploy a project (and, outside Nx, its dependencies first) to an environment',
@@ -85,9 +85,9 @@ export const deployCommand = defineCommand('deploy', {
     ),
     concurrency: concurrency('deployed'),
     maxFailures: maxFailures(),
-    strategy: choice(
+    strategy: tableName(
       STRATEGIES,
-      "How the plan reaches the database: `direct` (the plan's steps) or `expand-contract` (additive changes, a backfill and a version schema per release, so the old and the new application run at once; then `dbee complete` or `dbee abort`). Default: the project's or environment's `deploy.strategy`, else direct.",
+      "How the plan reaches the database: `direct` (the plan's steps), `expand-contract` (additive changes, a backfill and a version schema per release, so the old and the new application run at once; then `dbee complete` or `dbee abort`) or `blue-green` (a green copy of the database kept in sync by logical replication gets the release while blue serves; then `dbee switch`, `dbee fallback`, `dbee finish`: docs/blue-green.md). Default: the project's or environment's `deploy.strategy`, else direct.",
     ),
     release: text(
       'With `--strategy expand-contract`: the release label, which names the version schema (`<schema>_v<release>`). Default: the next number after the last completed release.',

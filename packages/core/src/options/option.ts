@@ -41,8 +41,10 @@ export interface OptionInfo {
   json: JsonProperty | null;
   /** Its flag; `null` when it is not a flag: a positional argument or a test seam. */
   cli: CliFlag | null;
-  /** A positional argument of the CLI (`project`, `object`), in declaration order. Required. */
+  /** A positional argument of the CLI (`project`, `object`), in declaration order. Required unless `optional`. */
   positional?: boolean;
+  /** A positional argument that may be left out (`dbee config --list` names no project). Last in order. */
+  optional?: boolean;
 }
 
 /** Every option schema built here, with its info. */
@@ -63,6 +65,20 @@ export function positional(description: string) {
     json: { type: 'string' },
     cli: null,
     positional: true,
+  });
+}
+
+/**
+ * A positional argument that may be left out, in which case the command says what it needs instead (`dbee config
+ * --list` lists every environment; `dbee config` without it needs the project). Only as the last positional.
+ */
+export function optionalPositional(description: string) {
+  return register(z.string({ error: 'a name' }).min(1, { error: 'a name' }).optional(), {
+    description,
+    json: { type: 'string' },
+    cli: null,
+    positional: true,
+    optional: true,
   });
 }
 
@@ -147,6 +163,19 @@ export function choice<const V extends readonly string[]>(values: V, description
   return register(schema.optional(), {
     description,
     json: { type: 'string', enum: values, ...nxAlias(cli.short) },
+    cli: { value: `<${values.join('|')}>`, ...cli },
+  });
+}
+
+/**
+ * A name the command looks up in a table when it runs (`--strategy`): `values` are the names `--help` and the
+ * executors' schema.json list, the table's own; the command refuses a name its table does not hold, so that a table
+ * given at run time (a test's, with a strategy of its own) can hold more.
+ */
+export function tableName<const V extends readonly string[]>(values: V, description: string, cli: FlagSettings = {}) {
+  return register(z.string({ error: `one of ${values.join(', ')}` }).optional(), {
+    description,
+    json: { type: 'string', ...nxAlias(cli.short) },
     cli: { value: `<${values.join('|')}>`, ...cli },
   });
 }

@@ -1,6 +1,6 @@
 import { defineCommand } from './command';
-import { comparison, env, project, selection, STRATEGIES, ticket } from './common';
-import { choice, flag, negatedFlag, text } from './option';
+import { comparison, env, HAZARD_KINDS, project, selection, STRATEGIES, ticket } from './common';
+import { choice, flag, list, negatedFlag, text } from './option';
 
 export const planCommand = defineCommand('plan', {
   summary: 'Plan a deployment and print it, or write it as a package folder (--out)',
@@ -38,6 +38,10 @@ export const planCommand = defineCommand('plan', {
       { value: '<folder>' },
     ),
     ticket,
+    allowHazards: list(
+      HAZARD_KINDS,
+      "With `--format bteq`: hazard kinds the exported scripts may carry, comma-separated (`table-rewrite,index-build`), as `dbee deploy --allow-hazards` accepts them. Adds to the project's or environment's `deploy.allowHazards`.",
+    ),
     strategy: choice(
       STRATEGIES,
       "With `out`: `expand-contract` also writes what `deploy --package --strategy expand-contract` needs (the release's table model, renames and `up`/`down` expressions). Default: the project's or environment's `deploy.strategy`.",

@@ -1,4 +1,4 @@
-import { stillRecorded } from '../diffing/recorded-fingerprint';
+import { stillRecorded } from '../runner/recorded-fingerprint';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
@@ -125,7 +125,7 @@ export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
   for (const project of pkg.plan.projects) {
     for (const dep of release?.dependsOn[project] ?? []) {
       if (pkg.plan.projects.includes(dep)) continue;
-      const state = deployed.get(dep) ?? (await ledger.deployedState(dep));
+      const state = deployed.get(dep) ?? (await ledger.objects.deployedState(dep));
       if (state.objects.size === 0 && state.migrations.size === 0) {
         problems.push(
           new DbeeError(
@@ -254,16 +254,16 @@ function baselineSteps(steps: PlanStep[], deployed: ReadonlyMap<string, Deployed
 
 /** Steps applied (and still applied) by earlier deployments of the same package (same plan checksum) to a project. */
 async function stepsOfEarlierRuns(
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'deployments' | 'steps'>,
   project: string,
   environment: string,
   planChecksum: string,
 ): Promise<{ counts: Map<string, number>; keys: Set<string> }> {
   const counts = new Map<string, number>();
   const keys = new Set<string>();
-  for (const d of await ledger.deployments(project, environment, 10_000)) {
+  for (const d of await ledger.deployments.list(project, environment, 10_000)) {
     if (d.kind !== 'deploy' || d.plan_checksum !== planChecksum) continue;
-    for (const s of await ledger.steps(d.id)) {
+    for (const s of await ledger.steps.of(d.id)) {
       if (s.status !== 'applied' || s.action === 'migrate') continue;
       const id = `${s.objectKey}\0${s.checksum}`;
       counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -283,7 +283,7 @@ async function gapAlreadyApplied(input: PackagePlanInput): Promise<boolean> {
   if (!engine.diff) return false;
   for (const project of pkg.plan.projects) {
     const model = input.models.find((m) => m.project.name === project);
-    const last = (await ledger.deployments(project, environment.name, 10_000)).find((d) => d.finished_at);
+    const last = (await ledger.deployments.list(project, environment.name, 10_000)).find((d) => d.finished_at);
     const summary = last ? deploymentSummary(last) : null;
     if (!model || !last || !summary?.fingerprint) return false;
     if (last.kind !== 'deploy' || last.status !== 'succeeded' || last.plan_checksum !== pkg.manifest.planChecksum)
@@ -353,14 +353,14 @@ async function tablesAtAnotherVersion(input: PackagePlanInput): Promise<DbeeErro
 
 /** The commit of the deployment that left `key` at `checksum` (else of the project's last successful deployment). */
 async function recordedCommit(
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'deployments' | 'steps'>,
   project: string,
   environment: string,
   key: string,
   checksum: string,
 ): Promise<string | null> {
-  const history = await ledger.deployments(project, environment, 10_000);
-  const step = await ledger.stepThatApplied(project, key, checksum, Number.MAX_SAFE_INTEGER);
+  const history = await ledger.deployments.list(project, environment, 10_000);
+  const step = await ledger.steps.stepThatApplied(project, key, checksum, Number.MAX_SAFE_INTEGER);
   const row = step ? history.find((d) => d.id === step.deploymentId) : undefined;
   return (
     row?.git_commit ??

@@ -5,12 +5,13 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { canonicalJson, checksumOfSerialized, planChecksum, serializePlan } from '../plan/serialize';
 import { sha256 } from '../sources/checksum';
 import type { SourceFile } from '../sources/discover';
-import { PROMOTION_FOLDER } from '../promotion/promotion-record';
 import { ROLLBACK_PROOF } from './rollback-proof';
 import { RELEASE_FILE, type ReleaseInfo } from './release';
 
 export const PACKAGE_FORMAT_VERSION = 1;
 export const MANIFEST = 'manifest.json';
+/** Folder of a package that holds promotion records; not covered by the manifest (records are added after planning). */
+export const PROMOTION_FOLDER = 'promotion';
 
 /** `manifest.json` of a package: what it contains and the checksum of every file. */
 export interface PackageManifest {

@@ -5,7 +5,7 @@ import type { ResolvedEnvironment } from '../config/resolve';
 import { DbeeError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { desiredModel } from '../diffing/desired';
-import { planChanges } from '../diffing/diff-plan';
+import { planChanges } from '../planner/plan-changes';
 import { materializeRef } from '../diffing/git-ref';
 import { engineFor, type OperationContext } from '../context/operation-context';
 import { gitCommit } from '../context/origin';

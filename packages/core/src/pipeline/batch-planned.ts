@@ -27,11 +27,11 @@ export function notePlannedInBatch(ctx: OperationContext, environment: string, p
  */
 export async function lastRecordedDeployment(
   ctx: OperationContext,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'deployments'>,
   project: string,
   environment: string,
 ): Promise<DeploymentRow | undefined> {
-  if (!ctx.sessions || plannedInBatch(ctx, environment).has(project)) return ledger.lastRecorded(project);
-  const all = await batchShared(ctx, `last-recorded\0${environment}`, () => ledger.lastDeployments());
+  if (!ctx.sessions || plannedInBatch(ctx, environment).has(project)) return ledger.deployments.lastRecorded(project);
+  const all = await batchShared(ctx, `last-recorded\0${environment}`, () => ledger.deployments.lastDeployments());
   return all.get(project);
 }

@@ -56,8 +56,12 @@ export function compensationRunResult(runs: readonly CompensationRun[]): RunResu
  * The step rows a deployment recorded, as a run's results (what the report, the summary and the notifications count):
  * for a command whose steps are sent outside `executePlan`'s bookkeeping (the expand-contract phases, `audit`).
  */
-export async function recordedSteps(ledger: Ledger, deploymentId: number, project: string): Promise<StepResult[]> {
-  return (await ledger.steps(deploymentId)).map((s) => ({
+export async function recordedSteps(
+  ledger: Pick<Ledger, 'steps'>,
+  deploymentId: number,
+  project: string,
+): Promise<StepResult[]> {
+  return (await ledger.steps.of(deploymentId)).map((s) => ({
     order: s.order,
     project,
     key: s.objectKey,

@@ -254,8 +254,7 @@ export function refuse(problems: DbeeError[], dryRun: boolean): never {
   const what = dryRun ? 'the deployment would be refused' : 'nothing was applied';
   if (problems.length === 1) {
     const p = problems[0]!;
-    throw new DbeeError(`${p.message}; ${what}`, {
-      code: p.code,
+    throw DbeeError.carrying(p.code, `${p.message}; ${what}`, {
       location: p.location,
       hint: p.hint,
       details: p.details,

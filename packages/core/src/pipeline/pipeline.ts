@@ -23,10 +23,10 @@ import { confirmAndCount, dryRunGates, refuse as refuseDeployment } from './gate
 import { driftStage, type DriftFound, type DriftRequest } from './drift';
 import type { Connection } from '../engine/engine';
 
-/**
- * The stages every command that changes a database goes through, in this order. A command supplies what differs
- * (`PipelineCommand`: its inputs, its plan, its dry run's verification, its apply); the pipeline runs the rest
- * itself, so that no command can leave a gate, a notification, the promotion record or the report out:
+/*
+ * The stages every command that changes a database goes through, in this order (`stages` below runs them). A command
+ * supplies what differs (`PipelineCommand`: its inputs, its plan, its dry run's verification, its apply); the pipeline
+ * runs the rest itself, so that no command can leave a gate, a notification, the promotion record or the report out:
  *
  * - `inputs`: options, environment, package, models (`PipelineCommand.inputs`);
  * - `gates`: the change ticket and `gates.promotedFrom` (before the lock), then, on the plan, the maintenance windows
@@ -46,22 +46,6 @@ import type { Connection } from '../engine/engine';
  *   own: `PipelineCommand.notify`);
  * - `log`: the report (`--report`), the summary printed, the exit code.
  */
-export const PIPELINE_STAGES = [
-  'inputs',
-  'gates',
-  'lock',
-  'drift',
-  'plan',
-  'verify',
-  'apply',
-  'ledger',
-  'smoke',
-  'promotion',
-  'notify',
-  'log',
-] as const;
-
-export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 /** The options every command of the pipeline takes (each declares them through its option builders). */
 export interface PipelineOptions {
@@ -201,7 +185,7 @@ export function newReport(ctx: OperationContext, command: PipelineCommand<never,
 }
 
 /**
- * Run `command` through the pipeline's stages (`PIPELINE_STAGES`), with its report: printed when something ran,
+ * Run `command` through the pipeline's stages (listed at the top of this file), with its report: printed when something ran,
  * written to `--report`, handed to `OperationContext.onDeployReport`, whatever the outcome.
  */
 export async function runPipeline<I extends PipelineInputs, P extends PipelinePlan>(
@@ -407,14 +391,14 @@ async function finish<I extends PipelineInputs, P extends PipelinePlan>(
  */
 export async function markInterrupted(
   ctx: OperationContext,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'writer' | 'deployments'>,
   session: DeploymentSession,
   report: DeployReport,
   dryRun: boolean,
 ): Promise<void> {
-  if (!(await ledger.exists())) return;
+  if (!(await ledger.writer.exists())) return;
   if (dryRun) {
-    const running = await ledger.runningDeployments();
+    const running = await ledger.deployments.runningDeployments();
     if (running.length)
       ctx.reporter.warn(
         `deployment${running.length > 1 ? 's' : ''} ${running.map((d) => `#${d}`).join(', ')} did not finish (the process ended); a real run marks ${running.length > 1 ? 'them' : 'it'} interrupted`,
@@ -422,7 +406,9 @@ export async function markInterrupted(
     return;
   }
   const { owner } = session;
-  report.interrupted = await ledger.markInterrupted(`a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`);
+  report.interrupted = await ledger.deployments.markInterrupted(
+    `a deployment by ${owner.user}@${owner.host}, pid ${owner.pid}`,
+  );
   if (report.interrupted.length)
     ctx.reporter.warn(
       `deployment${report.interrupted.length > 1 ? 's' : ''} ${report.interrupted.map((d) => `#${d}`).join(', ')} did not finish (the process ended): marked interrupted; its applied steps stay`,

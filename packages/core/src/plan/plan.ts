@@ -37,6 +37,14 @@ export interface PlanStep {
   reverse: string[] | null;
   /** False when the statements must run outside a transaction. */
   transactional: boolean;
+  /**
+   * The object whose re-creation this step is part of (`formatKey`): a table re-created for its new partitioning, a
+   * type made again, a view or index dropped and created around a change of what it uses, the change itself. The
+   * steps of re-creations, and the steps between them, run in one transaction whatever the transaction scope (see
+   * `transactionGroups`), so that a failure partway (rows the new table refuses) leaves the database as it was instead
+   * of tables renamed aside and dependents dropped. Absent: not part of one.
+   */
+  recreates?: string;
   hazards: Hazard[];
   /**
    * What planning did to this step's SQL, or could not do, and why, e.g. `safe: SET NOT NULL through a validated

@@ -2,6 +2,7 @@ import { DbeeAggregateError, DbeeError, formatLocation } from '../errors';
 import type { ObjectKind } from '../model/object-key';
 import { REFERENCE_TARGETS as TARGET_KINDS, type Reference } from '../model/source';
 import type { SourceObject } from './objects';
+import { ReferenceIndex } from './reference-index';
 import type { ManagedScope } from '../schema/managed-scope';
 
 /** What the graph needs to know about each project taking part. */
@@ -54,28 +55,9 @@ export function buildGraph(
   planned: ReadonlySet<string>,
   schemaOwners: ReadonlyMap<string, string>,
 ): ObjectGraph {
-  const index = new Map<string, SourceObject[]>();
-  for (const o of objects) {
-    const k = `${o.key.schema}.${o.key.name}`.toLowerCase();
-    const list = index.get(k);
-    if (list) list.push(o);
-    else index.set(k, [o]);
-  }
+  const index = new ReferenceIndex(objects, projects);
   const lookup = (schema: string, name: string, kinds: ObjectKind[]): SourceObject[] =>
-    (index.get(`${schema}.${name}`.toLowerCase()) ?? []).filter(
-      (o) => kinds.length === 0 || kinds.includes(o.key.kind),
-    );
-
-  // Extensions by the schema they are installed in (`WITH SCHEMA`, else their project's first schema): a name no
-  // source defines there may be one of theirs.
-  const extensionsIn = new Map<string, SourceObject[]>();
-  for (const o of objects) {
-    if (o.key.kind !== 'extension') continue;
-    const schema = (
-      o.references.find((r) => r.kind === 'schema')?.name ?? projects.get(o.project)?.searchPath[0]
-    )?.toLowerCase();
-    if (schema !== undefined) extensionsIn.set(schema, [...(extensionsIn.get(schema) ?? []), o]);
-  }
+    index.lookup(schema, name, kinds);
 
   const errors: DbeeError[] = [];
   const edges = new Map<string, Edge[]>();
@@ -99,30 +81,10 @@ export function buildGraph(
         addEdge(object, p, null);
     }
     for (const ref of object.references) {
-      const kinds = TARGET_KINDS[ref.kind];
-      const schemas = ref.kind === 'schema' ? [''] : ref.schema !== undefined ? [ref.schema] : project.searchPath;
-      let targets: SourceObject[] = [];
-      for (const schema of schemas) {
-        targets = lookup(schema, ref.name, kinds);
-        if (targets.length) break;
-      }
+      const targets = index.targets(object.project, ref);
       if (!targets.length) {
-        // Perhaps an extension's object (`public.cube`, `public.ll_to_earth`): after the extensions of this project
-        // or its dependencies installed where it is looked for, and owed to no project that owns that schema.
-        // A text search dictionary or template no source defines (`unaccent`) is looked for the same way.
-        const extensionObject =
-          ref.kind === 'function' ||
-          ref.kind === 'type' ||
-          ref.kind === 'relation' ||
-          (ref.kind === 'object' && ref.via?.startsWith('text search ') === true);
-        const extensions =
-          object.key.kind === 'extension' || !extensionObject
-            ? []
-            : schemas.flatMap((s) =>
-                (extensionsIn.get(s.toLowerCase()) ?? []).filter(
-                  (e) => e.project === object.project || project.dependsOn.includes(e.project),
-                ),
-              );
+        // Perhaps an extension's object: see `ReferenceIndex.extensionsFor`.
+        const extensions = index.extensionsFor(object, ref);
         for (const e of extensions) addEdge(object, e, ref);
         if (extensions.length) continue;
         const owner = ref.schema !== undefined ? schemaOwners.get(ref.schema) : undefined;

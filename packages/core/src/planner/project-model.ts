@@ -67,7 +67,7 @@ export function graphProject(
       return keyName(expandPlaceholders(s, variables, project.file.displayPath).expanded, rules);
     } catch (e) {
       if (e instanceof DbeeError)
-        throw new DbeeError(e.message, { code: e.code, location: project.file.locate(key), hint: e.hint });
+        throw DbeeError.carrying(e.code, e.message, { location: project.file.locate(key), hint: e.hint });
       throw e;
     }
   };

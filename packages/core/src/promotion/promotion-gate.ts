@@ -123,11 +123,11 @@ async function fromLedger(
       { engine, environment, workspaceRoot: workspace.root },
       async ({ conn }): Promise<Evidence | { unavailable: string }> => {
         const ledger = openLedger(conn, engine.ledger);
-        if (!(await ledger.exists()))
+        if (!(await ledger.writer.exists()))
           return { unavailable: `${earlier}'s database has no dbee ledger (nothing was ever deployed there)` };
         const out: Evidence = { from: 'ledger', projects: new Map() };
         for (const project of pkg.plan.projects) {
-          const rows = await ledger.deployments(project, earlier, 10_000);
+          const rows = await ledger.deployments.list(project, earlier, 10_000);
           // A package deployment (a deployment from the sources of the same plan is not this package: no smoke files of its own).
           const d = rows.find(
             (r) =>

@@ -2,9 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../plan/serialize';
+import { PROMOTION_FOLDER } from '../package/package';
 
-/** Folder of a package that holds promotion records; not covered by the manifest (records are added after planning). */
-export const PROMOTION_FOLDER = 'promotion';
 /** The environment variable holding the signing secret when `gates.promotionKey` does not name one. */
 export const DEFAULT_PROMOTION_KEY = 'DBEE_PROMOTION_KEY';
 export const PROMOTION_RECORD_VERSION = 1;

@@ -4,6 +4,7 @@ import type {
   DeploymentStatus,
   DeploymentSummary,
   Ledger,
+  RunnerLedger,
   LedgerState,
   LedgerWrite,
   StepStatus,
@@ -121,7 +122,7 @@ export class Deployment {
   private folded = false;
 
   private constructor(
-    private readonly ledger: Ledger,
+    private readonly ledger: RunnerLedger,
     /** The deployment's id in the ledger. */
     readonly id: number,
     /** The project it deploys. */
@@ -132,7 +133,7 @@ export class Deployment {
   ) {
     this.journal = new StepJournal(ledger);
     this.objects = new Map(Object.entries(before.objects));
-    this.defers = plan !== null && ledger.folds;
+    this.defers = plan !== null && ledger.objects.folds;
   }
 
   /**
@@ -140,16 +141,20 @@ export class Deployment {
    * row, `running`. The caller holds the deployment lock. `plan` is what `prepare` needs. A deployment of the same
    * project that died before its steps were folded into `objects` is folded first.
    */
-  static async open(ledger: Ledger, info: DeploymentInfo, plan: DeploymentPlan | null = null): Promise<Deployment> {
+  static async open(
+    ledger: RunnerLedger,
+    info: DeploymentInfo,
+    plan: DeploymentPlan | null = null,
+  ): Promise<Deployment> {
     let before = info.before;
     if (!before) {
-      const read = await ledger.stateAndUnfolded(info.project);
+      const read = await ledger.objects.stateAndUnfolded(info.project);
       before = read.state;
       // A deployment of the project whose process died before it folded its steps (the caller holds the lock): its
       // steps reach `objects` now, before this one writes there (`before` has them already).
-      for (const id of read.unfolded) await ledger.fold(id);
+      for (const id of read.unfolded) await ledger.objects.fold(id);
     }
-    const id = await ledger.startDeployment({ ...info, before });
+    const id = await ledger.deployments.startDeployment({ ...info, before });
     return new Deployment(ledger, id, info.project, before, plan);
   }
 
@@ -302,8 +307,8 @@ export class Deployment {
    */
   async writeApplied(p: PreparedStep, timing: { startedAt: Date; durationMs: number }, c: Connection): Promise<void> {
     const write = async (w: Connection) => {
-      await this.ledger.run(this.rows(p, timing), w);
-      if (p.backup) await this.ledger.recordBackup(this.id, p.step.key, p.backup, w);
+      await this.ledger.writer.run(this.rows(p, timing), w);
+      if (p.backup) await this.ledger.backups.recordBackup(this.id, p.step.key, p.backup, w);
     };
     if (p.journaled) await c.transaction(write);
     else await write(c);
@@ -367,7 +372,7 @@ export class Deployment {
    */
   async fold(): Promise<void> {
     if (!this.defers || this.folded) return;
-    await this.ledger.fold(this.id);
+    await this.ledger.objects.fold(this.id);
     this.folded = true;
   }
 
@@ -384,8 +389,8 @@ export class Deployment {
   ): Promise<void> {
     if (this.closed) return;
     // Not folded yet: the fold's writes go first in the closing row's request (one transaction where it batches).
-    const fold = this.defers && !this.folded ? this.ledger.foldWrites(this.id) : [];
-    await this.ledger.finishDeployment(
+    const fold = this.defers && !this.folded ? this.ledger.objects.foldWrites(this.id) : [];
+    await this.ledger.deployments.finishDeployment(
       this.id,
       status,
       failure?.error ?? null,

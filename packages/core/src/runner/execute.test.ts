@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection } from '../engine/engine';
-import { executePlan, type BatchMode, type PlanHooks, type StepEffect } from './execute';
+import { executePlan, transactionGroups, type BatchMode, type PlanHooks, type StepEffect } from './execute';
 import type { Reporter } from './reporter';
 
 /** A step of a made-up plan: one statement. */
@@ -11,6 +11,7 @@ interface S {
   project: string;
   sql: string;
   passive?: boolean;
+  recreates?: string;
 }
 
 const steps = (n: number, extra: (i: number) => Partial<S> = () => ({})): S[] =>
@@ -231,5 +232,31 @@ describe('executePlan: the one step executor', () => {
     expect(applied).toEqual([1]);
     expect(rows).toEqual([]);
     expect(left).toEqual([]);
+  });
+});
+
+describe('transactionGroups: the steps of a re-creation share one transaction whatever the scope', () => {
+  const sizes = (groups: { steps: unknown[] }[]) => groups.map((g) => g.steps.length);
+  /** Steps 2-6 re-create table t (a view dropped first and made again last), step 4 is another object. */
+  const plan = steps(8, (i) => ({
+    ...(i >= 2 && i <= 6 && i !== 4 ? { recreates: 'table:s.t' } : {}),
+    ...(i === 8 ? { project: 'q' } : {}),
+  }));
+
+  it('under object: steps 2 to 6 in one, the others alone; under project and plan as before', () => {
+    expect(sizes(transactionGroups(plan, 'object', true))).toEqual([1, 5, 1, 1]);
+    expect(sizes(transactionGroups(plan, 'project', true))).toEqual([7, 1]);
+    expect(sizes(transactionGroups(plan, 'plan', true))).toEqual([8]);
+  });
+
+  it('overlapping re-creations are one; a step outside a transaction still splits them; no transactional DDL, none', () => {
+    const two = steps(6, (i) => ({
+      ...(i === 1 || i === 3 ? { recreates: 'a' } : {}),
+      ...(i === 2 || i === 5 ? { recreates: 'b' } : {}),
+    }));
+    expect(sizes(transactionGroups(two, 'object', true))).toEqual([5, 1]);
+    const split = steps(5, (i) => ({ recreates: 'a', ...(i === 3 ? { transactional: false } : {}) }));
+    expect(sizes(transactionGroups(split, 'object', true))).toEqual([2, 1, 2]);
+    expect(sizes(transactionGroups(plan, 'object', false))).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
   });
 });

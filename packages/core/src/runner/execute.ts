@@ -17,29 +17,53 @@ export interface Group<T = PlanStep> {
  * The one transaction-grouping rule (`executePlan`: deploy, the compensating deployments of rollback, disable and
  * enable, and the automatic rollback): consecutive transactional steps share a transaction under `scope` (`project`:
  * of the same project; `plan`: all of them); every other step is a group of its own. A `passive` step (recorded, never run: a step a rollback leaves as
- * it is) is a group of its own that does not split the transaction around it.
+ * it is) is a group of its own that does not split the transaction around it. Whatever the scope, the steps from the
+ * first step of a re-creation (`recreates`) to its last share one transaction when they are transactional: a re-created
+ * table's old tables renamed aside, the new ones, the copy of the rows and the dependents made again commit together
+ * or not at all.
  */
-export function transactionGroups<T extends { transactional: boolean; project: string }>(
+export function transactionGroups<T extends { transactional: boolean; project: string; recreates?: string }>(
   steps: readonly T[],
   scope: TransactionScope,
   transactionalDdl: boolean,
   passive: (step: T) => boolean = () => false,
 ): Group<T>[] {
   const groups: Group<T>[] = [];
-  for (const step of steps) {
+  const together = recreationSpans(steps, passive);
+  for (const [i, step] of steps.entries()) {
     const still = passive(step);
     const transactional = step.transactional && transactionalDdl && !still;
     const last = groups.findLast((g) => !passive(g.steps[0]!));
     if (
       transactional &&
-      scope !== 'object' &&
       last?.transactional &&
-      (scope === 'plan' || last.steps[0]!.project === step.project)
+      (together[i] || (scope !== 'object' && (scope === 'plan' || last.steps[0]!.project === step.project)))
     )
       last.steps.push(step);
     else groups.push({ transactional, steps: [step] });
   }
   return groups;
+}
+
+/**
+ * For each step, whether it joins the transaction of the step before it as part of re-creations: the steps of a
+ * re-creation span from its first step to its last (the cause's own change between them), and spans that overlap are
+ * one. A step that cannot run in a transaction still splits a span (nothing can join it).
+ */
+function recreationSpans<T extends { recreates?: string }>(
+  steps: readonly T[],
+  passive: (step: T) => boolean,
+): boolean[] {
+  const bounds = new Map<string, [number, number]>();
+  for (const [i, step] of steps.entries()) {
+    if (!step.recreates || passive(step)) continue;
+    const b = bounds.get(step.recreates);
+    if (b) b[1] = i;
+    else bounds.set(step.recreates, [i, i]);
+  }
+  const joins = steps.map(() => false);
+  for (const [first, last] of bounds.values()) for (let i = first + 1; i <= last; i++) joins[i] = true;
+  return joins;
 }
 
 /** How the executor runs the steps of one kind of deployment, and writes their ledger rows (the ledger effect). */
@@ -297,7 +321,7 @@ export interface PlanOutcome<T> {
  * takes it, in requests of many steps (`sendInRequests`). Both keep the same bookkeeping (`recordFailure`), and
  * report every applied step to `effect.applied`. Stops at the first failed group unless `continueOnError`.
  */
-export async function executePlan<T extends { transactional: boolean; project: string }>(
+export async function executePlan<T extends { transactional: boolean; project: string; recreates?: string }>(
   conn: Connection,
   steps: readonly T[],
   effect: StepEffect<T>,

@@ -61,12 +61,12 @@ const ACCESS_ACTIONS = new Set(['disable', 'enable']);
  * compensating deployment (rollback, enable: `compensated`, `compensation`) are recorded here too.
  */
 export class StepJournal {
-  constructor(private readonly ledger: Ledger) {}
+  constructor(private readonly ledger: Pick<Ledger, 'writer' | 'steps' | 'objects' | 'backups'>) {}
 
   /** The writes that record `r` applied, in order. */
   applied(r: AppliedRecord): LedgerWrite[] {
     const { step, deploymentId } = r;
-    const writes = this.ledger.stepWrites(deploymentId, {
+    const writes = this.ledger.steps.stepWrites(deploymentId, {
       order: step.order,
       objectKey: step.key,
       action: step.action,
@@ -88,7 +88,7 @@ export class StepJournal {
     });
     if (step.action === 'migrate') {
       writes.push(
-        ...this.ledger.migrationWrites(
+        ...this.ledger.objects.migrationWrites(
           step.project,
           migrationVersionOf(step.objectKey.name),
           step.source?.file ?? '',
@@ -98,7 +98,7 @@ export class StepJournal {
       );
     } else if (r.objectRow !== false) {
       writes.push(
-        ...this.ledger.objectStateWrites(
+        ...this.ledger.objects.objectStateWrites(
           step.project,
           step.key,
           step.action === 'drop' ? null : r.checksum,
@@ -111,8 +111,8 @@ export class StepJournal {
 
   /** Write `r` applied on `conn` (one round trip per row), with the backup it kept. */
   async writeApplied(r: AppliedRecord, backup: string | null, conn: Connection): Promise<void> {
-    await this.ledger.run(this.applied(r), conn);
-    if (backup) await this.ledger.recordBackup(r.deploymentId, r.step.key, backup, conn);
+    await this.ledger.writer.run(this.applied(r), conn);
+    if (backup) await this.ledger.backups.recordBackup(r.deploymentId, r.step.key, backup, conn);
   }
 
   /** The writes that record a step that did not apply (`failed`, `rolled-back`, `skipped`) or `started`. */
@@ -133,7 +133,7 @@ export class StepJournal {
       previousChecksum?: string | null;
     },
   ): LedgerWrite[] {
-    return this.ledger.stepWrites(deploymentId, {
+    return this.ledger.steps.stepWrites(deploymentId, {
       order: step.order,
       objectKey: step.key,
       action: step.action,
@@ -155,7 +155,7 @@ export class StepJournal {
   /** Write the outcome of a deploy step that did not apply (see `outcome`). */
   async writeOutcome(...args: [...Parameters<StepJournal['outcome']>, Connection?]): Promise<void> {
     const [deploymentId, step, status, fields, conn] = args;
-    await this.ledger.run(this.outcome(deploymentId, step, status, fields), conn);
+    await this.ledger.writer.run(this.outcome(deploymentId, step, status, fields), conn);
   }
 
   /**
@@ -175,7 +175,7 @@ export class StepJournal {
     },
     conn: Connection,
   ): Promise<void> {
-    await this.ledger.recordStep(
+    await this.ledger.steps.recordStep(
       deploymentId,
       {
         order: step.order,
@@ -194,7 +194,7 @@ export class StepJournal {
 
   /** Record the backup a step left behind (a step that failed after renaming an object aside). */
   async backupLeft(deploymentId: number, step: PlanStep, backup: string, conn?: Connection): Promise<void> {
-    await this.ledger.recordBackup(deploymentId, step.key, backup, conn);
+    await this.ledger.backups.recordBackup(deploymentId, step.key, backup, conn);
   }
 
   /**
@@ -202,21 +202,26 @@ export class StepJournal {
    * object's state goes back to what it was before it (a migration is forgotten), a backup it kept is gone.
    */
   async undone(a: AppliedStep, c: Connection): Promise<void> {
-    const undone = this.ledger.stepStatusWrites(a.deploymentId, a.step.order, 'applied', 'undone');
+    const undone = this.ledger.steps.stepStatusWrites(a.deploymentId, a.step.order, 'applied', 'undone');
     if (a.step.action === 'migrate') {
-      await this.ledger.runTogether(undone, c);
-      await this.ledger.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
+      await this.ledger.writer.runTogether(undone, c);
+      await this.ledger.objects.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
     } else {
       // One request: the step undone and its object's state put back.
-      const state = this.ledger.objectStateWrites(a.step.project, a.step.key, a.previousChecksum, a.deploymentId);
-      await this.ledger.runTogether([...undone, ...state], c);
+      const state = this.ledger.objects.objectStateWrites(
+        a.step.project,
+        a.step.key,
+        a.previousChecksum,
+        a.deploymentId,
+      );
+      await this.ledger.writer.runTogether([...undone, ...state], c);
     }
-    if (a.backup) await this.ledger.backupGone(a.deploymentId, a.backup, c);
+    if (a.backup) await this.ledger.backups.backupGone(a.deploymentId, a.backup, c);
   }
 
   /** Record what a step committed before it failed undone: the backup it made is gone (the reverse renamed it back). */
   async partlyUndone(p: PartialUndo, c: Connection): Promise<void> {
-    if (p.backup) await this.ledger.backupGone(p.deploymentId, p.backup, c);
+    if (p.backup) await this.ledger.backups.backupGone(p.deploymentId, p.backup, c);
   }
 
   /**
@@ -230,7 +235,7 @@ export class StepJournal {
     fields: CompensationFields,
     c?: Connection,
   ): Promise<void> {
-    await this.ledger.run(this.compensationWrites(deploymentId, s, status, fields), c);
+    await this.ledger.writer.run(this.compensationWrites(deploymentId, s, status, fields), c);
   }
 
   /** The writes of `compensation`. */
@@ -241,7 +246,7 @@ export class StepJournal {
     fields: CompensationFields,
   ): LedgerWrite[] {
     const statements = fields.statements ?? s.plan.statements;
-    return this.ledger.stepWrites(deploymentId, {
+    return this.ledger.steps.stepWrites(deploymentId, {
       order: s.plan.order,
       objectKey: s.plan.key,
       action: s.ledgerAction,
@@ -308,7 +313,7 @@ export class StepJournal {
       ...this.compensationWrites(deploymentId, s, 'applied', fields),
       ...(ACCESS_ACTIONS.has(step.action)
         ? []
-        : this.ledger.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId)),
+        : this.ledger.objects.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId)),
     ];
   }
 
@@ -336,9 +341,9 @@ export class StepJournal {
   private undoneStatuses(u: NonNullable<CompensatingStep['undoes']>): LedgerWrite[] {
     const { step, deployment } = u;
     return [
-      ...this.ledger.stepStatusWrites(deployment.id, step.order, 'applied', 'undone'),
+      ...this.ledger.steps.stepStatusWrites(deployment.id, step.order, 'applied', 'undone'),
       ...(deployment.reverts !== null && step.revertsStep !== null
-        ? this.ledger.stepStatusWrites(deployment.reverts, step.revertsStep, 'undone', 'applied')
+        ? this.ledger.steps.stepStatusWrites(deployment.reverts, step.revertsStep, 'undone', 'applied')
         : []),
     ];
   }
@@ -368,17 +373,17 @@ export class StepJournal {
     });
     const u = s.undoes;
     const writes = this.recordWrites(deploymentId, project, s, fields({}));
-    if (writes) await this.ledger.runTogether(writes, c);
+    if (writes) await this.ledger.writer.runTogether(writes, c);
     if (!u) return;
     const { step, deployment } = u;
     if (!writes) {
       // The undo of a migration: the undone step's status, then the migration forgotten or recorded again as it was.
-      await this.ledger.runTogether(this.undoneStatuses(u), c);
+      await this.ledger.writer.runTogether(this.undoneStatuses(u), c);
       const version = migrationVersionOf(step.objectKey);
-      const now = await this.ledger.migration(project, version, c);
-      await this.ledger.forgetMigration(project, version, c);
+      const now = await this.ledger.objects.migration(project, version, c);
+      await this.ledger.objects.forgetMigration(project, version, c);
       if (step.previousChecksum !== null)
-        await this.ledger.recordMigration(
+        await this.ledger.objects.recordMigration(
           project,
           version,
           step.previousDefinition ?? '',
@@ -396,7 +401,7 @@ export class StepJournal {
       );
     }
     const { gone, back } = await this.backupChanges(u, backupsOf);
-    for (const b of gone) await this.ledger.backupGone(deployment.id, b.backup_name, c);
-    for (const b of back) await this.ledger.backupBack(deployment.reverts!, b.backup_name, c);
+    for (const b of gone) await this.ledger.backups.backupGone(deployment.id, b.backup_name, c);
+    for (const b of back) await this.ledger.backups.backupBack(deployment.reverts!, b.backup_name, c);
   }
 }

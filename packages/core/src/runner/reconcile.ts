@@ -14,13 +14,13 @@ import type { Reporter } from './reporter';
 export async function reconcileStarted(input: {
   engine: Engine;
   conn: Connection;
-  ledger: Ledger;
+  ledger: Pick<Ledger, 'steps' | 'objects'>;
   reporter: Reporter;
   dryRun: boolean;
 }): Promise<string[]> {
   const { engine, conn, ledger, reporter, dryRun } = input;
   const lines: string[] = [];
-  const started = await ledger.startedSteps();
+  const started = await ledger.steps.startedSteps();
   // Batched migrations record their batches in the ledger: read once, for every interrupted step.
   const batches =
     engine.backfill && started.some((s) => s.action === 'migrate')
@@ -34,7 +34,7 @@ export async function reconcileStarted(input: {
       const where = backfills.map((b) => `${b.table.schema}.${b.table.name} ${b.done}/${b.total} rows`).join(', ');
       const line = `${what} was interrupted in its batches (${where}): ${dryRun ? 'a real run records it failed; the next deployment' : 'recorded failed; the next deployment'} resumes its backfills where they stopped`;
       if (!dryRun)
-        await ledger.resolveStarted(
+        await ledger.steps.resolveStarted(
           step.deploymentId,
           step.order,
           'failed',
@@ -52,9 +52,9 @@ export async function reconcileStarted(input: {
       line = `${what} was running outside a transaction when its process ended, and completed: ${dryRun ? 'a real run records it applied' : 'recorded applied'}`;
       if (!dryRun) {
         await conn.transaction(async (tx) => {
-          await ledger.resolveStarted(step.deploymentId, step.order, 'applied', null, tx);
+          await ledger.steps.resolveStarted(step.deploymentId, step.order, 'applied', null, tx);
           if (step.action !== 'migrate')
-            await ledger.setObjectState(
+            await ledger.objects.setObjectState(
               step.project,
               step.objectKey,
               step.action === 'drop' ? null : step.checksum,
@@ -70,11 +70,11 @@ export async function reconcileStarted(input: {
         for (const sql of outcome.clear) await conn.execute(sql);
         if (step.action === 'drop') {
           await conn.transaction(async (tx) => {
-            await ledger.resolveStarted(step.deploymentId, step.order, 'applied', null, tx);
-            await ledger.setObjectState(step.project, step.objectKey, null, step.deploymentId, tx);
+            await ledger.steps.resolveStarted(step.deploymentId, step.order, 'applied', null, tx);
+            await ledger.objects.setObjectState(step.project, step.objectKey, null, step.deploymentId, tx);
           });
         } else {
-          await ledger.resolveStarted(
+          await ledger.steps.resolveStarted(
             step.deploymentId,
             step.order,
             'failed',
@@ -86,7 +86,7 @@ export async function reconcileStarted(input: {
     } else if (outcome.state === 'not-done') {
       line = `${what} was interrupted before it changed anything: ${dryRun ? 'a real run records it failed and plans it again' : 'recorded failed, planned again'}`;
       if (!dryRun)
-        await ledger.resolveStarted(
+        await ledger.steps.resolveStarted(
           step.deploymentId,
           step.order,
           'failed',
@@ -96,7 +96,7 @@ export async function reconcileStarted(input: {
     } else {
       line = `${what} was running outside a transaction when its process ended; dbee cannot tell from the catalog whether it completed: check ${step.objectKey} (statements: ${step.statements.join('; ')})`;
       if (!dryRun)
-        await ledger.resolveStarted(
+        await ledger.steps.resolveStarted(
           step.deploymentId,
           step.order,
           'failed',

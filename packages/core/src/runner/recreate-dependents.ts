@@ -232,3 +232,17 @@ export function otherDependentKeys(notes: readonly string[] | undefined): Object
     return m ? [parseKey(m[1]!)] : [];
   });
 }
+
+/**
+ * The note of a step merged into the first step of a re-creation around another project's dependents (one step, one
+ * transaction: `then: alter table:core.customers`); `mergedSteps` reads them back (`dbee status` lists each).
+ */
+export function mergedStepNote(action: string, key: string): string {
+  return `then: ${action} ${key}`;
+}
+export function mergedSteps(notes: readonly string[] | undefined): { action: string; key: string }[] {
+  return (notes ?? []).flatMap((n) => {
+    const m = /^then: (\S+) (\S+)$/.exec(n);
+    return m ? [{ action: m[1]!, key: m[2]! }] : [];
+  });
+}

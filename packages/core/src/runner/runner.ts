@@ -1,9 +1,9 @@
-import { readRecordable, summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
+import { readRecordable, summaryOf, type RecordedFingerprint } from './recorded-fingerprint';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { runBatchedUpdate } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
 import { requireRole, type Connection, type Engine } from '../engine/engine';
-import type { Ledger, DeploymentInfo, DeploymentSummary, StepStatus } from '../ledger/ledger';
+import type { DeploymentInfo, DeploymentSummary, Ledger, RunnerLedger, StepStatus } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { migrationVersionOf, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -231,7 +231,7 @@ interface RunContext {
   conn: Connection;
   plan: Plan;
   reporter: Reporter;
-  ledger: Ledger;
+  ledger: RunnerLedger;
   scope: TransactionScope;
   /** The lock's guard (`RunOptions.lockGuard`), evaluated before each transaction commits; null: none. */
   guard: string | null;
@@ -303,7 +303,8 @@ async function openRun(options: RunOptions): Promise<RunContext> {
     });
     steps.forEach((s, i) => positions.set(s, { index: i + 1, total: steps.length }));
   }
-  if (plan.steps.length) await ledger.ensure();
+  // A new ledger goes with the first deployment row, which `admitSteps` opens before any other ledger request.
+  if (plan.steps.length) await ledger.writer.ensure({ withFirstDeployment: true });
   return {
     options,
     engine,
@@ -640,12 +641,12 @@ async function requestStatements(
   // unless the step's own statements may drop such statements.
   const rows = deployment.rows(p, null, ctx.guard);
   const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
-  if (drops) ledger.forgetNamed(conn);
+  if (drops) ledger.writer.forgetNamed(conn);
   return [
     ...(path ? [path] : []),
     `SELECT ${marks.join(', ')}`,
     ...p.statements,
-    ...(drops ? ledger.inlineAll(rows) : await ledger.inlineNamed(rows, conn)),
+    ...(drops ? ledger.writer.inlineAll(rows) : await ledger.writer.inlineNamed(rows, conn)),
   ];
 }
 
@@ -739,8 +740,7 @@ async function closeAfterError(ctx: RunContext, e: unknown): Promise<unknown> {
   }
   if (stepError && e !== stepError) {
     const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-    return new DbeeError(stepError.message, {
-      code: stepError.code,
+    return DbeeError.carrying(stepError.code, stepError.message, {
       location: stepError.location,
       exitCode: ExitCode.applyFailed,
       hint: `the ledger could not record the failure (${why}); the next deployment marks this one interrupted and settles its steps`,
@@ -1057,8 +1057,7 @@ function toDbeeError(engine: Engine, e: unknown, statement: string | null): Dbee
 /** A step's error located at the step's source file and line (where it came from a file), unless it has a location. */
 function withSource(e: DbeeError, step: PlanStep): DbeeError {
   if (e.location || !step.source) return e;
-  return new DbeeError(e.message, {
-    code: e.code,
+  return DbeeError.carrying(e.code, e.message, {
     hint: e.hint,
     location: { file: step.source.file, line: step.source.line },
     details: e.details,
@@ -1069,8 +1068,7 @@ function withSource(e: DbeeError, step: PlanStep): DbeeError {
 
 /** A failure while applying is exit 2, whatever category the error had. */
 function rewrap(e: DbeeError): DbeeError {
-  return new DbeeError(e.message, {
-    code: e.code,
+  return DbeeError.carrying(e.code, e.message, {
     hint: e.hint,
     location: e.location,
     details: e.details,
@@ -1081,16 +1079,18 @@ function rewrap(e: DbeeError): DbeeError {
 
 /** A clone's migrations (`Plan.migrationStates`) that the target's ledger does not record yet, recorded as run. */
 async function recordMigrationStates(
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'writer' | 'objects'>,
   project: string,
   migrations: NonNullable<Plan['migrationStates']>[string],
   deploymentId: number,
 ): Promise<void> {
-  const recorded = (await ledger.state(project)).migrations;
-  await ledger.runTogether(
+  const recorded = (await ledger.objects.state(project)).migrations;
+  await ledger.writer.runTogether(
     Object.entries(migrations)
       .filter(([version]) => !Object.hasOwn(recorded, version))
-      .flatMap(([version, m]) => ledger.migrationWrites(project, version, m.description, m.checksum, deploymentId)),
+      .flatMap(([version, m]) =>
+        ledger.objects.migrationWrites(project, version, m.description, m.checksum, deploymentId),
+      ),
   );
 }
 
@@ -1099,12 +1099,12 @@ async function recordMigrationStates(
  * and objects that are no longer in the sources forgotten.
  */
 async function syncObjectStates(
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'writer' | 'objects'>,
   project: string,
   states: Record<string, string>,
   deploymentId: number,
 ): Promise<void> {
-  const current = await ledger.deployedState(project);
+  const current = await ledger.objects.deployedState(project);
   // In requests of many where the ledger writes SQL text (a project planned by a diff syncs every object it changed).
-  await ledger.runTogether(ledger.objectStatesWrites(project, current.objects, states, deploymentId));
+  await ledger.writer.runTogether(ledger.objects.objectStatesWrites(project, current.objects, states, deploymentId));
 }

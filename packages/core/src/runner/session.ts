@@ -194,8 +194,7 @@ export async function connecting<T>(environment: ResolvedEnvironment, open: () =
       ([key, names]) => `connection.${key} from ${names.map((n) => '$' + n).join(', ')}`,
     );
     const from = vars.length ? ` (${vars.join('; ')})` : '';
-    throw new DbeeError(`environment ${environment.name}${from}: ${e.message}`, {
-      code: e.code,
+    throw DbeeError.carrying(e.code, `environment ${environment.name}${from}: ${e.message}`, {
       location: e.location ?? environment.declaredAt,
       hint:
         e.hint ??

@@ -1,7 +1,14 @@
-import { summaryOf, type RecordedFingerprint } from '../diffing/recorded-fingerprint';
+import { summaryOf, type RecordedFingerprint } from './recorded-fingerprint';
 import { DbeeError, ExitCode } from '../errors';
 import type { Connection, Engine } from '../engine/engine';
-import type { BackupRow, DeploymentInfo, DeploymentSummary, Ledger, LedgerState, StepStatus } from '../ledger/ledger';
+import type {
+  BackupRow,
+  DeploymentInfo,
+  DeploymentSummary,
+  LedgerState,
+  RunnerLedger,
+  StepStatus,
+} from '../ledger/ledger';
 import type { ObjectKey } from '../model/object-key';
 import type { SchemaScope } from '../schema/managed-scope';
 import { recreateWithDependents } from './recreate-dependents';
@@ -37,7 +44,7 @@ type UndoStep =
  */
 export async function undoApplied(options: {
   engine: Engine;
-  ledger: Ledger;
+  ledger: RunnerLedger;
   conn: Connection;
   reporter: Reporter;
   applied: readonly AppliedStep[];
@@ -215,7 +222,7 @@ async function fallBack(
 export interface CompensationOptions {
   engine: Engine;
   conn: Connection;
-  ledger: Ledger;
+  ledger: RunnerLedger;
   /** The deployment row to open (kind `rollback` or `enable`, `reverts`, identity...). */
   deployment: DeploymentInfo;
   steps: CompensatingStep[];
@@ -292,7 +299,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   const project = options.deployment.project;
   const backups = new Map<number, BackupRow[]>();
   const backupsOf = async (id: number) => {
-    if (!backups.has(id)) backups.set(id, await ledger.backups(id));
+    if (!backups.has(id)) backups.set(id, await ledger.backups.of(id));
     return backups.get(id)!;
   };
   for (const s of steps) {
@@ -335,7 +342,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       ...s.plan.statements,
       ...(savepoint ? ['RELEASE SAVEPOINT dbee_undo'] : []),
     ];
-    const r = await runStatements(c, [...statements, ...ledger.inlineAll(writes)]);
+    const r = await runStatements(c, [...statements, ...ledger.writer.inlineAll(writes)]);
     guarded = !r.error && guard !== null;
     if (!r.error) return 'done';
     if (r.completed < statements.length) {
@@ -392,8 +399,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       error: (e, _s, statement) => {
         const mapped = e instanceof DbeeError ? e : engine.mapError(e, { statement: statement ?? undefined });
         return mapped instanceof DbeeError
-          ? new DbeeError(mapped.message, {
-              code: mapped.code,
+          ? DbeeError.carrying(mapped.code, mapped.message, {
               hint: mapped.hint,
               details: mapped.details,
               exitCode: ExitCode.applyFailed,
@@ -437,7 +443,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     : null;
   if (!failure && options.finalState) {
     const state = options.finalState;
-    await conn.transaction((c) => ledger.replaceState(project, state, deploymentId, c));
+    await conn.transaction((c) => ledger.objects.replaceState(project, state, deploymentId, c));
   }
   const summary: DeploymentSummary = { transaction: scope, ...options.summary };
   if (failure) summary.failedAt = new Date().toISOString();

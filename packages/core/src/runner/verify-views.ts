@@ -7,6 +7,9 @@ import { allObjects } from '../schema/diff';
 import type { SchemaModel } from '../schema/model';
 import { baselineViews, compileBaselineViews, type BaselineSelection, type BaselineView } from '../smoke/run-smoke';
 import { changesUpTo, dependencyStarts } from '../smoke/stale-views';
+import type { VerifiedViews } from '../check/verify-result';
+
+export type { VerifiedViews } from '../check/verify-result';
 
 /**
  * The smoke baseline of one project the plan deploys, which the real run runs right after the project's steps
@@ -21,14 +24,6 @@ export interface VerifyBaseline {
   deployed: readonly string[];
   /** The time bound of the project's checks, in milliseconds (`smokeTimeoutMs`). */
   timeoutMs: number;
-}
-
-/** What the views compiled on the copy after the plan said. */
-export interface VerifiedViews {
-  /** How many views were compiled (each once, however many projects' baselines chose it). */
-  compiled: number;
-  /** Each view that failed: a refusal naming it (at its source file and line when it is a planned project's). */
-  problems: DbeeError[];
 }
 
 /** The baselines of the projects with steps in the plan (a project without steps has no deployment, no baseline). */

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { planChanges } from '../diffing/diff-plan';
+import { planChanges } from '../planner/plan-changes';
 import { requireRole, type Connection, type Engine, type MissingRows } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -9,6 +9,9 @@ import { expandedSearchPath } from '../sources/key-name';
 import { runStatements } from './batch';
 import { otherDependentKeys } from './recreate-dependents';
 import { stepStatements } from '../plan/step-statements';
+import type { VerifyProbe, VerifyResult } from '../check/verify-result';
+
+export type { VerifyProbe, VerifyResult } from '../check/verify-result';
 import type { StepConflict } from './step-conflict';
 import { inBackground } from '../background';
 import {
@@ -52,32 +55,6 @@ export interface VerifyInput {
    * views those baselines would compile are compiled on it: each that fails is a problem. Absent: no view compiled.
    */
   baseline?: readonly VerifyBaseline[];
-}
-
-/** See `VerifyInput.probe`. */
-export interface VerifyProbe {
-  /** `copied`: the schema the copy was made from (the target's, as its catalog was read), which the copy now holds. */
-  before(conn: Connection, copied: SchemaModel): Promise<void>;
-  after(conn: Connection): Promise<void>;
-}
-
-export interface VerifyResult {
-  /** False when the copy could not be made (the engine has no shadow database, or dbee cannot copy what is there). */
-  verified: boolean;
-  /** Why it was not verified. */
-  skipped?: string;
-  /** Every step that fails on the copy: its error, at its source file and line. */
-  problems: DbeeError[];
-  /**
-   * Steps that failed on the copy only for rows it lacks (the narrow list of `DiffRole.missingRows`: a foreign key's
-   * referenced row that the target holds): said, naming the rows, not refused. Every other failure is a problem.
-   */
-  warnings: string[];
-  /** Statements the copy of the target's schemas took, and the plan's steps that ran on it. */
-  copied: number;
-  ran: number;
-  /** The views the smoke baselines would compile after the plan, compiled on the copy (`VerifyInput.baseline`). */
-  views: VerifiedViews;
 }
 
 /**
@@ -142,8 +119,9 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       const statement = transactional ? statements[result.completed - 1] : statements[result.completed];
       const problem = problemOf(engine, step, statement ?? null, result.error);
       // Only an error that can come solely from rows the copy lacks, and that the target holds, is not the step's.
+      // With no target to ask (a copy made from a model) nothing shows the rows exist: the failure stands.
       const lacking = await engine.diff.missingRows?.(result.error, conn, input.conn);
-      if (lacking && lacking.onTarget !== false) warnings.push(lackingRows(problem, lacking));
+      if (lacking?.onTarget === true) warnings.push(lackingRows(problem, lacking));
       else problems.push(problem);
     }
     // The smoke baselines' views, once every step applied (after a failed step the copy is not the plan's outcome).
@@ -234,11 +212,7 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
 /** A step's failure that only rows the copy lacks explain, said with those rows (`VerifyResult.warnings`). */
 function lackingRows(problem: DbeeError, lacking: MissingRows): string {
   const where = problem.location ? `${problem.location.file}:${problem.location.line}: ` : '';
-  const target =
-    lacking.onTarget === null
-      ? 'the copy was made from no database and holds no rows'
-      : "the target holds it, the copy holds none of the target's rows";
-  return `${where}${problem.message.split('\n')[0]} (not refused: it needs the row ${lacking.rows} of ${lacking.table}; ${target})`;
+  return `${where}${problem.message.split('\n')[0]} (not refused: it needs the row ${lacking.rows} of ${lacking.table}; the target holds it, the copy holds none of the target's rows)`;
 }
 
 /** A step that fails on the copy, as a refusal at its source file and line, with the failing statement. */

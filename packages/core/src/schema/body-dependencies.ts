@@ -1,4 +1,4 @@
-import type { SourceParser } from '../engine/engine';
+import type { SourceParser } from '../model/engine-facts';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import { REFERENCE_TARGETS, type ReferenceKind } from '../model/source';
 import type { SchemaModel } from './model';

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import { changeObjectKey, type Change } from './change';
 import { diffModels as diffWith, enumAdditions, viewColumnsCompatible, type DiffOptions } from './diff';
-import type { EngineFacts } from '../engine/engine';
+import type { EngineFacts } from '../model/engine-facts';
 import {
   emptyModel,
   type Column,

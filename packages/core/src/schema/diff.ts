@@ -19,7 +19,7 @@ import type {
 } from './model';
 import { columnNode, constraintNode, orderChanges, referencedKeyConstraint } from './order';
 import { parseType } from './hazards';
-import type { EngineFacts } from '../engine/engine';
+import type { EngineFacts } from '../model/engine-facts';
 import { applyRenames } from './renames';
 import { sameData } from './same-data';
 import type { DefinitionForm, SameDefinition } from './definition-form';
@@ -480,13 +480,23 @@ class Differ {
       if (recreated.has(formatKey(f.key)))
         this.createTable(toTables.get(formatKey(f.key))!, { cause: formatKey(partitionRoot(this.to, f).key) });
     const cyclic = this.foreignKeyCycles(p.onlyFrom);
-    for (const f of [...p.onlyFrom, ...p.both.map(([x]) => x).filter((x) => recreated.has(formatKey(x.key)))]) {
+    const gone = [...p.onlyFrom, ...p.both.map(([x]) => x).filter((x) => recreated.has(formatKey(x.key)))];
+    const asideIds = new Set(gone.filter(aside).map((f) => formatKey(f.key)));
+    for (const f of gone) {
       const id = formatKey(f.key);
       if (aside(f)) {
+        const cause = formatKey(partitionRoot(this.from, f).key);
+        // Foreign keys between old tables renamed aside go first: the old tables are dropped one after the other,
+        // each with the copy of its rows, and one that another old table still references cannot be.
+        const between = f.constraints.filter(
+          (c) => c.references && formatKey(c.references.table) !== id && asideIds.has(formatKey(c.references.table)),
+        );
+        for (const c of between)
+          this.push({ kind: 'drop-constraint', table: f.key, constraint: c, recreate: { cause } });
         this.push({
           kind: 'drop-table',
-          table: f,
-          recreate: { cause: formatKey(partitionRoot(this.from, f).key) },
+          table: between.length ? { ...f, constraints: f.constraints.filter((c) => !between.includes(c)) } : f,
+          recreate: { cause },
           aside: asideTableName(f.key.name),
         });
         this.recreatedTables.add(id);

@@ -3,7 +3,7 @@ import type { ObjectKey } from '../model/object-key';
 import type { Change } from './change';
 import { classifyHazards } from './hazards';
 import { hazardLine, LINT_RULES, lintRulesMarkdown } from './lint-rules';
-import type { EngineFacts } from '../engine/engine';
+import type { EngineFacts } from '../model/engine-facts';
 import { emptyModel, type Column, type Index, type SchemaModel, type Table } from './model';
 
 const tableKey: ObjectKey = { kind: 'table', schema: 's', name: 't' };

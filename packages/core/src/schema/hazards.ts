@@ -3,7 +3,7 @@ import type { Hazard } from '../model/hazard';
 import type { Change } from './change';
 import type { Column, SchemaModel } from './model';
 import { indexModel, usersIndex } from './model-index';
-import type { EngineFacts, ParsedType } from '../engine/engine';
+import type { EngineFacts, ParsedType } from '../model/engine-facts';
 import { LINT_RULES, type LintRuleId } from './lint-rules';
 
 export interface HazardOptions {
@@ -29,7 +29,8 @@ export interface HazardOptions {
  * - index-build: builds an index on an existing table.
  * - rls-bypass: the expand-contract strategy's version schemas on a server whose views cannot be `security_invoker`
  *   (PostgreSQL before 15): their views read the tables with their owner's rights, so row-level security does not
- *   apply to applications reading through them (`operations/expand-contract.ts`, not a diff's hazard).
+ *   apply to applications reading through them (`operations/strategies/expand-contract/plan-release.ts`, not a
+ *   diff's hazard).
  *
  * Changes to objects created by the same plan carry no lock or rewrite hazards: the table is empty.
  */

@@ -35,6 +35,12 @@ export interface SchemaScope {
    * (Teradata: `{ DEV_EDW: '{{env}}_EDW' }`). Absent: names are written as they are.
    */
   sourceNames?: Record<string, string>;
+  /**
+   * Read only the relations, routines and types of these names (`schema.name`; a table takes its constraints, indexes
+   * and triggers along), the schemas, extensions and the rest of the scope whole: the live side of a diff narrowed to
+   * what changed (`diffing/narrow.ts`). Absent: everything. An engine may read more; the caller keeps what it asked for.
+   */
+  names?: readonly string[];
 }
 
 /**

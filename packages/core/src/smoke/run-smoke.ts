@@ -83,7 +83,9 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   const project = model.project.name;
   const fileChecks = options.checks ?? (await loadSmokeChecks(model, engine));
   const ledger = openLedger(conn, engine.ledger);
-  const deployed = (options.deployed ? [...options.deployed] : await ledger.objectKeys(project)).sort().map(parseKey);
+  const deployed = (options.deployed ? [...options.deployed] : await ledger.objects.objectKeys(project))
+    .sort()
+    .map(parseKey);
   const runner = new CheckRunner(
     conn,
     engine,
@@ -109,7 +111,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   await compileViews(runner, smoke, views, (_, r) => report(r));
   const gate = options.regression ?? null;
   const baseline =
-    gate && (await ledger.exists())
+    gate && (await ledger.writer.exists())
       ? await recentSmokeDurations(conn, engine.ledger, { project, environment: options.environment, runs: gate.runs })
       : null;
   for (const check of fileChecks) {
@@ -118,7 +120,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   }
 
   const run: SmokeRun = { project, passed: results.every((r) => r.status === 'passed'), results };
-  if (options.record !== false && (await ledger.exists())) {
+  if (options.record !== false && (await ledger.writer.exists())) {
     await recordSmokeResults(conn, engine.ledger, {
       project,
       environment: options.environment,
@@ -307,18 +309,22 @@ class CheckRunner {
     const bound = this.smoke.timeoutStatement(timeoutMs);
     const setPath = this.searchPath.length ? this.engine.session.searchPath(this.searchPath) : null;
     const setup = [bound, setPath].filter((x): x is string => Boolean(x));
+    const body = async (tx: Connection, bound?: number) => {
+      const started = performance.now();
+      try {
+        if (check.body.kind === 'exists') missing = await this.smoke.missingObjects(tx, check.body.keys, bound);
+        else result = await tx.query(check.body.sql, check.body.params);
+      } catch (e) {
+        error = e;
+      } finally {
+        durationMs = Math.round(performance.now() - started);
+      }
+    };
     try {
-      await this.rolledBack(setup, async (tx) => {
-        const started = performance.now();
-        try {
-          if (check.body.kind === 'exists') missing = await this.smoke.missingObjects(tx, check.body.keys);
-          else result = await tx.query(check.body.sql, check.body.params);
-        } catch (e) {
-          error = e;
-        } finally {
-          durationMs = Math.round(performance.now() - started);
-        }
-      });
+      // An existence check is one catalog query that changes nothing: where the engine bounds that query by itself,
+      // it is one request, with no transaction to open and roll back around it.
+      if (check.body.kind === 'exists' && this.smoke.boundsOneQuery?.(this.conn)) await body(this.conn, timeoutMs);
+      else await this.rolledBack(setup, (tx) => body(tx));
     } catch (e) {
       error ??= e;
     } finally {

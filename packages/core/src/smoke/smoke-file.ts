@@ -166,7 +166,7 @@ async function yamlChecks(
         const at = yaml.locate(['checks', i, 'query']);
         const statements = await engine.parser.parse(c.query, path, { searchPath }).catch((e: unknown) => {
           throw e instanceof DbeeError
-            ? new DbeeError(`checks.${i}.query: ${e.message}`, { code: e.code, location: at, hint: e.hint })
+            ? DbeeError.carrying(e.code, `checks.${i}.query: ${e.message}`, { location: at, hint: e.hint })
             : e;
         });
         if (statements.length !== 1) {

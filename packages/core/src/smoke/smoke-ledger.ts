@@ -25,20 +25,20 @@ export async function recordSmokeResults(
     params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
     table: 'smoke_results',
   }));
-  if (ledger.inlines && conn.executeBatch) {
+  if (ledger.writer.inlines && conn.executeBatch) {
     // One statement: every row in one VALUES list, as literals (`Ledger.inline`). Results of a deployment that this
     // session opened and has not closed go with its closing row, in its request and transaction; else on their own.
     const write = {
-      sql: `${insert} ${rows.map((row) => ledger.inline(row)).join(', ')}`,
+      sql: `${insert} ${rows.map((row) => ledger.writer.inline(row)).join(', ')}`,
       params: [],
       table: 'smoke_results',
     };
-    if (run.deploymentId !== null && ledger.withClosingRow(run.deploymentId, [write])) return;
+    if (run.deploymentId !== null && ledger.deployments.withClosingRow(run.deploymentId, [write])) return;
     await conn.execute(write.sql);
     return;
   }
   const writes = rows.map((row) => ({ ...row, sql: `${insert} ${row.sql}` }));
-  await conn.transaction((tx) => ledger.run(writes, tx));
+  await conn.transaction((tx) => ledger.writer.run(writes, tx));
 }
 
 /**
@@ -54,7 +54,7 @@ export async function recordSmokeChecks(
   checks: readonly SmokeCheck[],
 ): Promise<void> {
   // A plain JSON copy: what is stored is exactly what a later run reads back.
-  await openLedger(conn, dialect).updateSummary(deploymentId, {
+  await openLedger(conn, dialect).deployments.updateSummary(deploymentId, {
     smokeChecks: JSON.parse(JSON.stringify(checks)) as SmokeCheck[],
   });
 }

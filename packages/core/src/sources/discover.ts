@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import type fg from 'fast-glob';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
-import { fastGlob, sqlFilesOf } from './walk';
+import { fastGlob, sqlFilesOf } from '../config/walk';
 
 /** Editor and OS litter that is never a source, wherever it sits. */
 export const LITTER = [
@@ -54,11 +54,15 @@ const UNDO = /^U(\d+(?:[._]\d+)*)__(.+?)\.sql$/;
  * Find a project's sources, in a deterministic order (sorted by path). Object files: every `*.sql` outside
  * `migrations/` and `smoke/` (or the project's `sources` globs); migrations: `migrations/V<version>__<desc>.sql`
  * with `V<version>__<desc>.rollback.sql` or `U<version>__<desc>.sql`; smoke checks: `smoke/*.{yaml,yml,sql}`.
+ *
+ * A misnamed, duplicated or unpaired file of `migrations/` is an error, all of them thrown at once; given `problems`,
+ * they are collected there instead and the other sources are returned (the language server shows each at its file).
  */
 export function discoverSources(
   workspaceRoot: string,
   project: DbProject,
   read: (abs: string) => string = (p) => readFileSync(p, 'utf8'),
+  problems?: DbeeError[],
 ): ProjectSources {
   const base = project.relativeRoot ? project.relativeRoot + '/' : '';
   const opts = { cwd: project.root, ignore: LITTER, dot: false, onlyFiles: true };
@@ -81,6 +85,7 @@ export function discoverSources(
     inMigrations.filter((f) => f !== BASELINE_FILE),
     base,
     load,
+    problems,
   );
   const baseline = inMigrations.includes(BASELINE_FILE) ? load(BASELINE_FILE) : null;
   return { objects, migrations, smoke, baseline };
@@ -201,7 +206,12 @@ function realOrSelf(path: string): string {
   }
 }
 
-function discoverMigrations(files: string[], base: string, load: (rel: string) => SourceFile): MigrationFile[] {
+function discoverMigrations(
+  files: string[],
+  base: string,
+  load: (rel: string) => SourceFile,
+  problems?: DbeeError[],
+): MigrationFile[] {
   const forward = new Map<string, { rel: string; version: string; description: string }>();
   const rollbacks = new Map<string, string>();
   const errors: DbeeError[] = [];
@@ -264,8 +274,9 @@ function discoverMigrations(files: string[], base: string, load: (rel: string) =
         }),
       );
   }
-  if (errors.length === 1) throw errors[0]!;
-  if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in ${MIGRATIONS_DIR}/`, errors);
+  if (problems) problems.push(...errors);
+  else if (errors.length === 1) throw errors[0]!;
+  else if (errors.length > 1) throw new DbeeAggregateError(`${errors.length} problems in ${MIGRATIONS_DIR}/`, errors);
   return out.sort((a, b) => compareVersions(a.versionParts, b.versionParts));
 }
 

@@ -1,4 +1,4 @@
-import type { KeyNameRules } from '../engine/engine';
+import type { KeyNameRules } from '../model/engine-facts';
 import { expandPlaceholders } from './placeholders';
 
 /** PostgreSQL's rules, the default of `EngineCapabilities.keyNames`. */

@@ -35,6 +35,8 @@ export interface ExpandedSource {
   expanded: string;
   /** Template text of the expanded span starting at (line, column) and running `length` characters (1-based). */
   templateSlice(line: number, column: number, length: number): string;
+  /** The template's column (1-based) of the expanded text's (line, column): a position inside a value is its placeholder's end. */
+  templateColumn(line: number, column: number): number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function expandPlaceholders(
       template,
       expanded: template,
       templateSlice: (line, column, length) => sliceAt(template, line, column, length),
+      templateColumn: (_line, column) => column,
     };
   }
   const errors: DbeeError[] = [];
@@ -126,6 +129,7 @@ export function expandPlaceholders(
       const tEnd = offsetOf(lines, end.line, toTemplate(end.line, end.col0));
       return template.slice(tStart, tEnd);
     },
+    templateColumn: (line, column) => toTemplate(line, column - 1) + 1,
   };
 }
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import fg from 'fast-glob';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LITTER, MIGRATIONS_DIR, SMOKE_DIR } from './discover';
-import { projectFilesOf, sqlFilesOf } from './walk';
+import { projectFilesOf, sqlFilesOf } from '../config/walk';
 import { ALWAYS_IGNORED } from '../config/workspace';
 
 /** What discoverSources asked fast-glob for a project without `sources:` (and still asks for one with them). */

@@ -1,30 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { Connection, ExpandRole, ExpandStatement, ExpandPlan, ExpandTable } from '@dbee/core';
-import { needsSync, releaseSlug, upOf, versionSchema } from '@dbee/core/expand';
+import type {
+  AddedConstraintSql,
+  Connection,
+  ExpandColumn,
+  ExpandPlan,
+  ExpandRole,
+  ExpandStatement,
+  ExpandTable,
+  NewColumnSql,
+  ShadowColumnSql,
+} from '@dbee/core';
+import { releaseSlug, upOf, versionSchema } from '@dbee/core/expand';
 import { ident, literal, qualified } from '../render/quote';
 import { renderChange } from '../render/render-change';
-
-/**
- * The expand/contract strategy on PostgreSQL. Every statement can run again after a kill: additions are
- * `IF NOT EXISTS` or guarded by a catalog lookup in a `DO` block, removals `IF EXISTS`, swaps and renames happen only
- * while their old side is still there. Sync functions live in the ledger schema `dbee`, so the project's schemas get
- * only the trigger and the columns.
- */
-export const postgresExpand: ExpandRole = {
-  castExists,
-  checkExpressions,
-  securityInvoker: async (conn) => securityInvokerViews(await serverVersion(conn)),
-  expand: expandStatements,
-  versionSchema: versionSchemaStatements,
-  backfillSet,
-  backfillSettings: (plan, x) => ({ [BACKFILL_SETTING]: syncNames(x, plan.release).fn }),
-  complete: completeStatements,
-  abort: abortStatements,
-  versionSettings: (schemas, release) => ({
-    searchPath: [...schemas.map((s) => versionSchema(s, release)), ...schemas],
-    settings: { 'dbee.version': release },
-  }),
-};
 
 /**
  * Whether a server of this `server_version_num` can make views `security_invoker` (PostgreSQL 15, `150000`, and
@@ -83,87 +71,145 @@ function syncNames(x: ExpandTable, release: string): { fn: string; trigger: stri
   };
 }
 
-function expandStatements(plan: ExpandPlan): ExpandStatement[] {
-  const out: ExpandStatement[] = [];
-  // Tables the release creates come first (a constraint added to another table may reference one).
-  for (const x of plan.tables.filter((x) => x.created)) {
-    const created = renderChange({ kind: 'create-table', table: x.created!.definition });
-    out.push(
-      guarded(`to_regclass(${literal(t(x))}) IS NULL`, created.statements, `create table ${x.schema}.${x.name}`),
-    );
-  }
-  // Then their foreign keys (to an old table or another new one), valid at once: the new tables are empty.
-  for (const x of plan.tables.filter((x) => x.created))
-    for (const k of x.constraints)
-      out.push(
-        guarded(
-          `NOT ${hasConstraint(x, k.name)}`,
-          [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(k.name)} ${k.definition}${k.notValid ? ' NOT VALID' : ''}`],
-          `${k.kind} constraint ${k.name} on the new table ${x.schema}.${x.name}`,
-        ),
-      );
-  for (const x of plan.tables.filter((x) => !x.created)) {
-    // The new columns and the trigger that fills them in one transaction: no row is written in between.
-    const together: string[] = [];
-    for (const c of x.columns) {
-      if (c.kind !== 'shadow' && c.kind !== 'added') continue;
-      together.push(`ALTER TABLE ${t(x)} ADD COLUMN IF NOT EXISTS ${ident(c.physical)} ${c.type}`);
-      if (c.default !== null)
-        together.push(`ALTER TABLE ${t(x)} ALTER COLUMN ${ident(c.physical)} SET DEFAULT ${c.default}`);
-    }
-    if (needsSync(x)) {
-      const { fn, trigger } = syncNames(x, plan.release);
-      together.push(syncFunction(x, plan, fn));
-      together.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`);
-      together.push(
-        `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE ON ${t(x)} FOR EACH ROW
+function createTable(x: ExpandTable): ExpandStatement {
+  const created = renderChange({ kind: 'create-table', table: x.created!.definition });
+  return guarded(`to_regclass(${literal(t(x))}) IS NULL`, created.statements, `create table ${x.schema}.${x.name}`);
+}
+
+function dropCreatedTables(created: readonly ExpandTable[]): ExpandStatement {
+  return stmt(
+    `DROP TABLE IF EXISTS ${created.map(t).join(', ')}`,
+    `drop the ${created.length === 1 ? 'table' : 'tables'} ${created.map((x) => `${x.schema}.${x.name}`).join(', ')} the release created`,
+  );
+}
+
+/** A column added physically (added, or a shadow), and the check that stands for its NOT NULL until complete. */
+const newColumn: NewColumnSql = {
+  add: (x, c) => [
+    `ALTER TABLE ${t(x)} ADD COLUMN IF NOT EXISTS ${ident(c.physical)} ${c.type}`,
+    ...(c.default !== null ? [`ALTER TABLE ${t(x)} ALTER COLUMN ${ident(c.physical)} SET DEFAULT ${c.default}`] : []),
+  ],
+  drop: (x, c) => `ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.physical)}`,
+  addNotNullCheck: (x, c) =>
+    guarded(
+      `NOT ${hasConstraint(x, notNullCheck(c.name))}`,
+      [
+        `ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(notNullCheck(c.name))} CHECK (${ident(c.physical)} IS NOT NULL) NOT VALID`,
+      ],
+      `NOT NULL of ${x.schema}.${x.name}.${c.name} as a NOT VALID check`,
+    ),
+  validateNotNullCheck: (x, c) =>
+    guarded(
+      hasConstraint(x, notNullCheck(c.name)),
+      [`ALTER TABLE ${t(x)} VALIDATE CONSTRAINT ${ident(notNullCheck(c.name))}`],
+      `validate NOT NULL of ${x.schema}.${x.name}.${c.name}`,
+    ),
+  setNotNull: (x, c) => [
+    guarded(tableExists(x.schema, x.name), [`ALTER TABLE ${t(x)} ALTER COLUMN ${ident(c.name)} SET NOT NULL`], '').sql,
+    `ALTER TABLE IF EXISTS ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
+  ],
+  dropNotNullCheck: (x, c) =>
+    stmt(
+      `ALTER TABLE ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
+      `drop the check that stood for NOT NULL of ${x.schema}.${x.name}.${c.name}`,
+    ),
+};
+
+/** A shadow column: the old column goes and the shadow takes its name, only while the shadow is there. */
+const shadowColumn: ShadowColumnSql = {
+  ...newColumn,
+  swap: (x, c) =>
+    guarded(
+      hasColumn(x, c.physical),
+      [
+        `ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.from!)}`,
+        `ALTER TABLE ${t(x)} RENAME COLUMN ${ident(c.physical)} TO ${ident(c.name)}`,
+      ],
+      '',
+    ).sql,
+};
+
+const renameColumn = (x: ExpandTable, c: ExpandColumn): string =>
+  guarded(
+    `${hasColumn(x, c.from!)} AND NOT ${hasColumn(x, c.name)}`,
+    [`ALTER TABLE ${t(x)} RENAME COLUMN ${ident(c.from!)} TO ${ident(c.name)}`],
+    '',
+  ).sql;
+
+const renameTable = (x: ExpandTable): ExpandStatement =>
+  guarded(
+    `${tableExists(x.schema, x.name)} AND NOT ${tableExists(x.schema, x.newName)}`,
+    [`ALTER TABLE ${t(x)} RENAME TO ${ident(x.newName)}`],
+    `rename table ${x.schema}.${x.name} to ${x.newName}`,
+  );
+
+const renameConstraint = (x: ExpandTable, r: { from: string; to: string }): ExpandStatement =>
+  guarded(
+    `${hasConstraint(x, r.from, x.newName)} AND NOT ${hasConstraint(x, r.to, x.newName)}`,
+    [`ALTER TABLE ${qualified(x.schema, x.newName)} RENAME CONSTRAINT ${ident(r.from)} TO ${ident(r.to)}`],
+    `rename constraint ${r.from} of ${x.schema}.${x.newName} to ${r.to}`,
+  );
+
+const addedConstraint: AddedConstraintSql = {
+  addToCreated: (x, k) =>
+    guarded(
+      `NOT ${hasConstraint(x, k.name)}`,
+      [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(k.name)} ${k.definition}${k.notValid ? ' NOT VALID' : ''}`],
+      `${k.kind} constraint ${k.name} on the new table ${x.schema}.${x.name}`,
+    ),
+  addNotValid: (x, k) =>
+    guarded(
+      `NOT ${hasConstraint(x, k.name)}`,
+      [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(k.name)} ${k.definition} NOT VALID`],
+      `${k.kind} constraint ${k.name} on ${x.schema}.${x.name}, NOT VALID`,
+    ),
+  validate: (x, k) =>
+    guarded(
+      hasConstraint(x, k.name),
+      [`ALTER TABLE ${t(x)} VALIDATE CONSTRAINT ${ident(k.name)}`],
+      `validate ${k.name} on ${x.schema}.${x.name}`,
+    ),
+  buildUniqueIndex: (x, k) => {
+    // A build cut short (its lock timeout while it waits for older transactions, a kill, a duplicate) leaves an
+    // INVALID index that IF NOT EXISTS would take for built: dropped before every attempt, and the index checked
+    // valid after.
+    const index = literal(qualified(x.schema, k.name));
+    return {
+      ...stmt(
+        `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(k.name)} ON ${t(x)} (${k.columns.map(ident).join(', ')})`,
+        `unique index ${k.name} on ${x.schema}.${x.name}, built concurrently`,
+        false,
+      ),
+      clear: guarded(
+        `EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(${index}) AND NOT indisvalid)`,
+        [`DROP INDEX ${qualified(x.schema, k.name)}`],
+        '',
+      ).sql,
+      check: `SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(${index})), false) AS ok`,
+    };
+  },
+  uniqueFromIndex: (x, k) =>
+    guarded(
+      `NOT ${hasConstraint(x, k.name)} AND ${tableExists(x.schema, x.name)}`,
+      [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(k.name)} UNIQUE USING INDEX ${ident(k.name)}`],
+      `unique constraint ${k.name} on ${x.schema}.${x.name} from its index`,
+    ),
+  dropUniqueIndex: (x, k) =>
+    stmt(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(x.schema, k.name)}`, `drop the index ${k.name}`, false),
+  drop: (x, k) =>
+    stmt(`ALTER TABLE ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(k.name)}`, `drop the constraint ${k.name}`),
+};
+
+/** The sync trigger of a table, as parts of the statement that adds its new columns. */
+function syncTrigger(plan: ExpandPlan, x: ExpandTable): string[] {
+  const { fn, trigger } = syncNames(x, plan.release);
+  return [
+    syncFunction(x, plan, fn),
+    `DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`,
+    `CREATE TRIGGER ${ident(trigger)} BEFORE INSERT OR UPDATE ON ${t(x)} FOR EACH ROW
          WHEN (pg_trigger_depth() > 0 OR current_setting(${literal(BACKFILL_SETTING)}, true) IS DISTINCT FROM ${literal(fn)})
          EXECUTE FUNCTION ${fn}()`,
-      );
-    }
-    if (together.length)
-      out.push(stmt(together.join(';\n'), `new columns of ${x.schema}.${x.name} and the trigger that syncs them`));
-    // Checks come after the trigger: from then on every write fills the new columns.
-    for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'))) {
-      const name = notNullCheck(c.name);
-      out.push(
-        guarded(
-          `NOT ${hasConstraint(x, name)}`,
-          [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(name)} CHECK (${ident(c.physical)} IS NOT NULL) NOT VALID`],
-          `NOT NULL of ${x.schema}.${x.name}.${c.name} as a NOT VALID check`,
-        ),
-      );
-    }
-    for (const k of x.constraints) {
-      if (k.kind === 'unique') {
-        // A build cut short (its lock timeout while it waits for older transactions, a kill, a duplicate) leaves an
-        // INVALID index that IF NOT EXISTS would take for built: dropped before every attempt, and the index checked
-        // valid after.
-        const index = literal(qualified(x.schema, k.name));
-        out.push({
-          ...stmt(
-            `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${ident(k.name)} ON ${t(x)} (${k.columns.map(ident).join(', ')})`,
-            `unique index ${k.name} on ${x.schema}.${x.name}, built concurrently`,
-            false,
-          ),
-          clear: guarded(
-            `EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(${index}) AND NOT indisvalid)`,
-            [`DROP INDEX ${qualified(x.schema, k.name)}`],
-            '',
-          ).sql,
-          check: `SELECT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(${index})), false) AS ok`,
-        });
-      } else
-        out.push(
-          guarded(
-            `NOT ${hasConstraint(x, k.name)}`,
-            [`ALTER TABLE ${t(x)} ADD CONSTRAINT ${ident(k.name)} ${k.definition} NOT VALID`],
-            `${k.kind} constraint ${k.name} on ${x.schema}.${x.name}, NOT VALID`,
-          ),
-        );
-    }
-  }
-  return out;
+  ];
 }
 
 /**
@@ -284,151 +330,6 @@ function backfillSet(x: ExpandTable): string {
     .join(', ');
 }
 
-function completeStatements(plan: ExpandPlan): ExpandStatement[] {
-  const out: ExpandStatement[] = [];
-  if (releaseSlug(plan.previous) !== releaseSlug(plan.release))
-    for (const schema of plan.schemas) {
-      const old = versionSchema(schema, plan.previous);
-      out.push(stmt(`DROP SCHEMA IF EXISTS ${ident(old)} CASCADE`, `drop the old version schema ${old}`));
-    }
-  for (const x of plan.tables) {
-    const at = (table = x.name) => qualified(x.schema, table);
-    const nn = x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'));
-    // Checks and foreign keys were added NOT VALID: validate them first (a scan that does not block writes). A new
-    // table's were made valid.
-    for (const k of x.constraints.filter((k) => k.kind !== 'unique' && !x.created))
-      out.push(
-        guarded(
-          hasConstraint(x, k.name),
-          [`ALTER TABLE ${at()} VALIDATE CONSTRAINT ${ident(k.name)}`],
-          `validate ${k.name} on ${x.schema}.${x.name}`,
-        ),
-      );
-    for (const c of nn)
-      out.push(
-        guarded(
-          hasConstraint(x, notNullCheck(c.name)),
-          [`ALTER TABLE ${at()} VALIDATE CONSTRAINT ${ident(notNullCheck(c.name))}`],
-          `validate NOT NULL of ${x.schema}.${x.name}.${c.name}`,
-        ),
-      );
-    const swap = swapStatements(plan, x);
-    if (swap.length)
-      out.push(stmt(swap.join(';\n'), `${x.schema}.${x.name}: the new columns take the old ones' places`));
-    for (const k of x.constraints.filter((k) => k.kind === 'unique'))
-      out.push(
-        guarded(
-          `NOT ${hasConstraint(x, k.name)} AND ${tableExists(x.schema, x.name)}`,
-          [`ALTER TABLE ${at()} ADD CONSTRAINT ${ident(k.name)} UNIQUE USING INDEX ${ident(k.name)}`],
-          `unique constraint ${k.name} on ${x.schema}.${x.name} from its index`,
-        ),
-      );
-    if (x.newName !== x.name)
-      out.push(
-        guarded(
-          `${tableExists(x.schema, x.name)} AND NOT ${tableExists(x.schema, x.newName)}`,
-          [`ALTER TABLE ${at()} RENAME TO ${ident(x.newName)}`],
-          `rename table ${x.schema}.${x.name} to ${x.newName}`,
-        ),
-      );
-    for (const r of x.renamedConstraints ?? [])
-      out.push(
-        guarded(
-          `${hasConstraint(x, r.from, x.newName)} AND NOT ${hasConstraint(x, r.to, x.newName)}`,
-          [`ALTER TABLE ${at(x.newName)} RENAME CONSTRAINT ${ident(r.from)} TO ${ident(r.to)}`],
-          `rename constraint ${r.from} of ${x.schema}.${x.newName} to ${r.to}`,
-        ),
-      );
-  }
-  return out;
-}
-
-/**
- * The swap of `complete`, in one transaction: the trigger goes with the old columns it writes, the shadows take their
- * places, renames follow, SET NOT NULL finds the validated checks (no scan). Each part only while its old side is there.
- */
-function swapStatements(plan: ExpandPlan, x: ExpandTable): string[] {
-  const at = (table = x.name) => qualified(x.schema, table);
-  const nn = x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added'));
-  const swap: string[] = [];
-  if (needsSync(x)) {
-    const { fn, trigger } = syncNames(x, plan.release);
-    swap.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${at()}`, `DROP FUNCTION IF EXISTS ${fn}()`);
-  }
-  for (const d of x.dropped) swap.push(`ALTER TABLE IF EXISTS ${at()} DROP COLUMN IF EXISTS ${ident(d.name)}`);
-  for (const c of x.columns.filter((c) => c.kind === 'shadow'))
-    swap.push(
-      guarded(
-        hasColumn(x, c.physical),
-        [
-          `ALTER TABLE ${at()} DROP COLUMN IF EXISTS ${ident(c.from!)}`,
-          `ALTER TABLE ${at()} RENAME COLUMN ${ident(c.physical)} TO ${ident(c.name)}`,
-        ],
-        '',
-      ).sql,
-    );
-  for (const c of x.columns.filter((c) => c.kind === 'renamed'))
-    swap.push(
-      guarded(
-        `${hasColumn(x, c.from!)} AND NOT ${hasColumn(x, c.name)}`,
-        [`ALTER TABLE ${at()} RENAME COLUMN ${ident(c.from!)} TO ${ident(c.name)}`],
-        '',
-      ).sql,
-    );
-  for (const c of nn)
-    swap.push(
-      guarded(tableExists(x.schema, x.name), [`ALTER TABLE ${at()} ALTER COLUMN ${ident(c.name)} SET NOT NULL`], '')
-        .sql,
-      `ALTER TABLE IF EXISTS ${at()} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
-    );
-  return swap;
-}
-
-function abortStatements(plan: ExpandPlan): ExpandStatement[] {
-  const out: ExpandStatement[] = [];
-  if (releaseSlug(plan.previous) !== releaseSlug(plan.release))
-    for (const schema of plan.schemas) {
-      const vs = versionSchema(schema, plan.release);
-      out.push(stmt(`DROP SCHEMA IF EXISTS ${ident(vs)} CASCADE`, `drop the new version schema ${vs}`));
-    }
-  for (const x of plan.tables.filter((x) => !x.created)) {
-    // Checks go first (the old version writes no value they ask for), then the trigger with the columns it fills.
-    for (const c of x.columns.filter((c) => c.notNull && (c.kind === 'shadow' || c.kind === 'added')))
-      out.push(
-        stmt(
-          `ALTER TABLE ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(notNullCheck(c.name))}`,
-          `drop the check that stood for NOT NULL of ${x.schema}.${x.name}.${c.name}`,
-        ),
-      );
-    for (const k of x.constraints)
-      out.push(
-        k.kind === 'unique'
-          ? stmt(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(x.schema, k.name)}`, `drop the index ${k.name}`, false)
-          : stmt(`ALTER TABLE ${t(x)} DROP CONSTRAINT IF EXISTS ${ident(k.name)}`, `drop the constraint ${k.name}`),
-      );
-    const together: string[] = [];
-    if (needsSync(x)) {
-      const { fn, trigger } = syncNames(x, plan.release);
-      together.push(`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`, `DROP FUNCTION IF EXISTS ${fn}()`);
-    }
-    for (const c of x.columns.filter((c) => c.kind === 'shadow' || c.kind === 'added'))
-      together.push(`ALTER TABLE ${t(x)} DROP COLUMN IF EXISTS ${ident(c.physical)}`);
-    if (together.length)
-      out.push(stmt(together.join(';\n'), `${x.schema}.${x.name}: drop the sync trigger and the columns it filled`));
-  }
-  // Last: the constraints of the other tables that referenced them are gone. One statement: the new tables' foreign
-  // keys to each other go with them in any order.
-  const created = plan.tables.filter((x) => x.created);
-  if (created.length)
-    out.push(
-      stmt(
-        `DROP TABLE IF EXISTS ${created.map(t).join(', ')}`,
-        `drop the ${created.length === 1 ? 'table' : 'tables'} ${created.map((x) => `${x.schema}.${x.name}`).join(', ')} the release created`,
-      ),
-    );
-  return out;
-}
-
 /** Each `up`/`down` compiled against a row of its shape made of typed NULLs: the server parses and types it. */
 async function checkExpressions(
   conn: Connection,
@@ -480,3 +381,44 @@ async function checkExpressions(
   }
   return null;
 }
+
+/**
+ * The expand/contract strategy on PostgreSQL. Every statement can run again after a kill: additions are
+ * `IF NOT EXISTS` or guarded by a catalog lookup in a `DO` block, removals `IF EXISTS`, swaps and renames happen only
+ * while their old side is still there. Sync functions live in the ledger schema `dbee`, so the project's schemas get
+ * only the trigger and the columns.
+ */
+export const postgresExpand: ExpandRole = {
+  castExists,
+  checkExpressions,
+  securityInvoker: async (conn) => securityInvokerViews(await serverVersion(conn)),
+  kinds: {
+    'create-table': { create: createTable, drop: dropCreatedTables },
+    'add-column': newColumn,
+    'alter-column-type': shadowColumn,
+    'alter-column-nullability': shadowColumn,
+    'alter-column-default': {},
+    'rename-column': { rename: renameColumn },
+    'drop-column': {
+      drop: (x, d) => `ALTER TABLE IF EXISTS ${t(x)} DROP COLUMN IF EXISTS ${ident(d.name)}`,
+    },
+    'add-constraint': addedConstraint,
+    'drop-constraint': { rename: renameConstraint },
+    'rename-table': { rename: renameTable },
+  },
+  together: (parts, what) => stmt(parts.join(';\n'), what),
+  syncTrigger,
+  dropSyncTrigger: (plan, x) => {
+    const { fn, trigger } = syncNames(x, plan.release);
+    return [`DROP TRIGGER IF EXISTS ${ident(trigger)} ON ${t(x)}`, `DROP FUNCTION IF EXISTS ${fn}()`];
+  },
+  dropVersionSchema: (name, which) =>
+    stmt(`DROP SCHEMA IF EXISTS ${ident(name)} CASCADE`, `drop the ${which} version schema ${name}`),
+  versionSchema: versionSchemaStatements,
+  backfillSet,
+  backfillSettings: (plan, x) => ({ [BACKFILL_SETTING]: syncNames(x, plan.release).fn }),
+  versionSettings: (schemas, release) => ({
+    searchPath: [...schemas.map((s) => versionSchema(s, release)), ...schemas],
+    settings: { 'dbee.version': release },
+  }),
+};

@@ -1,6 +1,6 @@
-import type { Connection, ExtractedObject, ObjectKey } from '@dbee/core';
+import type { Connection, ExtractedObject, ObjectKey, OutsideUse } from '@dbee/core';
 import type { SchemaScope } from '@dbee/core/schema';
-import { isPresentSchema } from '../new-database';
+import { isPresentSchema } from '../shadow/new-database';
 
 /** An installed extension: the schema its objects are in, and the extensions it needs first. */
 interface InstalledExtension {
@@ -22,6 +22,26 @@ export interface ExtensionUse {
 
 const member = (catalog: string, oid: string) =>
   `join pg_depend d on d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.refclassid = 'pg_extension'::regclass and d.deptype = 'e'`;
+
+/** The namespace of a catalog row `(classid, objid)` of the kinds a project's objects are or use, as SQL. */
+const namespaceOf = (classid: string, objid: string) => `case ${classid}
+       when 'pg_class'::regclass then (select relnamespace from pg_class where oid = ${objid})
+       when 'pg_type'::regclass then (select typnamespace from pg_type where oid = ${objid})
+       when 'pg_proc'::regclass then (select pronamespace from pg_proc where oid = ${objid})
+       when 'pg_constraint'::regclass then (select connamespace from pg_constraint where oid = ${objid})
+       when 'pg_collation'::regclass then (select collnamespace from pg_collation where oid = ${objid})
+       when 'pg_operator'::regclass then (select oprnamespace from pg_operator where oid = ${objid})
+       when 'pg_attrdef'::regclass then (select c.relnamespace from pg_attrdef a join pg_class c on c.oid = a.adrelid where a.oid = ${objid})
+       when 'pg_rewrite'::regclass then (select c.relnamespace from pg_rewrite r join pg_class c on c.oid = r.ev_class where r.oid = ${objid})
+       when 'pg_trigger'::regclass then (select c.relnamespace from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.oid = ${objid})
+       when 'pg_policy'::regclass then (select c.relnamespace from pg_policy p join pg_class c on c.oid = p.polrelid where p.oid = ${objid})
+       when 'pg_ts_config'::regclass then (select cfgnamespace from pg_ts_config where oid = ${objid})
+       when 'pg_ts_dict'::regclass then (select dictnamespace from pg_ts_dict where oid = ${objid})
+     end`;
+
+/** Not an extension's member: `(classid, objid)` has no `e` dependency (SQL expressions). */
+export const notExtensionMember = (classid: string, objid: string) =>
+  `not exists (select 1 from pg_depend member where member.classid = ${classid} and member.objid = ${objid} and member.deptype = 'e')`;
 
 export async function readExtensionUse(conn: Connection, scope: SchemaScope): Promise<ExtensionUse> {
   const installed = await conn.query<{
@@ -55,20 +75,9 @@ export async function readExtensionUse(conn: Connection, scope: SchemaScope): Pr
      from pg_depend u
      join pg_depend m on m.classid = u.refclassid and m.objid = u.refobjid and m.refclassid = 'pg_extension'::regclass and m.deptype = 'e'
      join pg_extension e on e.oid = m.refobjid
-     join pg_namespace n on n.oid = case u.classid
-       when 'pg_class'::regclass then (select relnamespace from pg_class where oid = u.objid)
-       when 'pg_type'::regclass then (select typnamespace from pg_type where oid = u.objid)
-       when 'pg_proc'::regclass then (select pronamespace from pg_proc where oid = u.objid)
-       when 'pg_constraint'::regclass then (select connamespace from pg_constraint where oid = u.objid)
-       when 'pg_attrdef'::regclass then (select c.relnamespace from pg_attrdef a join pg_class c on c.oid = a.adrelid where a.oid = u.objid)
-       when 'pg_rewrite'::regclass then (select c.relnamespace from pg_rewrite r join pg_class c on c.oid = r.ev_class where r.oid = u.objid)
-       when 'pg_trigger'::regclass then (select c.relnamespace from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.oid = u.objid)
-       when 'pg_policy'::regclass then (select c.relnamespace from pg_policy p join pg_class c on c.oid = p.polrelid where p.oid = u.objid)
-       when 'pg_ts_config'::regclass then (select cfgnamespace from pg_ts_config where oid = u.objid)
-       when 'pg_ts_dict'::regclass then (select dictnamespace from pg_ts_dict where oid = u.objid)
-     end
+     join pg_namespace n on n.oid = ${namespaceOf('u.classid', 'u.objid')}
      where u.deptype in ('n', 'a') and n.nspname = any($1::text[])
-       and not exists (select 1 from pg_depend x where x.classid = u.classid and x.objid = u.objid and x.deptype = 'e')`,
+       and ${notExtensionMember('u.classid', 'u.objid')}`,
     [scope.schemas],
   );
   return {
@@ -130,4 +139,75 @@ export function extensionFiles(
     });
   }
   return out;
+}
+
+/** A schema of the server's own (its catalog, information schema, TOAST and temporary schemas). */
+const SYSTEM_SCHEMA = `(s.nspname in ('pg_catalog', 'information_schema') or s.nspname like 'pg\\_toast%' or s.nspname like 'pg\\_temp%')`;
+
+/**
+ * `ExtractRole.outsideUses`: the objects of other schemas (not the server's, not an extension's) that the scope's
+ * objects depend on in the catalog, or that a written file qualifies by name (a routine's body, which the catalog does
+ * not record), each with the objects that use it, as `pg_identify_object` names them (always schema-qualified).
+ */
+export async function outsideUses(
+  conn: Connection,
+  scope: SchemaScope,
+  files: readonly ExtractedObject[],
+): Promise<OutsideUse[]> {
+  const byCatalog = await conn.query<{ schema: string; object: string; used_by: string }>(
+    `select s.nspname as schema, r.type || ' ' || replace(r.identity, 'pg_catalog.', '') as object,
+            u.type || ' ' || replace(u.identity, 'pg_catalog.', '') as used_by
+     from pg_depend d
+     join pg_namespace n on n.oid = ${namespaceOf('d.classid', 'd.objid')}
+     join pg_namespace s on s.oid = ${namespaceOf('d.refclassid', 'd.refobjid')}
+     cross join lateral pg_identify_object(d.refclassid, d.refobjid, 0) r
+     -- A view's rule and a column's default are said as the view and the table they belong to.
+     cross join lateral pg_identify_object(
+       case when d.classid in ('pg_rewrite'::regclass, 'pg_attrdef'::regclass) then 'pg_class'::regclass else d.classid end,
+       case d.classid when 'pg_rewrite'::regclass then (select ev_class from pg_rewrite where oid = d.objid)
+                      when 'pg_attrdef'::regclass then (select adrelid from pg_attrdef where oid = d.objid)
+                      else d.objid end,
+       case when d.classid in ('pg_rewrite'::regclass, 'pg_attrdef'::regclass) then 0 else d.objsubid end) u
+     where d.deptype in ('n', 'a') and n.nspname = any($1::text[]) and not (s.nspname = any($1::text[]))
+       and not ${SYSTEM_SCHEMA}
+       and ${notExtensionMember('d.classid', 'd.objid')} and ${notExtensionMember('d.refclassid', 'd.refobjid')}
+       -- An array type stands for its element type, which the same column depends on too.
+       and not (d.refclassid = 'pg_type'::regclass and exists (select 1 from pg_type t where t.oid = d.refobjid and t.typcategory = 'A'))`,
+    [scope.schemas],
+  );
+  // Names the files qualify in other schemas (bodies): the routines, relations and types of those names.
+  const own = new Set(scope.schemas);
+  const named = new Map<string, Set<string>>();
+  for (const f of files)
+    for (const name of qualifiedNames(f.text)) {
+      if (own.has(name.slice(0, name.indexOf('.')))) continue;
+      const user = `${f.key.kind} ${f.key.schema ? `${f.key.schema}.` : ''}${f.key.name}`;
+      named.set(name, (named.get(name) ?? new Set()).add(user));
+    }
+  const byName = named.size
+    ? await conn.query<{ schema: string; object: string; qualified: string }>(
+        `select s.nspname as schema, r.type || ' ' || replace(r.identity, 'pg_catalog.', '') as object,
+                s.nspname || '.' || x.name as qualified
+         from (select 'pg_proc'::regclass as classid, p.oid as objid, p.pronamespace as ns, p.proname::text as name from pg_proc p
+               union all select 'pg_class'::regclass, c.oid, c.relnamespace, c.relname::text from pg_class c where c.relkind <> 'i'
+               union all select 'pg_type'::regclass, t.oid, t.typnamespace, t.typname::text from pg_type t
+                 where t.typrelid = 0 and t.typcategory <> 'A') x
+         join pg_namespace s on s.oid = x.ns
+         cross join lateral pg_identify_object(x.classid, x.objid, 0) r
+         where s.nspname || '.' || x.name = any($1::text[]) and not ${SYSTEM_SCHEMA}
+           and ${notExtensionMember('x.classid', 'x.objid')}`,
+        [[...named.keys()]],
+      )
+    : { rows: [] };
+  const out = new Map<string, OutsideUse>();
+  const add = (schema: string, object: string, users: Iterable<string>) => {
+    const o = out.get(object) ?? { schema, object, usedBy: [] };
+    for (const u of users) if (!o.usedBy.includes(u)) o.usedBy.push(u);
+    out.set(object, o);
+  };
+  for (const r of byCatalog.rows) add(r.schema, r.object, [r.used_by]);
+  for (const r of byName.rows) add(r.schema, r.object, named.get(r.qualified) ?? []);
+  return [...out.values()]
+    .map((o) => ({ ...o, usedBy: o.usedBy.sort() }))
+    .sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
 }

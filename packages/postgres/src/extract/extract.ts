@@ -1,28 +1,13 @@
-import type { Connection, ObjectKey } from '@dbee/core';
+import { layoutFolder, layoutName as safe, type Connection, type ObjectKey } from '@dbee/core';
 import { changeObjectKey, diffModels, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
 import type { ExtractedObject } from '@dbee/core';
 import { introspect } from '../introspect';
-import { newDatabaseModel } from '../new-database';
-import { extensionFiles, readExtensionUse } from './extensions';
+import { newDatabaseModel } from '../shadow/new-database';
+import { extensionFiles, notExtensionMember, readExtensionUse } from './extensions';
+import { aggregateFiles } from './aggregates';
 import { renderChange } from '../render/render-change';
 import { sameDefinition } from '../compare/same-definition';
-import { postgresFacts } from '../postgres-facts';
-
-/** Folder of each kind of object under `schema/<schema>/`. */
-const FOLDERS: Partial<Record<ObjectKey['kind'], string>> = {
-  extension: 'extensions',
-  table: 'tables',
-  view: 'views',
-  'materialized-view': 'materialized-views',
-  function: 'functions',
-  procedure: 'procedures',
-  aggregate: 'functions',
-  sequence: 'sequences',
-  type: 'types',
-  domain: 'domains',
-  'text-search-dictionary': 'text-search',
-  'text-search-configuration': 'text-search',
-};
+import { postgresFacts } from '../introspect/postgres-facts';
 
 /**
  * The live objects of `scope` as source files in the project layout: `schema/<schema>/<kind>/<name>.sql`, one object
@@ -38,7 +23,16 @@ export async function extract(conn: Connection, scope: SchemaScope): Promise<Ext
   await addRowSecurity(conn, scope, model, files);
   const written = new Set(model.extensions.map((e) => e.key.name));
   const extensions = extensionFiles(await readExtensionUse(conn, scope), files, written, (k) => fileOf(k, new Map()));
-  return [...files, ...extensions].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // Aggregates are not in the model (diff does not compare them yet): written from the catalog as they are.
+  const aggregates = await aggregateFiles(conn, scope);
+  // An aggregate shares the file of its name with the routines of that name (their argument types tell them apart).
+  const sameName = new Map<string, number>();
+  for (const f of [...files.filter((x) => x.key.args), ...aggregates]) {
+    const name = `${f.key.schema}.${f.key.name}`;
+    sameName.set(name, (sameName.get(name) ?? 0) + 1);
+  }
+  for (const a of aggregates) a.path = fileOf(a.key, sameName);
+  return [...files, ...extensions, ...aggregates].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**
@@ -182,7 +176,7 @@ export function extractModel(live: SchemaModel): ExtractedObject[] {
 
 function fileOf(key: ObjectKey, routineCount: Map<string, number>): string {
   if (key.kind === 'schema') return `schema/${safe(key.name)}/schema.sql`;
-  const folder = FOLDERS[key.kind] ?? `${key.kind}s`;
+  const folder = layoutFolder(key.kind);
   let name = key.name;
   // Overloads share a name: their argument types tell the files apart.
   if (key.args && (routineCount.get(`${key.schema}.${key.name}`) ?? 0) > 1)
@@ -190,22 +184,18 @@ function fileOf(key: ObjectKey, routineCount: Map<string, number>): string {
   return `schema/${safe(key.schema)}/${folder}/${safe(name)}.sql`;
 }
 
-/** A file name for any identifier: letters, digits, `_`, `-` and `.` kept, anything else as `%xx`. */
-function safe(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0'));
-}
-
 /**
- * Objects of the scope that `extract` does not write as files yet: aggregates, operators, extended statistics, rules
+ * Objects of the scope that `extract` does not write as files yet: ordered-set aggregates, operators, extended statistics, rules
  * (extension members left out), as `kind identity` lines.
  */
 export async function unwritten(conn: Connection, scope: SchemaScope): Promise<string[]> {
-  const notInExtension = (catalog: string, oid: string) =>
-    `not exists (select 1 from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+  const notInExtension = (catalog: string, oid: string) => notExtensionMember(`'${catalog}'::regclass`, oid);
   const r = await conn.query<{ line: string }>(
     `select kind || ' ' || identity as line from (
        select 'aggregate' as kind, p.oid::regprocedure::text as identity, p.pronamespace as ns from pg_proc p
-         where p.prokind = 'a' and ${notInExtension('pg_proc', 'p.oid')}
+         join pg_aggregate a on a.aggfnoid = p.oid
+         -- Plain aggregates are written (aggregates.ts); ordered-set and hypothetical-set ones not yet.
+         where p.prokind = 'a' and a.aggkind <> 'n' and ${notInExtension('pg_proc', 'p.oid')}
        union all select 'operator', o.oid::regoperator::text, o.oprnamespace from pg_operator o where ${notInExtension('pg_operator', 'o.oid')}
        union all select 'extended statistics', quote_ident(n.nspname) || '.' || quote_ident(s.stxname), s.stxnamespace
          from pg_statistic_ext s join pg_namespace n on n.oid = s.stxnamespace

@@ -16,6 +16,14 @@ const collationOf = (attribute: string, type: string) =>
   `(select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace
      where co.oid = ${attribute}.attcollation and ${attribute}.attcollation <> ${type}.typcollation)`;
 
+/**
+ * Whether stored expression trees (pg_node_tree) hold an explicit cast of an array to another array type: an
+ * ArrayCoerceExpr whose format is not `COERCE_IMPLICIT_CAST` (2). Printed, it looks like an implicit one, whose cast
+ * `readBackForm` leaves out; an explicit one must stay.
+ */
+const explicitArrayCasts = (...trees: string[]) =>
+  `coalesce(${trees.map((t) => `${t}::text ~ ':resulttypmod -?\\d+ :resultcollid \\d+ :coerceformat [013] '`).join(' or ')}, false)`;
+
 export const SCHEMAS_SQL = `
 select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner
 from pg_namespace n
@@ -41,7 +49,8 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
       'roles', (select coalesce(array_agg(case when r = 0 then 'public' else quote_ident(pg_get_userbyid(r)) end), '{}')
                 from unnest(p.polroles) r),
       'using', pg_get_expr(p.polqual, p.polrelid),
-      'check', pg_get_expr(p.polwithcheck, p.polrelid)
+      'check', pg_get_expr(p.polwithcheck, p.polrelid),
+      'explicitArrayCasts', ${explicitArrayCasts('p.polqual', 'p.polwithcheck')}
     ) order by p.polname)
      from pg_policy p where p.polrelid = c.oid) as policies,
   coalesce((
@@ -51,6 +60,7 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
       'type', format_type(a.atttypid, a.atttypmod),
       'notNull', a.attnotnull,
       'expr', pg_get_expr(d.adbin, d.adrelid),
+      'explicitArrayCasts', ${explicitArrayCasts('d.adbin')},
       'generated', a.attgenerated,
       'identity', a.attidentity,
       -- An identity's sequence options, as the clause that sets them (all of them: the defaults depend on the type).
@@ -77,6 +87,7 @@ export const CONSTRAINTS_SQL = `
 select con.oid, n.nspname as schema, c.relname as table_name, con.conname as name, con.contype,
   pg_get_constraintdef(con.oid) as definition, con.condeferrable, con.condeferred, con.convalidated,
   case when con.contype = 'c' then pg_get_expr(con.conbin, con.conrelid) end as expression,
+  ${explicitArrayCasts('con.conbin')} as explicit_array_casts,
   array(select a.attname from unnest(con.conkey) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = con.conrelid and a.attnum = k.num order by k.ord)::text[] as columns,
   rn.nspname as ref_schema, rc.relname as ref_table, rc.relkind as ref_kind,
@@ -95,6 +106,7 @@ export const INDEXES_SQL = `
 select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname as table_schema,
   tc.relname as table_name, tc.relkind as table_kind, i.indisunique, pg_get_indexdef(i.indexrelid) as definition,
   pg_get_expr(i.indpred, i.indrelid) as predicate, i.indexprs is not null as has_expressions,
+  ${explicitArrayCasts('i.indexprs', 'i.indpred')} as explicit_array_casts,
   array(select a.attname from unnest(i.indkey::int2[]) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.num
         where k.ord <= i.indnkeyatts order by k.ord)::text[] as columns,
@@ -117,6 +129,7 @@ where tc.relkind in ('r', 'p', 'm') and ${IN_SCOPE.replace(/n\.nspname/g, 'tn.ns
 export const VIEWS_SQL = `
 select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.relname as name, c.relkind,
   c.reloptions::text[] as reloptions, pg_get_userbyid(c.relowner) as owner, pg_get_viewdef(c.oid) as definition,
+  ${explicitArrayCasts(`(select r.ev_action from pg_rewrite r where r.ev_class = c.oid and r.rulename = '_RETURN')`)} as explicit_array_casts,
   coalesce((
     select json_agg(json_build_object('num', a.attnum, 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) order by a.attnum)
     from pg_attribute a where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -141,7 +154,7 @@ where p.prokind in ('f', 'p', 'w') and ${IN_SCOPE} and ${notInExtension('pg_proc
 
 export const TRIGGERS_SQL = `
 select t.oid, n.nspname as schema, c.relname as table_name, c.relkind, t.tgname as name,
-  pg_get_triggerdef(t.oid) as definition, t.tgenabled, t.tgconstraint <> 0 as is_constraint,
+  pg_get_triggerdef(t.oid) as definition, ${explicitArrayCasts('t.tgqual')} as explicit_array_casts, t.tgenabled, t.tgconstraint <> 0 as is_constraint,
   pn.nspname as function_schema, p.proname as function_name,
   array(select format_type(u.t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, ord) order by u.ord)::text[] as function_args
 from pg_trigger t
@@ -179,11 +192,13 @@ select t.oid, t.typarray, t.typrelid, n.nspname as schema, t.typname as name, t.
     where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped), '[]'::json) end as attributes,
   case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) end as base_type,
   t.typnotnull, pg_get_expr(t.typdefaultbin, 0) as default_expr,
+  ${explicitArrayCasts('t.typdefaultbin')} as default_explicit_array_casts,
   case when t.typtype = 'd' and t.typcollation <> bt.typcollation then
     (select quote_ident(cn.nspname) || '.' || quote_ident(co.collname) from pg_collation co join pg_namespace cn on cn.oid = co.collnamespace where co.oid = t.typcollation)
   end as collation,
   case when t.typtype = 'd' then coalesce((
-    select json_agg(json_build_object('oid', k.oid, 'name', k.conname, 'definition', pg_get_constraintdef(k.oid)) order by k.conname)
+    select json_agg(json_build_object('oid', k.oid, 'name', k.conname, 'definition', pg_get_constraintdef(k.oid),
+      'explicitArrayCasts', ${explicitArrayCasts('k.conbin')}) order by k.conname)
     from pg_constraint k where k.contypid = t.oid and k.contype = 'c'), '[]'::json) end as checks,
   case when t.typtype = 'r' then (select format_type(r.rngsubtype, null) from pg_range r where r.rngtypid = t.oid) end as subtype
 from pg_type t

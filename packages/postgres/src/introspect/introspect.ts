@@ -26,6 +26,9 @@ import type {
   View,
 } from '@dbee/core/schema';
 import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
+import type { DefinitionForm } from '@dbee/core';
+import { readBackForm } from '../compare/read-back-form';
+import { loadPostgresParser } from '../parse/libpg';
 import {
   COLLATIONS_SQL,
   COMMENTS_SQL,
@@ -85,18 +88,39 @@ async function readModel(
   all: readonly (keyof CatalogRows)[],
   side?: Connection,
 ): Promise<SchemaModel> {
-  const params = [scope.schemas.filter((s) => s !== 'dbee')];
+  const params: unknown[] = [scope.schemas.filter((s) => s !== 'dbee')];
+  // Narrowed to names (`SchemaScope.names`): the queries of named objects keep the rows of those names only.
+  const names = scope.names ? [...scope.names] : null;
+  if (names) params.push(names);
+  const sqlOf = (q: keyof CatalogRows) => (names && NARROWED[q] ? NARROWED[q](CATALOG_QUERIES[q]) : CATALOG_QUERIES[q]);
+  // A narrowed query takes both; the others the schemas, or nothing (comments, dependencies read whole).
+  const paramsOf = (q: keyof CatalogRows) =>
+    names && NARROWED[q] ? params : UNSCOPED.has(q) ? undefined : params.slice(0, 1);
+  await loadPostgresParser();
   // One after the other on a session: a pg client runs one query at a time anyway, and queues are deprecated there.
   // With a second session, each runs its share at the same time (shares of about equal cost at 5,000 objects).
   let serverVersion: number | undefined;
-  const read = (c: Connection, queries: readonly (keyof CatalogRows)[]) =>
-    withCatalogSettings(c, async (server) => {
+  const read = async (c: Connection, queries: readonly (keyof CatalogRows)[]) => {
+    const rows: Partial<CatalogRows> = {};
+    if (c.queryMany) {
+      // A session's share in one request: the server's version, then each query, with the catalog settings for them.
+      const [version, ...answers] = await c.queryMany(
+        [
+          { sql: SERVER_VERSION_SQL },
+          ...queries.map((q) => ({ sql: sqlOf(q), ...(paramsOf(q) ? { params: paramsOf(q) } : {}) })),
+        ],
+        CATALOG_SETTINGS,
+      );
+      if (c === conn) serverVersion = Number((version!.rows[0] as { version: string }).version);
+      queries.forEach((q, i) => (rows[q] = answers[i]!.rows as Row[]));
+      return rows;
+    }
+    return withCatalogSettings(c, async (server) => {
       if (c === conn) serverVersion = server.version;
-      const rows: Partial<CatalogRows> = {};
-      for (const q of queries)
-        rows[q] = (await c.query<Row>(CATALOG_QUERIES[q], UNSCOPED.has(q) ? undefined : params)).rows;
+      for (const q of queries) rows[q] = (await c.query<Row>(sqlOf(q), paramsOf(q))).rows;
       return rows;
     });
+  };
   const shared = all.filter((q) => ON_SIDE.has(q));
   const own = all.filter((q) => !ON_SIDE.has(q));
   // A second session that fails (its lock lost, say) leaves its share to the first: what the loss means is for the
@@ -131,10 +155,71 @@ const CATALOG_QUERIES: Record<keyof CatalogRows, string> = {
   textSearchConfigurations: TEXT_SEARCH_CONFIGURATIONS_SQL,
   deps: DEPENDENCIES_SQL,
 };
+/**
+ * The queries a narrowed read (`SchemaScope.names`) filters, each kept to the rows of the objects named in `$2` (text[],
+ * `schema.name`; what belongs to a table by its table's name). The others are read whole: schemas, extensions,
+ * collations and text search objects are few; comments and dependencies are kept to the objects read when the model
+ * is built (by oid).
+ */
+const NARROWED: Partial<Record<keyof CatalogRows, (sql: string) => string>> = {
+  tables: (sql) => named(sql, 'schema', 'name'),
+  constraints: (sql) => named(sql, 'schema', 'table_name'),
+  indexes: (sql) => named(sql, 'table_schema', 'table_name'),
+  views: (sql) => named(sql, 'schema', 'name'),
+  routines: (sql) => named(sql, 'schema', 'name'),
+  triggers: (sql) => named(sql, 'schema', 'table_name'),
+  // A sequence named, or owned by a table named (a serial column's: no object of the sources names it).
+  sequences: (sql) =>
+    `${named(sql, 'schema', 'name')} or (q.owned_by->>'schema') || '.' || (q.owned_by->>'table') = any($2::text[])`,
+  types: (sql) => named(sql, 'schema', 'name'),
+  // The dependencies of the objects named (their relations, indexes, view rules, column defaults, routines, types,
+  // constraints and triggers), and of every text search object (read whole).
+  deps: (sql) => `${sql}
+  and (d.classid in ('pg_ts_config'::regclass, 'pg_ts_dict'::regclass) or (d.classid, d.objid) in (
+    select 'pg_class'::regclass, c.oid from ${NAMED_RELATIONS}
+    union all select 'pg_class'::regclass, i.indexrelid from pg_index i join ${NAMED_RELATIONS} on c.oid = i.indrelid
+    union all select 'pg_rewrite'::regclass, r.oid from pg_rewrite r join ${NAMED_RELATIONS} on c.oid = r.ev_class
+    union all select 'pg_attrdef'::regclass, a.oid from pg_attrdef a join ${NAMED_RELATIONS} on c.oid = a.adrelid
+    union all select 'pg_constraint'::regclass, k.oid from pg_constraint k join ${NAMED_RELATIONS} on c.oid = k.conrelid
+    union all select 'pg_trigger'::regclass, g.oid from pg_trigger g join ${NAMED_RELATIONS} on c.oid = g.tgrelid
+    union all select 'pg_type'::regclass, c.reltype from ${NAMED_RELATIONS}
+    union all select 'pg_proc'::regclass, p.oid from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = any($1::text[]) and n.nspname || '.' || p.proname = any($2::text[])
+    union all select 'pg_type'::regclass, t.oid from ${NAMED_TYPES}
+    union all select 'pg_constraint'::regclass, k.oid from pg_constraint k join ${NAMED_TYPES} on t.oid = k.contypid))`,
+  // Of each object's privileges (a relation, routine or type, by oid), those of the objects named; a schema's all.
+  privileges: (sql) => `select q.* from (${sql}) q
+where q.catalog in ('pg_namespace', 'pg_default_acl')
+  or (q.catalog = 'pg_class' and exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.oid = q.oid and n.nspname || '.' || c.relname = any($2::text[])))
+  or (q.catalog = 'pg_proc' and exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where p.oid = q.oid and n.nspname || '.' || p.proname = any($2::text[])))
+  or (q.catalog = 'pg_type' and exists (select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace
+      where t.oid = q.oid and n.nspname || '.' || t.typname = any($2::text[])))`,
+};
+
+/** The relations named (`c`), as a join target (`... join ${NAMED_RELATIONS} on c.oid = ...`). */
+const NAMED_RELATIONS = `(pg_class c join pg_namespace n on n.oid = c.relnamespace and n.nspname = any($1::text[])
+      and n.nspname || '.' || c.relname = any($2::text[]))`;
+/** The types named (`t`). */
+const NAMED_TYPES = `(pg_type t join pg_namespace n on n.oid = t.typnamespace and n.nspname = any($1::text[])
+      and n.nspname || '.' || t.typname = any($2::text[]))`;
+
+/**
+ * `sql` kept to the rows whose `schema.name` (its output columns) is one of `$2`. A plain subquery: PostgreSQL pulls it
+ * up and filters the catalog's rows before it prints their definitions.
+ */
+const named = (sql: string, schema: string, name: string) =>
+  `select q.* from (${sql}) q where q.${schema} || '.' || q.${name} = any($2::text[])`;
+
 /** The queries that take no scope parameter. */
 const UNSCOPED = new Set<keyof CatalogRows>(['comments', 'deps']);
 /** A second session's share: about half of the time at 5,000 objects (constraints, indexes, privileges, dependencies). */
 const ON_SIDE = new Set<keyof CatalogRows>(['constraints', 'indexes', 'privileges', 'deps', 'sequences', 'collations']);
+
+/** The settings every catalog query runs with (see `withCatalogSettings`). */
+const CATALOG_SETTINGS = { search_path: 'pg_catalog', jit: 'off' };
+const SERVER_VERSION_SQL = `select current_setting('server_version_num') as version`;
 
 /**
  * Run `fn` with `search_path = pg_catalog` and no JIT, putting the session's settings back afterwards. Without JIT: on a
@@ -162,6 +247,14 @@ export async function withCatalogSettings<T>(
 }
 
 const str = (v: unknown): string => String(v);
+/**
+ * A definition as printed, in the form PostgreSQL reads back as the same tree (`readBackForm`): its printed array
+ * casts left out unless the stored tree (`explicit`) holds an explicit one.
+ */
+const readBack = (text: string, form: DefinitionForm, explicit: unknown): string =>
+  readBackForm(text, form, explicit !== true);
+const readBackOrNull = (v: unknown, form: DefinitionForm, explicit: unknown): string | null =>
+  v === null || v === undefined ? null : readBack(String(v), form, explicit);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 /** PostgreSQL arrays arrive as arrays from both drivers; tolerate the text form just in case. */
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v ? parseTextArray(String(v)) : []);
@@ -375,13 +468,16 @@ class ModelBuilder {
             key: { ...base.key, kind: 'domain' },
             variant: 'domain',
             baseType: str(r.base_type),
-            default: strOrNull(r.default_expr),
+            default: readBackOrNull(r.default_expr, 'expression', r.default_explicit_array_casts),
             notNull: r.typnotnull === true,
             collation: strOrNull(r.collation),
             checks: [],
           };
-          for (const c of json<{ oid: unknown; name: string; definition: string }[]>(r.checks)) {
-            const check: DomainCheck = { name: c.name, definition: withoutNotValid(c.definition) };
+          for (const c of json<{ oid: unknown; name: string; definition: string; explicitArrayCasts: boolean }[]>(
+            r.checks,
+          )) {
+            const definition = readBack(withoutNotValid(c.definition), 'constraint', c.explicitArrayCasts);
+            const check: DomainCheck = { name: c.name, definition };
             obj.checks.push(check);
             this.set('pg_constraint', c.oid, { is: 'domain-check', obj: check, domain: obj });
           }
@@ -431,8 +527,8 @@ class ModelBuilder {
           command: POLICY_COMMANDS[p.command] ?? 'ALL',
           permissive: p.permissive,
           roles: [...p.roles].sort(),
-          using: p.using ?? null,
-          check: p.check ?? null,
+          using: readBackOrNull(p.using, 'expression', p.explicitArrayCasts),
+          check: readBackOrNull(p.check, 'expression', p.explicitArrayCasts),
         }));
       }
       const inherits = json<{ schema: string; name: string }[] | null>(r.inherits) ?? [];
@@ -443,12 +539,13 @@ class ModelBuilder {
       let position = 0;
       for (const c of json<ColumnJson[]>(r.columns)) {
         position++;
+        const expr = readBackOrNull(c.expr, 'expression', c.explicitArrayCasts);
         const col: Column = {
           name: c.name,
           type: c.type,
-          default: c.generated ? null : (c.expr ?? null),
+          default: c.generated ? null : expr,
           identity: c.identity === 'a' ? 'always' : c.identity === 'd' ? 'by-default' : null,
-          generated: c.generated ? (c.expr ?? null) : null,
+          generated: c.generated ? expr : null,
           collation: c.collation ?? null,
           notNull: c.notNull,
           position,
@@ -490,7 +587,7 @@ class ModelBuilder {
         name: str(r.name),
         kind,
         columns: list(r.columns),
-        expression: strOrNull(r.expression),
+        expression: readBackOrNull(r.expression, 'expression', r.explicit_array_casts),
         references:
           kind === 'foreign-key'
             ? {
@@ -503,7 +600,7 @@ class ModelBuilder {
             : null,
         deferrable: r.condeferrable === true,
         initiallyDeferred: r.condeferred === true,
-        definition: withoutNotValid(str(r.definition)),
+        definition: readBack(withoutNotValid(str(r.definition)), 'constraint', r.explicit_array_casts),
         dependsOn: [],
         // PostgreSQL before 18 leaves the per-partition halves of a foreign key to a partitioned table NOT VALID
         // after VALIDATE CONSTRAINT: such a key is added valid at once (see the renderer).
@@ -531,7 +628,7 @@ class ModelBuilder {
       const reloptions = list(r.reloptions);
       const view: View = {
         key,
-        definition: str(r.definition),
+        definition: readBack(str(r.definition), 'query', r.explicit_array_casts),
         columns: cols.map((c) => ({ name: c.name, type: c.type })),
         dependsOn: [],
         dependsOnColumns: [],
@@ -562,9 +659,9 @@ class ModelBuilder {
         table,
         unique: r.indisunique === true,
         columns: list(r.columns),
-        predicate: strOrNull(r.predicate),
+        predicate: readBackOrNull(r.predicate, 'expression', r.explicit_array_casts),
         expression: r.has_expressions === true,
-        definition: str(r.definition),
+        definition: readBack(str(r.definition), 'statement', r.explicit_array_casts),
         dependsOn: [],
         // On a partitioned table: the partitions' indexes attached to it (`schema.name`), compared only while it is
         // `incomplete` (made ON ONLY, not every partition's index attached: invalid), when they are in the model too
@@ -635,7 +732,7 @@ class ModelBuilder {
           name: str(r.function_name),
           args: list(r.function_args),
         },
-        definition: str(r.definition),
+        definition: readBack(str(r.definition), 'statement', r.explicit_array_casts),
         constraintTrigger: r.is_constraint === true,
         dependsOn: [],
         attrs: r.tgenabled && r.tgenabled !== 'O' ? { enabled: str(r.tgenabled) } : {},
@@ -925,6 +1022,7 @@ interface PolicyJson {
   roles: string[];
   using: string | null;
   check: string | null;
+  explicitArrayCasts: boolean;
 }
 
 /** `pg_policy.polcmd` → the command a `CREATE POLICY ... FOR` names. */
@@ -936,6 +1034,7 @@ interface ColumnJson {
   type: string;
   notNull: boolean;
   expr: string | null;
+  explicitArrayCasts: boolean;
   generated: string;
   identity: string;
   /** The identity's sequence options as a clause (`START WITH 1 INCREMENT BY 1 ... NO CYCLE`); null: no identity. */

@@ -601,3 +601,55 @@ describe('text search objects (issue 72)', () => {
     ]);
   });
 });
+
+describe('columns and aliases (for the editor)', () => {
+  it("reads a table's columns from CREATE TABLE and ALTER TABLE, a view's output names, and the aliases", async () => {
+    const statements = await parse(
+      [
+        'create table s.t (a int, b numeric(12,2) default 0, c timestamp(3) with time zone, d s.mood[],',
+        '  primary key (a, c));',
+        'alter table s.t add column e varchar(10) not null default now();',
+        'create view s.v (x) as select t.a, b as bee, count(*), u.* from s.t t join s.u u using (a);',
+        'create view s.w as select t.a, u.* from s.t t, s.u u;',
+        'update s.t tt set a = 1 from s.u uu where uu.a = tt.a;',
+      ].join('\n'),
+    );
+    const columns = statements.map((s) =>
+      s.columns?.map((c) => [c.name, c.type, c.notNull, c.default, c.location.line, c.location.column]),
+    );
+    expect(columns).toEqual([
+      [
+        ['a', 'integer', true, undefined, 1, 19],
+        ['b', 'numeric(12,2)', undefined, '0', 1, 26],
+        ['c', 'timestamp(3) with time zone', true, undefined, 1, 53],
+        ['d', 's.mood[]', undefined, undefined, 1, 84],
+      ],
+      [['e', 'character varying(10)', true, 'now()', 3, 28]],
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(statements.map((s) => s.aliases)).toEqual([
+      undefined,
+      undefined,
+      [
+        { alias: 't', schema: 's', name: 't' },
+        { alias: 'u', schema: 's', name: 'u' },
+      ],
+      [
+        { alias: 't', schema: 's', name: 't' },
+        { alias: 'u', schema: 's', name: 'u' },
+      ],
+      [
+        { alias: 'tt', schema: 's', name: 't' },
+        { alias: 'uu', schema: 's', name: 'u' },
+      ],
+    ]);
+    const view = await one('create view s.v (x) as select t.a, b as bee, count(*) from s.t t');
+    expect(view.columns?.map((c) => [c.name, c.location.column])).toEqual([
+      ['x', 31],
+      ['bee', 36],
+      ['count', 46],
+    ]);
+  });
+});

@@ -6,6 +6,7 @@ import { TextFrame } from './frame';
 import { loadPostgresParser, parseSql, scanSql } from './libpg';
 import { KeyMaker } from './object-keys';
 import { skipSpaceAndComments, SourceText } from './source-text';
+import { relationAliases } from './columns';
 import { analyzeStatement } from './statement-analysis';
 import { isDumpSessionSetting, withoutDumpRestrict } from './dump-settings';
 
@@ -75,6 +76,9 @@ export function parsePostgresSource(original: string, file: string, options: Par
     };
     if (analysis.deferrable) statement.deferrable = analysis.deferrable;
     if (analysis.constraintIndexes) statement.constraintIndexes = analysis.constraintIndexes;
+    if (analysis.columns) statement.columns = analysis.columns;
+    const aliases = relationAliases(raw.stmt);
+    if (aliases.length) statement.aliases = aliases;
     if (!analysis.key && isDumpSessionSetting(sql)) statement.restoreSetting = true;
     out.push(statement);
   }

@@ -1,4 +1,5 @@
 import {
+  type ColumnDefinition,
   DbeeError,
   type DeferrableConstraint,
   type ObjectKey,
@@ -6,7 +7,7 @@ import {
   type Reference,
   type StatementAction,
 } from '@dbee/core';
-import { isPresentSchema } from '../new-database';
+import { isPresentSchema } from '../shadow/new-database';
 import type {
   AlterTableCmd,
   ColumnDef,
@@ -21,6 +22,7 @@ import type {
   RangeVar,
   TypeName,
 } from '@pgsql/types';
+import { columnOf, primaryKeyColumns, viewColumns } from './columns';
 import { chooseName, nameAddition } from './default-names';
 import { CreateTableText, deferrableConstraints, foreignKeysOf } from './foreign-keys';
 import { kindOfObjectType } from './object-keys';
@@ -46,6 +48,8 @@ export interface StatementAnalysis {
   deferrable?: DeferrableConstraint[];
   /** See `ParsedStatement.constraintIndexes`. */
   constraintIndexes?: string[];
+  /** See `ParsedStatement.columns`. */
+  columns?: ColumnDefinition[];
 }
 
 type AnyNode = Record<string, any>;
@@ -94,6 +98,7 @@ class Analyzer {
   private sink: ReferenceSink;
   private deferrable?: DeferrableConstraint[];
   private readonly constraintIndexes: string[] = [];
+  private columns?: ColumnDefinition[];
 
   constructor(private readonly ctx: StatementContext) {
     this.sink = new ReferenceSink(null, ctx.keys.defaultSchema);
@@ -157,11 +162,13 @@ class Analyzer {
         const matview = n['objtype'] === 'OBJECT_MATVIEW';
         this.define(this.keys.relation(matview ? 'materialized-view' : 'table', n['into']?.rel ?? {}), 'create');
         this.walk(n['query'], matview ? 'materialized view' : 'query');
+        this.columns = viewColumns(n['query'], n['into']?.colNames, this.ctx.frame);
         break;
       }
       case 'ViewStmt':
         this.define(this.keys.relation('view', n['view'] ?? {}), n['replace'] ? 'create-or-replace' : 'create');
         this.walk(n['query'], 'view');
+        this.columns = viewColumns(n['query'], n['aliases'], this.ctx.frame);
         break;
       case 'CreateFunctionStmt':
         this.createFunction(n as CreateFunctionStmt);
@@ -272,6 +279,7 @@ class Analyzer {
     };
     if (this.deferrable?.length) analysis.deferrable = this.deferrable;
     if (this.constraintIndexes.length) analysis.constraintIndexes = this.constraintIndexes;
+    if (this.columns?.length) analysis.columns = this.columns;
     return analysis;
   }
 
@@ -308,8 +316,10 @@ class Analyzer {
       const el = e as AnyNode;
       if (el['ColumnDef']) this.column(el['ColumnDef'], 'column type', fkTargets);
       else if (el['Constraint']) this.constraint(el['Constraint'], fkTargets);
+      if (el['ColumnDef']) this.addColumn(el['ColumnDef']);
       else if (el['TableLikeClause']) this.relationRef(el['TableLikeClause'].relation, 'like');
     }
+    for (const e of n.tableElts ?? []) if (this.columns) primaryKeyColumns(this.columns, (e as AnyNode)['Constraint']);
     this.walk(n.partspec, 'partition key');
     const fks = foreignKeysOf(n);
     if (fks.length > 0) this.deferrable = this.splitForeignKeys(n, key, fks, fkTargets);
@@ -345,6 +355,11 @@ class Analyzer {
     if (c.collClause) this.walk({ collClause: c.collClause }, 'collation');
     this.walk(c.raw_default, 'default');
     for (const k of c.constraints ?? []) this.constraint((k as AnyNode)['Constraint'], fkTargets);
+  }
+
+  /** A column the statement gives its table (CREATE TABLE, ALTER TABLE ... ADD COLUMN). */
+  private addColumn(c: ColumnDef): void {
+    (this.columns ??= []).push(columnOf(c, this.ctx.frame, this.keys.defaultSchema));
   }
 
   private constraint(c: Constraint | undefined, fkTargets?: Map<Constraint, Reference>): void {
@@ -565,6 +580,7 @@ class Analyzer {
       if (!cmd || !def) continue;
       if (def['ColumnDef']) {
         this.column(def['ColumnDef'], 'column type');
+        if (cmd.subtype === 'AT_AddColumn' && kind === 'table') this.addColumn(def['ColumnDef']);
       } else if (def['Constraint']) {
         this.constraint(def['Constraint']);
       } else if (def['PartitionCmd']) {

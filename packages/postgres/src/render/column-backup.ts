@@ -1,6 +1,6 @@
 import type { ChangeOf, SchemaModel } from '@dbee/core/schema';
 import { formatKey } from '@dbee/core/schema';
-import { backupName, backupSchema } from '../postgres-objects';
+import { backupName, backupSchema } from '../catalog/postgres-objects';
 import { ident, qualified } from './quote';
 import { columnDefinition } from './render-change';
 

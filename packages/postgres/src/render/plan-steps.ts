@@ -6,7 +6,7 @@ import { renderChange } from './render-change';
 import { columnBackup } from './column-backup';
 import { safeSteps, withLockTimeout } from './safe-rewrites';
 import type { RenderMode } from '@dbee/core';
-import { postgresFacts } from '../postgres-facts';
+import { postgresFacts } from '../introspect/postgres-facts';
 
 /** A plan step as rendering knows it: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -77,6 +77,13 @@ const ACTIONS: Record<ChangeKind, StepAction> = {
   'set-owner': 'alter',
 };
 
+/** What a change re-creates (`PlanStep.recreates`): its cause, or the table a copy of rows fills. */
+function recreation(change: Change): { recreates?: string } {
+  if (change.kind === 'copy-rows') return { recreates: formatKey(change.table) };
+  const cause = 'recreate' in change ? change.recreate?.cause : undefined;
+  return cause ? { recreates: cause } : {};
+}
+
 /**
  * One step per change, in the order given (the differ's order): statements, reverse, transactionality and
  * hazards, shaped like a `PlanStep` without what only the planner knows. With `safe`, a change may become several
@@ -88,7 +95,7 @@ export function renderPlanSteps(changes: Change[], options: PlanStepOptions): Re
     const objectKey = changeObjectKey(change);
     const hazards = (asOnline: boolean) =>
       classifyHazards(change, options.from, options.to, { online: asOnline, facts: postgresFacts });
-    const base = { key: formatKey(objectKey), objectKey, action: ACTIONS[change.kind] };
+    const base = { key: formatKey(objectKey), objectKey, action: ACTIONS[change.kind], ...recreation(change) };
     // deploy.keepDroppedColumns: a dropped column's values are kept in a backup table its reverse restores them from.
     const kept =
       change.kind === 'drop-column' && options.keepDroppedColumns

@@ -23,7 +23,7 @@ import type {
   View,
 } from '@dbee/core/schema';
 import { ident, literal, qualified } from './quote';
-import { postgresFacts } from '../postgres-facts';
+import { postgresFacts } from '../introspect/postgres-facts';
 
 export interface RenderOptions {
   /**

@@ -1,7 +1,7 @@
 import type { Connection, Plan } from '@dbee/core';
 import type { CapturedDefinition } from './bteq';
 import { expandPlaceholders } from '../parse/placeholders';
-import { ledgerTable } from '../teradata-ledger';
+import { ledgerTable } from '../ledger/teradata-ledger';
 import { captureDefinition } from '../introspect/teradata-objects';
 
 /** Kinds whose changed definition the rollback script puts back (REPLACE of the captured text). */

@@ -351,7 +351,7 @@ describe('toBteq', () => {
       .QUIT 0
 
       .LABEL CHANGED_1
-      .REMARK 'PROD_EDW.ORDERS was deployed from another definition: a BTEQ script cannot change a table in place (it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, which plans the ALTER TABLE steps, or write a migration.'
+      .REMARK 'PROD_EDW.ORDERS was deployed from another definition: this script was exported without planning that change against the target (it could not be read then, or the table changed after the export). Nothing was changed. Export the scripts again with the target reachable (dbee plan --format bteq --env), which plans the ALTER TABLE steps, or deploy the change with dbee deploy.'
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 17
@@ -775,7 +775,14 @@ describe('toBteqRollback', () => {
       SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'ORDERS';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       .IF ACTIVITYCOUNT = 0 THEN .GOTO ASIDE_2
+      BT;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .IF ACTIVITYCOUNT > 0 THEN .GOTO LOCKROWS_2
       RENAME TABLE PROD_EDW.ORDERS TO PROD_EDW.ORDERS_RB_20261121T103000;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      ET;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
       .LABEL ASIDE_2
       SELECT 1 FROM DBC.TablesV WHERE UPPER(DatabaseName) = 'PROD_EDW' AND UPPER(TableName) = 'ORDERS_BAK_20261121T103000';
@@ -830,7 +837,7 @@ describe('toBteqRollback', () => {
       .QUIT 0
 
       .LABEL ROWS_2
-      .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (rows its backup does not hold, compared by content, or any row when nothing was copied): putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
+      .REMARK 'PROD_EDW.ORDERS holds rows written since deployment 42 (rows its backup does not hold or holds otherwise, compared by primary index key and row hash, rows deleted since included, or any row when nothing was copied): putting back the table the deployment renamed aside would drop or bring them back. Nothing was undone. Move the rows you need into the backup first, then roll back with dbee rollback --force, or rename the tables by hand.'
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 18
@@ -845,6 +852,13 @@ describe('toBteqRollback', () => {
       DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
       .LOGOFF
       .QUIT 17
+
+      .LABEL LOCKROWS_2
+      ABORT;
+      .REMARK 'PROD_EDW.ORDERS received rows since deployment 42 while this script ran (rows its backup does not hold or holds otherwise; found under its lock, right before it would have been renamed aside): it was left as it is, with its rows; the steps undone before it stay undone. Move the rows you need into the backup, then run this script again.'
+      DELETE FROM DBEE_LEDGER."lock" WHERE "lock_key" = 'deploy' AND "owner_token" = 'bteq-42-p-sum';
+      .LOGOFF
+      .QUIT 18
 
       .LABEL KEEP_2
       .REMARK 'PROD_EDW.ORDERS holds rows and no backup exists: not dropped; the rollback stops here'

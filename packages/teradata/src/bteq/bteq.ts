@@ -15,11 +15,15 @@ import {
 import { expandPlaceholders } from '../parse/placeholders';
 import { quoteIdent, quoteString } from '../parse/teradata-identifiers';
 import { kindKeyword, REPLACEABLE_KINDS, toReplace } from '../render/teradata-renderer';
-import { lockTableDdl, teradataLedger } from '../teradata-ledger';
+import { lockTableDdl, teradataLedger } from '../ledger/teradata-ledger';
 import { tokenize } from '../parse/splitter';
 import { parseTeradata } from '../parse/teradata-parser';
 import { tableModel } from '../render/teradata-table-diff';
 import { retarget } from '../render/teradata-retarget';
+import { CREATE_ONLY_KINDS, type ChangedInPlace } from './bteq-alters';
+import { copiedStatistics } from './bteq-statistics';
+import { ROLLBACK_CHECK_MAX_BYTES } from '../connection/teradata-connection';
+import { changedRows, uniqueIndexOver } from '../introspect/rows-since';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.
@@ -129,6 +133,19 @@ export interface BteqOptions {
    * the deployment dropped again (#64 S4). Default none: the script stops before undoing a changed object.
    */
   previous?: ReadonlyMap<string, CapturedDefinition>;
+  /**
+   * Deploy only: the tables (join indexes, hash indexes) whose file changed since their deployment, by object key, as
+   * `planAgainstTarget` planned them against the target at export: their `alter` steps run only while the ledger holds
+   * the object at the checksum they were planned from (or one of their own steps wrote); the last records the sources'
+   * checksum. Default none: a changed table stops the script before its first step.
+   */
+  changedInPlace?: ReadonlyMap<string, ChangedInPlace>;
+  /**
+   * Rollback only: the largest size (bytes of `DBC.TableSizeV` CurrentPerm, a table and its backup together) the check
+   * for rows written since the deployment compares; a larger pair stops the script before anything is undone. Default
+   * {@link ROLLBACK_CHECK_MAX_BYTES}.
+   */
+  rollbackCheckMaxBytes?: number;
 }
 
 /** A definition captured from the target at export time (see {@link BteqOptions.previous}). */
@@ -399,7 +416,28 @@ function sameName(db: string, name: string): string {
 }
 
 /** Kinds the in-script conflict check looks up in DBC.TablesV. */
-const CONFLICT_KINDS = new Set(['table', 'view', 'macro', 'procedure', 'function', 'join-index', 'hash-index']);
+const CONFLICT_KINDS = new Set([
+  'table',
+  'view',
+  'macro',
+  'procedure',
+  'function',
+  'join-index',
+  'hash-index',
+  // A user-defined type, in SYSUDTLIB: `drop` runs DROP TYPE; `rename` fails the step (Teradata has no RENAME TYPE).
+  'type',
+  // An authorization (one without a password variable: those are refused at export) and a function mapping: `drop`
+  // runs DROP AUTHORIZATION / DROP FUNCTION MAPPING; `rename` fails the step (no RENAME for either).
+  'authorization',
+  'function-mapping',
+]);
+
+/** Kinds the in-script conflict check meets but Teradata cannot rename aside, with the statement it lacks. */
+const NO_RENAME: Readonly<Record<string, string>> = {
+  type: 'RENAME TYPE',
+  authorization: 'RENAME AUTHORIZATION',
+  'function-mapping': 'RENAME FUNCTION MAPPING',
+};
 
 /**
  * Databases, users, roles and profiles: looked up in their own views. One the ledger does not know follows `raise`
@@ -620,6 +658,18 @@ function commit(c: Ctx): string[] {
   return c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`] : [];
 }
 
+/**
+ * The error an ALTER step's request answers when a run of this script that stopped after it committed already made it
+ * (the step's requests but the last commit on their own): 3803 for the copy `CREATE TABLE <backup> AS t WITH DATA` of
+ * a column drop (its name carries the release's stamp), 3807 for the `DROP JOIN|HASH INDEX` of a changed index. Null
+ * for any other request.
+ */
+function rerunnable(sql: string): number | null {
+  if (/^\s*CREATE\s+(?:\w+\s+)*?TABLE\b[\s\S]*\bAS\b[\s\S]*\bWITH\s+(?:NO\s+)?DATA\b/i.test(sql)) return 3803;
+  if (/^\s*DROP\s+(?:JOIN|HASH)\s+INDEX\b/i.test(sql)) return 3807;
+  return null;
+}
+
 /** Whether a statement creates or replaces a procedure (its SPL compile result is tested after it). */
 function isProcedure(sql: string): boolean {
   return /^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(sql);
@@ -670,7 +720,18 @@ function copyRows(
   step: PlanStep,
   statements: string[],
   stamp: string,
-): { after: number; sql: string; table: string; backup: string; columns: string[]; set: boolean } | null {
+): {
+  after: number;
+  sql: string;
+  table: string;
+  backup: string;
+  columns: string[];
+  set: boolean;
+  /** The new table's primary index columns (none for NO PRIMARY INDEX). */
+  key: string[];
+  /** No two rows alike are possible in the new table: a unique primary index, or a SET table in the session's mode. */
+  unique: boolean;
+} | null {
   if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
   const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
   if (strategy !== 'rename' || !c.options.copyData?.(step)) return null;
@@ -685,6 +746,11 @@ function copyRows(
   const list = columns.join(', ');
   // A SET table in a Teradata-mode session: the model is read in that mode, where a CREATE that says neither is SET.
   const set = /\bSET\b/i.test(model.header.split(/\bTABLE\b/i)[0] ?? '');
+  const inMode = tableModel(statements[after]!, { tmode: c.ansi ? 'ANSI' : 'TERA' }) ?? model;
+  const keyText = /\bPRIMARY\s+(?:AMP\s+)?INDEX\s*(?:\w+\s*)?\(([^)]*)\)/i.exec(inMode.primary);
+  const key = keyText ? keyText[1]!.split(',').map((k) => k.trim()) : [];
+  const unique =
+    /^\s*UNIQUE\s+PRIMARY\b/i.test(inMode.primary) || /\bSET\b/i.test(inMode.header.split(/\bTABLE\b/i)[0] ?? '');
   return {
     after,
     sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`,
@@ -692,6 +758,8 @@ function copyRows(
     backup,
     columns,
     set,
+    key,
+    unique,
   };
 }
 
@@ -853,7 +921,10 @@ async function buildAside(
   const ran: string[] = [];
   for (const [i, st] of statements.entries()) {
     const built = retarget(st, db, name, aside);
-    lines.push(bteqRequest(built), toAside, ...commit(toAside));
+    // After the copy, a COLLECT STATISTICS of the table may copy the live table's statistics (decided at run time).
+    const at = { db, live: name, aside, tag: `${n}_${i + 1}`, fail: toAside, commit: commit(toAside) };
+    const copied = copy && i > createAt && built !== st ? copiedStatistics(st, bteqRequest(built), at) : null;
+    lines.push(...(copied ?? [bteqRequest(built), toAside, ...commit(toAside)]));
     ran.push(built);
     if (i !== createAt) continue;
     if (copy) {
@@ -866,7 +937,7 @@ async function buildAside(
     }
     lines.push(...copyGrants(c, step, n, { from: name, to: aside }, `ASIDE_${n}`));
   }
-  await c.ledger!.recordBackup(c.id, step.key, `${db}.${backup}`, c.recorder);
+  await c.ledger!.backups.recordBackup(c.id, step.key, `${db}.${backup}`, c.recorder);
   const backupRow = c.recorder.take();
   const first = `RENAME TABLE ${sql} TO ${backupSql}`;
   const second = `RENAME TABLE ${asideSql} TO ${sql}`;
@@ -915,14 +986,13 @@ async function buildAside(
   return lines;
 }
 
-/** Kinds a script can only CREATE: a changed definition of one the ledger has needs ALTER steps planned on the target. */
-const CREATE_ONLY_KINDS = new Set(['table', 'join-index', 'hash-index']);
-
 /**
- * Checks the deploy script makes before its first step: a table, join index or hash index that the ledger holds at
- * another checksum than the step's was deployed from another definition. Its CREATE would fail (3803) halfway through
- * the script, after the steps before it ran: the script is written from the sources without reading the target, so it
- * cannot plan the `ALTER TABLE` steps `dbee deploy` plans. It stops first (exit 16 + i), with nothing changed.
+ * Checks the deploy script makes before its first step: a table, join index or hash index planned as its CREATE that
+ * the ledger holds at another checksum than the step's was deployed from another definition. Its CREATE would fail
+ * (3803) halfway through the script, after the steps before it ran. The export plans such a change as ALTER TABLE
+ * steps when it can read the target (`planAgainstTarget`); a CREATE left here means it could not, or the table changed
+ * after the export. The script stops first (exit 16 + i), with nothing changed. Then the guard of the objects the
+ * export did plan in place (`plannedAtExport`).
  */
 function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
@@ -940,15 +1010,54 @@ function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]):
       '',
       `.LABEL CHANGED_${n}`,
       remark(
-        `${qualified(c, step).sql} was deployed from another definition: a BTEQ script cannot change a ${step.objectKey.kind} in place ` +
-          '(it is written from the sources, without reading the target). Nothing was changed. Deploy this change with dbee deploy, ' +
-          'which plans the ALTER TABLE steps, or write a migration.',
+        `${qualified(c, step).sql} was deployed from another definition: this script was exported without planning that change against the target ` +
+          '(it could not be read then, or the table changed after the export). Nothing was changed. Export the scripts again with the target reachable ' +
+          '(dbee plan --format bteq --env), which plans the ALTER TABLE steps, or deploy the change with dbee deploy.',
       ),
       '.LOGOFF',
       `.QUIT ${bteqReturnCode(n)}`,
     );
   }
+  lines.push(...plannedAtExport(c, steps, failures));
   return lines.length ? [remark('checks before the first step'), ...lines] : [];
+}
+
+/**
+ * The guard of the objects the export planned in place (`BteqOptions.changedInPlace`, #73 item 4), as the view restore
+ * of `rollback.btq` is guarded: their ALTER steps were planned from `SHOW TABLE` of the target when the ledger held the
+ * object at one checksum; the script runs them only while it still does, or holds one its own steps wrote (a re-run),
+ * or the sources' (done). Anything else (another release or `dbee deploy` changed the table since the export) stops
+ * the script before its first step (exit 16 + i, nothing changed): the ALTERs would not fit the table any more.
+ */
+function plannedAtExport(c: Ctx, steps: readonly PlanStep[], failures: string[]): string[] {
+  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const lines: string[] = [];
+  for (const [key, changed] of c.options.changedInPlace ?? []) {
+    const idx = steps.findIndex((s) => s.order === changed.orders[0]);
+    const step = steps[idx];
+    if (!step) continue;
+    const n = idx + 1;
+    const own = steps
+      .filter((s) => changed.orders.includes(s.order))
+      .map((s) => checksumStatements(s.statements, c.options.variables ?? {}));
+    const accepted = [...new Set([changed.from, changed.to, ...own])].map(keyLiteral).join(', ');
+    lines.push(
+      `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(key)} AND ${q('checksum')} IN (${accepted});`,
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT = 0 THEN .GOTO MOVED_${n}`,
+    );
+    failures.push(
+      '',
+      `.LABEL MOVED_${n}`,
+      remark(
+        `${qualified(c, step).sql} changed since these scripts were exported: its ALTER TABLE steps were planned from the definition the ledger recorded then, and it records another now. ` +
+          'Nothing was changed. Export the scripts again (dbee plan --format bteq), which plans the change from the table as it is.',
+      ),
+      '.LOGOFF',
+      `.QUIT ${bteqReturnCode(n)}`,
+    );
+  }
+  return lines;
 }
 
 /**
@@ -956,7 +1065,7 @@ function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]):
  * a transaction), written again on a re-run (`replacesStarted`: the earlier one is deleted first).
  */
 async function startedRow(c: Ctx, step: PlanStep, statements: string[], checksum: string): Promise<void> {
-  await c.ledger!.recordStep(
+  await c.ledger!.steps.recordStep(
     c.id,
     {
       order: step.order,
@@ -1007,7 +1116,9 @@ function interrupted(
   ];
   const first = statements[0] ?? '';
   const replaced = /^REPLACE\b/i.test(first.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/, ''));
-  if (word && !replaced && (CONFLICT_KINDS.has(kind) || DEPENDENT_KINDS.has(kind))) {
+  // An ALTER step changes what stands at the name: it is never dropped to run again (its requests that may have
+  // committed before the stop are made re-runnable instead: `rerunnable`).
+  if (word && !replaced && step.action !== 'alter' && (CONFLICT_KINDS.has(kind) || DEPENDENT_KINDS.has(kind))) {
     lines.push(
       `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
       ledgerFailed,
@@ -1098,7 +1209,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
       '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
     );
-    await c.ledger.startDeployment({
+    await c.ledger.deployments.startDeployment({
       project,
       environment: ledgerOptions.environment,
       kind: 'deploy',
@@ -1133,6 +1244,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       .map(c.expand)
       .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
     const checksum = checksumStatements(step.statements, options.variables ?? {});
+    const inPlace = step.action === 'alter' ? options.changedInPlace?.get(step.key) : undefined;
     if (lockedFrom >= 0) lines.push(...heartbeat(c, token));
     // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
     // cut between them: it writes a `started` row first, so that a re-run knows what it finds was made by this release.
@@ -1149,7 +1261,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       // The applied row replaces the step's `started` row; a failed one keeps it for the re-run (`interrupted`).
       replacesStarted = marked && status === 'applied',
     ) =>
-      c.ledger!.recordStep(
+      c.ledger!.steps.recordStep(
         id,
         {
           order: step.order,
@@ -1171,7 +1283,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       );
     const state = async () => {
       if (step.action === 'migrate') {
-        await c.ledger!.recordMigration(
+        await c.ledger!.objects.recordMigration(
           step.project,
           migrationVersionOf(step.objectKey.name),
           step.source?.file ?? '',
@@ -1180,10 +1292,12 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           c.recorder,
         );
       } else {
-        await c.ledger!.setObjectState(
+        // An object planned in place at export: its last step records the sources' checksum (#73 item 4).
+        const last = inPlace && step.order === inPlace.orders.at(-1) ? inPlace.to : checksum;
+        await c.ledger!.objects.setObjectState(
           step.project,
           step.key,
-          step.action === 'drop' ? null : checksum,
+          step.action === 'drop' ? null : last,
           id,
           c.recorder,
         );
@@ -1213,6 +1327,16 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         );
         lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
       }
+      if (inPlace)
+        // Done by a run of this script: the object is at the sources' checksum, or this step's row is applied.
+        lines.push(
+          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} = ${keyLiteral(inPlace.to)};`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
+          `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${id} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied';`,
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
+        );
       if (marked) lines.push(...interrupted(c, step, n, statements, stamp, failures));
       // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
       // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
@@ -1279,6 +1403,13 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
         }
         if (strategy === 'ignore') lines.push(`.GOTO OVER_${n}`);
         else if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+        else if (strategy === 'rename' && NO_RENAME[step.objectKey.kind])
+          lines.push(
+            remark(
+              `Teradata has no ${NO_RENAME[step.objectKey.kind]}: ${sql} cannot be renamed aside. Nothing was changed for it. Choose ifExists: drop (DROP ${word}${step.objectKey.kind === 'type' ? ', refused while a column uses it' : ''}) or skip for this file, or drop it yourself, then export and run again.`,
+            ),
+            `.GOTO FAIL_${n}`,
+          );
         // skip: the existing object stays as it is; the step does not run and writes no ledger row.
         else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
         else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
@@ -1315,9 +1446,14 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
               // the request): a table holding duplicates stops the step here, before anything is renamed.
               const list = copy.columns.join(', ');
               lines.push(
+                // A unique primary or secondary index over copied columns: no duplicates possible, nothing to read.
+                `${uniqueIndexOver(db, name, copy.columns)};`,
+                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+                `.IF ACTIVITYCOUNT > 0 THEN .GOTO NODUPS_${n}`,
                 `SELECT TOP 1 1 FROM (SELECT ${list} FROM ${sql} EXCEPT ALL SELECT DISTINCT ${list} FROM ${sql}) d;`,
                 `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
                 `.IF ACTIVITYCOUNT > 0 THEN .GOTO DUPS_${n}`,
+                `.LABEL NODUPS_${n}`,
               );
               failures.push(
                 '',
@@ -1344,7 +1480,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           } else {
             // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
             // backup is never made without its row.
-            await c.ledger.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
+            await c.ledger.backups.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
             lines.push(
               ...withRows(
                 c,
@@ -1378,7 +1514,10 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       const out: string[] = [];
       for (const [i, st] of statements.entries()) {
         if (bundled && i === last) break;
-        out.push(bteqRequest(st), fail);
+        const again = step.action === 'alter' ? rerunnable(st) : null;
+        out.push(bteqRequest(st));
+        if (again) out.push(`.IF ERRORCODE = ${again} THEN .GOTO AGAIN_${tag}${n}_${i + 1}`);
+        out.push(fail, ...(again ? [`.LABEL AGAIN_${tag}${n}_${i + 1}`] : []));
         if (isProcedure(st)) {
           out.push(...compiled(`${tag}${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
           if (c.ansi) out.push('COMMIT;', fail);
@@ -1397,7 +1536,8 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       const aside =
         conflictable &&
         (options.conflictStrategy?.(step) ?? 'raise') === 'rename' &&
-        !['table', 'join-index', 'hash-index'].includes(kind);
+        !['table', 'join-index', 'hash-index'].includes(kind) &&
+        !NO_RENAME[kind];
       if (aside) {
         // When this run renamed an object aside (its backup row exists), the step row says so as the runner's does:
         // its reverse puts the backup back after dropping the new object, so that `dbee rollback` restores it.
@@ -1442,7 +1582,10 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       lines.push(`.LABEL SKIP_${n}`);
       const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
       await record('failed', error);
-      await c.ledger.finishDeployment(id, 'failed', error, null, { transaction: 'object', failedAt: 'bteq' });
+      await c.ledger.deployments.finishDeployment(id, 'failed', error, null, {
+        transaction: 'object',
+        failedAt: 'bteq',
+      });
       failures.push(
         '',
         `.LABEL FAIL_${n}`,
@@ -1455,7 +1598,10 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   }
   lines.push('');
   if (c.ledger) {
-    await c.ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object', smoke: 'not run' });
+    await c.ledger.deployments.finishDeployment(id, 'succeeded', null, null, {
+      transaction: 'object',
+      smoke: 'not run',
+    });
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
@@ -1514,7 +1660,7 @@ async function remadeIndexes(
       ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO REMAKE_FAILED_${n}`] : []),
       `.LABEL REMADE_${n}`,
     );
-    await c.ledger.finishDeployment(
+    await c.ledger.deployments.finishDeployment(
       id,
       'failed',
       `every step was undone; ${c.expand(step.key)}, made by hand and dropped by deployment ${deployed}, could not be made again`,
@@ -1565,6 +1711,64 @@ function restoreChanged(c: Ctx, step: PlanStep, n: number, deployed: number): st
     `.GOTO UNDONE_${n}`,
     `.LABEL CREATED_${n}`,
   ];
+}
+
+/**
+ * The move that takes the deployed table away from its name (`RENAME TABLE t TO t_rb_<stamp>`), under the same lock as
+ * the data check (#73 item 5): `LOCKING TABLE t FOR EXCLUSIVE` on the check's first request holds the table until the
+ * transaction ends ("the lock is held until the transaction completes", SQL Data Manipulation Language, LOCKING Request
+ * Modifier), and the RENAME is that transaction's last request (a DDL may end a transaction: BEGIN TRANSACTION, "Rules
+ * for Transactions Containing DDL Statements"). No load can write a row between the check and the rename. Rows written
+ * since the deployment abort the transaction (`ABORT` / `ROLLBACK`) and stop the script there (exit 16 + i): the steps
+ * undone before it stay undone, this table is untouched, and a run of the script after the rows are moved goes on from
+ * here. The check before anything is undone (`rollbackPreflight`) makes the same comparison without the lock.
+ */
+function lockedSwap(
+  c: Ctx,
+  step: PlanStep,
+  n: number,
+  code: number,
+  names: { table: string; backup: string; aside: string; stamp: string; deployed: number },
+  failures: string[],
+): string[] {
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
+  const rename = `RENAME TABLE ${names.table} TO ${names.aside};`;
+  const copy = copyRows(c, step, step.statements.map(c.expand), names.stamp);
+  const checks = copy ? changedRows(copy, names.table, names.backup) : [`SELECT TOP 1 1 FROM ${names.table};`];
+  const locked = checks.map((q, i) => (i === 0 ? `LOCKING TABLE ${names.table} FOR EXCLUSIVE ${q}` : q));
+  failures.push(
+    '',
+    `.LABEL LOCKROWS_${n}`,
+    c.ansi ? 'ROLLBACK;' : 'ABORT;',
+    remark(
+      `${names.table} received rows since deployment ${names.deployed} while this script ran (rows its backup does not hold or holds otherwise; found under its lock, right before it would have been renamed aside): ` +
+        'it was left as it is, with its rows; the steps undone before it stay undone. Move the rows you need into the backup, then run this script again.',
+    ),
+    '.LOGOFF',
+    `.QUIT ${code}`,
+  );
+  return [
+    ...(c.ansi ? [] : ['BT;', fail]),
+    ...locked.flatMap((q) => [q, fail, `.IF ACTIVITYCOUNT > 0 THEN .GOTO LOCKROWS_${n}`]),
+    rename,
+    fail,
+    c.ansi ? 'COMMIT;' : 'ET;',
+    fail,
+  ];
+}
+
+/**
+ * The rollback's refusal up front (#73 item 5): a table the data check would compare whose size, with its backup's,
+ * passes `rollbackCheckMaxBytes` (`DBC.TableSizeV` CurrentPerm, summed over the AMPs) is not compared: the script stops
+ * before anything is undone and says so (the row above the message: the bytes), instead of scanning it in the change
+ * window.
+ */
+function tooLarge(db: string, names: string[], max: number): string {
+  const tables = names.map((n) => `UPPER(TableName) = ${quoteString(n.toUpperCase())}`).join(' OR ');
+  return (
+    `SELECT s.table_bytes, ${max} AS max_bytes FROM (SELECT SUM(CurrentPerm) AS table_bytes FROM DBC.TableSizeV ` +
+    `WHERE UPPER(DatabaseName) = ${quoteString(db.toUpperCase())} AND (${tables})) s WHERE s.table_bytes > ${max};`
+  );
 }
 
 /**
@@ -1639,15 +1843,31 @@ function rollbackPreflight(
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT ${when === 'exists' ? '>' : '='} 0 THEN .GOTO ${label}`,
       ];
-      // Rows of the deployed table `table` that its backup `base` does not account for, compared by content (#64):
-      // with copyData, the rows that are not in the backup, one for one (EXCEPT ALL: a row deleted and loaded again
-      // with other values counts, which a count of rows would miss); without a copy, any row.
+      // Rows of the deployed table `table` that its backup `base` does not account for, or rows of `base` it no longer
+      // holds (#73 item 5): with copyData, compared by key and row hash (`changedRows`); without a copy, any row. A
+      // pair of tables larger than the bound is refused instead of compared.
+      const max = c.options.rollbackCheckMaxBytes ?? ROLLBACK_CHECK_MAX_BYTES;
       const written = (table: string, base: string) => [
-        copy
-          ? `SELECT TOP 1 1 FROM (SELECT ${copy.columns.join(', ')} FROM ${table} EXCEPT ALL SELECT ${copy.columns.join(', ')} FROM ${base}) d;`
-          : `SELECT TOP 1 1 FROM ${table};`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT > 0 THEN .GOTO ROWS_${n}`,
+        ...(copy
+          ? [
+              tooLarge(
+                db,
+                [table, base].map((t) => t.split('.').pop()!.replace(/^"|"$/g, '')),
+                max,
+              ),
+              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+              `.IF ACTIVITYCOUNT > 0 THEN .GOTO LARGE_${n}`,
+              ...changedRows(copy, table, base).flatMap((query) => [
+                query,
+                `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+                `.IF ACTIVITYCOUNT > 0 THEN .GOTO ROWS_${n}`,
+              ]),
+            ]
+          : [
+              `SELECT TOP 1 1 FROM ${table};`,
+              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+              `.IF ACTIVITYCOUNT > 0 THEN .GOTO ROWS_${n}`,
+            ]),
         `.GOTO ROWS_OK_${n}`,
       ];
       lines.push(
@@ -1687,13 +1907,25 @@ function rollbackPreflight(
         '',
         `.LABEL ROWS_${n}`,
         remark(
-          `${sql} holds rows written since deployment ${deployed} (rows its backup does not hold, compared by content, or any row when nothing was copied): ` +
-            'putting back the table the deployment renamed aside would drop them. Nothing was undone. Move the rows you need into the backup ' +
+          `${sql} holds rows written since deployment ${deployed} (rows its backup does not hold or holds otherwise, compared by primary index key and row hash, rows deleted since included, or any row when nothing was copied): ` +
+            'putting back the table the deployment renamed aside would drop or bring them back. Nothing was undone. Move the rows you need into the backup ' +
             'first, then roll back with dbee rollback --force, or rename the tables by hand.',
         ),
         '.LOGOFF',
         `.QUIT ${code}`,
       );
+      if (copy)
+        failures.push(
+          '',
+          `.LABEL LARGE_${n}`,
+          remark(
+            `${sql} and its backup take more than ${c.options.rollbackCheckMaxBytes ?? ROLLBACK_CHECK_MAX_BYTES} bytes together (the row above: table_bytes, max_bytes), the bound of the check for rows written since deployment ${deployed} ` +
+              '(connection.rollbackCheckMaxBytes): they were not compared, and nothing was undone. Compare them by hand, then roll back with dbee rollback --force, ' +
+              'or raise the bound for this run and export the scripts again.',
+          ),
+          '.LOGOFF',
+          `.QUIT ${code}`,
+        );
     }
   }
   return lines;
@@ -1733,6 +1965,10 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     ...header(options),
     '',
     remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`),
+    // Steps with no reverse (a widened column Teradata cannot narrow, columns dropped): left applied, and said so.
+    ...unknown.map((s) =>
+      remark(`plan step ${s.order} (${s.action} ${c.expand(s.key)}) has no reverse: it stays applied`),
+    ),
     ...(options.previous
       ? []
       : [
@@ -1767,7 +2003,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
       '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
     );
-    await c.ledger.startDeployment({
+    await c.ledger.deployments.startDeployment({
       project,
       environment: ledgerOptions.environment,
       kind: 'rollback',
@@ -1852,9 +2088,14 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         ...exists(db, aside, `ASIDE_${n}`, 'exists'),
         ...exists(db, backup, `ASIDE_${n}`, 'missing'),
         ...exists(db, name, `ASIDE_${n}`, 'missing'),
-        `RENAME TABLE ${sql} TO ${q2(aside)};`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...commitOr(`FAIL_${n}`),
+        ...lockedSwap(
+          c,
+          step,
+          n,
+          code,
+          { table: sql, backup: q2(backup), aside: q2(aside), stamp, deployed },
+          failures,
+        ),
         `.LABEL ASIDE_${n}`,
         ...exists(db, backup, `BACK_${n}`, 'missing'),
         `RENAME TABLE ${q2(backup)} TO ${sql};`,
@@ -1870,7 +2111,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
       // The backup's row is closed with the step's undo rows (UNDONE_n), in one transaction: a run killed before them
       // finds the row open and the tables where this run left them.
-      await c.ledger.backupGone(deployed, `${db}.${backup}`, c.recorder);
+      await c.ledger.backups.backupGone(deployed, `${db}.${backup}`, c.recorder);
       pending = c.recorder.requests.splice(0);
       lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`);
       // No backup: a table that holds rows is never dropped.
@@ -1915,17 +2156,17 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
         `.LABEL RENAMED_${n}`,
       );
-      await c.ledger.backupGone(deployed, `${db}.${backup}`, c.recorder);
+      await c.ledger.backups.backupGone(deployed, `${db}.${backup}`, c.recorder);
       pending = c.recorder.requests.splice(0);
     }
     if (c.ledger) {
       lines.push(`.LABEL UNDONE_${n}`);
       c.recorder.requests.push(...pending);
-      await c.ledger.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
+      await c.ledger.steps.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
       if (step.action === 'migrate')
-        await c.ledger.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
+        await c.ledger.objects.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
       else if (step.action === 'create' && !replaces(step))
-        await c.ledger.setObjectState(step.project, step.key, null, id, c.recorder);
+        await c.ledger.objects.setObjectState(step.project, step.key, null, id, c.recorder);
       else {
         // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
         c.recorder.requests.push({
@@ -1939,7 +2180,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
           params: [step.project, step.key, id, deployed, step.order],
         });
       }
-      await c.ledger.recordStep(
+      await c.ledger.steps.recordStep(
         id,
         {
           order: n,
@@ -1959,7 +2200,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         c.recorder,
       );
       lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
-      await c.ledger.finishDeployment(
+      await c.ledger.deployments.finishDeployment(
         id,
         'failed',
         `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`,
@@ -1978,7 +2219,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   }
   lines.push('', ...(await remadeIndexes(c, steps, deployed, id, failures)));
   if (c.ledger) {
-    await c.ledger.finishDeployment(id, 'succeeded', null, null, {});
+    await c.ledger.deployments.finishDeployment(id, 'succeeded', null, null, {});
     lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);

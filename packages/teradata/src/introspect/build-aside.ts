@@ -3,10 +3,10 @@ import { isSignificant, tokenize } from '../parse/splitter';
 import { normalizeName, quoteIdent } from '../parse/teradata-identifiers';
 import { MAX_NAME_LENGTH, qualifiedName, renderDrop } from '../render/teradata-renderer';
 import { retarget } from '../render/teradata-retarget';
-import { statisticsGroups } from '../render/teradata-statistics';
+import { liveStatistics, statisticsGroups } from '../render/teradata-statistics';
 import { tableModel } from '../render/teradata-table-diff';
-import { sessionMode } from '../teradata-connection';
-import type { TableDependent } from '../teradata-deploy';
+import { sessionMode } from '../connection/teradata-connection';
+import type { TableDependent } from '../catalog/teradata-deploy';
 
 /** `ORDERS_NEW_20261121T103000`: the name a table is built under before the swap, at most 128 characters. */
 export function builtNameFromStamp(name: string, stamp: string): string {
@@ -53,6 +53,7 @@ export async function tableBuildAside(
 ): Promise<BuildAside> {
   const built: ObjectKey = { ...key, name: builtNameFromStamp(key.name, stamp) };
   const space = await room(conn, key);
+  const held = live.definition ? await liveStatistics(conn, key) : new Set<string>();
   const table = qualifiedName(key);
   const builtSql = qualifiedName(built);
   const first = `RENAME TABLE ${table} TO ${qualifiedName(backup)}`;
@@ -78,7 +79,9 @@ export async function tableBuildAside(
       const copyStatistics = copyData && !!create && sameColumns(create, live.definition, sessionMode(conn));
       for (const sql of own) {
         out.push(
-          copyStatistics ? statisticsFrom(sql, table, builtSql) : retarget(sql, key.schema, key.name, built.name),
+          ...(copyStatistics
+            ? statisticsFrom(sql, table, builtSql, held)
+            : [retarget(sql, key.schema, key.name, built.name)]),
         );
         if (!copyData || !isCreate(sql) || !live.columns.length) continue;
         const list = live.columns.map(quoteIdent).join(', ');
@@ -128,12 +131,21 @@ function sameColumns(create: string, live: string | null, tmode: 'TERA' | 'ANSI'
  * statistics for the specified column sets"; no USING clause is allowed with FROM: SQL Data Definition Language
  * Detailed Topics, "Rules and Guidelines for the COLLECT STATISTICS (Optimizer Form) FROM source_table Clause"). Only
  * when the column set is unchanged (`sameColumns`) and the rows were copied: the live table's statistics then describe
- * the new table's rows. Any other statement is retargeted as it is.
+ * the new table's rows. A group the live table holds no statistics on (`held`: SHOW STATISTICS) would get none from
+ * it: those are collected over the new table. Any other statement is retargeted as it is.
  */
-function statisticsFrom(sql: string, table: string, built: string): string {
+function statisticsFrom(sql: string, table: string, built: string, held: Set<string>): string[] {
   const parsed = statisticsGroups(sql);
   const [schema, name] = table.split('.') as [string, string];
   const [, builtName] = built.split('.') as [string, string];
-  if (!parsed) return retarget(sql, schema, name, builtName.replace(/^"|"$/g, ''));
-  return `COLLECT STATISTICS ${parsed.groups.map((g) => g.text).join(', ')} ON ${built} FROM ${table}`;
+  if (!parsed) return [retarget(sql, schema, name, builtName.replace(/^"|"$/g, ''))];
+  const copied = parsed.groups.filter((g) => held.has(g.columns.join(',')));
+  const collected = parsed.groups.filter((g) => !held.has(g.columns.join(',')));
+  const list = (groups: typeof copied) => groups.map((g) => g.text).join(', ');
+  return [
+    ...(copied.length ? [`COLLECT STATISTICS ${list(copied)} ON ${built} FROM ${table}`] : []),
+    ...(collected.length
+      ? [`COLLECT STATISTICS ${parsed.using ? `${parsed.using} ` : ''}${list(collected)} ON ${built}`]
+      : []),
+  ];
 }

@@ -1,7 +1,8 @@
 import { DbeeError, ExitCode, type Connection, type ObjectKey, type ParsedStatement } from '@dbee/core';
 import { quoteIdent } from '../parse/teradata-identifiers';
 import { qualifiedName } from '../render/teradata-renderer';
-import { sessionMode } from '../teradata-connection';
+import { sessionMode } from '../connection/teradata-connection';
+import { uniqueIndexOver } from './rows-since';
 
 /**
  * `copyData` into a table that replaces one renamed aside (#64): a SET table keeps one row of each set of duplicates an
@@ -32,7 +33,8 @@ export class CopyDuplicates {
 
   /**
    * Before `key` (a table) is renamed to `backup`: when its replacement is a SET table (written so, or unwritten in a
-   * Teradata-mode session), count its duplicate rows over `columns` (the columns the copy takes). Reads the table once.
+   * Teradata-mode session), count its duplicate rows over `columns` (the columns the copy takes). Reads the table once,
+   * unless a unique primary or secondary index over copied columns (`DBC.IndicesV`) makes duplicates impossible.
    */
   async check(conn: Connection, key: ObjectKey, backup: ObjectKey, columns: string[] | undefined): Promise<void> {
     const name = qualifiedName(key);
@@ -40,6 +42,8 @@ export class CopyDuplicates {
     const set = declared === 'SET' || (declared !== 'MULTISET' && sessionMode(conn) === 'TERA');
     this.found.delete(qualifiedName(backup));
     if (!set) return;
+    // A unique index over copied columns makes duplicates impossible: nothing to count (#73 item 5).
+    if (columns?.length && (await conn.query(uniqueIndexOver(key.schema ?? '', key.name, columns))).rows.length) return;
     const list = columns?.length ? columns.map(quoteIdent).join(', ') : '*';
     const r = await conn.query<{ n: unknown }>(
       `SELECT COUNT(*) AS n FROM (SELECT ${list} FROM ${name} EXCEPT ALL SELECT DISTINCT ${list} FROM ${name}) d`,

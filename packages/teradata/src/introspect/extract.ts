@@ -1,8 +1,18 @@
-import type { AuditEvent, AuditTrail, Connection, ExtractedObject, ObjectKey, SchemaScope } from '@dbee/core';
-import { TABLE_KIND_CODES } from '../teradata-deploy';
+import {
+  type AuditEvent,
+  type AuditTrail,
+  type Connection,
+  type ExtractedObject,
+  formatKey,
+  type ObjectKey,
+  type SchemaScope,
+} from '@dbee/core';
+import { authorizationStatement, liveAttributes, passwordVariable } from '../catalog/authorization';
+import { TABLE_KIND_CODES } from '../catalog/teradata-deploy';
 import { normalizeName, quoteIdent, quoteString } from '../parse/teradata-identifiers';
-import { teradataErrorCode } from '../teradata-errors';
+import { teradataErrorCode } from '../connection/teradata-errors';
 import { kindKeyword, showText } from '../render/teradata-renderer';
+import { UDT_DATABASE } from '../parse/teradata-parser';
 
 /**
  * `dbee extract` on Teradata: the objects of the project's databases as source files, from `SHOW`, with the
@@ -27,6 +37,9 @@ const FOLDERS: Partial<Record<ObjectKey['kind'], string>> = {
   'join-index': 'join_indexes',
   'hash-index': 'hash_indexes',
   trigger: 'triggers',
+  // d-bee's `.auth` and `.mfnc` files, as dbee's layout names them (`schema/<db>/authorizations/<name>.sql`).
+  authorization: 'authorizations',
+  'function-mapping': 'function_mappings',
 };
 
 const KIND_LIST = Object.keys(TABLE_KIND_CODES)
@@ -146,6 +159,11 @@ export async function extractTeradata(conn: Connection, scope: SchemaScope): Pro
     const word = key && kindKeyword(key.kind);
     if (!key || !word || !FOLDERS[key.kind]) continue;
     const qualified = `${quoteIdent(key.schema!)}.${quoteIdent(key.name)}`;
+    if (key.kind === 'authorization') {
+      const written = await authorizationFile(conn, key, qualified, sourceNames);
+      if (written) out.push({ ...written, path: layoutPath(key, sourceNames) });
+      continue;
+    }
     const show = await conn.query(`SHOW ${word} ${qualified}`);
     const parts = [showText(show.rows).replace(/;?\s*$/, ';')];
     if (COMMENTED_KINDS.has(key.kind)) {
@@ -161,10 +179,147 @@ export async function extractTeradata(conn: Connection, scope: SchemaScope): Pro
       if (stats) parts.push(stats);
     }
     const text = restoreDatabaseNames(parts.join('\n\n'), sourceNames) + '\n';
+    out.push({ key, path: layoutPath(key, sourceNames), text });
+  }
+  const mappings = await functionMappings(conn, databases, sourceNames);
+  return [...out, ...(await typesUsed(conn, databases, sourceNames)), ...('files' in mappings ? mappings.files : [])];
+}
+
+/** `schema/<database folder>/<kind folder>/<name>.sql`. */
+function layoutPath(key: ObjectKey, sourceNames: Readonly<Record<string, string>>): string {
+  return `schema/${databaseFolder(key.schema!, sourceNames)}/${FOLDERS[key.kind]}/${safe(key.name.toLowerCase())}.sql`;
+}
+
+/** Teradata errors that say a dictionary view (or a column of it) cannot be read here: missing, or no access. */
+const UNREADABLE = new Set([3807, 3523, 3810, 5628]);
+
+/**
+ * An authorization as a file (d-bee's `.auth`): its attributes from `DBC.AuthorizationsV` (authorization.ts, columns
+ * unverified) and the password as `${TD_AUTH_<DB>_<NAME>}`, since Teradata never shows it; the note says which variable
+ * to set before deploying the file. Null when the view cannot be read (reported by `unwritten`).
+ */
+async function authorizationFile(
+  conn: Connection,
+  key: ObjectKey,
+  qualified: string,
+  sourceNames: Readonly<Record<string, string>>,
+): Promise<Omit<ExtractedObject, 'path'> | null> {
+  let attributes: Awaited<ReturnType<typeof liveAttributes>>;
+  try {
+    attributes = await liveAttributes(conn, key);
+  } catch (error) {
+    if (UNREADABLE.has(teradataErrorCode(error) ?? 0)) return null;
+    throw error;
+  }
+  if (!attributes) return null;
+  // Named after the database as the sources name it (`edw`, not `DEV_EDW`): one variable name on every environment.
+  const variable = passwordVariable({ schema: databaseFolder(key.schema, sourceNames), name: key.name });
+  const statement = authorizationStatement(qualified, attributes, variable);
+  return {
+    key,
+    text:
+      `-- The password cannot be read back from Teradata: set ${variable} where dbee deploy runs.\n` +
+      `${restoreDatabaseNames(statement, sourceNames)}\n`,
+    note: `${formatKey(key)}: its password cannot be read back; the file takes it from \${${variable}}: set ${variable} where dbee deploy runs`,
+  };
+}
+
+/**
+ * The function mappings of the scope's databases (d-bee's `.mfnc`), from `SHOW FUNCTION MAPPING` (Release Summary
+ * 16.20 Feature Update 1, "Function Mapping"), listed from `DBC.FunctionMappingsV` (`DatabaseName`,
+ * `FunctionMappingName`): that view's columns are not in the pages read (verify). When it cannot be read here, the
+ * reason is returned instead (`unwritten` reports it) and no mapping is written.
+ */
+async function functionMappings(
+  conn: Connection,
+  databases: string[],
+  sourceNames: Readonly<Record<string, string>>,
+): Promise<{ files: ExtractedObject[] } | { unreadable: string }> {
+  const rows = await listMappings(conn, databases);
+  if ('unreadable' in rows) return rows;
+  const files: ExtractedObject[] = [];
+  for (const row of rows) {
+    const key: ObjectKey = {
+      kind: 'function-mapping',
+      schema: normalizeName(String(row.database_name).trim()),
+      name: normalizeName(String(row.mapping_name).trim()),
+    };
+    const show = await conn.query(`SHOW FUNCTION MAPPING ${quoteIdent(key.schema)}.${quoteIdent(key.name)}`);
+    const text = `${showText(show.rows).replace(/;?\s*$/, ';')}\n`;
+    files.push({ key, path: layoutPath(key, sourceNames), text: restoreDatabaseNames(text, sourceNames) });
+  }
+  return { files };
+}
+
+/** The function mappings of `databases` in `DBC.FunctionMappingsV`, or why that view cannot be read here. */
+async function listMappings(
+  conn: Connection,
+  databases: string[],
+): Promise<{ database_name: string; mapping_name: string }[] | { unreadable: string }> {
+  try {
+    return (
+      await conn.query<{ database_name: string; mapping_name: string }>(
+        `SELECT DatabaseName AS database_name, FunctionMappingName AS mapping_name FROM DBC.FunctionMappingsV WHERE UPPER(DatabaseName) IN (${marks(databases.length)}) ORDER BY 1, 2`,
+        databases,
+      )
+    ).rows;
+  } catch (error) {
+    const code = teradataErrorCode(error);
+    if (!UNREADABLE.has(code ?? 0)) throw error;
+    return {
+      unreadable: `function mappings of ${databases.join(', ')}: DBC.FunctionMappingsV cannot be read (Teradata error ${code})`,
+    };
+  }
+}
+
+/**
+ * `Engine.extract.unwritten`: what extract could not write for want of a readable dictionary view: the authorizations
+ * (`DBC.AuthorizationsV`) and function mappings (`DBC.FunctionMappingsV`) of the scope's databases.
+ */
+export async function unwrittenTeradata(conn: Connection, scope: SchemaScope): Promise<string[]> {
+  const databases = scope.schemas.map((s) => normalizeName(s));
+  if (!databases.length) return [];
+  const out: string[] = [];
+  const mappings = await listMappings(conn, databases);
+  if ('unreadable' in mappings) out.push(mappings.unreadable);
+  const auths = await conn.query<CatalogRow>(objectsSql(databases.length, " AND TableKind = 'X'"), databases);
+  for (const row of auths.rows) {
+    const key = keyOf(row);
+    if (!key) continue;
+    try {
+      await liveAttributes(conn, key);
+    } catch (error) {
+      const code = teradataErrorCode(error);
+      if (!UNREADABLE.has(code ?? 0)) throw error;
+      out.push(`authorization ${key.schema}.${key.name}: DBC.AuthorizationsV cannot be read (Teradata error ${code})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The user-defined types the columns of the scope's databases use (`DBC.ColumnsV.ColumnUDTName`), from `SHOW TYPE`,
+ * as `schema/sysudtlib/types/<name>.sql`: every type lives in SYSUDTLIB, shared by all databases, so only the ones
+ * the project's tables need are its own to extract (d-bee's `.type` files).
+ */
+async function typesUsed(
+  conn: Connection,
+  databases: string[],
+  sourceNames: Readonly<Record<string, string>>,
+): Promise<ExtractedObject[]> {
+  const used = await conn.query<{ udt: string }>(
+    `SELECT DISTINCT ColumnUDTName AS udt FROM DBC.ColumnsV WHERE UPPER(DatabaseName) IN (${marks(databases.length)}) AND ColumnUDTName IS NOT NULL ORDER BY 1`,
+    databases,
+  );
+  const out: ExtractedObject[] = [];
+  for (const row of used.rows) {
+    const name = String(row.udt).trim();
+    const key: ObjectKey = { kind: 'type', schema: UDT_DATABASE, name: name.toUpperCase() };
+    const show = await conn.query(`SHOW TYPE ${UDT_DATABASE}.${quoteIdent(name)}`);
     out.push({
       key,
-      path: `schema/${databaseFolder(key.schema!, sourceNames)}/${FOLDERS[key.kind]}/${safe(key.name.toLowerCase())}.sql`,
-      text,
+      path: `schema/${databaseFolder(UDT_DATABASE, sourceNames)}/types/${safe(name.toLowerCase())}.sql`,
+      text: `${showText(show.rows).replace(/;?\s*$/, ';')}\n`,
     });
   }
   return out;

@@ -1,6 +1,6 @@
 import { DbeeError, type Connection, type ObjectKey } from '@dbee/core';
 import { normalizeName } from '../parse/teradata-identifiers';
-import { TABLE_KIND_CODES } from '../teradata-deploy';
+import { TABLE_KIND_CODES } from '../catalog/teradata-deploy';
 
 /**
  * The objects of Teradata databases as `DBC.TablesV` lists them (one query), optionally those created or altered by a
@@ -26,7 +26,7 @@ export function formatDbcTimestamp(v: unknown): string | null {
 }
 
 function checkDatabases(databases: string[]): string[] {
-  if (!databases.length) throw new DbeeError('no databases given', { code: 'INVALID_ARGUMENT' });
+  if (!databases.length) throw new DbeeError('no databases given', { code: 'OPTIONS_INVALID' });
   return databases.map(normalizeName);
 }
 
@@ -72,14 +72,14 @@ export async function listChangedObjects(conn: Connection, options: ChangedObjec
   } else if (options.since) {
     const h = options.since.hours;
     if (!Number.isInteger(h) || h < 1)
-      throw new DbeeError(`since.hours must be a whole number of hours, got ${h}`, { code: 'INVALID_ARGUMENT' });
+      throw new DbeeError(`since.hours must be a whole number of hours, got ${h}`, { code: 'OPTIONS_INVALID' });
     // No silent cap: HOUR(4)/DAY(4) intervals reach 9,999 hours / days (INTERVAL 'n' HOUR alone stops at 99); the
     // window is exact (days and the remaining hours); beyond 9,999 days (27 years) it is refused, never shortened.
     const days = Math.floor(h / 24);
     const hours = h % 24;
     if (days > 9999)
       throw new DbeeError(`since.hours ${h} is more than 9,999 days back`, {
-        code: 'INVALID_ARGUMENT',
+        code: 'OPTIONS_INVALID',
         hint: 'give since as a Date, or leave it out to list every object',
       });
     const interval =

@@ -1,7 +1,7 @@
 import { openLedger } from '@dbee/core';
 import { describe, expect, it } from 'vitest';
 import { createFakeConnection, FakeTeradataSession } from '../../testing/fake-connection';
-import { teradataLedger } from '../teradata-ledger';
+import { teradataLedger } from '../ledger/teradata-ledger';
 import {
   backupNameFromStamp,
   captureDefinition,
@@ -88,10 +88,10 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
   it('creates versions 1 to 3 one DDL request at a time, supplies ids, binds booleans as 1/0 and reads JSON text back', async () => {
     const session = new FakeTeradataSession();
     const ledger = openLedger(createFakeConnection(session), teradataLedger());
-    expect(await ledger.ensure()).toBe(3);
+    expect(await ledger.writer.ensure()).toBe(3);
     expect(session.log.some((l) => l.sql.includes('autocommit_off'))).toBe(false);
-    expect(await ledger.ensure()).toBe(3);
-    const id = await ledger.startDeployment({
+    expect(await ledger.writer.ensure()).toBe(3);
+    const id = await ledger.deployments.startDeployment({
       project: 'edw',
       environment: 'dev',
       kind: 'deploy',
@@ -105,7 +105,7 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
       stepsTotal: 1,
     });
     expect(id).toBe(1);
-    await ledger.recordStep(id, {
+    await ledger.steps.recordStep(id, {
       order: 1,
       objectKey: 'view:S.V',
       action: 'create',
@@ -119,12 +119,12 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
       status: 'applied',
       error: null,
     });
-    await ledger.setObjectState('edw', 'view:S.V', 'c', id);
-    await ledger.recordBackup(id, 'table:S.T', 'S.T_BKP_1');
-    await ledger.recordBackup(id, 'table:S.U', 'S.U_BKP_1');
-    await ledger.finishDeployment(id, 'succeeded', null, null, { transaction: 'object' });
+    await ledger.objects.setObjectState('edw', 'view:S.V', 'c', id);
+    await ledger.backups.recordBackup(id, 'table:S.T', 'S.T_BKP_1');
+    await ledger.backups.recordBackup(id, 'table:S.U', 'S.U_BKP_1');
+    await ledger.deployments.finishDeployment(id, 'succeeded', null, null, { transaction: 'object' });
     expect(session.log.find((l) => l.sql.startsWith('INSERT INTO DBEE_LEDGER."steps"'))!.params[8]).toBe(1);
-    expect(await ledger.steps(id)).toEqual([
+    expect(await ledger.steps.of(id)).toEqual([
       expect.objectContaining({
         transactional: true,
         statements: ['REPLACE VIEW S.V AS SELECT 1 AS x'],
@@ -132,12 +132,12 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
         previousChecksum: null,
       }),
     ]);
-    expect((await ledger.backups(id)).map((b) => b.id)).toEqual([1, 2]);
-    const [d] = await ledger.deployments('edw', 'dev');
+    expect((await ledger.backups.of(id)).map((b) => b.id)).toEqual([1, 2]);
+    const [d] = await ledger.deployments.list('edw', 'dev');
     expect(d).toMatchObject({ id: 1, status: 'succeeded', steps_applied: 1, summary: { transaction: 'object' } });
     expect(typeof d!.started_at).toBe('string');
     expect(
-      await ledger.startDeployment({
+      await ledger.deployments.startDeployment({
         project: 'edw',
         environment: 'dev',
         kind: 'deploy',
@@ -151,7 +151,7 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
         stepsTotal: 0,
       }),
     ).toBe(2);
-    expect(await ledger.ledgerBefore(2)).toEqual({ objects: { 'view:S.V': 'c' }, migrations: {} });
+    expect(await ledger.deployments.ledgerBefore(2)).toEqual({ objects: { 'view:S.V': 'c' }, migrations: {} });
   });
 
   it('the fake refuses what Teradata would: a boolean parameter, NULL in NOT NULL, a duplicate unique primary index', async () => {

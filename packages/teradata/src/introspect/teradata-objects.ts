@@ -4,7 +4,7 @@ import {
   liveColumns,
   TABLE_KIND_CODES,
   tableDependents,
-} from '../teradata-deploy';
+} from '../catalog/teradata-deploy';
 import { normalizeName, qualify, quoteIdent } from '../parse/teradata-identifiers';
 import {
   definitionStatements,
@@ -65,6 +65,9 @@ export async function existingObjects(conn: Connection, keys: ObjectKey[]): Prom
     const live = new Set(r.rows.map((row) => String(row.database_name).trim().toUpperCase()));
     for (const k of databases) if (live.has(normalizeName(k.name))) found.add(formatKey(k));
   }
+  // A function mapping's TableKind is not documented in the pages read (verify): each is looked up with its SHOW.
+  for (const k of keys.filter((k) => k.kind === 'function-mapping' && k.schema))
+    if (await showDefinition(conn, k)) found.add(formatKey(k));
   // Roles (DBC.RoleInfoV) and profiles (DBC.ProfileInfoV): a CREATE of one that exists would fail (5612).
   for (const [kind, view, column] of [
     ['role', 'RoleInfoV', 'RoleName'],
@@ -124,7 +127,15 @@ export async function setAside(
   columns?: Map<string, string[]>,
 ): Promise<SetAside | null> {
   const keyword = kindKeyword(key.kind);
-  if (!keyword || !TABLESV_KINDS.has(key.kind) || !(await existingObjects(conn, [key])).size) return null;
+  // Teradata has no RENAME TYPE, and a type is shared by every database (SYSUDTLIB): `rename` of one is refused
+  // (the caller says so, exit 1); `drop` runs DROP TYPE, which Teradata refuses while a column or routine uses the
+  // type ("DROP TYPE": the type must not be referenced).
+  if (key.kind === 'type' && strategy === 'rename') return null;
+  // Nor RENAME AUTHORIZATION or RENAME FUNCTION MAPPING (SQL Data Definition Language has neither): `rename` is refused
+  // likewise. `drop` of an authorization has no reverse (its password cannot be read back); of a mapping, its SHOW.
+  if ((key.kind === 'authorization' || key.kind === 'function-mapping') && strategy === 'rename') return null;
+  const looked = TABLESV_KINDS.has(key.kind) || key.kind === 'function-mapping';
+  if (!keyword || !looked || !(await existingObjects(conn, [key])).size) return null;
   const definition = await captureDefinition(conn, key);
   const found = key.kind === 'table' ? await tableDependents(conn, key) : [];
   const dependents = found.length

@@ -71,3 +71,29 @@ export function tableColumns(createSql: string): string[] | null {
   const list = columnList(tokenize(createSql, '<statement>').filter(isSignificant));
   return list ? list.items.filter(isColumnItem).map((item) => item[0]!.value) : null;
 }
+
+/**
+ * Teradata's predefined data types, as a column definition's first word names them (SQL Data Types and Literals):
+ * any other word there names a user-defined type, which lives in SYSUDTLIB (`ST_GEOMETRY` and `MBR` are such types,
+ * made by the system).
+ */
+const PREDEFINED_TYPES: ReadonlySet<string> = new Set(
+  (
+    'BYTEINT SMALLINT INTEGER INT BIGINT DECIMAL DEC NUMERIC NUMBER FLOAT REAL DOUBLE CHAR CHARACTER VARCHAR LONG ' +
+    'CLOB BLOB BINARY BYTE VARBYTE GRAPHIC VARGRAPHIC DATE TIME TIMESTAMP INTERVAL PERIOD JSON XML XMLTYPE DATASET ARRAY VARRAY'
+  ).split(' '),
+);
+
+/**
+ * The user-defined type of a column definition (its tokens, the column's name first): `SYSUDTLIB.money` or a bare
+ * `money` that is no predefined type, with its first token; null for a predefined type or a table-level item.
+ */
+export function columnUdt(item: readonly Token[]): { name: string; token: Token } | null {
+  const head = item[0];
+  const type = item[1];
+  if (!head || !type || (head.type === 'word' && CONSTRAINT_WORDS.has(head.value))) return null;
+  if (type.type !== 'word' && type.type !== 'quoted') return null;
+  if (type.value === 'SYSUDTLIB' && item[2]?.text === '.' && item[3]) return { name: item[3].value, token: type };
+  if (type.type === 'word' && PREDEFINED_TYPES.has(type.value)) return null;
+  return { name: type.value, token: type };
+}

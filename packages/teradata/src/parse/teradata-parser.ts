@@ -10,6 +10,8 @@ import type {
 } from '@dbee/core';
 import { normalizeName } from './teradata-identifiers';
 import { splitStatements, type SplitOptions, type Token } from './splitter';
+import { columnList, columnUdt } from './table-columns';
+import { checkPasswordLiteral } from '../catalog/authorization';
 
 /**
  * dbee's own Teradata statement classifier. The object kind comes from the statement (`CREATE MULTISET TABLE`,
@@ -17,7 +19,13 @@ import { splitStatements, type SplitOptions, type Token } from './splitter';
  * come from a scan of the statement's tokens, so names inside strings and comments are never mistaken for them.
  */
 
-export interface TeradataParseOptions extends ParseOptions, SplitOptions {}
+export interface TeradataParseOptions extends ParseOptions, SplitOptions {
+  /**
+   * Accept an authorization whose PASSWORD is written literally (the test double reads the requests dbee sends, which
+   * hold the value). Default false: a source must write `PASSWORD '${VAR}'` (authorization.ts).
+   */
+  literalSecrets?: boolean;
+}
 
 /** What a statement does, before locations and file-level fix-ups. */
 export interface StatementClass {
@@ -38,6 +46,7 @@ export function parseTeradata(text: string, file: string, options: TeradataParse
   const guessed: { statement: ParsedStatement }[] = [];
   for (const s of split) {
     const c = classifyStatement(s.words, { defaultDatabase, file });
+    if (!options.literalSecrets && c.key?.kind === 'authorization') checkPasswordLiteral(s.words, c.key, file);
     if (c.setsDefaultDatabase) defaultDatabase = c.setsDefaultDatabase;
     const statement: ParsedStatement = {
       sql: s.sql,
@@ -129,7 +138,12 @@ function readKind(w: Token[], i: number): { kind: ObjectKind; next: number } | n
     case 'PROCEDURE':
       return { kind: 'procedure', next: i + 1 };
     case 'FUNCTION':
-      return { kind: 'function', next: i + 1 };
+      // CREATE FUNCTION MAPPING (SQL Data Definition Language, "CREATE FUNCTION MAPPING and REPLACE FUNCTION MAPPING").
+      return isWord(w[i + 1], 'MAPPING')
+        ? { kind: 'function-mapping', next: i + 2 }
+        : { kind: 'function', next: i + 1 };
+    case 'AUTHORIZATION':
+      return { kind: 'authorization', next: i + 1 };
     case 'SPECIFIC':
       return isWord(w[i + 1], 'FUNCTION') ? { kind: 'function', next: i + 2 } : null;
     case 'JOIN':
@@ -218,8 +232,16 @@ export function classifyStatement(w: Token[], ctx: Ctx): StatementClass {
   }
 }
 
+/**
+ * The database every user-defined type lives in: "An optional specification of the containing database for UDT_name,
+ * which must always be SYSUDTLIB"; "If omitted, the containing database is SYSUDTLIB" (SQL Data Definition Language,
+ * CREATE TYPE, distinct and structured forms). The session's default database never applies to a type.
+ */
+export const UDT_DATABASE = 'SYSUDTLIB';
+
 function keyFor(kind: ObjectKind, name: Name, ctx: Ctx): ObjectKey | null {
   if (NAMESPACE_KINDS.has(kind)) return { kind, schema: '', name: name.parts[name.parts.length - 1]! };
+  if (kind === 'type' && name.parts.length === 1) return { kind, schema: UDT_DATABASE, name: name.parts[0]! };
   const r = resolve(name, ctx);
   return r ? { kind, schema: r.schema, name: r.name } : null;
 }
@@ -265,7 +287,15 @@ function classifyCreate(w: Token[], ctx: Ctx): StatementClass {
     }
     return { key, action, references };
   }
+  // An authorization references nothing; its password is checked by `parseTeradata` (authorization.ts).
+  if (kind.kind === 'authorization') return { key, action, references };
+  if (kind.kind === 'function-mapping') return { key, action, references: mappingReferences(w, name.next, ctx) };
   if (kind.kind === 'table') {
+    // A column of a user-defined type needs the type first (CREATE TABLE refuses an unknown type).
+    for (const item of columnList(w)?.items ?? []) {
+      const udt = columnUdt(item);
+      if (udt) references.push(ref('type', { schema: UDT_DATABASE, name: udt.name }, udt.token, ctx, 'column type'));
+    }
     // CREATE TABLE x AS y WITH [NO] DATA: a copy of y.
     const as = isWord(w[name.next], 'AS') ? name.next : -1;
     if (as > 0 && !isPunct(w[as + 1], '(')) {
@@ -283,6 +313,33 @@ function classifyCreate(w: Token[], ctx: Ctx): StatementClass {
   }
   references.push(...scanReferences(w, name.next, ctx, key));
   return { key, action, references: dedupe(references) };
+}
+
+/**
+ * What a function mapping needs first: `FOR [db.]function` (the function or table operator it maps; unqualified, the
+ * session's default database, "then SYSLIB, then TD_SYSFNLIB": a reference the planner ignores when no source
+ * defines it), `SERVER [db.]server` (a foreign server, made by a DBA) and `EXTERNAL SECURITY [DEFINER | INVOKER]
+ * [TRUSTED] [db.]authorization` (SQL Data Definition Language, "CREATE FUNCTION MAPPING and REPLACE FUNCTION
+ * MAPPING", syntax elements). The USING clause's parameters name no object dbee orders by.
+ */
+function mappingReferences(w: Token[], from: number, ctx: Ctx): Reference[] {
+  const out: Reference[] = [];
+  const take = (at: number, kind: ReferenceKind, via: string) => {
+    const name = at > 0 ? readName(w, at) : null;
+    const r = name && resolve(name, ctx);
+    if (r) out.push(ref(kind, r, name!.token, ctx, via));
+  };
+  const forAt = findTopLevel(w, from, 'FOR');
+  take(forAt > 0 ? forAt + 1 : -1, 'function', 'mapped function');
+  const server = findTopLevel(w, from, 'SERVER');
+  take(server > 0 ? server + 1 : -1, 'object', 'server');
+  const security = findTopLevel(w, from, 'SECURITY');
+  if (security > 0 && isWord(w[security - 1], 'EXTERNAL')) {
+    let i = security + 1;
+    while (isWord(w[i], 'DEFINER', 'INVOKER', 'TRUSTED', 'DEFAULT')) i++;
+    take(i, 'object', 'external security');
+  }
+  return dedupe(out);
 }
 
 /** `CREATE [UNIQUE] INDEX [name] [ALL] (cols) ... ON [TEMPORARY] db.t`, also `DROP INDEX`. */

@@ -23,6 +23,9 @@ export function kindKeyword(kind: ObjectKind): string | null {
     role: 'ROLE',
     profile: 'PROFILE',
     index: 'INDEX',
+    type: 'TYPE',
+    authorization: 'AUTHORIZATION',
+    'function-mapping': 'FUNCTION MAPPING',
   };
   return words[kind] ?? null;
 }
@@ -34,6 +37,12 @@ export const REPLACEABLE_KINDS: ReadonlySet<ObjectKind> = new Set([
   'procedure',
   'function',
   'trigger',
+  // REPLACE AUTHORIZATION (its password from the source's variable again: a changed file is replaced, with no reverse,
+  // as the old password cannot be read back).
+  'authorization',
+  // REPLACE FUNCTION MAPPING "replaces the definition of an existing function mapping or, if the specified function
+  // mapping does not exist, creates a new function mapping by that name" (SQL Data Definition Language).
+  'function-mapping',
 ]);
 /** Kinds whose definition `SHOW <kind>` returns. */
 export const SHOWABLE_KINDS: ReadonlySet<ObjectKind> = new Set([
@@ -45,11 +54,14 @@ export const SHOWABLE_KINDS: ReadonlySet<ObjectKind> = new Set([
   'join-index',
   'hash-index',
   'trigger',
+  'type',
+  // SHOW FUNCTION MAPPING (Release Summary 16.20 Feature Update 1, "Function Mapping"). An authorization has no SHOW.
+  'function-mapping',
 ]);
 
 function keyword(key: ObjectKey): string {
   const k = kindKeyword(key.kind);
-  if (!k) throw new DbeeError(`dbee cannot generate DDL for a ${key.kind} on Teradata`, { code: 'UNSUPPORTED' });
+  if (!k) throw new DbeeError(`dbee cannot generate DDL for a ${key.kind} on Teradata`, { code: 'RENDER_UNSUPPORTED' });
   return k;
 }
 
@@ -61,7 +73,7 @@ export function qualifiedName(key: ObjectKey): string {
 /** `SHOW VIEW DB.V`: the object's current DDL. */
 export function renderShow(key: ObjectKey): string {
   if (!SHOWABLE_KINDS.has(key.kind))
-    throw new DbeeError(`Teradata has no SHOW for a ${key.kind}`, { code: 'UNSUPPORTED' });
+    throw new DbeeError(`Teradata has no SHOW for a ${key.kind}`, { code: 'RENDER_UNSUPPORTED' });
   return `SHOW ${keyword(key)} ${qualifiedName(key)}`;
 }
 

@@ -273,6 +273,7 @@ describe('schemas', () => {
         'diff',
         'package',
         'ticket',
+        'allowHazards',
         'strategy',
         'againstEnv',
         'base',

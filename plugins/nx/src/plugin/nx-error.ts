@@ -11,7 +11,7 @@ import { DbeeError, isDbeeError } from '@dbee/core';
 export function toNxError(error: unknown): Error {
   if (!isDbeeError(error)) return error instanceof Error ? error : new Error(String(error));
   const text = error.format();
-  const out = new DbeeError(text, { code: error.code, exitCode: error.exitCode, details: error.details });
+  const out = DbeeError.carrying(error.code, text, { exitCode: error.exitCode, details: error.details });
   out.stack = text;
   return out;
 }

@@ -1,26 +1,36 @@
-import type { ChangeKind } from '../../schema/change';
 import { addColumn } from './add-column';
 import { addConstraint } from './add-constraint';
 import { alterColumnDefault } from './alter-column-default';
 import { alterColumnNullability } from './alter-column-nullability';
 import { alterColumnType } from './alter-column-type';
-import type { ChangeOf, Classification } from './classification';
 import { createTable } from './create-table';
 import { dropColumn } from './drop-column';
 import { dropConstraint } from './drop-constraint';
 import { renameColumn } from './rename-column';
 import { renameTable } from './rename-table';
+import type { ExpandKind, ExpandRule } from './rule';
 
 export { Classification, of, sameButName, tk } from './classification';
-
-/** How the expand-contract strategy takes one change of kind `K` (one module per kind, pgroll's `op_<kind>`). */
-export type ExpandRule<K extends ChangeKind> = (change: ChangeOf<K>, s: Classification) => void;
+export { partsOf } from './parts';
+export type {
+  AbortSlots,
+  CompleteSlots,
+  ExpandKind,
+  ExpandPart,
+  ExpandRule,
+  ExpandSlots,
+  InFlightLookup,
+  InFlightTable,
+  PartOf,
+} from './rule';
 
 /**
- * The change kinds the strategy supports, each with its rule; a kind not here is refused (`classify`). Supporting one
- * more kind is one more module and one line here.
+ * The change kinds the expand-contract strategy carries, each with its rule (one module per kind, pgroll's
+ * `op_<kind>`): what it refuses, what it plans, what each phase does with its part, and whether `complete` makes it.
+ * A kind not here is refused when a release is planned. Supporting one more kind is its module, one line here, and
+ * its SQL in each engine's `ExpandRole.kinds` (the compiler asks for both lines).
  */
-export const EXPAND_RULES: { [K in ChangeKind]?: ExpandRule<K> } = {
+export const EXPAND_RULES: { [K in ExpandKind]: ExpandRule<K> } = {
   'rename-table': renameTable,
   'rename-column': renameColumn,
   'alter-column-type': alterColumnType,

@@ -3,7 +3,7 @@ import { renderMode, type RenderMode } from '../../plan/render-mode';
 import { execFileSync } from 'node:child_process';
 import type { ResolvedEnvironment } from '../../config/resolve';
 import { Workspace } from '../../config/workspace';
-import { planChanges } from '../../diffing/diff-plan';
+import { planChanges } from '../../planner/plan-changes';
 import { desiredModel } from '../../diffing/desired';
 import { materializeRef } from '../../diffing/git-ref';
 import { requireRole, type Connection, type Engine } from '../../engine/engine';
@@ -111,7 +111,7 @@ export async function loadRef(
 export async function prepareToRef(
   engine: Engine,
   conn: Connection,
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'objects'>,
   project: string,
   schemas: string[],
   everySchema: string[],
@@ -138,7 +138,7 @@ export async function prepareToRef(
     renames: ref.renames,
     owners: ref.model.graph.manage?.owners,
   });
-  const now = await ledger.state(project);
+  const now = await ledger.objects.state(project);
   const migrations: LedgerState['migrations'] = {};
   for (const [v, m] of Object.entries(now.migrations))
     if (ref.state.migrations[v]?.checksum === m.checksum) migrations[v] = m;

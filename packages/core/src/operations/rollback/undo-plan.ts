@@ -52,7 +52,7 @@ export function stateBefore(ledger: Ledger, deploymentId: number): Promise<Ledge
   let states = statesBefore.get(ledger);
   if (!states) statesBefore.set(ledger, (states = new Map()));
   let state = states.get(deploymentId);
-  if (!state) states.set(deploymentId, (state = ledger.ledgerBefore(deploymentId)));
+  if (!state) states.set(deploymentId, (state = ledger.deployments.ledgerBefore(deploymentId)));
   return state;
 }
 
@@ -164,7 +164,7 @@ async function pickObjects(input: UndoInput, selection: Selection, problems: Dbe
   const newest = new Map<string, Newest>();
   for (const d of history) {
     if (!undoable(d)) continue;
-    for (const s of await ledger.steps(d.id))
+    for (const s of await ledger.steps.of(d.id))
       if (s.status === 'applied' && !newest.has(s.objectKey))
         newest.set(s.objectKey, { id: d.id, action: s.action, step: s });
   }
@@ -344,11 +344,11 @@ async function undoUnit(
   forced: string[],
 ): Promise<Unit | null> {
   const { ledger, options } = input;
-  const all = await ledger.steps(deployment.id);
+  const all = await ledger.steps.of(deployment.id);
   const applied = all.filter((s) => s.status === 'applied');
   const chosen = applied.filter(keep).reverse();
   if (!chosen.length) return null;
-  const backups = await ledger.backups(deployment.id);
+  const backups = await ledger.backups.of(deployment.id);
   const steps: CompensatingStep[] = [];
   for (const s of chosen) {
     const backup = backups.find((b) => b.object_key === s.objectKey && !b.dropped_at)?.backup_name ?? null;
@@ -389,12 +389,12 @@ async function restoreVanished(
 ): Promise<DbeeError[]> {
   const { ledger, history, project, engine } = input;
   // A dry run may read a ledger not yet upgraded, without ledger_before.
-  if ((await ledger.version()) < 2) return [];
+  if ((await ledger.writer.version()) < 2) return [];
   const before = await stateBefore(ledger, d.id);
   if (!before) return [];
   // The state right after `d`: what the next deployment found, or the ledger now when `d` is the last.
   const next = history.filter((h) => h.id > d.id).sort((a, b) => a.id - b.id)[0];
-  const after = (next ? await stateBefore(ledger, next.id) : null) ?? (await ledger.state(project));
+  const after = (next ? await stateBefore(ledger, next.id) : null) ?? (await ledger.objects.state(project));
   const stepped = new Set(all.map((s) => s.objectKey));
   const problems: DbeeError[] = [];
   const vanished = Object.entries(before.objects)
@@ -402,7 +402,7 @@ async function restoreVanished(
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [key, checksum] of vanished) {
     const objectKey = safeParseKey(key);
-    const source = await ledger.stepThatApplied(project, key, checksum, d.id);
+    const source = await ledger.steps.stepThatApplied(project, key, checksum, d.id);
     const what = `${key} went away with deployment #${d.id} without a step of its own`;
     const step: CompensatingStep = {
       plan: {
@@ -452,7 +452,7 @@ async function restoreVanished(
 
 /** `--to 12` (a deployment of the project, or 0) or `--to V3` (the step that applied migration 3). */
 async function cutOf(
-  ledger: Ledger,
+  ledger: Pick<Ledger, 'steps'>,
   history: DeploymentRow[],
   project: string,
   environment: string,
@@ -479,7 +479,7 @@ async function cutOf(
       code: 'OPTIONS_INVALID',
     });
   const version = m[1]!.split(/[._]/).map(Number).join('.');
-  const step = await ledger.appliedStep(project, environment, `migration:${project}/V${version}`);
+  const step = await ledger.steps.appliedStep(project, environment, `migration:${project}/V${version}`);
   if (!step)
     throw new DbeeError(`--to ${to}: migration ${version} of ${project} is not applied on ${environment}`, {
       code: 'OPTIONS_INVALID',
@@ -583,7 +583,7 @@ async function reverseOf(
     // A package plans every object as a create (it cannot know the target), so a CREATE OR REPLACE of an object the
     // ledger already had records a DROP as its reverse. Undoing it must bring back the version it replaced instead:
     // the statements of the step that deployed that version.
-    const before = await input.ledger.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
+    const before = await input.ledger.steps.stepThatApplied(project, s.objectKey, s.previousChecksum, d.id);
     reverse = before ? before.statements : null;
   }
   if (reverse === null && isMigration && sources) {
@@ -632,14 +632,32 @@ async function dataLossProblem(
   const loss = d.kind === 'deploy' && !hasBackup ? dataLoss(s, packaged?.hazards ?? []) : null;
   const since =
     d.kind === 'deploy' && backup && key.kind === 'table' ? await rowsSince(input, s, key, reverse, backup, expand) : 0;
-  if (since > 0) {
+  const details = { deployment: d.id, step: s.order, object: s.objectKey, backup };
+  if (typeof since === 'string')
+    return new DbeeError(`${what} cannot be checked for rows written since the deployment: ${since}`, {
+      code: 'ROLLBACK_DATA_LOSS',
+      hint: 'compare the table with its backup by hand, then pass --force to accept dropping the new table',
+      details,
+    });
+  if (typeof since === 'number' && since > 0) {
     return new DbeeError(
       `${what} cannot be undone without losing data: ${expand(s.objectKey)} holds ${since} row${since === 1 ? '' : 's'} more than the table the deployment renamed aside, ` +
         'and putting that table back drops them (rows written since the deployment)',
       {
         code: 'ROLLBACK_DATA_LOSS',
         hint: 'move the rows you need into the backup table first, then pass --force to accept dropping the new table',
-        details: { deployment: d.id, step: s.order, object: s.objectKey, backup },
+        details,
+      },
+    );
+  }
+  if (typeof since === 'object') {
+    return new DbeeError(
+      `${what} cannot be undone without losing data: since the deployment, ${expand(s.objectKey)} received ${since.written} row${since.written === 1 ? '' : 's'} its backup does not hold (loaded or changed) ` +
+        `and lost ${since.deleted} row${since.deleted === 1 ? '' : 's'} its backup holds (deleted or changed): putting the backup back drops the first and brings back the second`,
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: 'move the rows you need into the backup table first (and delete there what was deleted since), then pass --force to accept dropping the new table',
+        details: { ...details, written: since.written, deleted: since.deleted },
       },
     );
   }
@@ -693,8 +711,10 @@ const COMMENTS = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
 /**
  * Rows a rollback would lose by dropping the table step `s` created to put back `backup`, the table the deployment
  * renamed aside (#39): the new table's rows, less the backup's when the step copied them over (`copyData`: an
- * `INSERT ... SELECT ... FROM <backup>` among its statements). Counted, so rows the copy brought are not taken for
- * new ones; a copied row changed in place since is not seen (the count stays). 0 when the reverse drops no table.
+ * `INSERT ... SELECT ... FROM <backup>` among its statements). The engine's own comparison when it has one
+ * (`ObjectCatalog.rowsChangedSince`: rows written, changed and deleted since; or why it refuses to compare, a string);
+ * else counted, so rows the copy brought are not taken for new ones, and a copied row changed in place since is not
+ * seen (the count stays). 0 when the reverse drops no table.
  */
 async function rowsSince(
   input: UndoInput,
@@ -703,7 +723,7 @@ async function rowsSince(
   reverse: string[] | null,
   backup: string,
   expand: (sql: string) => string,
-): Promise<number> {
+): Promise<number | string | { written: number; deleted: number }> {
   const catalog = input.engine.catalog;
   const [schema, ...rest] = backup.split('.');
   // A reverse that drops the backup once it restored from it (a kept column: deploy.keepDroppedColumns) drops no rows.
@@ -719,6 +739,12 @@ async function rowsSince(
       /^INSERT\s+INTO\b/i.test(sql.replace(COMMENTS, '')) && sql.toUpperCase().includes(backupKey.name.toUpperCase()),
   );
   try {
+    // The engine's own comparison (by key and row hash on Teradata), deletes included.
+    if (catalog.rowsChangedSince) {
+      const changed = await catalog.rowsChangedSince(input.conn, table, backupKey, { copied });
+      if ('refused' in changed) return changed.refused;
+      return changed.written || changed.deleted ? changed : 0;
+    }
     const live = await catalog.rowCount(input.conn, table);
     return live && copied ? live - (await catalog.rowCount(input.conn, backupKey)) : live;
   } catch {

@@ -1,7 +1,9 @@
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { describe, expect, it } from 'vitest';
 import { GeneratorError } from '../workspace-projects';
-import { GCC_LINE, TASKS_FILE, vscodeGenerator } from './vscode';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXTENSION_ID, EXTENSIONS_FILE, GCC_LINE, TASKS_FILE, vscodeGenerator } from './vscode';
 
 const DBEE_YAML =
   'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n  qa:\n    engine: postgres\n    connection: { url: "${QA_URL}" }\n';
@@ -65,5 +67,19 @@ describe('nx g @dbee/nx:vscode', () => {
     expect(error).toBeInstanceOf(GeneratorError);
     expect(error?.message).toMatch(/not plain JSON/);
     expect(tree.read(TASKS_FILE, 'utf-8')).toContain('// mine');
+  });
+
+  it("recommends dbee's extension (packages/vscode) beside the workspace's other recommendations, once", async () => {
+    const extension = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', '..', '..', '..', 'packages', 'vscode', 'package.json'), 'utf8'),
+    ) as { publisher: string; name: string };
+    expect(EXTENSION_ID).toBe(`${extension.publisher}.${extension.name}`);
+    const tree = workspace();
+    tree.write(EXTENSIONS_FILE, JSON.stringify({ recommendations: ['dbaeumer.vscode-eslint'] }));
+    await vscodeGenerator(tree, {});
+    await vscodeGenerator(tree, {});
+    expect(JSON.parse(tree.read(EXTENSIONS_FILE, 'utf-8')!)).toEqual({
+      recommendations: ['dbaeumer.vscode-eslint', EXTENSION_ID],
+    });
   });
 });

@@ -6,6 +6,12 @@ import type { VscodeGeneratorSchema } from './schema';
 /** Where Visual Studio Code reads a workspace's tasks. */
 export const TASKS_FILE = '.vscode/tasks.json';
 
+/** Where Visual Studio Code reads the extensions a workspace recommends. */
+export const EXTENSIONS_FILE = '.vscode/extensions.json';
+
+/** dbee's extension (packages/vscode: publisher and name), the client of `dbee lsp`. */
+export const EXTENSION_ID = 'dbee-dev.dbee-vscode';
+
 /**
  * The line `--format gcc` prints (`file:line:col: severity: message [rule]`), as the problem matcher's pattern: file,
  * line, column, severity, message. A `dbee: ...` line (a finding without a file) does not match, and is left to the
@@ -21,7 +27,8 @@ const PREFIX = 'dbee: ';
  * git ref: no database) and `dbee check` in `--format gcc`, and a problem matcher that shows their findings in the
  * Problems panel at the files and lines of the pull request's annotations. The project and environment are asked
  * when a task runs (VS Code's `inputs`, from the workspace's projects and dbee.yaml). Tasks and inputs of other tools
- * in an existing file are kept; a file that is not plain JSON (comments) is refused rather than rewritten.
+ * in an existing file are kept; a file that is not plain JSON (comments) is refused rather than rewritten. It also
+ * recommends dbee's extension (`.vscode/extensions.json`), the client of `dbee lsp`, beside the other recommendations.
  */
 export async function vscodeGenerator(tree: Tree, options: VscodeGeneratorSchema): Promise<GeneratorCallback> {
   const projects = treeProjects(tree)
@@ -57,7 +64,14 @@ export async function vscodeGenerator(tree: Tree, options: VscodeGeneratorSchema
     tasks: [...(existing.tasks ?? []).filter((t) => !String(t.label ?? '').startsWith(PREFIX)), ...tasks],
     inputs: [...(existing.inputs ?? []).filter((i) => !ours.has(String(i.id))), ...inputs],
   };
+  const extensions = readJsonObject(tree, EXTENSIONS_FILE) as { recommendations?: unknown[] };
+  const recommendations = Array.isArray(extensions.recommendations) ? extensions.recommendations : [];
   tree.write(TASKS_FILE, `${JSON.stringify(file, null, 2)}\n`);
+  if (!recommendations.includes(EXTENSION_ID))
+    tree.write(
+      EXTENSIONS_FILE,
+      `${JSON.stringify({ ...extensions, recommendations: [...recommendations, EXTENSION_ID] }, null, 2)}\n`,
+    );
   return () => {};
 }
 
@@ -92,16 +106,22 @@ function environmentsOf(tree: Tree): string[] {
 type TasksFile = { tasks?: Record<string, unknown>[]; inputs?: Record<string, unknown>[]; [key: string]: unknown };
 
 function readTasks(tree: Tree): TasksFile {
-  const text = tree.read(TASKS_FILE, 'utf-8');
+  return readJsonObject(tree, TASKS_FILE) as TasksFile;
+}
+
+/** A JSON object file of `.vscode/` (empty when there is none); one that is not plain JSON is refused, never rewritten. */
+function readJsonObject(tree: Tree, path: string): Record<string, unknown> {
+  const text = tree.read(path, 'utf-8');
   if (text === null) return {};
   try {
     const parsed = JSON.parse(text) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as TasksFile;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // refused below
   }
   throw new GeneratorError(
-    `${TASKS_FILE} is not plain JSON (comments, or another shape): add the dbee tasks by hand from docs/ci.md, or remove the comments and run this generator again`,
+    `${path} is not plain JSON (comments, or another shape): add the dbee entries by hand (docs/ci.md, docs/editor.md), or remove the comments and run this generator again`,
   );
 }
 

@@ -1,0 +1,120 @@
+import type { OperationContext } from '../../../context/operation-context';
+import type { InFlightReader } from '../../../diffing/in-flight-work';
+import { DbeeError } from '../../../errors';
+import type { DeployOptions } from '../../../options';
+import type { PipelineCommand, PipelineInputs, PipelinePlan } from '../../../pipeline/pipeline';
+import { withSession } from '../../../runner/session';
+import { formatState } from '../../../blue-green/record';
+import { refuseUncarried } from '../../../blue-green/refusals';
+import {
+  blueGreenState,
+  blueGreenTarget,
+  databaseExists,
+  makeGreen,
+  recordOn,
+  uncarriedRelease,
+  type BlueGreenOptions,
+  type BlueGreenTarget,
+} from '../../blue-green';
+import { directDeploy } from '../direct/direct';
+import type { PhaseCommand } from '../strategy';
+import { blueGates, blueGreenConfig, phaseOptions } from './settings';
+
+/**
+ * The strategy's `deploy` phase (`dbee deploy <project> --env <blue> --strategy blue-green`), two parts:
+ * 1. green made and kept in sync, unless it is already (`makeGreen`, operations/blue-green.ts: the refusals on blue's
+ *    server and what replication cannot carry, green's database made, each project cloned from blue through the
+ *    pipeline, blue's publication and green's subscription, its initial copy waited for): blue's gates first (its
+ *    change ticket, maintenance windows and protection: `blueGates`);
+ * 2. the release deployed to green as the direct strategy deploys it, through the pipeline, on green's environment
+ *    (its gates, drift, plan, ledger rows in green's ledger, smoke checks against green, notifications, report), while
+ *    blue serves; its outcome recorded in blue's `blue_green` record.
+ * Run again once green is in sync (after a failed release, or after a fallback), it deploys the release to green
+ * again without making green anew. A dry run makes every refusal and prints what part 1 would do; the release's plan is
+ * then green's, or blue's while green does not exist yet (green is made as blue's copy: the same plan).
+ */
+export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) => {
+  let inner: PipelineCommand<PipelineInputs, PipelinePlan> | undefined;
+  let target: { t: BlueGreenTarget; bg: BlueGreenOptions } | undefined;
+  const direct = () => inner!;
+  const command: PipelineCommand<PipelineInputs, PipelinePlan> = {
+    command: 'deploy',
+    options,
+    inputs: async (report) => {
+      const blue = ctx.workspace.environment(options.env, ctx.env);
+      const config = blueGreenConfig(ctx, blue);
+      const bg = phaseOptions(options, blue, config);
+      blueGates(ctx, blue, options, 'deploy');
+      const t = await blueGreenTarget(ctx, bg);
+      target = { t, bg };
+      const env = await greenInSync(ctx, t, { ...bg, copyTimeoutMs: config.copyTimeoutMs, inFlight: run.inFlight });
+      inner = directDeploy(ctx, { ...options, env, strategy: 'direct' }, run);
+      return inner.inputs(report);
+    },
+    drift: (input, conn) => direct().drift(input, conn),
+    plan: (input, session, report, drift) => direct().plan(input, session, report, drift),
+    verify: (input, session, planned, report) => direct().verify(input, session, planned, report),
+    settle: (input, session, planned, report) => direct().settle(input, session, planned, report),
+    apply: async (input, session, planned, report) => {
+      const { t, bg } = target!;
+      // Written first: a release whose process dies leaves it `started`, which no switch goes past.
+      await recordOn(ctx, t, bg, {
+        step: 'release',
+        status: 'started',
+        live: 'blue',
+        detail: { environment: t.green.name },
+      });
+      const applied = await direct().apply(input, session, planned, report);
+      const p = applied.result.projects.find((x) => x.project === t.project.name);
+      await recordOn(ctx, t, bg, {
+        step: 'release',
+        status: applied.result.exitCode === 0 ? 'done' : 'failed',
+        live: 'blue',
+        detail: { environment: t.green.name, deployment: p?.deploymentId ?? null, exitCode: applied.result.exitCode },
+      });
+      return applied;
+    },
+    failure: (applied, report) => direct().failure(applied, report),
+  };
+  return command;
+};
+
+/**
+ * Green made and in sync (or, in a dry run, the refusals made and what would be done printed); returns the
+ * environment the release is deployed to: green's, or blue's in a dry run while green does not exist.
+ */
+async function greenInSync(
+  ctx: OperationContext,
+  t: BlueGreenTarget,
+  bg: BlueGreenOptions & { copyTimeoutMs: number; inFlight: InFlightReader },
+): Promise<string> {
+  const state = await withSession(
+    { engine: t.engine, environment: t.blue, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
+    ({ conn }) => blueGreenState(t.engine, conn, t.project.name),
+  );
+  const where = ` ${t.project.name} --env ${t.blue.name}`;
+  if (state?.inFlight && state.status === 'running' && state.phase !== 'deploy')
+    throw new DbeeError(`the ${state.phase} of ${t.project.name} did not finish: ${formatState(state)}`, {
+      code: 'BLUE_GREEN_STATE',
+      hint: `run dbee ${state.phase}${where} again to settle it first; nothing was changed`,
+    });
+  if (state?.inFlight && state.live === 'green')
+    throw new DbeeError(`green (${t.green.name}) serves ${t.project.name}: a release goes to a green made from it`, {
+      code: 'BLUE_GREEN_STATE',
+      hint: `run dbee finish${where} (blue is dropped, green becomes the environment to deploy), or dbee fallback${where} to deploy to green again; nothing was changed`,
+    });
+  const inSync = state?.inFlight && state.status === 'done' && state.phase !== 'finish';
+  if (inSync) {
+    refuseUncarried(await uncarriedRelease(ctx, t), t.project.name, 'the release cannot be deployed to green');
+    ctx.reporter.info(`green (${t.green.name}) is in sync with blue (${t.blue.name}): deploying the release to it`);
+    return t.green.name;
+  }
+  await makeGreen(ctx, bg);
+  if (bg.dryRun && !(await databaseExists(ctx, t))) {
+    ctx.reporter.info(
+      `then the release is deployed to green (${t.green.name}); its plan, made against blue (green is blue's copy):`,
+    );
+    return t.blue.name;
+  }
+  return t.green.name;
+}

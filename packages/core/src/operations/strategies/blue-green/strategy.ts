@@ -1,0 +1,40 @@
+import type { Strategy } from '../strategy';
+import { blueGreenInFlight } from './in-flight';
+import { BLUE_GREEN_STATUS } from './status';
+
+/** Why the guarantee matrix's shared workspace cannot run the strategy's phases (its own test does: test/blue-green). */
+const NEEDS_OWN_CLUSTER =
+  'needs a server with wal_level = logical, a green environment and a router: test/blue-green/phases.test.ts runs it on an own cluster with a real PgBouncer';
+
+/**
+ * The blue/green strategy (docs/blue-green.md): `deploy` makes green, a copy of blue's database kept in sync by the
+ * engine's logical replication, and deploys the release to it through the pipeline while blue serves; `switch` moves
+ * the application to green with its writes paused for a moment (replication then runs back to blue), `fallback` moves
+ * it back, `finish` drops replication and the side that no longer serves. What it holds meanwhile (replication, the
+ * router's side) is its work in flight, read from the `blue_green` record of blue's ledger.
+ */
+export const BLUE_GREEN: Strategy = {
+  name: 'blue-green',
+  summary: 'the release deployed to a green copy kept in sync, then switch, fallback or finish',
+  accepts: { options: {}, changes: 'every', roles: ['blueGreen', 'diff'] },
+  deploy: { command: async () => (await import('./deploy')).blueGreenDeploy, after: [], notDriven: NEEDS_OWN_CLUSTER },
+  phases: {
+    switch: {
+      command: async () => (await import('./switch')).switchPhaseCommand,
+      after: ['deploy'],
+      notDriven: NEEDS_OWN_CLUSTER,
+    },
+    fallback: {
+      command: async () => (await import('./switch')).fallbackPhaseCommand,
+      after: ['deploy', 'switch'],
+      notDriven: NEEDS_OWN_CLUSTER,
+    },
+    finish: {
+      command: async () => (await import('./finish')).finishPhaseCommand,
+      after: ['deploy'],
+      notDriven: NEEDS_OWN_CLUSTER,
+    },
+  },
+  inFlight: blueGreenInFlight,
+  status: BLUE_GREEN_STATUS,
+};

@@ -1,0 +1,152 @@
+import type { Engine, EngineCapabilities } from '@dbee/core';
+import { DbeeError } from '@dbee/core/errors';
+import { formatKey } from '@dbee/core/schema';
+import { openPostgres } from './connection/open';
+import { postgresTarget } from './connection/target';
+import { mapPostgresError } from './connection/postgres-errors';
+import { postgresLedger } from './ledger/postgres-ledger';
+import { postgresSmoke } from './smoke/postgres-smoke';
+import { postgresLockRole } from './lock/lock-role';
+import { PostgresParser, readQueryLineage } from './parse';
+import {
+  introspect,
+  introspectRelations,
+  catalogVersion,
+  fingerprint,
+  fingerprints,
+  stateFingerprints,
+  stateOf,
+} from './introspect';
+import { safeSourceStep } from './render/safe-rewrites';
+import { renderPlanSteps } from './render';
+import { isPresentSchema, newDatabaseModel } from './shadow/new-database';
+import { sameDefinition } from './compare/same-definition';
+import {
+  captureDefinition,
+  captureDefinitions,
+  replacesOnlyItself,
+  existingObjects,
+  renderCopyData,
+  rowsEstimate,
+  rowsUpTo,
+  setAside,
+} from './catalog/postgres-objects';
+import { disableRoutine, findRoutines } from './catalog/postgres-disable';
+import { stepOutcome } from './catalog/postgres-recover';
+import { extensionMembers, extract, unwritten } from './extract/extract';
+import { outsideUses } from './extract/extensions';
+import { postgresAudit } from './extract/audit';
+import { postgresPreview } from './preview/postgres-preview';
+import { postgresBlueGreen } from './blue-green/postgres-blue-green';
+import { RESET_SHADOW } from './shadow/embedded-shadow';
+import { openShadow } from './shadow/open-shadow';
+import { dropStatement, quoteIdent } from './render/drop-statement';
+import { postgresFacts } from './introspect/postgres-facts';
+import { postgresExpand } from './expand/expand-sql';
+import { postgresBackfill } from './expand/backfill-sql';
+import { postgresQuerySources } from './check/query-sources';
+import { postgresAdvise } from './advise/advise-role';
+import { copySample, missingRows } from './shadow/scratch-rows';
+
+export const postgresCapabilities: EngineCapabilities = {
+  transactionalDdl: true,
+};
+
+/** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
+export function createPostgresEngine(): Engine {
+  const parser = new PostgresParser();
+  return {
+    name: 'postgres',
+    capabilities: postgresCapabilities,
+    parser,
+    ledger: postgresLedger,
+    smoke: postgresSmoke,
+    expand: postgresExpand,
+    backfill: postgresBackfill,
+    querySources: postgresQuerySources,
+    advise: postgresAdvise,
+    lineage: { read: readQueryLineage },
+    preview: postgresPreview,
+    blueGreen: postgresBlueGreen,
+    connect: (environment, { workspaceRoot }) =>
+      openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
+    ...postgresLockRole,
+    session: {
+      setup: ({ lockTimeoutMs, statementTimeoutMs }) => [
+        ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
+        ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
+      ],
+      // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks
+      // the connection as the lock holder's working session (`attach`) for as long as it is open, whichever project
+      // of a batch uses it.
+      reset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET synchronous_commit'],
+      searchPath: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
+    },
+    diff: {
+      introspect: (conn, scope, side) => introspect(conn, scope, side),
+      introspectRelations: (conn, scope) => introspectRelations(conn, scope),
+      fingerprint: (conn, scope) => fingerprint(conn, scope),
+      fingerprints: (conn, scopes) => fingerprints(conn, scopes),
+      stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
+      stateOf,
+      catalogVersion: (conn) => catalogVersion(conn),
+      copySample: (from, to, tables, purpose) => copySample(from, to, tables, purpose),
+      missingRows: (error, copy, target) => missingRows(error, copy, target),
+      readRows: async (conn, t) =>
+        (
+          await conn.query<{ r: string }>(
+            `SELECT row_to_json(t)::text AS r FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)} AS t ORDER BY 1`,
+          )
+        ).rows.map((x) => x.r),
+      roles: async (conn) =>
+        (await conn.query<{ rolname: string }>('select rolname from pg_roles order by rolname')).rows.map(
+          (r) => r.rolname,
+        ),
+      renderChanges: (changes, options) => renderPlanSteps(changes, options),
+      safeSourceStep,
+      openShadow: (kind, environment, { workspaceRoot, roles }) =>
+        openShadow(kind, postgresTarget(environment, workspaceRoot), workspaceRoot, roles),
+      resetShadow: (conn) => conn.execute(RESET_SHADOW),
+      sameDefinition,
+      facts: postgresFacts,
+      // A SQL function's body may read a view that the copy creates after it (the catalog records no such dependency).
+      copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
+      newDatabase: newDatabaseModel,
+    },
+    catalog: {
+      renderDrop: dropStatement,
+      ensureSchema: (name) => ({
+        statements: [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(name)}`],
+        // `public` was there before: undoing the step must not drop it.
+        reverse: isPresentSchema(name) ? [] : [`DROP SCHEMA IF EXISTS ${quoteIdent(name)}`],
+      }),
+      inEveryDatabase: (key) => key.kind === 'schema' && isPresentSchema(key.name),
+      existingObjects: (conn, keys) => existingObjects(conn, keys, formatKey),
+      captureDefinition,
+      captureDefinitions,
+      replacesOnlyItself,
+      setAside,
+      renderCopyData,
+      rowCount: async (conn, key) =>
+        Number(
+          (
+            await conn.query<{ n: unknown }>(
+              `SELECT count(*) AS n FROM ${quoteIdent(key.schema ?? 'public')}.${quoteIdent(key.name)}`,
+            )
+          ).rows[0]?.n ?? 0,
+        ),
+      stepOutcome,
+      rowsUpTo,
+      rowsEstimate,
+    },
+    access: { findRoutines, disableRoutine },
+    extract: {
+      objects: (conn, scope) => extract(conn, scope),
+      unwritten: (conn, scope) => unwritten(conn, scope),
+      externalNames: (conn, scope) => extensionMembers(conn, scope),
+      outsideUses: (conn, scope, files) => outsideUses(conn, scope, files),
+    },
+    audit: postgresAudit,
+    mapError: (error, context) => mapPostgresError(error, context),
+  };
+}
