@@ -1,10 +1,9 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TABLES_SQL } from '../../packages/postgres/src/introspect/catalog-queries';
 import { createPostgresEngine } from '@dbee/postgres';
 import { narrowModel } from '../../packages/core/src/diffing/narrow';
-import { logRequests } from '../support/request-log';
+import { logRequests, tableReads } from '../support/request-log';
 import { run } from '../support/run';
 import { ENGINES, workspaceWith, type TestWorkspace } from '../runner/helpers';
 
@@ -197,11 +196,7 @@ async function dryRun(w: TestWorkspace): Promise<{ stdout: string; tableReads: s
   ).finally(log.restore);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  const tableReads = log.events
-    // The target's reads; a shadow database's (the sources' model, when not cached) are its own.
-    .filter((e) => e.kind === 'sent' && !/shadow/.test(e.description) && e.text.includes(TABLES_SQL.trim()))
-    .map((e) => (e.text.includes('any($2::text[])') ? 'named' : 'whole'));
-  return { stdout: r.stdout, tableReads };
+  return { stdout: r.stdout, tableReads: tableReads(log.events) };
 }
 
 /** Run `fn` while the last deployment records no fingerprint (the drift stage then cannot tell: `unknown`). */

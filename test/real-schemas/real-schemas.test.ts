@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envWorkspace } from '../env-management/helpers';
 import { buildManifest, type ModelSpec } from '../dbt/manifest-builder';
+import { logRequests, tableReads } from '../support/request-log';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'real');
 
@@ -38,6 +39,12 @@ interface RealSchema {
    * outside them that extract names, since a deployment to a new database fails without them (issue 72, left last).
    */
   alone?: { schemas: string; outside: string[] };
+  /**
+   * Why the deployment of the edits reads the live tables whole, when it does (else it reads those the edits touch):
+   * a changed object of a kind every read holds whole (an extension, a collation, a text search object) narrows
+   * nothing (packages/core/src/diffing/narrow.ts).
+   */
+  readWhole?: string;
 }
 
 /** Replace `from` with `to` in a file of the project. */
@@ -192,6 +199,7 @@ const CORPUS: RealSchema[] = [
       ],
     },
     // Its aggregate `median(integer)` is written by extract (before: exit 1, the file written by hand).
+    readWhole: 'the edits change the text search configuration mb_simple',
     edits: [
       {
         file: 'schema/musicbrainz/text-search/mb_simple.sql',
@@ -318,11 +326,17 @@ describe.each(CORPUS.map((s) => [s.name, s] as const))('a real schema round-trip
     }
   }, 600_000);
 
-  it('edits deployed by dbee give what psql gives by hand', async () => {
+  it('edits deployed by dbee give what psql gives by hand, the live schema read narrowed to what they change', async () => {
     for (const e of real.edits) edit(w.root, name, e);
-    const d = await w.dbee('deploy', { project: name, env: w.env(2) });
+    const log = logRequests();
+    const d = await w.dbee('deploy', { project: name, env: w.env(2) }).finally(log.restore);
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
+    // The database is as the last deployment left it: the deployment reads, of its tables, those the edits touch and
+    // what depends on them (issue 75), unless `readWhole` says why not; the equal dumps below say its plan is right.
+    const reads = tableReads(log.events);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads, real.readWhole).toEqual(reads.map(() => (real.readWhole ? 'whole' : 'named')));
     await w.exec(1, real.byHand);
     expectSameDump(real, schemaDump(url(1)), schemaDump(url(2)));
     const diff = await w.dbee('diff', { project: name, env: w.env(1) });

@@ -1,4 +1,5 @@
 import { PgConnection, PgliteConnection } from '@dbee/postgres';
+import { TABLES_SQL } from '../../packages/postgres/src/introspect/catalog-queries';
 
 /** One request of a PostgreSQL session, sent or answered, in the order of the process's events. */
 export interface RequestEvent {
@@ -50,4 +51,14 @@ export function logRequests(options: { pglite?: boolean } = {}): { events: Reque
       for (const put of originals) put();
     },
   };
+}
+
+/**
+ * How the target's reads of the catalog's tables in `events` asked for them: `named` (narrowed to names, issue 75) or
+ * `whole`, in order. A shadow database's reads (the sources' model) are left out.
+ */
+export function tableReads(events: readonly RequestEvent[]): ('named' | 'whole')[] {
+  return events
+    .filter((e) => e.kind === 'sent' && !/shadow/.test(e.description) && e.text.includes(TABLES_SQL.trim()))
+    .map((e) => (e.text.includes('any($2::text[])') ? 'named' : 'whole'));
 }
