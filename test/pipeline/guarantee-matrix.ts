@@ -29,7 +29,7 @@ export interface Row {
   options: Record<string, unknown>;
   /** Brings the workspace to a state where the command has something to do (gates off). */
   setup?: (w: Workspace) => Promise<void>;
-  /** False: not checked yet (see NOT_DRIVEN): the command needs a state this workspace does not make. */
+  /** False: not run here: the command needs a state this workspace does not make (see `StrategyPhase.ownStage`). */
   driven: boolean;
   /** Undoes a run that a gate cell let through (a gate that does not hold). */
   reset?: (w: Workspace) => Promise<void>;
@@ -80,7 +80,7 @@ function oneMoreColumn(w: Workspace): void {
 export function strategyRows(strategies: StrategyTable): Partial<Record<CommandName, Row[]>> {
   const out: Partial<Record<CommandName, Row[]>> = {};
   for (const strategy of Object.values(strategies))
-    for (const [phase, { after, notApplicable, notDriven }] of phasesOf(strategy)) {
+    for (const [phase, { after, notApplicable, ownStage }] of phasesOf(strategy)) {
       const command = phase as CommandName;
       if (!(COMMANDS as readonly string[]).includes(command))
         throw new Error(`${strategy.name}: phase ${phase} has no command to run it (options/commands.ts)`);
@@ -96,7 +96,7 @@ export function strategyRows(strategies: StrategyTable): Partial<Record<CommandN
           command,
           options: phase === 'deploy' ? { strategy: strategy.name } : {},
           // A phase this workspace cannot run (blue/green: an own cluster and a router) is listed, not counted.
-          driven: notDriven === undefined,
+          driven: ownStage === undefined,
           setup: async (w) => {
             oneMoreColumn(w);
             for (const before of after) {
@@ -113,8 +113,30 @@ export function strategyRows(strategies: StrategyTable): Partial<Record<CommandN
 
 function phasesOf(
   strategy: Strategy,
-): [string, { after: readonly string[]; notApplicable?: Partial<Record<Cell, string>>; notDriven?: string }][] {
+): [string, { after: readonly string[]; notApplicable?: Partial<Record<Cell, string>>; ownStage?: string }][] {
   return [['deploy', strategy.deploy], ...Object.entries(strategy.phases ?? {})];
+}
+
+/**
+ * Where the matrix runs: a workspace with project `a` deployed to environment `e`, which `yaml` gates (`gates`, YAML of
+ * a flow mapping) and whose notifications go to `notify`; `ledgers`, the environments whose ledgers a command may write
+ * (`e` when not given): a refused command writes to none, and a run's ledger row is the first new one among them.
+ */
+export interface MatrixStage {
+  base: Awaited<ReturnType<typeof promotionWorkspace>>;
+  yaml: (gates: string, notify: string) => string;
+  ledgers?: string[];
+}
+
+/** The shared stage: `e` gated, `s` the source a clone copies from (never gated), on `engine`. */
+async function sharedStage(engine: EngineName): Promise<MatrixStage> {
+  const base = await promotionWorkspace(engine, ['e', 's']);
+  const target = engine === 'postgres' ? 'url' : 'embedded';
+  return {
+    base,
+    yaml: (gates, notify) =>
+      `version: 1\ndefaultEnvironment: e\nenvironments:\n  e:\n    engine: postgres\n    connection: { ${target}: "\${P_E}" }\n    gates: ${gates}\n  s:\n    engine: postgres\n    connection: { ${target}: "\${P_S}" }\nnotify:\n  - url: "${notify}"\n`,
+  };
 }
 
 /**
@@ -125,22 +147,23 @@ function phasesOf(
 export async function runMatrix(
   engine: EngineName,
   rows: readonly Row[],
-  options: { strategies?: StrategyTable; knownGaps?: Record<string, string>; notDriven?: string[] } = {},
+  options: {
+    strategies?: StrategyTable;
+    knownGaps?: Record<string, string>;
+    notDriven?: string[];
+    /** Another stage than the shared workspace's (`promotionWorkspace` with `e` and `s`): see `MatrixStage`. */
+    stage?: () => Promise<MatrixStage>;
+  } = {},
 ): Promise<Map<string, boolean>> {
   const hooks = webhookSink<{ ticket: string | null }>();
   const { received } = hooks;
   await hooks.listen();
   added = 0;
-  // `e` is gated; `s` is the source a clone copies from (never gated).
-  const base = await promotionWorkspace(engine, ['e', 's']);
+  const stage = await (options.stage ?? (() => sharedStage(engine)))();
+  const { base } = stage;
   try {
     const url = hooks.url();
-    const target = engine === 'postgres' ? 'url' : 'embedded';
-    const setGates = (gates: string) =>
-      base.w.write(
-        'dbee.yaml',
-        `version: 1\ndefaultEnvironment: e\nenvironments:\n  e:\n    engine: postgres\n    connection: { ${target}: "\${P_E}" }\n    gates: ${gates}\n  s:\n    engine: postgres\n    connection: { ${target}: "\${P_S}" }\nnotify:\n  - url: "${url}"\n`,
-      );
+    const setGates = (gates: string) => base.w.write('dbee.yaml', stage.yaml(gates, url));
     const w: Workspace = Object.assign(base, {
       cli: (command: CommandName, o: Record<string, unknown>) =>
         run(base.w.root, command, { project: 'a', ...o }, base.vars('e', 's'), options.strategies),
@@ -148,8 +171,21 @@ export async function runMatrix(
     setGates(GATES.none);
     w.w.write('a/f.sql', "CREATE FUNCTION a.f() RETURNS int LANGUAGE sql AS 'SELECT 1';");
     expect((await w.cli('deploy', {})).code).toBe(0);
-    const lastId = async () =>
-      (await w.query<{ id: number | null }>('e', 'SELECT max(id)::int AS id FROM dbee.deployments'))[0]!.id ?? 0;
+    const ledgers = stage.ledgers ?? ['e'];
+    /** The newest deployment row of each ledger a command may write (0 where there is none yet). */
+    const marks = async () =>
+      Promise.all(
+        ledgers.map(async (env) => {
+          try {
+            return (
+              (await w.query<{ id: number | null }>(env, 'SELECT max(id)::int AS id FROM dbee.deployments'))[0]!.id ?? 0
+            );
+          } catch {
+            return 0; // its database, or its ledger, is not made yet
+          }
+        }),
+      );
+    const lastId = async () => (await marks()).join(',');
 
     const outcomes = new Map<string, boolean>();
     const refused = async (row: Row, gates: string, extra: Record<string, unknown>, text: RegExp) => {
@@ -204,17 +240,21 @@ export async function runMatrix(
       cell('hand edit', await handEdited(row, { assumeYes: true, ...ticket }));
       if (dry) cell('hand edit, dry run', await handEdited(row, { assumeYes: true, ...ticket, dryRun: true }));
       received.length = 0;
-      const before = await lastId();
+      const before = await marks();
       const r = await w.cli(row.command, { ...row.options, assumeYes: true, ...ticket });
       cell('exit 0', r.code === 0);
-      const id = await lastId();
-      const [d] = await w.query<{ ticket: string | null }>('e', `SELECT ticket FROM dbee.deployments WHERE id = ${id}`);
-      cell('ledger row with ticket', id > before && d?.ticket === TICKET);
+      // The row the command wrote: in the first ledger of the stage's list that has a new one.
+      const after = await marks();
+      const at = after.findIndex((id, i) => id > before[i]!);
+      const env = ledgers[Math.max(at, 0)]!;
+      const id = after[Math.max(at, 0)]!;
+      const [d] = await w.query<{ ticket: string | null }>(env, `SELECT ticket FROM dbee.deployments WHERE id = ${id}`);
+      cell('ledger row with ticket', at >= 0 && d?.ticket === TICKET);
       const [steps] = await w.query<{ n: number }>(
-        'e',
+        env,
         `SELECT count(*)::int AS n FROM dbee.steps WHERE deployment_id = ${id}`,
       );
-      cell('step rows', id > before && steps!.n > 0);
+      cell('step rows', at >= 0 && steps!.n > 0);
       cell('notifications', received.length >= 2);
       const project = row.options.project ? { project: row.options.project } : {};
       cell('no drift after', (await w.cli('status', project)).stdout.includes('drift: no'));
@@ -240,7 +280,7 @@ function printMatrix(
     Object.entries(r.notApplicable ?? {}).map(([c, why]) => `  ${r.name}: ${c}: ${why}`),
   );
   process.stdout.write(
-    `guarantee matrix [${engine}]: ${outcomes.size - failing.length}/${outcomes.size} cells hold${failing.length ? ` (failing: ${failing.join('; ')})` : ''}; known gaps:\n${gaps.map((g) => `  ${g}: ${knownGaps[g]}`).join('\n')}\n  not driven: ${notDriven.join(', ') || 'none'}\nnot applicable:\n${notApplicable.join('\n')}\n`,
+    `guarantee matrix [${engine}]: ${outcomes.size - failing.length}/${outcomes.size} cells hold${failing.length ? ` (failing: ${failing.join('; ')})` : ''}; known gaps:\n${gaps.map((g) => `  ${g}: ${knownGaps[g]}`).join('\n')}\n  run on their own stage: ${notDriven.join(', ') || 'none'}\nnot applicable:\n${notApplicable.join('\n')}\n`,
   );
 }
 

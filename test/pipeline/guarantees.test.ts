@@ -13,7 +13,7 @@ import { type Row, runMatrix, strategyRows } from './guarantee-matrix';
  *
  * `KNOWN_GAPS` lists the cells that do not hold yet, with the reason; the test prints them and fails when one of them
  * starts to hold (remove it from the list: the list only shrinks) or when a cell not in it fails. `NOT_DRIVEN` lists
- * the rows not checked here yet (printed with the gaps).
+ * the rows run by a test of their own stage instead (printed with the gaps).
  */
 const BY_STRATEGY = strategyRows(STRATEGIES);
 
@@ -180,10 +180,9 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
 const KNOWN_GAPS: Record<string, string> = {};
 
 /**
- * Rows not checked by the matrix yet (`driven: false`): a command needing a state this workspace cannot make: the
- * blue/green strategy's phases (`StrategyPhase.notDriven`: a server with wal_level = logical and a router;
- * test/blue-green/phases.test.ts checks its ticket gate, its ledger rows and notifications-free log on an own cluster).
- * Listed, printed, never counted as holding.
+ * Rows this workspace cannot run (`driven: false`), a command needing a state it cannot make: the blue/green
+ * strategy's phases (`StrategyPhase.ownStage`: a server with wal_level = logical and a router). Their cells are checked
+ * by the same `runMatrix` on a stage of their own (test/blue-green/matrix.test.ts); listed here, never counted.
  */
 const NOT_DRIVEN = Object.values(MATRIX).flatMap((rows) =>
   Array.isArray(rows) ? rows.filter((r) => !r.driven).map((r) => r.name) : [],

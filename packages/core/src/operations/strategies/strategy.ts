@@ -84,10 +84,10 @@ export interface StrategyPhase<O> {
   /** Guarantee matrix: the cells that do not apply to this phase, each with why (never counted as holding). */
   notApplicable?: Readonly<Partial<Record<Guarantee, string>>>;
   /**
-   * Guarantee matrix: why its shared workspace (PGlite and the test server, no router) cannot run the phase, and where
-   * it is run instead; the row is listed as not driven, never counted as holding.
+   * Guarantee matrix: why its shared workspace (PGlite and the test server, no router) cannot run the phase, and the
+   * test that runs its row on a stage of its own (`runMatrix`'s `stage`); the shared matrix lists it there.
    */
-  notDriven?: string;
+  ownStage?: string;
 }
 
 /** What `dbee status` shows of a strategy for a project. */

@@ -18,6 +18,7 @@ import {
 } from '../../blue-green';
 import { directDeploy } from '../direct/direct';
 import type { PhaseCommand } from '../strategy';
+import { refuseBlueDrift } from './drift';
 import { blueGates, blueGreenConfig, phaseOptions } from './settings';
 
 /**
@@ -46,6 +47,8 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
       const bg = phaseOptions(options, blue, config);
       blueGates(ctx, blue, options, 'deploy');
       const t = await blueGreenTarget(ctx, bg);
+      // Green is made as blue's copy: a hand edit on blue would be cloned into green's ledger as dbee's own.
+      await refuseBlueDrift(ctx, t, 'deploy');
       target = { t, bg };
       const env = await greenInSync(ctx, t, { ...bg, copyTimeoutMs: config.copyTimeoutMs, inFlight: run.inFlight });
       inner = directDeploy(ctx, { ...options, env, strategy: 'direct' }, run);

@@ -17,6 +17,7 @@ import {
 } from '../../blue-green';
 import type { PhaseCommand, PhaseOptions } from '../strategy';
 import { applyPhase, asProblem, phasePlan, type PhaseWork } from './phase-rows';
+import { sideDrift } from './drift';
 import { blueGates, blueGreenConfig, phaseOptions } from './settings';
 import { scopeOf } from './switch';
 
@@ -78,7 +79,8 @@ export function finishCommand(
         stays,
       };
     },
-    drift: () => ({ none: 'finish changes no object of the side that stays: it drops the other side' }),
+    // Finish changes no object of the side that stays, but its ledger row records that side's schemas as they are.
+    drift: (input) => sideDrift(ctx, input.t, input.environment),
     plan: async (input, session) => {
       const { t, stays } = input;
       const gone = stays === 'green' ? t.blue : t.green;

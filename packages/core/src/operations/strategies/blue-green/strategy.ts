@@ -2,9 +2,9 @@ import type { Strategy } from '../strategy';
 import { blueGreenInFlight } from './in-flight';
 import { BLUE_GREEN_STATUS } from './status';
 
-/** Why the guarantee matrix's shared workspace cannot run the strategy's phases (its own test does: test/blue-green). */
-const NEEDS_OWN_CLUSTER =
-  'needs a server with wal_level = logical, a green environment and a router: test/blue-green/phases.test.ts runs it on an own cluster with a real PgBouncer';
+/** Why the guarantee matrix's shared workspace cannot run the strategy's phases, and the test that runs their rows. */
+const OWN_STAGE =
+  'needs a server with wal_level = logical, a green environment and a router: test/blue-green/matrix.test.ts runs its row on a cluster of its own';
 
 /**
  * The blue/green strategy (docs/blue-green.md): `deploy` makes green, a copy of blue's database kept in sync by the
@@ -17,22 +17,22 @@ export const BLUE_GREEN: Strategy = {
   name: 'blue-green',
   summary: 'the release deployed to a green copy kept in sync, then switch, fallback or finish',
   accepts: { options: {}, changes: 'every', roles: ['blueGreen', 'diff'] },
-  deploy: { command: async () => (await import('./deploy')).blueGreenDeploy, after: [], notDriven: NEEDS_OWN_CLUSTER },
+  deploy: { command: async () => (await import('./deploy')).blueGreenDeploy, after: [], ownStage: OWN_STAGE },
   phases: {
     switch: {
       command: async () => (await import('./switch')).switchPhaseCommand,
       after: ['deploy'],
-      notDriven: NEEDS_OWN_CLUSTER,
+      ownStage: OWN_STAGE,
     },
     fallback: {
       command: async () => (await import('./switch')).fallbackPhaseCommand,
       after: ['deploy', 'switch'],
-      notDriven: NEEDS_OWN_CLUSTER,
+      ownStage: OWN_STAGE,
     },
     finish: {
       command: async () => (await import('./finish')).finishPhaseCommand,
       after: ['deploy'],
-      notDriven: NEEDS_OWN_CLUSTER,
+      ownStage: OWN_STAGE,
     },
   },
   inFlight: blueGreenInFlight,

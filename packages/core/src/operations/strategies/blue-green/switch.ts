@@ -20,6 +20,7 @@ import {
 } from '../../blue-green';
 import type { PhaseCommand, PhaseOptions } from '../strategy';
 import { applyPhase, asProblem, phasePlan, type PhaseWork } from './phase-rows';
+import { sideDrift } from './drift';
 import { blueGreenConfig, phaseOptions, type BlueGreenConfig } from './settings';
 
 /** What `switch` and `fallback` read before the lock: both sides, the router, the bounds. */
@@ -71,7 +72,8 @@ export function switchCommand(
         router: config.router(t),
       };
     },
-    drift: () => ({ none: 'a switchover changes no object: it moves the application from one database to the other' }),
+    // A switchover changes no object, but its ledger row records blue's schemas as they are: a hand edit is refused.
+    drift: (input) => sideDrift(ctx, input.t, input.t.blue),
     plan: async (input, session) => {
       const work = workOf(input.t, from);
       const problems = await refusals(ctx, input, session, from);
