@@ -83,6 +83,18 @@ describe('a dbee process loads the modules of the command it runs', () => {
   );
 });
 
+describe('the PostgreSQL engine a command loads (@dbee/postgres/engine, compiled)', () => {
+  it("loads neither core's barrel (every module of core, zod and yaml with them) nor the extractor", () => {
+    const probe = `require(${JSON.stringify(join(REPO, 'packages', 'postgres', 'dist', 'engine.js'))}).createPostgresEngine();
+process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
+    const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const modules = (JSON.parse(r.stdout) as string[]).map((f) => relative(REPO, f));
+    expect(modules).toContain('packages/postgres/dist/engine.js');
+    expect(modules.filter((f) => /^packages\/core\/dist\/index\.js$|\/extract\/extract\.js$|\/yaml\//.test(f))).toEqual([]);
+  });
+});
+
 describe('the dbee command from the sources (this repository, a TypeScript loader)', () => {
   it('reads the same command table: `dbee rollback --help` exits 0 (the table once resolved to its JSON file)', () => {
     const env = { ...process.env };
