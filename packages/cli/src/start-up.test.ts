@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDatabase } from '../../../test/support/pg';
+import { tempWorkspace } from '../../../test/support/workspace';
 
 const REPO = join(__dirname, '..', '..', '..');
 const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
@@ -9,17 +11,24 @@ const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
  * The modules a `dbee` process (the compiled dist/, as installed) loads for `args`, relative to the repository, with
  * its exit code. What the process prints is not checked here (options.test.ts and the e2e tests do).
  */
-function modulesLoaded(args: string[]): { code: number | null; modules: string[] } {
+function modulesLoaded(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { code: number | null; modules: string[]; output: string } {
   const probe = `process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache))));
 process.argv.splice(1, 0, ${JSON.stringify(BIN)});
 require(${JSON.stringify(BIN)});`;
   const r = spawnSync(process.execPath, ['-e', probe, '--', ...args], {
     encoding: 'utf8',
-    env: { ...process.env, DBEE_USE_DIST: '1' },
+    env: { ...process.env, DBEE_USE_DIST: '1', ...env },
   });
   const list = /\nMODULES (.*)$/.exec(r.stderr)?.[1];
   if (!list) throw new Error(`no module list from dbee ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
-  return { code: r.status, modules: (JSON.parse(list) as string[]).map((f) => relative(REPO, f)) };
+  return {
+    code: r.status,
+    modules: (JSON.parse(list) as string[]).map((f) => relative(REPO, f)),
+    output: r.stdout + r.stderr.replace(/\nMODULES .*$/, ''),
+  };
 }
 
 describe('the start of the dbee process', () => {
@@ -53,6 +62,7 @@ describe('a dbee process loads the modules of the command it runs', () => {
       code: run.code,
       operations: under('operations'),
       fleet: under('fleet'),
+      policies: under('policies'),
       engine: run.modules.some((f) => f.startsWith('packages/postgres/')),
       barrel: run.modules.includes('packages/core/dist/index.js'),
     };
@@ -64,9 +74,16 @@ describe('a dbee process loads the modules of the command it runs', () => {
       code: 1,
       operations: ['index.js', 'log.js', 'run.js'],
       fleet: ['dispatch.js'],
+      policies: [],
       engine: false,
       barrel: false,
     });
+  });
+
+  it('`dbee deploy` loads no policy rule: the catalogue loads when a workspace configures policies', () => {
+    const run = loadedFor('deploy no-such-project');
+    expect(run.code).toBe(1);
+    expect(run.policies.filter((f) => f !== 'blocks.js')).toEqual([]);
   });
 
   it.each([['status'], ['deploy'], ['diff'], ['rollback']])(
@@ -81,6 +98,59 @@ describe('a dbee process loads the modules of the command it runs', () => {
       expect(run.barrel).toBe(false);
     },
   );
+});
+
+describe('a deployment (dbee deploy, compiled, on the PostgreSQL server)', () => {
+  let cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.reverse()) await f();
+    cleanup = [];
+  });
+
+  /** Deploy a one-table project to a scratch database with `dbee.yaml` extra lines; the modules it loaded. */
+  async function deployWith(extra: string) {
+    const db = await scratchDatabase();
+    cleanup.push(() => db.drop());
+    const w = tempWorkspace({
+      'dbee.yaml': `version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: \${URL_TEST}\n${extra}`,
+      'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\n',
+      'sales/t.sql': 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int);\n',
+    });
+    cleanup.push(w.remove);
+    const run = modulesLoaded(['deploy', 'sales', '-y', '--cwd', w.root], { URL_TEST: db.url });
+    const rules = run.modules.filter((f) => f.startsWith('packages/core/dist/policies/') && !f.endsWith('/blocks.js'));
+    return { ...run, rules, barrel: run.modules.includes('packages/core/dist/index.js') };
+  }
+
+  it("loads no policy rule when the workspace configures none, nor core's barrel, nor the extractor", async () => {
+    const run = await deployWith('');
+    expect(run.output).toMatch(/sales: deployed 2 steps/);
+    expect(run.code).toBe(0);
+    expect(run.rules).toEqual([]);
+    expect(run.barrel).toBe(false);
+    expect(run.modules).not.toContain('packages/postgres/dist/extract/extract.js');
+  });
+
+  it('judges the policies a workspace configures: an error rule still refuses the deployment', async () => {
+    const run = await deployWith('policies:\n  table-comment: error\n');
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/table-comment/);
+    expect(run.rules).toContain('packages/core/dist/policies/catalogue.js');
+  });
+});
+
+describe('the PostgreSQL engine a command loads (@dbee/postgres/engine, compiled)', () => {
+  it("loads neither core's barrel (every module of core, zod and yaml with them) nor the extractor", () => {
+    const probe = `require(${JSON.stringify(join(REPO, 'packages', 'postgres', 'dist', 'engine.js'))}).createPostgresEngine();
+process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
+    const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const modules = (JSON.parse(r.stdout) as string[]).map((f) => relative(REPO, f));
+    expect(modules).toContain('packages/postgres/dist/engine.js');
+    expect(modules.filter((f) => /^packages\/core\/dist\/index\.js$|\/extract\/extract\.js$|\/yaml\//.test(f))).toEqual(
+      [],
+    );
+  });
 });
 
 describe('the dbee command from the sources (this repository, a TypeScript loader)', () => {

@@ -33,7 +33,6 @@ import {
 } from './catalog/postgres-objects';
 import { disableRoutine, findRoutines } from './catalog/postgres-disable';
 import { stepOutcome } from './catalog/postgres-recover';
-import { extensionMembers, extract, unwritten } from './extract/extract';
 import { outsideUses } from './extract/extensions';
 import { postgresAudit } from './extract/audit';
 import { postgresPreview } from './preview/postgres-preview';
@@ -53,6 +52,12 @@ export const postgresCapabilities: EngineCapabilities = {
 };
 
 /** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
+/**
+ * The extractor, loaded when `extract` or `adopt` reads a database: it imports `@dbee/core`'s index (every module of
+ * core), which the engine's other roles do not need, so a deployment's process does not load it.
+ */
+const extractor = () => import('./extract/extract');
+
 export function createPostgresEngine(): Engine {
   const parser = new PostgresParser();
   return {
@@ -141,9 +146,9 @@ export function createPostgresEngine(): Engine {
     },
     access: { findRoutines, disableRoutine },
     extract: {
-      objects: (conn, scope) => extract(conn, scope),
-      unwritten: (conn, scope) => unwritten(conn, scope),
-      externalNames: (conn, scope) => extensionMembers(conn, scope),
+      objects: async (conn, scope) => (await extractor()).extract(conn, scope),
+      unwritten: async (conn, scope) => (await extractor()).unwritten(conn, scope),
+      externalNames: async (conn, scope) => (await extractor()).extensionMembers(conn, scope),
       outsideUses: (conn, scope, files) => outsideUses(conn, scope, files),
     },
     audit: postgresAudit,

@@ -8,15 +8,8 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { PolicyException } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import {
-  judgePolicies,
-  PolicySubject,
-  policySettings,
-  readExceptions,
-  type PolicyFinding,
-  type PolicyJudgment,
-  type PolicySettings,
-} from '../policies';
+import { policiesConfigured } from '../policies/blocks';
+import type { PolicyFinding, PolicyJudgment, PolicySettings } from '../policies';
 
 /** What the policies judged for one project, with the settings they ran with. */
 export interface ProjectJudgment {
@@ -43,8 +36,10 @@ export async function judgeProject(
   },
 ): Promise<ProjectJudgment | null> {
   const { project, environment, engine } = args;
+  // A deployment judges the policies a workspace configures: with none, the catalogue of rules is not even loaded.
+  if (args.whenConfigured && !policiesConfigured(ctx.workspace, project, environment.name)) return null;
+  const { judgePolicies, PolicySubject, policySettings, readExceptions } = await import('../policies');
   const settings = policySettings(ctx.workspace, project, environment.name);
-  if (args.whenConfigured && !settings.configured) return null;
   if (!settings.rules.some((r) => r.level !== 'off')) return null;
   const steps = args.judged === 'all' ? null : args.judged.filter((s) => s.project === project.name);
   if (steps && steps.length === 0) return null;

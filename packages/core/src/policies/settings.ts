@@ -3,6 +3,7 @@ import type { DbProject, Workspace } from '../config/workspace';
 import type { YamlFile } from '../config/yaml-file';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { POLICY_RULES, RULES_BY_NAME } from './catalogue';
+import { policyBlocks } from './blocks';
 import type { AnyPolicyRule, PolicyLevel } from './rule';
 
 const LEVELS = ['error', 'warning', 'off'] as const;
@@ -23,13 +24,6 @@ export interface PolicySettings {
   rules: RuleSetting[];
   /** True when `policies:` appears in dbee.yaml or the project's db.yaml (for the environment or not). */
   configured: boolean;
-}
-
-/** A `policies:` mapping in a file, with the path to it for locations. */
-interface PoliciesBlock {
-  file: YamlFile;
-  path: (string | number)[];
-  value: Record<string, unknown>;
 }
 
 /**
@@ -102,27 +96,6 @@ function parseParams(rule: AnyPolicyRule, given: Record<string, unknown>): Recor
 
 function invalid(file: YamlFile, path: (string | number)[], message: string, hint?: string): DbeeError {
   return new DbeeError(message, { code: 'POLICY_CONFIG_INVALID', location: file.locate(path), hint });
-}
-
-/** The `policies:` mappings that apply, most general first. */
-function policyBlocks(workspace: Workspace, project: DbProject, environment: string): PoliciesBlock[] {
-  const candidates: Array<{ file: YamlFile; path: (string | number)[]; value: unknown }> = [
-    { file: workspace.file, path: ['policies'], value: workspace.config.policies },
-    {
-      file: workspace.file,
-      path: ['environments', environment, 'policies'],
-      value: workspace.config.environments[environment]?.policies,
-    },
-    { file: project.file, path: ['policies'], value: project.config.policies },
-    {
-      file: project.file,
-      path: ['environments', environment, 'policies'],
-      value: project.config.environments?.[environment]?.policies,
-    },
-  ];
-  return candidates
-    .filter((c) => c.value !== undefined && c.value !== null)
-    .map((c) => ({ ...c, value: c.value as Record<string, unknown> }));
 }
 
 /** The known name closest to `name` (edit distance at most a third of its length), or null. */

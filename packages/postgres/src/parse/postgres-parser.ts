@@ -16,11 +16,8 @@ import { isDumpSessionSetting, withoutDumpRestrict } from './dump-settings';
  * the objects it uses, read from the syntax tree.
  */
 export class PostgresParser implements SourceParser {
-  constructor() {
-    // Start compiling the WebAssembly module now; `parse` awaits it, and a failure surfaces there.
-    loadPostgresParser().catch(() => undefined);
-  }
-
+  // The WebAssembly module compiles on the first parse, not when the engine is made: a deployment whose sources all
+  // come from the parse cache never needs it (compiling it is ~15 ms of CPU, and more on V8's background threads).
   async parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]> {
     await loadPostgresParser();
     return parsePostgresSource(text, file, options);

@@ -1,12 +1,13 @@
-import {
-  type ColumnDefinition,
-  DbeeError,
-  type DeferrableConstraint,
-  type ObjectKey,
-  type ObjectKind,
-  type Reference,
-  type StatementAction,
+import type {
+  ColumnDefinition,
+  DeferrableConstraint,
+  ObjectKey,
+  ObjectKind,
+  Reference,
+  StatementAction,
 } from '@dbee/core';
+// Not `@dbee/core`'s index, which loads every module of core (zod and yaml with them) into the engine's start.
+import { DbeeError } from '@dbee/core/errors';
 import { isPresentSchema } from '../shadow/new-database';
 import type {
   AlterTableCmd,

@@ -1,4 +1,5 @@
-import { type Connection, DbeeError, ExitCode, type MissingRows, type SamplePurpose } from '@dbee/core';
+import type { Connection, MissingRows, SamplePurpose } from '@dbee/core';
+import { DbeeError, ExitCode } from '@dbee/core/errors';
 import { ident, literal } from '../render/quote';
 
 /** A table as `schema.name` (unquoted), the key the sample is kept by. */
