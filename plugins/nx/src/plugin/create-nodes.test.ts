@@ -89,13 +89,42 @@ describe('createNodes', () => {
             },
             "name": "db-sales",
             "namedInputs": {
+              "dbeeChanges": [
+                "dbeeSources",
+                "{workspaceRoot}/dbee.yaml",
+                {
+                  "env": "DBEE_ENV",
+                },
+                {
+                  "env": "DBEE_TEST_URL",
+                },
+                {
+                  "env": "SALES_OWNER",
+                },
+              ],
+              "dbeeModel": [
+                "dbeeSources",
+                "{workspaceRoot}/dbee.yaml",
+                {
+                  "externalDependencies": [
+                    "@dbee/nx",
+                    "@dbee/cli",
+                    "@dbee/core",
+                    "@dbee/postgres",
+                  ],
+                },
+                {
+                  "env": "DBEE_ENV",
+                },
+                {
+                  "env": "DBEE_TEST_URL",
+                },
+                {
+                  "env": "SALES_OWNER",
+                },
+              ],
               "dbeeSources": [
-                "{projectRoot}/db.yaml",
-                "{projectRoot}/**/*.sql",
-                "{projectRoot}/**/*.expand.yaml",
-                "{projectRoot}/migrations/baseline.yaml",
-                "{projectRoot}/smoke/**/*.yaml",
-                "{projectRoot}/smoke/**/*.yml",
+                "{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
               ],
             },
             "projectType": "library",
@@ -112,31 +141,8 @@ describe('createNodes', () => {
                 ],
                 "executor": "@dbee/nx:build",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "externalDependencies": [
-                      "@dbee/nx",
-                      "@dbee/cli",
-                      "@dbee/core",
-                      "@dbee/postgres",
-                    ],
-                  },
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeModel",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Builds the desired model of this database project from its sources in a shadow database.",
@@ -164,23 +170,8 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:check",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeChanges",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Checks the application's queries and the dbt models (check.dbt.manifest) against what a deployment would change, on a scratch copy.",
@@ -214,23 +205,8 @@ describe('createNodes', () => {
                 ],
                 "executor": "@dbee/nx:deploy",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeChanges",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Deploys this database project to an environment, after the projects it depends on.",
@@ -264,31 +240,8 @@ describe('createNodes', () => {
                 ],
                 "executor": "@dbee/nx:diff",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "externalDependencies": [
-                      "@dbee/nx",
-                      "@dbee/cli",
-                      "@dbee/core",
-                      "@dbee/postgres",
-                    ],
-                  },
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeModel",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                   {
                     "runtime": "node node_modules/@dbee/nx/bin/fingerprint.js --environment",
                   },
@@ -319,31 +272,8 @@ describe('createNodes', () => {
                 "cache": true,
                 "executor": "@dbee/nx:graph",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "externalDependencies": [
-                      "@dbee/nx",
-                      "@dbee/cli",
-                      "@dbee/core",
-                      "@dbee/postgres",
-                    ],
-                  },
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeModel",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Writes a page drawing this project's objects and their dependencies (and, with --env, what a deployment would change).",
@@ -371,31 +301,8 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:plan",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "externalDependencies": [
-                      "@dbee/nx",
-                      "@dbee/cli",
-                      "@dbee/core",
-                      "@dbee/postgres",
-                    ],
-                  },
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeModel",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Writes a deployable package (plan, step and rollback scripts, checksums) for an environment.",
@@ -424,23 +331,8 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:rollback",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeChanges",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Undoes the last deployment of this project on an environment, using the rollback steps in its ledger.",
@@ -467,23 +359,8 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:smoke-test",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeChanges",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Runs this project's smoke checks against the objects deployed on an environment.",
@@ -509,23 +386,8 @@ describe('createNodes', () => {
                 "cache": false,
                 "executor": "@dbee/nx:status",
                 "inputs": [
-                  "dbeeSources",
-                  "^{projectRoot}/db.yaml",
-                  "^{projectRoot}/**/*.sql",
-                  "^{projectRoot}/**/*.expand.yaml",
-                  "^{projectRoot}/migrations/baseline.yaml",
-                  "^{projectRoot}/smoke/**/*.yaml",
-                  "^{projectRoot}/smoke/**/*.yml",
-                  "{workspaceRoot}/dbee.yaml",
-                  {
-                    "env": "DBEE_ENV",
-                  },
-                  {
-                    "env": "DBEE_TEST_URL",
-                  },
-                  {
-                    "env": "SALES_OWNER",
-                  },
+                  "dbeeChanges",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
                 ],
                 "metadata": {
                   "description": "Shows this project's deployment history and state on an environment, from the ledger.",
@@ -571,11 +433,14 @@ describe('createNodes', () => {
       nxJsonConfiguration: nxJson,
     });
     const project = results[0]![1].projects!['db/core']!;
+    // The target names the project-level named input `dbeeModel`: its entries in its place, as Nx expands it.
+    const { dbeeModel, ...namedInputs } = project.namedInputs ?? {};
+    const inputs = project.targets!['build']!.inputs!.flatMap((i) => (i === 'dbeeModel' ? (dbeeModel ?? [i]) : [i]));
     return JSON.parse(
-      JSON.stringify({ namedInputs: project.namedInputs, inputs: project.targets!['build']!.inputs }).replaceAll(
-        FINGERPRINT_SCRIPT,
-        '<dbee>/plugins/nx/bin/fingerprint.js',
-      ),
+      JSON.stringify({
+        ...(Object.keys(namedInputs).length > 0 ? { namedInputs } : {}),
+        inputs,
+      }).replaceAll(FINGERPRINT_SCRIPT, '<dbee>/plugins/nx/bin/fingerprint.js'),
     );
   }
 
@@ -593,12 +458,6 @@ describe('createNodes', () => {
 
     expect((inputs as { inputs: unknown[] }).inputs).toEqual([
       'dbeeSources',
-      '^{projectRoot}/db.yaml',
-      '^{projectRoot}/**/*.sql',
-      '^{projectRoot}/**/*.expand.yaml',
-      '^{projectRoot}/migrations/baseline.yaml',
-      '^{projectRoot}/smoke/**/*.yaml',
-      '^{projectRoot}/smoke/**/*.yml',
       '{workspaceRoot}/dbee.yaml',
       { externalDependencies: ['@dbee/cli'] },
       '{workspaceRoot}/packages/core/package.json',
@@ -606,6 +465,7 @@ describe('createNodes', () => {
       '{workspaceRoot}/packages/core/bin/**/*',
       { env: 'DBEE_ENV' },
       { env: 'DBEE_TEST_URL' },
+      '^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}',
     ]);
   });
 
@@ -649,15 +509,19 @@ describe('createNodes', () => {
       { namedInputs: { dbeeSources: ['{projectRoot}/**/*'], sharedGlobals: ['{workspaceRoot}/.nvmrc'] } },
     );
 
+    // No project-level dbeeSources: the workspace's definition stands.
     expect(inputs).toEqual({
+      namedInputs: {
+        dbeeChanges: ['dbeeSources', '{workspaceRoot}/dbee.yaml', { env: 'DBEE_ENV' }, { env: 'DBEE_TEST_URL' }],
+      },
       inputs: [
         'dbeeSources',
-        '^dbeeSources',
         '{workspaceRoot}/dbee.yaml',
         'sharedGlobals',
         { externalDependencies: ['@dbee/nx', '@dbee/cli', '@dbee/core', '@dbee/postgres'] },
         { env: 'DBEE_ENV' },
         { env: 'DBEE_TEST_URL' },
+        '^dbeeSources',
       ],
     });
   });
@@ -675,7 +539,9 @@ describe('createNodes', () => {
     expect(core.namedInputs?.dbeeSources).not.toContain('{projectRoot}/!legacy/old.pgsql');
     expect(sales.namedInputs?.dbeeSources).not.toContain('{projectRoot}/legacy/*.pgsql');
     expect(sales.targets!.deploy!.inputs).toContain('^{projectRoot}/legacy/*.pgsql');
-    expect(sales.targets!.deploy!.inputs).toContain('^{projectRoot}/**/*.expand.yaml');
+    expect(sales.targets!.deploy!.inputs).toContain(
+      '^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}',
+    );
   });
 
   it('uses the configured prefix and target names everywhere, dependsOn included', async () => {

@@ -21,7 +21,14 @@ import { toNxError } from './nx-error';
 import type { NormalizedOptions } from './options';
 import { DBEE_METADATA, INSTALLED_FINGERPRINT_SCRIPT, PROJECT_FILE_GLOB, type DbeeProjectMetadata } from './constants';
 import { dbeePackageOrigins, envInputs, envVariablesOf, toolInputs } from './inputs';
-import { SOURCES_INPUT, buildTargets, projectSources, type DerivedInputs } from './targets';
+import {
+  SOURCES_INPUT,
+  buildTargets,
+  projectSources,
+  targetNamedInputs,
+  type DerivedInputs,
+  type TargetContext,
+} from './targets';
 
 /** Folders that never hold a project, whatever Nx's ignore files say (dbee's own rule, see ALWAYS_IGNORED). */
 const IGNORED_SEGMENTS = new Set(['node_modules', '.git', '.nx', '.dbee', 'dist']);
@@ -134,21 +141,25 @@ function projectConfiguration(
   const root = project.relativeRoot || '.';
   const engine = project.config.engine;
   const { workspaceEnv, workspaceDbtManifest: _manifest, ...inputs } = shared;
-  const targets = buildTargets({
+  const ctx: TargetContext = {
     name: project.name,
     projectRoot: root,
     fingerprintCommand: `${fingerprintCommand} ${options.fingerprintScope === 'project' ? shellQuote(root) : '--environment'}`,
     inputs: { ...inputs, env: envInputs(['DBEE_ENV'], workspaceEnv, envVariablesOf(join(project.root, PROJECT_FILE))) },
     dbtManifest: projectManifest(project) ?? shared.workspaceDbtManifest,
     options,
-  });
+  };
+  const targets = buildTargets(ctx);
   return {
     name: `${options.projectPrefix}${project.name}`,
     root,
     projectType: 'library',
     tags: ['dbee', `engine:${engine}`],
-    // A `dbeeSources` of nx.json is the workspace's choice: a project-level one would override it.
-    ...(shared.workspaceSources ? {} : { namedInputs: { [SOURCES_INPUT]: projectSources(project.config.sources) } }),
+    namedInputs: {
+      // A `dbeeSources` of nx.json is the workspace's choice: a project-level one would override it.
+      ...(shared.workspaceSources ? {} : { [SOURCES_INPUT]: projectSources(project.config.sources) }),
+      ...targetNamedInputs(ctx),
+    },
     metadata: {
       description: `dbee ${engine} database project "${project.name}"`,
       technologies: ['dbee', engine],

@@ -17,7 +17,7 @@ import type { NormalizedOptions } from './options';
 type Result = readonly [file: string, result: CreateNodesResult];
 
 /** Bump when the shape of the inferred configuration changes in a way the key below does not capture. */
-const FORMAT = 1;
+const FORMAT = 2;
 /** Entries kept: a few, for switching between branches. */
 const KEEP = 4;
 /** Entry files are `inferred-<key>.json`. */

@@ -45,19 +45,24 @@ export interface DerivedInputs {
 /** Name of the named input holding a project's own sources (project-level unless nx.json defines it). */
 export const SOURCES_INPUT = 'dbeeSources';
 
+/** What dbee reads of a project, relative to its root (see `SOURCES_NAMED_INPUT`). */
+export const SOURCE_GLOBS = [
+  'db.yaml',
+  '**/*.sql',
+  '**/*.expand.yaml',
+  'migrations/baseline.yaml',
+  'smoke/**/*.yaml',
+  'smoke/**/*.yml',
+] as const;
+
 /**
  * The files of one project that dbee reads: db.yaml, object and migration scripts, the migrations' baseline, smoke
- * checks, the `up`/`down` declarations of the expand/contract strategy. A project whose db.yaml lists other `sources` globs has them too
- * (`projectSources`).
+ * checks, the `up`/`down` declarations of the expand/contract strategy. A project whose db.yaml lists other
+ * `sources` globs has them too (`projectSources`). One glob with alternatives (`{a,b}`), which Nx's globs match file
+ * for file as the six globs apart (the same files, the same hash): one entry in each target's `^` inputs instead of
+ * six, in a configuration Nx merges, sends between its processes and writes to its graph cache on every command.
  */
-export const SOURCES_NAMED_INPUT = [
-  '{projectRoot}/db.yaml',
-  '{projectRoot}/**/*.sql',
-  '{projectRoot}/**/*.expand.yaml',
-  '{projectRoot}/migrations/baseline.yaml',
-  '{projectRoot}/smoke/**/*.yaml',
-  '{projectRoot}/smoke/**/*.yml',
-];
+export const SOURCES_NAMED_INPUT = [`{projectRoot}/{${SOURCE_GLOBS.join(',')}}`];
 
 /**
  * The project-level `dbeeSources`: the default globs and db.yaml's own `sources` globs, relative to the project. A
@@ -70,9 +75,21 @@ export function projectSources(sources: readonly string[] | undefined): string[]
 }
 
 /**
+ * The project-level named input holding the model inputs' own part (see `modelInputs`): one name in each target's
+ * `inputs` instead of the same ten entries in five targets. Nx expands a named input where it hashes or selects a
+ * task, so the hash and `nx affected`'s selection are those of the list itself; the inferred configuration, which
+ * Nx merges, sends between its processes and writes to its graph cache on every command, is smaller by that much.
+ */
+export const MODEL_INPUT = 'dbeeModel';
+/** The project-level named input holding the change inputs' own part (see `changeInputs`). */
+export const CHANGE_INPUT = 'dbeeChanges';
+
+/**
  * Everything the desired model is a function of: the project's sources, its dependencies' sources (their objects
  * are built first in the shadow database), dbee.yaml (variables), the environment variables both files refer to,
- * and dbee itself, so that a new version of the tool never serves results computed by the old one.
+ * and dbee itself, so that a new version of the tool never serves results computed by the old one. The project's
+ * own part is the named input `dbeeModel` (see `targetNamedInputs`); a named input cannot hold `^` entries (Nx:
+ * "namedInputs definitions cannot start with ^"), so the dependencies' part is listed in the target.
  *
  * The dependencies count with the same globs as `dbeeSources`, prefixed with `^` (Nx applies them to every
  * project in the dependency closure), not with `^dbeeSources`: Nx fails every task hash with "Input 'dbeeSources'
@@ -81,14 +98,7 @@ export function projectSources(sources: readonly string[] | undefined): string[]
  * nx.json defines `dbeeSources`, every project has it, and `^dbeeSources` is the workspace's own definition.
  */
 function modelInputs(ctx: TargetContext): Input[] {
-  return [
-    SOURCES_INPUT,
-    ...dependencySources(ctx),
-    '{workspaceRoot}/dbee.yaml',
-    ...(ctx.inputs.sharedGlobals ? ['sharedGlobals'] : []),
-    ...ctx.inputs.tool,
-    ...ctx.inputs.env,
-  ];
+  return [MODEL_INPUT, ...dependencySources(ctx)];
 }
 
 /**
@@ -102,15 +112,30 @@ function dependencySources(ctx: TargetContext): Input[] {
 
 /**
  * What selects the targets that act on an environment (deploy, smoke-test, rollback, status) for `nx affected`: the
- * project's sources, its dependencies' sources, dbee.yaml, and the environment variables. Nx 24 selects a task when a
- * changed file matches the task's inputs (not when the file is in the task's project), and `^` inputs carry a change
- * of a dependency to its dependents: a view changed in core selects core, sales and reporting; a change to dbee.yaml
- * selects every project; a file that no database project reads (a README, the application's code, nx.json's
- * `sharedGlobals`, dbee's own version) selects none. These targets are never cached, so the hash is only read to
- * select: the inputs say which files make a deployment necessary, not what a deployment's result is a function of.
+ * project's sources, its dependencies' sources, dbee.yaml, and the environment variables (the project's own part is
+ * the named input `dbeeChanges`). Nx 24 selects a task when a changed file matches the task's inputs (not when the
+ * file is in the task's project), and `^` inputs carry a change of a dependency to its dependents: a view changed in
+ * core selects core, sales and reporting; a change to dbee.yaml selects every project; a file that no database
+ * project reads (a README, the application's code, nx.json's `sharedGlobals`, dbee's own version) selects none.
+ * These targets are never cached, so the hash is only read to select: the inputs say which files make a deployment
+ * necessary, not what a deployment's result is a function of.
  */
 function changeInputs(ctx: TargetContext): Input[] {
-  return [SOURCES_INPUT, ...dependencySources(ctx), '{workspaceRoot}/dbee.yaml', ...ctx.inputs.env];
+  return [CHANGE_INPUT, ...dependencySources(ctx)];
+}
+
+/** The project-level named inputs the targets' inputs name: `dbeeModel` and `dbeeChanges` (their own parts). */
+export function targetNamedInputs(ctx: TargetContext): Record<string, Input[]> {
+  return {
+    [MODEL_INPUT]: [
+      SOURCES_INPUT,
+      '{workspaceRoot}/dbee.yaml',
+      ...(ctx.inputs.sharedGlobals ? ['sharedGlobals'] : []),
+      ...ctx.inputs.tool,
+      ...ctx.inputs.env,
+    ],
+    [CHANGE_INPUT]: [SOURCES_INPUT, '{workspaceRoot}/dbee.yaml', ...ctx.inputs.env],
+  };
 }
 
 function executor(command: string): string {
