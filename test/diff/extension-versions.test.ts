@@ -1,11 +1,12 @@
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { Connection } from '../../packages/core/src';
 import { formatKey } from '../../packages/core/src/model/object-key';
 import { changeObjectKey, emptyModel, type Change } from '../../packages/core/src/schema';
 import { diffModels } from '../support/pg-diff';
 import type { Extension, SchemaModel } from '../../packages/core/src/schema';
 import { introspect } from '../../packages/postgres/src/introspect';
+import { pgliteTemplate } from '../../packages/postgres/src/connection/pglite-template';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
 import { applySteps, openScratch, type Scratch } from './helpers';
 
@@ -99,7 +100,8 @@ async function pgliteWithHstore(): Promise<Connection> {
   // A subpath export, which this workspace's module resolution does not type: loaded by name.
   const contrib = '@electric-sql/pglite/contrib/hstore';
   const { hstore } = (await import(contrib)) as { hstore: never };
-  const db = new PGlite({ extensions: { hstore } });
+  // Started from the run's template, as dbee starts a shadow, not by PGlite's own initdb (2-3 s of CPU each).
+  const db = new PGlite({ extensions: { hstore }, loadDataDir: await pgliteTemplate(inject('pgliteTemplateRoot')) });
   await db.waitReady;
   const conn: Connection = {
     description: 'pglite:hstore',

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger, runBackfill, type Connection, type ExpandPlan } from '@dbee/core';
-import { PgConnection, PgliteConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
+import { PgConnection, postgresBackfill, postgresLedger } from '@dbee/postgres';
 import { envWorkspace, type Engine } from '../env-management/helpers';
 import { scratchDatabase } from '../support/pg';
+import { openMemoryPglite } from '../support/pglite';
 
 /**
  * A new ledger holds only the tables every deployment writes: the feature tables (`backups`, `backfills`,
@@ -163,7 +164,8 @@ describe('feature tables created on first use [postgres]', () => {
 
 describe('feature tables created on first use [pglite]', () => {
   it('a new embedded ledger has none, and a backup creates its table', async () => {
-    const conn = await PgliteConnection.open(null, 'pglite:test');
+    // A new database as dbee makes one (the run's template), not PGlite's own initdb (2-3 s of CPU).
+    const conn = await openMemoryPglite('pglite:test');
     try {
       const ledger = openLedger(conn, postgresLedger);
       await ledger.writer.ensure();
