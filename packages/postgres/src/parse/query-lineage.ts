@@ -10,6 +10,11 @@ import { SourceText } from './source-text';
  * correlated subquery). An unqualified column goes to the one item that has it, as `columnsOf` knows the columns of a
  * relation; where an item's columns are not known (a relation of another tool, a function) and no known item has the
  * column, it is taken to come from that item and not reported. `ORDER BY`/`GROUP BY` may name an output column.
+ *
+ * A `*` inside a CTE or a FROM subquery is not a read of every column by itself (dbt's staging models start
+ * `with source as (select * from raw_orders)`): each column it brings keeps its origin, and what the query reads of
+ * the CTE is read of the relation (`renamed as (select subtotal from source)` reads `raw_orders.subtotal`). Only a `*`
+ * of the query's own output, or one in an expression's subquery, reads every column of the relations it reaches.
  */
 export async function readQueryLineage(
   sql: string,
@@ -34,21 +39,36 @@ export async function readQueryLineage(
       { code: 'QUERY_SYNTAX', details: { line: 1, column: 1 } },
     );
   const walker = new LineageWalker(text, columnsOf);
-  walker.select(stmts[0]!.stmt.SelectStmt as Node, [], new Map());
+  walker.select(stmts[0]!.stmt.SelectStmt as Node, [], new Map(), false);
   return walker.out;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: libpg-query's tree is walked generically
 type Node = Record<string, any>;
 
+/** A column of a relation of the database that a column of a CTE or subquery is, as a `*` brought it. */
+interface Origin {
+  relation: RelationName;
+  column: string;
+}
+
+/**
+ * What a CTE or a FROM subquery gives its readers: its output columns (null when not known); for each, the relation
+ * columns it is (a column a `*` brought; none for one the query computes or names, whose reads were made inside it);
+ * and the relations whose every column a `*` in it passed on, read whole when a reader's own `*` reaches them.
+ */
+interface Derived {
+  columns: readonly string[] | null;
+  origins?: readonly (readonly Origin[])[];
+  stars?: readonly RelationName[];
+}
+
 /** One FROM item of a query level: its name in the query and what its columns are. */
-interface Item {
+interface Item extends Derived {
   /** The alias, or the relation's name when it has none; null for a join without alias. */
   name: string | null;
   /** A relation of the database (not a CTE): what a read of its columns is reported against. */
   relation: RelationName | null;
-  /** Its columns, or null when not known. */
-  columns: readonly string[] | null;
   /** The relation's own column names when an alias renames them (`orders o(a, b)`), in the same order. */
   renamedFrom?: readonly string[];
 }
@@ -56,8 +76,13 @@ interface Item {
 /** A query level: its FROM items, the CTEs it can see, and its output column names (for ORDER BY / GROUP BY). */
 interface Level {
   items: Item[];
-  ctes: Map<string, readonly string[] | null>;
+  ctes: Map<string, Derived>;
   outputs?: readonly string[];
+  /**
+   * Set in a CTE or a FROM subquery: the relations a `*` of its target list passed on (not read whole here; see
+   * `Derived.stars`). Unset where a `*` reads every column (the query's own output, an expression's subquery).
+   */
+  passed?: RelationName[];
 }
 
 class LineageWalker {
@@ -72,42 +97,51 @@ class LineageWalker {
   }
 
   /**
-   * A SELECT (or set operation) inside the levels `outer` (innermost first), seeing the CTEs `visible`: its output
-   * column names, null when not known.
+   * A SELECT (or set operation) inside the levels `outer` (innermost first), seeing the CTEs `visible`: what it gives
+   * its readers (`Derived`). `derived`: it is a CTE or a FROM subquery, whose `*` passes columns on (see the file's
+   * comment) rather than reading them.
    */
-  select(stmt: Node, outer: Level[], visible: ReadonlyMap<string, readonly string[] | null>): readonly string[] | null {
+  select(stmt: Node, outer: Level[], visible: ReadonlyMap<string, Derived>, derived: boolean): Derived {
     const ctes = new Map(visible);
     const withClause = stmt.withClause as Node | undefined;
     for (const c of withClause?.ctes ?? []) {
       const cte = c.CommonTableExpr as Node;
       const name = cte.ctename as string;
       const query = cte.ctequery?.SelectStmt as Node | undefined;
+      const aliased = this.aliasNames(cte.aliascolnames);
       // A recursive CTE names itself in its second term: its columns are the first term's.
-      if (withClause?.recursive) ctes.set(name, this.aliasNames(cte.aliascolnames) ?? null);
-      const cols = query ? this.select(query, outer, ctes) : null;
+      if (withClause?.recursive) ctes.set(name, { columns: aliased ?? null });
+      const got: Derived = query ? this.select(query, outer, ctes, true) : { columns: null };
       if (!query) this.out.unknown.push({ reason: `a data-changing CTE ${name}`, at: this.at(cte.location) });
-      ctes.set(name, this.aliasNames(cte.aliascolnames) ?? cols);
+      ctes.set(name, { ...got, columns: aliased ?? got.columns });
     }
     if (stmt.op && stmt.op !== 'SETOP_NONE') {
-      const left = this.select(stmt.larg, outer, ctes);
-      this.select(stmt.rarg, outer, ctes);
-      const level: Level = { items: [], ctes, outputs: left ?? [] };
+      const left = this.select(stmt.larg, outer, ctes, derived);
+      const right = this.select(stmt.rarg, outer, ctes, derived);
+      const level: Level = { items: [], ctes, outputs: left.columns ?? [] };
       this.expressions([stmt.sortClause, stmt.limitCount, stmt.limitOffset], [level, ...outer]);
-      return left;
+      // A column of a set operation is the columns at its place in every arm.
+      const origins = left.origins?.map((o, i) => [...o, ...(right.origins?.[i] ?? [])]);
+      return { columns: left.columns, origins, stars: [...(left.stars ?? []), ...(right.stars ?? [])] };
     }
     if (stmt.valuesLists) {
       this.expressions(stmt.valuesLists, [{ items: [], ctes }, ...outer]);
-      return null;
+      return { columns: null };
     }
-    const level: Level = { items: [], ctes };
+    const level: Level = { items: [], ctes, ...(derived ? { passed: [] } : {}) };
     const scopes = [level, ...outer];
     for (const from of stmt.fromClause ?? []) level.items.push(...this.fromItem(from, scopes));
     const outputs = this.outputs(stmt.targetList ?? [], level);
     this.expressions([stmt.targetList, stmt.whereClause, stmt.havingClause, stmt.windowClause], scopes);
     this.expressions([stmt.distinctClause], scopes);
-    level.outputs = outputs ?? [];
+    level.outputs = outputs?.columns ?? [];
     this.expressions([stmt.groupClause, stmt.sortClause, stmt.limitCount, stmt.limitOffset], scopes);
-    return outputs;
+    if (!outputs) return { columns: null, ...(level.passed?.length ? { stars: level.passed } : {}) };
+    return {
+      columns: outputs.columns,
+      origins: outputs.origins,
+      ...(level.passed?.length ? { stars: level.passed } : {}),
+    };
   }
 
   private aliasNames(list: Node[] | undefined): string[] | undefined {
@@ -122,8 +156,8 @@ class LineageWalker {
       const alias = rv.alias?.aliasname as string | undefined;
       const renamed = this.aliasNames(rv.alias?.colnames);
       if (!rv.schemaname && level.ctes.has(rv.relname)) {
-        const cols = level.ctes.get(rv.relname)!;
-        return [{ name: alias ?? rv.relname, relation: null, columns: renamed ?? cols }];
+        const cte = level.ctes.get(rv.relname)!;
+        return [{ ...cte, name: alias ?? rv.relname, relation: null, columns: renamed ?? cte.columns }];
       }
       const relation: RelationName = {
         ...(rv.catalogname ? { database: rv.catalogname } : {}),
@@ -139,9 +173,9 @@ class LineageWalker {
     if (node.RangeSubselect) {
       const sub = node.RangeSubselect as Node;
       // Only a LATERAL subquery sees the FROM items before it.
-      const cols = this.select(sub.subquery.SelectStmt, sub.lateral ? scopes : scopes.slice(1), level.ctes);
+      const got = this.select(sub.subquery.SelectStmt, sub.lateral ? scopes : scopes.slice(1), level.ctes, true);
       const name = (sub.alias?.aliasname as string | undefined) ?? null;
-      return [{ name, relation: null, columns: this.aliasNames(sub.alias?.colnames) ?? cols }];
+      return [{ ...got, name, relation: null, columns: this.aliasNames(sub.alias?.colnames) ?? got.columns }];
     }
     if (node.RangeFunction) {
       const fn = node.RangeFunction as Node;
@@ -171,9 +205,16 @@ class LineageWalker {
     return [{ name: null, relation: null, columns: null }];
   }
 
-  /** Output column names of a target list, null when a `*` over an item of unknown columns is among them. */
-  private outputs(targets: Node[], level: Level): readonly string[] | null {
+  /**
+   * Output column names of a target list, with the relation columns each is when a `*` brought it (none for the
+   * others); null when a `*` over an item of unknown columns is among them.
+   */
+  private outputs(
+    targets: Node[],
+    level: Level,
+  ): { columns: readonly string[]; origins: readonly (readonly Origin[])[] } | null {
     const names: string[] = [];
+    const origins: (readonly Origin[])[] = [];
     for (const t of targets) {
       const rt = t.ResTarget as Node;
       const ref = rt.val?.ColumnRef as Node | undefined;
@@ -184,6 +225,7 @@ class LineageWalker {
         for (const i of items) {
           if (!i.columns) return null;
           names.push(...i.columns);
+          origins.push(...i.columns.map((c, k) => originsOf(i, c, k)));
         }
         continue;
       }
@@ -193,8 +235,9 @@ class LineageWalker {
             ? (fields.at(-1)?.String?.sval as string)
             : (rt.val?.FuncCall?.funcname?.at(-1)?.String?.sval ?? '?column?')),
       );
+      origins.push([]);
     }
-    return names;
+    return { columns: names, origins };
   }
 
   /** Walks expressions: column references are resolved, subqueries are queries of their own with this scope outside. */
@@ -223,7 +266,7 @@ class LineageWalker {
         return;
       }
       if (node.SelectStmt) {
-        this.select(node.SelectStmt, scopes, scopes[0]?.ctes ?? new Map());
+        this.select(node.SelectStmt, scopes, scopes[0]?.ctes ?? new Map(), false);
         return;
       }
       for (const v of Object.values(node)) visit(v);
@@ -231,11 +274,18 @@ class LineageWalker {
     for (const n of nodes) visit(n);
   }
 
-  /** `*` or `t.*`: every column of the items it covers. */
+  /**
+   * `*` or `t.*`: every column of the items it covers, and of the relations a CTE or subquery among them passed on;
+   * in a CTE or FROM subquery whose columns are known, passed on in turn (`Level.passed`), not read here.
+   */
   private star(qualifier: string[], location: number, scopes: Level[]): void {
     const items = qualifier.length ? this.itemsNamed(qualifier, scopes) : scopes[0]!.items;
-    for (const item of items)
-      if (item.relation) this.out.stars.push({ relation: item.relation, at: this.at(location) });
+    const passed = scopes[0]!.passed;
+    for (const item of items) {
+      const whole = [...(item.relation ? [item.relation] : []), ...(item.stars ?? [])];
+      if (passed && item.columns) passed.push(...whole);
+      else for (const relation of whole) this.out.stars.push({ relation, at: this.at(location) });
+    }
     if (qualifier.length && !items.length)
       this.out.unknown.push({ reason: `${qualifier.join('.')}.* names nothing in scope`, at: this.at(location) });
   }
@@ -294,12 +344,21 @@ class LineageWalker {
 
   private read(item: Item, column: string, at: QueryPosition): void {
     if (!item.relation) {
-      if (item.columns && !item.columns.includes(column))
+      const index = item.columns?.indexOf(column) ?? -1;
+      if (item.columns && index < 0)
         this.out.unknown.push({ reason: `column ${column} is not among ${item.name ?? 'a subquery'}'s columns`, at });
+      // A column a `*` of the CTE or subquery brought is the relation's column it came from.
+      for (const o of item.origins?.[index] ?? []) this.out.columns.push({ ...o, at });
       return;
     }
     const index = item.columns?.indexOf(column) ?? -1;
     const real = item.renamedFrom && index >= 0 ? item.renamedFrom[index]! : column;
     this.out.columns.push({ relation: item.relation, column: real, at });
   }
+}
+
+/** The relation columns the `k`th column (`column`) of `item` is: itself for a relation's, else what it was given. */
+function originsOf(item: Item, column: string, k: number): readonly Origin[] {
+  if (item.relation) return [{ relation: item.relation, column: item.renamedFrom?.[k] ?? column }];
+  return item.origins?.[k] ?? [];
 }
