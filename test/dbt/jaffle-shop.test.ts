@@ -82,4 +82,38 @@ describe('dbee check --dbt with a manifest dbt wrote: jaffle-shop [pglite]', () 
     );
     expect(r.stderr).toContain('the dbt check fails: 1 dbt node breaks');
   });
+
+  it('a column dropped from each of the other five sources breaks the staging model that reads it, and only that one', async () => {
+    w.write('raw/raw_orders.sql', V1['raw/raw_orders.sql']);
+    w.write('raw/raw_customers.sql', 'CREATE TABLE raw.raw_customers (id text PRIMARY KEY);\n');
+    w.write('raw/raw_items.sql', 'CREATE TABLE raw.raw_items (id text PRIMARY KEY, order_id text);\n');
+    w.write(
+      'raw/raw_stores.sql',
+      'CREATE TABLE raw.raw_stores (id text PRIMARY KEY, name text, opened_at timestamp);\n',
+    );
+    w.write(
+      'raw/raw_products.sql',
+      'CREATE TABLE raw.raw_products (sku text PRIMARY KEY, name text, type text, price integer);\n',
+    );
+    w.write('raw/raw_supplies.sql', 'CREATE TABLE raw.raw_supplies (id text, name text, cost integer, sku text);\n');
+    const r = await check({ format: 'json' });
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as {
+      nodes: { name: string; verdict: string; findings: { message: string }[] }[];
+    };
+    expect(report.nodes.map((n) => `${n.name}:${n.verdict}`).sort()).toEqual([
+      'stg_customers:breaking',
+      'stg_locations:breaking',
+      'stg_order_items:breaking',
+      'stg_products:breaking',
+      'stg_supplies:breaking',
+    ]);
+    expect(report.nodes.flatMap((n) => n.findings.map((f) => f.message)).sort()).toEqual([
+      'reads raw.raw_customers.name, which the release removes or renames',
+      'reads raw.raw_items.sku, which the release removes or renames',
+      'reads raw.raw_products.description, which the release removes or renames',
+      'reads raw.raw_stores.tax_rate, which the release removes or renames',
+      'reads raw.raw_supplies.perishable, which the release removes or renames',
+    ]);
+  });
 });
