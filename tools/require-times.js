@@ -1,6 +1,7 @@
 'use strict';
 // `node -r tools/require-times.js <script>`: on exit, prints to stderr the modules whose load took over 5 ms (including
-// what they load), slowest first, with who required them. Used by `npm run bench:start -- --profile`.
+// what they load), slowest first, with who required them, then how many modules loaded, by package (a dependency)
+// or folder of a workspace package. Used by `npm run bench:start -- --profile`.
 const Module = require('node:module');
 const REPO = `${require('node:path').resolve(__dirname, '..')}/`;
 const orig = Module._load;
@@ -40,4 +41,16 @@ process.on('exit', () => {
   process.stderr.write(
     top.map(([k, a]) => `${a.total.toFixed(1).padStart(7)} ms d${a.depth} ${k}  <- ${a.from}`).join('\n') + '\n',
   );
+  // Per module, what a process pays grows with the count (resolution, reading, compiling or the code cache, the module's
+  // own code): the count by package says where it comes from.
+  const files = Object.keys(require.cache);
+  const byPackage = new Map();
+  for (const f of files) {
+    const dep = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f);
+    const own = /\/(packages|plugins)\/([^/]+)\/(?:dist|src)\/(?:([^/]+)\/)?/.exec(f);
+    const key = dep ? dep[1] : own ? `${own[2]}/${own[3] ?? '.'}` : f.replace(REPO, '');
+    byPackage.set(key, (byPackage.get(key) || 0) + 1);
+  }
+  const counts = [...byPackage].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
+  process.stderr.write(`${files.length} modules: ${counts.join(', ')}\n`);
 });
