@@ -13,7 +13,8 @@
  * n-1 (seeded, so every run generates the same monorepo), and owns a schema with a table, a view and a function.
  * Figures: `nx show projects` cold (no .nx/workspace-data: the plugin's own cache is empty too) and warm (the
  * plugin answers from its cache in Nx's workspace data directory), median of `runs`, daemon off, with the load
- * average.
+ * average; the warm run's CPU time too, every Nx process summed (a `--require` hook), which moves less than wall time
+ * on a loaded machine; and the size of Nx's graph cache in each workspace (what every command writes).
  * With `--targets`, also the targets, on the embedded `local` environment and on a scratch database of the
  * PostgreSQL server (DBEE_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres):
  * - `nx run-many -t diff` cold (no Nx cache, no dbee cache: 200 builds and 200 diffs) and fully cached (one run each:
@@ -618,11 +619,50 @@ async function depth(pluginRoot: string, projects: readonly GeneratedProject[], 
 /** The median: the middle one of an odd count, the mean of the two middle ones of an even count. */
 export const median = G.median;
 
-/** `nx show projects` in one workspace: cold (workspace data removed first), then warm (kept), in seconds. */
-function showOnce(root: string): { cold: number; warm: number } {
+/**
+ * A `--require` hook for every Node process of an Nx run (Nx's own and its plugin workers): each appends its CPU time
+ * (user + system, ms) to $DBEE_CPU_FILE when it ends. CPU time moves less than wall time when other work shares the
+ * machine.
+ */
+const CPU_HOOK = `const fs = require('node:fs');
+let done = false;
+function write() {
+  if (done || !process.env.DBEE_CPU_FILE) return;
+  done = true;
+  const c = process.cpuUsage();
+  fs.appendFileSync(process.env.DBEE_CPU_FILE, ((c.user + c.system) / 1000).toFixed(1) + '\\n');
+}
+process.on('exit', write);
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { write(); process.exit(0); });
+`;
+
+/** `nx` with the CPU hook: its wall time (s) and the CPU time of all its processes (s). */
+function nxCpu(root: string, args: string[]): { wall: number; cpu: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'dbee-bench-cpu-'));
+  try {
+    const hook = join(dir, 'cpu-hook.js');
+    const file = join(dir, 'cpu.txt');
+    writeFileSync(hook, CPU_HOOK);
+    const wall = nx(root, args, { NODE_OPTIONS: `${nodeOptions} --require ${hook}`.trim(), DBEE_CPU_FILE: file });
+    const cpu = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .reduce((n, l) => n + Number(l), 0);
+    return { wall, cpu: cpu / 1000 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `nx show projects` in one workspace: cold (workspace data removed first), then warm (kept), in seconds; and the
+ * warm run's CPU time, every Nx process summed.
+ */
+function showOnce(root: string): { cold: number; warm: number; warmCpu: number } {
   rmSync(join(root, '.nx'), { recursive: true, force: true });
   const cold = nx(root, ['show', 'projects']);
-  return { cold, warm: nx(root, ['show', 'projects']) };
+  const warm = nxCpu(root, ['show', 'projects']);
+  return { cold, warm: warm.wall, warmCpu: warm.cpu };
 }
 
 /** How many projects `nx show projects` lists in `root`. */
@@ -647,11 +687,8 @@ function showProjects(w: Workspaces, expected: number, runs: number): void {
     const listed = listedProjects(root);
     if (listed !== expected) throw new Error(`expected ${expected} projects, nx listed ${listed} in ${root}`);
   }
-  const rows: {
-    baseline: { cold: number; warm: number };
-    floor: { cold: number; warm: number };
-    dbee: { cold: number; warm: number };
-  }[] = [];
+  type Show = ReturnType<typeof showOnce>;
+  const rows: { baseline: Show; floor: Show; dbee: Show }[] = [];
   for (let i = 0; i < runs; i++)
     rows.push({ baseline: showOnce(w.baseline), floor: showOnce(w.floor), dbee: showOnce(w.dbee) });
   const m = (xs: number[]) => median(xs).toFixed(2);
@@ -682,6 +719,11 @@ function showProjects(w: Workspaces, expected: number, runs: number): void {
   console.log(`nx show projects, ${runs} runs, daemon off, medians and median of paired ratios:   (load ${load()})`);
   row('cold (no workspace data)', 'cold');
   row('warm (plugin cache filled)', 'warm');
+  const cpu = (k: 'baseline' | 'floor' | 'dbee') => median(rows.map((r) => r[k].warmCpu));
+  console.log(
+    `  warm, CPU time of every Nx process: baseline ${cpu('baseline').toFixed(2)} s   empty plugin ${cpu('floor').toFixed(2)} s   dbee ${cpu('dbee').toFixed(2)} s   ` +
+      `dbee / empty plugin ${median(rows.map((r) => r.dbee.warmCpu / r.floor.warmCpu)).toFixed(3)} (median of paired ratios; range ${Math.min(...rows.map((r) => r.dbee.warmCpu / r.floor.warmCpu)).toFixed(3)}-${Math.max(...rows.map((r) => r.dbee.warmCpu / r.floor.warmCpu)).toFixed(3)})   (load ${load()})`,
+  );
   configurationSize(w.dbee);
   graphCacheSize(w);
 }
