@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TEAM_DBEE_YAML, TeamWorkspace } from '../support/team-workspace';
 import { appQueriesFile, customersTable } from './queries';
 
@@ -25,7 +26,8 @@ describe('nx affected -t diff -c markdown carries the compatibility check', () =
         [CUSTOMERS]: customersTable('phone text'),
       },
     });
-    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev']);
+    // Setup in-process (the CLI's command runner); the command under test is `nx affected`.
+    const deployed = await run(team.root, 'deploy', { project: 'reporting', env: 'dev' }, team.environment);
     expect(deployed.code, deployed.stderr).toBe(0);
   });
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwnCluster } from '../support/own-cluster';
+import { run } from '../support/run';
 import { TeamWorkspace } from '../support/team-workspace';
 import { APP_QUERIES, appQueriesFile, customersTable } from './queries';
 
@@ -43,7 +44,13 @@ describe('query sources of a running server: pg_stat_statements and the CSV log'
       files: { 'app/queries/app.sql': appQueriesFile(), [CUSTOMERS]: customersTable('phone text') },
     });
     for (const e of ['dev', 'local']) {
-      const deployed = await team.dbee(['deploy', 'reporting', '--env', e], env);
+      // Setup in-process (the CLI's command runner); the checks under test below are processes of the real CLI.
+      const deployed = await run(
+        team.root,
+        'deploy',
+        { project: 'reporting', env: e },
+        { ...team.environment, ...env },
+      );
       expect(deployed.code, deployed.stderr).toBe(0);
     }
     // The application: the extension in its database, then its reads, each with its parameters bound (NULLs).

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../support/run';
 import { TEAM_DBEE_YAML, TeamWorkspace } from '../support/team-workspace';
 import { rowsIn } from './sent-statements';
 
@@ -24,7 +25,8 @@ describe('automatic rollback of a project another project stands on (team worksp
   beforeAll(async () => {
     team = await TeamWorkspace.create();
     for (const env of ['prod', 'local']) {
-      const r = await team.dbee(['deploy', 'reporting', '--env', env]);
+      // Setup in-process (the CLI's command runner); the deployments under test below are processes of the real CLI.
+      const r = await run(team.root, 'deploy', { project: 'reporting', env }, team.environment);
       expect(r.code, r.stderr).toBe(0);
     }
     team.write(SALES_V2_FAILING);

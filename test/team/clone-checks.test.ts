@@ -56,7 +56,9 @@ describe('clone checks before applying (team workspace, server)', () => {
   });
 
   it('a clone killed half-way is marked interrupted by the next clone, which finishes without --allow-hazards', async () => {
-    expect((await team.dbee(['clone', 'core', '--from', 'dev', '--to', 'qa'])).code).toBe(0);
+    // core first, in-process (setup): the clones under test below are processes of the real CLI (one is killed).
+    const core = await run(team.root, 'clone', { project: 'core', from: 'dev', to: 'qa' }, team.environment);
+    expect(core.code, core.stderr).toBe(0);
     // Another session holds core.customers: the clone of sales makes its schema and table, then waits on the foreign key.
     const holder = new Client({ connectionString: team.databases.qa.url });
     await holder.connect();

@@ -30,7 +30,7 @@ describe('an object unknown to the ledger is a conflict under every planning mod
 );
 `,
     });
-    const qa = await team.dbee(['deploy', 'sales', '--env', 'qa']);
+    const qa = await run(team.root, 'deploy', { project: 'sales', env: 'qa' }, team.environment); // setup, in-process
     expect(qa.code, qa.stderr).toBe(0);
     for (const env of ['dev', 'qa'] as const) {
       // Made by hand, with another shape than the sources' (next).

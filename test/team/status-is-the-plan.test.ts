@@ -89,19 +89,21 @@ describe('status lists what deploy plans (team workspace)', () => {
 
   it('qa, half-cloned: the tables, functions and views a failed clone left missing are pending as deploy plans them', async () => {
     // dev still holds the hand edits of the test above: put back to the sources.
-    const dev = await team.dbee([
+    // Setup in-process (the CLI's command runner), as the failed clone below; the dry run compared is a CLI process.
+    const dev = await run(
+      team.root,
       'deploy',
-      'sales',
-      '--env',
-      'dev',
-      '--if-exists',
-      'drop',
-      '--allow-hazards',
-      'data-loss',
-    ]);
+      { project: 'sales', env: 'dev', ifExists: 'drop', allowHazards: ['data-loss'] },
+      team.environment,
+    );
     expect(dev.code, dev.stderr).toBe(0);
     // sales before core: whatever the clone made before it stopped (or nothing, if it refused first), the rest is missing.
-    const clone = await team.dbee(['clone', 'sales', '--from', 'dev', '--to', 'qa', '--assume-yes']);
+    const clone = await run(
+      team.root,
+      'clone',
+      { project: 'sales', from: 'dev', to: 'qa', assumeYes: true },
+      team.environment,
+    );
     expect(clone.code).not.toBe(0);
     const status = await run(team.root, 'status', { project: 'sales', env: 'qa', format: 'json' }, team.environment);
     expect(status.code, status.stderr).toBe(0);
