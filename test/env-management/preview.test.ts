@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
-import { queryUrl, scratchDatabase, SERVER_URL } from '../support/pg';
+import { OwnCluster } from '../support/own-cluster';
+import { queryUrl } from '../support/pg';
 import { spawnDbee } from '../runner/helpers';
 import { openEmbeddedFolder } from '../support/pglite';
 import { run } from '../support/run';
@@ -42,7 +43,14 @@ const branch = {
 describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine) => {
   const prefix = `tpv_${randomBytes(3).toString('hex')}_`;
   let w: ReturnType<typeof tempWorkspace>;
-  let base: { url: string; drop(): Promise<void> } | null = null;
+  let base: { url: string } | null = null;
+  /**
+   * The server's previews are made on a cluster of this file's own: the kill case holds a lock on the catalog of
+   * shared comments, which every database of a cluster shares (another file's `COMMENT ON DATABASE` or `DROP
+   * DATABASE` on the shared server would wait behind it).
+   */
+  let cluster: OwnCluster | null = null;
+  let SERVER_URL = '';
   const env: NodeJS.ProcessEnv = {};
   const dbee = (options: Record<string, unknown>) =>
     run(w.root, 'preview', { project: 'sales', env: 'test', ...options } as { project: string }, env);
@@ -58,7 +66,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
   };
 
   beforeAll(async () => {
-    if (engine === 'postgres') base = await scratchDatabase('dbee_pv');
+    if (engine === 'postgres') {
+      cluster = await OwnCluster.start();
+      SERVER_URL = cluster.url();
+      await queryUrl(SERVER_URL, 'CREATE DATABASE dbee_pv');
+      base = { url: cluster.url('dbee_pv') };
+    }
     env.PV_TEST = base ? base.url : '.dbee/test';
     const key = engine === 'postgres' ? 'url' : 'embedded';
     w = tempWorkspace({
@@ -85,14 +98,7 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
   }, 120_000);
 
   afterAll(async () => {
-    if (engine === 'postgres') {
-      const left = await queryUrl<{ datname: string }>(
-        SERVER_URL,
-        `SELECT datname FROM pg_database WHERE datname LIKE '${prefix}%'`,
-      );
-      for (const { datname } of left) await queryUrl(SERVER_URL, `DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
-      await base?.drop();
-    }
+    await cluster?.stop();
     w?.remove();
   }, 120_000);
 
