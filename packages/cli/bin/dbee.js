@@ -35,7 +35,7 @@ const beforeCommand = inRepository
 const beforeServer = inRepository ? undefined : () => require('@dbee/core/compile-cache').enableCompileCache();
 
 require(inRepository ? '../src/main' : '../dist/main.js')
-  .main(process.argv.slice(2), { beforeCommand, beforeServer, coalesceOutput: true })
+  .main(process.argv.slice(2), { beforeCommand, beforeServer })
   .then((code) => {
     process.exitCode = code;
     // The command is done: end the process now, once what was written has been handed over, instead of waiting for

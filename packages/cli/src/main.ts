@@ -1,5 +1,4 @@
 import { isDbeeError } from '@dbee/core/errors';
-import { coalesceOutput } from './coalesce-output';
 import { isCommandName } from './command-table';
 import { commandHelp, parseCommandLine, usage, type CommandLine } from './options';
 
@@ -12,8 +11,6 @@ export interface MainHooks {
   beforeCommand?: () => void;
   /** Called before `dbee lsp` starts its server (a long-running process: no flag that slows code down over time). */
   beforeServer?: () => void;
-  /** Write what a command prints in one turn of the event loop at once (bin/dbee.js: the process's own stdout and stderr). */
-  coalesceOutput?: boolean;
 }
 
 /** Parse argv and run; resolves to the process exit code. Flags, parsing and help come from core's option schemas. */
@@ -51,8 +48,6 @@ export async function main(argv: string[], hooks: MainHooks = {}): Promise<numbe
     return 0;
   }
   hooks.beforeCommand?.();
-  // A deployment prints a line a step: each turn's lines go out in one system call per stream (coalesce-output.ts).
-  if (hooks.coalesceOutput) coalesceOutput();
   // Loaded only to run a command: core, zod, the engines and their drivers are not needed for --help or a usage error.
   const { runDbeeCommand } = await import('./run-command');
   return runDbeeCommand(command, line.options, { workspaceRoot: line.cwd ?? process.cwd() });
