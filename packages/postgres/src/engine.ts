@@ -2,6 +2,7 @@ import type { Engine, EngineCapabilities } from '@dbee/core';
 import { DbeeError } from '@dbee/core/errors';
 import { formatKey } from '@dbee/core/schema';
 import { openPostgres } from './connection/open';
+import { loadPostgresParser } from './parse/libpg';
 import { postgresTarget } from './connection/target';
 import { mapPostgresError } from './connection/postgres-errors';
 import { postgresLedger } from './ledger/postgres-ledger';
@@ -73,8 +74,14 @@ export function createPostgresEngine(): Engine {
     lineage: { read: readQueryLineage },
     preview: postgresPreview,
     blueGreen: postgresBlueGreen,
-    connect: (environment, { workspaceRoot }) =>
-      openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
+    // The scanner's keyword list quotes identifiers in the SQL sent (parse/names.ts): loaded while the connection opens.
+    connect: async (environment, { workspaceRoot }) =>
+      (
+        await Promise.all([
+          openPostgres(postgresTarget(environment, workspaceRoot), workspaceRoot),
+          loadPostgresParser(),
+        ])
+      )[0],
     ...postgresLockRole,
     session: {
       setup: ({ lockTimeoutMs, statementTimeoutMs }) => [

@@ -16,8 +16,14 @@ import { isDumpSessionSetting, withoutDumpRestrict } from './dump-settings';
  * the objects it uses, read from the syntax tree.
  */
 export class PostgresParser implements SourceParser {
-  // The WebAssembly module compiles on the first parse, not when the engine is made: a deployment whose sources all
-  // come from the parse cache never needs it (compiling it is ~15 ms of CPU, and more on V8's background threads).
+  constructor() {
+    // Start compiling the WebAssembly module now; `parse` awaits it, and a failure surfaces there. Not on the first
+    // parse only: the renderers quote identifiers with the scanner's keyword list (parse/names.ts), also in a process
+    // whose sources all come from the parse cache or that parses nothing (a blue/green `finish` resumed after a kill
+    // failed so: test/blue-green/kills.test.ts).
+    loadPostgresParser().catch(() => undefined);
+  }
+
   async parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]> {
     await loadPostgresParser();
     return parsePostgresSource(text, file, options);
