@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { tempWorkspace } from '../support/workspace';
+import { LOCAL_WORKSPACE_YAML, tempWorkspace } from '../support/workspace';
 
 /**
  * Issue #63's "done when", with the hand-written manifests of test/fixtures/dbt (see its README) against releases of
@@ -13,13 +13,6 @@ import { tempWorkspace } from '../support/workspace';
  */
 const FIXTURES = join(__dirname, '..', 'fixtures', 'dbt');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
 const PROJECT = 'version: 1\nname: shop\nengine: postgres\nschemas: [shop]\n';
 const ORDERS = (columns: string) =>
   `CREATE TABLE shop.orders (\n  id integer PRIMARY KEY,\n  customer_id integer NOT NULL,\n${columns}\n);\n`;
@@ -35,7 +28,7 @@ const V1 = {
 const DROP_AMOUNT = ORDERS('  placed_on date');
 
 describe('dbee check --dbt with the fixture manifests [pglite]', () => {
-  const w = tempWorkspace({ 'dbee.yaml': WS, ...V1 });
+  const w = tempWorkspace({ 'dbee.yaml': LOCAL_WORKSPACE_YAML, ...V1 });
   const check = (options: Record<string, unknown> = {}) =>
     run(w.root, 'check', { project: 'shop', dbt: 'analytics/target/manifest.json', ...options });
   beforeAll(async () => {

@@ -2,7 +2,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { tempWorkspace } from '../support/workspace';
+import { LOCAL_WORKSPACE_YAML, tempWorkspace } from '../support/workspace';
 
 /**
  * A manifest dbt wrote, not one of ours (test/fixtures/dbt/jaffle-shop: dbt 1.12's `manifest.json` of dbt Labs'
@@ -11,13 +11,6 @@ import { tempWorkspace } from '../support/workspace';
  * metrics, saved queries, unit tests and dbt's own macros beside them. The sources are a dbee project `raw` whose
  * tables have the columns of jaffle-shop's seeds, deployed to PGlite; `dbee check --dbt` judges releases of it.
  */
-const WS = `version: 1
-defaultEnvironment: local
-environments:
-  local:
-    engine: postgres
-    connection: { embedded: .dbee/local }
-`;
 const ORDERS = (money: string) =>
   `CREATE TABLE raw.raw_orders (\n  id text PRIMARY KEY,\n  customer text,\n  ordered_at timestamp,\n  store_id text,\n${money}\n);\n`;
 const V1 = {
@@ -35,7 +28,7 @@ const V1 = {
 };
 
 describe('dbee check --dbt with a manifest dbt wrote: jaffle-shop [pglite]', () => {
-  const w = tempWorkspace({ 'dbee.yaml': WS, ...V1 });
+  const w = tempWorkspace({ 'dbee.yaml': LOCAL_WORKSPACE_YAML, ...V1 });
   const check = (options: Record<string, unknown> = {}) =>
     run(w.root, 'check', { project: 'raw', dbt: 'analytics/target/manifest.json', ...options });
   beforeAll(async () => {

@@ -31,3 +31,12 @@ environments:
     connection:
       url: \${DBEE_TEST_PG_URL}
 `;
+
+/** dbee.yaml of a workspace with one environment, `local`: the embedded database in `.dbee/local`. */
+export const LOCAL_WORKSPACE_YAML = `version: 1
+defaultEnvironment: local
+environments:
+  local:
+    engine: postgres
+    connection: { embedded: .dbee/local }
+`;
