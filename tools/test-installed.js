@@ -286,7 +286,11 @@ const project = JSON.parse(nx('show', 'project', 'db-b', '--json'));
 const targets = Object.keys(project.targets ?? {});
 for (const t of ['build', 'diff', 'deploy', 'smoke-test', 'rollback', 'status'])
   check(targets.includes(t), `db-b has target ${t}`, targets.join(' '));
-const inputs = JSON.stringify(Object.values(project.targets).map((t) => t.inputs ?? []));
+// The targets' inputs and the project's named inputs they name (`dbeeModel`, `dbeeChanges`: the plugin's own parts).
+const inputs = JSON.stringify([
+  ...Object.values(project.targets).map((t) => t.inputs ?? []),
+  project.namedInputs ?? {},
+]);
 check(
   !inputs.includes(ws) && !inputs.includes(REPO) && !inputs.includes(tmpdir()),
   'no absolute path in any input',
