@@ -15,10 +15,19 @@ const FIXTURES = join(__dirname, '..', 'fixtures', 'real');
  * itself accepts is one users turn off: the whole workspace has no diagnostic. Then a new file of the project with a
  * syntax error has exactly its one (the server reads these projects). A view over a table no project has is an error
  * where the schema holds no extension (musicbrainz); where it holds some (`public` of the Rails schemas), the name may
- * be an extension's object, which the sources do not list, and the editor says nothing (`referenceDiagnostics`).
+ * be an extension's object, which the sources do not list, and the editor says nothing (`referenceDiagnostics`); a
+ * misspelt table is reported in both, with the name it is close to.
  */
 const CORPUS = [
-  { name: 'danbooru', file: 'danbooru/structure.sql', schemas: 'public', schema: 'public', extractExit: 1, missing: 0 },
+  {
+    name: 'danbooru',
+    file: 'danbooru/structure.sql',
+    schemas: 'public',
+    schema: 'public',
+    extractExit: 1,
+    missing: 0,
+    table: 'posts',
+  },
   {
     name: 'openstreetmap',
     file: 'openstreetmap/structure.sql',
@@ -26,6 +35,7 @@ const CORPUS = [
     schema: 'public',
     extractExit: 0,
     missing: 0,
+    table: 'users',
   },
   {
     name: 'musicbrainz',
@@ -34,6 +44,7 @@ const CORPUS = [
     schema: 'musicbrainz',
     extractExit: 0,
     missing: 1,
+    table: 'artist',
   },
 ];
 
@@ -64,6 +75,13 @@ describe.each(CORPUS)('dbee lsp on a real schema, extracted: $name [postgres]', 
       expect(c.seen().map((d) => [d.file, d.severity])).toEqual([[probe, 1]]);
       await c.change(probe, `CREATE VIEW ${real.schema}.dbee_probe AS SELECT id FROM ${real.schema}.no_such_table;\n`);
       expect(c.seen().filter((d) => d.message.includes('no_such_table'))).toHaveLength(real.missing);
+      // A misspelling: an error in a schema without extensions, a warning where an extension could make the name.
+      await c.change(probe, `CREATE VIEW ${real.schema}.dbee_probe AS SELECT 1 FROM ${real.schema}.${real.table}z;\n`);
+      const typo = c.seen();
+      expect(typo.map((d) => [d.file, d.severity, d.code])).toEqual([
+        [probe, real.missing ? 1 : 2, 'REFERENCE_UNKNOWN'],
+      ]);
+      expect(typo[0]!.message).toContain(`did you mean ${real.schema}.${real.table}?`);
     } finally {
       expect(await c.stop()).toBe(0);
     }

@@ -195,7 +195,9 @@ function graphDiagnostics(ws: WorkspaceIndex, a: WorkspaceAnalysis): EditorDiagn
  * an extension's object or one made outside the sources, which the planner accepts as external; the editor reports
  * what is surely a mistake: a qualified name in a schema a project of the workspace owns (that project would define
  * it), as an error, and an unqualified name close to one that exists on the search path ("did you mean"), as a
- * warning. Objects a migration creates count as existing.
+ * warning. Objects a migration creates count as existing. Where an extension of the schemas the name is looked up in
+ * could make it (the sources do not list what an extension makes: `public` of most Rails applications), only a name
+ * close to one the projects define is reported, as that warning: a misspelling, which an extension's name rarely is.
  */
 function referenceDiagnostics(ws: WorkspaceIndex, a: WorkspaceAnalysis): EditorDiagnostic[] {
   const out: EditorDiagnostic[] = [];
@@ -204,7 +206,8 @@ function referenceDiagnostics(ws: WorkspaceIndex, a: WorkspaceAnalysis): EditorD
       if (ref.kind === 'schema' || !ref.location) continue;
       const source = current(ws, ref.location.file);
       if (!source || !unknown(a, object, ref)) continue;
-      const d = unknownReference(a, object, ref, source);
+      const maybeExtension = a.references.extensionsFor(object, ref).length > 0;
+      const d = maybeExtension ? misspelt(a, object, ref, source) : unknownReference(a, object, ref, source);
       if (d) out.push(d);
     }
   }
@@ -213,10 +216,44 @@ function referenceDiagnostics(ws: WorkspaceIndex, a: WorkspaceAnalysis): EditorD
 
 function unknown(a: WorkspaceAnalysis, object: SourceObject, ref: Reference): boolean {
   if (a.references.targets(object.project, ref).length) return false;
-  if (a.references.extensionsFor(object, ref).length) return false;
   return !a.references
     .schemasFor(object.project, ref)
     .some((s) => a.migrationNames.has(`${s}.${ref.name}`.toLowerCase()));
+}
+
+/**
+ * A name an extension may make, reported only when it is close to one the projects define in the schemas it is
+ * looked up in: a warning with "did you mean" and the fix, which says that an extension could make it too.
+ */
+function misspelt(
+  a: WorkspaceAnalysis,
+  object: SourceObject,
+  ref: Reference,
+  source: IndexedSource,
+): EditorDiagnostic | null {
+  const kinds = REFERENCE_TARGETS[ref.kind];
+  const schemas = a.references.schemasFor(object.project, ref).map((s) => s.toLowerCase());
+  const inScope = a.objects.filter(
+    (o) => (kinds.length === 0 || kinds.includes(o.key.kind)) && schemas.includes(o.key.schema.toLowerCase()),
+  );
+  const near = nearestName(
+    ref.name.toLowerCase(),
+    inScope.map((o) => o.key.name.toLowerCase()),
+  );
+  const target = near === null ? undefined : inScope.find((o) => o.key.name.toLowerCase() === near);
+  if (!target) return null;
+  const what = ref.kind === 'function' ? 'function' : ref.kind === 'type' ? 'type' : 'relation';
+  const written = ref.schema !== undefined ? `${ref.schema}.${ref.name}` : ref.name;
+  const replacement = ref.schema !== undefined ? `${target.key.schema}.${target.key.name}` : target.key.name;
+  return {
+    file: source.path,
+    range: referenceRange(source, ref.location!, ref.name, ref.schema),
+    severity: 'warning',
+    code: 'REFERENCE_UNKNOWN',
+    message: `${what} ${written} is not defined in any project (${schemas.join(', ')}), unless an extension there makes it; did you mean ${replacement}?`,
+    hint: `${target.key.schema}.${target.key.name} is defined in ${target.location.file}:${target.location.line}`,
+    fix: { kind: 'replace', text: replacement },
+  };
 }
 
 function unknownReference(
