@@ -231,6 +231,27 @@ function misspelt(
   ref: Reference,
   source: IndexedSource,
 ): EditorDiagnostic | null {
+  const { schemas, target } = nearestInScope(a, object, ref);
+  if (!target) return null;
+  const written = ref.schema !== undefined ? `${ref.schema}.${ref.name}` : ref.name;
+  const replacement = ref.schema !== undefined ? `${target.key.schema}.${target.key.name}` : target.key.name;
+  return {
+    file: source.path,
+    range: referenceRange(source, ref.location!, ref.name, ref.schema),
+    severity: 'warning',
+    code: 'REFERENCE_UNKNOWN',
+    message: `${kindWord(ref)} ${written} is not defined in any project (${schemas.join(', ')}), unless an extension there makes it; did you mean ${replacement}?`,
+    hint: `${target.key.schema}.${target.key.name} is defined in ${target.location.file}:${target.location.line}`,
+    fix: { kind: 'replace', text: replacement },
+  };
+}
+
+/** The object of a kind `ref` may name, in the schemas it is looked up in, whose name is closest to its name. */
+function nearestInScope(
+  a: WorkspaceAnalysis,
+  object: SourceObject,
+  ref: Reference,
+): { schemas: string[]; target: SourceObject | undefined } {
   const kinds = REFERENCE_TARGETS[ref.kind];
   const schemas = a.references.schemasFor(object.project, ref).map((s) => s.toLowerCase());
   const inScope = a.objects.filter(
@@ -240,20 +261,11 @@ function misspelt(
     ref.name.toLowerCase(),
     inScope.map((o) => o.key.name.toLowerCase()),
   );
-  const target = near === null ? undefined : inScope.find((o) => o.key.name.toLowerCase() === near);
-  if (!target) return null;
-  const what = ref.kind === 'function' ? 'function' : ref.kind === 'type' ? 'type' : 'relation';
-  const written = ref.schema !== undefined ? `${ref.schema}.${ref.name}` : ref.name;
-  const replacement = ref.schema !== undefined ? `${target.key.schema}.${target.key.name}` : target.key.name;
-  return {
-    file: source.path,
-    range: referenceRange(source, ref.location!, ref.name, ref.schema),
-    severity: 'warning',
-    code: 'REFERENCE_UNKNOWN',
-    message: `${what} ${written} is not defined in any project (${schemas.join(', ')}), unless an extension there makes it; did you mean ${replacement}?`,
-    hint: `${target.key.schema}.${target.key.name} is defined in ${target.location.file}:${target.location.line}`,
-    fix: { kind: 'replace', text: replacement },
-  };
+  return { schemas, target: near === null ? undefined : inScope.find((o) => o.key.name.toLowerCase() === near) };
+}
+
+function kindWord(ref: Reference): string {
+  return ref.kind === 'function' ? 'function' : ref.kind === 'type' ? 'type' : 'relation';
 }
 
 function unknownReference(
@@ -265,7 +277,7 @@ function unknownReference(
   const kinds = REFERENCE_TARGETS[ref.kind];
   const candidates = a.objects.filter((o) => kinds.length === 0 || kinds.includes(o.key.kind));
   const range = referenceRange(source, ref.location!, ref.name, ref.schema);
-  const what = ref.kind === 'function' ? 'function' : ref.kind === 'type' ? 'type' : 'relation';
+  const what = kindWord(ref);
   if (ref.schema !== undefined) {
     const owner = a.owners.get(ref.schema.toLowerCase());
     if (owner === undefined) return null;
@@ -289,13 +301,7 @@ function unknownReference(
       ...(target ? { fix: { kind: 'replace' as const, text: `${target.key.schema}.${target.key.name}` } } : {}),
     };
   }
-  const searchPath = a.references.schemasFor(object.project, ref).map((s) => s.toLowerCase());
-  const inScope = candidates.filter((o) => searchPath.includes(o.key.schema.toLowerCase()));
-  const near = nearestName(
-    ref.name.toLowerCase(),
-    inScope.map((o) => o.key.name.toLowerCase()),
-  );
-  const target = near === null ? undefined : inScope.find((o) => o.key.name.toLowerCase() === near);
+  const { schemas: searchPath, target } = nearestInScope(a, object, ref);
   if (!target) return null;
   return {
     file: source.path,

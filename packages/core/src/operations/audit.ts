@@ -21,7 +21,7 @@ import {
   type PipelinePlan,
 } from '../pipeline/pipeline';
 import type { DeployReport } from '../runner/deploy-report';
-import { recordedSteps } from '../pipeline/compensation';
+import { oneStepApplied } from '../pipeline/compensation';
 import type { ResolvedEnvironment } from '../config/resolve';
 
 export type { AuditOptions };
@@ -221,23 +221,12 @@ async function applyAudit(
         ? `auditing enabled on ${environment.name} (${conn.description}): changes to objects are recorded in the ledger schema`
         : `auditing disabled on ${environment.name}; what it recorded is kept`,
     );
-  return {
-    result: {
-      exitCode: error ? error.exitCode : ExitCode.ok,
-      projects: [
-        {
-          project: subject.project,
-          deploymentId: deployment.id,
-          status: error ? 'failed' : 'succeeded',
-          stepsApplied: error ? 0 : 1,
-          stepsTotal: 1,
-          durationMs: Date.now() - t0,
-          backups: [],
-          ...(error ? { error } : {}),
-        },
-      ],
-      steps: await recordedSteps(ledger, deployment.id, subject.project),
-    },
+  return oneStepApplied(ledger, {
+    project: subject.project,
+    deploymentId: deployment.id,
+    error,
+    durationMs: Date.now() - t0,
+    backups: [],
     smoke: new Map(),
-  };
+  });
 }

@@ -53,6 +53,43 @@ export function compensationRunResult(runs: readonly CompensationRun[]): RunResu
 }
 
 /**
+ * What the pipeline gets back from a command whose deployment is one step sent outside `executePlan` (a blue/green
+ * phase, `audit`): the project's outcome, the step rows its ledger recorded, and the smoke checks' line.
+ */
+export async function oneStepApplied(
+  ledger: Pick<Ledger, 'steps'>,
+  run: {
+    project: string;
+    deploymentId: number;
+    error: DbeeError | null;
+    durationMs: number;
+    backups: string[];
+    smoke: ReadonlyMap<string, string>;
+  },
+): Promise<{ result: RunResult; smoke: ReadonlyMap<string, string> }> {
+  const { project, deploymentId, error } = run;
+  return {
+    result: {
+      exitCode: error ? error.exitCode : ExitCode.ok,
+      projects: [
+        {
+          project,
+          deploymentId,
+          status: error ? 'failed' : 'succeeded',
+          stepsApplied: error ? 0 : 1,
+          stepsTotal: 1,
+          durationMs: run.durationMs,
+          backups: run.backups,
+          ...(error ? { error } : {}),
+        },
+      ],
+      steps: await recordedSteps(ledger, deploymentId, project),
+    },
+    smoke: run.smoke,
+  };
+}
+
+/**
  * The step rows a deployment recorded, as a run's results (what the report, the summary and the notifications count):
  * for a command whose steps are sent outside `executePlan`'s bookkeeping (the expand-contract phases, `audit`).
  */

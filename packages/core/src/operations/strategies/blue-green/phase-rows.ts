@@ -1,9 +1,9 @@
 import { ciJob } from '../../../context/origin';
 import type { OperationContext } from '../../../context/operation-context';
 import type { Engine } from '../../../engine/engine';
-import { DbeeError, ExitCode } from '../../../errors';
+import { DbeeError } from '../../../errors';
 import { openLedger } from '../../../ledger/open-ledger';
-import { recordedSteps } from '../../../pipeline/compensation';
+import { oneStepApplied } from '../../../pipeline/compensation';
 import { markInterrupted, type PipelineApplied } from '../../../pipeline/pipeline';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { Deployment } from '../../../runner/deployment';
@@ -86,26 +86,14 @@ export async function applyPhase(
     { smoke: 'not run', ...fingerprint },
     failure ? { error: failure.message, statement: null } : null,
   );
-  const steps = await recordedSteps(ledger, deployment.id, work.project);
-  return {
-    result: {
-      exitCode: failure ? failure.exitCode : ExitCode.ok,
-      projects: [
-        {
-          project: work.project,
-          deploymentId: deployment.id,
-          status: failure ? 'failed' : 'succeeded',
-          stepsApplied: failure ? 0 : 1,
-          stepsTotal: 1,
-          durationMs: Date.now() - t0,
-          backups,
-          ...(failure ? { error: failure } : {}),
-        },
-      ],
-      steps,
-    },
+  return oneStepApplied(ledger, {
+    project: work.project,
+    deploymentId: deployment.id,
+    error: failure,
+    durationMs: Date.now() - t0,
+    backups,
     smoke: new Map([[work.project, 'not run']]),
-  };
+  });
 }
 
 /** A refusal of the phase raised while planning, kept as the plan's problem (a dry run reports it, a run refuses). */
