@@ -3,7 +3,7 @@ import { BLUE_GREEN } from '../../packages/core/src/operations/strategies/blue-g
 import { cellsOf, type MatrixStage, runMatrix, strategyRows } from '../pipeline/guarantee-matrix';
 import { OwnCluster } from '../support/own-cluster';
 import { tempWorkspace } from '../support/workspace';
-import { sql } from './setup';
+import { FILE_ROUTER, sql } from './setup';
 
 /**
  * The guarantee matrix's rows of the blue/green strategy (`deploy --strategy blue-green`, `switch`, `fallback`,
@@ -24,16 +24,8 @@ describe('the guarantee matrix [blue/green]', () => {
         'a/t.sql': 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY);',
         'a/smoke/t.yaml':
           "checks:\n  - name: nothing blocks\n    query: SELECT count(*)::int AS n FROM pg_class WHERE relname = 'smoke_blocker' AND relkind = 'r'\n    rows: [{ n: 0 }]\n",
-        // The router: pausing and resuming are the application's business here; the route is a file.
-        'router.sh': [
-          'case "$1" in',
-          '  route) echo "$DBEE_BLUE_GREEN_SIDE" > router.side ;;',
-          '  serving) cat router.side 2>/dev/null || echo blue ;;',
-          'esac',
-          '',
-        ].join('\n'),
+        ...FILE_ROUTER.files,
       });
-      const router = ['pause', 'route', 'resume', 'serving'].map((c) => `${c}: "sh router.sh ${c}"`).join(', ');
       const stop = cluster;
       return {
         base: {
@@ -56,7 +48,7 @@ environments:
     engine: postgres
     connection: { url: "${urls.e}" }
     gates: ${gates}
-    blueGreen: { green: g, router: { commands: { ${router} } } }
+    blueGreen: { green: g, router: ${FILE_ROUTER.yaml} }
   g:
     engine: postgres
     connection: { url: "${urls.g}" }

@@ -5,7 +5,7 @@ import { pagilaFiles } from '../rollback/pagila';
 import { OwnCluster } from '../support/own-cluster';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
-import { sql } from './setup';
+import { FILE_ROUTER, sql } from './setup';
 
 /**
  * Blue/green on a schema nobody on the project wrote: ten tables of pagila's published schema in `public`
@@ -22,23 +22,16 @@ describe('blue/green on pagila in public', () => {
   beforeAll(async () => {
     cluster = await OwnCluster.start({ wal_level: 'logical', max_replication_slots: '10', max_wal_senders: '10' });
     await sql(cluster.url(), 'CREATE DATABASE app');
-    const router = ['pause', 'route', 'resume', 'serving'].map((c) => `${c}: "sh router.sh ${c}"`).join(', ');
     w = tempWorkspace({
       ...pagilaFiles(),
-      'router.sh': [
-        'case "$1" in',
-        '  route) echo "$DBEE_BLUE_GREEN_SIDE" > router.side ;;',
-        '  serving) cat router.side 2>/dev/null || echo blue ;;',
-        'esac',
-        '',
-      ].join('\n'),
+      ...FILE_ROUTER.files,
       'dbee.yaml': `version: 1
 defaultEnvironment: blue
 environments:
   blue:
     engine: postgres
     connection: { url: "${cluster.url('app')}" }
-    blueGreen: { green: green, router: { commands: { ${router} } } }
+    blueGreen: { green: green, router: ${FILE_ROUTER.yaml} }
   green:
     engine: postgres
     connection: { url: "${cluster.url('app_green')}" }

@@ -154,3 +154,20 @@ export async function blueGreenStage(rows = 1000) {
     },
   };
 }
+
+/**
+ * A router of commands that keeps the side it routes to in a file (`router.sh` in the workspace; pausing and resuming
+ * are the application's business): `files` to add to the workspace, `yaml` the value of `blueGreen.router`.
+ */
+export const FILE_ROUTER = {
+  files: {
+    'router.sh': [
+      'case "$1" in',
+      '  route) echo "$DBEE_BLUE_GREEN_SIDE" > router.side ;;',
+      '  serving) cat router.side 2>/dev/null || echo blue ;;',
+      'esac',
+      '',
+    ].join('\n'),
+  },
+  yaml: `{ commands: { ${['pause', 'route', 'resume', 'serving'].map((c) => `${c}: "sh router.sh ${c}"`).join(', ')} } }`,
+};
