@@ -47,8 +47,6 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
       const bg = phaseOptions(options, blue, config);
       blueGates(ctx, blue, options, 'deploy');
       const t = await blueGreenTarget(ctx, bg);
-      // Green is made as blue's copy: a hand edit on blue would be cloned into green's ledger as dbee's own.
-      await refuseBlueDrift(ctx, t, 'deploy');
       target = { t, bg };
       const env = await greenInSync(ctx, t, { ...bg, copyTimeoutMs: config.copyTimeoutMs, inFlight: run.inFlight });
       inner = directDeploy(ctx, { ...options, env, strategy: 'direct' }, run);
@@ -93,7 +91,11 @@ async function greenInSync(
 ): Promise<string> {
   const state = await withSession(
     { engine: t.engine, environment: t.blue, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
-    ({ conn }) => blueGreenState(t.engine, conn, t.project.name),
+    async ({ conn }) => {
+      // Green is made as blue's copy: a hand edit on blue would be cloned into green's ledger as dbee's own.
+      await refuseBlueDrift(ctx, t, conn, 'deploy');
+      return blueGreenState(t.engine, conn, t.project.name);
+    },
   );
   const where = ` ${t.project.name} --env ${t.blue.name}`;
   if (state?.inFlight && state.status === 'running' && state.phase !== 'deploy')

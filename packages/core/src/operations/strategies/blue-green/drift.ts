@@ -1,7 +1,7 @@
 import type { ResolvedEnvironment } from '../../../config/resolve';
 import type { OperationContext } from '../../../context/operation-context';
 import { driftStage, projectSubject, type DriftRequest } from '../../../pipeline/drift';
-import { withSession } from '../../../runner/session';
+import type { Connection } from '../../../engine/engine';
 import type { BlueGreenTarget } from '../../blue-green';
 
 /**
@@ -14,17 +14,16 @@ export function sideDrift(ctx: OperationContext, t: BlueGreenTarget, side: Resol
 }
 
 /**
- * The drift stage on blue for the deploy phase, whose pipeline runs on green's environment: read before green is made
- * (through the pipeline's own stage, on a session of blue's), its refusal thrown.
+ * The drift stage on blue for the deploy phase, whose pipeline runs on green's environment: read on a session of
+ * blue's before green is made (through the pipeline's own stage), its refusal thrown.
  */
-export async function refuseBlueDrift(ctx: OperationContext, t: BlueGreenTarget, command: string): Promise<void> {
-  const environment = t.blue;
-  await withSession(
-    { engine: t.engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
-    async ({ conn }) => {
-      const args = { engine: t.engine, conn, side: undefined, environment, command };
-      const [refusal] = await (await driftStage(ctx, args, sideDrift(ctx, t, environment))).refusals();
-      if (refusal) throw refusal;
-    },
-  );
+export async function refuseBlueDrift(
+  ctx: OperationContext,
+  t: BlueGreenTarget,
+  conn: Connection,
+  command: string,
+): Promise<void> {
+  const args = { engine: t.engine, conn, side: undefined, environment: t.blue, command };
+  const [refusal] = await (await driftStage(ctx, args, sideDrift(ctx, t, t.blue))).refusals();
+  if (refusal) throw refusal;
 }
