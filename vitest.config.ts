@@ -53,6 +53,7 @@ export default defineConfig({
         find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
         replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,
       },
+      { find: /^@dbee\/cli\/run$/, replacement: `${src('packages/cli')}/run-command.ts` },
       { find: /^@dbee\/postgres\/engine$/, replacement: `${src('packages/postgres')}/engine.ts` },
       { find: /^@dbee\/teradata\/(.+)$/, replacement: `${src('packages/teradata')}/$1` },
       {

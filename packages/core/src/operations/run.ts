@@ -8,5 +8,5 @@ export { Workspace } from '../config/workspace';
 export { ENGINE_NAMES, type EngineName } from '../config/schema';
 export { makeReporter } from '../context/operation-context';
 export type { OperationContext } from '../context/operation-context';
-export type { SessionPool } from '../engine/session-pool';
+export { SessionPool } from '../engine/session-pool';
 export type { Engine } from '../engine/engine';

@@ -11,6 +11,7 @@ const cli = vi.hoisted(() => ({
   fingerprint: undefined as undefined | (() => Promise<string>),
 }));
 vi.mock('@dbee/cli', () => cli);
+vi.mock('@dbee/cli/run', () => cli); // where the executors take runDbeeCommand from
 
 // Test files share their worker's modules (vitest.config.ts, isolate: false): an earlier file may have loaded the
 // executors with the real @dbee/cli, and a later one must not get the mock. So the executors (and @dbee/core, whose
@@ -34,6 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   vi.doUnmock('@dbee/cli');
+  vi.doUnmock('@dbee/cli/run');
   vi.resetModules();
 });
 

@@ -1,5 +1,6 @@
 import './compile-cache'; // first: before what it caches
-import { SessionPool } from '@dbee/core';
+// Not `@dbee/core`, which loads every module of core: a batch loads what its command runs (core's operations/run.ts).
+import { SessionPool } from '@dbee/core/run';
 import { saveCompileCache } from '@dbee/core/compile-cache';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

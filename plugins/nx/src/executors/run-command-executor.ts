@@ -1,7 +1,10 @@
 import './compile-cache'; // first: before what it caches
 import type { ExecutorContext, PromiseExecutor } from '@nx/devkit';
-import { runDbeeCommand } from '@dbee/cli';
-import { isDbeeError, type CommandInput, type CommandName } from '@dbee/core';
+// What runs a command, not the packages' indexes (`@dbee/cli` and `@dbee/core` load every module of core).
+import { runDbeeCommand } from '@dbee/cli/run';
+import type { CommandInput } from '@dbee/core';
+import { isDbeeError } from '@dbee/core/errors';
+import type { CommandName } from '@dbee/core/options';
 import { ensureTypeScriptLoader } from './typescript-loader';
 import { validateOptions } from './validate-options';
 
@@ -25,7 +28,7 @@ export interface TaskRun {
   /** Checks the options once they are valid; returns the error to print instead of running. */
   guard?: (options: Record<string, unknown>) => unknown;
   /** Sessions shared by the tasks of a batch (one lock and connection per environment). */
-  sessions?: import('@dbee/core').SessionPool;
+  sessions?: import('@dbee/core/run').SessionPool;
 }
 
 /**

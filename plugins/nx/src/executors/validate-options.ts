@@ -1,4 +1,4 @@
-import { checkCommandOptions, type CommandName } from '@dbee/core';
+import { checkCommandOptions, type CommandName } from '@dbee/core/options';
 
 /**
  * Checks executor options with the command's zod schema in @dbee/core (packages/core/src/options), the same one the

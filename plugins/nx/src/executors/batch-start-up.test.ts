@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { join, relative } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDatabase } from '../../../../test/support/pg';
+import { tempWorkspace } from '../../../../test/support/workspace';
+
+const REPO = join(__dirname, '..', '..', '..', '..');
+const BATCH = join(REPO, 'plugins', 'nx', 'dist', 'executors', 'deploy', 'deploy.batch.js');
+
+/**
+ * An Nx batch worker of `deploy` (the compiled batch implementation, as installed, called as Nx's batch runner calls
+ * it) deploying `projects` of the workspace at `root`, one task each: its output and the modules it loaded, relative
+ * to the repository.
+ */
+function batchRun(root: string, projects: string[], env: NodeJS.ProcessEnv) {
+  const tasks = Object.fromEntries(
+    projects.map((p) => [`db-${p}:deploy`, { id: `db-${p}:deploy`, target: { project: `db-${p}`, target: 'deploy' } }]),
+  );
+  const taskGraph = {
+    roots: Object.keys(tasks),
+    tasks,
+    dependencies: Object.fromEntries(projects.map((p) => [`db-${p}:deploy`, []])),
+  };
+  const inputs = Object.fromEntries(projects.map((p) => [`db-${p}:deploy`, { project: p }]));
+  const probe = `(async () => {
+  const batch = require(${JSON.stringify(BATCH)}).default;
+  const graph = ${JSON.stringify(taskGraph)};
+  for await (const r of await batch(graph, ${JSON.stringify(inputs)}, {}, { root: ${JSON.stringify(root)}, taskGraph: graph }))
+    process.stdout.write(r.task + ' ' + r.result.success + '\\n' + r.result.terminalOutput);
+  process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache)));
+})();`;
+  const r = spawnSync(process.execPath, ['-e', probe], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, DBEE_USE_DIST: '1', ...env },
+  });
+  const list = /\nMODULES (.*)$/.exec(r.stderr)?.[1];
+  if (!list) throw new Error(`no module list from the batch:\n${r.stdout}${r.stderr}`);
+  return { output: r.stdout, modules: (JSON.parse(list) as string[]).map((f) => relative(REPO, f)) };
+}
+
+describe('an Nx batch worker of deploy loads what its command runs', () => {
+  let cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.reverse()) await f();
+    cleanup = [];
+  });
+
+  it("deploys with neither core's index nor the CLI's (each loads every module of core)", async () => {
+    const db = await scratchDatabase();
+    cleanup.push(() => db.drop());
+    const w = tempWorkspace({
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: ${URL_TEST}\n',
+      'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\n',
+      'sales/t.sql': 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int);\n',
+      'stock/db.yaml': 'version: 1\nname: stock\nengine: postgres\nschemas: [stock]\n',
+      'stock/t.sql': 'CREATE SCHEMA stock;\nCREATE TABLE stock.t (id int);\n',
+    });
+    cleanup.push(w.remove);
+    const run = batchRun(w.root, ['sales', 'stock'], { URL_TEST: db.url });
+    expect(run.output).toMatch(/db-sales:deploy true\n[\s\S]*sales: deployed 2 steps/);
+    expect(run.output).toMatch(/db-stock:deploy true\n[\s\S]*stock: deployed 2 steps/);
+    expect(run.modules).toContain('packages/core/dist/operations/deploy.js');
+    expect(run.modules).not.toContain('packages/core/dist/index.js');
+    expect(run.modules).not.toContain('packages/cli/dist/index.js');
+  });
+});
