@@ -49,6 +49,7 @@ export default defineConfig({
       { find: /^@dbee\/core\/(compile-cache|errors)$/, replacement: `${src('packages/core')}/$1.ts` },
       { find: /^@dbee\/core\/run$/, replacement: `${src('packages/core')}/operations/run.ts` },
       { find: /^@dbee\/core\/expand$/, replacement: `${src('packages/core')}/expand/expand-plan.ts` },
+      { find: /^@dbee\/core\/expand-names$/, replacement: `${src('packages/core')}/expand/names.ts` },
       {
         find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
         replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,

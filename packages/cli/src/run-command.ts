@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // Not `@dbee/core`, which loads every module of core: the command's own modules load when it runs (core's operations/run.ts).
 import { DbeeAggregateError, DbeeError, ExitCode } from '@dbee/core/errors';
-import { COMMANDS, isCommandName, parseCommandOptions, type CommandName } from '@dbee/core/options';
+import type { CommandName } from '@dbee/core/options';
 import {
   Workspace,
   makeReporter,
@@ -16,10 +16,12 @@ import {
   type SessionPool,
   type StrategyTable,
 } from '@dbee/core/run';
+import { COMMAND_NAMES, isCommandName } from './command-table';
 import { engineByName } from './engines';
+import { validOptions } from './option-values';
 
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
-export { COMMANDS } from '@dbee/core/options';
+export { COMMAND_NAMES as COMMANDS } from './command-table';
 export type { CommandName } from '@dbee/core/options';
 
 export interface CommandContext {
@@ -70,9 +72,9 @@ export async function runDbeeCommand<K extends CommandName>(
     if (!isCommandName(command))
       throw new DbeeError(`unknown command "${command}"`, {
         code: 'COMMAND_UNKNOWN',
-        hint: `commands: ${COMMANDS.join(', ')}`,
+        hint: `commands: ${COMMAND_NAMES.join(', ')}`,
       });
-    const valid = parseCommandOptions(command, options);
+    const valid = validOptions(command, options) ?? optionSchemas().parseCommandOptions(command, options);
     const root = Workspace.findRoot(context.workspaceRoot);
     // In a batch the configuration cannot change between tasks: read it once.
     const workspace = context.sessions
@@ -95,6 +97,12 @@ export async function runDbeeCommand<K extends CommandName>(
     return reportError(e, stderr);
   }
 }
+
+/**
+ * The option schemas of every command (zod with them), loaded when an option is not one `validOptions` knows the
+ * schema accepts: the schema then says what is wrong (or accepts what the table cannot tell, a test's clock).
+ */
+const optionSchemas = () => require('@dbee/core/options') as typeof import('@dbee/core/options');
 
 /** Print an error for people; returns the exit code it implies. */
 export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {

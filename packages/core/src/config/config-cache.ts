@@ -15,6 +15,11 @@ import { hash } from 'node:crypto';
  * every time and reported with its line. The line of a later validation error comes from parsing the text then
  * (`YamlFile` parses on first need). A read-only, missing or unreadable cache only loses the shortcut; two processes
  * saving at once each write a whole file of their own and rename it, the last wins.
+ *
+ * Beside a file's value it keeps what the file's schema made of it (`valid`, by the schema's name: defaults applied,
+ * values converted), when the file passed its validation: a command whose files all come from here validates nothing
+ * again and loads neither the schemas nor zod. The key of the cache file names the schemas' source too, so a value
+ * validated by other schemas is never read back.
  */
 export class ConfigCache {
   private readonly used = new Map<string, Entry>();
@@ -46,8 +51,22 @@ export class ConfigCache {
 
   /** Keep the value of a file just parsed without an error, when JSON holds it as it is. */
   keep(path: string, text: string, value: unknown): void {
-    if (value === undefined || !isDeepStrictEqual(JSON.parse(JSON.stringify(value)), value)) return;
+    if (!keepsAsIs(value)) return;
     this.used.set(path, { sha: digest(text), value });
+    this.changed = true;
+  }
+
+  /** What `schema` made of the value of `path` (text `text`) when it passed, or undefined when it must validate. */
+  validated(path: string, text: string, schema: string): unknown {
+    const entry = this.used.get(path);
+    return entry && entry.sha === digest(text) ? entry.valid?.[schema] : undefined;
+  }
+
+  /** Keep what `schema` made of the value of `path`, kept already, when JSON holds it as it is. */
+  keepValidated(path: string, text: string, schema: string, valid: unknown): void {
+    const entry = this.used.get(path);
+    if (!entry || entry.sha !== digest(text) || !keepsAsIs(valid)) return;
+    this.used.set(path, { ...entry, valid: { ...entry.valid, [schema]: valid } });
     this.changed = true;
   }
 
@@ -72,9 +91,38 @@ export class ConfigCache {
 interface Entry {
   sha: string;
   value: unknown;
+  /** What each schema made of `value`, by the schema's name (`workspace`, `project`). */
+  valid?: Record<string, unknown>;
+}
+
+/** Whether JSON holds `value` as it is (no `undefined`, `Infinity`, `NaN`, date). */
+function keepsAsIs(value: unknown): boolean {
+  return value !== undefined && isDeepStrictEqual(JSON.parse(JSON.stringify(value)), value);
 }
 
 const digest = (text: string) => hash('sha256', text, 'hex').slice(0, 40);
 
-/** This format and the YAML library's version: the values depend on both. */
-const FORMAT = digest(`dbee-config-v1\0${(require('yaml/package.json') as { version: string }).version}`).slice(0, 12);
+/**
+ * This format, the YAML library's version and the text of the schemas (schema.ts, compiled or not, and zod's version):
+ * the values depend on the first two, what the schemas made of them on the others.
+ */
+const FORMAT = digest(
+  [
+    'dbee-config-v2',
+    (require('yaml/package.json') as { version: string }).version,
+    (require('zod/package.json') as { version: string }).version,
+    schemaSource(),
+  ].join('\0'),
+).slice(0, 12);
+
+/** The text of schema.ts beside this module: compiled (`schema.js`) in a package, the source when run from it. */
+function schemaSource(): string {
+  for (const name of ['schema.js', 'schema.ts']) {
+    try {
+      return readFileSync(join(__dirname, name), 'utf8');
+    } catch {
+      // Not this one.
+    }
+  }
+  throw new Error(`no schema.js or schema.ts beside ${__dirname}`);
+}

@@ -1,6 +1,6 @@
 import { DbeeError } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
-import { durationMs } from './schema';
+import { durationMs } from './units';
 import type {
   BlueGreenSettings,
   CompatSettings,

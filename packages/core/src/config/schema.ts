@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
-/** The engines dbee ships, by the name `engine:` takes in dbee.yaml and db.yaml: the one list the CLI and the schema read. */
-export const ENGINE_NAMES = ['postgres', 'teradata'] as const;
-export type EngineName = (typeof ENGINE_NAMES)[number];
+import { ENGINE_NAMES } from './units';
+
+// The values of the configuration that modules read without validating it: in units.ts, which does not load zod.
+export { ENGINE_NAMES, bytesOf, durationMs, type EngineName } from './units';
 
 /**
  * Schemas of `dbee.yaml` (workspace) and `db.yaml` (project), format `version: 1`. The README's configuration
@@ -26,26 +27,11 @@ export const duration = z.union([
   z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "5s", "2m", "1h" or "30d"'),
 ]);
 
-export function durationMs(value: z.infer<typeof duration>): number {
-  if (typeof value === 'number') return value;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value)!;
-  const n = Number(m[1]);
-  return Math.round(
-    n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'],
-  );
-}
-
 /** An amount of bytes: `64kB`, `24MB`, `1GB` (units of 1,024, as PostgreSQL writes them), `512B`, or a number of bytes. */
 export const byteSize = z.union([
   z.number().int().nonnegative(),
   z.string().regex(/^\d+(\.\d+)?\s*(B|kB|MB|GB)$/, 'expected an amount of bytes such as "64kB", "24MB" or "1GB"'),
 ]);
-
-export function bytesOf(value: z.infer<typeof byteSize>): number {
-  if (typeof value === 'number') return value;
-  const m = /^(\d+(?:\.\d+)?)\s*(B|kB|MB|GB)$/.exec(value)!;
-  return Math.round(Number(m[1]) * { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] as 'B' | 'kB' | 'MB' | 'GB']);
-}
 
 /**
  * What deploy does with an object to create that exists but that the ledger does not know: `raise` refuses, `rename`

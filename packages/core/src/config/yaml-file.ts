@@ -18,6 +18,8 @@ export class YamlFile {
     private parsed: { doc: Document.Parsed; lines: LineCounter } | undefined,
     /** The document's value when it came from the `ConfigCache`: the text is parsed only when a line is asked for. */
     private readonly kept?: unknown,
+    /** The cache it was read through: it keeps what a schema made of the value too (`validateAs`). */
+    private readonly cache?: ConfigCache,
   ) {}
 
   static read(absolutePath: string, displayPath: string, cache?: ConfigCache): YamlFile {
@@ -32,14 +34,14 @@ export class YamlFile {
       });
     }
     const kept = cache?.value(displayPath, text);
-    if (kept !== undefined) return new YamlFile(displayPath, text, undefined, kept);
-    const file = YamlFile.parse(text, displayPath);
+    if (kept !== undefined) return new YamlFile(displayPath, text, undefined, kept, cache);
+    const file = YamlFile.parse(text, displayPath, cache);
     cache?.keep(displayPath, text, file.toJS());
     return file;
   }
 
-  static parse(text: string, displayPath: string): YamlFile {
-    const file = new YamlFile(displayPath, text, undefined);
+  static parse(text: string, displayPath: string, cache?: ConfigCache): YamlFile {
+    const file = new YamlFile(displayPath, text, undefined, undefined, cache);
     const { doc, lines } = file.document();
     if (doc.errors.length > 0) {
       const errors = doc.errors.map((e) => {
@@ -106,6 +108,19 @@ export class YamlFile {
     }
     if (isSeq(parent) && typeof last === 'number') return parent.items[last] as Node | undefined;
     return undefined;
+  }
+
+  /**
+   * `validate` with the schema `name` gives (loaded only when it is needed), what it made of the document kept in the
+   * cache the file was read through: read back from there, the document is not validated again, and neither the
+   * schema nor zod loads.
+   */
+  validateAs<T>(name: string, schema: () => z.ZodType<T>): T {
+    const kept = this.cache?.validated(this.displayPath, this.text, name);
+    if (kept !== undefined) return structuredClone(kept) as T;
+    const valid = this.validate(schema());
+    this.cache?.keepValidated(this.displayPath, this.text, name, valid);
+    return valid;
   }
 
   /**

@@ -2,6 +2,7 @@ import type { ErrorLocation } from '../errors';
 import type { Change, ChangeOf } from '../schema/change';
 import type { Column, SchemaModel, Table } from '../schema/model';
 import type { ExpandDeclarations } from './declarations';
+import { needsBackfill } from './names';
 import { Classification, EXPAND_RULES, type ExpandKind, type ExpandRule, tk } from './rules';
 import { plannedAddedColumn } from './rules/add-column';
 import { notNullExpressions } from './rules/alter-column-nullability';
@@ -30,33 +31,8 @@ export {
 
 export { SHADOW_PREFIX, shadowName, type CastCheck } from './rules/column-planning';
 
-/** True when the table's physical columns change during the expand phase (it needs a sync trigger). */
-export function needsSync(t: ExpandTable): boolean {
-  return (
-    t.columns.some((c) => c.kind === 'shadow' || (c.kind === 'added' && c.up !== null)) ||
-    t.dropped.some((d) => d.down !== null)
-  );
-}
-
-/** True when rows that exist when the expand phase starts must be filled (a backfill). */
-export function needsBackfill(t: ExpandTable): boolean {
-  return t.columns.some((c) => c.kind === 'shadow' || (c.kind === 'added' && (c.up !== null || c.default !== null)));
-}
-
-/** The expression the backfill (and the old version's writes) compute an added column from: `up`, else the default. */
-export function upOf(c: ExpandColumn): string | null {
-  return c.up ?? (c.kind === 'added' ? c.default : null);
-}
-
-/** A version schema's name: `<schema>_v<release>`, the release lower-cased with anything but [a-z0-9_] as `_`. */
-export function versionSchema(schema: string, release: string): string {
-  return `${schema}_v${releaseSlug(release)}`;
-}
-
-export function releaseSlug(release: string): string {
-  return release.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-}
-
+// What an engine renders a plan with (names, expressions), apart from the planning and its rules: names.ts.
+export { needsBackfill, needsSync, releaseSlug, upOf, versionSchema } from './names';
 interface PlanInput {
   project: string;
   release: string;

@@ -1,5 +1,5 @@
 import { DbeeError, type ExitCodeValue } from '../errors';
-import { COMMAND_DEFINITIONS, type CommandName, type CommandOptions } from '../options';
+import type { CommandName, CommandOptions } from '../options';
 import type { OperationContext } from '../context/operation-context';
 import type { SingleOperation } from './run-target';
 
@@ -26,11 +26,17 @@ const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
 };
 
 /**
+ * The commands without an `--env` (`clone` names its two environments itself): an operation reads this, not the option
+ * schemas, which a command given valid options does not load (dispatch.test.ts checks it against them).
+ */
+export const COMMANDS_WITHOUT_ENV: ReadonlySet<CommandName> = new Set<CommandName>(['clone']);
+
+/**
  * The fleet an operation works with (its `--env`, else DBEE_ENV, else the default environment, as for one database);
  * null for a command without `--env` or an environment of one database, where the fleet's options are refused.
  */
 export function fleetOf(ctx: OperationContext, command: CommandName, options: object): string | null {
-  if (!('env' in COMMAND_DEFINITIONS[command].schema.shape)) return null;
+  if (COMMANDS_WITHOUT_ENV.has(command)) return null;
   const given = 'env' in options && typeof options.env === 'string' ? options.env : undefined;
   const env = ctx.workspace.environmentName(given, ctx.env).name;
   if (Object.hasOwn(ctx.workspace.config.environments, env) && ctx.workspace.config.environments[env]!.fleet)

@@ -1,4 +1,4 @@
-import { durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { FleetTarget } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';

@@ -1,5 +1,5 @@
 import type { NotifyEvent, WebhookConfig } from '../config/schema';
-import { durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import { interpolateEnv } from '../config/interpolate';
 import type { OperationContext } from '../context/operation-context';
 import { notificationBody, type Notification } from './notification';

@@ -1,5 +1,6 @@
 import { projectSubject } from '../pipeline/drift';
-import { duration, durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
+import { duration } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';

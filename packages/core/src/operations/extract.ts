@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { DbProject } from '../config/workspace';
 import { PROJECT_FILE } from '../config/workspace';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import type { OperationContext } from '../context/operation-context';
 import { planChanges } from '../planner/plan-changes';
 import type { Connection, Engine } from '../engine/engine';

@@ -5,7 +5,7 @@ export { loadOperation, runOperation } from './index';
 export type { Operations } from './index';
 export type { Strategy, StrategyTable } from './strategies/strategy';
 export { Workspace } from '../config/workspace';
-export { ENGINE_NAMES, type EngineName } from '../config/schema';
+export { ENGINE_NAMES, type EngineName } from '../config/units';
 export { makeReporter } from '../context/operation-context';
 export type { OperationContext } from '../context/operation-context';
 export { SessionPool } from '../engine/session-pool';

@@ -1,4 +1,5 @@
-import { durationMs, type DeploySettings } from '../config/schema';
+import { durationMs } from '../config/units';
+import type { DeploySettings } from '../config/schema';
 import { backupStamp } from './backup-stamp';
 
 /** How long a step of a `safeRewrites` plan waits for its lock when `deploy.lockTimeout` does not say. */

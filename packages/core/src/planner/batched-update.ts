@@ -1,4 +1,4 @@
-import { durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import { DbeeError } from '../errors';
 import type { BatchedMigration } from '../plan/plan';
 

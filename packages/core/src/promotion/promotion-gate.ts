@@ -1,6 +1,6 @@
 import { smokeEvidence } from './smoke-evidence';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import { DbeeError } from '../errors';
 import type { DeploymentRow, DeploymentSummary } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';

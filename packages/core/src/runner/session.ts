@@ -1,4 +1,5 @@
-import { durationMs, type DeploySettings } from '../config/schema';
+import { durationMs } from '../config/units';
+import type { DeploySettings } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine, LockHandle, LockOwner } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';

@@ -1,4 +1,5 @@
-import { durationMs as toMs, type DeploySettings } from '../config/schema';
+import { durationMs as toMs } from '../config/units';
+import type { DeploySettings } from '../config/schema';
 import {
   requireRole,
   type Connection,

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { duration, durationMs } from '../config/schema';
+import { durationMs } from '../config/units';
 import { YamlFile } from '../config/yaml-file';
 import type { Engine, SourceParser } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, type ErrorLocation } from '../errors';
@@ -9,74 +8,8 @@ import type { SourceFile } from '../sources/discover';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { SmokeArg, SmokeCheck } from '../model/smoke-check';
 
-function isObjectKey(text: string): boolean {
-  try {
-    parseKey(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const IDENT = '(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)';
-const ROUTINE_NAME = new RegExp(`^${IDENT}(?:\\.${IDENT})?$`);
-
-const objectKey = z
-  .string()
-  .refine(
-    isObjectKey,
-    'expected an object key such as "view:sales.order_totals", "table:core.customers" or "function:sales.order_total(bigint)"',
-  );
-const routineName = z.string().regex(ROUTINE_NAME, 'expected a routine name such as "sales.order_total"');
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const ACTIONS = ['exists', 'query', 'function', 'procedure'] as const;
-
-/** One check of a YAML smoke file. */
-export const smokeCheckSchema = z
-  .strictObject({
-    /** Shown in the output and recorded in the ledger; unique within the project. */
-    name: z.string().min(1),
-    /** Object keys that must exist, e.g. `view:sales.order_totals`. */
-    exists: z.union([objectKey, z.array(objectKey).min(1)]).optional(),
-    /** One statement to run (rolled back afterwards); `$1`, `$2`... take `args`. */
-    query: z.string().min(1).optional(),
-    /** A function to call with `args`: `SELECT * FROM name($1, ...)`. */
-    function: routineName.optional(),
-    /** A procedure to call with `args`: `CALL name($1, ...)`. */
-    procedure: routineName.optional(),
-    args: z.array(scalar).optional(),
-    /** Expected result columns, in order: `{ name: type }` with types as PostgreSQL names them (format_type). */
-    columns: z.record(z.string(), z.string().min(1)).optional(),
-    /** Expected rows, in order; only the columns named are compared. */
-    rows: z.array(z.record(z.string(), z.unknown())).optional(),
-    /** Time bound, e.g. `2s`; default `deploy.smokeTimeout`, else 10 s. */
-    timeout: duration.optional(),
-  })
-  .superRefine((check, ctx) => {
-    const actions = ACTIONS.filter((a) => check[a] !== undefined);
-    if (actions.length === 0) {
-      ctx.addIssue({ code: 'custom', message: `a check needs one of ${ACTIONS.join(', ')}`, path: [] });
-    } else if (actions.length > 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${actions.join(' and ')} cannot be combined: a check does one thing (make two checks)`,
-        path: [actions[1]!],
-      });
-    }
-    if (check.exists !== undefined) {
-      for (const k of ['args', 'columns', 'rows'] as const) {
-        if (check[k] !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            message: `${k} goes with query, function or procedure, not with exists`,
-            path: [k],
-          });
-      }
-    }
-  });
-
-/** A YAML smoke file: `checks:`, a list of checks. */
-export const smokeFileSchema = z.strictObject({ checks: z.array(smokeCheckSchema) });
+/** The schema of a YAML smoke file, loaded when there is one to read. */
+const smokeSchema = () => require('./smoke-schema') as typeof import('./smoke-schema');
 
 /** What loading smoke files needs from a project model. */
 export interface SmokeSources {
@@ -143,7 +76,7 @@ async function yamlChecks(
   const yaml = YamlFile.parse(text, path);
   // An empty file (or one with only comments) holds no checks.
   if (yaml.toJS() == null) return [];
-  const doc = yaml.validate(smokeFileSchema);
+  const doc = yaml.validate(smokeSchema().smokeFileSchema);
   const errors: DbeeError[] = [];
   const out: SmokeCheck[] = [];
   for (const [i, c] of doc.checks.entries()) {

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { YamlFile } from '../config/yaml-file';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { canonicalVersion, compareVersions, type MigrationFile, type SourceFile } from './discover';
@@ -35,23 +34,27 @@ export interface Baseline {
 
 const VERSION = /^\d+(?:[._]\d+)*$/;
 
-const baselineSchema = z.strictObject({
-  version: z.literal(1),
-  recorded: z.string(),
-  commit: z.string().nullable(),
-  migrations: z
-    .array(
-      z.strictObject({
-        version: z
-          .union([z.string(), z.number()])
-          .transform(String)
-          .pipe(z.string().regex(VERSION, 'expected a migration version such as 3 or 1.2')),
-        file: z.string().min(1),
-        checksum: z.string().min(1),
-      }),
-    )
-    .min(1, 'expected at least one migration (delete the file to have no baseline)'),
-});
+/** The schema of a baseline file (zod), made when a project has one: a deployment without one loads no zod for it. */
+function baselineSchema() {
+  const { z } = require('zod') as typeof import('zod');
+  return z.strictObject({
+    version: z.literal(1),
+    recorded: z.string(),
+    commit: z.string().nullable(),
+    migrations: z
+      .array(
+        z.strictObject({
+          version: z
+            .union([z.string(), z.number()])
+            .transform(String)
+            .pipe(z.string().regex(VERSION, 'expected a migration version such as 3 or 1.2')),
+          file: z.string().min(1),
+          checksum: z.string().min(1),
+        }),
+      )
+      .min(1, 'expected at least one migration (delete the file to have no baseline)'),
+  });
+}
 
 /**
  * Read and check a project's baseline file against its migrations: every problem (YAML, keys, a version listed twice,
@@ -59,7 +62,7 @@ const baselineSchema = z.strictObject({
  */
 export function readBaseline(file: SourceFile, migrations: readonly MigrationFile[]): Baseline {
   const yaml = YamlFile.parse(file.text, file.path);
-  const doc = yaml.validate(baselineSchema);
+  const doc = yaml.validate(baselineSchema());
   const errors: DbeeError[] = [];
   const seen = new Set<string>();
   const folded: BaselineMigration[] = [];

@@ -10,7 +10,7 @@ import type {
   NewColumnSql,
   ShadowColumnSql,
 } from '@dbee/core';
-import { releaseSlug, upOf, versionSchema } from '@dbee/core/expand';
+import { releaseSlug, upOf, versionSchema } from '@dbee/core/expand-names';
 import { ident, literal, qualified } from '../render/quote';
 import { renderChange } from '../render/render-change';
 

@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../../../config/resolve';
-import { bytesOf, durationMs } from '../../../config/schema';
+import { bytesOf, durationMs } from '../../../config/units';
 import type { Router } from '../../../engine/blue-green-role';
 import { DbeeError } from '../../../errors';
 import { dryRunGates, refuse } from '../../../pipeline/gates';

@@ -1,4 +1,4 @@
-import { inFlightError } from './in-flight';
+import { inFlightError } from './release-work';
 import type { PhaseCommand } from '../strategy';
 import type { ExpandStatement } from '../../../engine/engine';
 import { type DbeeError, ExitCode } from '../../../errors';

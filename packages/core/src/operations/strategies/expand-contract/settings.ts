@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../../../config/resolve';
-import { bytesOf, durationMs } from '../../../config/schema';
+import { bytesOf, durationMs } from '../../../config/units';
 import type { Connection, Engine, ExpandRole } from '../../../engine/engine';
 import type { BackfillOptions } from '../../../expand/backfill';
 import { versionSchema, type ExpandPlan } from '../../../expand/expand-plan';

@@ -1,8 +1,23 @@
-import { EXPAND_RULES } from '../../../expand/rules';
-import type { ChangeKind } from '../../../schema/change';
+import type { ExpandKind } from '../../../expand/rules';
 import type { Strategy } from '../strategy';
 import { releasesInFlight } from './in-flight';
-import { EXPAND_STATUS } from './status';
+
+/**
+ * The kinds of change with an expand rule: the keys of `EXPAND_RULES` (expand/rules/index.ts), in its order, named here
+ * so that the table of strategies loads none of the rules (strategies.test.ts checks the two lists are one).
+ */
+export const EXPAND_KINDS = [
+  'rename-table',
+  'rename-column',
+  'alter-column-type',
+  'alter-column-nullability',
+  'add-column',
+  'drop-column',
+  'create-table',
+  'alter-column-default',
+  'drop-constraint',
+  'add-constraint',
+] as const satisfies readonly ExpandKind[];
 
 /**
  * The expand-contract strategy (docs/zero-downtime.md): `deploy` expands a release (additive DDL, sync triggers, a
@@ -16,7 +31,7 @@ export const EXPAND_CONTRACT: Strategy = {
   accepts: {
     options: { release: 'names the release (its version schemas)' },
     // The kinds with an expand rule (one module each): the rest are refused, each named, when a release is planned.
-    changes: Object.keys(EXPAND_RULES) as ChangeKind[],
+    changes: EXPAND_KINDS,
     roles: ['expand', 'diff'],
   },
   deploy: { command: async () => (await import('./expand')).expandDeploy, after: [] },
@@ -25,5 +40,6 @@ export const EXPAND_CONTRACT: Strategy = {
     abort: { command: async () => (await import('./finish')).abortPhase, after: ['deploy'] },
   },
   inFlight: releasesInFlight,
-  status: EXPAND_STATUS,
+  // What `dbee status` shows of a release: its module (the backfills, the rules) loads when status asks.
+  status: { key: 'expand', read: async (...args) => (await import('./status')).EXPAND_STATUS.read(...args) },
 };
