@@ -23,6 +23,8 @@ import { validOptions } from './option-values';
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
 export { COMMAND_NAMES as COMMANDS } from './command-table';
 export type { CommandName } from '@dbee/core/options';
+/** Options checked without zod (the Nx executors check theirs with it too). */
+export { validOptions } from './option-values';
 
 export interface CommandContext {
   /** Absolute workspace root (the folder holding dbee.yaml). */

@@ -46,7 +46,7 @@ describe('an Nx batch worker of deploy loads what its command runs', () => {
     cleanup = [];
   });
 
-  it("deploys with neither core's index nor the CLI's (each loads every module of core)", async () => {
+  it("deploys with neither core's index nor the CLI's (each loads every module of core), nor zod once its configuration is cached", async () => {
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const w = tempWorkspace({
@@ -64,5 +64,11 @@ describe('an Nx batch worker of deploy loads what its command runs', () => {
     expect(run.modules).toContain('packages/core/dist/operations/deploy.js');
     expect(run.modules).not.toContain('packages/core/dist/index.js');
     expect(run.modules).not.toContain('packages/cli/dist/index.js');
+    // Again, nothing to deploy: the workspace's configuration is read from .dbee/cache (validated when the first run
+    // wrote it), and valid options are checked without zod, as the CLI checks them.
+    const again = batchRun(w.root, ['sales', 'stock'], { URL_TEST: db.url });
+    expect(again.output).toMatch(/db-sales:deploy true\n[\s\S]*sales: nothing to deploy/);
+    expect(again.modules).not.toContain('packages/core/dist/index.js');
+    expect(again.modules.filter((f) => /node_modules\/zod\/.*\.c?js$/.test(f))).toEqual([]);
   });
 });

@@ -11,7 +11,8 @@ const cli = vi.hoisted(() => ({
   fingerprint: undefined as undefined | (() => Promise<string>),
 }));
 vi.mock('@dbee/cli', () => cli);
-vi.mock('@dbee/cli/run', () => cli); // where the executors take runDbeeCommand from
+// Where the executors take runDbeeCommand from (and validOptions, the real one).
+vi.mock('@dbee/cli/run', async (real) => ({ ...(await real<object>()), runDbeeCommand: cli.runDbeeCommand }));
 
 // Test files share their worker's modules (vitest.config.ts, isolate: false): an earlier file may have loaded the
 // executors with the real @dbee/cli, and a later one must not get the mock. So the executors (and @dbee/core, whose
