@@ -39,6 +39,7 @@
  *   node tools/run.js tools/bench-expand.ts                     # 10k, 100k, 1M; 3 runs each; 5 pairs; 300k rows, 2 releases
  *   node tools/run.js tools/bench-expand.ts --sizes 10000,100000 --runs 1 --pairs 3 --app-rows 100000
  *   node tools/run.js tools/bench-expand.ts --sections 3        # only the latency (--sections 1,2,3 by default)
+ *   node tools/run.js tools/bench-expand.ts --sections 3 --attribute  # and where its slow operations come from
  *   node tools/run.js tools/bench-expand.ts --backfill '{ targetBatch: 20ms, pause: 5ms }'  # deploy.backfill of db.yaml
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
