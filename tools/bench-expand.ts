@@ -39,6 +39,7 @@
  *   node tools/run.js tools/bench-expand.ts                     # 10k, 100k, 1M; 3 runs each; 5 pairs; 300k rows, 2 releases
  *   node tools/run.js tools/bench-expand.ts --sizes 10000,100000 --runs 1 --pairs 3 --app-rows 100000
  *   node tools/run.js tools/bench-expand.ts --sections 3        # only the latency (--sections 1,2,3 by default)
+ *   node tools/run.js tools/bench-expand.ts --sections 3 --attribute  # and where its slow operations come from
  *   node tools/run.js tools/bench-expand.ts --backfill '{ targetBatch: 20ms, pause: 5ms }'  # deploy.backfill of db.yaml
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -63,6 +64,7 @@ import {
   writeWorkspace,
 } from './bench/lib';
 import { goalsTable, perSecond, printGoals, writeDocs } from './bench/goals';
+import { ActivitySampler, type ActivitySample, printAttribution } from './bench/expand-attribution';
 
 const PGROLL: Record<number, string> = { 10000: '53.3k', 100000: '20.8k', 300000: '9.4k' };
 
@@ -426,6 +428,8 @@ interface LatencyRun {
   releases: ReleaseWindows[];
   after: [Mark, Mark];
   app: AppResult;
+  /** `pg_stat_activity` samples through the run (`--attribute`). */
+  activity?: ActivitySample[];
 }
 
 /**
@@ -456,9 +460,10 @@ async function latencyRun(
   bench: Bench,
   run: number,
   appRows: number,
-  o: { releases: number; ops: number; warmup: number },
+  o: { releases: number; ops: number; warmup: number; attribute?: boolean },
 ): Promise<LatencyRun> {
   const { db, c, vars } = await bench.prepare(`app${run}`, appRows);
+  const sampler = o.attribute ? new ActivitySampler(dbUrl(db, 'sampler')) : undefined;
   // dbee warmed as a workspace that ran it before is: the shadow's template cached (a dry run; its shadow closed).
   await dbee(bench.root, 'deploy', { project: 's', env: ENV, strategy: 'expand-contract', dryRun: true }, vars);
   await closeIdleEmbeddedShadow();
@@ -494,9 +499,11 @@ async function latencyRun(
     await app.operations(o.ops);
     const a1 = await mark(c);
     stopped = await app.stop();
-    return { releases, after: [a0, a1], app: stopped };
+    const activity = await sampler?.stop();
+    return { releases, after: [a0, a1], app: stopped, ...(activity ? { activity } : {}) };
   } finally {
     if (!stopped) await app.stop().catch(() => undefined);
+    if (!stopped) await sampler?.stop().catch(() => undefined);
     await c.end();
     await dropDb(db);
   }
@@ -509,6 +516,24 @@ async function lastBackfill(c: Client): Promise<{ from: number; to: number }> {
        FROM dbee.backfills WHERE table_schema = 's' AND table_name = 't' ORDER BY started_at DESC LIMIT 1`,
   );
   return { from: Number(w.rows[0]?.s), to: Number(w.rows[0]?.f) };
+}
+
+/** `--attribute`: each release's slow operations of the app by phase, wait and dbee's statement. */
+function attribute(results: LatencyRun[]): void {
+  results.forEach(({ releases, app, activity }, run) => {
+    for (const { release, marks, backfill } of releases) {
+      if (!activity) continue;
+      const [m0, m1, m2, m3] = marks;
+      const before = app.samples.filter((x) => x.at >= m0.at && x.at < m1.at).map((x) => x.ms);
+      const times = {
+        before: [m0.at, m1.at] as [number, number],
+        migration: [m1.at, m2.at] as [number, number],
+        backfill: [backfill.from, backfill.to] as [number, number],
+        complete: [m2.at, m3.at] as [number, number],
+      };
+      printAttribution(`run ${run + 1}, release ${release}`, app.samples, activity, times, pct(before, 99));
+    }
+  });
 }
 
 const PHASES = [
@@ -555,10 +580,11 @@ async function latencySection(
   bench: Bench,
   runs: number,
   appRows: number,
-  o: { releases: number; ops: number; warmup: number },
+  o: { releases: number; ops: number; warmup: number; attribute?: boolean },
 ): Promise<{ p99ratio: number; errors: number; ratios: number[] }> {
   const results: LatencyRun[] = [];
   for (let r = 0; r < runs; r++) results.push(await latencyRun(bench, r, appRows, o));
+  attribute(results);
   const pairs = pairsOf(results);
   const f = (ms: number) => (Number.isFinite(ms) ? `${ms.toFixed(2)} ms` : '-');
   const ratiosOf = (phase: PhaseName) =>
@@ -624,6 +650,7 @@ async function main(): Promise<void> {
   const warmup = Number(arg('--warmup', '500'));
   const sections = arg('--sections', '1,2,3').split(',');
   const backfill = arg('--backfill', '');
+  const attributeSlow = args.includes('--attribute');
   if (backfill) V1['s/db.yaml'] += `deploy:\n  backfill: ${backfill}\n`;
   console.log(`dbee expand/contract benchmark: ${machine()}`);
   console.log(`deploy.backfill: ${backfill || 'the defaults'}`);
@@ -635,7 +662,7 @@ async function main(): Promise<void> {
     const { ratesAt1M } = sections.includes('1') ? await backfillSection(bench, sizes, runs) : none;
     const amplification = sections.includes('2') ? await amplificationSection(bench, pairs) : NaN;
     const latency = sections.includes('3')
-      ? await latencySection(bench, runs, appRows, { releases, ops, warmup })
+      ? await latencySection(bench, runs, appRows, { releases, ops, warmup, attribute: attributeSlow })
       : { p99ratio: NaN, errors: 0, ratios: [] as number[] };
 
     const { errors, ratios } = latency;
