@@ -2,7 +2,7 @@
  * Experiment: where the fingerprint query's server CPU goes on a new target's working session (after the project's DDL
  * ran on it): parse, plan (generic, cold caches), execute, and the same again warm.
  *
- *   node tools/run.js tools/bench/fingerprint-phases.ts [--runs 10] [--sql file.sql ...variants]
+ *   node tools/run.js tools/bench/fingerprint-phases.ts [--runs 10] [--objects 50] [--sql file.sql ...variants]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import * as L from './lib';
 
 const argv = process.argv.slice(2);
 const RUNS = Number(argv.includes('--runs') ? argv[argv.indexOf('--runs') + 1] : 10);
+const OBJECTS = Number(argv.includes('--objects') ? argv[argv.indexOf('--objects') + 1] : 50);
 const cpuMs = (pid: number) => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
 const variants: [string, string][] = [['current', FINGERPRINT_SQL]];
 for (let i = 0; i < argv.length; i++)
@@ -57,7 +58,7 @@ async function one(label: string, sql: string, script: string, schemas: string[]
 
 async function main() {
   const root = mkdtempSync(join(tmpdir(), 'fp-phases-'));
-  const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: 50 });
+  const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: OBJECTS });
   console.log(`fingerprint phases: ${RUNS} rounds; load ${L.load()}`);
   const out = new Map<string, number[][]>(variants.map(([k]) => [k, []]));
   for (let r = 0; r < RUNS; r++) {
