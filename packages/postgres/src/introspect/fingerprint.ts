@@ -15,11 +15,13 @@ const owner = (column: string) => `case when $3 then pg_get_userbyid(${column}) 
  * A comment, only when comments are managed ($4): `obj_description(oid, catalog)` (or `col_description` for a column's
  * `sub`) read from pg_description by its unique index, the value those functions give. Not the functions: they are SQL
  * functions PostgreSQL does not inline, run through the SQL function executor for every object (a quarter of the
- * query's server time on a 50-object project; test/fleet/fingerprint-cost.test.ts). Looked up only for an object the
- * `udesc` CTE (every commented object's oid, hashed once) names: most objects have no comment.
+ * query's server time on a 50-object project; test/fleet/fingerprint-cost.test.ts). One probe of the index per object
+ * in scope, not a read of every row of pg_description first (most of them the system's own, about 5,000, hashed
+ * again for each kind of object: half of the query's execution on a new target of a fleet, docs/fleets.md): the
+ * query's cost follows the project's size, not the catalog's.
  */
 const comment = (catalog: string, oid: string, sub = '0') =>
-  `case when $4 and ${oid} in (select objoid from udesc) then (select ds.description from pg_description ds where ds.objoid = ${oid} and ds.classoid = '${catalog}'::regclass and ds.objsubid = ${sub}) end`;
+  `case when $4 then (select ds.description from pg_description ds where ds.objoid = ${oid} and ds.classoid = '${catalog}'::regclass and ds.objsubid = ${sub}) end`;
 /** Not a member of an extension: looked up in the `ext` CTE (members found from pg_extension, by index). */
 const notExtensionMember = (catalog: string, oid: string) =>
   `not exists (select 1 from ext where ext.classid = '${catalog}'::regclass and ext.objid = ${oid})`;
@@ -47,9 +49,6 @@ const notExtensionMember = (catalog: string, oid: string) =>
 export const FINGERPRINT_SQL = `
 with ns as (
   select oid, nspname from pg_namespace where nspname = any($1::text[]) and nspname <> 'dbee'
-), udesc as materialized (
-  -- The oids of every object with a comment (a few thousand rows, most of them the system's own), read once.
-  select objoid from pg_description where $4
 ), ext as materialized (
   -- Every extension's members, through pg_depend's index on the referenced object: a few rows, read once (a
   -- pg_depend scan per catalog cost ~0.5 ms each).
