@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OwnCluster } from '../test/support/own-cluster';
+import { checkOtherBuild } from './bench/other-build';
 
 /** Clock ticks per second of /proc's times (`getconf CLK_TCK`). */
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const pairsAt = args.indexOf('--pairs');
   const pairs = pairsAt >= 0 ? Number(args[pairsAt + 1]) : 4;
   const againstAt = args.indexOf('--against');
-  const against = againstAt >= 0 ? args[againstAt + 1]! : null;
+  const against = againstAt >= 0 ? checkOtherBuild(args[againstAt + 1]!) : null;
   const cluster = await OwnCluster.start({ autovacuum: 'off' });
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-fleet-cpu-'));
   try {

@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { generateProject } from './bench/generate';
+import { checkOtherBuild } from './bench/other-build';
 import {
   buildDist,
   createDb,
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   const only = args.includes('--all') ? null : onlyAt >= 0 ? Number(args[onlyAt + 1]) : 8;
   const concurrencies = only === null ? CONCURRENCY : [only];
   const againstAt = args.indexOf('--against');
-  const against = againstAt >= 0 ? join(args[againstAt + 1]!, 'packages/cli/bin/dbee.js') : null;
+  const against = againstAt >= 0 ? join(checkOtherBuild(args[againstAt + 1]!), 'packages/cli/bin/dbee.js') : null;
   const root = mkdtempSync(join(tmpdir(), 'dbee-bench-fleet-'));
   const loadAtStart = load();
   try {

@@ -29,6 +29,7 @@
 const { execFileSync, spawnSync } = require('node:child_process');
 const { loadavg } = require('node:os');
 const { join, resolve } = require('node:path');
+const { checkOtherBuild } = require('./bench/other-build');
 
 const REPO = resolve(__dirname, '..');
 const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
@@ -37,7 +38,8 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const RUNS = Number(arg('--runs', 15));
-const BASELINE = arg('--baseline', null) && join(resolve(arg('--baseline')), 'packages', 'cli', 'bin', 'dbee.js');
+const BASELINE =
+  arg('--baseline', null) && join(checkOtherBuild(arg('--baseline')), 'packages', 'cli', 'bin', 'dbee.js');
 const SERVER = process.env.DBEE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Its own database per run: two runs at once (another checkout's) do not drop each other's.
 const DB = `dbee_bench_start_${process.pid}`;

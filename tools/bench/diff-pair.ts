@@ -21,6 +21,7 @@ import { join, relative } from 'node:path';
 import { applyChangeSet, generateChangeSet, generateProject } from './generate';
 import * as L from './lib';
 import { printProfile } from './cpu-profile';
+import { checkOtherBuild } from './other-build';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -30,6 +31,7 @@ const RUNS = Number(option('runs') ?? 3);
 const PROFILE = argv.includes('--profile');
 const AGAINST = option('against');
 if (!AGAINST && !PROFILE) throw new Error('usage: diff-pair.ts --against <another checkout, built> | --profile');
+if (AGAINST) checkOtherBuild(AGAINST);
 const SIDES: Record<string, string> = PROFILE ? { after: L.REPO } : { before: AGAINST!, after: L.REPO };
 const PROFILES = join(tmpdir(), 'dbee-bench-cpuprof');
 

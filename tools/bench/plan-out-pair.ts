@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateProject } from './generate';
 import * as L from './lib';
+import { checkOtherBuild } from './other-build';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
@@ -31,6 +32,7 @@ const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith
 const RUNS = Number(option('runs') ?? 5);
 const AGAINST = option('against');
 if (!AGAINST) throw new Error('usage: plan-out-pair.ts --against <another checkout, built> [objects] [--runs n]');
+checkOtherBuild(AGAINST);
 const SIDES = { before: AGAINST, after: L.REPO } as const;
 type Side = keyof typeof SIDES;
 const FIGURES = ['wall', 'user CPU', 'system CPU', 'user + system CPU', 'peak memory'] as const;

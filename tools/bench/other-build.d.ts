@@ -1,0 +1,2 @@
+/** See other-build.js. */
+export function checkOtherBuild(dir: string): string;

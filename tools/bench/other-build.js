@@ -1,0 +1,35 @@
+'use strict';
+/**
+ * The checkout a before/after benchmark compares this one with (`--against`, `--baseline`): a folder whose dist/ is
+ * built. Its `@dbee/*` packages must be its own: a copy given this checkout's `node_modules` by a link resolves
+ * `@dbee/core` and `@dbee/postgres` back here (npm's workspace links are relative), and the "other" build would then
+ * run this checkout's core and engine, comparing the same code with itself. Refused with what to do instead.
+ */
+const { realpathSync } = require('node:fs');
+const { join, relative, resolve, isAbsolute } = require('node:path');
+
+function checkOtherBuild(dir) {
+  const root = realpathSync(resolve(dir));
+  const from = join(root, 'packages', 'cli');
+  const bad = [];
+  for (const pkg of ['@dbee/core', '@dbee/postgres']) {
+    let at;
+    try {
+      at = realpathSync(require.resolve(`${pkg}/package.json`, { paths: [from] }));
+    } catch {
+      bad.push(`${pkg} does not resolve from ${from}`);
+      continue;
+    }
+    const rel = relative(root, at);
+    if (rel.startsWith('..') || isAbsolute(rel)) bad.push(`${pkg} resolves to ${at}, outside ${root}`);
+  }
+  if (bad.length)
+    throw new Error(
+      `the build to compare with (${dir}) does not run its own packages: ${bad.join('; ')}.\n` +
+        `Give it its own node_modules (npm ci there), or link every entry of this checkout's node_modules except @dbee, ` +
+        `and link node_modules/@dbee/<name> to its own packages/<name> (plugins/nx for @dbee/nx).`,
+    );
+  return root;
+}
+
+module.exports = { checkOtherBuild };
