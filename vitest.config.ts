@@ -45,6 +45,9 @@ export default defineConfig({
     alias: [
       // Engines load lazily with require() in production; in tests from this module graph (see the file).
       { find: /^\.\/engine-packages$/, replacement: resolve(__dirname, 'test/support/engine-packages.ts') },
+      // The same for the schemas a command loads with require() when it validates with them.
+      { find: /^\.\.\/lazy-schemas$/, replacement: resolve(__dirname, 'test/support/lazy-schemas.ts') },
+      { find: /^\.\/option-schemas$/, replacement: resolve(__dirname, 'test/support/option-schemas.ts') },
       { find: /^@dbee\/core\/(options|schema|lsp)$/, replacement: `${src('packages/core')}/$1/index.ts` },
       { find: /^@dbee\/core\/(compile-cache|errors)$/, replacement: `${src('packages/core')}/$1.ts` },
       { find: /^@dbee\/core\/run$/, replacement: `${src('packages/core')}/operations/run.ts` },

@@ -18,6 +18,7 @@ import {
 } from '@dbee/core/run';
 import { COMMAND_NAMES, isCommandName } from './command-table';
 import { engineByName } from './engines';
+import { optionSchemas } from './option-schemas';
 import { validOptions } from './option-values';
 
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
@@ -76,6 +77,7 @@ export async function runDbeeCommand<K extends CommandName>(
         code: 'COMMAND_UNKNOWN',
         hint: `commands: ${COMMAND_NAMES.join(', ')}`,
       });
+    // The schemas (zod) load when an option is not one the table knows the schema accepts: they say what is wrong.
     const valid = validOptions(command, options) ?? optionSchemas().parseCommandOptions(command, options);
     const root = Workspace.findRoot(context.workspaceRoot);
     // In a batch the configuration cannot change between tasks: read it once.
@@ -99,12 +101,6 @@ export async function runDbeeCommand<K extends CommandName>(
     return reportError(e, stderr);
   }
 }
-
-/**
- * The option schemas of every command (zod with them), loaded when an option is not one `validOptions` knows the
- * schema accepts: the schema then says what is wrong (or accepts what the table cannot tell, a test's clock).
- */
-const optionSchemas = () => require('@dbee/core/options') as typeof import('@dbee/core/options');
 
 /** Print an error for people; returns the exit code it implies. */
 export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {

@@ -139,6 +139,53 @@ describe('a deployment (dbee deploy, compiled, on the PostgreSQL server)', () =>
   });
 });
 
+describe('a direct deployment loads what it runs (dbee deploy, compiled, its configuration from .dbee/cache)', () => {
+  let cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.reverse()) await f();
+    cleanup = [];
+  });
+
+  /** A one-table workspace whose configuration a first command kept in .dbee/cache; the modules `args` then loads. */
+  async function secondCommand(args: string[]) {
+    const db = await scratchDatabase();
+    cleanup.push(() => db.drop());
+    const w = tempWorkspace({
+      'dbee.yaml':
+        'version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: ${URL_TEST}\n',
+      'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\n',
+      'sales/t.sql': 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int);\n',
+    });
+    cleanup.push(w.remove);
+    // Any command reads the workspace: this one refuses an unknown project once it has, and keeps it in the cache.
+    expect(modulesLoaded(['log', 'no-such-project', '--cwd', w.root], { URL_TEST: db.url }).code).toBe(1);
+    return modulesLoaded([...args, '--cwd', w.root], { URL_TEST: db.url });
+  }
+
+  it("loads neither zod, nor an option schema, nor dbee.yaml's, nor what expand-contract and blue/green run", async () => {
+    const run = await secondCommand(['deploy', 'sales', '-y', '--wait-for-lock', '5', '--allow-hazards', 'data-loss']);
+    expect(run.output).toMatch(/sales: deployed 2 steps/);
+    expect(run.code).toBe(0);
+    expect(run.modules.filter((f) => /(^|\/)node_modules\/zod\/.*\.c?js$/.test(f))).toEqual([]);
+    expect(run.modules.filter((f) => f.startsWith('packages/core/dist/options/'))).toEqual([]);
+    expect(run.modules).not.toContain('packages/core/dist/config/schema.js');
+    expect(run.modules).not.toContain('packages/core/dist/smoke/smoke-schema.js');
+    const strategies = run.modules.filter((f) =>
+      /^packages\/core\/dist\/(expand\/(rules\/|expand-plan|in-flight)|operations\/strategies\/(expand-contract|blue-green)\/(status|release-work|deploy|expand|finish|switch))/.test(
+        f,
+      ),
+    );
+    expect(strategies).toEqual([]);
+  });
+
+  it('a wrong option loads the schemas, which say what is wrong as before (exit 1, nothing done)', async () => {
+    const run = await secondCommand(['deploy', 'sales', '-y', '--wait-for-lock', 'soon']);
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/error: --wait-for-lock: expected a number of seconds, got "soon"/);
+    expect(run.modules).toContain('packages/core/dist/options/deploy.js');
+  });
+});
+
 describe('the PostgreSQL engine a command loads (@dbee/postgres/engine, compiled)', () => {
   it("loads neither core's barrel (every module of core, zod and yaml with them) nor the extractor", () => {
     const probe = `require(${JSON.stringify(join(REPO, 'packages', 'postgres', 'dist', 'engine.js'))}).createPostgresEngine();

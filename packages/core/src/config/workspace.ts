@@ -3,6 +3,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { ProjectConfig, WorkspaceConfig } from './schema';
 import { ConfigCache } from './config-cache';
+// The schemas (zod with them) load when a file is not kept validated in the cache.
+import { configSchemas } from '../lazy-schemas';
 import { fastGlob, projectFilesOf } from './walk';
 import { YamlFile } from './yaml-file';
 import { unknownEnvironments, unknownProjectEnvironments } from './references';
@@ -78,7 +80,7 @@ export class Workspace {
   /** `load`, the configuration files read through `cache`. */
   private static loadWith(root: string, cache: ConfigCache): Workspace {
     const file = YamlFile.read(join(root, WORKSPACE_FILE), WORKSPACE_FILE, cache);
-    const config = file.validateAs('workspace', () => schemas().workspaceConfig);
+    const config = file.validateAs('workspace', () => configSchemas().workspaceConfig);
     const unknownDefault = defaultEnvironmentProblem(file, config);
     if (unknownDefault) throw unknownDefault;
     const files = projectFiles(root, config);
@@ -223,9 +225,6 @@ export function projectFiles(root: string, config: Pick<WorkspaceConfig, 'ignore
     : projectFilesOf(root, PROJECT_FILE).map((f) => f.path);
 }
 
-/** The schemas of dbee.yaml and db.yaml (zod with them): loaded when a file is not kept validated in the cache. */
-const schemas = () => require('./schema') as typeof import('./schema');
-
 /**
  * Load and validate one `db.yaml`; `rel` is its path relative to the workspace root. `text`: its text when it is not
  * the file's on disk (an editor's unsaved buffer).
@@ -234,7 +233,7 @@ export function loadProject(root: string, rel: string, cache?: ConfigCache, text
   const displayPath = rel.split(sep).join('/');
   const file =
     text === undefined ? YamlFile.read(join(root, rel), displayPath, cache) : YamlFile.parse(text, displayPath);
-  const config = file.validateAs('project', () => schemas().projectConfig);
+  const config = file.validateAs('project', () => configSchemas().projectConfig);
   const relativeRoot = dirname(displayPath);
   return {
     name: config.name,

@@ -1,5 +1,7 @@
 import { durationMs } from '../config/units';
 import { YamlFile } from '../config/yaml-file';
+// The schema of a YAML smoke file (zod with it) loads when a project has one.
+import { smokeSchemas } from '../lazy-schemas';
 import type { Engine, SourceParser } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, type ErrorLocation } from '../errors';
 import { parseKey } from '../model/object-key';
@@ -7,9 +9,6 @@ import type { ParsedStatement } from '../model/source';
 import type { SourceFile } from '../sources/discover';
 import { expandPlaceholders } from '../sources/placeholders';
 import type { SmokeArg, SmokeCheck } from '../model/smoke-check';
-
-/** The schema of a YAML smoke file, loaded when there is one to read. */
-const smokeSchema = () => require('./smoke-schema') as typeof import('./smoke-schema');
 
 /** What loading smoke files needs from a project model. */
 export interface SmokeSources {
@@ -76,7 +75,7 @@ async function yamlChecks(
   const yaml = YamlFile.parse(text, path);
   // An empty file (or one with only comments) holds no checks.
   if (yaml.toJS() == null) return [];
-  const doc = yaml.validate(smokeSchema().smokeFileSchema);
+  const doc = yaml.validate(smokeSchemas().smokeFileSchema);
   const errors: DbeeError[] = [];
   const out: SmokeCheck[] = [];
   for (const [i, c] of doc.checks.entries()) {
