@@ -32,6 +32,18 @@ environments:
       url: \${DBEE_TEST_PG_URL}
 `;
 
+/** dbee.yaml of a workspace with one environment, `test`: the database of the variable URL_TEST. */
+export const URL_TEST_WORKSPACE_YAML =
+  'version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: ${URL_TEST}\n';
+
+/** A project `name` of one schema with one table, as files of a workspace (`tempWorkspace`). */
+export function oneTableProject(name: string): Record<string, string> {
+  return {
+    [`${name}/db.yaml`]: `version: 1\nname: ${name}\nengine: postgres\nschemas: [${name}]\n`,
+    [`${name}/t.sql`]: `CREATE SCHEMA ${name};\nCREATE TABLE ${name}.t (id int);\n`,
+  };
+}
+
 /** dbee.yaml of a workspace with one environment, `local`: the embedded database in `.dbee/local`. */
 export const LOCAL_WORKSPACE_YAML = `version: 1
 defaultEnvironment: local

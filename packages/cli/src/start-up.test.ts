@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDatabase } from '../../../test/support/pg';
-import { tempWorkspace } from '../../../test/support/workspace';
+import { oneTableProject, tempWorkspace, URL_TEST_WORKSPACE_YAML } from '../../../test/support/workspace';
 
 const REPO = join(__dirname, '..', '..', '..');
 const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
@@ -112,9 +112,8 @@ describe('a deployment (dbee deploy, compiled, on the PostgreSQL server)', () =>
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const w = tempWorkspace({
-      'dbee.yaml': `version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: \${URL_TEST}\n${extra}`,
-      'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\n',
-      'sales/t.sql': 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int);\n',
+      'dbee.yaml': URL_TEST_WORKSPACE_YAML + extra,
+      ...oneTableProject('sales'),
     });
     cleanup.push(w.remove);
     const run = modulesLoaded(['deploy', 'sales', '-y', '--cwd', w.root], { URL_TEST: db.url });
@@ -151,10 +150,8 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const w = tempWorkspace({
-      'dbee.yaml':
-        'version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: ${URL_TEST}\n',
-      'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\n',
-      'sales/t.sql': 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int);\n',
+      'dbee.yaml': URL_TEST_WORKSPACE_YAML,
+      ...oneTableProject('sales'),
     });
     cleanup.push(w.remove);
     // Any command reads the workspace: this one refuses an unknown project once it has, and keeps it in the cache.

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDatabase } from '../../../../test/support/pg';
-import { tempWorkspace } from '../../../../test/support/workspace';
+import { oneTableProject, tempWorkspace, URL_TEST_WORKSPACE_YAML } from '../../../../test/support/workspace';
 
 const REPO = join(__dirname, '..', '..', '..', '..');
 const BATCH = join(REPO, 'plugins', 'nx', 'dist', 'executors', 'deploy', 'deploy.batch.js');
@@ -50,12 +50,9 @@ describe('an Nx batch worker of deploy loads what its command runs', () => {
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const w = tempWorkspace({
-      'dbee.yaml':
-        'version: 1\ndefaultEnvironment: test\nenvironments:\n  test:\n    engine: postgres\n    connection:\n      url: ${URL_TEST}\n',
-      'sales/db.yaml': 'version: 1\nname: sales\nengine: postgres\nschemas: [sales]\n',
-      'sales/t.sql': 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int);\n',
-      'stock/db.yaml': 'version: 1\nname: stock\nengine: postgres\nschemas: [stock]\n',
-      'stock/t.sql': 'CREATE SCHEMA stock;\nCREATE TABLE stock.t (id int);\n',
+      'dbee.yaml': URL_TEST_WORKSPACE_YAML,
+      ...oneTableProject('sales'),
+      ...oneTableProject('stock'),
     });
     cleanup.push(w.remove);
     const run = batchRun(w.root, ['sales', 'stock'], { URL_TEST: db.url });
