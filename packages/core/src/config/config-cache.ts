@@ -103,26 +103,28 @@ function keepsAsIs(value: unknown): boolean {
 const digest = (text: string) => hash('sha256', text, 'hex').slice(0, 40);
 
 /**
- * This format, the YAML library's version and the text of the schemas (schema.ts, compiled or not, and zod's version):
- * the values depend on the first two, what the schemas made of them on the others.
+ * This format, the YAML library's version and the text of the schemas (schema.ts and units.ts, whose conversions the
+ * schemas apply, compiled or not, and zod's version): the values depend on the first two, what the schemas made of
+ * them on the others.
  */
 const FORMAT = digest(
   [
     'dbee-config-v2',
     (require('yaml/package.json') as { version: string }).version,
     (require('zod/package.json') as { version: string }).version,
-    schemaSource(),
+    moduleSource('schema'),
+    moduleSource('units'),
   ].join('\0'),
 ).slice(0, 12);
 
-/** The text of schema.ts beside this module: compiled (`schema.js`) in a package, the source when run from it. */
-function schemaSource(): string {
-  for (const name of ['schema.js', 'schema.ts']) {
+/** The text of module `name` beside this one: compiled (`.js`) in a package, the source (`.ts`) when run from it. */
+function moduleSource(name: string): string {
+  for (const file of [`${name}.js`, `${name}.ts`]) {
     try {
-      return readFileSync(join(__dirname, name), 'utf8');
+      return readFileSync(join(__dirname, file), 'utf8');
     } catch {
       // Not this one.
     }
   }
-  throw new Error(`no schema.js or schema.ts beside ${__dirname}`);
+  throw new Error(`no ${name}.js or ${name}.ts beside ${__dirname}`);
 }
