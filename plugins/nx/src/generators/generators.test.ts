@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { readNxJson, updateNxJson, type Tree } from '@nx/devkit';
-import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { createTree, createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDbeeCommand } from '@dbee/cli';
 import { Workspace, discoverSources } from '@dbee/core';
@@ -55,6 +55,22 @@ describe('init generator (nx add @dbee/nx)', () => {
       'node_modules\n\n# dbee: embedded databases and caches\n.dbee/\n\n# dbee and Nx: build artifacts (packages, graph pages, diff reports)\ndist/\n\n' +
         '# Nx: task cache and workspace data\n.nx/cache\n.nx/workspace-data\n',
     );
+  });
+
+  it('writes nx.json where the workspace has none (Nx run from package.json alone), then changes nothing', async () => {
+    const tree = createTree();
+    tree.write('package.json', '{ "name": "my-db", "devDependencies": { "nx": "24.0.6" } }');
+
+    await initGenerator(tree, {});
+    const once = contents(tree);
+    await initGenerator(tree, {});
+
+    expect(JSON.parse(tree.read('nx.json', 'utf-8')!)).toEqual({
+      $schema: './node_modules/nx/schemas/nx-schema.json',
+      plugins: [{ plugin: '@dbee/nx', options: { projectPrefix: 'db-' } }],
+      cacheDirectory: '.nx/cache',
+    });
+    expect(contents(tree)).toEqual(once);
   });
 
   it('keeps a cache folder the workspace chose, and a dist/ line in another spelling', async () => {

@@ -1,4 +1,4 @@
-import { readNxJson, updateNxJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { readNxJson, updateNxJson, writeJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { WORKSPACE_FILE } from '@dbee/core';
 import { PLUGIN_NAME } from '../workspace-projects';
 import type { InitGeneratorSchema } from './schema';
@@ -55,11 +55,21 @@ function covered(line: string, present: ReadonlySet<string>): boolean {
  * ignore line that exists is kept.
  */
 export async function initGenerator(tree: Tree, options: InitGeneratorSchema = {}): Promise<GeneratorCallback> {
+  createNxJson(tree);
   addPlugin(tree, options.projectPrefix ?? 'db-');
   pinCacheDirectory(tree);
   if (!tree.exists(WORKSPACE_FILE)) tree.write(WORKSPACE_FILE, STARTER_WORKSPACE_CONFIG);
   ignoreFolders(tree);
   return () => {};
+}
+
+/**
+ * A workspace whose Nx runs from package.json alone (`npm init`, `npm install -D nx`) has no nx.json, and Nx's
+ * `updateNxJson` changes nothing where there is none: init would end with exit code 0 and no plugin, and the next
+ * `nx run-many` would find no projects. So init writes one, with the schema Nx's own `nx init` names.
+ */
+function createNxJson(tree: Tree): void {
+  if (!tree.exists('nx.json')) writeJson(tree, 'nx.json', { $schema: './node_modules/nx/schemas/nx-schema.json' });
 }
 
 /**
