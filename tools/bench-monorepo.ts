@@ -40,6 +40,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as G from './bench/goals';
+import { noopBatchPluginFiles } from './bench/noop-batch-plugin';
 
 const REPO = resolve(__dirname, '..');
 const NX = require.resolve('nx/bin/nx.js', { paths: [REPO] });
@@ -136,12 +137,20 @@ export function monorepoProjects(layers: number, width: number): GeneratedProjec
 /**
  * `dbee`: db.yaml files and the @dbee/nx plugin. `baseline`: the same projects and edges as project.json files, no
  * plugin (Nx's own cost). `floor`: the baseline plus a plugin that infers nothing, i.e. what any plugin costs in
- * its worker process before doing any work.
+ * its worker process before doing any work. `batch`: dbee's projects and plugin, with the `deploy` target's executor
+ * swapped for a batch implementation that does nothing (tools/bench/noop-batch-plugin.ts): Nx's own part of a
+ * no-op `nx run-many -t deploy`.
  */
-export type Variant = 'dbee' | 'baseline' | 'floor';
+export type Variant = 'dbee' | 'baseline' | 'floor' | 'batch';
 
 export function writeMonorepo(root: string, projects: readonly GeneratedProject[], variant: Variant): void {
-  const withPlugin = variant === 'dbee';
+  const withPlugin = variant === 'dbee' || variant === 'batch';
+  const plugins: Record<Variant, string[]> = {
+    dbee: ['@dbee/nx'],
+    baseline: [],
+    floor: [join(root, 'empty-plugin.js')],
+    batch: [join(root, 'noop-batch', 'plugin.js')],
+  };
   const files: Record<string, string> = {
     'package.json': '{ "name": "dbee-bench-monorepo", "private": true }\n',
     'nx.json': JSON.stringify(
@@ -152,7 +161,7 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
         // The empty plugin by its absolute path: Nx resolves a relative one as a possible workspace plugin, which
         // reads every project.json and starts one more plugin worker first (about 0.3 s here), a cost dbee's
         // plugin, resolved from node_modules, does not have.
-        plugins: withPlugin ? ['@dbee/nx'] : variant === 'floor' ? [join(root, 'empty-plugin.js')] : [],
+        plugins: plugins[variant],
       },
       null,
       2,
@@ -165,6 +174,7 @@ export function writeMonorepo(root: string, projects: readonly GeneratedProject[
       'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection: { embedded: .dbee/local }\n' +
       "  server:\n    engine: postgres\n    connection: { url: '${DBEE_BENCH_URL}' }\n",
   };
+  if (variant === 'batch') Object.assign(files, noopBatchPluginFiles(root));
   for (const p of projects) {
     const schema = p.name;
     if (withPlugin) {
@@ -241,6 +251,7 @@ interface Workspaces {
   dbee: string;
   baseline: string;
   floor: string;
+  batch: string;
 }
 
 /** A URL for database `name` on the server, created empty (dropped first if it exists). */
@@ -355,7 +366,7 @@ async function targets(w: Workspaces, projects: readonly GeneratedProject[], run
       `fully cached ${diffCached.toFixed(1)} s (goal <= 15 s: ${verdict(diffCached <= 15)})   (load ${load()})`,
   );
   const first: (Pair & { floor: number; overhead: number })[] = [];
-  const noop: (Pair & { overhead: number })[] = [];
+  const noop: (Pair & { overhead: number; batch: number })[] = [];
   const changed = changedProject(projects);
   const affected: (Pair & { overhead: number; own: number })[] = [];
   try {
@@ -371,13 +382,14 @@ async function targets(w: Workspaces, projects: readonly GeneratedProject[], run
       const dbee = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
       first.push({ dbee, bound: overhead + 1.5 * floor, floor, overhead });
       const overhead2 = nx(w.baseline, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
+      const batch = noopBatch(w);
       const again = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
-      noop.push({ dbee: again, bound: 1.5 * overhead2, overhead: overhead2 });
+      noop.push({ dbee: again, bound: 1.5 * overhead2, overhead: overhead2, batch });
       const a = affectedRun(w, changed, i, server);
       affected.push(a);
       console.log(
         `  run ${i + 1}: first deploy ${dbee.toFixed(2)} s (independent floor ${floor.toFixed(2)} s, Nx overhead ${overhead.toFixed(2)} s); ` +
-          `no-op ${again.toFixed(2)} s (Nx overhead ${overhead2.toFixed(2)} s); affected ${a.dbee.toFixed(2)} s ` +
+          `no-op ${again.toFixed(2)} s (Nx overhead ${overhead2.toFixed(2)} s, no-op batch ${batch.toFixed(2)} s); affected ${a.dbee.toFixed(2)} s ` +
           `(Nx overhead ${a.overhead.toFixed(2)} s, ${changed.name}'s own deploy ${a.own.toFixed(2)} s)   (load ${load()})`,
       );
     }
@@ -403,6 +415,7 @@ async function targets(w: Workspaces, projects: readonly GeneratedProject[], run
     `no-op \`nx run-many -t deploy\` of ${projects.length} projects: <= 1.5x Nx's overhead for as many no-op tasks`,
     { limit: 1.5, base: "Nx's overhead" },
   );
+  noopBatchRow(noop);
   goalRow(
     `affected -t deploy after a change to ${changed.name} (${affectedCount(w)} projects affected)`,
     affected,
@@ -540,25 +553,57 @@ function noopDeploy(w: Workspaces, projects: readonly GeneratedProject[], runs: 
   const pluginRoot = w.dbee;
   const url = freshDatabase(db('server'));
   const server = { DBEE_ENV: 'server', DBEE_BENCH_URL: url };
-  const noop: { dbee: number; overhead: number }[] = [];
+  const noop: { dbee: number; overhead: number; batch: number }[] = [];
   try {
     rmSync(join(pluginRoot, '.dbee'), { recursive: true, force: true });
     nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
+    noopBatch(w); // untimed: fills the batch workspace's plugin cache, as the first deploy does dbee's
     for (let i = 0; i < runs; i++) {
       const overhead = nx(w.baseline, ['run-many', '-t', 'deploy', '--skip-nx-cache']);
+      const batch = noopBatch(w);
       const dbee = nx(pluginRoot, ['run-many', '-t', 'deploy', '--env=server'], server);
-      noop.push({ dbee, overhead });
+      noop.push({ dbee, overhead, batch });
       console.log(
-        `  run ${i + 1}: no-op ${dbee.toFixed(1)} s (Nx overhead ${overhead.toFixed(1)} s)   (load ${load()})`,
+        `  run ${i + 1}: no-op ${dbee.toFixed(2)} s (Nx overhead ${overhead.toFixed(2)} s, no-op batch ${batch.toFixed(2)} s)   (load ${load()})`,
       );
     }
   } finally {
     dropDatabase(db('server'));
   }
+  const ratio = (r: { dbee: number; overhead: number }) => r.dbee / r.overhead;
   console.log(
-    `nx run-many -t deploy, no-op, ${projects.length} projects, PostgreSQL server, median of ${runs}: ${median(noop.map((r) => r.dbee)).toFixed(1)} s; ` +
-      `Nx overhead for ${projects.length} no-op tasks ${median(noop.map((r) => r.overhead)).toFixed(1)} s; ` +
-      `dbee / overhead = ${median(noop.map((r) => r.dbee / r.overhead)).toFixed(2)} (median of ratios; goal <= 1.5: ${verdict(median(noop.map((r) => r.dbee / r.overhead)) <= 1.5)})   (load ${load()})`,
+    `nx run-many -t deploy, no-op, ${projects.length} projects, PostgreSQL server, median of ${runs}: ${median(noop.map((r) => r.dbee)).toFixed(2)} s; ` +
+      `Nx overhead for ${projects.length} no-op tasks ${median(noop.map((r) => r.overhead)).toFixed(2)} s; ` +
+      `dbee / overhead = ${median(noop.map(ratio)).toFixed(2)} (median of ratios; goal <= 1.5: ${verdict(median(noop.map(ratio)) <= 1.5)})   (load ${load()})`,
+  );
+  noopBatchRow(noop);
+}
+
+/**
+ * The no-op `nx run-many -t deploy` of the `batch` workspace (dbee's plugin, the deploy target's batch doing nothing):
+ * Nx's own cost of a batch of as many deploy tasks, in seconds. Not a goal's definition: information beside it.
+ */
+function noopBatch(w: Workspaces): number {
+  return nx(w.batch, ['run-many', '-t', 'deploy', '--env=server']);
+}
+
+/** The no-op batch's figures: it against Nx's overhead, and dbee against it (medians of the paired ratios). */
+function noopBatchRow(noop: readonly { dbee: number; overhead: number; batch: number }[]): void {
+  const m = (xs: number[]) => median(xs).toFixed(2);
+  const perOverhead = m(noop.map((r) => r.batch / r.overhead));
+  const dbeePerBatch = m(noop.map((r) => r.dbee / r.batch));
+  tableRow(
+    "no-op run-many -t deploy, against Nx's own part (dbee's plugin, a batch that does nothing)",
+    `${m(noop.map((r) => r.dbee))} s`,
+    `no-op batch ${m(noop.map((r) => r.batch))} s (${perOverhead}x Nx overhead ${m(noop.map((r) => r.overhead))} s)`,
+    dbeePerBatch,
+    '- (information)',
+  );
+  console.log(
+    `  no-op batch (dbee's plugin, a batch implementation that does nothing): ${m(noop.map((r) => r.batch))} s = ${perOverhead}x Nx's overhead; ` +
+      `dbee / no-op batch ${dbeePerBatch}; dbee's excess over Nx's overhead: ${m(noop.map((r) => r.dbee - r.overhead))} s, ` +
+      `of it Nx's (no-op batch - overhead) ${m(noop.map((r) => r.batch - r.overhead))} s, dbee's batch (dbee - no-op batch) ${m(noop.map((r) => r.dbee - r.batch))} s ` +
+      `(medians of paired differences)   (load ${load()})`,
   );
 }
 
@@ -816,10 +861,13 @@ async function main(): Promise<void> {
   }
   const base = o.dir ? resolve(o.dir) : mkdtempSync(join(tmpdir(), 'dbee-bench-monorepo-'));
   const projects = monorepoProjects(o.layers, o.width);
-  const w: Workspaces = { dbee: join(base, 'dbee'), baseline: join(base, 'baseline'), floor: join(base, 'floor') };
-  writeMonorepo(w.dbee, projects, 'dbee');
-  writeMonorepo(w.baseline, projects, 'baseline');
-  writeMonorepo(w.floor, projects, 'floor');
+  const w: Workspaces = {
+    dbee: join(base, 'dbee'),
+    baseline: join(base, 'baseline'),
+    floor: join(base, 'floor'),
+    batch: join(base, 'batch'),
+  };
+  for (const v of ['dbee', 'baseline', 'floor', 'batch'] as const) writeMonorepo(w[v], projects, v);
   const edges = projects.reduce((n, p) => n + p.dependsOn.length, 0);
   console.log(
     `monorepo: ${projects.length} projects (${o.layers} layers of ${o.width}), ${edges} edges, ${projects.length * 4} source files`,
