@@ -1,0 +1,76 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scratchDatabase } from '../../../../test/support/pg';
+import { oneTableProject, tempWorkspace, URL_TEST_WORKSPACE_YAML } from '../../../../test/support/workspace';
+
+const REPO = join(__dirname, '..', '..', '..', '..');
+const BATCH = join(REPO, 'plugins', 'nx', 'dist', 'executors', 'deploy', 'deploy.batch.js');
+
+/**
+ * An Nx batch worker of `deploy` (the compiled batch implementation, called as Nx's batch runner calls it) deploying
+ * every project of `projects`, one task each, in the workspace at `root`: each task's result and the requests the
+ * process sent to the server (node-postgres `Client.query`, one round trip each, counted in the worker itself).
+ */
+function batchRun(root: string, projects: string[], url: string): { output: string; requests: number } {
+  const ids = projects.map((p) => `db-${p}:deploy`);
+  const graph = {
+    roots: ids,
+    tasks: Object.fromEntries(
+      ids.map((id, i) => [id, { id, target: { project: `db-${projects[i]}`, target: 'deploy' } }]),
+    ),
+    dependencies: Object.fromEntries(ids.map((id) => [id, []])),
+  };
+  const inputs = Object.fromEntries(projects.map((p) => [`db-${p}:deploy`, { project: p }]));
+  const probe = `const pg = require(${JSON.stringify(require.resolve('pg', { paths: [join(REPO, 'packages', 'postgres')] }))});
+let requests = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (...args) { requests++; return query.apply(this, args); };
+(async () => {
+  const batch = require(${JSON.stringify(BATCH)}).default;
+  const graph = ${JSON.stringify(graph)};
+  for await (const r of await batch(graph, ${JSON.stringify(inputs)}, {}, { root: ${JSON.stringify(root)}, taskGraph: graph }))
+    process.stdout.write(r.task + ' ' + r.result.success + '\\n' + r.result.terminalOutput);
+  process.stdout.write('\\nREQUESTS ' + requests + '\\n');
+})();`;
+  const r = spawnSync(process.execPath, ['-e', probe], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, DBEE_USE_DIST: '1', URL_TEST: url },
+  });
+  const requests = /\nREQUESTS (\d+)\n/.exec(r.stdout)?.[1];
+  if (!requests) throw new Error(`no request count from the batch:\n${r.stdout}${r.stderr}`);
+  return { output: r.stdout, requests: Number(requests) };
+}
+
+describe('a no-op deploy batch', () => {
+  let cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.reverse()) await f();
+    cleanup = [];
+  });
+
+  /** The requests of a no-op batch of `n` projects, after a first batch deployed them. */
+  async function noopRequests(n: number): Promise<number> {
+    const db = await scratchDatabase();
+    cleanup.push(() => db.drop());
+    const projects = Array.from({ length: n }, (_, i) => `p${i}`);
+    const w = tempWorkspace({
+      'dbee.yaml': URL_TEST_WORKSPACE_YAML,
+      ...Object.assign({}, ...projects.map((p) => oneTableProject(p))),
+    });
+    cleanup.push(w.remove);
+    const first = batchRun(w.root, projects, db.url);
+    for (const p of projects) expect(first.output).toMatch(new RegExp(`db-${p}:deploy true\\n[\\s\\S]*${p}: deployed`));
+    const again = batchRun(w.root, projects, db.url);
+    for (const p of projects)
+      expect(again.output).toMatch(new RegExp(`db-${p}:deploy true\\n[\\s\\S]*${p}: nothing to deploy`));
+    return again.requests;
+  }
+
+  it('sends no request per project: each task decides from what the batch read once for all of them', async () => {
+    const two = await noopRequests(2);
+    const eight = await noopRequests(8);
+    expect(eight).toBe(two);
+  });
+});
