@@ -23,13 +23,15 @@
  *   dbee's requests (`independentFloor`: psql per project applying the same DDL, a row per step, the same compiles, one
  *   project after the other as dbee's batch runs them) plus Nx's overhead for 200 tasks (`nx:noop` targets with the
  *   same dependencies, in the baseline workspace); goal: <= Nx's overhead + 1.5x that floor;
- * - a no-op `nx run-many -t deploy` against Nx's overhead for 200 no-op tasks;
+ * - a no-op `nx run-many -t deploy` against Nx's overhead for 200 no-op tasks, and beside it (information, not the
+ *   goal) the same command in the `batch` workspace, whose deploy batch does nothing: Nx's own part of the no-op;
  *   each of these two `--runs` times, baseline and dbee alternating, with the median of the paired ratios;
  * - planning cost against depth: a no-op deploy of one project (Nx's way: its dependencies are not deployed with
  *   it) in the last layer against one in the first, in-process, alternating, with the dependencies read from their
  *   exports (what dbee does) and from their sources (exports removed before each run: the whole closure parsed).
  * With `--noop-deploy` (and no `--targets`), only the no-op `nx run-many -t deploy` of the list above, after one untimed
- * first deploy: the figure that says what the deploy target's inputs (hashed for every task, cached or not) cost.
+ * first deploy: the figure that says what the deploy target's inputs (hashed for every task, cached or not) cost;
+ * in wall time and in CPU time of every Nx process, with the no-op batch beside it.
  * `--compiled` builds the packages first (`npm run build`) and runs Nx on the compiled dbee, as installed; without
  * it, Nx and its processes run dbee's TypeScript sources through tools/dev-register.js (slower to start).
  * The workspace links this repository's node_modules, so the plugin runs from its TypeScript sources
