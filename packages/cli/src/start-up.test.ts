@@ -173,6 +173,13 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
       ),
     );
     expect(strategies).toEqual([]);
+    // The engine's roles a direct deployment does not use load on first use; the dry run's checks with the dry run.
+    const unused = run.modules.filter((f) =>
+      /^packages\/postgres\/dist\/(blue-green|expand|advise|preview|check)\/|^packages\/postgres\/dist\/extract\/(audit|extensions)\.js$|^packages\/core\/dist\/(operations\/(compat|dbt|rollback-test|rollback)\.js|check\/)/.test(
+        f,
+      ),
+    );
+    expect(unused).toEqual([]);
   });
 
   it('a wrong option loads the schemas, which say what is wrong as before (exit 1, nothing done)', async () => {

@@ -39,6 +39,7 @@ import { openShadow } from './shadow/open-shadow';
 import { dropStatement, quoteIdent } from './render/drop-statement';
 import { postgresFacts } from './introspect/postgres-facts';
 import { copySample, missingRows } from './shadow/scratch-rows';
+import * as lazy from './lazy-roles';
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
@@ -49,7 +50,6 @@ export const postgresCapabilities: EngineCapabilities = {
  * core), which the engine's other roles do not need, so a deployment's process does not load it.
  */
 const extractor = () => import('./extract/extract');
-const extensions = () => require('./extract/extensions') as typeof import('./extract/extensions');
 
 /**
  * A role whose module loads when one of its members is first read: the engine has the role from the start (core asks
@@ -81,23 +81,13 @@ export function createPostgresEngine(): Engine {
     ledger: postgresLedger,
     smoke: postgresSmoke,
     // The roles of expand-contract, blue/green, `check`, `advise`, `preview` and `audit`: loaded when a command uses them.
-    expand: lazyRole(() => (require('./expand/expand-sql') as typeof import('./expand/expand-sql')).postgresExpand),
-    backfill: lazyRole(
-      () => (require('./expand/backfill-sql') as typeof import('./expand/backfill-sql')).postgresBackfill,
-    ),
-    querySources: lazyRole(
-      () => (require('./check/query-sources') as typeof import('./check/query-sources')).postgresQuerySources,
-    ),
-    advise: lazyRole(() => (require('./advise/advise-role') as typeof import('./advise/advise-role')).postgresAdvise),
+    expand: lazyRole(() => lazy.expandSql().postgresExpand),
+    backfill: lazyRole(() => lazy.backfillSql().postgresBackfill),
+    querySources: lazyRole(() => lazy.querySources().postgresQuerySources),
+    advise: lazyRole(() => lazy.advise().postgresAdvise),
     lineage: { read: readQueryLineage },
-    preview: lazyRole(
-      () => (require('./preview/postgres-preview') as typeof import('./preview/postgres-preview')).postgresPreview,
-    ),
-    blueGreen: lazyRole(
-      () =>
-        (require('./blue-green/postgres-blue-green') as typeof import('./blue-green/postgres-blue-green'))
-          .postgresBlueGreen,
-    ),
+    preview: lazyRole(() => lazy.preview().postgresPreview),
+    blueGreen: lazyRole(() => lazy.blueGreen().postgresBlueGreen),
     // The scanner's keyword list quotes identifiers in the SQL sent (parse/names.ts): loaded while the connection opens.
     connect: async (environment, { workspaceRoot }) =>
       (
@@ -180,9 +170,9 @@ export function createPostgresEngine(): Engine {
       objects: async (conn, scope) => (await extractor()).extract(conn, scope),
       unwritten: async (conn, scope) => (await extractor()).unwritten(conn, scope),
       externalNames: async (conn, scope) => (await extractor()).extensionMembers(conn, scope),
-      outsideUses: (conn, scope, files) => extensions().outsideUses(conn, scope, files),
+      outsideUses: (conn, scope, files) => lazy.extensions().outsideUses(conn, scope, files),
     },
-    audit: lazyRole(() => (require('./extract/audit') as typeof import('./extract/audit')).postgresAudit),
+    audit: lazyRole(() => lazy.audit().postgresAudit),
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }

@@ -34,7 +34,7 @@ export async function deploy(
 ): Promise<ExitCodeValue> {
   try {
     // The dbt check (and the modules that read a manifest) loads when it is asked for.
-    if (options.dbt) (require('./dbt') as typeof import('./dbt')).refuseDbtUnverified(options);
+    if (options.dbt) (await import('./dbt')).refuseDbtUnverified(options);
     const { workspace } = ctx;
     const name =
       options.strategy ??

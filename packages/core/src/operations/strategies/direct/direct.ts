@@ -75,7 +75,7 @@ export type { DeployOptions };
  * The checks of the application's queries and of dbt on the scratch copy, loaded by a dry run (a real deployment runs
  * neither), as is the rollback test (`--test-rollback`), which loads the rollback operation.
  */
-const compatChecks = () => require('../../compat') as typeof import('../../compat');
+const compatChecks = () => import('../../compat');
 
 interface Validated {
   ifExists?: ConflictStrategy;
@@ -785,7 +785,7 @@ async function dryRun(
   const compat =
     options.verify === false
       ? null
-      : await compatChecks().prepareCompat(ctx, {
+      : await (await compatChecks()).prepareCompat(ctx, {
           engine,
           conn,
           environment,
@@ -848,10 +848,10 @@ async function verifyOnCopy(
   problems.push(
     ...verdict.problems.filter((p) => !refused.has(Number(p.details.step))).map((p) => afterRefused(p, refused)),
   );
-  if (compat) compatChecks().judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
+  if (compat) (await compatChecks()).judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
   // The release's rollback, proven on a copy of its own once the plan applies (operations/rollback-test.ts).
   if ((input.options.testRollback || environment.verify?.rollback) && verdict.verified && !verdict.problems.length)
-    await (require('../../rollback-test') as typeof import('../../rollback-test')).proveRollback(
+    await (await import('../../rollback-test')).proveRollback(
       ctx,
       { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners, pkg: input.pkg },
       problems,
