@@ -146,12 +146,13 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
   });
 
   /** A one-table workspace whose configuration a first command kept in .dbee/cache; the modules `args` then loads. */
-  async function secondCommand(args: string[]) {
+  async function secondCommand(args: string[], files: Record<string, string> = {}) {
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const w = tempWorkspace({
       'dbee.yaml': URL_TEST_WORKSPACE_YAML,
       ...oneTableProject('sales'),
+      ...files,
     });
     cleanup.push(w.remove);
     // Any command reads the workspace: this one refuses an unknown project once it has, and keeps it in the cache.
@@ -173,6 +174,24 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
       ),
     );
     expect(strategies).toEqual([]);
+    // The engine's roles a direct deployment does not use load on first use; the dry run's checks with the dry run.
+    const unused = run.modules.filter((f) =>
+      /^packages\/postgres\/dist\/(blue-green|expand|advise|preview|check)\/|^packages\/postgres\/dist\/extract\/(audit|extensions)\.js$|^packages\/core\/dist\/(operations\/(compat|dbt|rollback-test|rollback)\.js|check\/)/.test(
+        f,
+      ),
+    );
+    expect(unused).toEqual([]);
+  });
+
+  it.each([
+    ['status', ['status', 'sales'], /sales/],
+    ['check', ['check', 'sales', '--queries', 'app.sql'], /compatibility: 1 query checked, 0 broken/],
+  ])('`dbee %s` with valid options loads no zod, nor an option schema', async (_, args, output) => {
+    const run = await secondCommand(args, { 'app.sql': 'SELECT 1 AS one;\n' });
+    expect(run.output).toMatch(output);
+    expect(run.code).toBe(0);
+    expect(run.modules.filter((f) => /(^|\/)node_modules\/zod\/.*\.c?js$/.test(f))).toEqual([]);
+    expect(run.modules.filter((f) => f.startsWith('packages/core/dist/options/'))).toEqual([]);
   });
 
   it('a wrong option loads the schemas, which say what is wrong as before (exit 1, nothing done)', async () => {

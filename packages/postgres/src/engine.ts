@@ -34,31 +34,44 @@ import {
 } from './catalog/postgres-objects';
 import { disableRoutine, findRoutines } from './catalog/postgres-disable';
 import { stepOutcome } from './catalog/postgres-recover';
-import { outsideUses } from './extract/extensions';
-import { postgresAudit } from './extract/audit';
-import { postgresPreview } from './preview/postgres-preview';
-import { postgresBlueGreen } from './blue-green/postgres-blue-green';
 import { RESET_SHADOW } from './shadow/embedded-shadow';
 import { openShadow } from './shadow/open-shadow';
 import { dropStatement, quoteIdent } from './render/drop-statement';
 import { postgresFacts } from './introspect/postgres-facts';
-import { postgresExpand } from './expand/expand-sql';
-import { postgresBackfill } from './expand/backfill-sql';
-import { postgresQuerySources } from './check/query-sources';
-import { postgresAdvise } from './advise/advise-role';
 import { copySample, missingRows } from './shadow/scratch-rows';
+import * as lazy from './lazy-roles';
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
 };
 
-/** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
 /**
  * The extractor, loaded when `extract` or `adopt` reads a database: it imports `@dbee/core`'s index (every module of
  * core), which the engine's other roles do not need, so a deployment's process does not load it.
  */
 const extractor = () => import('./extract/extract');
 
+/**
+ * A role whose module loads when one of its members is first read: the engine has the role from the start (core asks
+ * whether it has one, `engine.blueGreen` in every deployment's read of work in flight, without using it), and a
+ * command that does not use it does not load it. `require` is synchronous, so the role's synchronous members stay so.
+ */
+function lazyRole<T extends object>(load: () => T): T {
+  let role: T | undefined;
+  const loaded = () => (role ??= load());
+  return new Proxy({} as T, {
+    get: (_, key) => Reflect.get(loaded(), key),
+    has: (_, key) => Reflect.has(loaded(), key),
+    ownKeys: () => Reflect.ownKeys(loaded()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const d = Reflect.getOwnPropertyDescriptor(loaded(), key);
+      // A proxy may report a property its (empty) target lacks only as configurable.
+      return d && { ...d, configurable: true };
+    },
+  });
+}
+
+/** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
 export function createPostgresEngine(): Engine {
   const parser = new PostgresParser();
   return {
@@ -67,13 +80,14 @@ export function createPostgresEngine(): Engine {
     parser,
     ledger: postgresLedger,
     smoke: postgresSmoke,
-    expand: postgresExpand,
-    backfill: postgresBackfill,
-    querySources: postgresQuerySources,
-    advise: postgresAdvise,
+    // The roles of expand-contract, blue/green, `check`, `advise`, `preview` and `audit`: loaded when a command uses them.
+    expand: lazyRole(() => lazy.expandSql().postgresExpand),
+    backfill: lazyRole(() => lazy.backfillSql().postgresBackfill),
+    querySources: lazyRole(() => lazy.querySources().postgresQuerySources),
+    advise: lazyRole(() => lazy.advise().postgresAdvise),
     lineage: { read: readQueryLineage },
-    preview: postgresPreview,
-    blueGreen: postgresBlueGreen,
+    preview: lazyRole(() => lazy.preview().postgresPreview),
+    blueGreen: lazyRole(() => lazy.blueGreen().postgresBlueGreen),
     // The scanner's keyword list quotes identifiers in the SQL sent (parse/names.ts): loaded while the connection opens.
     connect: async (environment, { workspaceRoot }) =>
       (
@@ -156,9 +170,9 @@ export function createPostgresEngine(): Engine {
       objects: async (conn, scope) => (await extractor()).extract(conn, scope),
       unwritten: async (conn, scope) => (await extractor()).unwritten(conn, scope),
       externalNames: async (conn, scope) => (await extractor()).extensionMembers(conn, scope),
-      outsideUses: (conn, scope, files) => outsideUses(conn, scope, files),
+      outsideUses: (conn, scope, files) => lazy.extensions().outsideUses(conn, scope, files),
     },
-    audit: postgresAudit,
+    audit: lazyRole(() => lazy.audit().postgresAudit),
     mapError: (error, context) => mapPostgresError(error, context),
   };
 }

@@ -4,7 +4,8 @@ import type { DbtResult } from '../check/dbt-run';
 import { dbtJson } from '../check/dbt-report';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { CheckOptions } from '../options';
-import { HAZARD_KINDS } from '../options/common';
+import type { HazardKind } from '../config/schema';
+import type { HAZARD_KINDS } from '../options/common';
 import { makeReporter, type OperationContext, engineFor } from '../context/operation-context';
 import { querySourceKinds } from '../check/queries';
 import { loadModels } from '../context/load';
@@ -12,10 +13,23 @@ import { parseKey } from '../model/object-key';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
 import type { DeployReport } from '../runner/deploy-report';
 import { compatDiagnostics } from '../report/diagnostic';
-import { formatDiagnostics, isReviewFormat } from '../report/formats';
 import { deploy } from './deploy';
 import { dbtSettings, finishDbt, formatDbt, judgeDbt, prepareDbt } from './dbt';
-import { checkPolicies } from './check-policies';
+
+/**
+ * Every kind of hazard, which `check` allows (it reports, it refuses nothing for a hazard): options/common.ts's
+ * HAZARD_KINDS written out, since that module loads the option builders and zod. The compiler refuses a difference.
+ */
+const EVERY_HAZARD = [
+  'data-loss',
+  'table-rewrite',
+  'long-lock',
+  'backward-incompatible',
+  'index-build',
+  'rls-bypass',
+] as const satisfies readonly HazardKind[];
+const sameHazards: [(typeof HAZARD_KINDS)[number]] extends [(typeof EVERY_HAZARD)[number]] ? true : false = true;
+void sameHazards;
 
 /**
  * `dbee check`: the dry run of the deployment (the same plan, conflicts and scratch copy as `deploy --dry-run`), with
@@ -27,7 +41,8 @@ import { checkPolicies } from './check-policies';
  */
 export async function check(ctx: OperationContext, options: CheckOptions): Promise<ExitCodeValue> {
   // `--policies` judges the schema review policies instead (check-policies.ts).
-  return options.policies ? checkPolicies(ctx, options) : checkQueries(ctx, options);
+  // It loads the policy catalogue (and zod, its rules' option schemas) when it judges them.
+  return options.policies ? (await import('./check-policies')).checkPolicies(ctx, options) : checkQueries(ctx, options);
 }
 
 /** The application's queries and the dbt models against the dry run's scratch copy. */
@@ -77,7 +92,7 @@ async function checkQueries(ctx: OperationContext, options: CheckOptions): Promi
         waitForLock: options.waitForLock,
         now: options.now,
         assumeYes: true,
-        allowHazards: [...HAZARD_KINDS],
+        allowHazards: [...EVERY_HAZARD],
         // The environment's deploy.safeRewrites applies, as it does to the dry run.
         safe: false,
         continueOnError: false,
@@ -107,18 +122,20 @@ async function checkQueries(ctx: OperationContext, options: CheckOptions): Promi
       if (problems.length) failure = problems[0];
     }
   }
-  print(ctx, options.format ?? 'text', report as CompatReport | null, dbt as DbtResult | null);
+  await print(ctx, options.format ?? 'text', report as CompatReport | null, dbt as DbtResult | null);
   if (failure) throw failure;
   return ExitCode.ok;
 }
 
-function print(
+async function print(
   ctx: OperationContext,
   format: NonNullable<CheckOptions['format']>,
   report: CompatReport | null,
   dbt: DbtResult | null,
-): void {
-  if (isReviewFormat(format)) {
+): Promise<void> {
+  if (format !== 'text' && format !== 'json' && format !== 'markdown') {
+    // A review format. Its module names the policy rules (their catalogue, zod with it): loaded for these formats only.
+    const { formatDiagnostics } = await import('../report/formats');
     // The application queries at their file and line (the dbt check's findings are in its text, json and markdown).
     const diagnostics = report ? compatDiagnostics(report) : [];
     ctx.stdout.write(formatDiagnostics(format, diagnostics, { version: ctx.toolVersion, command: 'check' }));

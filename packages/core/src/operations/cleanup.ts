@@ -1,6 +1,6 @@
 import { projectSubject } from '../pipeline/drift';
 import { durationMs } from '../config/units';
-import { duration } from '../config/schema';
+import { configSchemas } from '../lazy-schemas';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -48,7 +48,8 @@ export interface BackupInfo {
 /** The retention in force: `--older-than`, else the environment's `gates.backupRetention`; null when neither. */
 export function retentionMs(environment: ResolvedEnvironment, olderThan?: string): number | null {
   if (olderThan !== undefined) {
-    const parsed = duration.safeParse(olderThan.trim());
+    // The configuration's duration schema (and zod) load when `--older-than` is given: `status` reads the retention too.
+    const parsed = configSchemas().duration.safeParse(olderThan.trim());
     if (!parsed.success) {
       throw new DbeeError(`--older-than ${olderThan}: expected a duration such as "30d", "12h" or "90m"`, {
         code: 'OPTIONS_INVALID',

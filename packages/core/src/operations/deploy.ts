@@ -12,7 +12,6 @@ import type {
 import { runPipeline } from '../pipeline/pipeline';
 import { notePlannedInBatch } from './batch-reads';
 import type { DryRunHooks } from './compat';
-import { refuseDbtUnverified } from './dbt';
 import { STRATEGIES } from './strategies';
 import { inFlightReader } from './strategies/in-flight';
 import type { PhaseCommand, Strategy, StrategyPhase, StrategyTable } from './strategies/strategy';
@@ -34,7 +33,8 @@ export async function deploy(
   strategies: StrategyTable = STRATEGIES,
 ): Promise<ExitCodeValue> {
   try {
-    refuseDbtUnverified(options);
+    // The dbt check (and the modules that read a manifest) loads when it is asked for.
+    if (options.dbt) (await import('./dbt')).refuseDbtUnverified(options);
     const { workspace } = ctx;
     const name =
       options.strategy ??

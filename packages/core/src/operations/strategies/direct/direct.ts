@@ -20,7 +20,6 @@ import { packagePlan, packageRunsHere, packageSmokeModels } from '../../../packa
 import type { Plan, PlanStep, PolicyException } from '../../../plan/plan';
 import { planChecksum } from '../../../plan/serialize';
 import type { ProjectModel } from '../../../planner/project-model';
-import { proveRollback } from '../../rollback-test';
 import {
   runPlan,
   type ProjectRunResult,
@@ -64,13 +63,19 @@ import { printPlan } from '../../print';
 import { schemasElsewhere, selectedPlan } from '../../selection';
 import { checkSelection, readSelection, type Selection } from '../../../planner/selection';
 import { judgeSizeHazards } from '../../size-hazards';
-import { judgeCompat, prepareCompat, type DryRunHooks } from '../../compat';
+import type { DryRunHooks } from '../../compat';
 import { liveState } from '../../../context/fleet-plans';
 import type { DeployReport } from '../../../runner/deploy-report';
 import type { InFlightReader } from '../../../diffing/in-flight-work';
 import type { PhaseCommand } from '../strategy';
 
 export type { DeployOptions };
+
+/**
+ * The checks of the application's queries and of dbt on the scratch copy, loaded by a dry run (a real deployment runs
+ * neither), as is the rollback test (`--test-rollback`), which loads the rollback operation.
+ */
+const compatChecks = () => import('../../compat');
 
 interface Validated {
   ifExists?: ConflictStrategy;
@@ -780,7 +785,7 @@ async function dryRun(
   const compat =
     options.verify === false
       ? null
-      : await prepareCompat(ctx, {
+      : await (await compatChecks()).prepareCompat(ctx, {
           engine,
           conn,
           environment,
@@ -802,7 +807,7 @@ async function verifyOnCopy(
   input: DeployInputs,
   conn: Connection,
   run: DeployRun,
-  compat: Awaited<ReturnType<typeof prepareCompat>>,
+  compat: Awaited<ReturnType<typeof import('../../compat').prepareCompat>>,
   hooks: DryRunHooks,
 ): Promise<void> {
   const { engine, environment, models } = input;
@@ -843,10 +848,10 @@ async function verifyOnCopy(
   problems.push(
     ...verdict.problems.filter((p) => !refused.has(Number(p.details.step))).map((p) => afterRefused(p, refused)),
   );
-  if (compat) judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
+  if (compat) (await compatChecks()).judgeCompat(ctx, compat, await compat.outcome(plan, verdict), hooks, problems);
   // The release's rollback, proven on a copy of its own once the plan applies (operations/rollback-test.ts).
   if ((input.options.testRollback || environment.verify?.rollback) && verdict.verified && !verdict.problems.length)
-    await proveRollback(
+    await (await import('../../rollback-test')).proveRollback(
       ctx,
       { ...run, engine, conn, environment, models, scope: input.scope, owners: input.owners, pkg: input.pkg },
       problems,
