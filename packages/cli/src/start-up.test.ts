@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDatabase } from '../../../test/support/pg';
@@ -157,7 +158,7 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
     cleanup.push(w.remove);
     // Any command reads the workspace: this one refuses an unknown project once it has, and keeps it in the cache.
     expect(modulesLoaded(['log', 'no-such-project', '--cwd', w.root], { URL_TEST: db.url }).code).toBe(1);
-    return modulesLoaded([...args, '--cwd', w.root], { URL_TEST: db.url });
+    return { ...modulesLoaded([...args, '--cwd', w.root], { URL_TEST: db.url }), root: w.root, url: db.url };
   }
 
   it("loads neither zod, nor an option schema, nor dbee.yaml's, nor what expand-contract and blue/green run", async () => {
@@ -192,6 +193,27 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
     expect(run.code).toBe(0);
     expect(run.modules.filter((f) => /(^|\/)node_modules\/zod\/.*\.c?js$/.test(f))).toEqual([]);
     expect(run.modules.filter((f) => f.startsWith('packages/core/dist/options/'))).toEqual([]);
+  });
+
+  it('a project with a YAML smoke file (as `nx g @dbee/nx:project` writes one): its checks come from .dbee/cache, no YAML library, no zod', async () => {
+    const smoke = {
+      'sales/smoke/sales.yaml':
+        "checks:\n  - name: the project's schemas exist\n" +
+        "    query: SELECT count(*)::int AS schemas FROM pg_namespace WHERE nspname IN ('sales')\n" +
+        '    rows: [{ schemas: 1 }]\n',
+    };
+    const first = await secondCommand(['deploy', 'sales', '-y'], smoke);
+    expect(first.output).toMatch(/1 of 1 smoke checks? passed|smoke checks?: 1 passed|passed/);
+    expect(first.code).toBe(0);
+    expect(first.modules).toContain('packages/core/dist/smoke/smoke-schema.js');
+    // A change to deploy, and its smoke checks run again: read back from the cache.
+    writeFileSync(join(first.root, 'sales', 't.sql'), 'CREATE SCHEMA sales;\nCREATE TABLE sales.t (id int, v int);\n');
+    const run = modulesLoaded(['deploy', 'sales', '-y', '--cwd', first.root], { URL_TEST: first.url });
+    expect(run.output).toMatch(/sales: deployed 1 step/);
+    expect(run.output).toMatch(/the project's schemas exist/);
+    expect(run.code).toBe(0);
+    expect(run.modules.filter((f) => /(^|\/)node_modules\/(zod|yaml)\/.*\.c?js$/.test(f))).toEqual([]);
+    expect(run.modules).not.toContain('packages/core/dist/smoke/smoke-schema.js');
   });
 
   it('a wrong option loads the schemas, which say what is wrong as before (exit 1, nothing done)', async () => {

@@ -117,14 +117,17 @@ const FORMAT = digest(
   ].join('\0'),
 ).slice(0, 12);
 
-/** The text of module `name` beside this one: compiled (`.js`) in a package, the source (`.ts`) when run from it. */
-function moduleSource(name: string): string {
+/**
+ * The text of module `name` in `dir` (beside this one by default): compiled (`.js`) in a package, the source (`.ts`)
+ * when run from it. What a cache's key names when what it keeps depends on that code.
+ */
+export function moduleSource(name: string, dir: string = __dirname): string {
   for (const file of [`${name}.js`, `${name}.ts`]) {
     try {
-      return readFileSync(join(__dirname, file), 'utf8');
+      return readFileSync(join(dir, file), 'utf8');
     } catch {
       // Not this one.
     }
   }
-  throw new Error(`no ${name}.js or ${name}.ts beside ${__dirname}`);
+  throw new Error(`no ${name}.js or ${name}.ts in ${dir}`);
 }

@@ -11,7 +11,7 @@ import { writeCacheFile } from '../background';
 import type { DeployedState } from '../planner/planner';
 import type { SourceObject } from '../planner/objects';
 import type { ManagedScope } from '../schema/managed-scope';
-import { loadProjectModel, graphProject, type ProjectModel } from '../planner/project-model';
+import { loadProjectModel, graphProject, type ParseCache, type ProjectModel } from '../planner/project-model';
 import { engineFor, type OperationContext } from './operation-context';
 import { gitCommit } from './origin';
 
@@ -69,10 +69,7 @@ export async function loadModels(
           variables,
           engine.parser,
           ctx.workspace.projects,
-          {
-            dir: join(ctx.workspace.root, '.dbee', 'cache', 'parse'),
-            parser: `${engine.name}\0${ctx.toolVersion}`,
-          },
+          parseCacheOf(ctx, engine),
           engine.capabilities.keyNames,
         );
         writeExports(ctx, engine, environment, model);
@@ -85,6 +82,11 @@ export async function loadModels(
     );
   }
   return models;
+}
+
+/** Where parses (and the checks of smoke files) are kept between runs, and what else they depend on: the parser. */
+export function parseCacheOf(ctx: Pick<OperationContext, 'workspace' | 'toolVersion'>, engine: Engine): ParseCache {
+  return { dir: join(ctx.workspace.root, '.dbee', 'cache', 'parse'), parser: `${engine.name}\0${ctx.toolVersion}` };
 }
 
 /** `models` with every model made from exports replaced by the parsed sources (see `loadModels`). */

@@ -4,7 +4,7 @@ import { openLedger } from '../ledger/open-ledger';
 import { canonicalJson } from '../plan/serialize';
 import { formatSmokeResult, loadSmokeChecks, runSmokeChecks, smokeRegression, smokeTimeoutMs } from '../smoke';
 import { engineFor, type OperationContext } from '../context/operation-context';
-import { loadModels } from '../context/load';
+import { loadModels, parseCacheOf } from '../context/load';
 import type { SmokeTestOptions } from '../options';
 import { withSession } from '../runner/session';
 import { formatKey, parseKey } from '../model/object-key';
@@ -27,7 +27,7 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
   requireRole(engine, 'smoke', 'run smoke checks', 'nothing was run');
   const [model] = await loadModels(ctx, [target], environment, engine);
   // Invalid smoke files are refused before anything touches the database.
-  const checks = await loadSmokeChecks(model!, engine);
+  const checks = await loadSmokeChecks(model!, engine, parseCacheOf(ctx, engine));
   const settings = workspace.settings(target, environment).deploy;
   const text = options.format !== 'json';
   const selection = readSelection(options, (p) => workspace.commandLinePath(p));

@@ -1,8 +1,13 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { settleBackground } from '../background';
 import type { SmokeDialect, SourceParser } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { ParsedStatement } from '../model/source';
 import { compareColumns, compareRows, sameValue } from './compare';
+import type { ParseCache } from '../planner/project-model';
 import { loadSmokeChecks } from './smoke-file';
 
 /** Splits on `;` at the end of a line, like a real parser would for these simple statements. */
@@ -38,11 +43,21 @@ const smoke = {
     `${kind === 'procedure' ? 'CALL' : 'SELECT * FROM'} ${name}(${Array.from({ length: n }, (_, i) => `$${i + 1}`).join(', ')})`,
 } as SmokeDialect;
 
-function load(files: Record<string, string>, variables: Record<string, string> = {}) {
+function load(
+  files: Record<string, string>,
+  variables: Record<string, string> = {},
+  kept?: { cache: ParseCache; parser: SourceParser; searchPath?: string[] },
+) {
   const smokeFiles = Object.entries(files).map(([path, text]) => ({ path, text }));
   return loadSmokeChecks(
-    { smoke: smokeFiles, variables: { env: 'test', ...variables }, graph: { searchPath: ['public'] } },
-    { parser, smoke },
+    {
+      project: { name: 'sales' },
+      smoke: smokeFiles,
+      variables: { env: 'test', ...variables },
+      graph: { searchPath: kept?.searchPath ?? ['public'] },
+    },
+    { parser: kept?.parser ?? parser, smoke },
+    kept?.cache,
   );
 }
 
@@ -193,6 +208,81 @@ describe('YAML smoke files', () => {
     });
     expect(text).toContain('smoke/b.sql:2: two smoke checks are named "same"');
     expect(text).toContain('the other one is at smoke/a.yaml:2');
+  });
+});
+
+describe('smoke files kept between runs (.dbee/cache/parse)', () => {
+  const files = {
+    'db/sales/smoke/a.yaml':
+      'checks:\n  - name: revenue\n    query: SELECT * FROM sales.revenue WHERE id = $1\n    args: [7]\n' +
+      '    rows: [{ id: 7, total: 0.5 }]\n    timeout: 2s\n  - name: there\n    exists: view:sales.v\n',
+    'db/sales/smoke/b.sql': '-- name: one\nSELECT 1;\n',
+  };
+  /** The test's parser, counting the texts it parses. */
+  const counting = () => {
+    const calls: string[] = [];
+    const p: SourceParser = { parse: (text, file, o) => (calls.push(file), parser.parse(text, file, o)) };
+    return { calls, parser: p };
+  };
+  async function inCache(run: (cache: ParseCache) => Promise<void>) {
+    const dir = mkdtempSync(join(tmpdir(), 'dbee-smoke-cache-'));
+    try {
+      await run({ dir, parser: 'test-engine\0' + '1.0.0' });
+    } finally {
+      await settleBackground();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('reads a file whose text did not change back, parsing nothing: the same checks', async () => {
+    await inCache(async (cache) => {
+      const first = counting();
+      const made = await load(files, {}, { cache, parser: first.parser });
+      await settleBackground();
+      expect(first.calls).toEqual(['db/sales/smoke/a.yaml', 'db/sales/smoke/b.sql']);
+
+      const again = counting();
+      expect(await load(files, {}, { cache, parser: again.parser })).toEqual(made);
+      expect(again.calls).toEqual([]);
+      expect(made.map((c) => c.name)).toEqual(['revenue', 'there', 'one']);
+    });
+  });
+
+  it('reads again a file whose text or search path changed, and keeps no file with a mistake', async () => {
+    await inCache(async (cache) => {
+      await load(files, {}, { cache, parser: counting().parser });
+      await settleBackground();
+      const changed = counting();
+      const edited = { ...files, 'db/sales/smoke/b.sql': '-- name: two\nSELECT 2;\n' };
+      expect((await load(edited, {}, { cache, parser: changed.parser })).map((c) => c.name)).toEqual([
+        'revenue',
+        'there',
+        'two',
+      ]);
+      expect(changed.calls).toEqual(['db/sales/smoke/b.sql']);
+      await settleBackground();
+      const searched = counting();
+      await load(edited, {}, { cache, parser: searched.parser, searchPath: ['sales', 'public'] });
+      expect(searched.calls).toHaveLength(2);
+      await settleBackground();
+
+      const broken = { 'db/sales/smoke/a.yaml': 'checks:\n  - name: x\n    query: SELECT 1\n    colour: red\n' };
+      for (let i = 0; i < 2; i++)
+        await expect(load(broken, {}, { cache, parser: counting().parser })).rejects.toThrow(/colour/);
+    });
+  });
+
+  it('keeps no check JSON would change (a row holding .inf): such a file is read every time', async () => {
+    await inCache(async (cache) => {
+      const inf = { 'db/sales/smoke/a.yaml': 'checks:\n  - name: x\n    query: SELECT 1\n    rows: [{ v: .inf }]\n' };
+      await load(inf, {}, { cache, parser: counting().parser });
+      await settleBackground();
+      const again = counting();
+      const checks = await load(inf, {}, { cache, parser: again.parser });
+      expect(again.calls).toEqual(['db/sales/smoke/a.yaml']);
+      expect(checks[0]!.body).toMatchObject({ rows: [{ v: Number.POSITIVE_INFINITY }] });
+      expect(readdirSync(cache.dir)).toEqual([]);
+    });
   });
 });
 

@@ -3,6 +3,8 @@ import { YamlFile } from '../config/yaml-file';
 // The schema of a YAML smoke file (zod with it) loads when a project has one.
 import { smokeSchemas } from '../lazy-schemas';
 import type { Engine, SourceParser } from '../engine/engine';
+import type { ParseCache } from '../planner/project-model';
+import { SmokeCache } from './smoke-cache';
 import { DbeeAggregateError, DbeeError, type ErrorLocation } from '../errors';
 import { parseKey } from '../model/object-key';
 import type { ParsedStatement } from '../model/source';
@@ -12,6 +14,7 @@ import type { SmokeArg, SmokeCheck } from '../model/smoke-check';
 
 /** What loading smoke files needs from a project model. */
 export interface SmokeSources {
+  project: { name: string };
   smoke: SourceFile[];
   variables: Record<string, string>;
   graph: { searchPath: string[] };
@@ -20,11 +23,13 @@ export interface SmokeSources {
 /**
  * Read, validate and prepare the smoke checks of a project: YAML files (validated, with file, line and key in
  * every error) and SQL files (one check per statement). `{{placeholders}}` are expanded with the environment's
- * variables. All problems are reported together, before anything runs.
+ * variables. All problems are reported together, before anything runs. With `cache` (the parse cache's folder and
+ * parser), the checks of a file read before with the same text come back from `.dbee/cache` (see `SmokeCache`).
  */
 export async function loadSmokeChecks(
   model: SmokeSources,
   engine: Pick<Engine, 'parser' | 'smoke'>,
+  cache?: ParseCache,
 ): Promise<SmokeCheck[]> {
   const errors: DbeeError[] = [];
   const checks: SmokeCheck[] = [];
@@ -33,17 +38,25 @@ export async function loadSmokeChecks(
     else if (e instanceof DbeeError) errors.push(e);
     else throw e;
   };
+  const kept = cache && model.smoke.length > 0 ? SmokeCache.open(cache, model.project.name, model.variables) : null;
+  const { searchPath } = model.graph;
   for (const file of model.smoke) {
     try {
       const text = expandPlaceholders(file.text, model.variables, file.path).expanded;
-      const found = file.path.endsWith('.sql')
-        ? await sqlChecks(text, file.path, engine.parser, model.graph.searchPath)
-        : await yamlChecks(text, file.path, engine, model.graph.searchPath);
+      const key = SmokeCache.key(file.path, text, searchPath);
+      let found = kept?.checks(key);
+      if (!found) {
+        found = file.path.endsWith('.sql')
+          ? await sqlChecks(text, file.path, engine.parser, searchPath)
+          : await yamlChecks(text, file.path, engine, searchPath);
+        kept?.keep(key, found);
+      }
       checks.push(...found);
     } catch (e) {
       collect(e);
     }
   }
+  kept?.save();
   const seen = new Map<string, SmokeCheck>();
   for (const c of checks) {
     const first = seen.get(c.name);

@@ -50,6 +50,7 @@ import {
   batchShared,
   deployedStates,
   loadModels,
+  parseCacheOf,
   removedObjects,
   schemaOwners,
   sourceCommit,
@@ -1198,7 +1199,7 @@ async function smokePlan(
   for (const p of projects) {
     const model = models.find((m) => m.project.name === p);
     if (!model) continue;
-    checks.set(p, await loadSmokeChecks(model, engine));
+    checks.set(p, await loadSmokeChecks(model, engine, parseCacheOf(ctx, engine)));
     timeoutMs.set(p, smokeTimeoutMs(settingsOf(p)));
   }
   return { checks, timeoutMs, outcomes: new Map() };
