@@ -329,7 +329,12 @@ describe('layers of core', () => {
         .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
         .map((e) => e.name)
         .sort();
-      expect(top, `${relative(root, src)}: a role's file belongs in its folder`).toEqual(['engine.ts', 'index.ts']);
+      // lazy-roles.ts is engine.ts's wiring too: the roles' modules it loads on first use, apart because Vitest swaps
+      // that module for test/support/lazy-roles.ts (Node's require does not load the sources under Vitest).
+      expect(
+        top.filter((f) => f !== 'lazy-roles.ts'),
+        `${relative(root, src)}: a role's file belongs in its folder`,
+      ).toEqual(['engine.ts', 'index.ts']);
     }
   });
 });
