@@ -4,8 +4,8 @@ import type { DbtResult } from '../check/dbt-run';
 import { dbtJson } from '../check/dbt-report';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import type { CheckOptions } from '../options';
-import type { HazardKind } from '../config/schema';
-import type { HAZARD_KINDS } from '../options/common';
+// Not options/common.ts, which loads the option builders and zod.
+import { HAZARD_KINDS } from '../config/kinds';
 import { makeReporter, type OperationContext, engineFor } from '../context/operation-context';
 import { querySourceKinds } from '../check/queries';
 import { loadModels } from '../context/load';
@@ -15,21 +15,6 @@ import type { DeployReport } from '../runner/deploy-report';
 import { compatDiagnostics } from '../report/diagnostic';
 import { deploy } from './deploy';
 import { dbtSettings, finishDbt, formatDbt, judgeDbt, prepareDbt } from './dbt';
-
-/**
- * Every kind of hazard, which `check` allows (it reports, it refuses nothing for a hazard): options/common.ts's
- * HAZARD_KINDS written out, since that module loads the option builders and zod. The compiler refuses a difference.
- */
-const EVERY_HAZARD = [
-  'data-loss',
-  'table-rewrite',
-  'long-lock',
-  'backward-incompatible',
-  'index-build',
-  'rls-bypass',
-] as const satisfies readonly HazardKind[];
-const sameHazards: [(typeof HAZARD_KINDS)[number]] extends [(typeof EVERY_HAZARD)[number]] ? true : false = true;
-void sameHazards;
 
 /**
  * `dbee check`: the dry run of the deployment (the same plan, conflicts and scratch copy as `deploy --dry-run`), with
@@ -92,7 +77,7 @@ async function checkQueries(ctx: OperationContext, options: CheckOptions): Promi
         waitForLock: options.waitForLock,
         now: options.now,
         assumeYes: true,
-        allowHazards: [...EVERY_HAZARD],
+        allowHazards: [...HAZARD_KINDS], // check reports hazards, it refuses none
         // The environment's deploy.safeRewrites applies, as it does to the dry run.
         safe: false,
         continueOnError: false,

@@ -3,19 +3,11 @@ import { choiceWithDefault, count, flag, positional, text, texts } from './optio
 
 /** Options that several commands share, with one wording. */
 
-// The values of dbee.yaml's `ifExists` and `allowHazards`, written out here so that `--help` does not load the
-// configuration schema (a type-only import); the two checks below make the compiler refuse any difference.
-export const CONFLICT_STRATEGIES = ['raise', 'rename', 'drop', 'skip', 'ignore'] as const;
-export const HAZARD_KINDS = [
-  'data-loss',
-  'table-rewrite',
-  'long-lock',
-  'backward-incompatible',
-  'index-build',
-  'rls-bypass',
-] as const;
-/** The values of `deploy.strategy` and `--strategy`. */
-export const STRATEGIES = ['direct', 'expand-contract', 'blue-green'] as const;
+// The values of dbee.yaml's `ifExists`, `allowHazards` and `deploy.strategy`, written out in config/kinds.ts so that
+// `--help` does not load the configuration schema (a type-only import); the checks below make the compiler refuse any
+// difference.
+import { CONFLICT_STRATEGIES, HAZARD_KINDS, STRATEGIES } from '../config/kinds';
+export { CONFLICT_STRATEGIES, HAZARD_KINDS, STRATEGIES };
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
 const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;
