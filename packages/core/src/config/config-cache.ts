@@ -103,8 +103,8 @@ function keepsAsIs(value: unknown): boolean {
 const digest = (text: string) => hash('sha256', text, 'hex').slice(0, 40);
 
 /**
- * This format, the YAML library's version and the text of the schemas (schema.ts and units.ts, whose conversions the
- * schemas apply, compiled or not, and zod's version): the values depend on the first two, what the schemas made of
+ * This format, the YAML library's version and the text of the schemas (schema.ts, and units.ts and kinds.ts, whose
+ * conversions and values the schemas use, compiled or not, and zod's version): the values depend on the first two, what the schemas made of
  * them on the others.
  */
 const FORMAT = digest(
@@ -114,6 +114,7 @@ const FORMAT = digest(
     (require('zod/package.json') as { version: string }).version,
     moduleSource('schema'),
     moduleSource('units'),
+    moduleSource('kinds'),
   ].join('\0'),
 ).slice(0, 12);
 

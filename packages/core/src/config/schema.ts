@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { CONFLICT_STRATEGIES, HAZARD_KINDS, STRATEGIES } from './kinds';
 import { ENGINE_NAMES } from './units';
 
 // The values of the configuration that modules read without validating it: in units.ts, which does not load zod.
@@ -38,15 +39,8 @@ export const byteSize = z.union([
  * keeps it as a backup, `drop` drops it, `skip` leaves it as it is and does not run the step (nothing recorded),
  * `ignore` runs the step as written over it (no check).
  */
-export const conflictStrategy = z.enum(['raise', 'rename', 'drop', 'skip', 'ignore']);
-export const hazardKind = z.enum([
-  'data-loss',
-  'table-rewrite',
-  'long-lock',
-  'backward-incompatible',
-  'index-build',
-  'rls-bypass',
-]);
+export const conflictStrategy = z.enum(CONFLICT_STRATEGIES);
+export const hazardKind = z.enum(HAZARD_KINDS);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** Deployment behaviour; set per environment in dbee.yaml, overridable per project in db.yaml. */
@@ -91,7 +85,7 @@ export const deploySettings = z.strictObject({
    * `blue-green` (the release deployed to a green copy kept in sync; then `dbee switch`, `dbee fallback`, `dbee finish`:
    * docs/blue-green.md).
    */
-  strategy: z.enum(['direct', 'expand-contract', 'blue-green']).optional(),
+  strategy: z.enum(STRATEGIES).optional(),
   /**
    * The expand/contract strategy's backfill (docs/zero-downtime.md): rows of the first batch (`batchSize`, default
    * 1,000), the largest batch (`maxBatchSize`, 50,000), the time a batch holds its rows that the size adapts toward
