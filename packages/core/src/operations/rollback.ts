@@ -41,7 +41,7 @@ import {
 import type { DeployReport } from '../runner/deploy-report';
 import type { RollbackOptions } from '../options';
 import { rollbackEvents } from '../notify/rollback-events';
-import { schemaOwners } from '../context/load';
+import { parseCacheOf, schemaOwners } from '../context/load';
 import { prepareUndo, stateBefore, undoable, type Prepared } from './rollback/undo-plan';
 import { loadRef, prepareToRef, type LoadedRef } from './rollback/to-ref';
 import { rollbackDriftRefusal } from './rollback/drift';
@@ -326,7 +326,7 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
     ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
   // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
-  const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine) : null;
+  const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine, parseCacheOf(ctx, engine)) : null;
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
   return {
     environment,
@@ -484,7 +484,7 @@ async function rollbackChecks(
     checks = after.checks;
     reporter.info(`${target.name}: after the rollback, ${after.from}`);
   } else if (smokeWanted && smokeModel) {
-    checks = await loadSmokeChecks(smokeModel, engine);
+    checks = await loadSmokeChecks(smokeModel, engine, parseCacheOf(ctx, engine));
     reporter.info(
       `${target.name}: after the rollback, the working tree's smoke checks (${checks.length}): the ledger recorded none with the state rolled back to`,
     );

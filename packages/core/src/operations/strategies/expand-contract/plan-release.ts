@@ -18,7 +18,7 @@ import { desiredModelFor } from '../../../diffing/desired';
 import type { OperationContext } from '../../../context/operation-context';
 import { refuse } from '../../../pipeline/gates';
 import type { PipelineInputs } from '../../../pipeline/pipeline';
-import { loadTarget, schemaOwners } from '../../../context/load';
+import { loadTarget, parseCacheOf, schemaOwners } from '../../../context/load';
 import { planFromSources } from '../../../planner/planner';
 import type { SchemaScope } from '../../../schema/managed-scope';
 import type { Phases } from './settings';
@@ -88,7 +88,7 @@ export async function expandInputs(ctx: OperationContext, options: DeployOptions
     declarations: packaged
       ? ExpandDeclarations.of(packaged.declarations)
       : ExpandDeclarations.read(ctx.workspace.root, model.objects),
-    smoke: engine.smoke ? await loadSmokeChecks(model, engine) : [],
+    smoke: engine.smoke ? await loadSmokeChecks(model, engine, parseCacheOf(ctx, engine)) : [],
     renames: packaged ? packaged.renames : (target.config.renames ?? []),
     allowed: new Set([...(settings.allowHazards ?? []), ...(options.allowHazards ?? [])]),
     settings,
