@@ -326,7 +326,8 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
     ref?.model ?? (sources ? { project: { name: target.name }, smoke: sources.smoke, variables, graph } : null);
   // Invalid smoke files of the ref refuse the rollback before anything runs, as they refuse a deployment. The working
   // tree's are read (and checked) only when the ledger recorded no checks for the state rolled back to.
-  const refChecks: SmokeCheck[] | null = ref && smokeWanted ? await loadSmokeChecks(ref.model, engine, parseCacheOf(ctx, engine)) : null;
+  const refChecks: SmokeCheck[] | null =
+    ref && smokeWanted ? await loadSmokeChecks(ref.model, engine, parseCacheOf(ctx, engine)) : null;
   const pkg = options.package ? readPackage(workspace.commandLinePath(options.package)) : null;
   return {
     environment,
