@@ -1,5 +1,4 @@
 import type { Connection, Engine } from '../engine/engine';
-import { readOnce } from '../engine/read-once';
 import type { DeploymentRow, Ledger } from '../ledger/ledger';
 import { batchShared } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
@@ -35,10 +34,8 @@ export async function refuseInFlight(
     if (work) throw work.refusal(`${work.project} cannot be deployed with the ${strategy} strategy`, environment);
   };
   if (!ctx.sessions) return refuse(projects);
-  // Every project of the workspace at once: the same read asked for each of them (does the ledger table exist?) is
-  // sent once (engine/read-once.ts).
   const atStart = await batchShared(ctx, `in-flight\0${environment}`, () =>
-    inFlight(readOnce(conn), engine, [...ctx.workspace.projects.keys()]),
+    inFlight(conn, engine, [...ctx.workspace.projects.keys()]),
   );
   const planned = plannedInBatch(ctx, environment);
   const live = atStart ? projects : projects.filter((p) => planned.has(p));
