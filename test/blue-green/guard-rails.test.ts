@@ -154,6 +154,29 @@ describe('blue/green guard rails', () => {
     expect(await switchRows()).toEqual([]);
   }, 120_000);
 
+  it('refuses a switchover to a green edited by hand since the release, the dry run alike; nothing pauses', async () => {
+    await sql(stage.greenUrl, 'CREATE INDEX orders_note_by_hand ON s.orders (note)');
+    try {
+      for (const dryRun of [true, false]) {
+        const r = await run(stage.w.root, 'switch', {
+          project: 's',
+          env: 'blue',
+          ticket: 'CHG-2',
+          assumeYes: true,
+          dryRun,
+        });
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toContain('s on green (green) was changed outside dbee since deployment #');
+        expect(r.stderr).toContain('switch would move the application to schemas the release did not make');
+        expect(r.stderr).toContain('dbee status s --env green');
+      }
+      expect(await writesToBlue()).toBe('app');
+      expect(await switchRows()).toEqual([]);
+    } finally {
+      await sql(stage.greenUrl, 'DROP INDEX s.orders_note_by_hand');
+    }
+  }, 120_000);
+
   it('refuses a switchover while green lags beyond the bound; nothing pauses', async () => {
     // Green's apply waits behind a lock held on its table while blue takes rows.
     const holder = new pg.Client({ connectionString: stage.greenUrl });

@@ -18,7 +18,7 @@ import {
 } from '../../blue-green';
 import { directDeploy } from '../direct/direct';
 import type { PhaseCommand } from '../strategy';
-import { refuseBlueDrift } from './drift';
+import { refuseSideDrift } from './drift';
 import { blueGates, blueGreenConfig, phaseOptions } from './settings';
 
 /**
@@ -93,7 +93,7 @@ async function greenInSync(
     { engine: t.engine, environment: t.blue, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => {
       // Green is made as blue's copy: a hand edit on blue would be cloned into green's ledger as dbee's own.
-      await refuseBlueDrift(ctx, t, conn, 'deploy');
+      await refuseSideDrift(ctx, t, t.blue, conn, 'deploy');
       return blueGreenState(t.engine, conn, t.project.name);
     },
   );

@@ -7,7 +7,7 @@ import {
   type PipelineInputs,
   type PipelinePlan,
 } from '../../../pipeline/pipeline';
-import type { DeploymentSession } from '../../../runner/session';
+import { withSession, type DeploymentSession } from '../../../runner/session';
 import { otherSide } from '../../../blue-green/names';
 import { switchPhase } from '../../../blue-green/switchover';
 import { projectScope } from '../../../schema/managed-scope';
@@ -20,7 +20,7 @@ import {
 } from '../../blue-green';
 import type { PhaseCommand, PhaseOptions } from '../strategy';
 import { applyPhase, asProblem, phasePlan, type PhaseWork } from './phase-rows';
-import { sideDrift } from './drift';
+import { refuseSideDrift, sideDrift } from './drift';
 import { blueGreenConfig, phaseOptions, type BlueGreenConfig } from './settings';
 
 /** What `switch` and `fallback` read before the lock: both sides, the router, the bounds. */
@@ -121,10 +121,21 @@ async function refusals(ctx: OperationContext, input: SwitchInputs, session: Dep
   }
   try {
     await switchOf(ctx, input, from, session, true);
+    // The application moves to green: a hand edit there since the release would serve it, and green's ledger would
+    // record it as the release's. (A fallback moves it to blue, which the pipeline's own drift stage judges.) After
+    // the switchover's own refusals: green's catalog is read only once it is in sync (a lagging green's apply may
+    // hold a lock its definitions' deparsers wait for).
+    if (from === 'blue') await refuseGreenDrift(ctx, input.t);
     return [];
   } catch (e) {
     return [asProblem(e)];
   }
+}
+
+/** The drift stage on green, on a session of its own: its refusal thrown. */
+function refuseGreenDrift(ctx: OperationContext, t: BlueGreenTarget): Promise<void> {
+  const green = { engine: t.engine, environment: t.green, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter };
+  return withSession(green, ({ conn }) => refuseSideDrift(ctx, t, t.green, conn, 'switch'));
 }
 
 function switchOf(
