@@ -2,7 +2,6 @@ import { renderMode } from '../plan/render-mode';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { planChanges } from '../planner/plan-changes';
 import { desiredModelFor } from '../diffing/desired';
-import { settled, unsettled } from '../background';
 import type { Connection } from '../engine/engine';
 import { formatKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
