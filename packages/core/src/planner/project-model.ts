@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { writeCacheFile } from '../background';
 import { join } from 'node:path';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import type { DbProject } from '../config/workspace';
@@ -13,6 +11,7 @@ import { sha256 } from '../sources/checksum';
 import { canonicalJson } from '../plan/serialize';
 import { groupObjects, type SourceObject, type SourceStatement } from './objects';
 import type { GraphProject } from './graph';
+import { KeptPack } from './kept-pack';
 import { managedScope, type ManagedScope } from '../schema/managed-scope';
 
 /** A migration with its statements parsed (and its rollback's). */
@@ -217,12 +216,8 @@ export interface ParseCache {
  * the shortcut. Two processes saving the same pack at once: each writes a whole file and renames it, the last wins.
  */
 class ParsePack {
-  private readonly kept = new Map<string, ParsedStatement[]>();
-  private readonly used = new Map<string, ParsedStatement[]>();
-  private parsed = 0;
-
   private constructor(
-    private readonly file: string,
+    private readonly pack: KeptPack<ParsedStatement[]>,
     private readonly parser: string,
   ) {}
 
@@ -230,32 +225,22 @@ class ParsePack {
     const name = sha(
       `dbee-parse-v3\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`,
     );
-    const pack = new ParsePack(join(cache.dir, `${name}.json`), cache.parser);
-    try {
-      const entries = JSON.parse(readFileSync(pack.file, 'utf8')) as Record<string, ParsedStatement[]>;
-      for (const [k, v] of Object.entries(entries)) pack.kept.set(k, v);
-    } catch {
-      // Not written yet, or unreadable: everything is parsed.
-    }
-    return pack;
+    return new ParsePack(KeptPack.open(join(cache.dir, `${name}.json`)), cache.parser);
   }
 
   async parse(parser: SourceParser, text: string, path: string, searchPath: string[]): Promise<ParsedStatement[]> {
     const key = sha(`${this.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`);
-    let statements = this.kept.get(key);
+    let statements = this.pack.get(key);
     if (statements && parser.revive) statements = await parser.revive(statements);
-    if (!statements) {
-      statements = await parser.parse(text, path, { searchPath });
-      this.parsed++;
-    }
-    this.used.set(key, statements);
+    const made = !statements;
+    statements ??= await parser.parse(text, path, { searchPath });
+    this.pack.put(key, statements, made);
     return statements;
   }
 
   /** Write the pack when it changed (something was parsed, or a file it held is gone or changed), in the background. */
   save(): void {
-    if (this.parsed === 0 && this.used.size === this.kept.size) return;
-    writeCacheFile(this.file, JSON.stringify(Object.fromEntries(this.used)));
+    this.pack.save();
   }
 }
 

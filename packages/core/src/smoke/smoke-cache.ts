@@ -1,10 +1,9 @@
 import { hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeCacheFile } from '../background';
 import { moduleSource } from '../config/config-cache';
 import { canonicalJson } from '../plan/serialize';
 import type { SmokeCheck } from '../model/smoke-check';
+import { KeptPack } from '../planner/kept-pack';
 import type { ParseCache } from '../planner/project-model';
 
 /**
@@ -17,29 +16,15 @@ import type { ParseCache } from '../planner/project-model';
  * the code that makes the checks from the text (smoke-file.ts, smoke-schema.ts, units.ts, object-key.ts) and the
  * versions of the YAML library and zod, so checks made by other code are never read back. Only a file read without an
  * error is kept (a file with a mistake is read, and reported with its line, every time), and only checks JSON holds
- * as they are (a row holding `.inf` is read every time). It holds the files of the last load only; a read-only,
- * missing or unreadable cache only loses the shortcut, and two processes saving at once each write a whole file and
- * rename it, the last wins.
+ * as they are (a row holding `.inf` is read every time). It holds the files of the last load only (a `KeptPack`, as
+ * the parse cache's).
  */
 export class SmokeCache {
-  private readonly used = new Map<string, SmokeCheck[]>();
-  private changed = false;
-
-  private constructor(
-    private readonly file: string,
-    private readonly kept: ReadonlyMap<string, SmokeCheck[]>,
-  ) {}
+  private constructor(private readonly pack: KeptPack<SmokeCheck[]>) {}
 
   static open(cache: ParseCache, project: string, variables: Record<string, string>): SmokeCache {
     const name = digest(['dbee-smoke-v1', format(), cache.parser, project, canonicalJson(variables)].join('\0'));
-    const file = join(cache.dir, `smoke-${name}.json`);
-    let kept = new Map<string, SmokeCheck[]>();
-    try {
-      kept = new Map(Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, SmokeCheck[]>));
-    } catch {
-      // Not written yet, or unreadable: every file is read.
-    }
-    return new SmokeCache(file, kept);
+    return new SmokeCache(KeptPack.open(join(cache.dir, `smoke-${name}.json`)));
   }
 
   /** The key of a smoke file's checks. */
@@ -49,23 +34,18 @@ export class SmokeCache {
 
   /** The checks kept for `key` (a copy), or undefined when the file must be read. */
   checks(key: string): SmokeCheck[] | undefined {
-    const kept = this.kept.get(key);
-    if (kept === undefined) return undefined;
-    this.used.set(key, kept);
-    return structuredClone(kept);
+    const kept = this.pack.get(key);
+    return kept === undefined ? undefined : structuredClone(kept);
   }
 
   /** Keep the checks just read from a file without an error, when JSON holds them as they are. */
   keep(key: string, checks: SmokeCheck[]): void {
-    if (!jsonHolds(checks)) return;
-    this.used.set(key, checks);
-    this.changed = true;
+    if (jsonHolds(checks)) this.pack.put(key, checks);
   }
 
   /** Write the cache when it changed (a file read, or one it held gone), in the background. */
   save(): void {
-    if (!this.changed && this.used.size === this.kept.size) return;
-    writeCacheFile(this.file, JSON.stringify(Object.fromEntries(this.used)));
+    this.pack.save();
   }
 }
 
