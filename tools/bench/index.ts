@@ -37,7 +37,6 @@
  * (5 runs at least), their range and the load average (tools/bench/goals.ts); `--write-docs` rewrites the
  * benchmark's table in docs/performance.md.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,8 +179,10 @@ async function main(): Promise<void> {
     // databases created, copied and dropped per run), so that each floor and each dbee measurement starts from the
     // same server state. Without it the first floor of every run took 1.0-1.6 s against 0.62-0.68 s for the others,
     // and an uncached incremental deploy paid for the backlog: dbee drops its shadow database at the end, and
-    // PostgreSQL's DROP DATABASE waits for an immediate checkpoint (1.2-1.6 s here). See README, Performance.
-    const quiet = async () => (await L.sql('postgres', 'CHECKPOINT'), spawnSync('sync'));
+    // PostgreSQL's DROP DATABASE waits for an immediate checkpoint (1.2-1.6 s here). See README, Performance. And first
+    // no other session at work: the DROP DATABASE of a shadow that dbee leaves running when it has its answer made the
+    // floor before the uncached diff about 250 ms slower than the run's others (`L.quietServer`).
+    const quiet = () => L.quietServer();
     for (let run = 1; run <= RUNS; run++) {
       const dbs: string[] = [];
       const db = async (label: string, template?: string) => {

@@ -239,6 +239,26 @@ export async function sql(db: string, text: string): Promise<import('pg').QueryR
   }
 }
 
+/**
+ * Untimed, before a measurement: the server as quiet as the benchmark can make it. First no other client session at
+ * work (up to 60 s): dbee leaves a scratch database's `DROP DATABASE` running on the server when it has its answer, and
+ * a measurement started meanwhile shares the machine with it (the floor right after an uncached deploy took about
+ * 250 ms more than the run's others); then a checkpoint of the pages the set-up dirtied, and `sync`.
+ */
+export async function quietServer(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const busy = await sql(
+      'postgres',
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()",
+    );
+    if (busy.rows[0].n === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await sql('postgres', 'CHECKPOINT');
+  spawnSync('sync');
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Checks independent of dbee
 

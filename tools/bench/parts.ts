@@ -424,7 +424,7 @@ async function main(): Promise<void> {
   });
   await L.dropAll();
 
-  const quiet = async () => (await L.sql('postgres', 'CHECKPOINT'), spawnSync('sync'));
+  const quiet = () => L.quietServer();
   /** Per measurement: times, paired ratios to the floor, and (variants) "as sent" over it and its share of the floor. */
   type Row = { ms: number[]; ratio: number[]; vsSent: number[]; share: number[]; cpu: number[]; cpuShare: number[] };
   const rows = new Map<string, Row>();

@@ -25,7 +25,6 @@
  * under /usr/bin/time for their peak memory: the floor again and right after it the full deploy to another empty
  * database (paired ratio), and `plan --out` of the sources with no cache (a package folder; no database change).
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,7 +192,7 @@ async function measure(n: number, runs: number, failures: string[]): Promise<Fig
     const changes = join(root, 'changes.sql');
     writeFileSync(script, gen.script);
     writeFileSync(changes, cs.script);
-    const quiet = async () => (await L.sql('postgres', 'CHECKPOINT'), spawnSync('sync'));
+    const quiet = () => L.quietServer();
     const check = async (what: string, db: string, expected: L.CatalogSummary) => {
       const d = L.compareSummaries(expected, await L.catalogSummary(db, LIKE));
       if (d) failures.push(`${n} objects: ${what}: schema differs from the floor's: ${d}`);
