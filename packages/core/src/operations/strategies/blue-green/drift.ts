@@ -10,7 +10,7 @@ import type { BlueGreenTarget } from '../../blue-green';
  * The drift stage's request of a phase on one side: the project, judged against that side's own ledger. Every phase
  * closes its ledger row with the side's fingerprint, and the deploy phase makes green as blue's copy: a hand edit on
  * the side would become dbee's own, so it is refused (exit 1, nothing changed), the dry run alike. `refusal` words it
- * another way (see `greenDrift`).
+ * another way (see `greenRefusal`).
  */
 export function sideDrift(
   ctx: OperationContext,
