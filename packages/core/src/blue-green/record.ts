@@ -138,6 +138,26 @@ export class BlueGreenLedger {
     );
   }
 
+  /**
+   * Where the latest blue/green deployment of each of `projects` stands on this database (a project without a record
+   * has none): one read for them all, as an Nx batch asks for every project of the workspace.
+   */
+  async statesOf(projects: readonly string[]): Promise<Map<string, BlueGreenState>> {
+    const states = new Map<string, BlueGreenState>();
+    if (projects.length === 0 || !(await this.exists())) return states;
+    const r = await this.conn.query<Row>(
+      `SELECT * FROM ${this.table} WHERE project IN (${projects.map((_, i) => this.dialect.param(i + 1)).join(', ')}) ORDER BY id`,
+      [...projects],
+    );
+    const steps = new Map<string, BlueGreenStep[]>();
+    for (const step of r.rows.map(stepOf)) steps.set(step.project, [...(steps.get(step.project) ?? []), step]);
+    for (const [project, own] of steps) {
+      const state = stateOf(own);
+      if (state) states.set(project, state);
+    }
+    return states;
+  }
+
   /** The project's rows, oldest first (all of them: one deployment writes a few dozen). */
   async steps(conn: Connection = this.conn): Promise<BlueGreenStep[]> {
     if (!(await this.exists(conn))) return [];

@@ -104,8 +104,8 @@ const digest = (text: string) => hash('sha256', text, 'hex').slice(0, 40);
 
 /**
  * This format, the YAML library's version and the text of the schemas (schema.ts, and units.ts and kinds.ts, whose
- * conversions and values the schemas use, compiled or not, and zod's version): the values depend on the first two, what the schemas made of
- * them on the others.
+ * conversions and values the schemas use, compiled or not, and zod's version): the values depend on the first two,
+ * what the schemas made of them on the others.
  */
 const FORMAT = digest(
   [

@@ -1,20 +1,11 @@
-import type { ConflictStrategy, DeployStrategy, HazardKind } from '../config/schema';
+import { CONFLICT_STRATEGIES, HAZARD_KINDS, STRATEGIES } from '../config/kinds';
 import { choiceWithDefault, count, flag, positional, text, texts } from './option';
 
 /** Options that several commands share, with one wording. */
 
-// The values of dbee.yaml's `ifExists`, `allowHazards` and `deploy.strategy`, written out in config/kinds.ts so that
-// `--help` does not load the configuration schema (a type-only import); the checks below make the compiler refuse any
-// difference.
-import { CONFLICT_STRATEGIES, HAZARD_KINDS, STRATEGIES } from '../config/kinds';
+// The values of dbee.yaml's `ifExists`, `allowHazards` and `deploy.strategy`: config/kinds.ts, from which the
+// configuration schema makes its enums too: the options do not load that schema.
 export { CONFLICT_STRATEGIES, HAZARD_KINDS, STRATEGIES };
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameStrategies: Same<(typeof CONFLICT_STRATEGIES)[number], ConflictStrategy> = true;
-const sameHazards: Same<(typeof HAZARD_KINDS)[number], HazardKind> = true;
-const sameDeployStrategies: Same<(typeof STRATEGIES)[number], DeployStrategy> = true;
-void sameDeployStrategies;
-void sameStrategies;
-void sameHazards;
 
 /** `<project>`: the first positional argument of every command. */
 export const project = positional(

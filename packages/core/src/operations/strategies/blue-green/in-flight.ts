@@ -54,11 +54,10 @@ export function blueGreenNext(s: BlueGreenState, where: string): string[] {
 /** The strategy's work in flight: the first of `projects` with a blue/green deployment not finished on this database. */
 export const blueGreenInFlight: InFlightReader = async (conn, engine, projects) => {
   if (!engine.blueGreen || projects.length === 0) return null;
-  // Whether the ledger has the table at all, asked once rather than for each project (an Nx batch reads every project
-  // of the workspace): a database that never had a blue/green deployment answers in one request.
-  if (!(await new BlueGreenLedger(conn, engine.ledger, engine.blueGreen, '', '', '').exists())) return null;
+  // Every project's record in one read (an Nx batch asks for every project of the workspace), not one per project.
+  const states = await new BlueGreenLedger(conn, engine.ledger, engine.blueGreen, '', '', '').statesOf(projects);
   for (const project of projects) {
-    const s = await blueGreenOf(conn, engine, project);
+    const s = states.get(project);
     if (s?.inFlight) return blueGreenWork(s);
   }
   return null;
