@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { scratchDatabase } from '../../../../test/support/pg';
+import { createPostgresEngine, loadPostgresParser } from '@dbee/postgres';
+import { queryUrl, scratchDatabase } from '../../../../test/support/pg';
 import { oneTableProject, tempWorkspace, URL_TEST_WORKSPACE_YAML } from '../../../../test/support/workspace';
 
 const REPO = join(__dirname, '..', '..', '..', '..');
@@ -50,8 +51,11 @@ describe('a no-op deploy batch', () => {
     cleanup = [];
   });
 
-  /** The requests of a no-op batch of `n` projects, after a first batch deployed them. */
-  async function noopRequests(n: number): Promise<number> {
+  /**
+   * The requests of a no-op batch of `n` projects, after a first batch deployed them (with `blueGreenTable`, into a
+   * ledger that holds the blue/green table already, as a database that ever had a blue/green deployment does).
+   */
+  async function noopRequests(n: number, blueGreenTable = false): Promise<number> {
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const projects = Array.from({ length: n }, (_, i) => `p${i}`);
@@ -60,6 +64,11 @@ describe('a no-op deploy batch', () => {
       ...Object.assign({}, ...projects.map((p) => oneTableProject(p))),
     });
     cleanup.push(w.remove);
+    if (blueGreenTable) {
+      await loadPostgresParser(); // the engine's DDL quotes names with the parser's keyword list
+      await queryUrl(db.url, 'CREATE SCHEMA dbee');
+      for (const ddl of createPostgresEngine().blueGreen!.ledgerTable('dbee')) await queryUrl(db.url, ddl);
+    }
     const first = batchRun(w.root, projects, db.url);
     for (const p of projects) expect(first.output).toMatch(new RegExp(`db-${p}:deploy true\\n[\\s\\S]*${p}: deployed`));
     const again = batchRun(w.root, projects, db.url);
@@ -71,6 +80,12 @@ describe('a no-op deploy batch', () => {
   it('sends no request per project: each task decides from what the batch read once for all of them', async () => {
     const two = await noopRequests(2);
     const eight = await noopRequests(8);
+    expect(eight).toBe(two);
+  });
+
+  it('sends no request per project either when the ledger holds the blue/green table', async () => {
+    const two = await noopRequests(2, true);
+    const eight = await noopRequests(8, true);
     expect(eight).toBe(two);
   });
 });
