@@ -247,12 +247,17 @@ export async function sql(db: string, text: string): Promise<import('pg').QueryR
  */
 export async function quietServer(): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
+  for (;;) {
     const busy = await sql(
       'postgres',
       "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()",
     );
     if (busy.rows[0].n === 0) break;
+    if (Date.now() > deadline) {
+      // Another user's long query on a shared server: measured anyway, and said.
+      process.stderr.write(`the server still had ${busy.rows[0].n} session(s) at work after 60 s: measuring anyway\n`);
+      break;
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   await sql('postgres', 'CHECKPOINT');
