@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ export class OwnCluster {
     readonly dir: string,
     readonly port: number,
     private readonly bin: string,
+    private readonly options: string,
   ) {}
 
   /** `settings` become `-c name=value` on the server's command line (e.g. `shared_preload_libraries`). */
@@ -40,8 +41,33 @@ export class OwnCluster {
       '-c fsync=off',
       ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`),
     ].join(' ');
-    run(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
-    return new OwnCluster(dir, port, bin);
+    const cluster = new OwnCluster(dir, port, bin, options);
+    cluster.start();
+    return cluster;
+  }
+
+  private ctl(args: string[]): void {
+    const asRoot = process.getuid?.() === 0;
+    const ctl = join(this.bin, 'pg_ctl');
+    const all = ['-D', join(this.dir, 'data'), ...args];
+    execFileSync(asRoot ? 'runuser' : ctl, asRoot ? ['-u', 'postgres', '--', ctl, ...all] : all, { stdio: 'pipe' });
+  }
+
+  private start(): void {
+    this.ctl(['-o', this.options, '-l', join(this.dir, 'server.log'), '-w', 'start']);
+  }
+
+  /**
+   * A server crash: what `pg_ctl stop -m immediate` does (SIGQUIT to the postmaster: every server process quits at
+   * once and nothing more is written, so WAL not yet handed to the operating system is lost, as in a power cut for
+   * commits that did not wait for the disk), sent from this process so that it lands within a millisecond; then the
+   * same cluster started again, which replays its WAL (crash recovery).
+   */
+  async crashAndRestart(): Promise<void> {
+    const pid = Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGQUIT');
+    for (let i = 0; i < 1000 && alive(pid); i++) await new Promise((res) => setTimeout(res, 10));
+    this.start();
   }
 
   /** A connection URL to `database` on this cluster. */
@@ -56,11 +82,8 @@ export class OwnCluster {
   }
 
   async stop(): Promise<void> {
-    const asRoot = process.getuid?.() === 0;
-    const ctl = join(this.bin, 'pg_ctl');
-    const args = ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop'];
     try {
-      execFileSync(asRoot ? 'runuser' : ctl, asRoot ? ['-u', 'postgres', '--', ctl, ...args] : args, { stdio: 'pipe' });
+      this.ctl(['-m', 'immediate', '-w', 'stop']);
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }
@@ -75,6 +98,15 @@ function serverBin(): string {
   const fromConfig = execFileSync('pg_config', ['--bindir']).toString().trim();
   if (existsSync(join(fromConfig, 'initdb'))) return fromConfig;
   throw new Error('no PostgreSQL server binaries (initdb) on this machine: install the server package');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function freePort(): Promise<number> {
