@@ -115,7 +115,7 @@ async function ledgerAgreesWithCatalog(): Promise<number> {
         )
       ).map((r) => r.key)
     : [];
-  expect(catalog, 'the objects that exist are those the ledger records as applied').toEqual(ledger);
+  expect(catalog, `the objects that exist are those the ledger records as applied (seed ${SEED})`).toEqual(ledger);
   return catalog.length;
 }
 
