@@ -101,7 +101,8 @@ function suite(side, tree) {
   );
   const m = /suite-pair-time ([\d.]+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
   if (!m) throw new Error(`${side}: /usr/bin/time printed nothing: ${r.stderr.slice(-2000)}`);
-  const summary = /Tests\s+([^\n]+)/.exec(r.stdout)?.[1]?.trim() ?? '';
+  const plain = r.stdout.replace(/\u001b\[[0-9;]*m/g, ''); // Vitest's colours
+  const summary = /Tests\s+([^\n]+)/.exec(plain)?.[1]?.trim() ?? '';
   console.log(
     `${side}: ${Number(m[1]).toFixed(1)} s wall, ${(Number(m[2]) + Number(m[3])).toFixed(1)} s CPU, exit ${r.status}` +
       ` (tests: ${summary}); load ${before} -> ${load()}`,
