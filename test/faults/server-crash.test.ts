@@ -15,10 +15,11 @@ import { openPostgres } from '@dbee/postgres';
 // ledger rows, in order. After each restart the ledger must agree with the catalog before anything repairs it, and
 // the next run must finish the deployment and converge.
 //
-// The WAL writer of this cluster waits 10 s between rounds (`wal_writer_delay`), so that the newest commits, which did
-// not wait for the disk, are still in the server's memory when it is stopped. PostgreSQL's WAL writer hands every full
-// page of WAL to the operating system as soon as an asynchronous commit fills it, so a crash loses the commits of the
-// last partial page only (a step or two here, sometimes none: the watcher's count lags the server's by a commit or two).
+// What a crash loses is the WAL still in the server's memory (the operating system keeps what was handed to it, as the
+// machine does not crash): the WAL writer of this cluster waits 10 s between rounds (`wal_writer_delay`) to keep it
+// there longer, but PostgreSQL also writes WAL out whenever an asynchronous commit fills a page, so a crash here loses
+// from none to a few of the newest steps. The test does not count on a loss: it holds the ledger to the catalog whatever
+// was lost.
 
 const OBJECTS = 200;
 const SEED = Number(process.env.DBEE_CRASH_SEED ?? Date.now() % 100_000);
