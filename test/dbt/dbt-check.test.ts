@@ -129,7 +129,8 @@ interface DbtJson {
   nodes: {
     name: string;
     verdict: Verdict;
-    findings: { message: string; at: { file: string; line: number } | null }[];
+    file: string;
+    findings: { verdict: Verdict; message: string; at: { file: string; line: number } | null }[];
   }[];
 }
 
@@ -168,6 +169,48 @@ describe.each([{ env: 'server' }, { env: 'local' }])('dbee check --dbt on $env',
     expect(result.code, result.stderr).toBe(1);
     expect(report.level).toBe('column');
     expect(result.stderr).toContain('the dbt check fails');
+  });
+
+  it('--format sarif: a result for every model that breaks or cannot be judged, at its file, line and column', async () => {
+    const sarif = await run(
+      w.root,
+      'check',
+      { project: 'shop', env, dbt: 'analytics/target/manifest.json', format: 'sarif' },
+      vars,
+    );
+    expect(sarif.code, sarif.stderr).toBe(1);
+    const log = JSON.parse(sarif.stdout) as {
+      runs: {
+        results: {
+          ruleId: string;
+          level: string;
+          message: { text: string };
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+        }[];
+      }[];
+    };
+    const seen = log.runs[0]!.results.map((r) => [
+      r.ruleId,
+      r.level,
+      r.message.text.split(':')[0],
+      r.locations[0]!.physicalLocation.artifactLocation.uri,
+      r.locations[0]!.physicalLocation.region.startLine,
+    ]);
+    const expected = report.nodes.flatMap((n) =>
+      n.verdict === 'pass'
+        ? []
+        : n.findings
+            .filter((f) => f.verdict !== 'pass')
+            .map((f) => [
+              `dbt/${f.verdict}`,
+              f.verdict === 'breaking' ? 'error' : 'warning',
+              `model ${n.name}`,
+              f.at?.file ?? n.file,
+              f.at?.line ?? 1,
+            ]),
+    );
+    expect(expected.filter((e) => e[0] === 'dbt/breaking').length).toBeGreaterThan(20);
+    expect(seen).toEqual(expected);
   });
 
   it.each(CASES.map((c, i) => ({ ...c, model: name(i) })))('$model: $verdict: $sql', ({ model, verdict }) => {

@@ -232,6 +232,15 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
       );
       expect(over.stderr).not.toMatch(/at .*\.ts:\d+/);
       expect((await dbee({ action: 'list' })).stdout).toBe('no previews of test\n');
+
+      // A misspelt table: refused at its line with the nearest name (before: the server's raw error, exit 2).
+      w.write('core/db.yaml', `${coreYaml}referenceData: [core.regoin]\n`);
+      const misspelt = await dbee({ action: 'create', name: 'ref-3' });
+      expect(misspelt.code, misspelt.stderr).toBe(1);
+      expect(misspelt.stderr).toContain('core/db.yaml:5');
+      expect(misspelt.stderr).toContain("referenceData: there is no table core.regoin in the preview's structure");
+      expect(misspelt.stderr).toContain('did you mean core.region?');
+      expect((await dbee({ action: 'list' })).stdout).toBe('no previews of test\n');
     } finally {
       w.write('dbee.yaml', dbeeYaml);
       w.write('core/db.yaml', coreYaml);

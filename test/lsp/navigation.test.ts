@@ -129,6 +129,19 @@ describe('dbee lsp: navigation across projects', () => {
       'sales.customer_revenue',
     ]);
   });
+  it('answers after a malformed header: the bad bytes are skipped and logged, never the end of the session', async () => {
+    // As a broken client or a stray write to the server's stdin would send them: a Content-Length that is not a
+    // number (with its body), then a line that is not a header. Before, the server answered nothing more.
+    c.child.stdin!.write('Content-Length: abc\r\n\r\n{"jsonrpc":"2.0","id":900,"method":"shutdown"}');
+    c.child.stdin!.write('this is not a header\r\n\r\n');
+    const symbols = await c.request<Array<{ name: string }>>('textDocument/documentSymbol', {
+      textDocument: { uri: c.uri(CUSTOMERS) },
+    });
+    expect(symbols.map((s) => s.name)).toEqual(['core.customers', 'core.customers_email_key_idx']);
+    expect(c.log.filter((l) => l.includes('ignored'))).toEqual([
+      expect.stringMatching(/^dbee lsp: ignored \d+ bytes of input: Content-Length is not a number \("abc"\)$/),
+    ]);
+  });
 });
 
 describe('dbee lsp: completion', () => {

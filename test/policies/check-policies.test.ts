@@ -91,6 +91,15 @@ describe('dbee check --policies [pglite]', () => {
     expect(out.stdout).toContain(
       'db/app/log.sql:1: allowed: table-primary-key (an append-only log, read by time), excuses 1 finding',
     );
+    // No environment named: the exceptions of the sources, judged over every object without a database (before: a
+    // dry run against the default environment, which it could not reach).
+    const bare = await run(w.root, 'check', { project: 'app', policies: true, exceptions: true });
+    expect(bare.stdout).toContain(
+      'db/app/log.sql:1: allowed: table-primary-key (an append-only log, read by time), excuses 1 finding',
+    );
+    expect(bare.stdout).toContain('app: 1 error, 0 warnings from 1 rule, 1 excused by dbee:allow (every object)');
+    expect(bare.stderr).not.toMatch(/connect|ECONNREFUSED/);
+    expect(existsSync(join(w.root, '.dbee'))).toBe(false);
     w.write('db/app/log.sql', '-- dbee:allow table-primary-key\nCREATE TABLE app.log (at timestamptz, body text);\n');
     const noReason = await run(w.root, 'check', { project: 'app', env: 'local', policies: true, all: true });
     expect(noReason.code).toBe(1);

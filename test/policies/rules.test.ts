@@ -94,3 +94,36 @@ describe('schema review rules [pglite]', () => {
     },
   );
 });
+
+describe('where a finding points [pglite]', () => {
+  it('an index or constraint defined in a file of its own: at its line there, not line 1 of the table file', async () => {
+    const schema = `p${++n}`;
+    const files = {
+      [`db/${schema}/tables/t.sql`]: `-- the table\nCREATE TABLE ${schema}.t (id bigint PRIMARY KEY, a int, b int);\n`,
+      [`db/${schema}/indexes/t.sql`]: `-- indexes of t\n\nCREATE INDEX t_a_b ON ${schema}.t (a, b);\n-- a prefix of t_a_b\nCREATE INDEX t_a ON ${schema}.t (a);\n`,
+    };
+    await conn.execute(`CREATE SCHEMA ${schema}`);
+    const parsed = [];
+    for (const [path, text] of Object.entries(files)) {
+      const statements = (await engine.parser.parse(text, path, { searchPath: [schema] })) as SourceStatement[];
+      for (const s of statements) s.template = s.sql;
+      parsed.push({ path, statements });
+      await conn.execute(text);
+    }
+    const model = await engine.diff!.introspect(conn, { schemas: [schema] });
+    const rule = POLICY_RULES.find((r) => r.name === 'index-duplicate')!;
+    const settings: PolicySettings = {
+      configured: true,
+      rules: POLICY_RULES.map((r) => ({
+        rule: r,
+        level: r === rule ? 'error' : 'off',
+        params: (r.params as { parse(v: unknown): Record<string, unknown> }).parse({}),
+        from: 'test',
+      })),
+    };
+    const found = judgePolicies(new PolicySubject(model, groupObjects('p', parsed), [], 'all'), settings, []).findings;
+    expect(found.map((f) => [f.rule, f.location])).toEqual([
+      ['index-duplicate', { file: `db/${schema}/indexes/t.sql`, line: 5, column: 14 }],
+    ]);
+  });
+});

@@ -21,6 +21,10 @@ describe('dbee config on PostgreSQL and PGlite (#64 deliverable 6)', () => {
     expect(ok.stdout).toContain('DBEE_RUNNER_URL');
     expect(ok.stdout + ok.stderr).toMatch(/connection test: .* answered/);
     expect(ok.stdout + ok.stderr).not.toContain('hunter2');
+    // No project: the docs' `dbee config --env qa --test-connection` (it asked for one before).
+    const bare = await run(w.root, 'config', { testConnection: true }, { DBEE_RUNNER_URL: url });
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stdout + bare.stderr).toMatch(/connection test: .* answered/);
     const bad = await run(
       w.root,
       'config',

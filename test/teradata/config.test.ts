@@ -74,10 +74,12 @@ describe('dbee config on Teradata (#64)', () => {
       ],
     });
 
-    // Without --list a project is needed; with it, --env does not apply (exit 1, nothing printed on stdout).
-    const none = await w.dbee('config', { project: undefined });
-    expect(none.code).toBe(1);
-    expect(none.stderr).toMatch(/missing <project>[\s\S]*dbee config --list/);
+    // Without a project: the environment as dbee.yaml gives it, and its connection test (as the docs show it); with
+    // --list, --env does not apply (exit 1, nothing printed on stdout).
+    const none = await w.dbee('config', { project: undefined, testConnection: true });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/^environment td-dev \(teradata\)\n/);
+    expect(none.stdout + none.stderr).toMatch(/connection test: .* answered/);
     const both = await w.dbee('config', { list: true, project: undefined, env: 'td-dev' });
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/--env does not apply/);

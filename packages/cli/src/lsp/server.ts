@@ -25,6 +25,7 @@ import {
   uriOfPath,
 } from './protocol';
 import { checkEnvironment, runInProcess, type RunCommand } from './environment-check';
+import { framedInput } from './framing';
 
 /**
  * Sent after each update, once its diagnostics are published, with the versions of the open documents it applied
@@ -82,7 +83,9 @@ interface InitializationOptions {
  * else (a bug) is written to the client's log and the server goes on. Resolves when the client ends the session.
  */
 export function startServer(options: ServerOptions): Promise<number> {
-  const connection = createConnection(options.input, options.output);
+  // Bad framing from the client is dropped and logged, never the end of the session (framing.ts).
+  const input = framedInput(options.input, (message) => connection.console.error(message));
+  const connection = createConnection(input, options.output);
   const documents = new TextDocuments(TextDocument);
   let service: LanguageService | null = null;
   let root = '';

@@ -21,10 +21,12 @@ export async function checkPolicies(ctx: OperationContext, options: CheckOptions
   const project = ctx.workspace.project(options.project);
   const projects = ctx.workspace.withDependencies(project.name);
   const engine = engineFor(ctx, environment, projects);
-  const judged = options.all ? 'all' : await changedSteps(ctx, options);
+  // Listing the exceptions with no environment named asks about the sources: every object, no database.
+  const all = options.all || (options.exceptions === true && !options.env && !ctx.env.DBEE_ENV);
+  const judged = all ? 'all' : await changedSteps(ctx, options);
   const models = await loadModels(ctx, projects, environment, engine);
   const result = await judgeProject(ctx, { project, environment, engine, models, judged, whenConfigured: false });
-  printJudgment(ctx, options, result);
+  printJudgment(ctx, { ...options, all }, result);
   return result?.judgment.findings.some((f) => f.level === 'error') ? ExitCode.invalid : ExitCode.ok;
 }
 

@@ -12,7 +12,7 @@ import { loadModels } from '../context/load';
 import { parseKey } from '../model/object-key';
 import { PLAN_FORMAT_VERSION, type Plan } from '../plan/plan';
 import type { DeployReport } from '../runner/deploy-report';
-import { compatDiagnostics } from '../report/diagnostic';
+import { compatDiagnostics, dbtDiagnostics } from '../report/diagnostic';
 import { deploy } from './deploy';
 import { dbtSettings, finishDbt, formatDbt, judgeDbt, prepareDbt } from './dbt';
 
@@ -121,8 +121,11 @@ async function print(
   if (format !== 'text' && format !== 'json' && format !== 'markdown') {
     // A review format. Its module names the policy rules (their catalogue, zod with it): loaded for these formats only.
     const { formatDiagnostics } = await import('../report/formats');
-    // The application queries at their file and line (the dbt check's findings are in its text, json and markdown).
-    const diagnostics = report ? compatDiagnostics(report) : [];
+    // The application queries at their file and line, then the dbt nodes that break or cannot be judged at theirs.
+    const diagnostics = [
+      ...(report ? compatDiagnostics(report) : []),
+      ...(dbt ? dbtDiagnostics(dbt.report, dbt.drift) : []),
+    ];
     ctx.stdout.write(formatDiagnostics(format, diagnostics, { version: ctx.toolVersion, command: 'check' }));
     return;
   }

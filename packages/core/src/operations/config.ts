@@ -41,13 +41,9 @@ export function effectiveConfiguration(environment: ResolvedEnvironment): Record
 export async function config(ctx: OperationContext, options: ConfigOptions): Promise<ExitCodeValue> {
   const { workspace, reporter } = ctx;
   if (options.list) return listEnvironments(ctx, options);
-  if (!options.project)
-    throw new DbeeError('dbee config: missing <project>', {
-      code: 'OPTIONS_INVALID',
-      hint: 'name the project (dbee config <project> [--env <name>]), or list every environment with dbee config --list',
-    });
+  // Without a project: the environment as dbee.yaml gives it (a connection test needs no project).
   const environment = workspace.environment(options.env, ctx.env);
-  const engine = engineFor(ctx, environment, [workspace.project(options.project)]);
+  const engine = engineFor(ctx, environment, options.project ? [workspace.project(options.project)] : []);
   const shown = effectiveConfiguration(environment);
   let connection: { ok: boolean; database?: string; error?: string } | undefined;
   if (options.testConnection) {
@@ -65,10 +61,16 @@ export async function config(ctx: OperationContext, options: ConfigOptions): Pro
   }
   if (options.format === 'json') {
     ctx.stdout.write(
-      canonicalJson({ project: options.project, ...shown, ...(connection ? { connectionTest: connection } : {}) }),
+      canonicalJson({
+        project: options.project ?? null,
+        ...shown,
+        ...(connection ? { connectionTest: connection } : {}),
+      }),
     );
   } else {
-    ctx.stdout.write(`${options.project} on ${environment.name} (${environment.engine})\n`);
+    ctx.stdout.write(
+      `${options.project ?? 'environment'} ${options.project ? 'on ' : ''}${environment.name} (${environment.engine})\n`,
+    );
     for (const [k, v] of Object.entries(shown)) {
       if (k === 'environment' || k === 'engine') continue;
       ctx.stdout.write(`${k}: ${JSON.stringify(v)}\n`);

@@ -1,6 +1,7 @@
 import { projectSettings, type ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
-import type { Engine } from '../engine/engine';
+import { requireRole, type Engine } from '../engine/engine';
+import type { Connection } from '../engine/connection';
 import { DbeeError } from '../errors';
 import { withSession } from '../runner/session';
 import { expandText } from '../sources/placeholders';
@@ -37,6 +38,30 @@ export function referenceTables(
 }
 
 /**
+ * Refuses (exit 1, at the entry's line of db.yaml) a reference table that the preview's structure, cloned from the
+ * base, does not have: a misspelt name, before any row is read. Names the nearest table of that schema.
+ */
+async function refuseUnknown(
+  ctx: OperationContext,
+  engine: Engine,
+  conn: Connection,
+  tables: readonly ReferenceTable[],
+): Promise<void> {
+  const diff = requireRole(engine, 'diff', 'copy reference data into a preview');
+  const model = await diff.introspect(conn, { schemas: [...new Set(tables.map((t) => t.schema))] });
+  const known = model.tables.map((t) => `${t.key.schema}.${t.key.name}`);
+  const missing = tables.find((t) => !known.includes(`${t.schema}.${t.name}`));
+  if (!missing) return;
+  const { nearestName } = await import('../policies/settings');
+  const near = nearestName(`${missing.schema}.${missing.name}`, known);
+  throw new DbeeError(`referenceData: there is no table ${missing.schema}.${missing.name} in the preview's structure`, {
+    code: 'CONFIG_INVALID',
+    location: ctx.workspace.project(missing.project).file.locate(['referenceData', missing.index]),
+    hint: `${near ? `did you mean ${near}? ` : ''}name a table of the project's schemas (schema.name); the new preview was dropped`,
+  });
+}
+
+/**
  * A new preview's reference data: the rows of each reference table read on the base and loaded into the preview,
  * with the rows they reference through the preview's foreign keys, in one transaction (the rollback test's copy,
  * `DiffRole.copySample`: triggers do not fire, keys are checked once at the end, sequences follow the base). A table
@@ -67,14 +92,15 @@ export async function copyReferenceData(
   });
   // The base is only read: no deployment lock where the engine's readers need none (as `check`).
   const copied = await withSession({ ...session(input.base), reader: true }, ({ conn: from }) =>
-    withSession(session(input.preview), ({ conn: to }) =>
-      copy(
+    withSession(session(input.preview), async ({ conn: to }) => {
+      await refuseUnknown(ctx, input.engine, to, tables);
+      return copy(
         from,
         to,
         tables.map((t) => ({ schema: t.schema, name: t.name, limit: bound + 1 })),
         'preview',
-      ),
-    ),
+      );
+    }),
   );
   // All of a table's rows are read when it has at most `bound` of them (the rows other tables reference are among
   // them): more than `bound` copied means the table has more.

@@ -99,16 +99,11 @@ export class PolicySubject {
     const source = this.source(key);
     if (!source) return null;
     if (!name) return source.location;
-    for (const st of source.statements) {
-      const at = findWord(st.sql, name);
-      if (at < 0) continue;
-      const before = st.sql.slice(0, at);
-      const lines = before.split('\n');
-      const line = st.location.line + lines.length - 1;
-      const column = lines.length === 1 ? st.location.column + at : lines[lines.length - 1]!.length + 1;
-      return { file: st.location.file, line, column };
-    }
-    return source.location;
+    // Else an object of that name in the same schema (an index or a constraint written in a file of its own).
+    const named = [...this.sources.values()].find(
+      (o) => o !== source && o.key.schema === key.schema && o.key.name === name && o.key.kind !== key.kind,
+    );
+    return wordIn(source, name) ?? (named ? (wordIn(named, name) ?? named.location) : source.location);
   }
 
   private source(key: ObjectKey): SourceObject | undefined {
@@ -124,6 +119,19 @@ export class PolicySubject {
     );
     return this.routinesByName.get(`${key.kind}:${key.schema}.${key.name}`);
   }
+}
+
+/** Where `word` first appears in the object's statements, or null. */
+function wordIn(source: SourceObject, word: string): SourceLocation | null {
+  for (const st of source.statements) {
+    const at = findWord(st.sql, word);
+    if (at < 0) continue;
+    const lines = st.sql.slice(0, at).split('\n');
+    const line = st.location.line + lines.length - 1;
+    const column = lines.length === 1 ? st.location.column + at : lines[lines.length - 1]!.length + 1;
+    return { file: st.location.file, line, column };
+  }
+  return null;
 }
 
 /** The offset of `word` in `sql` as a whole word (case-insensitive, quoted or not); -1 when absent. */

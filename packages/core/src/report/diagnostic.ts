@@ -1,4 +1,6 @@
 import type { BrokenQuery, ChangedQuery, CompatReport } from '../check/compat';
+import type { DbtReport } from '../check/dbt-check';
+import type { DbtDriftFinding } from '../check/dbt-drift';
 import type { PlanStep } from '../plan/plan';
 import { formatKey } from '../model/object-key';
 import type { ProjectModel } from '../planner/project-model';
@@ -88,6 +90,38 @@ export function compatDiagnostics(report: CompatReport): Diagnostic[] {
 function origin(text: string): Pick<Diagnostic, 'file' | 'line' | 'column'> {
   const m = /^(.+):(\d+)$/.exec(text);
   return m ? { file: m[1]!, line: Number(m[2]), column: 1 } : { file: null, line: 1, column: 1 };
+}
+
+/**
+ * The dbt check's findings: each finding of a node that breaks (an error) or cannot be judged (a warning), at its place
+ * in the node's file (`file:line:column` of the compiled SQL mapped back, else the node's file); each drift finding at
+ * the dbt project's YAML file that declares the source. Nodes that pass, and the sources the release touches, are
+ * information of the text report only.
+ */
+export function dbtDiagnostics(report: DbtReport, drift: readonly DbtDriftFinding[]): Diagnostic[] {
+  const nodes = report.nodes.flatMap((n) =>
+    n.verdict === 'pass'
+      ? []
+      : n.findings
+          .filter((f) => f.verdict !== 'pass')
+          .map((f) => ({
+            file: f.at?.file ?? n.file,
+            line: f.at?.line ?? 1,
+            column: f.at?.column ?? 1,
+            severity: f.verdict === 'breaking' ? ('error' as const) : ('warning' as const),
+            rule: `dbt/${f.verdict}`,
+            message: `${n.resourceType} ${n.name}: ${f.message}${f.steps.length ? ` (${f.steps.map((s) => `step ${s.order} ${s.action} ${s.key}`).join(', ')})` : ''}`,
+          })),
+  );
+  const drifted = drift.map((d) => ({
+    file: d.yamlFile,
+    line: 1,
+    column: 1,
+    severity: d.severity === 'error' ? ('error' as const) : ('warning' as const),
+    rule: `dbt/drift/${d.rule}`,
+    message: d.message,
+  }));
+  return [...nodes, ...drifted];
 }
 
 /** The schema review policies' findings (docs/policies.md) at the line of the object or statement they are about. */
