@@ -59,8 +59,9 @@ describe('rollback.btq undoes an added column as the deploy path does a step (#9
     const drop = full.requests.findIndex((r) => /^ALTER TABLE DEV_EDW\.ORDERS DROP CHANNEL$/.test(r));
     expect(drop).toBeGreaterThan(0);
     const problems: string[] = [];
-    // The cut points of ORDERS' undo (the requests before it are walked by the older tests of the rollback script).
-    for (let kill = drop - 3; kill <= Math.min(drop + 5, full.requests.length); kill++) {
+    // The cut points around the column's DROP (`drop + 1` is the DROP, `drop + 2` the request right after it); the
+    // requests before it are walked by the older tests of the rollback script.
+    for (let kill = drop; kill <= Math.min(drop + 3, full.requests.length); kill++) {
       const system = w.session.copySystem();
       await runBteq(rollback, system.newSession(), { kill });
       const again = await runBteq(rollback, system.newSession());
@@ -131,6 +132,18 @@ describe("rollback.btq's rows-since check tells NULL, '' and case apart (#92 ite
       expect(w.ledger('lock')).toEqual([]);
     });
 
+  it("dbee rollback of the script's deployment makes the same comparison (rowsChangedSince): a case-only change is refused", async () => {
+    const w = workspace();
+    await handMade(w);
+    const { deploy } = await exportScripts(w);
+    expect((await runBteq(deploy, w.session.newSession())).exitCode).toBe(0);
+    await w.session.newSession().run("UPDATE DEV_EDW.customers SET customer_name = 'ADA'");
+    const runner = await w.dbee('rollback', { assumeYes: true });
+    expect(runner.code, runner.stdout + runner.stderr).toBe(1);
+    expect(runner.stderr).toMatch(/DEV_EDW\.CUSTOMERS/);
+    expect(w.session.rows('DEV_EDW.CUSTOMERS')).toEqual([expect.objectContaining({ CUSTOMER_NAME: 'ADA' })]);
+  });
+
   it('the double hashes NULL, 0 and blank alike and NOT CASESPECIFIC text case-blind, as HASHROW does', async () => {
     const s = teradataWorkspace();
     opened.push(s);
@@ -199,7 +212,12 @@ describe("deploy.btq's re-run branch: the full-row EXCEPT ALL against the backup
     const from = full.requests.findIndex((r) => /_new_/i.test(r)) + 1;
     const to = full.requests.findIndex((r) => /^RENAME TABLE \S+_new_/i.test(r)) + 2;
     expect(from).toBeGreaterThan(0);
-    for (let kill = from; kill <= to; kill++) {
+    // The cut points that leave something of the build aside behind: right before and right after each request that
+    // makes, fills or renames a table (the statistics and grant requests between them change nothing of that).
+    const cuts = new Set<number>();
+    for (let k = from; k <= to; k++)
+      if (/_new_|^RENAME|copyData/i.test(full.requests[k - 1] ?? '')) cuts.add(k).add(k + 1);
+    for (const kill of cuts) {
       const system = w.session.copySystem();
       const first = await runBteq(deploy, system.newSession(), { kill });
       const again = await runBteq(deploy, system.newSession());
