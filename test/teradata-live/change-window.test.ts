@@ -378,6 +378,93 @@ describe(`the change window on ${LIVE ? 'a live Teradata system' : 'the test dou
       expect(diff.stdout).not.toMatch(/S3_PUBLIC|NOS_MAP/);
     });
   });
+
+  it("14. a restart at rollback.btq's column drop (the undo of an added column): the re-run finishes, the column gone, the step undone once", async () => {
+    await withTarget({}, async (t) => {
+      expect((await t.dbee('deploy', { assumeYes: true })).code).toBe(0);
+      const orders = join(t.root, 'schema/edw/tables/orders.sql');
+      writeFileSync(
+        orders,
+        readFileSync(orders, 'utf8').replace(
+          'note         VARCHAR(500) CHARACTER SET UNICODE',
+          "note         VARCHAR(500) CHARACTER SET UNICODE,\n  channel      VARCHAR(10) DEFAULT 'web'",
+        ),
+      );
+      const { dir } = await t.exportScripts('s14', { allowHazards: ['table-rewrite'] });
+      const deploy = await t.bteq(dir, 'deploy.btq');
+      expect(deploy.exitCode, deploy.output.slice(-2000)).toBe(0);
+      // On the double the session ends right before the drop; on a live system the restart comes as BTEQ prints it.
+      const cut = await t.bteq(dir, 'rollback.btq', {
+        disturb: { at: /ALTER TABLE \S+ DROP CHANNEL/i, restart: true },
+      });
+      expect(cut.exitCode).not.toBe(0);
+      const again = await t.bteq(dir, 'rollback.btq');
+      expect(again.exitCode, again.output.slice(-2000)).toBe(0);
+      const columns = await t.query(
+        "SELECT TRIM(ColumnName) AS c FROM DBC.ColumnsV WHERE UPPER(DatabaseName) = ? AND UPPER(TableName) = 'ORDERS'",
+        [t.edw],
+      );
+      expect(columns.map((c) => String(c.C).toUpperCase())).not.toContain('CHANNEL');
+      const undone = await t.query(
+        `SELECT COUNT(*) AS n FROM ${t.ledger}."steps" WHERE "action" = 'undo' AND "object_key" LIKE '%ORDERS'`,
+      );
+      expect(Number(undone[0]?.N)).toBe(1);
+      expect(await lockRows(t)).toEqual([]);
+    });
+  });
+
+  it('15. a reader holding CUSTOMERS through every NOWAIT try: deploy.btq stops (16 + i) with production untouched; once the reader ends, it completes', async () => {
+    await withTarget({}, async (t) => {
+      await customersByHand(t, 3);
+      const { dir, deploy } = await t.exportScripts('s15');
+      expect(deploy).toMatch(/^\.REMARK 'this script locks exclusively, each with NOWAIT and \d+ tries: .*CUSTOMERS/im);
+      const reader = await t.session();
+      await reader.setAutocommit(false);
+      await reader.run(`LOCKING TABLE ${t.edw}.customers FOR READ SELECT COUNT(*) FROM ${t.edw}.customers`);
+      const stopped = await t.bteq(dir, 'deploy.btq');
+      expect(stopped.exitCode).toBeGreaterThan(16);
+      expect(stopped.output).toMatch(/CUSTOMERS is locked by another session \(7423/i);
+      await untouched(t, 3);
+      await reader.commit();
+      await reader.close();
+      await completes(t, dir, 3);
+    });
+  });
+
+  it('16. the re-run after a restart during the copy never compares whole rows: the branch that did is gone, the re-run completes', async () => {
+    await withTarget({}, async (t) => {
+      await customersByHand(t, 4);
+      const { dir, deploy } = await t.exportScripts('s16');
+      expect(deploy).not.toMatch(/EXCEPT ALL SELECT (?!DISTINCT)[^;]*_bak_/i);
+      const cut = await t.bteq(dir, 'deploy.btq', {
+        disturb: { at: /INSERT INTO \S*CUSTOMERS_NEW_\w+ \(/i, restart: true },
+      });
+      expect(cut.exitCode).not.toBe(0);
+      // Production keeps its rows; the table built aside waits for the re-run, which builds it again.
+      expect(await count(t, 'customers')).toBe(4);
+      await completes(t, dir, 4);
+      expect(await leftovers(t)).toEqual([expect.stringMatching(/^CUSTOMERS_BAK_/)]);
+    });
+  });
+
+  it("17. a name changed only in case since the release (NOT CASESPECIFIC): rollback.btq's check finds it and stops; the table keeps the row", async () => {
+    await withTarget({}, async (t) => {
+      await customersByHand(t, 2);
+      const { dir } = await t.exportScripts('s17');
+      const run = await t.bteq(dir, 'deploy.btq');
+      expect(run.exitCode, run.output.slice(-2000)).toBe(0);
+      await t.exec(
+        `UPDATE ${t.edw}.customers SET customer_name = 'CUSTOMER 1' WHERE customer_id = 1`,
+        ...(t.tmode === 'ANSI' ? ['COMMIT'] : []),
+      );
+      const back = await t.bteq(dir, 'rollback.btq');
+      expect(back.exitCode).toBeGreaterThan(16);
+      expect(back.output).toMatch(/CUSTOMERS holds rows written since deployment \d+/i);
+      const names = await t.query(`SELECT customer_name AS n FROM ${t.edw}.customers WHERE customer_id = 1`);
+      expect(String(names[0]?.N)).toBe('CUSTOMER 1');
+      expect(await lockRows(t)).toEqual([]);
+    });
+  });
 });
 
 /**

@@ -56,7 +56,10 @@ export interface Target {
   /** Requests on a short-lived session, in order. */
   exec(...requests: string[]): Promise<void>;
   /** `dbee plan --format bteq` into `dist/<name>` (with a logon file on a live system): the folder and scripts. */
-  exportScripts(name: string): Promise<{ dir: string; deploy: string; rollback: string }>;
+  exportScripts(
+    name: string,
+    options?: Record<string, unknown>,
+  ): Promise<{ dir: string; deploy: string; rollback: string }>;
   /**
    * Run a script of `dir` with BTEQ, optionally disturbed; with `spool` in the target's options, logged on as a user
    * with that SPOOL (live) or on a system whose user has it (double).
@@ -155,13 +158,16 @@ function openDouble(options: TargetOptions): Target {
       const s = w.session.newSession();
       for (const r of requests) await s.run(r);
     },
-    exportScripts: (name) => exported(w.root, name, (n) => w.dbee('plan', { format: 'bteq', out: `dist/${n}` })),
+    exportScripts: (name, options = {}) =>
+      exported(w.root, name, (n) => w.dbee('plan', { format: 'bteq', out: `dist/${n}`, ...options })),
     bteq: async (dir, file, opts = {}) => {
       const at = opts.disturb?.at;
       // A restart, on the double: the BTEQ session ends before the request (its open transaction rolled back), and
       // the script ends with it (exit -1): with RETRY OFF, BTEQ does not log on again to resubmit it.
       const result = await runBteq(readFileSync(join(dir, file), 'utf8'), w.session.newSession(), {
         ...(at ? { killWhen: (sql: string) => at.test(sql) } : {}),
+        // `.OS sleep n` between the tries of a NOWAIT lock: n hundredths of a second here (a live BTEQ sleeps n s).
+        onOs: (command: string) => new Promise<void>((r) => setTimeout(r, Number(/\d+/.exec(command)?.[0] ?? 0) * 10)),
       });
       return { exitCode: result.exitCode, output: result.output.join('\n') };
     },
@@ -252,8 +258,8 @@ async function openLive(url: LiveUrl, options: TargetOptions): Promise<Target> {
     exec: async (...requests) => {
       for (const r of requests) await admin.run(r);
     },
-    exportScripts: async (name) => {
-      const out = await exported(root, name, (n) => dbee('plan', { format: 'bteq', out: `dist/${n}` }));
+    exportScripts: async (name, options = {}) => {
+      const out = await exported(root, name, (n) => dbee('plan', { format: 'bteq', out: `dist/${n}`, ...options }));
       const who = low ?? { name: url.user, password: url.password };
       // The logon file the scripts read (`.RUN FILE=logon.btq`), readable by its owner only.
       writeFileSync(join(out.dir, 'logon.btq'), `.LOGON ${url.host}/${who.name},${who.password};\n`, { mode: 0o600 });

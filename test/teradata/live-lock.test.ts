@@ -36,8 +36,8 @@ describe('the BTEQ lock is live: session number, heartbeat, dbee unlock checks t
   it('dbee unlock refuses while the script still runs (exit 1, lock kept); --force clears it and the script stops at its next heartbeat with 14', async () => {
     const w = teradataWorkspace();
     opened.push(w);
-    // CUSTOMERS made by hand: the example's ifExists rename moves it aside. A reader holds it: the script waits at that
-    // RENAME, logged on, holding the deployment lock.
+    // CUSTOMERS made by hand: the example's ifExists rename moves it aside. A reader holds it: the script tries that
+    // RENAME again after a sleep, logged on, holding the deployment lock.
     await w.session
       .newSession()
       .run(
@@ -47,22 +47,27 @@ describe('the BTEQ lock is live: session number, heartbeat, dbee unlock checks t
     const { deploy } = await exportScripts(w);
     const release = w.session.newSession().holdLock('DEV_EDW.CUSTOMERS', 'READ');
     const s = w.session.newSession();
-    const running = runBteq(deploy, s);
-    for (let i = 0; i < 200 && !w.session.lockWaits.length; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(w.session.lockWaits.map((l) => l.session)).toEqual([s.number]);
-    expect(w.ledger('lock')[0]?.OWNER_PID).toBe(s.number);
-
-    const refused = await w.dbee('unlock', { assumeYes: true });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(new RegExp(`still runs: BTEQ session ${s.number} is still logged on`));
-    expect(refused.stderr).toMatch(/--force clears the lock anyway/);
-    expect(w.ledger('lock')).toHaveLength(1);
-
-    const forced = await w.dbee('unlock', { assumeYes: true, force: true });
-    expect(forced.code, forced.stderr).toBe(0);
-    expect(w.ledger('lock')).toEqual([]);
-    release();
-    const run = await running;
+    // The script's RENAME takes the table with NOWAIT (#92 item 2): while it sleeps between two tries (`.OS sleep`) it
+    // is still logged on, holding the deployment lock; the unlock is tried then.
+    let refused: Awaited<ReturnType<typeof w.dbee>> | undefined;
+    let forced: Awaited<ReturnType<typeof w.dbee>> | undefined;
+    let owner: unknown;
+    const run = await runBteq(deploy, s, {
+      onOs: async () => {
+        if (refused) return;
+        owner = w.ledger('lock')[0]?.OWNER_PID;
+        refused = await w.dbee('unlock', { assumeYes: true });
+        expect(w.ledger('lock')).toHaveLength(1);
+        forced = await w.dbee('unlock', { assumeYes: true, force: true });
+        expect(w.ledger('lock')).toEqual([]);
+        release();
+      },
+    });
+    expect(owner).toBe(s.number);
+    expect(refused!.code).toBe(1);
+    expect(refused!.stderr).toMatch(new RegExp(`still runs: BTEQ session ${s.number} is still logged on`));
+    expect(refused!.stderr).toMatch(/--force clears the lock anyway/);
+    expect(forced!.code, forced!.stderr).toBe(0);
     expect(run.exitCode).toBe(14);
     expect(w.ledger('lock')).toEqual([]);
   });

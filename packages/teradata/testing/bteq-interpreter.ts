@@ -106,6 +106,12 @@ export interface BteqRunOptions {
   kill?: number;
   /** Kill BTEQ (as `kill`) before it sends the first request for which this is true. */
   killWhen?: (request: string) => boolean;
+  /**
+   * What a `.OS <command>` does (BTEQ Reference, "OS": the command goes to the client's operating system; the scripts
+   * use it only for `sleep` between the tries of a NOWAIT lock). The interpreter runs no command: it records the line in
+   * `oses` and calls this, so that a test can end a reader's lock at the n-th wait. Default: nothing.
+   */
+  onOs?: (command: string) => void | Promise<void>;
 }
 
 /** Thrown to stop the interpreter at `kill`. */
@@ -308,6 +314,10 @@ export async function runBteq(
         }
         return null;
       case 'LABEL':
+        return null;
+      case 'OS':
+        output.push(`.OS ${rest}`);
+        await options.onOs?.(rest);
         return null;
       case 'QUIT':
       case 'EXIT':

@@ -501,11 +501,19 @@ export class FakeTeradataSession implements TeradataSession {
       throw new FakeOperationalError(teradataErrorMessage({ source: 'driver', text: 'Connection is closed' }));
     // A request waits for the locks it needs while another session holds incompatible ones (`fake-locks.ts`).
     const locking = lockingModifier(sql, this.defaultDatabase);
-    if (this.system.locks.held.length)
-      await this.system.locks.acquire(this.number, sql, [
+    if (this.system.locks.held.length) {
+      const needs = [
         ...(locking ? [{ table: locking.table, level: locking.level }] : []),
         ...locksNeeded(locking?.rest ?? sql, this.defaultDatabase),
-      ]);
+      ];
+      // NOWAIT: not queued; the request fails with 7423 and its transaction is rolled back (fake-locks.ts).
+      if (locking?.nowait && this.system.locks.blocks(this.number, needs)) {
+        this.log.push({ sql, params, session: this.number });
+        if (this.inTransaction) this.abort();
+        throw this.error({ code: 7423, text: 'Object already locked and NOWAIT. Transaction Aborted.' });
+      }
+      await this.system.locks.acquire(this.number, sql, needs);
+    }
     this.log.push({ sql, params, session: this.number });
     // Inside a transaction the modifier's lock is held until the transaction ends; the request itself runs without it.
     if (locking) {

@@ -6,7 +6,13 @@
 // - the lock a request needs: a SELECT a READ lock (ACCESS with `LOCKING ... FOR ACCESS`), INSERT/UPDATE/DELETE a
 //   WRITE lock, DDL on a table (DROP, RENAME, ALTER, CREATE/DROP INDEX) an EXCLUSIVE lock ("Default Lock Assignments");
 // - a request whose lock is not compatible with a lock another session holds waits: "lock requests queue
-//   indefinitely" (research note §3.6: only a NOWAIT modifier or a deadlock ends the wait; neither is modelled);
+//   indefinitely" (research note §3.6: only a NOWAIT modifier or a deadlock ends the wait; deadlocks are not
+//   modelled);
+// - `LOCKING ... FOR <level> NOWAIT`: a request whose lock cannot be granted at once is not queued; it fails with
+//   7423 "Object already locked and NOWAIT. Transaction Aborted." and its transaction is rolled back (SQL Data
+//   Manipulation Language, LOCKING Request Modifier, "Example: NOWAIT Option"; Database Administration, "Locking
+//   Overview": "Requests identified with the LOCKING modifier NOWAIT option immediately abort rather than join the
+//   queue");
 // - a `LOCKING TABLE t FOR <level>` request modifier inside an open transaction holds the lock until the transaction
 //   ends (COMMIT, ET, ROLLBACK, an abort), so a check and the DROP after it run under one lock;
 // - a holder outside any request: `session.holdLock(table, level)` (a reader's long SELECT, a MultiLoad's WRITE lock
@@ -53,12 +59,16 @@ export class FakeLockTable {
     for (const w of wake) w();
   }
 
+  /** Whether another session holds a lock on one of `needs`' tables that is not compatible with the level needed. */
+  blocks(session: number, needs: { table: string; level: FakeLockLevel }[]): boolean {
+    return needs.some((n) =>
+      this.held.some((l) => l.session !== session && l.table === n.table && !COMPATIBLE[l.level].has(n.level)),
+    );
+  }
+
   /** Wait until `session` can have `level` on every table of `tables`. */
   async acquire(session: number, sql: string, needs: { table: string; level: FakeLockLevel }[]): Promise<void> {
-    const blocked = () =>
-      needs.some((n) =>
-        this.held.some((l) => l.session !== session && l.table === n.table && !COMPATIBLE[l.level].has(n.level)),
-      );
+    const blocked = () => this.blocks(session, needs);
     if (!blocked()) return;
     const entry = { session, sql };
     this.waiting.push(entry);
@@ -82,13 +92,18 @@ function tableId(written: string, database: string | null): string {
 export function lockingModifier(
   sql: string,
   database: string | null,
-): { table: string; level: FakeLockLevel; rest: string } | null {
+): { table: string; level: FakeLockLevel; nowait: boolean; rest: string } | null {
   const m = new RegExp(
-    String.raw`^\s*LOCK(?:ING)?\s+(?:TABLE\s+)?(${NAME})\s+FOR\s+(ACCESS|READ|WRITE|EXCLUSIVE)\s+(?:NOWAIT\s+)?`,
+    String.raw`^\s*LOCK(?:ING)?\s+(?:TABLE\s+)?(${NAME})\s+FOR\s+(ACCESS|READ|WRITE|EXCLUSIVE)\s+(NOWAIT\s+)?`,
     'i',
   ).exec(sql);
   if (!m || /^ROW$/i.test(m[1]!)) return null;
-  return { table: tableId(m[1]!, database), level: m[2]!.toUpperCase() as FakeLockLevel, rest: sql.slice(m[0].length) };
+  return {
+    table: tableId(m[1]!, database),
+    level: m[2]!.toUpperCase() as FakeLockLevel,
+    nowait: !!m[3],
+    rest: sql.slice(m[0].length),
+  };
 }
 
 /** The tables a request touches and the lock each needs (see the file comment). */

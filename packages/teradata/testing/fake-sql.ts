@@ -11,7 +11,8 @@ import { isSignificant, tokenize, type Token } from '../src/parse/splitter';
  * It is deliberately small: one statement per request; SELECT with a comma-separated FROM list, WHERE, ORDER BY and
  * aggregates without GROUP BY; scalar subqueries; `?` parameters; literals, `DATE '...'`, `INTERVAL 'n' unit`,
  * `CURRENT_TIMESTAMP(n)`, `USER`; `+ - * / ||`, comparisons, `IN (...)`, `IS [NOT] NULL`, `LIKE`, `AND/OR/NOT`;
- * COALESCE, NULLIF, MAX, MIN, COUNT, SUM, UPPER, LOWER, TRIM. Anything else throws, so a test notices.
+ * COALESCE, NULLIF, MAX, MIN, COUNT, SUM, UPPER, LOWER, TRIM, HASHROW, CHAR2HEXINT. Anything else throws, so a test
+ * notices.
  */
 
 /** A table's shape as read from its CREATE TABLE text. */
@@ -849,6 +850,12 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
           return args[0] === null ? null : String(args[0]).trim();
         case 'HASHROW':
           return hashRow(args, ctx.host.caseBlind ?? false);
+        case 'CHAR2HEXINT':
+          // "the hexadecimal representation for a character string" (SQL Functions, Expressions, and Predicates,
+          // CHAR2HEXINT): here of the UNICODE form, four digits per character (LATIN would give two); case-specific.
+          return args[0] === null
+            ? null
+            : [...String(args[0])].map((ch) => ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')).join('');
       }
       throw new FakeSqlError(3706, `unsupported function ${e.name} (fake SQL)`);
     }
@@ -875,16 +882,27 @@ function evaluate(e: Expr, env: Env, ctx: EvalContext, group?: Env[]): unknown {
  * Predicates, "HASHROW": "the hexadecimal row hash value for an expression or sequence of expressions"; the double's hash
  * is FNV-1a over the values, not Teradata's hashing algorithm). Values that compare equal hash alike: character values
  * without trailing blanks and, in a Teradata-mode session, in upper case (NOT CASESPECIFIC, verify); numbers by value.
- * At most 64 expressions (verify the limit).
+ * NULL, 0 and blank text hash alike: HASHROW of "an expression that evaluates to NULL", of "a list of expressions where
+ * all the expressions evaluate to NULL" and of "an expression that evaluates to 0, '', ' ', or a similar value" is
+ * '00000000'XB (HASHROW, "Result"); within a longer list the double hashes each of them as the same zero value too (a
+ * NULL is hashed as its internal zero bytes: Database Design, "Hashing on Nulls"; how a list mixing them hashes on
+ * Teradata is unverified). At most 64 expressions (verify the limit).
  */
 function hashRow(values: unknown[], caseBlind: boolean): string {
   if (values.length > 64) throw new FakeSqlError(3706, 'HASHROW takes at most 64 expressions (fake SQL, verify).');
+  const zero = (v: unknown) =>
+    v === null ||
+    v === undefined ||
+    ((typeof v === 'number' || typeof v === 'bigint') && Number(v) === 0) ||
+    (typeof v === 'string' && v.trim() === '');
+  if (values.length && values.every(zero)) return '00000000';
   let h = 0x811c9dc5;
   const text = values
     .map((v) => {
-      if (v === null || v === undefined) return '\u0000';
+      if (zero(v)) return '\u0000';
       if (v instanceof Date) return v.toISOString();
       if (typeof v === 'number' || typeof v === 'bigint') return `n${Number(v)}`;
+      if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('hex')}`;
       const str = String(v).replace(/ +$/, '');
       return `s${caseBlind ? str.toUpperCase() : str}`;
     })

@@ -488,6 +488,7 @@ describe('toBteqRollback', () => {
       .SET ERROROUT STDOUT
       .SET ECHOREQ ON
 
+      .REMARK 'this script locks exclusively, each with NOWAIT and 5 tries: PROD_EDW.ORDERS'
       .REMARK 'dbee rollback of deployment 42: 2 steps'
       .REMARK 'the target was not read when this script was written: a view, macro or procedure the deployment changed stops it (use dbee rollback)'
       .REMARK 'ledger: create or upgrade its tables where needed'
@@ -777,8 +778,50 @@ describe('toBteqRollback', () => {
       .IF ACTIVITYCOUNT = 0 THEN .GOTO ASIDE_2
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
-      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE NOWAIT SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE = 7423 THEN .GOTO BUSY_2_1
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .GOTO HELD_2
+      .LABEL BUSY_2_1
+      .REMARK 'PROD_EDW.ORDERS is locked by another session: try 2 of 5 in 5 s'
+      .OS sleep 5
+      BT;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE NOWAIT SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE = 7423 THEN .GOTO BUSY_2_2
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .GOTO HELD_2
+      .LABEL BUSY_2_2
+      .REMARK 'PROD_EDW.ORDERS is locked by another session: try 3 of 5 in 10 s'
+      .OS sleep 10
+      BT;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE NOWAIT SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE = 7423 THEN .GOTO BUSY_2_3
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .GOTO HELD_2
+      .LABEL BUSY_2_3
+      .REMARK 'PROD_EDW.ORDERS is locked by another session: try 4 of 5 in 20 s'
+      .OS sleep 20
+      BT;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE NOWAIT SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE = 7423 THEN .GOTO BUSY_2_4
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .GOTO HELD_2
+      .LABEL BUSY_2_4
+      .REMARK 'PROD_EDW.ORDERS is locked by another session: try 5 of 5 in 40 s'
+      .OS sleep 40
+      BT;
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      LOCKING TABLE PROD_EDW.ORDERS FOR EXCLUSIVE NOWAIT SELECT TOP 1 1 FROM PROD_EDW.ORDERS;
+      .IF ERRORCODE = 7423 THEN .GOTO BUSY_2_5
+      .IF ERRORCODE <> 0 THEN .GOTO FAIL_2
+      .GOTO HELD_2
+      .LABEL BUSY_2_5
+      .REMARK 'PROD_EDW.ORDERS is locked by another session (7423, 5 tries over 75 s): nothing was changed for it. Run the script again once the session ends (DBC.LockInfoV or the Lock Viewer shows which one holds it).'
+      .GOTO FAIL_2
+      .LABEL HELD_2
       .IF ACTIVITYCOUNT > 0 THEN .GOTO LOCKROWS_2
       RENAME TABLE PROD_EDW.ORDERS TO PROD_EDW.ORDERS_RB_20261121T103000;
       .IF ERRORCODE <> 0 THEN .GOTO FAIL_2

@@ -23,7 +23,7 @@ import { retarget } from '../render/teradata-retarget';
 import { CREATE_ONLY_KINDS, type ChangedInPlace } from './bteq-alters';
 import { copiedStatistics } from './bteq-statistics';
 import { ROLLBACK_CHECK_MAX_BYTES } from '../connection/teradata-connection';
-import { changedRows, uniqueIndexOver } from '../introspect/rows-since';
+import { changedRows, isCharacterType, uniqueIndexOver } from '../introspect/rows-since';
 
 /**
  * Export a plan as a BTEQ script (and its rollback script), for sites where deployments must run through BTEQ.
@@ -491,6 +491,8 @@ interface Ctx {
   expand(s: string): string;
   /** `dialect.schema."table"`. */
   t(table: string): string;
+  /** Tables the script locks exclusively with NOWAIT (`exclusiveNowait`), named in its header. */
+  exclusive: Set<string>;
 }
 
 function context(options: BteqOptions, id: number): Ctx {
@@ -510,7 +512,65 @@ function context(options: BteqOptions, id: number): Ctx {
     id,
     expand: (s) => expandPlaceholders(s, vars),
     t: (table) => `${dialect.schema}.${dialect.quote ? dialect.quote(table) : table}`,
+    exclusive: new Set(),
   };
+}
+
+/** Tries of a `LOCKING ... NOWAIT` before the script gives up on a table, and BTEQ's sleeps (s) between two tries. */
+export const BTEQ_NOWAIT_SLEEPS: readonly number[] = [5, 10, 20, 40];
+
+/**
+ * `request` (a query naming `table`) under `LOCKING TABLE <table> FOR EXCLUSIVE NOWAIT`, first in a transaction (BT in
+ * Teradata mode), tried again after a sleep while another session holds the table, at most
+ * `BTEQ_NOWAIT_SLEEPS.length + 1` times; then the script goes to `fail` with nothing changed for the table. A request
+ * with NOWAIT whose lock cannot be granted at once is not queued: it fails with 7423 "Object already locked and NOWAIT.
+ * Transaction Aborted." (SQL Data Manipulation Language, LOCKING Request Modifier, "Example: NOWAIT Option"; Database
+ * Administration, "Locking Overview": "Requests identified with the LOCKING modifier NOWAIT option immediately abort
+ * rather than join the queue"). BTEQ has no loop: the tries are written out, with `.OS sleep n` between them (BTEQ
+ * Reference, "OS": the command goes to the client's shell; `sleep` is a Unix command, unverified on Windows clients).
+ * Every exit is forward, so the lines go where the caller puts them.
+ * The lock is held until the transaction ends, so the DDL that ends it runs without waiting. The caller tests
+ * ACTIVITYCOUNT of `request` after the lines returned, and ends the transaction.
+ */
+function exclusiveNowait(c: Ctx, table: string, request: string, tag: string, fail: string): string[] {
+  c.exclusive.add(table);
+  const tries = BTEQ_NOWAIT_SLEEPS.length + 1;
+  // BTEQ's .GOTO only skips forward (BTEQ Reference, "GOTO"): each try is written after the one before it.
+  const attempt = (k: number) => [
+    ...(c.ansi ? [] : ['BT;', `.IF ERRORCODE <> 0 THEN .GOTO ${fail}`]),
+    `LOCKING TABLE ${table} FOR EXCLUSIVE NOWAIT ${request}`,
+    `.IF ERRORCODE = 7423 THEN .GOTO BUSY_${tag}_${k}`,
+    `.IF ERRORCODE <> 0 THEN .GOTO ${fail}`,
+    `.GOTO HELD_${tag}`,
+    `.LABEL BUSY_${tag}_${k}`,
+  ];
+  const lines = attempt(1);
+  for (const [i, sleep] of BTEQ_NOWAIT_SLEEPS.entries())
+    lines.push(
+      remark(`${table} is locked by another session: try ${i + 2} of ${tries} in ${sleep} s`),
+      `.OS sleep ${sleep}`,
+      ...attempt(i + 2),
+    );
+  const total = BTEQ_NOWAIT_SLEEPS.reduce((a, b) => a + b, 0);
+  lines.push(
+    remark(
+      `${table} is locked by another session (7423, ${tries} tries over ${total} s): nothing was changed for it. ` +
+        'Run the script again once the session ends (DBC.LockInfoV or the Lock Viewer shows which one holds it).',
+    ),
+    `.GOTO ${fail}`,
+    `.LABEL HELD_${tag}`,
+  );
+  return lines;
+}
+
+/** The header line naming the tables the script locks exclusively (none: no line). */
+function exclusiveRemark(c: Ctx): string[] {
+  if (!c.exclusive.size) return [];
+  return [
+    remark(
+      `this script locks exclusively, each with NOWAIT and ${BTEQ_NOWAIT_SLEEPS.length + 1} tries: ${[...c.exclusive].join(', ')}`,
+    ),
+  ];
 }
 
 /**
@@ -693,6 +753,21 @@ function withRows(c: Ctx, rows: string[], request: string[], n: number): string[
   return c.ansi ? [...body, ...request, 'COMMIT;', fail] : ['BT;', check, ...body, ...request, 'ET;', fail];
 }
 
+/**
+ * `withRows` with the table's lock taken first (`exclusiveNowait`): `BT; LOCKING <table> FOR EXCLUSIVE NOWAIT ...;
+ * <rows>; <request>; ET;`, so that the request (a DDL on the table) does not queue behind a reader.
+ */
+function lockedRows(c: Ctx, table: string, rows: string[], request: string[], tag: string, fail: string): string[] {
+  const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  return [
+    ...exclusiveNowait(c, table, `SELECT TOP 1 1 FROM ${table};`, tag, fail),
+    ...rows.flatMap((r) => [r, check]),
+    ...request,
+    c.ansi ? 'COMMIT;' : 'ET;',
+    `.IF ERRORCODE <> 0 THEN .GOTO ${fail}`,
+  ];
+}
+
 /** Ledger requests as one transaction: `BT; ... ET;` in Teradata mode, `...; COMMIT;` in ANSI mode. */
 function ledgerGroup(c: Ctx, requests: string[]): string[] {
   const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
@@ -731,6 +806,10 @@ function copyRows(
   key: string[];
   /** No two rows alike are possible in the new table: a unique primary index, or a SET table in the session's mode. */
   unique: boolean;
+  /** Character columns (upper case), hashed by their bytes in the rollback's data check (`changedRows`). */
+  character: ReadonlySet<string>;
+  /** Columns declared NOT NULL (upper case). */
+  notNull: ReadonlySet<string>;
 } | null {
   if (step.objectKey.kind !== 'table' || (step.action !== 'create' && step.action !== 'replace')) return null;
   const strategy = c.options.conflictStrategy?.(step) ?? 'raise';
@@ -751,7 +830,14 @@ function copyRows(
   const key = keyText ? keyText[1]!.split(',').map((k) => k.trim()) : [];
   const unique =
     /^\s*UNIQUE\s+PRIMARY\b/i.test(inMode.primary) || /\bSET\b/i.test(inMode.header.split(/\bTABLE\b/i)[0] ?? '');
+  const plain = (col: string) =>
+    col
+      .replace(/^"(.*)"$/, '$1')
+      .replace(/""/g, '"')
+      .toUpperCase();
   return {
+    character: new Set(model.columns.filter((col) => isCharacterType(col.core)).map((col) => plain(col.name))),
+    notNull: new Set(model.columns.filter((col) => /\bNOT\s+NULL\b/i.test(col.core)).map((col) => plain(col.name))),
     after,
     sql: `INSERT INTO ${sql} (${list})\nSELECT ${list} FROM ${backup}`,
     table: sql,
@@ -947,9 +1033,15 @@ async function buildAside(
     const body = [...rows, `${request};`].flatMap((r) => [r, to]);
     return c.ansi ? [...body, 'COMMIT;', to] : ['BT;', to, ...body, 'ET;', to];
   };
+  const toAsideOnError = `.IF ERRORCODE <> 0 THEN .GOTO ASIDE_${n}`;
   lines.push(
     remark(`swap: ${sql} becomes ${backupSql} (the backup), then ${asideSql} becomes ${sql}`),
-    ...inTransaction(backupRow, first, `ASIDE_${n}`),
+    // The production table's lock first, with NOWAIT and a bounded number of tries (#92 item 2): a reader holding it
+    // makes the script wait a bounded time, then fail the step with the table as it was (ASIDE_n drops the new one).
+    ...exclusiveNowait(c, sql, `SELECT TOP 1 1 FROM ${sql};`, `SWAP${n}`, `ASIDE_${n}`),
+    ...[...backupRow, `${first};`].flatMap((r) => [r, toAsideOnError]),
+    c.ansi ? 'COMMIT;' : 'ET;',
+    toAsideOnError,
     `.LABEL SWAP_${n}`,
     ...inTransaction(stepRows, second, `UNSWAP_${n}`),
     `.GOTO SKIP_${n}`,
@@ -1095,14 +1187,7 @@ async function startedRow(c: Ctx, step: PlanStep, statements: string[], checksum
  * nothing dropped), then the step runs again from its first request (`START_n`). Without the row the step goes on
  * to its conflict check (`FRESH_n`).
  */
-function interrupted(
-  c: Ctx,
-  step: PlanStep,
-  n: number,
-  statements: string[],
-  stamp: string,
-  failures: string[],
-): string[] {
+function interrupted(c: Ctx, step: PlanStep, n: number, statements: string[], failures: string[]): string[] {
   const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const { db, name, sql } = qualified(c, step);
   const kind = step.objectKey.kind;
@@ -1125,37 +1210,19 @@ function interrupted(
       `.IF ACTIVITYCOUNT = 0 THEN .GOTO START_${n}`,
     );
     if (kind === 'table') {
-      const copy = copyRows(c, step, statements, stamp);
-      const own = copy
-        ? `SELECT TOP 1 1 FROM (SELECT ${copy.columns.join(', ')} FROM ${sql} EXCEPT ALL SELECT ${copy.columns.join(', ')} FROM ${copy.backup}) d;`
-        : `SELECT TOP 1 1 FROM ${sql};`;
+      // Any row stops the drop. A table renamed aside for a copy never gets here: buildAside writes no `started` row
+      // (its swap is two transactions, each with its ledger rows), so the full-row EXCEPT ALL against the backup that
+      // stood here was never reached; every cut point of the copy is walked in bteq-undo.test.ts (#92 item 3).
       lines.push(
-        ...(copy
-          ? [
-              `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${c.id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-              ledgerFailed,
-              `.IF ACTIVITYCOUNT = 0 THEN .GOTO OWNROWS_${n}`,
-            ]
-          : []),
-        own,
+        `SELECT TOP 1 1 FROM ${sql};`,
         `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
         `.IF ACTIVITYCOUNT > 0 THEN .GOTO NEWROWS_${n}`,
-        ...(copy
-          ? [
-              `.GOTO OWNROWS_OK_${n}`,
-              `.LABEL OWNROWS_${n}`,
-              `SELECT TOP 1 1 FROM ${sql};`,
-              `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-              `.IF ACTIVITYCOUNT > 0 THEN .GOTO NEWROWS_${n}`,
-              `.LABEL OWNROWS_OK_${n}`,
-            ]
-          : []),
       );
       failures.push(
         '',
         `.LABEL NEWROWS_${n}`,
         remark(
-          `${sql} was made by this release's step ${n}, which did not finish, and holds rows it did not copy: it is not dropped to run the step again. ` +
+          `${sql} was made by this release's step ${n}, which did not finish, and holds rows: it is not dropped to run the step again. ` +
             'Move the rows, drop the table by hand, then run the script again.',
         ),
         '.LOGOFF',
@@ -1337,7 +1404,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
           `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
         );
-      if (marked) lines.push(...interrupted(c, step, n, statements, stamp, failures));
+      if (marked) lines.push(...interrupted(c, step, n, statements, failures));
       // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
       // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
       // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
@@ -1562,7 +1629,15 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       await record('applied', null);
       await state();
       const rows = c.recorder.take();
-      lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
+      // An ALTER of a table takes the table's lock first, with NOWAIT and a bounded number of tries (#92 item 2).
+      const locked = bundled && step.action === 'alter' && kind === 'table';
+      lines.push(
+        ...(locked
+          ? lockedRows(c, qualified(c, step).sql, rows, lastRequest, `${n}`, `FAIL_${n}`)
+          : bundled
+            ? withRows(c, rows, lastRequest, n)
+            : ledgerGroup(c, rows)),
+      );
       if (conflictable && (options.conflictStrategy?.(step) ?? 'raise') === 'ignore') {
         // ifExists ignore over an object the ledger did not know: the same requests, recorded as a `replace` with no
         // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
@@ -1605,7 +1680,18 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
     lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, token) : lines).join('\n') + '\n';
+  return finish(c, options, lines, lockedFrom, token);
+}
+
+/**
+ * The script's text: the header names the tables it locks exclusively (known once every step is written), and every
+ * exit after `lockedFrom` releases the lock row (`withLock`).
+ */
+function finish(c: Ctx, options: BteqOptions, lines: string[], lockedFrom: number, token: string): string {
+  const named = exclusiveRemark(c);
+  lines.splice(header(options).length + 1, 0, ...named);
+  const from = lockedFrom >= 0 ? lockedFrom + named.length : -1;
+  return (from >= 0 ? withLock(c, lines, from, token) : lines).join('\n') + '\n';
 }
 
 /**
@@ -1735,7 +1821,6 @@ function lockedSwap(
   const rename = `RENAME TABLE ${names.table} TO ${names.aside};`;
   const copy = copyRows(c, step, step.statements.map(c.expand), names.stamp);
   const checks = copy ? changedRows(copy, names.table, names.backup) : [`SELECT TOP 1 1 FROM ${names.table};`];
-  const locked = checks.map((q, i) => (i === 0 ? `LOCKING TABLE ${names.table} FOR EXCLUSIVE ${q}` : q));
   failures.push(
     '',
     `.LABEL LOCKROWS_${n}`,
@@ -1748,13 +1833,91 @@ function lockedSwap(
     `.QUIT ${code}`,
   );
   return [
-    ...(c.ansi ? [] : ['BT;', fail]),
-    ...locked.flatMap((q) => [q, fail, `.IF ACTIVITYCOUNT > 0 THEN .GOTO LOCKROWS_${n}`]),
+    // A cheap read takes the table's lock, with NOWAIT and a bounded number of tries (#92 item 2); without a copy it
+    // is the check itself (any row was written since), else the comparisons follow under the lock.
+    ...exclusiveNowait(c, names.table, `SELECT TOP 1 1 FROM ${names.table};`, `${n}`, `FAIL_${n}`),
+    ...(copy ? checks : []).flatMap((q) => [q, fail, `.IF ACTIVITYCOUNT > 0 THEN .GOTO LOCKROWS_${n}`]),
+    ...(copy ? [] : [`.IF ACTIVITYCOUNT > 0 THEN .GOTO LOCKROWS_${n}`]),
     rename,
     fail,
     c.ansi ? 'COMMIT;' : 'ET;',
     fail,
   ];
+}
+
+/**
+ * The undo of an ALTER step's last reverse request `st` with the step's undo `rows`, as the deploy script writes a step
+ * (`withRows`): one transaction, `BT; <lock>; <rows>; <ALTER>; ET;` (`<lock>; <rows>; <ALTER>; COMMIT;` in ANSI mode),
+ * so that a run killed anywhere leaves both or neither and its re-run finishes (#92 item 1). The transaction starts by
+ * locking the table (`exclusiveNowait`). A column drop (the undo of an added column) is guarded twice: by the
+ * dictionary (`DBC.ColumnsV`: a column already gone, dropped by hand, is not dropped again; the rows alone are written,
+ * at `UNDONE_n`) and by its values, read under the lock: a value other than NULL and the default the release's ADD gave
+ * was written since the deployment, and stops the script (exit 16 + i, `FILLED_n`) with the column and its values
+ * kept. A default that is not a literal (`CURRENT_DATE`, `USER`, `WITH DEFAULT`) is not known to the script: any value
+ * then counts as written since.
+ */
+function undoAlter(
+  c: Ctx,
+  step: PlanStep,
+  n: number,
+  st: string,
+  rows: string[],
+  deployed: number,
+  failures: string[],
+): string[] {
+  const { db, name, sql } = qualified(c, step);
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
+  const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  const column = /^\s*ALTER\s+TABLE\s+\S+\s+DROP\s+("(?:[^"]|"")+"|[\w$#]+)\s*;?\s*$/i.exec(st)?.[1];
+  const lines: string[] = [];
+  let probe = `SELECT TOP 1 1 FROM ${sql};`;
+  if (column) {
+    const plain = column.replace(/^"(.*)"$/, '$1').replace(/""/g, '"');
+    const dflt = addedDefault(step.statements.map(c.expand), plain);
+    lines.push(
+      remark(`${sql}.${column} is dropped when it is there and holds no value written since deployment ${deployed}`),
+      `SELECT 1 FROM DBC.ColumnsV WHERE ${sameName(db, name)} AND UPPER(ColumnName) = ${quoteString(plain.toUpperCase())};`,
+      check,
+      `.IF ACTIVITYCOUNT = 0 THEN .GOTO UNDONE_${n}`,
+    );
+    probe = `SELECT TOP 1 1 FROM ${sql} WHERE ${column} IS NOT NULL${dflt ? ` AND ${column} <> ${dflt}` : ''};`;
+    failures.push(
+      '',
+      `.LABEL FILLED_${n}`,
+      c.ansi ? 'ROLLBACK;' : 'ABORT;',
+      remark(
+        `${sql}.${column} holds values written since deployment ${deployed} (values other than NULL${dflt ? ` and its default ${dflt}` : ''}): ` +
+          'it was not dropped; this step and the ones after it are not undone. Keep what you need elsewhere and clear the column ' +
+          `(UPDATE ${sql} SET ${column} = ${dflt ?? 'NULL'}), or drop it yourself, then run this script again.`,
+      ),
+      '.LOGOFF',
+      `.QUIT ${bteqReturnCode(n)}`,
+    );
+  }
+  lines.push(
+    ...exclusiveNowait(c, sql, probe, `${n}`, `FAIL_${n}`),
+    ...(column ? [`.IF ACTIVITYCOUNT > 0 THEN .GOTO FILLED_${n}`] : []),
+    ...rows.flatMap((r) => [r, check]),
+    bteqRequest(st),
+    fail,
+    c.ansi ? 'COMMIT;' : 'ET;',
+    fail,
+  );
+  return lines;
+}
+
+/** The literal DEFAULT the release's `ALTER TABLE ... ADD <column>` gave the column, or null (none, or not a literal). */
+function addedDefault(statements: string[], column: string): string | null {
+  const name = column.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const add = new RegExp(
+    String.raw`\bADD\s+"?${name}"?\s[^;]*?\bDEFAULT\s+('(?:[^']|'')*'|-?\d+(?:\.\d+)?)(?=\s|,|$)`,
+    'i',
+  );
+  for (const st of statements) {
+    const m = add.exec(st);
+    if (m) return m[1]!;
+  }
+  return null;
 }
 
 /**
@@ -2130,7 +2293,9 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       );
     }
     if (c.ledger) lines.push(...restoreChanged(c, step, n, deployed));
-    for (const [i, st] of reverse.entries()) {
+    // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
+    const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
+    for (const [i, st] of (bundled ? reverse.slice(0, -1) : reverse).entries()) {
       const onError = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
       // A DROP that finds nothing (3807) was done by a run of this script that was killed before its ledger rows.
       const drop = c.ledger && /^\s*DROP\b/i.test(st);
@@ -2160,7 +2325,6 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
       pending = c.recorder.requests.splice(0);
     }
     if (c.ledger) {
-      lines.push(`.LABEL UNDONE_${n}`);
       c.recorder.requests.push(...pending);
       await c.ledger.steps.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
       if (step.action === 'migrate')
@@ -2199,7 +2363,9 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
         },
         c.recorder,
       );
-      lines.push(...ledgerGroup(c, c.recorder.take()), `.LABEL SKIP_${n}`);
+      const rows = c.recorder.take();
+      if (bundled) lines.push(...undoAlter(c, step, n, reverse.at(-1)!, rows, deployed, failures), `.GOTO SKIP_${n}`);
+      lines.push(`.LABEL UNDONE_${n}`, ...ledgerGroup(c, rows), `.LABEL SKIP_${n}`);
       await c.ledger.deployments.finishDeployment(
         id,
         'failed',
@@ -2223,5 +2389,5 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
     lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return (lockedFrom >= 0 ? withLock(c, lines, lockedFrom, token) : lines).join('\n') + '\n';
+  return finish(c, options, lines, lockedFrom, token);
 }
