@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { Writers } from '../support/writers';
@@ -12,8 +13,18 @@ import { blueGreenStage, blueGreenYaml, sql, V2 } from './setup';
  */
 describe('blue/green through dbee deploy --strategy blue-green, switch, fallback, finish', () => {
   let stage: Awaited<ReturnType<typeof blueGreenStage>>;
+  let head = '';
   beforeAll(async () => {
     stage = await blueGreenStage(5000);
+    // A git checkout, as a team's workspace is: every phase records its commit (switch and finish said "unknown").
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: stage.w.root })
+        .toString()
+        .trim();
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'v1');
+    head = git('rev-parse', 'HEAD');
     // Blue asks for a backup of what is dropped: finish keeps blue's database aside.
     stage.w.write(
       'dbee.yaml',
@@ -87,8 +98,13 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
       await writers.stop();
     }
     const log = await dbee('log', { assumeYes: undefined, ticket: undefined, format: 'json' });
-    const kinds = (JSON.parse(log.stdout) as { deployments: { kind: string; result: string; ticket: string }[] })
-      .deployments;
+    const kinds = (
+      JSON.parse(log.stdout) as { deployments: { kind: string; result: string; ticket: string; commit: string }[] }
+    ).deployments;
+    // The release's files changed since the commit: `<sha>-dirty`, as a deployment from a working tree records it.
+    // (The stage's first deploy ran before the workspace was a checkout.)
+    const phases = kinds.filter((d) => d.kind !== 'deploy');
+    expect(phases.map((d) => d.commit?.slice(0, 40))).toEqual(phases.map(() => head));
     expect(kinds.map((d) => [d.kind, d.result, d.ticket])).toEqual([
       ['switch', 'succeeded', 'CHG-1'],
       ['fallback', 'succeeded', 'CHG-1'],

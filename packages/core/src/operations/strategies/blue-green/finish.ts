@@ -1,3 +1,4 @@
+import { sourceCommit } from '../../../context/load';
 import type { OperationContext } from '../../../context/operation-context';
 import { DbeeError, ExitCode } from '../../../errors';
 import { backupStamp } from '../../../plan/backup-stamp';
@@ -96,7 +97,7 @@ export function finishCommand(
       } catch (e) {
         problems.push(asProblem(e));
       }
-      return { plan: phasePlan(t.engine, work), problems, planChecksum: null, commit: null, work };
+      return { plan: phasePlan(t.engine, work), problems, planChecksum: null, commit: await sourceCommit(ctx), work };
     },
     verify: async () => {},
     settle: async () => ExitCode.ok,

@@ -1,3 +1,4 @@
+import { sourceCommit } from '../../../context/load';
 import type { OperationContext } from '../../../context/operation-context';
 import type { BlueGreenSide, Router } from '../../../engine/blue-green-role';
 import { ExitCode } from '../../../errors';
@@ -77,7 +78,13 @@ export function switchCommand(
     plan: async (input, session) => {
       const work = workOf(input.t, from);
       const problems = await refusals(ctx, input, session, from);
-      return { plan: phasePlan(input.t.engine, work), problems, planChecksum: null, commit: null, work };
+      return {
+        plan: phasePlan(input.t.engine, work),
+        problems,
+        planChecksum: null,
+        commit: await sourceCommit(ctx),
+        work,
+      };
     },
     // The refusals of the plan stage printed the switchover's steps already.
     verify: async () => {},
