@@ -392,7 +392,7 @@ describe('references', () => {
       'create function s.f() returns s.e[] language plpgsql as $$\nbegin\n  n.total := 1;\nend $$',
     );
     expect(error.message).toContain('"n.total" is not a known variable');
-    expect(error.location.line).toBe(3);
+    expect(error.location?.line).toBe(3);
   });
 
   it('reads string bodies of SQL functions with exact locations', async () => {
