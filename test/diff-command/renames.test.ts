@@ -160,5 +160,10 @@ describe('a declared table rename, deployed [postgres]', () => {
     const diff = await run(w.root, 'diff', { project: 'a', env: 'server', cache: false }, vars);
     expect(diff.stdout).toContain('no differences');
     expect(diff.code).toBe(0);
+    // The declaration stays until every environment has run it: done here, it plans nothing and warns of nothing.
+    const again = await run(w.root, 'deploy', { project: 'a', env: 'server', allowHazards }, vars);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/nothing to deploy/);
   });
 });
