@@ -45,6 +45,11 @@ interface RealSchema {
    * nothing (packages/core/src/diffing/narrow.ts).
    */
   readWhole?: string;
+  /**
+   * Settings the application's database carries (`ALTER DATABASE ... SET`, made by its install script beside the
+   * schema): set on both databases before anything runs, since its views call functions that read them.
+   */
+  settings?: Record<string, string>;
 }
 
 /** Replace `from` with `to` in a file of the project. */
@@ -238,6 +243,87 @@ BEGIN
 END;
 $$ LANGUAGE 'plpgsql';`,
   },
+  {
+    // AdventureWorks for Postgres, its Person and HumanResources schemas: domains in public, a materialized view with
+    // an index, the short-name view schemas pe and hr over them (cross-schema views), CLUSTER ON on every table.
+    name: 'adventureworks',
+    file: 'adventureworks/install.sql',
+    schemas: 'public,person,humanresources,pe,hr',
+    edits: [
+      {
+        file: 'schema/person/materialized-views/vstateprovincecountryregion.sql',
+        from: 'USING btree (stateprovinceid, countryregioncode);',
+        to: 'USING btree (stateprovinceid, countryregioncode);\n\nCREATE INDEX ix_vstateprovincecountryregion_name ON person.vstateprovincecountryregion USING btree (stateprovincename);',
+      },
+      {
+        file: 'schema/person/tables/phonenumbertype.sql',
+        from: '  name public."Name" NOT NULL,\n',
+        to: '  name public."Name" NOT NULL,\n  note text,\n',
+      },
+    ],
+    byHand: `CREATE INDEX ix_vstateprovincecountryregion_name ON person.vstateprovincecountryregion USING btree (stateprovincename);
+      ALTER TABLE person.phonenumbertype ADD COLUMN note text;`,
+    // Not modelled yet (issue 88 failure 2, the catalog coverage work): CLUSTER ON. Neither extract nor diff sees it,
+    // so the deployment has none of the 20.
+    known: {
+      onlyOriginal: [
+        'ALTER TABLE humanresources.department CLUSTER ON "PK_Department_DepartmentID";',
+        'ALTER TABLE humanresources.employee CLUSTER ON "PK_Employee_BusinessEntityID";',
+        'ALTER TABLE humanresources.employeedepartmenthistory CLUSTER ON "PK_EmployeeDepartmentHistory_BusinessEntityID_StartDate_Departm";',
+        'ALTER TABLE humanresources.employeepayhistory CLUSTER ON "PK_EmployeePayHistory_BusinessEntityID_RateChangeDate";',
+        'ALTER TABLE humanresources.jobcandidate CLUSTER ON "PK_JobCandidate_JobCandidateID";',
+        'ALTER TABLE humanresources.shift CLUSTER ON "PK_Shift_ShiftID";',
+        'ALTER TABLE person.address CLUSTER ON "PK_Address_AddressID";',
+        'ALTER TABLE person.addresstype CLUSTER ON "PK_AddressType_AddressTypeID";',
+        'ALTER TABLE person.businessentity CLUSTER ON "PK_BusinessEntity_BusinessEntityID";',
+        'ALTER TABLE person.businessentityaddress CLUSTER ON "PK_BusinessEntityAddress_BusinessEntityID_AddressID_AddressType";',
+        'ALTER TABLE person.businessentitycontact CLUSTER ON "PK_BusinessEntityContact_BusinessEntityID_PersonID_ContactTypeI";',
+        'ALTER TABLE person.contacttype CLUSTER ON "PK_ContactType_ContactTypeID";',
+        'ALTER TABLE person.countryregion CLUSTER ON "PK_CountryRegion_CountryRegionCode";',
+        'ALTER TABLE person.emailaddress CLUSTER ON "PK_EmailAddress_BusinessEntityID_EmailAddressID";',
+        'ALTER TABLE person.password CLUSTER ON "PK_Password_BusinessEntityID";',
+        'ALTER TABLE person.person CLUSTER ON "PK_Person_BusinessEntityID";',
+        'ALTER TABLE person.personphone CLUSTER ON "PK_PersonPhone_BusinessEntityID_PhoneNumber_PhoneNumberTypeID";',
+        'ALTER TABLE person.phonenumbertype CLUSTER ON "PK_PhoneNumberType_PhoneNumberTypeID";',
+        'ALTER TABLE person.stateprovince CLUSTER ON "PK_StateProvince_StateProvinceID";',
+        'ALTER TABLE person.vstateprovincecountryregion CLUSTER ON ix_vstateprovincecountryregion;',
+      ],
+      onlyDeployed: [],
+    },
+  },
+  {
+    // PostgREST's row-level security example: tables in data with 14 policies, views in api over them (cross-schema,
+    // WITH LOCAL CHECK OPTION) calling SQL functions of public, grants to two roles, column grants, an enum.
+    name: 'postgrest-rls',
+    file: 'postgrest-rls/schema.sql',
+    schemas: 'public,data,api',
+    settings: { 'postgrest.claims.user_id': '', 'postgrest.claims.company_id': '' },
+    edits: [
+      {
+        file: 'schema/data/tables/tasks.sql',
+        from: '  company_id integer DEFAULT public.app_company_id(),\n',
+        to: '  company_id integer DEFAULT public.app_company_id(),\n  due_on date,\n',
+      },
+      {
+        file: 'schema/data/tables/tasks.sql',
+        from: 'CREATE POLICY employee_policy ON data.tasks AS PERMISSIVE FOR ALL TO employee USING (true);',
+        to: 'CREATE POLICY employee_policy ON data.tasks AS PERMISSIVE FOR ALL TO employee USING ((company_id = public.app_company_id()));',
+      },
+    ],
+    byHand: `ALTER TABLE data.tasks ADD COLUMN due_on date;
+      ALTER POLICY employee_policy ON data.tasks USING (company_id = public.app_company_id());`,
+    // Not modelled yet (found by this corpus): column privileges (GRANT SELECT (id, name) ON api.clients). Extract
+    // writes none, and diff compares none, either way.
+    known: {
+      onlyOriginal: [
+        '-- Name: COLUMN clients.id; Type: ACL; Schema: api; Owner: postgres',
+        '-- Name: COLUMN clients.name; Type: ACL; Schema: api; Owner: postgres',
+        'GRANT SELECT(id) ON TABLE api.clients TO employee;',
+        'GRANT SELECT(name) ON TABLE api.clients TO employee;',
+      ],
+      onlyDeployed: [],
+    },
+  },
 ];
 
 /** `pg_dump -s` of a database without dbee's ledger schema, its `\restrict` lines (random per run) left out. */
@@ -270,6 +356,12 @@ describe.each(CORPUS.map((s) => [s.name, s] as const))('a real schema round-trip
   const url = (n: 1 | 2) => String(w.vars[n === 1 ? 'EM_SERVER_URL' : 'EM_SERVER2_URL']);
   beforeAll(async () => {
     await w.setup();
+    for (const [name, value] of Object.entries(real.settings ?? {}))
+      for (const n of [1, 2] as const)
+        await w.exec(
+          n,
+          `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET %s TO %L', current_database(), '${name}', '${value}'); END $$`,
+        );
     execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', url(1), '-f', join(FIXTURES, real.file)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -11,6 +11,31 @@ import { TeamWorkspace } from '../support/team-workspace';
 const REVENUE_OVER_A_FUNCTION = `CREATE VIEW reporting.customer_revenue AS
   SELECT customer_id, name, total, sales.order_count(customer_id) AS orders FROM sales.order_summary;
 `;
+/**
+ * Issue 88 failure 5: an aggregate of the project (Pagila's `group_concat`, as published) that a view calls. The differ
+ * does not compare aggregates, and the copy was made from the differ's model: without the aggregate, every verified
+ * dry run exited 1 ("could not copy ... function reporting.group_concat(text) does not exist").
+ */
+const AN_AGGREGATE = {
+  'databases/reporting/schema/reporting/functions/_group_concat.sql': `CREATE FUNCTION reporting._group_concat(text, text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+SELECT CASE
+  WHEN $2 IS NULL THEN $1
+  WHEN $1 IS NULL THEN $2
+  ELSE $1 || ', ' || $2
+END
+$_$;
+`,
+  'databases/reporting/schema/reporting/functions/group_concat.sql': `CREATE AGGREGATE reporting.group_concat(text) (
+    SFUNC = reporting._group_concat,
+    STYPE = text
+);
+`,
+  'databases/reporting/schema/reporting/views/customer_names.sql': `CREATE VIEW reporting.customer_names AS
+  SELECT reporting.group_concat(name) AS names FROM sales.order_summary;
+`,
+};
 /** sales v2: order_summary gains a column, and reporting's view selects it. */
 const SALES_V2 = {
   'databases/sales/schema/sales/views/order_summary.sql': `CREATE VIEW sales.order_summary AS
@@ -27,7 +52,10 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
   let team: TeamWorkspace;
   beforeAll(async () => {
     team = await TeamWorkspace.create({
-      files: { 'databases/reporting/schema/reporting/views/customer_revenue.sql': REVENUE_OVER_A_FUNCTION },
+      files: {
+        'databases/reporting/schema/reporting/views/customer_revenue.sql': REVENUE_OVER_A_FUNCTION,
+        ...AN_AGGREGATE,
+      },
     });
   });
   afterAll(async () => {

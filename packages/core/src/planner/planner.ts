@@ -134,6 +134,7 @@ export function planSources(input: PlanInput, built?: ObjectGraph): SourcePlan {
         deferredSteps.push(...built.constraints);
       }
     }
+    if (!input.diffProjects?.has(project)) errors.push(...pendingRenames(model, state, graph));
     // Foreign keys split out of their tables come after every table of the project.
     steps.push(...deferredSteps.splice(0));
     // A target whose ledger has nothing of the project starts from its baseline (planner/baseline.ts); a plan against
@@ -462,6 +463,36 @@ export function orderProjects(models: readonly ProjectModel[], planned: Readonly
   };
   for (const name of [...planned].sort()) visit(name);
   return out;
+}
+
+/**
+ * A table rename declared in db.yaml (`renames:`) that the target has yet to run: the ledger holds the old name and not
+ * the new one, which the sources define. Planned by a diff, which applies the declaration (`ALTER TABLE ... RENAME`,
+ * the rows kept); planned from the objects, the new name would be a new, empty table beside the old one. A column
+ * rename changes its table's file, which the diff plans already.
+ */
+function pendingRenames(model: ProjectModel, state: DeployedState, graph: ObjectGraph): DbeeError[] {
+  const errors: DbeeError[] = [];
+  for (const r of model.project.config.renames ?? []) {
+    if (r.kind !== 'table') continue;
+    const from = formatKey({ kind: 'table', schema: r.schema, name: r.from });
+    const to = formatKey({ kind: 'table', schema: r.schema, name: r.to });
+    if (!state.objects.has(from) || state.objects.has(to)) continue;
+    const object = graph.order.find((o) => o.id === to && o.project === model.project.name);
+    if (!object) continue;
+    errors.push(
+      new DbeeError(
+        `${to} is ${from} renamed (renames: in ${model.project.relativeRoot}/db.yaml), which the target has yet to run`,
+        {
+          code: 'OBJECT_NEEDS_DIFF',
+          location: object.location,
+          hint: 'deploy with the diff-based plan, which renames the table and keeps its rows',
+          details: { object: to, project: object.project },
+        },
+      ),
+    );
+  }
+  return errors;
 }
 
 /**

@@ -73,7 +73,7 @@ export async function closedModel(
   const diff = requireRole(engine, 'diff', 'copy schemas into a scratch database');
   const scope = new Set(schemas);
   for (;;) {
-    const live = await diff.introspect(conn, { schemas: [...scope] });
+    const live = await diff.introspect(conn, { schemas: [...scope], aggregates: true });
     const missing = schemasUsed(live).filter((s) => !scope.has(s));
     if (missing.length === 0) return { live, schemas: [...scope] };
     for (const s of missing) scope.add(s);

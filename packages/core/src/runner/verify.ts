@@ -204,7 +204,9 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
     .filter((s): s is string => !!s && !input.schemas.includes(s));
   const extra = [...new Set([...baselineSchemas, ...stepSchemas])];
   const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
-  if (!extra.length) return { live: await diff.introspect(input.conn, { schemas: input.schemas }), widened: [] };
+  // With the aggregates, which the differ does not compare but the copy's views and routines call.
+  if (!extra.length)
+    return { live: await diff.introspect(input.conn, { schemas: input.schemas, aggregates: true }), widened: [] };
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
   return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };
 }

@@ -41,6 +41,12 @@ export interface SchemaScope {
    * what changed (`diffing/narrow.ts`). Absent: everything. An engine may read more; the caller keeps what it asked for.
    */
   names?: readonly string[];
+  /**
+   * Also read plain aggregates, as routines of kind `aggregate` whose definition is their `CREATE AGGREGATE`: a scratch
+   * copy of the target (a verified dry run) needs them, since its views and routines call them. The differ does not
+   * compare aggregates yet (extract writes them from the catalog), so a diff's sides leave them out. Default false.
+   */
+  aggregates?: boolean;
 }
 
 /**

@@ -19,6 +19,23 @@ describe('sameViewDefinition', () => {
     ).toBe(true);
   });
 
+  it('drops the qualifier of a lone subquery in FROM too, as PostgreSQL 16 and later print it (issue 88)', () => {
+    // A UNION view over a subquery with an unaliased NULL, as PostgreSQL 15 prints it and as the embedded scratch
+    // database (a later major version) prints the same view built from that text: diff reported it changed.
+    const pg15 =
+      ' SELECT q.id,\n    q."?column?"\n   FROM ( SELECT t.id,\n            NULL::character varying AS "?column?"\n           FROM s.t\n        UNION ALL\n         SELECT t.id,\n            t.vc\n           FROM s.t) q;';
+    const later =
+      ' SELECT id,\n    "?column?"\n   FROM ( SELECT t.id,\n            NULL::character varying AS "?column?"\n           FROM s.t\n        UNION ALL\n         SELECT t.id,\n            t.vc\n           FROM s.t) q;';
+    expect(sameViewDefinition(pg15, later)).toBe(true);
+    expect(
+      sameViewDefinition(
+        " SELECT x.id\n   FROM ( SELECT t.id,\n            NULL::text AS z\n           FROM s.t\n        UNION\n         SELECT 1,\n            'x'::text) x;",
+        ' SELECT id\n   FROM ( SELECT t.id,\n            NULL::text AS z\n           FROM s.t\n        UNION\n         SELECT 1 AS "?column?",\n            \'x\'::text AS "?column?") x;',
+      ),
+    ).toBe(true);
+    expect(sameViewDefinition(pg15, later.replace('SELECT id,', 'SELECT vc,'))).toBe(false);
+  });
+
   it('still sees real differences', () => {
     expect(sameViewDefinition(' SELECT t.id FROM a.t;', ' SELECT t.qty FROM a.t;')).toBe(false);
     expect(

@@ -19,7 +19,8 @@ import { parseSync } from 'libpg-query';
  *
  * Servers of different major versions print the same view differently as well: PostgreSQL 16 and later leave out a
  * column's table qualifier when the query reads a single relation (`SELECT id FROM a.t` where 15 prints
- * `SELECT t.id FROM a.t`), so qualifiers that name the only relation of their SELECT are dropped too.
+ * `SELECT t.id FROM a.t`, and `SELECT id FROM (...) q` for `SELECT q.id FROM (...) q`), so qualifiers that name
+ * the only relation (or subquery) of their SELECT are dropped too.
  */
 export function sameDefinition(a: string, b: string, form: DefinitionForm): boolean {
   if (a === b) return true;
@@ -44,11 +45,16 @@ function canonical(sql: string, form: DefinitionForm): string {
   return JSON.stringify(normalise(tree, null));
 }
 
-/** Names a lone relation of a SELECT can be referred to by (its alias, else its name). */
+/** Names a lone relation of a SELECT can be referred to by (its alias, else its name; a subquery's alias). */
 function loneRelation(select: Record<string, unknown>): string | null {
   const from = select.fromClause as unknown[] | undefined;
   if (!from || from.length !== 1) return null;
-  const rv = (from[0] as { RangeVar?: { relname: string; alias?: { aliasname: string } } }).RangeVar;
+  const item = from[0] as {
+    RangeVar?: { relname: string; alias?: { aliasname: string } };
+    RangeSubselect?: { alias?: { aliasname: string } };
+  };
+  if (item.RangeSubselect) return item.RangeSubselect.alias?.aliasname ?? null;
+  const rv = item.RangeVar;
   if (!rv) return null;
   return rv.alias?.aliasname ?? rv.relname;
 }

@@ -3,7 +3,11 @@ import type { SchemaScope } from '@dbee/core/schema';
 import { notExtensionMember } from './extensions';
 
 /** One plain aggregate of the catalog (`pg_aggregate`), its functions schema-qualified (but `pg_catalog`'s). */
-interface AggregateRow {
+export interface AggregateRow {
+  /** `pg_proc.oid` (the scratch copy's model resolves dependencies by it). */
+  oid?: unknown;
+  /** `format_type` of each argument, as routines' keys write them. */
+  arg_types?: string[];
   schema: string;
   name: string;
   /** `pg_get_function_identity_arguments`: `integer`, `text, text`. */
@@ -37,7 +41,8 @@ const fn = (col: string) =>
     from pg_proc f join pg_namespace fn on fn.oid = f.pronamespace where f.oid = ${col} and ${col} <> 0)`;
 
 /** The plain aggregates of `scope` (not an extension's; ordered-set ones stay `unwritten`). */
-export const AGGREGATES_SQL = `select n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
+export const AGGREGATES_SQL = `select p.oid, n.nspname as schema, p.proname as name, pg_get_function_identity_arguments(p.oid) as args,
+    array(select format_type(u.t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, ord) order by u.ord)::text[] as arg_types,
     ${fn('a.aggtransfn')} as sfunc, format_type(a.aggtranstype, null) as stype, a.aggtransspace as sspace,
     ${fn('a.aggfinalfn')} as finalfunc, a.aggfinalextra as finalextra, a.aggfinalmodify::text as finalmodify,
     ${fn('a.aggcombinefn')} as combinefunc, ${fn('a.aggserialfn')} as serialfunc, ${fn('a.aggdeserialfn')} as deserialfunc,

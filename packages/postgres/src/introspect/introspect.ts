@@ -28,6 +28,7 @@ import type {
 import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
 import type { DefinitionForm } from '@dbee/core';
 import { readBackForm } from '../compare/read-back-form';
+import { AGGREGATES_SQL, aggregateStatement, type AggregateRow } from '../extract/aggregates';
 import { loadPostgresParser } from '../parse/libpg';
 import {
   COLLATIONS_SQL,
@@ -70,7 +71,9 @@ type Row = Record<string, unknown>;
  * by PostgreSQL itself, with `search_path` set to `pg_catalog` so every name is qualified.
  */
 export async function introspect(conn: Connection, scope: IntrospectScope, side?: Connection): Promise<SchemaModel> {
-  return readModel(conn, scope, Object.keys(CATALOG_QUERIES) as (keyof CatalogRows)[], side);
+  const all = Object.keys(CATALOG_QUERIES) as (keyof Rows)[];
+  // Plain aggregates only when asked for (`SchemaScope.aggregates`: a scratch copy), in the same request.
+  return readModel(conn, scope, scope.aggregates ? [...all, 'aggregates'] : all, side);
 }
 
 /**
@@ -85,23 +88,24 @@ export async function introspectRelations(conn: Connection, scope: IntrospectSco
 async function readModel(
   conn: Connection,
   scope: IntrospectScope,
-  all: readonly (keyof CatalogRows)[],
+  all: readonly (keyof Rows)[],
   side?: Connection,
 ): Promise<SchemaModel> {
   const params: unknown[] = [scope.schemas.filter((s) => s !== 'dbee')];
   // Narrowed to names (`SchemaScope.names`): the queries of named objects keep the rows of those names only.
   const names = scope.names ? [...scope.names] : null;
   if (names) params.push(names);
-  const sqlOf = (q: keyof CatalogRows) => (names && NARROWED[q] ? NARROWED[q](CATALOG_QUERIES[q]) : CATALOG_QUERIES[q]);
+  const sqlOf = (q: keyof Rows) =>
+    q === 'aggregates' ? AGGREGATES_SQL : names && NARROWED[q] ? NARROWED[q](CATALOG_QUERIES[q]) : CATALOG_QUERIES[q];
   // A narrowed query takes both; the others the schemas, or nothing (comments, dependencies read whole).
-  const paramsOf = (q: keyof CatalogRows) =>
-    names && NARROWED[q] ? params : UNSCOPED.has(q) ? undefined : params.slice(0, 1);
+  const paramsOf = (q: keyof Rows) =>
+    q !== 'aggregates' && names && NARROWED[q] ? params : UNSCOPED.has(q) ? undefined : params.slice(0, 1);
   await loadPostgresParser();
   // One after the other on a session: a pg client runs one query at a time anyway, and queues are deprecated there.
   // With a second session, each runs its share at the same time (shares of about equal cost at 5,000 objects).
   let serverVersion: number | undefined;
-  const read = async (c: Connection, queries: readonly (keyof CatalogRows)[]) => {
-    const rows: Partial<CatalogRows> = {};
+  const read = async (c: Connection, queries: readonly (keyof Rows)[]) => {
+    const rows: Partial<Rows> = {};
     if (c.queryMany) {
       // A session's share in one request: the server's version, then each query, with the catalog settings for them.
       const [version, ...answers] = await c.queryMany(
@@ -128,13 +132,13 @@ async function readModel(
   const parts = side
     ? await Promise.all([read(conn, own), read(side, shared).catch(() => read(conn, shared))])
     : [await read(conn, all)];
-  const none = Object.fromEntries(Object.keys(CATALOG_QUERIES).map((q) => [q, []]));
-  const model = new ModelBuilder().build(Object.assign(none, ...parts) as CatalogRows);
+  const none = Object.fromEntries([...Object.keys(CATALOG_QUERIES), 'aggregates'].map((q) => [q, []]));
+  const model = new ModelBuilder().build(Object.assign(none, ...parts) as Rows);
   if (serverVersion) model.serverVersion = serverVersion;
   return restrictModel(model, scope.manage);
 }
 
-type CatalogRows = Parameters<ModelBuilder['build']>[0];
+type CatalogRows = Omit<Rows, 'aggregates'>;
 
 /** The catalog queries, in the order a single session sends them. */
 const CATALOG_QUERIES: Record<keyof CatalogRows, string> = {
@@ -213,9 +217,9 @@ const named = (sql: string, schema: string, name: string) =>
   `select q.* from (${sql}) q where q.${schema} || '.' || q.${name} = any($2::text[])`;
 
 /** The queries that take no scope parameter. */
-const UNSCOPED = new Set<keyof CatalogRows>(['comments', 'deps']);
+const UNSCOPED = new Set<keyof Rows>(['comments', 'deps']);
 /** A second session's share: about half of the time at 5,000 objects (constraints, indexes, privileges, dependencies). */
-const ON_SIDE = new Set<keyof CatalogRows>(['constraints', 'indexes', 'privileges', 'deps', 'sequences', 'collations']);
+const ON_SIDE = new Set<keyof Rows>(['constraints', 'indexes', 'privileges', 'deps', 'sequences', 'collations']);
 
 /** The settings every catalog query runs with (see `withCatalogSettings`). */
 const CATALOG_SETTINGS = { search_path: 'pg_catalog', jit: 'off' };
@@ -315,6 +319,8 @@ interface Rows {
   textSearchDictionaries: Row[];
   textSearchConfigurations: Row[];
   deps: Row[];
+  /** Plain aggregates (`AGGREGATES_SQL`), read only for `SchemaScope.aggregates`. */
+  aggregates: Row[];
 }
 
 /** What an oid of a catalog stands for in the model. */
@@ -400,6 +406,7 @@ class ModelBuilder {
     this.buildViews(rows.views);
     this.buildIndexes(rows.indexes);
     this.buildRoutines(rows.routines);
+    this.buildAggregates(rows.aggregates);
     this.buildTriggers(rows.triggers);
     this.buildSequences(rows.sequences);
     this.buildDependencies(rows.deps);
@@ -713,6 +720,27 @@ class ModelBuilder {
       this.model.routines.push(routine);
       this.set('pg_proc', r.oid, { is: 'routine', obj: routine });
       this.own(key, r.owner);
+    }
+  }
+
+  /** Plain aggregates as routines of kind `aggregate`, defined by their `CREATE AGGREGATE` (comments apart). */
+  private buildAggregates(rows: Row[]): void {
+    for (const r of rows) {
+      const a = r as unknown as AggregateRow;
+      const key: ObjectKey = { kind: 'aggregate', schema: a.schema, name: a.name, args: list(r['arg_types']) };
+      const routine: Routine = {
+        key,
+        identityArgs: a.args,
+        arguments: a.args,
+        returnType: '',
+        language: 'internal',
+        definition: aggregateStatement({ ...a, comment: null }),
+        volatility: 'volatile',
+        dependsOn: [],
+        attrs: {},
+      };
+      this.model.routines.push(routine);
+      this.set('pg_proc', r['oid'], { is: 'routine', obj: routine });
     }
   }
 

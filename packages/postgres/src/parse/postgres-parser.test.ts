@@ -370,6 +370,31 @@ describe('references', () => {
     expect(error.location).toEqual({ file: FILE, line: 4, column: 3 });
   });
 
+  it("accepts arrays of the schema's own types as a PL/pgSQL result, which libpg-query takes for record[]", async () => {
+    // Issue 88 failure 5: "PL/pgSQL functions cannot return type record[]" for what PostgreSQL accepts.
+    for (const [head, ret] of [
+      ['create function s.f() returns s.e[]', 'return r;'],
+      ['create function s.f() returns setof s.e array', 'return next r;'],
+      ['create function s.f(out a s.e[3], out b int)', 'return;'],
+      ['create function s.f(d int[] default array[1, 2]) returns table (a s.e[], b int)', 'return;'],
+    ]) {
+      const s = await one(
+        `${head} language plpgsql as $$\ndeclare r s.e[];\nbegin\n  r := s.all_e();\n  ${ret}\nend $$`,
+      );
+      expect(
+        refs(s).map((r) => `${r.kind} ${r.schema}.${r.name}`),
+        head,
+      ).toEqual(['type s.e', 'function s.all_e']);
+      expect(s.references.find((r) => r.name === 'all_e')!.location).toEqual({ file: FILE, line: 4, column: 8 });
+    }
+    // A body PL/pgSQL refuses is still refused, at its line.
+    const error = await syntaxError(
+      'create function s.f() returns s.e[] language plpgsql as $$\nbegin\n  n.total := 1;\nend $$',
+    );
+    expect(error.message).toContain('"n.total" is not a known variable');
+    expect(error.location?.line).toBe(3);
+  });
+
   it('reads string bodies of SQL functions with exact locations', async () => {
     const s = await one(
       'create function s.total(p int) returns numeric language sql stable as $$\n  select sum(amount) from s.lines where order_id = p and s.ok(p)\n$$',

@@ -89,7 +89,13 @@ export function analyzePlpgsqlBody(ctx: StatementContext, body: RoutineBody, sin
     tree = parsePlpgsql(ctx.sql);
   } catch (e) {
     tree = withRowtypesAsComposite(ctx, body, e);
-    if (tree === undefined) throw plpgsqlError(ctx, body, e, what);
+    if (tree === undefined) {
+      const retried = withoutArraysInHead(ctx, body, e);
+      if (retried === undefined) throw plpgsqlError(ctx, body, e, what);
+      // The body's own error, found once the head no longer hides it.
+      if ('error' in retried) throw plpgsqlError({ ...ctx, sql: retried.sql }, body, retried.error, what);
+      tree = retried.tree;
+    }
   }
   const expressions: PlExpression[] = [];
   const types: PlDeclaredType[] = [];
@@ -155,6 +161,63 @@ function withRowtypesAsComposite(ctx: StatementContext, body: RoutineBody, error
     );
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Without a catalog, libpg-query takes a type it does not know (`t.e`, an enum of the schema) for `record`, and refuses
+ * an array of it as a result (`RETURNS t.e[]`, an OUT parameter or a `TABLE` column of that type: "PL/pgSQL functions
+ * cannot return type record[]"), which PostgreSQL accepts. On that error only, compile again with the array brackets
+ * of the statement's head (everything before the body) blanked out (`t.e`, which it accepts; the body, its lines and
+ * positions unchanged). Returns the tree, or the statement so compiled and the body's own error, or undefined when
+ * that does not apply.
+ */
+function withoutArraysInHead(
+  ctx: StatementContext,
+  body: RoutineBody,
+  error: unknown,
+): { tree: unknown } | { sql: string; error: unknown } | undefined {
+  if (!(error instanceof Error) || !/cannot return type record\[\]$/.test(error.message)) return undefined;
+  const bodyInStatement = body.start - ctx.start;
+  if (!ctx.sql.startsWith(body.content, bodyInStatement)) return undefined;
+  const head = ctx.sql.slice(0, bodyInStatement);
+  const own = new SourceText(ctx.sql);
+  let tokens;
+  try {
+    // The whole statement (its head alone ends in an open quote), then the tokens before the body.
+    tokens = scanSql(ctx.sql);
+  } catch {
+    return undefined;
+  }
+  const inHead = tokens.findIndex((t) => own.indexOfByte(t.start) >= bodyInStatement);
+  if (inHead >= 0) tokens = tokens.slice(0, inHead);
+  let blanked = head;
+  const blank = (fromByte: number, toByte: number) => {
+    const from = own.indexOfByte(fromByte);
+    const to = own.indexOfByte(toByte);
+    blanked = blanked.slice(0, from) + ' '.repeat(to - from) + blanked.slice(to);
+  };
+  // The end of a `[]` or `[3]` that starts at token i (a dimension of an array type), else -1.
+  const dimension = (i: number): number => {
+    if (tokens[i]?.text !== '[') return -1;
+    if (tokens[i + 1]?.text === ']') return i + 1;
+    return /^\d+$/.test(tokens[i + 1]?.text ?? '') && tokens[i + 2]?.text === ']' ? i + 2 : -1;
+  };
+  for (let i = 0; i < tokens.length; i++) {
+    // `[]`, `[3]`, `ARRAY`, `ARRAY[3]` after a type name; `ARRAY[1, 2]` (a default's value) stays.
+    const isArray = tokens[i]!.text.toLowerCase() === 'array';
+    if (isArray && tokens[i + 1]?.text === '[' && dimension(i + 1) === -1) continue;
+    const end = isArray ? Math.max(i, dimension(i + 1)) : dimension(i);
+    if (end === -1) continue;
+    blank(tokens[i]!.start, tokens[end]!.end);
+    i = end;
+  }
+  if (blanked === head) return undefined;
+  const sql = blanked + ctx.sql.slice(bodyInStatement);
+  try {
+    return { tree: parsePlpgsql(sql) };
+  } catch (e) {
+    return { sql, error: e };
   }
 }
 

@@ -59,7 +59,8 @@ const done = (statements: string[], reverse: string[] | null, transactional = tr
 
 const key = (k: ObjectKey) => qualified(k.schema, k.name);
 const routineRef = (k: ObjectKey) => `${key(k)}(${(k.args ?? []).join(', ')})`;
-const routineWord = (k: ObjectKey) => (k.kind === 'procedure' ? 'PROCEDURE' : 'FUNCTION');
+const routineWord = (k: ObjectKey) =>
+  k.kind === 'procedure' ? 'PROCEDURE' : k.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION';
 const viewWord = (k: ObjectKey) => (k.kind === 'materialized-view' ? 'MATERIALIZED VIEW' : 'VIEW');
 const alterTable = (table: ObjectKey) => `ALTER TABLE ${key(table)}`;
 const column = (table: ObjectKey, name: string) => `${alterTable(table)} ALTER COLUMN ${ident(name)}`;

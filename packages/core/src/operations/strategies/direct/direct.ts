@@ -643,8 +643,17 @@ async function pruneRemoved(
   for (const m of input.models) {
     const state = deployed.get(m.project.name);
     // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
+    // A table renamed by a declaration (`renames:`) is not removed: the diff renames it (or did), rows and all.
+    const renamedAway = new Set(
+      (m.project.config.renames ?? []).flatMap((r) => (r.kind === 'table' ? [`${r.schema}.${r.from}`] : [])),
+    );
     const removed = state
-      ? removedObjects(m, state).filter((k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`))
+      ? removedObjects(m, state).filter(
+          (k) =>
+            !inPlan.has(k) &&
+            !inPlan.has(`table:${k.split('@')[1] ?? ''}`) &&
+            !renamedAway.has(k.startsWith('table:') ? k.slice(6) : (k.split('@')[1] ?? '')),
+        )
       : [];
     if (!removed.length) continue;
     const prune = planned.includes(m.project.name) && (options.prune || (settingsOf(m.project.name).prune ?? false));
