@@ -39,6 +39,7 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
      where i.inhrelid = c.oid and c.relispartition) as partition_of,
   c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
   (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisreplident) as replident_index,
+  (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisclustered) as cluster_index,
   (select json_agg(json_build_object('schema', pn.nspname, 'name', pc.relname) order by i.inhseqno)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and not c.relispartition) as inherits,
@@ -71,7 +72,16 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
         where dep.classid = 'pg_class'::regclass and dep.refclassid = 'pg_class'::regclass and dep.refobjid = c.oid
           and dep.refobjsubid = a.attnum and dep.deptype = 'i' limit 1) end,
       'collation', ${collationOf('a', 't')},
-      'local', a.attislocal
+      'local', a.attislocal,
+      -- Per-column settings: SET STATISTICS (PostgreSQL 17 keeps the default as null, earlier ones as -1), the options
+      -- PostgreSQL documents (an undocumented pg_attver=... entry some builds add to every column is left out), SET
+      -- COMPRESSION and SET STORAGE when they are not the type's.
+      'statistics', case when a.attstattarget >= 0 then a.attstattarget end,
+      'options', (select array_agg(o order by o) from unnest(a.attoptions) o
+                  where split_part(o, '=', 1) in ('n_distinct', 'n_distinct_inherited')),
+      'compression', case a.attcompression when 'p' then 'pglz' when 'l' then 'lz4' end,
+      'storage', case when a.attstorage <> t.typstorage then
+        case a.attstorage when 'p' then 'plain' when 'e' then 'external' when 'm' then 'main' when 'x' then 'extended' end end
     ) order by a.attnum)
     from pg_attribute a
     join pg_type t on t.oid = a.atttypid

@@ -517,6 +517,8 @@ class ModelBuilder {
       else if (r.relreplident === 'n') attrs['replicaIdentity'] = 'nothing';
       else if (r.relreplident === 'i' && r.replident_index)
         attrs['replicaIdentity'] = `index:${str(r.replident_index)}`;
+      // ALTER TABLE ... CLUSTER ON: the index CLUSTER uses when it names none (a constraint's index or an index).
+      if (r.cluster_index) attrs['clusterOn'] = str(r.cluster_index);
       // Row-level security and policies are PostgreSQL details of the table: compared, and altered, with it.
       if (r.relrowsecurity) attrs['rowSecurity'] = true;
       if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
@@ -553,6 +555,7 @@ class ModelBuilder {
           attrs: {
             ...(c.generated === 'v' ? { generatedKind: 'virtual' } : {}),
             ...(c.identityOptions ? { identityOptions: c.identityOptions } : {}),
+            ...columnSettings(c),
           },
         };
         columns.set(c.num, col);
@@ -1041,6 +1044,28 @@ interface ColumnJson {
   identityOptions: string | null;
   collation: string | null;
   local: boolean;
+  /** SET STATISTICS target; null: the default. */
+  statistics: number | null;
+  /** Documented per-column options (`n_distinct=-0.02`), sorted; null: none. */
+  options: string[] | null;
+  /** SET COMPRESSION (`pglz`, `lz4`); null: the server's default_toast_compression. */
+  compression: string | null;
+  /** SET STORAGE when not the type's own (`plain`, `external`, `main`, `extended`); null: the type's. */
+  storage: string | null;
+}
+
+/**
+ * A column's settings that ALTER TABLE ... ALTER COLUMN sets (`Column.attrs`, compared by the differ as an
+ * `alter-column-settings` change): `statistics`, `options`, `compression`, `storage`, each only when set.
+ */
+function columnSettings(c: ColumnJson): Column['attrs'] {
+  const out: Column['attrs'] = {};
+  if (c.statistics !== null && c.statistics !== undefined) out['statistics'] = Number(c.statistics);
+  const options = list(c.options);
+  if (options.length) out['options'] = options;
+  if (c.compression) out['compression'] = c.compression;
+  if (c.storage) out['storage'] = c.storage;
+  return out;
 }
 
 function cmp(a: string, b: string): number {
