@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
-import { scratchDatabase } from '../support/pg';
+import { queryUrl, scratchDatabase } from '../support/pg';
 
 const WS = `version: 1
 defaultEnvironment: local
@@ -25,6 +25,7 @@ const TABLE = 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, b text);\
 describe.each([['postgres', 'server']])('column settings and CLUSTER ON in the sources [%s]', (_name, env) => {
   let w: ReturnType<typeof tempWorkspace>;
   let vars: NodeJS.ProcessEnv = {};
+  let url = '';
   let drop = async () => {};
   beforeAll(async () => {
     w = tempWorkspace({
@@ -36,6 +37,7 @@ describe.each([['postgres', 'server']])('column settings and CLUSTER ON in the s
     if (env === 'server') {
       const db = await scratchDatabase();
       vars = { CATALOG_SETTINGS_URL: db.url };
+      url = db.url;
       drop = db.drop;
     }
   });
@@ -70,5 +72,26 @@ describe.each([['postgres', 'server']])('column settings and CLUSTER ON in the s
     expect(deployed.stdout).not.toContain('nothing to deploy');
     const again = await diff();
     expect(again.code).toBe(0);
+  });
+
+  it('objects of classes dbee does not model, made by hand on the target, are named on the not compared line', async () => {
+    await queryUrl(
+      url,
+      `CREATE STATISTICS a.t_stats ON id, b FROM a.t;
+       CREATE RULE t_no_delete AS ON DELETE TO a.t DO INSTEAD NOTHING;
+       CREATE AGGREGATE a.total(int) (sfunc = int4pl, stype = int, initcond = '0');`,
+    );
+    const r = await run(w.root, 'diff', { project: 'a', env, cache: false }, vars);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'not compared: aggregate (dbee does not manage them, docs/diffs.md): a.total(integer) (only on server',
+    );
+    expect(r.stdout).toContain(
+      'not compared: extended statistics (dbee does not manage them, docs/diffs.md): a.t_stats (only on server',
+    );
+    expect(r.stdout).toContain(
+      'not compared: rule (dbee does not manage them, docs/diffs.md): a.t_no_delete on t (only on server',
+    );
+    expect(r.stdout).toContain('no differences in what was compared');
   });
 });

@@ -127,7 +127,7 @@ function differingSchemaDefaults(
   labels: { fromLabel: string; toLabel: string },
 ): string[] {
   const text = (d: NonNullable<SchemaModel['schemaDefaults']>[number]) =>
-    `FOR ROLE ${d.role} IN SCHEMA ${d.schema} GRANT ${d.privileges.join(', ')} ON ${d.on.toUpperCase()} TO ${d.grantee}${d.grantable.length ? ` (grantable: ${d.grantable.join(', ')})` : ''}`;
+    `FOR ROLE ${d.role}${d.schema ? ` IN SCHEMA ${d.schema}` : ' (in every schema)'} GRANT ${d.privileges.join(', ')} ON ${d.on.toUpperCase()} TO ${d.grantee}${d.grantable.length ? ` (grantable: ${d.grantable.join(', ')})` : ''}`;
   const a = new Set((from.schemaDefaults ?? []).map(text));
   const b = new Set((to.schemaDefaults ?? []).map(text));
   const only = (x: Set<string>, y: Set<string>, label: string) =>
@@ -138,6 +138,29 @@ function differingSchemaDefaults(
         `default privileges (ALTER DEFAULT PRIVILEGES; dbee does not manage them, set them by hand or in a migration): ${lines.join('; ')}`,
       ]
     : [];
+}
+
+/**
+ * Objects of classes the model does not hold (`SchemaModel.unmodelled`: extended statistics, rules, aggregates...)
+ * that are not the same on both sides, one line per class: never planned, so a comparison names them rather than say
+ * the two sides are equal.
+ */
+export function differingUnmodelled(
+  from: SchemaModel,
+  to: SchemaModel,
+  labels: { fromLabel: string; toLabel: string },
+): string[] {
+  const read = (m: SchemaModel) =>
+    new Map((m.unmodelled ?? []).map((u) => [`${u.what}\n${u.schema}.${u.name}`, u.definition ?? '']));
+  const [a, b] = [read(from), read(to)];
+  const byClass = new Map<string, string[]>();
+  for (const id of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    if (a.get(id) === b.get(id)) continue;
+    const [what, name] = id.split('\n') as [string, string];
+    const where = !b.has(id) ? `only on ${labels.fromLabel}` : !a.has(id) ? `only on ${labels.toLabel}` : 'they differ';
+    byClass.set(what, [...(byClass.get(what) ?? []), `${name} (${where})`]);
+  }
+  return [...byClass].map(([what, names]) => `${what} (dbee does not manage them, docs/diffs.md): ${list(names)}`);
 }
 
 /** Grantees whose privileges (on objects or by default) are not the same on both sides, sorted. */

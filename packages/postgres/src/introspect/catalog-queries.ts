@@ -24,8 +24,51 @@ const collationOf = (attribute: string, type: string) =>
 const explicitArrayCasts = (...trees: string[]) =>
   `coalesce(${trees.map((t) => `${t}::text ~ ':resulttypmod -?\\d+ :resultcollid \\d+ :coerceformat [013] '`).join(' or ')}, false)`;
 
+/**
+ * Objects of a schema of the classes the model does not hold, each with its definition as PostgreSQL prints it (see
+ * `SchemaModel.unmodelled`): extended statistics, rules, aggregates, operators, operator classes and families, foreign
+ * tables, publications of its tables or of the schema, event triggers whose function is in it.
+ */
+const UNMODELLED = `coalesce((select json_agg(json_build_object('what', u.what, 'name', u.name, 'definition', u.definition) order by u.what, u.name) from (
+    select 'extended statistics' as what, quote_ident(s.stxname) as name, pg_get_statisticsobjdef(s.oid) as definition
+      from pg_statistic_ext s where s.stxnamespace = n.oid and ${notInExtension('pg_statistic_ext', 's.oid')}
+    union all
+    select 'rule', quote_ident(r.rulename) || ' on ' || quote_ident(c.relname), pg_get_ruledef(r.oid)
+      from pg_rewrite r join pg_class c on c.oid = r.ev_class
+      where c.relnamespace = n.oid and r.rulename <> '_RETURN' and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'aggregate', quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+           concat_ws(' ', a.aggtransfn::text, format_type(a.aggtranstype, null), a.aggfinalfn::text, a.aggcombinefn::text,
+                     a.agginitval, a.aggsortop::text, a.aggkind)
+      from pg_proc p join pg_aggregate a on a.aggfnoid = p.oid
+      where p.pronamespace = n.oid and ${notInExtension('pg_proc', 'p.oid')}
+    union all
+    select 'operator', o.oid::regoperator::text, concat_ws(' ', o.oprcode::text, o.oprcom::text, o.oprnegate::text)
+      from pg_operator o where o.oprnamespace = n.oid and ${notInExtension('pg_operator', 'o.oid')}
+    union all
+    select 'operator class', quote_ident(oc.opcname), (select amname from pg_am where oid = oc.opcmethod)
+      from pg_opclass oc where oc.opcnamespace = n.oid and ${notInExtension('pg_opclass', 'oc.oid')}
+    union all
+    select 'operator family', quote_ident(f.opfname), (select amname from pg_am where oid = f.opfmethod)
+      from pg_opfamily f where f.opfnamespace = n.oid and ${notInExtension('pg_opfamily', 'f.oid')}
+    union all
+    select 'foreign table', quote_ident(c.relname), null
+      from pg_class c where c.relnamespace = n.oid and c.relkind = 'f' and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'publication', quote_ident(pb.pubname) || ' of ' || quote_ident(c.relname),
+           concat_ws(' ', pg_get_expr(pr.prqual, pr.prrelid), pr.prattrs::text)
+      from pg_publication_rel pr join pg_publication pb on pb.oid = pr.prpubid join pg_class c on c.oid = pr.prrelid
+      where c.relnamespace = n.oid
+    union all
+    select 'publication', quote_ident(pb.pubname) || ' of the schema', null
+      from pg_publication_namespace pn join pg_publication pb on pb.oid = pn.pnpubid where pn.pnnspid = n.oid
+    union all
+    select 'event trigger', quote_ident(e.evtname), concat_ws(' ', e.evtevent, e.evtenabled, e.evtfoid::regproc::text, e.evttags::text)
+      from pg_event_trigger e join pg_proc p on p.oid = e.evtfoid where p.pronamespace = n.oid
+  ) u), '[]'::json)`;
+
 export const SCHEMAS_SQL = `
-select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner
+select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, ${UNMODELLED} as unmodelled
 from pg_namespace n
 where ${IN_SCOPE}`;
 
@@ -264,7 +307,13 @@ union all
 select 'pg_default_acl', n.oid, concat_ws(' ', d.defaclobjtype::text, pg_get_userbyid(d.defaclrole)), ${grantee}
 from pg_default_acl d join pg_namespace n on n.oid = d.defaclnamespace
 cross join lateral aclexplode(d.defaclacl) a
-where ${IN_SCOPE}`;
+where ${IN_SCOPE}
+union all
+-- Without IN SCHEMA (defaclnamespace 0): for every schema, so read whatever the scope.
+select 'pg_default_acl', 0::oid, concat_ws(' ', d.defaclobjtype::text, pg_get_userbyid(d.defaclrole)), ${grantee}
+from pg_default_acl d
+cross join lateral aclexplode(d.defaclacl) a
+where d.defaclnamespace = 0`;
 
 /**
  * Collations defined in the schemas. The locale column is `colliculocale` on PostgreSQL 15 and 16 and `colllocale`

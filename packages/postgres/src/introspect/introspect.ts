@@ -364,6 +364,8 @@ class ModelBuilder {
     for (const r of rows.schemas) {
       const obj: SchemaDef = { key: { kind: 'schema', schema: '', name: str(r.name) }, dependsOn: [], attrs: {} };
       m.schemas.push(obj);
+      for (const u of json<{ what: string; name: string; definition: string | null }[] | null>(r.unmodelled) ?? [])
+        (m.unmodelled ??= []).push({ schema: obj.key.name, ...u });
       this.set('pg_namespace', r.oid, { is: 'schema', obj });
       this.own(obj.key, r.owner);
     }
@@ -948,14 +950,16 @@ class ModelBuilder {
 
   /** One row of a schema's default privileges (`pg_default_acl`), grouped by schema, role, kind and grantee. */
   private addSchemaDefault(defaults: Map<string, SchemaDefaultPrivilege>, r: Row): void {
-    const schema = this.get('pg_namespace', r.oid);
-    if (schema?.is !== 'schema') return;
+    // Oid 0: set without IN SCHEMA, for every schema (`schema: ''`).
+    const schema = String(r.oid) === '0' ? null : this.get('pg_namespace', r.oid);
+    if (schema !== null && schema?.is !== 'schema') return;
+    const name = schema ? schema.obj.key.name : '';
     const [letter, role] = str(r.column_name).split(' ') as [string, string];
     const on = DEFAULT_ACL_KINDS[letter] ?? letter;
-    const id = `${schema.obj.key.name} ${role} ${on} ${r.grantee}`;
+    const id = `${name} ${role} ${on} ${r.grantee}`;
     let d = defaults.get(id);
     if (!d) {
-      d = { schema: schema.obj.key.name, role, on, grantee: str(r.grantee), privileges: [], grantable: [] };
+      d = { schema: name, role, on, grantee: str(r.grantee), privileges: [], grantable: [] };
       defaults.set(id, d);
     }
     d.privileges.push(str(r.privilege_type));
