@@ -27,7 +27,8 @@ const explicitArrayCasts = (...trees: string[]) =>
 /**
  * Objects of a schema of the classes the model does not hold, each with its definition as PostgreSQL prints it (see
  * `SchemaModel.unmodelled`): extended statistics, rules, aggregates, operators, operator classes and families, foreign
- * tables, publications of its tables or of the schema, event triggers whose function is in it.
+ * tables, typed tables, tables on another access method or in a tablespace, base types, a range type's options,
+ * publications of its tables or of the schema, event triggers whose function is in it.
  */
 const UNMODELLED = `coalesce((select json_agg(json_build_object('what', u.what, 'name', u.name, 'definition', u.definition) order by u.what, u.name) from (
     select 'extended statistics' as what, quote_ident(s.stxname) as name, pg_get_statisticsobjdef(s.oid) as definition
@@ -62,6 +63,26 @@ const UNMODELLED = `coalesce((select json_agg(json_build_object('what', u.what, 
     union all
     select 'publication', quote_ident(pb.pubname) || ' of the schema', null
       from pg_publication_namespace pn join pg_publication pb on pb.oid = pn.pnpubid where pn.pnnspid = n.oid
+    union all
+    select 'typed table', quote_ident(c.relname), format_type(c.reloftype, null)
+      from pg_class c where c.relnamespace = n.oid and c.reloftype <> 0 and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'table access method', quote_ident(c.relname), am.amname
+      from pg_class c join pg_am am on am.oid = c.relam
+      where c.relnamespace = n.oid and c.relkind in ('r', 'm') and am.amname <> 'heap' and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'tablespace', quote_ident(c.relname), ts.spcname
+      from pg_class c join pg_tablespace ts on ts.oid = c.reltablespace
+      where c.relnamespace = n.oid and c.relkind in ('r', 'p', 'm', 'i', 'I') and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'base type', quote_ident(t.typname), concat_ws(' ', t.typinput::text, t.typoutput::text, t.typlen, t.typalign, t.typstorage)
+      from pg_type t where t.typnamespace = n.oid and t.typtype in ('b', 'p') and t.typcategory <> 'A' and ${notInExtension('pg_type', 't.oid')}
+    union all
+    -- A range type is modelled by its subtype; its other options are read here.
+    select 'range type options', quote_ident(t.typname),
+           concat_ws(' ', (select quote_ident(opcname) from pg_opclass where oid = r.rngsubopc),
+                     (select quote_ident(collname) from pg_collation where oid = r.rngcollation), r.rngcanonical::text, r.rngsubdiff::text)
+      from pg_range r join pg_type t on t.oid = r.rngtypid where t.typnamespace = n.oid and ${notInExtension('pg_type', 't.oid')}
     union all
     select 'event trigger', quote_ident(e.evtname), concat_ws(' ', e.evtevent, e.evtenabled, e.evtfoid::regproc::text, e.evttags::text)
       from pg_event_trigger e join pg_proc p on p.oid = e.evtfoid where p.pronamespace = n.oid

@@ -8,11 +8,11 @@ import { ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
 const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
 
 /**
- * Issue 88, failure 2: per-column settings (SET STATISTICS, SET (n_distinct ...), SET COMPRESSION, SET STORAGE) and
+ * Round trips of catalog properties (`catalog-coverage.ts`). Issue 88, failure 2: per-column settings (SET STATISTICS, SET (n_distinct ...), SET COMPRESSION, SET STORAGE) and
  * CLUSTER ON were not modelled, so a diff between a table with them and one without was empty. Each is now read,
  * compared, rendered with its reverse, and converges both ways.
  */
-describe.each(ENGINES)('column settings and CLUSTER ON [%s]', (engine) => {
+describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER ON and others [%s]', (engine) => {
   let live: Scratch;
   let desired: Scratch;
 
@@ -130,5 +130,38 @@ describe.each(ENGINES)('column settings and CLUSTER ON [%s]', (engine) => {
     expect(m.tables[0]!.columns.map((c) => c.attrs)).toEqual([{}, {}]);
     expect(m.tables[0]!.attrs).toEqual({});
     expect(diffModels(m, m)).toEqual([]);
+  });
+
+  // Properties that catalog-coverage.ts classifies as modelled and no other case sets, set on one side only.
+  const base = (s: string) => `
+    create table ${s}.p (id integer primary key, code text);
+    create table ${s}.t (id integer, p integer, code text);
+    create function ${s}.f() returns trigger language plpgsql as $$ begin return new; end $$;
+    create trigger t_touch before insert on ${s}.t for each row execute function ${s}.f();
+    create function ${s}.g(x integer) returns integer language sql as $$ select x $$;`;
+  const set = (s: string) => `
+    alter table ${s}.t set unlogged;
+    alter table ${s}.t set (fillfactor = 70);
+    alter table ${s}.p add constraint p_code unique nulls not distinct (code);
+    alter table ${s}.t add constraint t_p foreign key (p) references ${s}.p (id) match full;
+    alter table ${s}.t add constraint t_pos check (p > 0) no inherit;
+    alter table ${s}.t disable trigger t_touch;
+    alter function ${s}.g(integer) parallel safe security definer set search_path = pg_catalog;`;
+
+  test('set on the desired side: planned, applied, converged', async () => {
+    const { steps } = await convergeScratch(live, desired, 'cp1', base('cp1'), base('cp1') + set('cp1'));
+    const sql = steps.flatMap((s) => s.statements).join('\n');
+    expect(sql).toContain('SET UNLOGGED');
+    expect(sql).toContain('fillfactor=70');
+    expect(sql).toContain('DISABLE TRIGGER t_touch');
+    expect(sql).toContain('SECURITY DEFINER');
+  });
+
+  test('set on the live side only: taken off, converged', async () => {
+    const { steps } = await convergeScratch(live, desired, 'cp2', base('cp2') + set('cp2'), base('cp2'));
+    const sql = steps.flatMap((s) => s.statements).join('\n');
+    expect(sql).toContain('SET LOGGED');
+    expect(sql).toContain('RESET (fillfactor)');
+    expect(sql).toContain('ENABLE TRIGGER t_touch');
   });
 });
