@@ -95,3 +95,63 @@ describe.each([['postgres', 'server']])('column settings and CLUSTER ON in the s
     expect(r.stdout).toContain('no differences in what was compared');
   });
 });
+
+/**
+ * Issue 88, failure 6: `schemas: [MySchema]` is `myschema` (db.yaml's names are read as SQL reads them), which neither
+ * environment has: `diff --against-env` said "no differences" whatever differed. Now refused at the db.yaml line,
+ * naming the schema meant. Default privileges set without IN SCHEMA are named too.
+ */
+describe('two environments, a schema named in db.yaml that neither has', () => {
+  let w: ReturnType<typeof tempWorkspace>;
+  const drops: (() => Promise<void>)[] = [];
+  let vars: NodeJS.ProcessEnv = {};
+  let qa = '';
+  beforeAll(async () => {
+    const [a, b] = await Promise.all([scratchDatabase(), scratchDatabase()]);
+    drops.push(a.drop, b.drop);
+    vars = { CS_DEV_URL: a.url, CS_QA_URL: b.url };
+    qa = b.url;
+    for (const db of [a, b]) await queryUrl(db.url, 'CREATE SCHEMA "MySchema"; CREATE TABLE "MySchema".t (id int)');
+    await queryUrl(b.url, 'ALTER TABLE "MySchema".t ADD COLUMN note text');
+    w = tempWorkspace({
+      'dbee.yaml': `version: 1
+defaultEnvironment: dev
+environments:
+  dev:
+    engine: postgres
+    connection: { url: "\${CS_DEV_URL}" }
+  qa:
+    engine: postgres
+    connection: { url: "\${CS_QA_URL}" }
+`,
+      'm/db.yaml': 'version: 1\nname: m\nengine: postgres\nschemas:\n  - MySchema\n',
+      // Unquoted, as db.yaml: both name myschema; the databases were made with "MySchema" (a dump, another tool).
+      'm/t.sql': 'CREATE SCHEMA MySchema;\nCREATE TABLE MySchema.t (id int);\n',
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(drops.map((d) => d()));
+    w?.remove();
+  });
+
+  it('is refused at its db.yaml line with the name meant, never "no differences"', async () => {
+    const r = await run(w.root, 'diff', { project: 'm', env: 'dev', againstEnv: 'qa', cache: false }, vars);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('no differences');
+    expect(r.stderr).toContain('m/db.yaml:5');
+    expect(r.stderr).toContain('schema myschema of project m is on neither dev nor qa');
+    expect(r.stderr).toContain('the nearest existing name: MySchema');
+    expect(r.stderr).toContain(`schemas: ['"MySchema"']`);
+  });
+
+  it('quoted, the schema is compared; default privileges without IN SCHEMA are named', async () => {
+    w.write('m/db.yaml', 'version: 1\nname: m\nengine: postgres\nschemas:\n  - \'"MySchema"\'\n');
+    w.write('m/t.sql', 'CREATE SCHEMA "MySchema";\nCREATE TABLE "MySchema".t (id int);\n');
+    await queryUrl(qa, 'ALTER DEFAULT PRIVILEGES FOR ROLE postgres GRANT SELECT ON TABLES TO PUBLIC');
+    const r = await run(w.root, 'diff', { project: 'm', env: 'dev', againstEnv: 'qa', cache: false }, vars);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('ADD COLUMN note text');
+    expect(r.stdout).toContain('not compared: default privileges');
+    expect(r.stdout).toContain('FOR ROLE postgres (in every schema) GRANT SELECT ON TABLES TO PUBLIC: only on qa');
+  });
+});

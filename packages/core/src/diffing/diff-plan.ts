@@ -20,6 +20,7 @@ import {
   differingUnmodelled,
   environmentScope,
   refuseOtherSchemaNames,
+  refuseSchemasOnNeither,
 } from './environment-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { againstSources, type InFlightReader, type InFlightWork } from './in-flight-work';
@@ -186,6 +187,11 @@ async function diffEnvironment(
     start: { loaded },
   };
   if (live.cachedPlan) return { ...sides, plan: live.cachedPlan, cached: true };
+  if (envVsEnv)
+    refuseSchemasOnNeither(target, model.graph.schemas, live.model!, desired.model!(), {
+      fromLabel: environment.name,
+      toLabel: desired.label.replace(/ \(.*$/, ''),
+    });
   const plan = livePlan(engine, live, desired, {
     project: target.name,
     ...mode,

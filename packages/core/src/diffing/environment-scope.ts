@@ -45,6 +45,41 @@ export function refuseOtherSchemaNames(
   );
 }
 
+/**
+ * Two environments compared: a schema the project's db.yaml names that neither side has is refused (exit 1, at its
+ * line), never compared as empty on both sides ("no differences" whatever differs). The error names a schema of
+ * either database whose name differs only in case (db.yaml's names are read as SQL reads them: `MySchema` is
+ * `myschema`, and `'"MySchema"'` keeps its case).
+ */
+export function refuseSchemasOnNeither(
+  project: DbProject,
+  schemas: readonly string[],
+  from: SchemaModel,
+  to: SchemaModel,
+  labels: { fromLabel: string; toLabel: string },
+): void {
+  const there = new Set([...from.schemas, ...to.schemas].map((s) => s.key.name));
+  const near = [...new Set([...(from.nearSchemas ?? []), ...(to.nearSchemas ?? [])])];
+  const missing = schemas.map((s, i) => ({ s, i })).filter(({ s }) => s !== 'dbee' && !there.has(s));
+  if (!missing.length) return;
+  const [first] = missing;
+  const nearest = (s: string) => near.find((n) => n.toLowerCase() === s.toLowerCase());
+  const meant = missing.map(({ s }) => nearest(s)).filter((n): n is string => n !== undefined);
+  const quoted = (n: string) => `'"${n.replace(/"/g, '""')}"'`;
+  throw new DbeeError(
+    `schema ${missing.map(({ s }) => s).join(', ')} of project ${project.name} is on neither ${labels.fromLabel} nor ${labels.toLabel}: there is nothing to compare${meant.length ? ` (the nearest existing name: ${meant.join(', ')})` : ''}; nothing was changed`,
+    {
+      code: 'OPTIONS_INVALID',
+      location: project.file.locate(
+        project.config.schemas.length === schemas.length ? ['schemas', first!.i] : ['schemas'],
+      ),
+      hint: meant.length
+        ? `db.yaml's schema names are read as SQL reads them (unquoted: lower case); to name ${meant[0]}, write it quoted: schemas: [${quoted(meant[0]!)}]`
+        : 'name in db.yaml the schemas the project owns on both environments',
+    },
+  );
+}
+
 /** Two live models brought to what an env vs env comparison covers, and what it leaves out, named. */
 export interface ComparedEnvironments {
   from: SchemaModel;

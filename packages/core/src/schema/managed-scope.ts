@@ -162,5 +162,6 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
     ...(model.serverVersion !== undefined ? { serverVersion: model.serverVersion } : {}),
     ...(model.schemaDefaults ? { schemaDefaults: model.schemaDefaults } : {}),
     ...(model.unmodelled ? { unmodelled: model.unmodelled } : {}),
+    ...(model.nearSchemas ? { nearSchemas: model.nearSchemas } : {}),
   };
 }

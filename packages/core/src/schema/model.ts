@@ -56,6 +56,12 @@ export interface SchemaModel {
    * names on its `not compared:` line each one that is not the same on both sides; never planned. Absent when none.
    */
   unmodelled?: UnmodelledObject[];
+  /**
+   * Schemas of the database, outside the model, whose names differ from a schema read only in case (`Sales` beside
+   * `sales`): what a schema name typed without its quotes most likely meant, for the error that says so. Absent when
+   * none.
+   */
+  nearSchemas?: string[];
 }
 
 /** One object of a class the model does not hold (`SchemaModel.unmodelled`). */

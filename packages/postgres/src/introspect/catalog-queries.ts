@@ -89,9 +89,15 @@ const UNMODELLED = `coalesce((select json_agg(json_build_object('what', u.what, 
   ) u), '[]'::json)`;
 
 export const SCHEMAS_SQL = `
-select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, ${UNMODELLED} as unmodelled
+select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, ${UNMODELLED} as unmodelled, false as near
 from pg_namespace n
-where ${IN_SCOPE}`;
+where ${IN_SCOPE}
+union all
+-- Schemas whose names differ from one in scope only in case (SchemaModel.nearSchemas): what a name typed in db.yaml
+-- without its quotes most likely meant.
+select n.oid, n.nspname, null, null, true
+from pg_namespace n
+where not (${IN_SCOPE}) and exists (select 1 from unnest($1::text[]) x where lower(x) = lower(n.nspname))`;
 
 export const TABLES_SQL = `
 select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.relname as name, c.relkind,

@@ -362,6 +362,10 @@ class ModelBuilder {
   build(rows: Rows): SchemaModel {
     const m = this.model;
     for (const r of rows.schemas) {
+      if (r.near === true) {
+        (m.nearSchemas ??= []).push(str(r.name));
+        continue;
+      }
       const obj: SchemaDef = { key: { kind: 'schema', schema: '', name: str(r.name) }, dependsOn: [], attrs: {} };
       m.schemas.push(obj);
       for (const u of json<{ what: string; name: string; definition: string | null }[] | null>(r.unmodelled) ?? [])
