@@ -30,7 +30,7 @@ const notExtensionMember = (catalog: string, oid: string) =>
  * One line of text per definition of an object in scope, built by the catalog's own deparsers: schemas, relations
  * (kind, persistence, options, row security, owner, ACL, comment, replica identity FULL/NOTHING, an index attached
  * to a partitioned index), columns (type, nullability, default, identity,
- * generation, collation, ACL, comment, statistics target, options, compression, storage), constraints (pg_get_constraintdef, also on domains), indexes
+ * generation, collation, ACL, comment), constraints (pg_get_constraintdef, also on domains), indexes
  * (pg_get_indexdef), views and materialized views (pg_get_viewdef), routines (pg_get_functiondef, ACL, comment),
  * triggers (pg_get_triggerdef, enabled state), policies, types (enum labels in order, domain base/default/nullability,
  * range subtype), sequences (their parameters, not their current value), collations, text search dictionaries and
@@ -96,10 +96,7 @@ with ns as (
   from rel r join pg_class c on c.oid = r.oid
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('pg_class', 'a.attrelid', 'a.attnum')},
-                   -- The column's settings (statistics target, options, compression, storage), as read: an option
-                   -- the introspection leaves out (pg_attver=...) can only make the fingerprint change more often.
-                   a.attstattarget, a.attoptions::text, a.attcompression, a.attstorage), r.ident, r.nspname
+                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('pg_class', 'a.attrelid', 'a.attnum')}), r.ident, r.nspname
   -- Each relation's columns by its oid (an index scan), not a hash of the whole pg_attribute: the query's cost then
   -- follows the project's size, not the database's (a batch fingerprints each of 200 projects of one database).
   from rel r cross join lateral (select * from pg_attribute a where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped offset 0) a
