@@ -15,7 +15,13 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
 import { planChanges, type PlanChangesSettings } from '../planner/plan-changes';
 import type { SchemaModel } from '../schema/model';
 import { ignorePattern, projectScope, type ManagedScope, type SchemaScope } from '../schema/managed-scope';
-import { compareEnvironments, environmentScope, refuseOtherSchemaNames } from './environment-scope';
+import {
+  compareEnvironments,
+  differingUnmodelled,
+  environmentScope,
+  refuseOtherSchemaNames,
+  refuseSchemasOnNeither,
+} from './environment-scope';
 import type { RenameDeclaration } from '../schema/change';
 import { againstSources, type InFlightReader, type InFlightWork } from './in-flight-work';
 import { checksumStatements } from '../sources/checksum';
@@ -181,6 +187,11 @@ async function diffEnvironment(
     start: { loaded },
   };
   if (live.cachedPlan) return { ...sides, plan: live.cachedPlan, cached: true };
+  if (envVsEnv)
+    refuseSchemasOnNeither(target, model.graph.schemas, live.model!, desired.model!(), {
+      fromLabel: environment.name,
+      toLabel: desired.label.replace(/ \(.*$/, ''),
+    });
   const plan = livePlan(engine, live, desired, {
     project: target.name,
     ...mode,
@@ -262,6 +273,8 @@ function livePlan(
       toLabel: labels[1],
       grants: envVsEnv.grants,
     }));
+  // Objects of classes the model does not hold: named when the two sides differ in them, whatever the sides are.
+  uncompared.push(...differingUnmodelled(from, to, { fromLabel: labels[0], toLabel: labels[1] }));
   // The scope of the fingerprint goes with it: deploy checks freshness over the same part of the database.
   return {
     ...planChanges(engine, from, to, {

@@ -45,6 +45,41 @@ export function refuseOtherSchemaNames(
   );
 }
 
+/**
+ * Two environments compared: a schema the project's db.yaml names that neither side has is refused (exit 1, at its
+ * line), never compared as empty on both sides ("no differences" whatever differs). The error names a schema of
+ * either database whose name differs only in case (db.yaml's names are read as SQL reads them: `MySchema` is
+ * `myschema`, and `'"MySchema"'` keeps its case).
+ */
+export function refuseSchemasOnNeither(
+  project: DbProject,
+  schemas: readonly string[],
+  from: SchemaModel,
+  to: SchemaModel,
+  labels: { fromLabel: string; toLabel: string },
+): void {
+  const there = new Set([...from.schemas, ...to.schemas].map((s) => s.key.name));
+  const near = [...new Set([...(from.nearSchemas ?? []), ...(to.nearSchemas ?? [])])];
+  const missing = schemas.map((s, i) => ({ s, i })).filter(({ s }) => s !== 'dbee' && !there.has(s));
+  if (!missing.length) return;
+  const [first] = missing;
+  const nearest = (s: string) => near.find((n) => n.toLowerCase() === s.toLowerCase());
+  const meant = missing.map(({ s }) => nearest(s)).filter((n): n is string => n !== undefined);
+  const quoted = (n: string) => `'"${n.replace(/"/g, '""')}"'`;
+  throw new DbeeError(
+    `schema ${missing.map(({ s }) => s).join(', ')} of project ${project.name} is on neither ${labels.fromLabel} nor ${labels.toLabel}: there is nothing to compare${meant.length ? ` (the nearest existing name: ${meant.join(', ')})` : ''}; nothing was changed`,
+    {
+      code: 'OPTIONS_INVALID',
+      location: project.file.locate(
+        project.config.schemas.length === schemas.length ? ['schemas', first!.i] : ['schemas'],
+      ),
+      hint: meant.length
+        ? `db.yaml's schema names are read as SQL reads them (unquoted: lower case); to name ${meant[0]}, write it quoted: schemas: [${quoted(meant[0]!)}]`
+        : 'name in db.yaml the schemas the project owns on both environments',
+    },
+  );
+}
+
 /** Two live models brought to what an env vs env comparison covers, and what it leaves out, named. */
 export interface ComparedEnvironments {
   from: SchemaModel;
@@ -127,7 +162,7 @@ function differingSchemaDefaults(
   labels: { fromLabel: string; toLabel: string },
 ): string[] {
   const text = (d: NonNullable<SchemaModel['schemaDefaults']>[number]) =>
-    `FOR ROLE ${d.role} IN SCHEMA ${d.schema} GRANT ${d.privileges.join(', ')} ON ${d.on.toUpperCase()} TO ${d.grantee}${d.grantable.length ? ` (grantable: ${d.grantable.join(', ')})` : ''}`;
+    `FOR ROLE ${d.role}${d.schema ? ` IN SCHEMA ${d.schema}` : ' (in every schema)'} GRANT ${d.privileges.join(', ')} ON ${d.on.toUpperCase()} TO ${d.grantee}${d.grantable.length ? ` (grantable: ${d.grantable.join(', ')})` : ''}`;
   const a = new Set((from.schemaDefaults ?? []).map(text));
   const b = new Set((to.schemaDefaults ?? []).map(text));
   const only = (x: Set<string>, y: Set<string>, label: string) =>
@@ -138,6 +173,29 @@ function differingSchemaDefaults(
         `default privileges (ALTER DEFAULT PRIVILEGES; dbee does not manage them, set them by hand or in a migration): ${lines.join('; ')}`,
       ]
     : [];
+}
+
+/**
+ * Objects of classes the model does not hold (`SchemaModel.unmodelled`: extended statistics, rules, aggregates...)
+ * that are not the same on both sides, one line per class: never planned, so a comparison names them rather than say
+ * the two sides are equal.
+ */
+export function differingUnmodelled(
+  from: SchemaModel,
+  to: SchemaModel,
+  labels: { fromLabel: string; toLabel: string },
+): string[] {
+  const read = (m: SchemaModel) =>
+    new Map((m.unmodelled ?? []).map((u) => [`${u.what}\n${u.schema}.${u.name}`, u.definition ?? '']));
+  const [a, b] = [read(from), read(to)];
+  const byClass = new Map<string, string[]>();
+  for (const id of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    if (a.get(id) === b.get(id)) continue;
+    const [what, name] = id.split('\n') as [string, string];
+    const where = !b.has(id) ? `only on ${labels.fromLabel}` : !a.has(id) ? `only on ${labels.toLabel}` : 'they differ';
+    byClass.set(what, [...(byClass.get(what) ?? []), `${name} (${where})`]);
+  }
+  return [...byClass].map(([what, names]) => `${what} (dbee does not manage them, docs/diffs.md): ${list(names)}`);
 }
 
 /** Grantees whose privileges (on objects or by default) are not the same on both sides, sorted. */

@@ -6,7 +6,12 @@ import type { Plan } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { reachedRenames } from '../diffing/diff-plan';
 import { planChanges } from '../planner/plan-changes';
-import { compareEnvironments, environmentScope, refuseOtherSchemaNames } from '../diffing/environment-scope';
+import {
+  compareEnvironments,
+  environmentScope,
+  refuseOtherSchemaNames,
+  refuseSchemasOnNeither,
+} from '../diffing/environment-scope';
 import { formatDiffText } from '../diffing/format';
 import { requireRole, type Connection, type DiffRole, type Engine, type LockOwner } from '../engine/engine';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
@@ -282,6 +287,7 @@ async function planClone(
   const live: SchemaModel = await diff.introspect(conn, whole);
   const fingerprint = await diff.fingerprint(conn, whole);
   const roles = diff.roles ? await diff.roles(conn) : [];
+  refuseSchemasOnNeither(project, scope.schemas, live, from.model, { fromLabel: target.name, toLabel: source.name });
   const compared = compareEnvironments(scope.manage, live, from.model, {
     from: roles,
     to: from.roles,

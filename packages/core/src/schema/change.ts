@@ -126,6 +126,11 @@ export type Change =
     }
   | { kind: 'alter-column-nullability'; table: ObjectKey; column: string; from: boolean; to: boolean }
   /**
+   * The column's engine settings changed (`Column.attrs` other than identity and generation: PostgreSQL's SET
+   * STATISTICS, SET (n_distinct ...), SET COMPRESSION, SET STORAGE); `from` and `to` are the column on both sides.
+   */
+  | { kind: 'alter-column-settings'; table: ObjectKey; column: string; from: Column; to: Column }
+  /**
    * `carry`: the column changes between serial and identity, and the sequence position goes along through a holder
    * sequence (`carry.holder`): identity -> serial saves the identity's position there before `DROP IDENTITY`;
    * serial -> identity reads it there after `ADD ... AS IDENTITY` and drops the holder.
@@ -259,6 +264,7 @@ export function changeObjectKey(change: Change): ObjectKey {
     case 'alter-column-type':
     case 'alter-column-default':
     case 'alter-column-nullability':
+    case 'alter-column-settings':
     case 'alter-column-identity':
     case 'add-constraint':
     case 'drop-constraint':

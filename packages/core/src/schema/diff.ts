@@ -542,12 +542,24 @@ class Differ {
       this.fresh.add(constraintNode(t.key, c.name));
       if (apart(c)) this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
     }
-    // A replica identity that names an index (PostgreSQL's USING INDEX) is set once the index exists.
+    // A replica identity that names an index (PostgreSQL's USING INDEX) and the index CLUSTER uses (CLUSTER ON) are
+    // set once the index exists.
     const ri = t.attrs['replicaIdentity'];
-    if (typeof ri === 'string' && ri.startsWith('index:')) {
-      const { replicaIdentity: _ri, ...before } = t.attrs;
-      this.push({ kind: 'alter-table-options', table: t.key, from: before, to: t.attrs });
-    }
+    const { replicaIdentity: _ri, clusterOn: _c, ...before } = t.attrs;
+    if (typeof ri === 'string' && !ri.startsWith('index:')) before['replicaIdentity'] = ri;
+    if (!sameData(before, t.attrs)) this.push({ kind: 'alter-table-options', table: t.key, from: before, to: t.attrs });
+  }
+
+  /**
+   * An index re-created (dropped and created again) that its table clusters on (PostgreSQL's `attrs.clusterOn`, lost
+   * with the dropped index) is marked again once created, when the table itself is kept and says so on both sides.
+   */
+  private clusterOnAgain(index: Index): void {
+    const table = this.to.tables.find((x) => formatKey(x.key) === formatKey(index.table));
+    if (!table || table.attrs['clusterOn'] !== index.key.name) return;
+    const { clusterOn: _c, ...before } = table.attrs;
+    if (this.changes.some((c) => c.kind === 'create-table' && formatKey(c.table.key) === formatKey(table.key))) return;
+    this.push({ kind: 'alter-table-options', table: table.key, from: before, to: table.attrs });
   }
 
   /** Foreign keys between `gone` tables (not to themselves) whose referenced table reaches back to theirs. */
@@ -689,7 +701,7 @@ class Differ {
     const node = columnNode(table, t.name);
     if (
       !this.same(f.generated, t.generated, 'expression') ||
-      ((f.generated !== null || t.generated !== null) && !sameData(f.attrs, t.attrs))
+      ((f.generated !== null || t.generated !== null) && f.attrs['generatedKind'] !== t.attrs['generatedKind'])
     ) {
       // A generation expression cannot be altered in place everywhere: drop and add the column.
       this.push({ kind: 'drop-column', table, column: f });
@@ -765,6 +777,13 @@ class Differ {
       });
     if (f.notNull !== t.notNull)
       this.push({ kind: 'alter-column-nullability', table, column: t.name, from: f.notNull, to: t.notNull });
+    // The column's settings (statistics target, options, compression, storage): altered in place. A new type takes
+    // its own storage (PostgreSQL's ALTER COLUMN ... TYPE), so a retyped column is compared without its old one.
+    const retyped = f.type !== t.type || f.collation !== t.collation;
+    const { storage: _s, ...keptOnRetype } = f.attrs;
+    const before = retyped ? { ...f, attrs: keptOnRetype } : f;
+    if (!sameData(columnSettings(before), columnSettings(t)))
+      this.push({ kind: 'alter-column-settings', table, column: t.name, from: before, to: t });
     // Identity options (START, INCREMENT, MIN/MAXVALUE, CACHE, CYCLE) are compared when both sides read them.
     const options = (c: Column) => c.attrs['identityOptions'];
     const optionsChange =
@@ -813,6 +832,7 @@ class Differ {
       this.push({ kind: 'create-index', index: t, recreate: { cause } });
       this.drop(f.key);
       this.create(t.key);
+      this.clusterOnAgain(t);
     }
   }
 
@@ -1267,4 +1287,13 @@ export function compareVersions(a: string, b: string): number {
     return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/**
+ * A column's engine settings: its `attrs` but what the differ compares on its own (an identity's options, a generated
+ * column's kind). PostgreSQL: `statistics`, `options`, `compression`, `storage` (docs/diffs.md).
+ */
+export function columnSettings(c: Column): Column['attrs'] {
+  const { identityOptions: _i, generatedKind: _g, ...rest } = c.attrs;
+  return rest;
 }

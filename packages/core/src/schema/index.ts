@@ -32,6 +32,7 @@ export type {
   Comment,
   Privilege,
   SchemaDefaultPrivilege,
+  UnmodelledObject,
   PrivilegeGrant,
   Owner,
 } from './model';

@@ -167,5 +167,7 @@ export function restrictModel(model: SchemaModel, scope: ManagedScope | undefine
     defaultPrivileges: defaults,
     ...(model.serverVersion !== undefined ? { serverVersion: model.serverVersion } : {}),
     ...(model.schemaDefaults ? { schemaDefaults: model.schemaDefaults } : {}),
+    ...(model.unmodelled ? { unmodelled: model.unmodelled } : {}),
+    ...(model.nearSchemas ? { nearSchemas: model.nearSchemas } : {}),
   };
 }

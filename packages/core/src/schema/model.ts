@@ -50,6 +50,29 @@ export interface SchemaModel {
    * or compared as objects (docs/diff.md). Absent where the engine has none or none are set.
    */
   schemaDefaults?: SchemaDefaultPrivilege[];
+  /**
+   * Objects in the schemas of classes the model does not hold (PostgreSQL: extended statistics, rules, aggregates,
+   * operators, operator classes and families, foreign tables, publications, event triggers), read so that a comparison
+   * names on its `not compared:` line each one that is not the same on both sides; never planned. Absent when none.
+   */
+  unmodelled?: UnmodelledObject[];
+  /**
+   * Schemas of the database, outside the model, whose names differ from a schema read only in case (`Sales` beside
+   * `sales`): what a schema name typed without its quotes most likely meant, for the error that says so. Absent when
+   * none.
+   */
+  nearSchemas?: string[];
+}
+
+/** One object of a class the model does not hold (`SchemaModel.unmodelled`). */
+export interface UnmodelledObject {
+  schema: string;
+  /** Its class, e.g. `extended statistics`, `rule`, `aggregate`. */
+  what: string;
+  /** Its name as SQL spells it, with what tells it apart (`r on t`, `agg(integer)`). */
+  name: string;
+  /** Its definition as the engine prints it, or what stands for it; null when its name says all that is read. */
+  definition: string | null;
 }
 
 /** One grantee's default privileges on one kind of object created by `role` in `schema`. */

@@ -66,6 +66,7 @@ const RANK: Record<ChangeKind, number> = {
   'alter-column-default': 3,
   'alter-column-nullability': 4,
   'alter-column-identity': 5,
+  'alter-column-settings': 6,
   'alter-table-options': 7,
   'drop-column': 8,
   'drop-table': 9,
@@ -354,22 +355,29 @@ function nodeOf(
     case 'rename-column':
     case 'alter-column-nullability':
     case 'alter-column-identity':
+    case 'alter-column-settings':
       return { node: formatKey(change.table), deps: [] };
     case 'alter-table-options': {
-      // REPLICA IDENTITY USING INDEX names an index (PostgreSQL): a node of its own, after the table and the index.
+      // REPLICA IDENTITY USING INDEX and CLUSTER ON name an index (PostgreSQL): a node of its own, after the table and
+      // the index (an index of its own, or a constraint's: both are waited for, whichever the plan makes).
       const ri = change.to['replicaIdentity'];
-      if (typeof ri !== 'string' || !ri.startsWith('index:') || ri === change.from['replicaIdentity'])
-        return { node: formatKey(change.table), deps: [] };
+      const cluster = change.to['clusterOn'];
+      const indexes = [
+        ...(typeof ri === 'string' && ri.startsWith('index:') && ri !== change.from['replicaIdentity']
+          ? [ri.slice(6)]
+          : []),
+        ...(typeof cluster === 'string' && cluster !== change.from['clusterOn'] ? [cluster] : []),
+      ];
+      if (!indexes.length) return { node: formatKey(change.table), deps: [] };
+      const parent = `${change.table.schema}.${change.table.name}`;
       return {
         node: `${formatKey(change.table)}#replica-identity`,
         deps: [
           formatKey(change.table),
-          formatKey({
-            kind: 'index',
-            schema: change.table.schema,
-            name: ri.slice(6),
-            parent: `${change.table.schema}.${change.table.name}`,
-          }),
+          ...indexes.flatMap((name) => [
+            formatKey({ kind: 'index', schema: change.table.schema, name, parent }),
+            constraintNode(change.table, name),
+          ]),
         ],
       };
     }

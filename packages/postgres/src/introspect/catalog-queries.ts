@@ -24,10 +24,80 @@ const collationOf = (attribute: string, type: string) =>
 const explicitArrayCasts = (...trees: string[]) =>
   `coalesce(${trees.map((t) => `${t}::text ~ ':resulttypmod -?\\d+ :resultcollid \\d+ :coerceformat [013] '`).join(' or ')}, false)`;
 
+/**
+ * Objects of a schema of the classes the model does not hold, each with its definition as PostgreSQL prints it (see
+ * `SchemaModel.unmodelled`): extended statistics, rules, aggregates, operators, operator classes and families, foreign
+ * tables, typed tables, tables on another access method or in a tablespace, base types, a range type's options,
+ * publications of its tables or of the schema, event triggers whose function is in it.
+ */
+const UNMODELLED = `coalesce((select json_agg(json_build_object('what', u.what, 'name', u.name, 'definition', u.definition) order by u.what, u.name) from (
+    select 'extended statistics' as what, quote_ident(s.stxname) as name, pg_get_statisticsobjdef(s.oid) as definition
+      from pg_statistic_ext s where s.stxnamespace = n.oid and ${notInExtension('pg_statistic_ext', 's.oid')}
+    union all
+    select 'rule', quote_ident(r.rulename) || ' on ' || quote_ident(c.relname), pg_get_ruledef(r.oid)
+      from pg_rewrite r join pg_class c on c.oid = r.ev_class
+      where c.relnamespace = n.oid and r.rulename <> '_RETURN' and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'aggregate', quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+           concat_ws(' ', a.aggtransfn::text, format_type(a.aggtranstype, null), a.aggfinalfn::text, a.aggcombinefn::text,
+                     a.agginitval, a.aggsortop::text, a.aggkind)
+      from pg_proc p join pg_aggregate a on a.aggfnoid = p.oid
+      where p.pronamespace = n.oid and ${notInExtension('pg_proc', 'p.oid')}
+    union all
+    select 'operator', o.oid::regoperator::text, concat_ws(' ', o.oprcode::text, o.oprcom::text, o.oprnegate::text)
+      from pg_operator o where o.oprnamespace = n.oid and ${notInExtension('pg_operator', 'o.oid')}
+    union all
+    select 'operator class', quote_ident(oc.opcname), (select amname from pg_am where oid = oc.opcmethod)
+      from pg_opclass oc where oc.opcnamespace = n.oid and ${notInExtension('pg_opclass', 'oc.oid')}
+    union all
+    select 'operator family', quote_ident(f.opfname), (select amname from pg_am where oid = f.opfmethod)
+      from pg_opfamily f where f.opfnamespace = n.oid and ${notInExtension('pg_opfamily', 'f.oid')}
+    union all
+    select 'foreign table', quote_ident(c.relname), null
+      from pg_class c where c.relnamespace = n.oid and c.relkind = 'f' and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'publication', quote_ident(pb.pubname) || ' of ' || quote_ident(c.relname),
+           concat_ws(' ', pg_get_expr(pr.prqual, pr.prrelid), pr.prattrs::text)
+      from pg_publication_rel pr join pg_publication pb on pb.oid = pr.prpubid join pg_class c on c.oid = pr.prrelid
+      where c.relnamespace = n.oid
+    union all
+    select 'publication', quote_ident(pb.pubname) || ' of the schema', null
+      from pg_publication_namespace pn join pg_publication pb on pb.oid = pn.pnpubid where pn.pnnspid = n.oid
+    union all
+    select 'typed table', quote_ident(c.relname), format_type(c.reloftype, null)
+      from pg_class c where c.relnamespace = n.oid and c.reloftype <> 0 and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'table access method', quote_ident(c.relname), am.amname
+      from pg_class c join pg_am am on am.oid = c.relam
+      where c.relnamespace = n.oid and c.relkind in ('r', 'm') and am.amname <> 'heap' and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'tablespace', quote_ident(c.relname), ts.spcname
+      from pg_class c join pg_tablespace ts on ts.oid = c.reltablespace
+      where c.relnamespace = n.oid and c.relkind in ('r', 'p', 'm', 'i', 'I') and ${notInExtension('pg_class', 'c.oid')}
+    union all
+    select 'base type', quote_ident(t.typname), concat_ws(' ', t.typinput::text, t.typoutput::text, t.typlen, t.typalign, t.typstorage)
+      from pg_type t where t.typnamespace = n.oid and t.typtype in ('b', 'p') and t.typcategory <> 'A' and ${notInExtension('pg_type', 't.oid')}
+    union all
+    -- A range type is modelled by its subtype; its other options are read here.
+    select 'range type options', quote_ident(t.typname),
+           concat_ws(' ', (select quote_ident(opcname) from pg_opclass where oid = r.rngsubopc),
+                     (select quote_ident(collname) from pg_collation where oid = r.rngcollation), r.rngcanonical::text, r.rngsubdiff::text)
+      from pg_range r join pg_type t on t.oid = r.rngtypid where t.typnamespace = n.oid and ${notInExtension('pg_type', 't.oid')}
+    union all
+    select 'event trigger', quote_ident(e.evtname), concat_ws(' ', e.evtevent, e.evtenabled, e.evtfoid::regproc::text, e.evttags::text)
+      from pg_event_trigger e join pg_proc p on p.oid = e.evtfoid where p.pronamespace = n.oid
+  ) u), '[]'::json)`;
+
 export const SCHEMAS_SQL = `
-select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner
+select n.oid, n.nspname as name, pg_get_userbyid(n.nspowner) as owner, ${UNMODELLED} as unmodelled, false as near
 from pg_namespace n
-where ${IN_SCOPE}`;
+where ${IN_SCOPE}
+union all
+-- Schemas whose names differ from one in scope only in case (SchemaModel.nearSchemas): what a name typed in db.yaml
+-- without its quotes most likely meant.
+select n.oid, n.nspname, null, null, true
+from pg_namespace n
+where not (${IN_SCOPE}) and exists (select 1 from unnest($1::text[]) x where lower(x) = lower(n.nspname))`;
 
 export const TABLES_SQL = `
 select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.relname as name, c.relkind,
@@ -39,6 +109,7 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
      where i.inhrelid = c.oid and c.relispartition) as partition_of,
   c.relrowsecurity, c.relforcerowsecurity, c.relreplident,
   (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisreplident) as replident_index,
+  (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisclustered) as cluster_index,
   (select json_agg(json_build_object('schema', pn.nspname, 'name', pc.relname) order by i.inhseqno)
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and not c.relispartition) as inherits,
@@ -71,7 +142,16 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
         where dep.classid = 'pg_class'::regclass and dep.refclassid = 'pg_class'::regclass and dep.refobjid = c.oid
           and dep.refobjsubid = a.attnum and dep.deptype = 'i' limit 1) end,
       'collation', ${collationOf('a', 't')},
-      'local', a.attislocal
+      'local', a.attislocal,
+      -- Per-column settings: SET STATISTICS (PostgreSQL 17 keeps the default as null, earlier ones as -1), the options
+      -- PostgreSQL documents (an undocumented pg_attver=... entry some builds add to every column is left out), SET
+      -- COMPRESSION and SET STORAGE when they are not the type's.
+      'statistics', case when a.attstattarget >= 0 then a.attstattarget end,
+      'options', (select array_agg(o order by o) from unnest(a.attoptions) o
+                  where split_part(o, '=', 1) in ('n_distinct', 'n_distinct_inherited')),
+      'compression', case a.attcompression when 'p' then 'pglz' when 'l' then 'lz4' end,
+      'storage', case when a.attstorage <> t.typstorage then
+        case a.attstorage when 'p' then 'plain' when 'e' then 'external' when 'm' then 'main' when 'x' then 'extended' end end
     ) order by a.attnum)
     from pg_attribute a
     join pg_type t on t.oid = a.atttypid
@@ -254,7 +334,13 @@ union all
 select 'pg_default_acl', n.oid, concat_ws(' ', d.defaclobjtype::text, pg_get_userbyid(d.defaclrole)), ${grantee}
 from pg_default_acl d join pg_namespace n on n.oid = d.defaclnamespace
 cross join lateral aclexplode(d.defaclacl) a
-where ${IN_SCOPE}`;
+where ${IN_SCOPE}
+union all
+-- Without IN SCHEMA (defaclnamespace 0): for every schema, so read whatever the scope.
+select 'pg_default_acl', 0::oid, concat_ws(' ', d.defaclobjtype::text, pg_get_userbyid(d.defaclrole)), ${grantee}
+from pg_default_acl d
+cross join lateral aclexplode(d.defaclacl) a
+where d.defaclnamespace = 0`;
 
 /**
  * Collations defined in the schemas. The locale column is `colliculocale` on PostgreSQL 15 and 16 and `colllocale`

@@ -368,8 +368,14 @@ class ModelBuilder {
   build(rows: Rows): SchemaModel {
     const m = this.model;
     for (const r of rows.schemas) {
+      if (r.near === true) {
+        (m.nearSchemas ??= []).push(str(r.name));
+        continue;
+      }
       const obj: SchemaDef = { key: { kind: 'schema', schema: '', name: str(r.name) }, dependsOn: [], attrs: {} };
       m.schemas.push(obj);
+      for (const u of json<{ what: string; name: string; definition: string | null }[] | null>(r.unmodelled) ?? [])
+        (m.unmodelled ??= []).push({ schema: obj.key.name, ...u });
       this.set('pg_namespace', r.oid, { is: 'schema', obj });
       this.own(obj.key, r.owner);
     }
@@ -524,6 +530,8 @@ class ModelBuilder {
       else if (r.relreplident === 'n') attrs['replicaIdentity'] = 'nothing';
       else if (r.relreplident === 'i' && r.replident_index)
         attrs['replicaIdentity'] = `index:${str(r.replident_index)}`;
+      // ALTER TABLE ... CLUSTER ON: the index CLUSTER uses when it names none (a constraint's index or an index).
+      if (r.cluster_index) attrs['clusterOn'] = str(r.cluster_index);
       // Row-level security and policies are PostgreSQL details of the table: compared, and altered, with it.
       if (r.relrowsecurity) attrs['rowSecurity'] = true;
       if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
@@ -560,6 +568,7 @@ class ModelBuilder {
           attrs: {
             ...(c.generated === 'v' ? { generatedKind: 'virtual' } : {}),
             ...(c.identityOptions ? { identityOptions: c.identityOptions } : {}),
+            ...columnSettings(c),
           },
         };
         columns.set(c.num, col);
@@ -973,14 +982,16 @@ class ModelBuilder {
 
   /** One row of a schema's default privileges (`pg_default_acl`), grouped by schema, role, kind and grantee. */
   private addSchemaDefault(defaults: Map<string, SchemaDefaultPrivilege>, r: Row): void {
-    const schema = this.get('pg_namespace', r.oid);
-    if (schema?.is !== 'schema') return;
+    // Oid 0: set without IN SCHEMA, for every schema (`schema: ''`).
+    const schema = String(r.oid) === '0' ? null : this.get('pg_namespace', r.oid);
+    if (schema !== null && schema?.is !== 'schema') return;
+    const name = schema ? schema.obj.key.name : '';
     const [letter, role] = str(r.column_name).split(' ') as [string, string];
     const on = DEFAULT_ACL_KINDS[letter] ?? letter;
-    const id = `${schema.obj.key.name} ${role} ${on} ${r.grantee}`;
+    const id = `${name} ${role} ${on} ${r.grantee}`;
     let d = defaults.get(id);
     if (!d) {
-      d = { schema: schema.obj.key.name, role, on, grantee: str(r.grantee), privileges: [], grantable: [] };
+      d = { schema: name, role, on, grantee: str(r.grantee), privileges: [], grantable: [] };
       defaults.set(id, d);
     }
     d.privileges.push(str(r.privilege_type));
@@ -1069,6 +1080,28 @@ interface ColumnJson {
   identityOptions: string | null;
   collation: string | null;
   local: boolean;
+  /** SET STATISTICS target; null: the default. */
+  statistics: number | null;
+  /** Documented per-column options (`n_distinct=-0.02`), sorted; null: none. */
+  options: string[] | null;
+  /** SET COMPRESSION (`pglz`, `lz4`); null: the server's default_toast_compression. */
+  compression: string | null;
+  /** SET STORAGE when not the type's own (`plain`, `external`, `main`, `extended`); null: the type's. */
+  storage: string | null;
+}
+
+/**
+ * A column's settings that ALTER TABLE ... ALTER COLUMN sets (`Column.attrs`, compared by the differ as an
+ * `alter-column-settings` change): `statistics`, `options`, `compression`, `storage`, each only when set.
+ */
+function columnSettings(c: ColumnJson): Column['attrs'] {
+  const out: Column['attrs'] = {};
+  if (c.statistics !== null && c.statistics !== undefined) out['statistics'] = Number(c.statistics);
+  const options = list(c.options);
+  if (options.length) out['options'] = options;
+  if (c.compression) out['compression'] = c.compression;
+  if (c.storage) out['storage'] = c.storage;
+  return out;
 }
 
 function cmp(a: string, b: string): number {

@@ -562,6 +562,15 @@ class Analyzer {
       this.sink.add(makeReference('object', rv.schemaname, only.indexname, 'using index', this.ctx.frame, rv.location));
       return;
     }
+    const clusterOn = cmds.length === 1 && cmds[0]?.subtype === 'AT_ClusterOn' ? cmds[0].name : undefined;
+    if (kind === 'table' && clusterOn) {
+      // ALTER TABLE ... CLUSTER ON idx, in the table's file as psql runs it and pg_dump prints it: a statement on the
+      // index (as ALTER INDEX is, see README), so that it runs once the index exists, or with the table whose
+      // constraint makes it.
+      this.target(this.keys.relation('index', { ...rv, relname: clusterOn }), 'alter', rv.location);
+      this.relationRef(rv, 'cluster on');
+      return;
+    }
     this.target(this.keys.relation(kind, rv), 'alter', rv.location);
     if (kind === 'index') {
       // ALTER INDEX ... ATTACH PARTITION: after both indexes (ALTER INDEX names no table, see README).

@@ -44,6 +44,7 @@ const ACTIONS: Record<ChangeKind, StepAction> = {
   'alter-column-type': 'alter',
   'alter-column-default': 'alter',
   'alter-column-nullability': 'alter',
+  'alter-column-settings': 'alter',
   'alter-column-identity': 'alter',
   'add-constraint': 'add-constraint',
   'drop-constraint': 'alter',

@@ -119,7 +119,11 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
     ),
   'create-table': (c) =>
     done(
-      [...createTable(c.table), ...tableOptions(c.table.key, {}, securityOf(c.table.attrs))],
+      [
+        ...createTable(c.table),
+        ...tableOptions(c.table.key, {}, securityOf(c.table.attrs)),
+        ...c.table.columns.flatMap((col) => columnSettingsSql(c.table.key, NO_SETTINGS, col)),
+      ],
       [`DROP TABLE ${key(c.table.key)}`],
     ),
   'drop-table': (c) =>
@@ -136,7 +140,10 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
     ),
   'add-column': (c) =>
     done(
-      [`${alterTable(c.table)} ADD COLUMN ${columnDefinition(c.column)}`],
+      [
+        `${alterTable(c.table)} ADD COLUMN ${columnDefinition(c.column)}`,
+        ...columnSettingsSql(c.table, NO_SETTINGS, c.column),
+      ],
       [`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`],
     ),
   'drop-column': (c) => done([`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`], null),
@@ -157,6 +164,8 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
   },
   'alter-column-nullability': (c) =>
     done([setNotNull(c.table, c.column, c.to)], [setNotNull(c.table, c.column, c.from)]),
+  'alter-column-settings': (c) =>
+    done(columnSettingsSql(c.table, c.from, c.to), columnSettingsSql(c.table, c.to, c.from)),
   'alter-column-identity': (c) => {
     const identity = setIdentity(c.table, c.column, c.from, c.to, c.options);
     const back = setIdentity(c.table, c.column, c.to, c.from, c.options && { from: c.options.to, to: c.options.from });
@@ -588,6 +597,12 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
     if (!notNull(to).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} DROP NOT NULL`);
   for (const c of notNull(to))
     if (!notNull(from).includes(c)) out.push(`${alterTable(table)} ALTER COLUMN ${ident(c)} SET NOT NULL`);
+  if ((from['clusterOn'] ?? null) !== (to['clusterOn'] ?? null))
+    out.push(
+      typeof to['clusterOn'] === 'string'
+        ? `${alterTable(table)} CLUSTER ON ${ident(to['clusterOn'])}`
+        : `${alterTable(table)} SET WITHOUT CLUSTER`,
+    );
   if ((from['replicaIdentity'] ?? null) !== (to['replicaIdentity'] ?? null))
     out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
   if (from['persistence'] !== to['persistence'])
@@ -599,6 +614,57 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
   if (set.length) out.push(`${alterTable(table)} SET (${set.join(', ')})`);
   if (reset.length) out.push(`${alterTable(table)} RESET (${reset.join(', ')})`);
   return out;
+}
+
+/** A column with no settings: what `columnSettingsSql` starts from for a column just created. */
+const NO_SETTINGS = { attrs: {} } as Pick<Column, 'attrs'>;
+
+/** `storage` of a column's attrs as PostgreSQL's SET STORAGE spells it. */
+const STORAGE = new Set(['plain', 'external', 'extended', 'main']);
+/** `compression` of a column's attrs as SET COMPRESSION spells it. */
+const COMPRESSION = new Set(['pglz', 'lz4']);
+
+/**
+ * ALTER COLUMN statements that take column `to.name` from the settings of `from` to those of `to` (`Column.attrs`:
+ * `statistics`, `options`, `compression`, `storage`; absent is PostgreSQL's default). A storage put back to the type's
+ * own is looked up in the catalog (SET STORAGE DEFAULT exists only from PostgreSQL 16).
+ */
+export function columnSettingsSql(table: ObjectKey, from: Pick<Column, 'attrs'>, to: Column): string[] {
+  const out: string[] = [];
+  const col = column(table, to.name);
+  const a = from.attrs;
+  const b = to.attrs;
+  if ((a['statistics'] ?? null) !== (b['statistics'] ?? null))
+    out.push(`${col} SET STATISTICS ${typeof b['statistics'] === 'number' ? b['statistics'] : -1}`);
+  const options = (x: Attrs) =>
+    new Map((Array.isArray(x['options']) ? (x['options'] as string[]) : []).map((o) => [o.split('=')[0]!, o]));
+  const [before, after] = [options(a), options(b)];
+  const set = [...after].filter(([k, v]) => before.get(k) !== v).map(([, v]) => v);
+  const reset = [...before.keys()].filter((k) => !after.has(k));
+  if (set.length) out.push(`${col} SET (${set.join(', ')})`);
+  if (reset.length) out.push(`${col} RESET (${reset.join(', ')})`);
+  if ((a['compression'] ?? null) !== (b['compression'] ?? null)) {
+    const c = b['compression'];
+    out.push(`${col} SET COMPRESSION ${typeof c === 'string' && COMPRESSION.has(c) ? c : 'default'}`);
+  }
+  if ((a['storage'] ?? null) !== (b['storage'] ?? null)) {
+    const s = b['storage'];
+    if (typeof s === 'string' && STORAGE.has(s)) out.push(`${col} SET STORAGE ${s.toUpperCase()}`);
+    else out.push(defaultStorage(table, to.name));
+  }
+  return out;
+}
+
+/** SET STORAGE back to the column type's own storage, read from the catalog where the statement runs. */
+function defaultStorage(table: ObjectKey, name: string): string {
+  return `DO $dbee$
+BEGIN
+  EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STORAGE %s', ${literal(key(table))}, ${literal(name)},
+    (SELECT CASE t.typstorage WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = ${literal(key(table))}::regclass AND a.attname = ${literal(name)}));
+END
+$dbee$`;
 }
 
 /** Built-in type families with no cast between them (PostgreSQL's `pg_cast`): numbers, booleans, dates and times. */
