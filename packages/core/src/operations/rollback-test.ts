@@ -169,7 +169,8 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
       const why = `${failed.project}: ${failed.status}${failed.error ? `: ${failed.error.message.split('\n')[0]}` : ''}`;
       return { ...result, problems: [untested(`the release does not apply on the copy (${why})`)] };
     }
-    result.problems.push(...judgeSmoke(input, smokeBefore, await smokeOnCopy(ctx, input, copy), result));
+    const smokeAfter = await smokeOnCopy(ctx, input, copy);
+    result.problems.push(...judgeSmoke(input, smokeBefore, smokeAfter, result, touchedTables(before, plan)));
     await undoOnCopy(ctx, input, copy, ledger, quiet, declared, result);
     // What the rollback did not put back, as the statements that would, given to the release step they concern.
     const after = await diff.introspect(copy, { schemas });
@@ -273,8 +274,8 @@ async function undoOnCopy(
   for (const s of result.steps) s.durationMs = timed.get(s.key) ?? 0;
 }
 
-/** The failed smoke checks of each project, by project: each check's name and message. */
-type SmokeFailures = Map<string, { name: string; message: string }[]>;
+/** The failed smoke checks of each project, by project: each check's name, message and body (what it reads). */
+type SmokeFailures = Map<string, { name: string; message: string; reads: string | null }[]>;
 
 /**
  * The smoke checks of each project the release deploys, run on the copy as a deployment runs them (the baseline and
@@ -299,28 +300,43 @@ async function smokeOnCopy(ctx: OperationContext, input: RollbackTestInput, copy
       timeoutMs: smokeTimeoutMs(settings),
       record: false,
     });
+    const bodies = new Map(checks.map((c) => [c.name, JSON.stringify(c.body)]));
     out.set(
       project,
-      run.results.filter((r) => r.status === 'failed').map((r) => ({ name: r.name, message: r.message ?? 'failed' })),
+      run.results
+        .filter((r) => r.status === 'failed')
+        .map((r) => ({ name: r.name, message: r.message ?? 'failed', reads: bodies.get(r.name) ?? null })),
     );
   }
   return out;
 }
 
 /**
- * The smoke checks that fail on the copy after the release, each a problem where the release changed its outcome: a
- * check that fails before the release with the same message reads what the copy lacks (it holds rows only of the
- * tables the release touches), so it is not judged here (listed as such; `dbee smoke-test` judges it on the target).
+ * The smoke checks that fail on the copy after the release, each a problem where the release can change what it reads:
+ * a check of the smoke files that fails before the release with the same message and names nothing the release
+ * changes (no object of its steps, no table it touches) reads what the copy lacks (it holds rows only of the tables the
+ * release touches), so it is not judged here (listed as such; `dbee smoke-test` judges it on the target).
  */
 function judgeSmoke(
   input: RollbackTestInput,
   before: SmokeFailures,
   after: SmokeFailures,
   result: RollbackTestResult,
+  touched: readonly string[],
 ): DbeeError[] {
   const problems: DbeeError[] = [];
+  const changed = [
+    ...new Set([
+      ...input.plan.steps.filter((s) => s.action !== 'migrate').map((s) => s.objectKey.name),
+      ...touched.map((t) => t.slice(t.indexOf('.') + 1)),
+    ]),
+  ];
+  const readsChanged = (text: string) =>
+    changed.some((n) => new RegExp(`(^|[^A-Za-z0-9_$])"?${escape(n)}"?($|[^A-Za-z0-9_$])`, 'i').test(text));
   for (const [project, failed] of after) {
-    const same = (f: { name: string; message: string }) =>
+    const same = (f: { name: string; message: string; reads: string | null }) =>
+      f.reads !== null &&
+      !readsChanged(f.reads) &&
       (before.get(project) ?? []).some((b) => b.name === f.name && b.message === f.message);
     result.smokeUnjudged.push(...failed.filter(same).map((f) => `${project}: ${f.name} (${f.message})`));
     const bad = failed.filter((f) => !same(f));
@@ -330,7 +346,7 @@ function judgeSmoke(
           `rollback test: ${bad.length} smoke check${bad.length === 1 ? '' : 's'} of ${project} fail${bad.length === 1 ? 's' : ''} on the copy after the release: ${bad.map((r) => `${r.name} (${r.message})`).join('; ')}`,
           {
             code: 'ROLLBACK_TEST_SMOKE',
-            hint: `the release changes their outcome on the copy (they pass there before it, or fail otherwise); the copy holds up to verify.sampleRows (${input.sampleRows}) rows of each table the release touches and no rows of the others: run \`dbee smoke-test\` on the target to see them there`,
+            hint: `the release changes what they read, or their outcome on the copy; the copy holds up to verify.sampleRows (${input.sampleRows}) rows of each table the release touches and no rows of the others: run \`dbee smoke-test\` on the target to see them there`,
             exitCode: ExitCode.invalid,
           },
         ),
@@ -405,6 +421,11 @@ function notProven(
       ),
     );
   }
+}
+
+/** The tables (`schema.name`) of the model that a step of the plan touches. */
+function touchedTables(model: SchemaModel, plan: Plan): string[] {
+  return model.tables.map((t) => `${t.key.schema}.${t.key.name}`).filter((t) => plan.steps.some((s) => touches(s, t)));
 }
 
 /** Whether a step writes rows of table `schema.name`: a migration naming it, or a data statement of a step naming it. */
