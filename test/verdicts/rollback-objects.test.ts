@@ -19,7 +19,12 @@ it('rollback --objects table:pl.film undoes the column the release added and lea
   w = await workspaceWith('postgres', { 'pl/db.yaml': dbYaml('pl'), 'pl/film.sql': TABLE });
   const ws = w;
   const dbee = (command: 'deploy' | 'rollback', options: Record<string, unknown> = {}) =>
-    run(ws.root, command, { project: 'pl', assumeYes: true, countdownFrom: 0, ...options }, ws.target.vars);
+    run(
+      ws.root,
+      command,
+      { project: 'pl', assumeYes: true, ...(command === 'deploy' ? { countdownFrom: 0 } : {}), ...options },
+      ws.target.vars,
+    );
   const first = await dbee('deploy');
   expect(first.code, first.stdout + first.stderr).toBe(0);
   ws.write('pl/film.sql', TABLE.replace('year int)', 'year int, rating text)'));
