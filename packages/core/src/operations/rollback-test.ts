@@ -162,30 +162,48 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     await ledger.writer.ensure();
     const quiet = quietContext(ctx);
     const smokeBefore = await smokeOnCopy(ctx, input, copy);
-    const deployed = await applyOnCopy(ctx, input, copy, quiet);
-    // A project the release leaves as it is (a dependency with nothing to deploy) is not a failure.
-    const failed = deployed.projects.find((p) => p.status !== 'succeeded' && p.status !== 'unchanged');
-    if (failed) {
-      const why = `${failed.project}: ${failed.status}${failed.error ? `: ${failed.error.message.split('\n')[0]}` : ''}`;
-      return { ...result, problems: [untested(`the release does not apply on the copy (${why})`)] };
-    }
+    const failed = notApplied(await applyOnCopy(ctx, input, copy, quiet));
+    if (failed) return { ...result, problems: [untested(`the release does not apply on the copy (${failed})`)] };
     const smokeAfter = await smokeOnCopy(ctx, input, copy);
     result.problems.push(...judgeSmoke(input, smokeBefore, smokeAfter, result, touchedTables(before, plan)));
     await undoOnCopy(ctx, input, copy, ledger, quiet, declared, result);
-    // What the rollback did not put back, as the statements that would, given to the release step they concern.
-    const after = await diff.introspect(copy, { schemas });
-    for (const d of differences(engine, after, before)) stepOf(result, plan, d.key).differences.push(d.text);
-    const rowsAfter = await readRows(engine, copy, sampled, result.uncompared);
-    for (const [table, rows] of rowsBefore) {
-      const left = rowDifference(rows, rowsAfter.get(table) ?? []);
-      if (left) stepOf(result, plan, null, table).differences.push(left);
-    }
+    await leftOnCopy(engine, copy, { schemas, model: before, rows: rowsBefore }, plan, result);
     judge(result, plan, input.withinMs, rollbackScripts(plan, models));
     notProven(result, plan, sample.beyond, input);
     result.proven = !result.problems.length;
     return result;
   } finally {
     await opened.shadow.dispose().catch(() => {});
+  }
+}
+
+/**
+ * The first project of the release that did not apply on the copy, said in a few words; null when all did. A project
+ * the release leaves as it is (a dependency with nothing to deploy: `unchanged`) is not a failure.
+ */
+function notApplied(run: Awaited<ReturnType<typeof runPlan>>): string | null {
+  const failed = run.projects.find((p) => p.status !== 'succeeded' && p.status !== 'unchanged');
+  if (!failed) return null;
+  return `${failed.project}: ${failed.status}${failed.error ? `: ${failed.error.message.split('\n')[0]}` : ''}`;
+}
+
+/**
+ * What the rollback did not put back on the copy, given to the release step it concerns: the objects (as the
+ * statements that would restore them) and the rows of the tables the copy holds (`before.rows`).
+ */
+async function leftOnCopy(
+  engine: Engine,
+  copy: Connection,
+  before: { schemas: string[]; model: SchemaModel; rows: Map<string, string[]> },
+  plan: Plan,
+  result: RollbackTestResult,
+): Promise<void> {
+  const after = await engine.diff!.introspect(copy, { schemas: before.schemas });
+  for (const d of differences(engine, after, before.model)) stepOf(result, plan, d.key).differences.push(d.text);
+  const rowsAfter = await readRows(engine, copy, [...before.rows.keys()], result.uncompared);
+  for (const [table, rows] of before.rows) {
+    const left = rowDifference(rows, rowsAfter.get(table) ?? []);
+    if (left) stepOf(result, plan, null, table).differences.push(left);
   }
 }
 
