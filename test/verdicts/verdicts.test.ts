@@ -99,7 +99,11 @@ describe('the verdict matrix', () => {
     console.info(
       [
         `verdict matrix: ${CELLS.length} cells held by ${outputs.size} runs (setup ${setup} ms, runs ${[...outputs.values()].reduce((n, o) => n + o.ms, 0)} ms), ${pending.length} cells pending of ${Object.keys(SHAPES).length} shapes × 12 capabilities × 2 releases:`,
-        ...pending.map((p) => `  pending: ${p.capability} × ${p.shape} × ${p.release}: ${p.pending}`),
+        // One line per capability and reason: the cells it leaves pending.
+        ...[...groupBy(pending, (p) => `${p.capability}: ${p.pending}`)].map(
+          ([why, cells]) =>
+            `  pending: ${why} (${cells.length} cell${cells.length === 1 ? '' : 's'}: ${cells.map((c) => `${c.shape} × ${c.release}`).join('; ')})`,
+        ),
       ].join('\n'),
     );
     expect(failures).toEqual([]);
@@ -119,4 +123,11 @@ function judge(cell: Cell, got: { code: number; out: string }): string[] {
   for (const p of cell.never ?? []) if (says(p)) wrong.push(`${where}: says ${String(p)}`);
   if (wrong.length) wrong.push(`${where}: its output was:\n${got.out}`);
   return wrong;
+}
+
+/** Items grouped by a key, in the order each key first comes. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
 }
