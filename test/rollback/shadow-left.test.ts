@@ -36,7 +36,8 @@ describe('a scratch database left on the server by a killed run', () => {
       child.stdout.on('data', (d) => resolve(String(d).trim()));
       child.on('exit', (code) => reject(new Error(`the child ended (${code}) before opening its shadow`)));
     });
-    expect(name).toMatch(/^dbee_shadow_[0-9a-z]+_\d+_[0-9a-f]{6}$/);
+    expect(name).toMatch(/^dbee_shadow_[0-9a-z]+_\d+_[0-9a-f]{6}_[0-9a-f]{6}$/);
+    const dead = child.pid!;
     const ended = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await ended;
@@ -51,6 +52,22 @@ describe('a scratch database left on the server by a killed run', () => {
       expect(await exists(name)).toBe(false);
     } finally {
       await next.dispose();
+    }
+
+    // Issue 89: killed during its CREATE DATABASE, before the comment that names the host: its name names the host
+    // too, so the next command removes it at once (not only once it is 10 minutes old).
+    const host = /^dbee_shadow_[0-9a-z]+_\d+_([0-9a-f]{6})_/.exec(name)![1];
+    const uncommented = `dbee_shadow_${Math.floor(Date.now() / 1000).toString(36)}_${dead}_${host}_abcdef`;
+    await createDatabase(uncommented);
+    expect(await exists(uncommented)).toBe(true);
+    const after = await createPostgresEngine().diff!.openShadow('server', environment, {
+      workspaceRoot: process.cwd(),
+      roles: [],
+    });
+    try {
+      expect(await exists(uncommented)).toBe(false);
+    } finally {
+      await after.dispose();
     }
   });
 });

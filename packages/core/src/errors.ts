@@ -284,6 +284,7 @@ export const ERROR_CODES = {
   ROLLBACK_INCOMPLETE: { exit: 1, about: 'the rollback could not be finished; the message says what is left.' },
   ROLLBACK_IRREVERSIBLE: { exit: 1, about: 'the release holds a step that cannot be undone.' },
   ROLLBACK_NOT_LAST: { exit: 1, about: 'only the last deployment can be rolled back.' },
+  ROLLBACK_NOT_PROVEN: { exit: 1, about: 'the rollback is proven only on a sample of the rows the release writes.' },
   ROLLBACK_TEST_FAILED: { exit: 1, about: 'the rollback test failed on a scratch copy.' },
   ROLLBACK_TEST_SAMPLE: { exit: 1, about: "the rollback test's sample of rows could not be loaded." },
   ROLLBACK_TEST_SMOKE: { exit: 1, about: 'smoke checks failed after the tested rollback.' },

@@ -53,6 +53,7 @@ export type {
   DiffRole,
   StateFingerprints,
   MissingRows,
+  SampleCopied,
   SamplePurpose,
   ObjectCatalog,
   InPlaceChanges,

@@ -38,7 +38,7 @@ import { RESET_SHADOW } from './shadow/embedded-shadow';
 import { openShadow } from './shadow/open-shadow';
 import { dropStatement, quoteIdent } from './render/drop-statement';
 import { postgresFacts } from './introspect/postgres-facts';
-import { copySample, missingRows } from './shadow/scratch-rows';
+import { copySample, maintainedColumns, missingRows } from './shadow/scratch-rows';
 import * as lazy from './lazy-roles';
 
 export const postgresCapabilities: EngineCapabilities = {
@@ -118,6 +118,7 @@ export function createPostgresEngine(): Engine {
       catalogVersion: (conn) => catalogVersion(conn),
       copySample: (from, to, tables, purpose) => copySample(from, to, tables, purpose),
       missingRows: (error, copy, target) => missingRows(error, copy, target),
+      maintainedColumns: (conn, tables) => maintainedColumns(conn, tables),
       readRows: async (conn, t) =>
         (
           await conn.query<{ r: string }>(

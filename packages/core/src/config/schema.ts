@@ -204,6 +204,12 @@ export const verifySettings = z.strictObject({
   sampleTables: z
     .record(z.string().regex(/^[^.]+\.[^.]+$/, 'a table as schema.name'), z.number().int().nonnegative())
     .optional(),
+  /**
+   * A rollback proven only on the sample is accepted (default false): where the release writes rows of a table that
+   * has more rows than the copy holds, the rollback test says "not proven for rows outside the sample" and refuses
+   * (exit 1) unless this is true (then it says so and passes).
+   */
+  allowSampledRows: z.boolean().optional(),
 });
 
 export const compatSettings = z.strictObject({

@@ -484,12 +484,18 @@ export interface MissingRows {
 /** What a copy of rows into another database is for (`DiffRole.copySample`): its errors name it. */
 export type SamplePurpose = 'rollback-test' | 'preview';
 
+/** The rows `DiffRole.copySample` copied per table (`schema.name`), and the tables it could not copy whole. */
+export type SampleCopied = Map<string, number> & {
+  /** The tables of the request that hold more rows than their `limit` (only `limit` of them were copied). */
+  beyond: ReadonlySet<string>;
+};
+
 export interface DiffRole {
   /**
    * Copy a sample of the target's rows (`from`, only read) into a scratch copy of its schemas (`to`), for the rollback
    * test (docs/rollback-readiness.md): up to `limit` rows of each table of `tables`, then every row those rows reference
    * through the copy's foreign keys, followed from table to table until none is missing (a referenced table receives
-   * only the rows the sample names). All of it is loaded in one transaction, as a restore loads data: the copy's
+   * only the rows the sample names); a table with more rows than its `limit` is named in the result's `beyond`. All of it is loaded in one transaction, as a restore loads data: the copy's
    * triggers on those tables do not fire, and its foreign keys are checked once at the end. Returns the rows copied
    * per table (`schema.name`), referenced tables included. A sample that cannot be loaded (a referenced row missing on
    * the target too, a table given 0 rows that sampled rows reference) is a `DbeeError` coded `ROLLBACK_TEST_SAMPLE`
@@ -502,7 +508,7 @@ export interface DiffRole {
     to: Connection,
     tables: readonly { schema: string; name: string; limit: number }[],
     purpose?: SamplePurpose,
-  ): Promise<Map<string, number>>;
+  ): Promise<SampleCopied>;
   /**
    * The rows a scratch copy lacks that `error` (a statement's failure on the copy, which holds none or a sample of the
    * target's rows) is about, when the error can come only from them; null for every other error, which is then the
@@ -513,6 +519,16 @@ export interface DiffRole {
   missingRows?(error: unknown, copy: Connection, target: Connection | null): Promise<MissingRows | null>;
   /** Every row of a table, each as one canonical text (compared before and after a rollback on the copy). */
   readRows?(conn: Connection, table: { schema: string; name: string }): Promise<string[]>;
+  /**
+   * The columns of `tables` (`schema.name`) that a row trigger sets on every UPDATE (a touch trigger: `NEW.updated_at
+   * := now()`), each with the trigger's name: an undo's UPDATE sets them again, so the rollback test compares them only
+   * where the release names them (docs/rollback-readiness.md). PostgreSQL: BEFORE UPDATE row triggers whose function
+   * assigns `NEW.<column>`. Optional: without it every column is compared.
+   */
+  maintainedColumns?(
+    conn: Connection,
+    tables: readonly string[],
+  ): Promise<{ table: string; column: string; trigger: string }[]>;
   /**
    * Read the live schema of some schemas into the neutral model, with a fixed number of catalog queries, without
    * what `scope.manage` leaves out (`restrictModel`). With `side` (a second session of the lock's holder that only

@@ -213,11 +213,27 @@ export async function packagePlan(given: PackagePlanInput): Promise<Plan> {
       })
     : gap
       ? pkg.plan.steps
-      : pendingSteps(pkg.plan, deployed, variables).steps;
+      : replacingSteps(pendingSteps(pkg.plan, deployed, variables).steps, deployed);
   const steps = baselineSteps(pending, deployed, environment.name).map((s, i) => ({ ...s, order: i + 1 }));
   const withSteps = new Set(steps.map((s) => s.project));
   const states = Object.fromEntries(Object.entries(objectStates).filter(([p]) => withSteps.has(p)));
   return { ...pkg.plan, steps, ...(Object.keys(states).length ? { objectStates: states } : {}) };
+}
+
+/**
+ * A full-state package's steps as they meet this database: a `create` of an object the ledger holds at another version
+ * (a `CREATE OR REPLACE` function or view) replaces it, so its reverse is the definition it replaces (read when the
+ * step runs, as a replace's is) and not the DROP a first creation is undone by: `dbee rollback` (and the rollback test)
+ * then puts the previous version back instead of dropping an object others depend on.
+ */
+function replacingSteps(steps: PlanStep[], deployed: ReadonlyMap<string, DeployedState>): PlanStep[] {
+  return steps.map((step) =>
+    step.action === 'create' &&
+    deployed.get(step.project)?.objects.has(step.key) &&
+    /^\s*(CREATE\s+OR\s+REPLACE|REPLACE)\b/i.test(step.statements[0] ?? '')
+      ? { ...step, action: 'replace' as const, reverse: null }
+      : step,
+  );
 }
 
 /**

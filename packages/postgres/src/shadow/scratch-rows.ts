@@ -1,4 +1,4 @@
-import type { Connection, MissingRows, SamplePurpose } from '@dbee/core';
+import type { Connection, MissingRows, SampleCopied, SamplePurpose } from '@dbee/core';
 import { DbeeError, ExitCode } from '@dbee/core/errors';
 import { ident, literal } from '../render/quote';
 
@@ -50,7 +50,7 @@ export async function copySample(
   to: Connection,
   tables: readonly { schema: string; name: string; limit: number }[],
   purpose: SamplePurpose = 'rollback-test',
-): Promise<Map<string, number>> {
+): Promise<SampleCopied> {
   const limits = new Map(tables.map((t) => [`${t.schema}.${t.name}`, t.limit]));
   const keys = (await to.query<ForeignKeyRow>(FOREIGN_KEYS)).rows.map(foreignKey);
   // One key per child, parent and columns (pg_dump declares a partitioned table's keys on each partition).
@@ -59,12 +59,18 @@ export async function copySample(
   ];
   const rows = new Map<TableName, Set<string>>();
   let fresh = new Map<TableName, string[]>();
+  const beyond = new Set<TableName>();
   for (const [table, limit] of limits) {
     if (limit <= 0) continue;
+    // One row more than the limit says whether the table holds more (that row is not copied).
     const sampled = await readJson(
       from,
-      `SELECT row_to_json(t)::text AS r FROM ${qualified(table)} AS t LIMIT ${Math.floor(limit)}`,
+      `SELECT row_to_json(t)::text AS r FROM ${qualified(table)} AS t LIMIT ${Math.floor(limit) + 1}`,
     );
+    if (sampled.length > Math.floor(limit)) {
+      beyond.add(table);
+      sampled.pop();
+    }
     if (!sampled.length) continue;
     rows.set(table, new Set(sampled));
     fresh.set(table, sampled);
@@ -98,7 +104,7 @@ export async function copySample(
     fresh = next;
   }
   if (rows.size) await load(from, to, rows, keys, purpose);
-  return new Map([...rows].map(([t, r]) => [t, r.size]));
+  return Object.assign(new Map([...rows].map(([t, r]) => [t, r.size])), { beyond });
 }
 
 /** The sample loaded into the copy in one transaction (see `copySample`); a failure refuses, naming what failed. */
@@ -304,4 +310,37 @@ function sampleError(purpose: SamplePurpose, what: string, hint: string): DbeeEr
     hint,
     exitCode: ExitCode.invalid,
   });
+}
+
+/**
+ * `DiffRole.maintainedColumns` for PostgreSQL: the columns of `tables` that an enabled BEFORE UPDATE row trigger's
+ * function assigns (`NEW.col := ...` or `NEW.col = ...` in its source), each with the trigger's name.
+ */
+export async function maintainedColumns(
+  conn: Connection,
+  tables: readonly string[],
+): Promise<{ table: string; column: string; trigger: string }[]> {
+  if (!tables.length) return [];
+  const rows = (
+    await conn.query<{ on_table: string; trigger: string; src: string; columns: string[] }>(
+      `SELECT n.nspname || '.' || c.relname AS on_table, t.tgname AS trigger, p.prosrc AS src,
+              array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_proc p ON p.oid = t.tgfoid
+        WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND (t.tgtype & 1) = 1 AND (t.tgtype & 2) = 2 AND (t.tgtype & 16) = 16
+          AND n.nspname || '.' || c.relname = ANY($1::text[])`,
+      [[...tables]],
+    )
+  ).rows;
+  const out: { table: string; column: string; trigger: string }[] = [];
+  for (const r of rows) {
+    const assigned = new Set(
+      [...r.src.matchAll(/\bNEW\s*\.\s*(?:"([^"]+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*:?=(?!=)/gi)].map(
+        (m) => m[1] ?? m[2]!.toLowerCase(),
+      ),
+    );
+    for (const column of r.columns)
+      if (assigned.has(column)) out.push({ table: r.on_table, column, trigger: r.trigger });
+  }
+  return out;
 }

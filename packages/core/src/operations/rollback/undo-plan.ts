@@ -176,7 +176,17 @@ async function pickObjects(input: UndoInput, selection: Selection, problems: Dbe
     recorded.map((r) => r.key),
     `that a deployment of ${project} on ${environment} changed with a step still applied (dbee log shows them)`,
   );
-  const chosen = new Set(recorded.filter((r) => selectsKey(selection, r.key)).map((r) => r.text));
+  // An index, trigger or constraint selected through its table (`table:pl.film`) goes back with the table only where
+  // the table's newest deployment changed it too: one the release never touched stays (selected by its own key, it goes).
+  const tables = new Map(recorded.filter((r) => !r.key.parent).map((r) => [`${r.key.schema}.${r.key.name}`, r.text]));
+  const withTable = (r: { text: string; key: ObjectKey }) => {
+    if (!r.key.parent) return true;
+    const { parent: _, ...own } = r.key;
+    if (selectsKey(selection, own)) return true;
+    const table = tables.get(r.key.parent);
+    return !table || newest.get(table)!.id === newest.get(r.text)!.id;
+  };
+  const chosen = new Set(recorded.filter((r) => selectsKey(selection, r.key) && withTable(r)).map((r) => r.text));
   const selected = [...chosen];
   let blocked = await blockersOf(input, chosen, newest);
   // `--with-dependents`: what stands on a selected object (and what stands on that) goes back with it, while the

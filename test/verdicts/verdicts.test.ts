@@ -1,0 +1,133 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dbYaml, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
+import { run } from '../support/run';
+import { CELLS, exampleFiles, pendingCells, RUNS, SHAPES, type Cell, type Run } from './verdict-matrix';
+
+/**
+ * The verdict matrix (verdict-matrix.ts; docs/verdicts.md): one workspace with every shape, deployed and seeded once
+ * on the server; each run of `RUNS` writes its release, runs its command (a dry run, or a package's plan: the target
+ * never changes, checked at the end) and takes the release out again; each cell asserts its exit code and what its
+ * verdict names. The pending cells are printed with their reasons.
+ */
+const LAB = `CREATE SCHEMA lab;
+CREATE TABLE lab.items (id int PRIMARY KEY, qty int NOT NULL);
+CREATE TABLE lab.events (id int NOT NULL, at date NOT NULL, v int NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE lab.events_2025 PARTITION OF lab.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE lab.events_2026 PARTITION OF lab.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE lab.a (id int PRIMARY KEY, label text NOT NULL, b_id int);
+CREATE TABLE lab.b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES lab.a (id));
+ALTER TABLE lab.a ADD CONSTRAINT a_b_fkey FOREIGN KEY (b_id) REFERENCES lab.b (id) DEFERRABLE INITIALLY DEFERRED;
+CREATE TABLE lab.log (id int PRIMARY KEY, at timestamptz NOT NULL, msg text NOT NULL);
+CREATE TABLE lab.readings (sensor text NOT NULL, v int NOT NULL);
+CREATE TABLE lab.kinds (code text PRIMARY KEY);
+`;
+
+const SEED = `
+INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
+INSERT INTO sales.orders (customer_id) SELECT id FROM core.customers, generate_series(1, 3);
+INSERT INTO sales.order_lines SELECT o.id, l, CASE WHEN l = 1 THEN 'TEA-001' ELSE 'MUG-001' END, l, 6.5 FROM sales.orders o, generate_series(1, 2) l;
+INSERT INTO lab.items SELECT g, g FROM generate_series(1, 20) g;
+INSERT INTO lab.events SELECT g, DATE '2025-06-01' + g * 10, g FROM generate_series(1, 40) g;
+BEGIN;
+INSERT INTO lab.a SELECT g, 'a' || g, g FROM generate_series(1, 10) g;
+INSERT INTO lab.b SELECT g, g FROM generate_series(1, 10) g;
+COMMIT;
+INSERT INTO lab.log SELECT g, now() - g * interval '1 minute', 'line ' || g FROM generate_series(1, 500) g;
+INSERT INTO lab.readings SELECT 's' || (g % 3), g % 5 FROM generate_series(1, 30) g;
+INSERT INTO lab.kinds VALUES ('a'), ('b'), ('c');
+INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 15) g;
+`;
+
+let w: TestWorkspace | undefined;
+afterAll(async () => {
+  await w?.remove();
+});
+
+describe('the verdict matrix', () => {
+  it('every covered cell gives its verdict (exit code, the broken thing named); the pending cells are listed', async () => {
+    const examples = exampleFiles();
+    w = await workspaceWith('postgres', {
+      'dbee.yaml': workspaceYaml('postgres', {
+        top: 'shadow: server',
+        environment: 'verify:\n  rollback: true\n  sampleRows: 200',
+      }),
+      ...examples,
+      'lab/db.yaml': dbYaml('lab'),
+      'lab/lab.sql': LAB,
+      'pub/db.yaml': 'version: 1\nname: pub\nengine: postgres\nschemas: [public]\n',
+      'pub/notes.sql': 'CREATE TABLE public.notes (id int PRIMARY KEY, body text NOT NULL);\n',
+    });
+    const ws = w;
+    const t0 = Date.now();
+    for (const project of ['sales', 'lab', 'pub']) {
+      const r = await run(ws.root, 'deploy', { project }, ws.target.vars);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    const c = await ws.target.connect();
+    try {
+      await c.execute(SEED);
+    } finally {
+      await c.close();
+    }
+    // A smoke check that reads a table no release of lab touches: the copy holds none of its rows.
+    ws.write(
+      'lab/smoke/lab.yaml',
+      'checks:\n  - name: kinds there\n    query: SELECT count(*) > 0 AS ok FROM lab.kinds\n    rows: [{ ok: true }]\n',
+    );
+    const before = await snapshot(ws.target);
+    const setup = Date.now() - t0;
+
+    // Each run once, its release taken out after; then every cell judged on its run's output.
+    const outputs = new Map<string, { code: number; out: string; ms: number }>();
+    for (const [name, spec] of Object.entries(RUNS) as [string, Run][]) {
+      const started = Date.now();
+      for (const [rel, text] of Object.entries(spec.files)) ws.write(rel, text);
+      try {
+        const r = await run(ws.root, spec.command, spec.options, ws.target.vars);
+        outputs.set(name, { code: r.code, out: r.stdout + r.stderr, ms: Date.now() - started });
+      } finally {
+        for (const rel of Object.keys(spec.files))
+          if (examples[rel] !== undefined) ws.write(rel, examples[rel]);
+          else if (existsSync(join(ws.root, rel))) rmSync(join(ws.root, rel));
+      }
+    }
+    const failures: string[] = [];
+    for (const cell of CELLS) failures.push(...judge(cell, outputs.get(cell.run)!));
+    const pending = pendingCells();
+    console.info(
+      [
+        `verdict matrix: ${CELLS.length} cells held by ${outputs.size} runs (setup ${setup} ms, runs ${[...outputs.values()].reduce((n, o) => n + o.ms, 0)} ms), ${pending.length} cells pending of ${Object.keys(SHAPES).length} shapes × 12 capabilities × 2 releases:`,
+        // One line per capability and reason: the cells it leaves pending.
+        ...[...groupBy(pending, (p) => `${p.capability}: ${p.pending}`)].map(
+          ([why, cells]) =>
+            `  pending: ${why} (${cells.length} cell${cells.length === 1 ? '' : 's'}: ${cells.map((c) => `${c.shape} × ${c.release}`).join('; ')})`,
+        ),
+      ].join('\n'),
+    );
+    expect(failures).toEqual([]);
+    expect(pending.filter((p) => p.pending === 'no reason given')).toEqual([]);
+    // Every run was a dry run or a package's plan: the target is as it was.
+    expect((await snapshot(ws.target)).hash).toBe(before.hash);
+  }, 240_000);
+});
+
+/** What a cell's run got wrong (empty when the verdict is right). */
+function judge(cell: Cell, got: { code: number; out: string }): string[] {
+  const where = `${cell.capability} × ${cell.shape} × ${cell.release} (${cell.run})`;
+  const wrong: string[] = [];
+  if (got.code !== cell.exit) wrong.push(`${where}: exit ${got.code}, expected ${cell.exit}`);
+  const says = (p: string | RegExp) => (typeof p === 'string' ? got.out.includes(p) : p.test(got.out));
+  for (const p of cell.names) if (!says(p)) wrong.push(`${where}: does not say ${String(p)}`);
+  for (const p of cell.never ?? []) if (says(p)) wrong.push(`${where}: says ${String(p)}`);
+  if (wrong.length) wrong.push(`${where}: its output was:\n${got.out}`);
+  return wrong;
+}
+
+/** Items grouped by a key, in the order each key first comes. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
+}
