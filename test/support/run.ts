@@ -6,7 +6,7 @@ import type { StrategyTable } from '../../packages/core/src/operations/strategie
 export async function run(
   root: string,
   command: CommandName,
-  options: Record<string, unknown> & { project: string },
+  options: Record<string, unknown> & { project?: string },
   env: NodeJS.ProcessEnv = {},
   /** The strategies `deploy` chooses from (default: core's table). */
   strategies?: StrategyTable,
