@@ -50,7 +50,10 @@ const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * Flyway (flyway-core `JdbcTableSchemaHistory`, PostgreSQL's `createSchemaHistoryTable.sql`): one row per migration,
  * `checksum` the CRC32 of the script's lines without their line breaks, as a signed int (`ChecksumCalculator`).
  */
-export function flywayRun(files: { file: string; version: string; description: string; text?: string }[], folder: string): ToolRun {
+export function flywayRun(
+  files: { file: string; version: string; description: string; text?: string }[],
+  folder: string,
+): ToolRun {
   return {
     ddl: [
       `CREATE TABLE "public"."flyway_schema_history" ("installed_rank" INT NOT NULL, "version" VARCHAR(50), "description" VARCHAR(200) NOT NULL, "type" VARCHAR(20) NOT NULL, "script" VARCHAR(1000) NOT NULL, "checksum" INTEGER, "installed_by" VARCHAR(100) NOT NULL, "installed_on" TIMESTAMP NOT NULL DEFAULT now(), "execution_time" INTEGER NOT NULL, "success" BOOLEAN NOT NULL)`,
@@ -76,16 +79,25 @@ export function golangMigrateRun(folder: string): ToolRun {
     .filter((f) => f.endsWith('.up.sql'))
     .sort((a, b) => Number(a.split('_')[0]) - Number(b.split('_')[0]));
   return {
-    ddl: ['CREATE TABLE IF NOT EXISTS "schema_migrations" (version bigint not null primary key, dirty boolean not null)'],
+    ddl: [
+      'CREATE TABLE IF NOT EXISTS "schema_migrations" (version bigint not null primary key, dirty boolean not null)',
+    ],
     migrations: ups.map((f) => ({ sql: [readFileSync(join(folder, f), 'utf8')], history: [] })),
     state: (n) =>
-      n ? ['TRUNCATE "schema_migrations"', `INSERT INTO "schema_migrations" (version, dirty) VALUES (${ups[n - 1]!.split('_')[0]}, false)`] : [],
+      n
+        ? [
+            'TRUNCATE "schema_migrations"',
+            `INSERT INTO "schema_migrations" (version, dirty) VALUES (${ups[n - 1]!.split('_')[0]}, false)`,
+          ]
+        : [],
   };
 }
 
 /** goose (internal/dialects/postgres.go): `goose_db_version`, a row 0 first, then one per migration up. */
 export function gooseRun(folder: string): ToolRun {
-  const files = readdirSync(folder).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(folder)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   return {
     ddl: [
       'CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id))',
@@ -106,13 +118,18 @@ export function gooseRun(folder: string): ToolRun {
 
 /** dbmate (pkg/driver/postgres/postgres.go `CreateMigrationsTable`, `InsertMigration`). */
 export function dbmateRun(folder: string): ToolRun {
-  const files = readdirSync(folder).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(folder)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   return {
     ddl: ['create table if not exists "public"."schema_migrations" (version varchar primary key)'],
     migrations: files.map((f) => {
       const text = readFileSync(join(folder, f), 'utf8');
       const up = text.split(/^--\s*migrate:down.*$/m)[0]!.split(/^--\s*migrate:up.*$/m)[1] ?? '';
-      return { sql: [up], history: [`insert into "public"."schema_migrations" (version) values (${lit(f.split('_')[0]!)})`] };
+      return {
+        sql: [up],
+        history: [`insert into "public"."schema_migrations" (version) values (${lit(f.split('_')[0]!)})`],
+      };
     }),
   };
 }
@@ -170,12 +187,21 @@ export function drizzleRun(folder: string): ToolRun {
 
 /** `pg_dump --schema-only` of `schema` without the tools' history tables, comments, SET lines and \restrict keys. */
 export function dump(url: string, schema: string, exclude: string[] = []): string {
-  const args = ['--schema-only', '--no-owner', `--schema=${schema}`, ...exclude.map((t) => `--exclude-table=${t}`), url];
+  const args = [
+    '--schema-only',
+    '--no-owner',
+    `--schema=${schema}`,
+    ...exclude.map((t) => `--exclude-table=${t}`),
+    url,
+  ];
   return execFileSync('pg_dump', args, { encoding: 'utf8' })
     .split('\n')
     .filter(
       (l) =>
-        !l.startsWith('--') && !l.startsWith('SET ') && !l.startsWith('SELECT pg_catalog.set_config') && !/^\\(un)?restrict /.test(l),
+        !l.startsWith('--') &&
+        !l.startsWith('SET ') &&
+        !l.startsWith('SELECT pg_catalog.set_config') &&
+        !/^\\(un)?restrict /.test(l),
     )
     .join('\n')
     .replace(/\n{2,}/g, '\n\n');
@@ -237,8 +263,10 @@ export function sqitchRun(folder: string): ToolRun {
   return {
     ddl: [
       'CREATE SCHEMA sqitch',
-      "CREATE TABLE sqitch.projects (project TEXT PRIMARY KEY, uri TEXT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), creator_name TEXT NOT NULL, creator_email TEXT NOT NULL)",
-      "INSERT INTO sqitch.projects (project, uri, creator_name, creator_email) VALUES ('flipr', " + lit(uri) + ", 'Marge', 'marge@example.com')",
+      'CREATE TABLE sqitch.projects (project TEXT PRIMARY KEY, uri TEXT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), creator_name TEXT NOT NULL, creator_email TEXT NOT NULL)',
+      "INSERT INTO sqitch.projects (project, uri, creator_name, creator_email) VALUES ('flipr', " +
+        lit(uri) +
+        ", 'Marge', 'marge@example.com')",
       "CREATE TABLE sqitch.changes (change_id TEXT PRIMARY KEY, script_hash TEXT NULL, change TEXT NOT NULL, project TEXT NOT NULL REFERENCES sqitch.projects(project) ON UPDATE CASCADE, note TEXT NOT NULL DEFAULT '', committed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), committer_name TEXT NOT NULL, committer_email TEXT NOT NULL, planned_at TIMESTAMPTZ NOT NULL, planner_name TEXT NOT NULL, planner_email TEXT NOT NULL, UNIQUE(project, script_hash))",
     ],
     migrations,
