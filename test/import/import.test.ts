@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryUrl, scratchDatabase } from '../support/pg';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';

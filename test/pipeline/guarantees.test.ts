@@ -158,7 +158,14 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
     {
       name: 'import --env',
       command: 'import',
-      options: { project: 'c', from: 'dbmate', folder: 'c-dbmate', schemas: 'c', env: 'e' },
+      options: {
+        project: 'c',
+        from: 'dbmate',
+        folder: 'c-dbmate',
+        schemas: 'c',
+        env: 'e',
+        historyTable: 'c.schema_migrations',
+      },
       driven: true,
       setup: async (w) => {
         w.w.write(
