@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { DbeeError } from '../errors';
+import { DbeeError } from '../errors';
 import { canonicalVersion } from '../sources/discover';
 import { byVersion, duplicateVersions, filesUnder, invalid, readText, requireFolder, slug, throwAll } from './files';
-import { sqlName, text } from './history';
+import { hasColumn, sqlName, text } from './history';
 import type { ImportedMigration, Importer } from './imported';
 
 const FILE = /^(\d+)_(.*)\.(up|down)\.sql$/;
@@ -65,6 +65,11 @@ export const golangMigrate: Importer = {
     return { migrations, repeatables: [], smoke: [], variables: {}, skipped };
   },
   async history(conn, table, folder) {
+    if (!(await hasColumn(conn, table, 'dirty')))
+      throw new DbeeError(
+        `${table.schema}.${table.name} has no column dirty: it is not golang-migrate's history (dbmate's has the same name)`,
+        { code: 'IMPORT_NO_HISTORY', hint: 'import with --from dbmate if dbmate migrated this database' },
+      );
     const r = await conn.query<Record<string, unknown>>(`SELECT version, dirty FROM ${sqlName(table)}`);
     const row = r.rows[0];
     if (!row) return { entries: [], implied: [] };

@@ -4,7 +4,7 @@ import { Workspace } from '../config/workspace';
 import type { OperationContext } from '../context/operation-context';
 import type { Connection } from '../engine/engine';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { findTable, hasColumn, tableName, type TableName } from '../import/history';
+import { findTable, tableName, type TableName } from '../import/history';
 import type { ImportedFolder, Importer } from '../import/imported';
 import { IMPORTERS } from '../import/tools';
 import { appliedMigrations } from '../import/verify';
@@ -167,14 +167,6 @@ async function appliedSteps(
       code: 'IMPORT_NO_HISTORY',
       hint: `name it with --history-table [schema.]table if ${importer.tool} keeps it elsewhere; an environment ${importer.tool} never migrated needs no import: \`dbee deploy\` builds it`,
     });
-  if (importer.tool === 'golang-migrate' && !(await hasColumn(conn, table, 'dirty')))
-    throw new DbeeError(
-      `${shown} has no column dirty: it is not golang-migrate's history (dbmate's has the same name)`,
-      {
-        code: 'IMPORT_NO_HISTORY',
-        hint: 'import with --from dbmate if dbmate migrated this database',
-      },
-    );
   const history = await importer.history(conn, table, imported);
   const applied = appliedMigrations(importer, imported, history, shown);
   const byVersion = new Map(steps.map((s) => [migrationVersionOf(s.objectKey.name), s]));
