@@ -3,6 +3,7 @@ import { COMMANDS, type CommandName } from '@dbee/core';
 import { STRATEGIES } from '../../packages/core/src/operations/strategies';
 import { ENGINES, type EngineName } from '../promotion/helpers';
 import { type Row, runMatrix, strategyRows } from './guarantee-matrix';
+import { run } from '../support/run';
 
 /**
  * The guarantee matrix (issue #55): every command of the registry either reads only (said why) or is a row whose
@@ -148,6 +149,40 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
         'step rows': 'adopt applies nothing: its change is the ledger (object states, no step)',
         'hand edit':
           'adopt takes a project dbee never deployed there: no recorded state for an edit to depart from (what differs from the sources is recorded with a marker that never matches)',
+        'hand edit, dry run': 'as above',
+      },
+    },
+  ],
+  // `import --env`: another tool's history recorded as an adoption (the files written by a first `import` without it).
+  import: [
+    {
+      name: 'import --env',
+      command: 'import',
+      options: {
+        project: 'c',
+        from: 'dbmate',
+        folder: 'c-dbmate',
+        schemas: 'c',
+        env: 'e',
+        historyTable: 'c.schema_migrations',
+      },
+      driven: true,
+      setup: async (w) => {
+        w.w.write(
+          'c-dbmate/20240101000000_t.sql',
+          '-- migrate:up\nCREATE SCHEMA c;\nCREATE TABLE c.t (id int PRIMARY KEY);\n\n-- migrate:down\nDROP SCHEMA c CASCADE;\n',
+        );
+        const files = await run(w.w.root, 'import', { project: 'c', from: 'dbmate', folder: 'c-dbmate', schemas: 'c' });
+        expect(files.code, files.stderr).toBe(0);
+        await w.query('e', 'CREATE SCHEMA c');
+        await w.query('e', 'CREATE TABLE c.t (id int PRIMARY KEY)');
+        await w.query('e', 'CREATE TABLE c.schema_migrations (version varchar(128) PRIMARY KEY)');
+        await w.query('e', "INSERT INTO c.schema_migrations VALUES ('20240101000000')");
+      },
+      notApplicable: {
+        'step rows': 'import applies nothing: its change is the ledger (object states and migrations, no step)',
+        'hand edit':
+          'import takes a project dbee never deployed there, as adopt does: no recorded state for an edit to depart from',
         'hand edit, dry run': 'as above',
       },
     },

@@ -20,7 +20,8 @@ export async function run(
         cb();
       },
     });
-  const code = await runDbeeCommand(command, options, {
+  // `dbee config` and `config --list` take no project: the command's own parser says what it needs.
+  const code = await runDbeeCommand(command, options as Parameters<typeof runDbeeCommand>[1], {
     workspaceRoot: root,
     stdout: sink((s) => (stdout += s)),
     stderr: sink((s) => (stderr += s)),

@@ -182,6 +182,31 @@ export const ERROR_CODES = {
   GATE_TICKET_MISMATCH: { exit: 1, about: "the ticket does not match the environment's pattern." },
   GATE_TICKET_REQUIRED: { exit: 1, about: 'the environment requires `--ticket`.' },
   GIT_REF: { exit: 1, about: 'a name that is not a commit, branch or tag of the repository.' },
+  IMPORT_CHECKSUM_MISMATCH: {
+    exit: 1,
+    about:
+      "`import --env`: a migration the other tool applied differs from its file now (the tool's checksum in its history table does not match the file's).",
+  },
+  IMPORT_CONFLICT: {
+    exit: 1,
+    about:
+      '`import`: the project already holds a different file where the import would write one (same migration version).',
+  },
+  IMPORT_FAILED_ENTRY: {
+    exit: 1,
+    about:
+      "`import --env`: the other tool's history holds a failed or dirty migration (Flyway `success = false`, golang-migrate `dirty`, Prisma unfinished).",
+  },
+  IMPORT_INVALID: {
+    exit: 1,
+    about:
+      "`import`: the other tool's folder holds a file the import cannot read or map (named with its file and line).",
+  },
+  IMPORT_NO_HISTORY: { exit: 1, about: "`import --env`: the other tool's history table is not on the environment." },
+  IMPORT_UNKNOWN_MIGRATION: {
+    exit: 1,
+    about: "`import --env`: the other tool's history names a migration applied there that the folder does not hold.",
+  },
   INTERNAL_ERROR: { exit: 2, about: 'a bug in dbee; please report it with the message.' },
   LEDGER_MISSING: { exit: 2, about: 'the ledger database does not exist (Teradata).' },
   LOCK_BUSY: { exit: 1, about: "another deployment holds the target's lock." },

@@ -39,6 +39,40 @@ export async function adopt(ctx: OperationContext, options: AdoptOptions): Promi
   return runPipeline(ctx, adoptCommand(ctx, options), null);
 }
 
+/** A migration of the project that an adoption records as run, with what says it ran (another tool's history). */
+export interface AdoptedMigration {
+  /** The ledger's version of the migration (`1.2`), as the planner names it. */
+  version: string;
+  /** What the ledger records as its description: its file, as a deployment records it. */
+  description: string;
+  /** dbee's checksum of the migration, as the planner computes it. */
+  checksum: string;
+  /** Why it counts as run, printed (`applied by flyway on 2024-01-02, checksum verified`). */
+  evidence: string;
+}
+
+/**
+ * What `import --env` adds to an adoption (operations/import.ts): the migrations another tool applied on the
+ * environment, read under the lock from that tool's history table (which is left untouched) and recorded in the same
+ * deployment as the objects. Its refusals (a failed entry, a checksum mismatch, an applied migration missing from the
+ * folder) are thrown from `applied`, before anything is written.
+ */
+export interface AdoptedHistory {
+  /** The command as the gates and the report name it (`import`). */
+  command: string;
+  /** The project's migration steps (keys, checksums, files) and the connection, under the lock. */
+  applied(migrations: PlanStep[], conn: Connection): Promise<AdoptedMigration[]>;
+}
+
+/** `adopt` with the migrations another tool applied recorded too (`dbee import --env`). */
+export async function adoptWithHistory(
+  ctx: OperationContext,
+  options: AdoptOptions,
+  history: AdoptedHistory,
+): Promise<ExitCodeValue> {
+  return runPipeline(ctx, adoptCommand(ctx, options, history), null);
+}
+
 interface AdoptInputs extends PipelineInputs {
   loaded: Awaited<ReturnType<typeof loadTarget>>;
   desired: Awaited<ReturnType<typeof desiredModelFor>>;
@@ -48,6 +82,8 @@ interface AdoptInputs extends PipelineInputs {
 interface AdoptRun extends PipelinePlan {
   ledger: Ledger;
   recorded: { key: string; checksum: string; differs: boolean }[];
+  /** The migrations recorded as run (none for a plain adopt). */
+  migrations: AdoptedMigration[];
 }
 
 /**
@@ -55,10 +91,14 @@ interface AdoptRun extends PipelinePlan {
  * ticket, the maintenance windows and protection gate it (its dry run reports them), it is notified, and its row
  * records the ticket. Under the deployment lock.
  */
-function adoptCommand(ctx: OperationContext, options: AdoptOptions): PipelineCommand<AdoptInputs, AdoptRun> {
+function adoptCommand(
+  ctx: OperationContext,
+  options: AdoptOptions,
+  history?: AdoptedHistory,
+): PipelineCommand<AdoptInputs, AdoptRun> {
   const { reporter } = ctx;
   return {
-    command: 'adopt',
+    command: history?.command ?? 'adopt',
     phase: 'adopt',
     options,
     ledgerOnly: true,
@@ -86,7 +126,7 @@ function adoptCommand(ctx: OperationContext, options: AdoptOptions): PipelineCom
       };
     },
     drift: ({ loaded }) => ({ subjects: [{ project: loaded.target.name, scope: projectScope(loaded.model.graph) }] }),
-    plan: (input, { conn }) => planAdoption(ctx, options, input, conn),
+    plan: (input, { conn }) => planAdoption(ctx, options, input, conn, history),
     verify: async () => reporter.info('dry run: the ledger was not written'),
     settle: async () => ExitCode.ok,
     apply: (input, session, run, report) => applyAdoption(ctx, input, session, run, report.ticket),
@@ -100,6 +140,7 @@ async function planAdoption(
   options: AdoptOptions,
   input: AdoptInputs,
   conn: Connection,
+  history: AdoptedHistory | undefined,
 ): Promise<AdoptRun> {
   const { reporter } = ctx;
   const { environment, target, model, engine } = input.loaded;
@@ -127,10 +168,16 @@ async function planAdoption(
   );
   const recorded = recordedObjects(objectSteps, existing, gap);
   const missing = objectSteps.filter((s) => !existing.has(s.key));
+  const migrations = history
+    ? await history.applied(
+        input.sources.steps.filter((s) => s.action === 'migrate'),
+        conn,
+      )
+    : [];
   reporter.info(
-    `dbee adopt ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
+    `dbee ${history?.command ?? 'adopt'} ${target.name} -> ${environment.name} (${conn.description})${options.dryRun ? ' [dry run]' : ''}`,
   );
-  printAdoption(ctx, recorded, missing, model, gap);
+  printAdoption(ctx, recorded, missing, model, gap, migrations);
   const steps = input.sources.steps;
   return {
     plan: liveProjectPlan(engine.name, target.name, []),
@@ -144,6 +191,7 @@ async function planAdoption(
     commit: null,
     ledger,
     recorded,
+    migrations,
   };
 }
 
@@ -165,6 +213,7 @@ async function applyAdoption(
     environment: environment.name,
     planChecksum: run.planChecksum!,
     recorded: run.recorded,
+    migrations: run.migrations,
     ticket,
     fingerprint: () => diff.fingerprint(session.conn, scope),
   });
@@ -217,15 +266,21 @@ function printAdoption(
   missing: PlanStep[],
   model: ProjectModel,
   gap: Plan,
+  migrations: AdoptedMigration[],
 ): void {
   const { reporter } = ctx;
   for (const r of recorded)
     reporter.info(`  ${r.differs ? 'differs from the sources' : 'equal to the sources'}: ${r.key}`);
   for (const s of missing) reporter.info(`  missing (the first deployment creates it): ${s.key}`);
-  for (const m of model.migrations)
+  const run = new Map(migrations.map((m) => [m.version, m]));
+  for (const m of model.migrations) {
+    const applied = run.get(m.file.versionParts.join('.'));
     reporter.info(
-      `  migration ${m.file.version} not recorded: the first deployment runs it (record it by hand if it already ran)`,
+      applied
+        ? `  migration ${m.file.version} recorded as run: ${applied.evidence}`
+        : `  migration ${m.file.version} not recorded: the first deployment runs it${migrations.length ? '' : ' (record it by hand if it already ran)'}`,
     );
+  }
   reporter.info(
     `${recorded.length} objects recorded (${recorded.filter((r) => r.differs).length} differ), ${missing.length} missing; ${gap.steps.length} step(s) between the live schema and the sources`,
   );
@@ -245,6 +300,7 @@ async function recordAdoption(
     environment: string;
     planChecksum: string;
     recorded: { key: string; checksum: string }[];
+    migrations: AdoptedMigration[];
     ticket: string | null;
     fingerprint: () => Promise<string>;
   },
@@ -263,6 +319,8 @@ async function recordAdoption(
   const id = deployment.id;
   await conn.transaction(async (tx) => {
     for (const r of adoption.recorded) await ledger.objects.setObjectState(adoption.project, r.key, r.checksum, id, tx);
+    for (const m of adoption.migrations)
+      await ledger.objects.recordMigration(adoption.project, m.version, m.description, m.checksum, id, tx);
   });
   const fingerprint = await adoption.fingerprint();
   await deployment.close('succeeded', { fingerprint });

@@ -42,6 +42,7 @@ const OPERATIONS: { [K in CommandName]: () => Promise<Operations[K]> } = {
   extract: async () => (await import('./extract')).extract,
   adopt: async () => (await import('./adopt')).adopt,
   baseline: async () => (await import('./baseline')).baseline,
+  import: async () => (await import('./import')).importProject,
   audit: async () => (await import('./audit')).audit,
   graph: async () => (await import('./graph')).graph,
   clone: async () => {

@@ -12,6 +12,7 @@ import { diffCommand } from './diff';
 import { abortCommand, completeCommand, versionCommand } from './expand';
 import { disableCommand, enableCommand } from './disable';
 import { graphCommand } from './graph';
+import { importCommand } from './import';
 import { logCommand } from './log';
 import { planCommand } from './plan';
 import { previewCommand } from './preview';
@@ -43,6 +44,7 @@ export const COMMAND_DEFINITIONS = {
   extract: extractCommand,
   adopt: adoptCommand,
   baseline: baselineCommand,
+  import: importCommand,
   audit: auditCommand,
   clone: cloneCommand,
   graph: graphCommand,
@@ -91,6 +93,7 @@ export type CleanupOptions = CommandOptions<'cleanup'>;
 export type ExtractOptions = CommandOptions<'extract'>;
 export type AdoptOptions = CommandOptions<'adopt'>;
 export type BaselineOptions = CommandOptions<'baseline'>;
+export type ImportOptions = CommandOptions<'import'>;
 export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;

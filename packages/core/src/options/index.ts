@@ -21,6 +21,7 @@ export type {
   ExtractOptions,
   AdoptOptions,
   BaselineOptions,
+  ImportOptions,
   AuditOptions,
   CloneOptions,
   PreviewOptions,

@@ -1,0 +1,166 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DbeeAggregateError, DbeeError } from '../errors';
+import { flywayChecksum } from './checksums';
+import { gooseSections } from './goose';
+import { IMPORTERS } from './tools';
+import { changeId } from './sqitch';
+import { appliedMigrations } from './verify';
+
+const dirs: string[] = [];
+function folder(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'dbee-import-'));
+  dirs.push(root);
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  }
+  return root;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** The messages of what a reader threw (one error or several). */
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DbeeAggregateError)
+      return e.errors.map((x) => `${x.location?.file}:${x.location?.line} ${x.message}`);
+    if (e instanceof DbeeError) return [`${e.location?.file}:${e.location?.line} ${e.message}`];
+    throw e;
+  }
+  return [];
+}
+
+describe("Flyway's checksum", () => {
+  it('is the CRC32 of the lines without their line breaks, a BOM dropped, as a signed int (zlib as the oracle)', () => {
+    const lines = ['CREATE TABLE t (id int);', 'INSERT INTO t VALUES (1); -- Iße', ''];
+    const want = crc32(Buffer.from(lines.join(''), 'utf8')) | 0;
+    expect(flywayChecksum(lines.join('\n'))).toBe(want);
+    expect(flywayChecksum(lines.join('\r\n'))).toBe(want);
+    expect(flywayChecksum(`\uFEFF${lines.join('\r')}`)).toBe(want);
+    expect(flywayChecksum('x')).toBe(crc32('x') | 0);
+    expect(flywayChecksum('abcdefgh')).toBeLessThan(0);
+  });
+});
+
+describe("Sqitch's change id", () => {
+  it("is the id Sqitch's tutorial shows for flipr's first change (lib/sqitchtutorial.pod)", () => {
+    const appschema = {
+      name: 'appschema',
+      line: 1,
+      requires: [],
+      conflicts: [],
+      timestamp: '2013-12-30T23:19:45Z',
+      planner: 'Marge N. O’Vera <marge@example.com>',
+      note: 'Add schema for all flipr objects.',
+      tags: [],
+    };
+    expect(changeId('flipr', 'https://github.com/theory/sqitch-intro/', appschema, null)).toBe(
+      'c7981df861183412b01be706889e508a63d445ca',
+    );
+  });
+});
+
+describe('the readers refuse what they cannot map, with file and line, all together', () => {
+  it('goose: Go migrations, unknown annotations, an unclosed StatementBegin', () => {
+    const dir = folder({
+      '00001_a.sql': '-- +goose Up\n-- +goose ENVSUB ON\nSELECT 1;\n',
+      '00002_b.go': 'package migrations\n',
+      '00003_c.sql': '-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n',
+    });
+    expect(problems(() => IMPORTERS.goose.read(dir, 'legacy'))).toEqual([
+      'legacy/00001_a.sql:2 -- +goose ENVSUB ON is not an annotation the import knows (Up, Down, StatementBegin, StatementEnd, NO TRANSACTION)',
+      'legacy/00002_b.go:1 00002_b.go is a Go migration, which dbee cannot convert',
+      'legacy/00003_c.sql:2 -- +goose StatementBegin without its StatementEnd',
+    ]);
+  });
+
+  it('goose: the Up and Down sections without their annotations', () => {
+    const out: DbeeError[] = [];
+    const s = gooseSections(
+      '-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n-- +goose StatementEnd\n\n-- +goose Down\nDROP FUNCTION f();\n',
+      'x.sql',
+      out,
+    );
+    expect(out).toEqual([]);
+    expect(s).toEqual({
+      up: 'CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n',
+      down: 'DROP FUNCTION f();\n',
+      noTransaction: true,
+    });
+  });
+
+  it('flyway: callbacks, a missing placeholder, an undo without its migration, two files of one version', () => {
+    const dir = folder({
+      'afterMigrate.sql': 'SELECT 1;\n',
+      'V1__a.sql': "SELECT '${nope}';\n",
+      'V01__b.sql': 'SELECT 2;\n',
+      'U2__c.sql': 'SELECT 3;\n',
+      'R__views.sql': 'CREATE OR REPLACE VIEW v AS SELECT 1 AS one;\n',
+      'README.md': 'notes\n',
+    });
+    expect(problems(() => IMPORTERS.flyway.read(dir, 'legacy'))).toEqual([
+      'legacy/V1__a.sql:1 placeholder ${nope} has no value in flyway.conf / flyway.toml (none in the folder)',
+      'legacy/afterMigrate.sql:1 afterMigrate.sql is a Flyway callback, which dbee has no equivalent of',
+      'legacy/V1__a.sql:1 version 1 is used twice (V01__b.sql and V1__a.sql)',
+      'legacy/U2__c.sql:1 undo script for version 2, which has no migration',
+    ]);
+  });
+
+  it('flyway: flyway.toml locations and placeholders, repeatable scripts as object files, undo scripts as rollbacks', () => {
+    const dir = folder({
+      'flyway.toml':
+        '[environments.prod]\nurl = "jdbc:postgresql://x/y"\n\n[flyway]\nlocations = ["filesystem:db/sql"]\n\n[flyway.placeholders]\nowner = "app"\n',
+      'db/sql/V1_1__Init.sql': 'CREATE TABLE t (id int);\nALTER TABLE t OWNER TO ${owner};\n',
+      'db/sql/U1_1__Init.sql': 'DROP TABLE t;\n',
+      'db/sql/R__View.sql': 'CREATE OR REPLACE VIEW v AS SELECT id FROM t;\n',
+    });
+    const read = IMPORTERS.flyway.read(dir, 'legacy');
+    expect(read.migrations.map((m) => [m.version, m.name, m.up, m.down])).toEqual([
+      ['1.1', 'Init', 'CREATE TABLE t (id int);\nALTER TABLE t OWNER TO {{owner}};\n', 'DROP TABLE t;\n'],
+    ]);
+    expect(read.variables).toEqual({ owner: 'app' });
+    expect(read.repeatables.map((r) => r.path)).toEqual(['repeatable/View.sql']);
+    expect(read.skipped).toEqual(['flyway.toml: environments.prod.url (not used by the import)']);
+  });
+
+  it('drizzle: a journal entry without its file', () => {
+    const dir = folder({
+      'meta/_journal.json': JSON.stringify(
+        { version: '5', entries: [{ idx: 0, when: 1, tag: '0000_x', breakpoints: true }] },
+        null,
+        2,
+      ),
+    });
+    expect(problems(() => IMPORTERS.drizzle.read(dir, 'legacy'))).toEqual([
+      'legacy/meta/_journal.json:7 the journal lists 0000_x.sql, which is not in the folder',
+    ]);
+  });
+});
+
+describe('the history against the folder', () => {
+  const dir = () => folder({ '1_a.up.sql': 'SELECT 1;\n', '2_b.up.sql': 'SELECT 2;\n', '3_c.up.sql': 'SELECT 3;\n' });
+
+  it('golang-migrate: the current version and every one before it', () => {
+    const read = IMPORTERS['golang-migrate'].read(dir(), 'legacy');
+    const applied = appliedMigrations(
+      IMPORTERS['golang-migrate'],
+      read,
+      {
+        entries: [{ id: '2', checksum: null, failed: null, label: 'version 2', at: null }],
+        implied: [{ id: '1', through: 'version 2, the current version' }],
+      },
+      'schema_migrations',
+    );
+    expect(applied.map((a) => [a.migration.version, a.evidence])).toEqual([
+      ['1', 'applied before version 2, the current version, checksum not verified'],
+      ['2', 'applied by golang-migrate, checksum not verified (golang-migrate keeps none)'],
+    ]);
+  });
+});

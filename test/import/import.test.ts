@@ -1,0 +1,358 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { queryUrl, scratchDatabase } from '../support/pg';
+import { run } from '../support/run';
+import { tempWorkspace } from '../support/workspace';
+import {
+  copyFixture,
+  dbmateRun,
+  drizzleRun,
+  dump,
+  FIXTURES,
+  flywayRun,
+  golangMigrateRun,
+  gooseRun,
+  prismaRun,
+  sqitchRun,
+  type ToolRun,
+  toolMigrates,
+} from './tools';
+
+/**
+ * `dbee import` on real public migration folders (test/fixtures/import/README.md), one round per tool: the tool
+ * migrates environment `a` whole and `b` without its last migrations (tools.ts: its scripts as it sends them, its
+ * history table as it writes it); `import` writes the project, `import --env a` records the history; then `deploy`
+ * on `a` has nothing to do and `status` says no drift, `import --env b` and `deploy b` run exactly the migrations `b`
+ * lacks, and `b` ends pg_dump-equal to `a`, the tool's own result. The tool's history table is left as it was.
+ */
+const WS = `version: 1
+defaultEnvironment: a
+environments:
+  a:
+    engine: postgres
+    connection: { url: "\${IMPORT_A}" }
+  b:
+    engine: postgres
+    connection: { url: "\${IMPORT_B}" }
+`;
+
+interface Round {
+  tool: string;
+  fixture: string;
+  project: string;
+  /** The schema the migrations build (pg_dump compares it) and `--schemas`. */
+  schema: string;
+  run: ToolRun;
+  /** The tool's history table(s), left out of the comparison. */
+  history: string[];
+  /** How many migrations `b` has from the tool. */
+  partial: number;
+}
+
+interface Env {
+  root: string;
+  vars: Record<string, string>;
+  a: string;
+  b: string;
+  cli: (command: Parameters<typeof run>[1], options: Record<string, unknown>) => ReturnType<typeof run>;
+}
+
+/** A workspace with the fixture under legacy/ and two scratch databases, `a` and `b`. */
+async function roundEnv(fixture: string): Promise<Env & { done(): Promise<void> }> {
+  const [a, b] = await Promise.all([scratchDatabase('dbee_imp'), scratchDatabase('dbee_imp')]);
+  const w = tempWorkspace({ 'dbee.yaml': WS });
+  copyFixture(fixture, join(w.root, 'legacy'));
+  const vars = { IMPORT_A: a.url, IMPORT_B: b.url };
+  return {
+    root: w.root,
+    vars,
+    a: a.url,
+    b: b.url,
+    cli: (command, options) => run(w.root, command, options as never, vars),
+    async done() {
+      w.remove();
+      await Promise.all([a.drop(), b.drop()]);
+    },
+  };
+}
+
+/** The round of one tool; `between` runs after the tool migrated, before the import (refusals). */
+async function round(r: Round, between?: (e: Env) => Promise<void>, after?: (e: Env) => Promise<void>): Promise<void> {
+  const e = await roundEnv(r.fixture);
+  try {
+    await toolMigrates(e.a, r.run);
+    await toolMigrates(e.b, r.run, r.partial);
+    const historyBefore = await Promise.all(r.history.map((t) => queryUrl(e.a, `SELECT * FROM ${t} ORDER BY 1`)));
+    const base = { project: r.project, from: r.tool, folder: 'legacy', schemas: r.schema };
+    const files = await e.cli('import', base);
+    expect(files.stderr).toBe('');
+    expect(files.code).toBe(0);
+    if (between) await between(e);
+    const total = r.run.migrations.length;
+    const ia = await e.cli('import', { ...base, env: 'a' });
+    expect(ia.stderr).toBe('');
+    expect(ia.code).toBe(0);
+    expect(ia.stdout.match(/recorded as run/g)?.length).toBe(total);
+    const da = await e.cli('deploy', { project: r.project, env: 'a' });
+    expect(da.stderr).toBe('');
+    expect(da.stdout).toContain('nothing to deploy');
+    const sa = await e.cli('status', { project: r.project, env: 'a' });
+    expect(sa.stdout).toContain('drift: no');
+    expect(sa.stdout).toContain('pending: nothing');
+    const ib = await e.cli('import', { ...base, env: 'b' });
+    expect(ib.code, ib.stderr).toBe(0);
+    expect(ib.stdout.match(/recorded as run/g)?.length).toBe(r.partial);
+    const db = await e.cli('deploy', { project: r.project, env: 'b' });
+    expect(db.code, db.stderr).toBe(0);
+    const ran = db.stdout.match(/\] migrate migration:\S+/g) ?? [];
+    expect(ran.length).toBe(total - r.partial);
+    expect(dump(e.b, r.schema, r.history)).toEqual(dump(e.a, r.schema, r.history));
+    const historyAfter = await Promise.all(r.history.map((t) => queryUrl(e.a, `SELECT * FROM ${t} ORDER BY 1`)));
+    expect(historyAfter).toEqual(historyBefore);
+    if (after) await after(e);
+  } finally {
+    await e.done();
+  }
+}
+
+const FLYWAY_SQL = [
+  { file: 'V1__First.sql', version: '1', description: 'First' },
+  { file: 'V1.1__View.sql', version: '1.1', description: 'View' },
+  { file: 'V1_2__Populate_table.sql', version: '1.2', description: 'Populate table' },
+  {
+    file: 'V2_0__Add_foreign_key_and_super_mega_humongous_padding_to_exceed_the_maximum_column_length_in_the_metadata_table.sql',
+    version: '2.0',
+    description:
+      'Add foreign key and super mega humongous padding to exceed the maximum column length in the metadata table',
+  },
+];
+
+describe('dbee import from Flyway (flyway-core test migrations: V1, V1.1, V1_2, V2_0)', () => {
+  it('records the history (a dry run first); refuses a failed entry, a changed file and an unknown migration together; the next dbee migration applies alone', async () => {
+    await round(
+      {
+        tool: 'flyway',
+        fixture: 'flyway/sql',
+        project: 'fw',
+        schema: 'public',
+        run: flywayRun(FLYWAY_SQL, join(FIXTURES, 'flyway', 'sql')),
+        history: ['public.flyway_schema_history'],
+        partial: 2,
+      },
+      async (e) => {
+        // Three problems at once, each named, reported together; nothing recorded.
+        await queryUrl(
+          e.a,
+          `UPDATE flyway_schema_history SET success = false WHERE installed_rank = 3;
+           UPDATE flyway_schema_history SET checksum = checksum + 1 WHERE installed_rank = 2;
+           INSERT INTO flyway_schema_history VALUES (9, '3', 'Gone', 'SQL', 'V3__Gone.sql', 1, 'postgres', now(), 1, true)`,
+        );
+        const r = await e.cli('import', { project: 'fw', from: 'flyway', folder: 'legacy', env: 'a' });
+        await queryUrl(
+          e.a,
+          `UPDATE flyway_schema_history SET success = true WHERE installed_rank = 3;
+           UPDATE flyway_schema_history SET checksum = checksum - 1 WHERE installed_rank = 2;
+           DELETE FROM flyway_schema_history WHERE installed_rank = 9`,
+        );
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain("3 problems in flyway's history (flyway_schema_history)");
+        expect(r.stderr).toContain('V1.2 (flyway_schema_history rank 3), success = false');
+        expect(r.stderr).toContain(
+          'V1.1 (flyway_schema_history rank 2): its file V1.1__View.sql changed since flyway applied it',
+        );
+        expect(r.stderr).toContain(
+          'V3 (flyway_schema_history rank 9) was applied on this environment, but the folder holds no such migration',
+        );
+        expect(r.stderr).toContain('nothing was recorded');
+        expect(await queryUrl(e.a, "SELECT to_regclass('dbee.deployments') AS l")).toEqual([{ l: null }]);
+        // The dry run prints what it would record, each checksum verified, and records nothing.
+        const dry = await e.cli('import', { project: 'fw', from: 'flyway', folder: 'legacy', env: 'a', dryRun: true });
+        expect(dry.code, dry.stderr).toBe(0);
+        expect(dry.stdout).toContain('migration 2.0 recorded as run: applied by flyway');
+        expect(dry.stdout.match(/checksum verified/g)?.length).toBe(4);
+        expect(await queryUrl(e.a, "SELECT to_regclass('dbee.deployments') AS l")).toEqual([{ l: null }]);
+      },
+      async (e) => {
+        expect(await queryUrl(e.a, 'SELECT version, deployment_id FROM dbee.migrations ORDER BY version')).toEqual(
+          ['1', '1.1', '1.2', '2.0'].map((version) => ({ version, deployment_id: '1' })),
+        );
+        // The next migration written for dbee applies alone, and rolls back alone.
+        writeFileSync(join(e.root, 'fw/migrations/V3__note.sql'), 'ALTER TABLE couple ADD COLUMN note text;\n');
+        writeFileSync(join(e.root, 'fw/migrations/V3__note.rollback.sql'), 'ALTER TABLE couple DROP COLUMN note;\n');
+        const d = await e.cli('deploy', { project: 'fw', env: 'a' });
+        expect(d.code, d.stderr).toBe(0);
+        expect(d.stdout.match(/\] migrate migration:\S+/g)).toEqual(['] migrate migration:fw/V3']);
+        const rb = await e.cli('rollback', { project: 'fw', env: 'a', assumeYes: true });
+        expect(rb.code, rb.stderr).toBe(0);
+        expect(
+          await queryUrl(
+            e.a,
+            "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'couple' AND column_name = 'note'",
+          ),
+        ).toEqual([{ n: 0 }]);
+      },
+    );
+  });
+
+  it('maps placeholders of flyway.conf to variables, and refuses a built-in placeholder with its line, writing nothing', async () => {
+    const w = tempWorkspace({ 'dbee.yaml': WS });
+    try {
+      copyFixture('flyway/placeholder', join(w.root, 'legacy/sql'));
+      writeFileSync(
+        join(w.root, 'legacy/flyway.conf'),
+        'flyway.url=jdbc:postgresql://db/app\nflyway.locations=filesystem:sql\nflyway.placeholders.abc=Mr. T\n',
+      );
+      const r = await run(w.root, 'import', { project: 'ph', from: 'flyway', folder: 'legacy' });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('skipped: flyway.conf: flyway.url (not used by the import)');
+      expect(readFileSync(join(w.root, 'ph/db.yaml'), 'utf8')).toContain('variables:\n  abc: "Mr. T"');
+      expect(readFileSync(join(w.root, 'ph/migrations/V1__First.sql'), 'utf8')).toContain("VALUES (1, '{{abc}}')");
+      writeFileSync(
+        join(w.root, 'legacy/sql/V2__Who.sql'),
+        "SELECT 1;\nINSERT INTO test_user VALUES (2, '${flyway:user}');\n",
+      );
+      const bad = await run(w.root, 'import', { project: 'ph2', from: 'flyway', folder: 'legacy' });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('legacy/sql/V2__Who.sql:2');
+      expect(bad.stderr).toContain("${flyway:user} is one of Flyway's built-in placeholders");
+      expect(existsSync(join(w.root, 'ph2'))).toBe(false);
+    } finally {
+      w.remove();
+    }
+  });
+});
+
+describe('dbee import from golang-migrate (its PostgreSQL example migrations)', () => {
+  it('records the current version and those before it; a dirty version is refused', async () => {
+    await round(
+      {
+        tool: 'golang-migrate',
+        fixture: 'golang-migrate/migrations',
+        project: 'gm',
+        schema: 'public',
+        run: golangMigrateRun(join(FIXTURES, 'golang-migrate', 'migrations')),
+        history: ['public.schema_migrations'],
+        partial: 3,
+      },
+      async (e) => {
+        await queryUrl(e.a, 'UPDATE schema_migrations SET dirty = true');
+        const r = await e.cli('import', { project: 'gm', from: 'golang-migrate', folder: 'legacy', env: 'a' });
+        await queryUrl(e.a, 'UPDATE schema_migrations SET dirty = false');
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('version 1885849751 (schema_migrations), dirty = true');
+        expect(r.stderr).toContain('migrate force');
+      },
+    );
+  });
+});
+
+describe('dbee import from goose (its PostgreSQL integration migrations: StatementBegin/End, NO TRANSACTION, an empty one)', () => {
+  it('records the applied versions', async () => {
+    await round({
+      tool: 'goose',
+      fixture: 'goose/migrations',
+      project: 'gs',
+      schema: 'public',
+      run: gooseRun(join(FIXTURES, 'goose', 'migrations')),
+      history: ['public.goose_db_version'],
+      partial: 4,
+    });
+  });
+
+  it('refuses a file without -- +goose Up, with its file and line, writing nothing', async () => {
+    const w = tempWorkspace({ 'dbee.yaml': WS });
+    try {
+      copyFixture('goose/migrations', join(w.root, 'legacy'));
+      writeFileSync(join(w.root, 'legacy/00007_bad.sql'), '-- a comment\nCREATE TABLE t (id int);\n');
+      const r = await run(w.root, 'import', { project: 'gs', from: 'goose', folder: 'legacy' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('legacy/00007_bad.sql:2');
+      expect(r.stderr).toContain('a statement before -- +goose Up');
+      expect(existsSync(join(w.root, 'gs'))).toBe(false);
+    } finally {
+      w.remove();
+    }
+  });
+});
+
+describe('dbee import from dbmate (its test migrations)', () => {
+  it('records the applied versions; one applied but missing from the folder is refused', async () => {
+    await round(
+      {
+        tool: 'dbmate',
+        fixture: 'dbmate/migrations',
+        project: 'dm',
+        schema: 'public',
+        run: dbmateRun(join(FIXTURES, 'dbmate', 'migrations')),
+        history: ['public.schema_migrations'],
+        partial: 1,
+      },
+      async (e) => {
+        await queryUrl(e.a, "INSERT INTO schema_migrations VALUES ('20990101000000')");
+        const r = await e.cli('import', { project: 'dm', from: 'dbmate', folder: 'legacy', env: 'a' });
+        await queryUrl(e.a, "DELETE FROM schema_migrations WHERE version = '20990101000000'");
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(
+          'version 20990101000000 (schema_migrations) was applied on this environment, but the folder holds no such migration',
+        );
+      },
+    );
+  });
+});
+
+describe('dbee import from Prisma (umami: 19 migrations)', () => {
+  it('records the finished migrations, their SHA-256 checksums verified; an unfinished one is refused', async () => {
+    await round(
+      {
+        tool: 'prisma',
+        fixture: 'prisma/migrations',
+        project: 'pr',
+        schema: 'public',
+        run: prismaRun(join(FIXTURES, 'prisma', 'migrations')),
+        history: ['public._prisma_migrations'],
+        partial: 15,
+      },
+      async (e) => {
+        await queryUrl(e.a, "UPDATE _prisma_migrations SET finished_at = NULL WHERE migration_name = '16_boards'");
+        const r = await e.cli('import', { project: 'pr', from: 'prisma', folder: 'legacy', env: 'a' });
+        await queryUrl(
+          e.a,
+          "UPDATE _prisma_migrations SET finished_at = started_at WHERE migration_name = '16_boards'",
+        );
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('16_boards (_prisma_migrations), started, never finished');
+        expect(r.stderr).toContain('prisma migrate resolve');
+      },
+    );
+  });
+});
+
+describe('dbee import from Drizzle (drizzle-orm integration migrations with meta/_journal.json)', () => {
+  it('records the journal entries up to the last row', async () => {
+    await round({
+      tool: 'drizzle',
+      fixture: 'drizzle/migrations',
+      project: 'dz',
+      schema: 'public',
+      run: drizzleRun(join(FIXTURES, 'drizzle', 'migrations')),
+      history: ['drizzle.__drizzle_migrations'],
+      partial: 1,
+    });
+  });
+});
+
+describe('dbee import from Sqitch (sqitch-intro: flipr, tags, reworked changes, verify scripts)', () => {
+  it('records the deployed changes, their ids recomputed from the plan, and runs the verify scripts as smoke checks', async () => {
+    await round({
+      tool: 'sqitch',
+      fixture: 'sqitch/project',
+      project: 'sq',
+      schema: 'flipr',
+      run: sqitchRun(join(FIXTURES, 'sqitch', 'project')),
+      history: ['sqitch.changes', 'sqitch.projects'],
+      partial: 10,
+    });
+  });
+});
