@@ -137,7 +137,8 @@ export const ERROR_CODES = {
   DRY_RUN_FAILED: { exit: 1, about: 'the dry run on a scratch copy failed: the deployment would fail.' },
   DRY_RUN_NOT_CONVERGED: {
     exit: 1,
-    about: 'the plan applied on a scratch copy, but the copy then differs from the sources: the deployment would not reach them.',
+    about:
+      'the plan applied on a scratch copy, but the copy then differs from the sources: the deployment would not reach them.',
   },
   DRY_RUN_NOT_VERIFIED: { exit: 1, about: 'the dry run could not verify the plan.' },
   DRY_RUN_VIEW_FAILED: { exit: 1, about: 'the dry run found a view that does not compile after the change.' },
@@ -208,7 +209,8 @@ export const ERROR_CODES = {
   NOTHING_TO_ROLL_BACK: { exit: 1, about: '`rollback` with no deployment to roll back.' },
   NOT_CONVERGED: {
     exit: 2,
-    about: 'every step applied, but the objects the deployment touched then differ from the sources (recorded as failed, not converged).',
+    about:
+      'every step applied, but the objects the deployment touched then differ from the sources (recorded as failed, not converged).',
   },
   NOT_DISABLED: { exit: 1, about: '`enable` on an object that is not disabled.' },
   NOT_IN_TRANSACTION: { exit: 'phase', about: 'a statement that must run in a transaction ran outside one.' },
