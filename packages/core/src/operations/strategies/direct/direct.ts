@@ -881,7 +881,7 @@ export function verifiedLine(verdict: VerifyResult, fromPackage: boolean): strin
   if (c?.divergences.length)
     return `not verified: applied on a scratch copy of the target's schemas (${steps}, all applied), but ${c.divergences.length} object${c.divergences.length === 1 ? '' : 's'} then differ${c.divergences.length === 1 ? 's' : ''} from the sources${also}`;
   if (c?.compared.length)
-    return `verified on a scratch copy of the target's schemas (${steps}, all applied) and converged: ${c.compared.length === 1 ? 'the object' : `the ${c.compared.length} objects`} they touch equal the sources${also}`;
+    return `verified on a scratch copy of the target's schemas (${steps}, all applied) and converged: ${c.compared.length === 1 ? 'the object they touch equals' : `the ${c.compared.length} objects they touch equal`} the sources${also}`;
   const why = fromPackage
     ? 'a package carries no sources to compare the copy with'
     : c?.notCompared.length
@@ -962,7 +962,7 @@ function convergeOnTarget(ctx: OperationContext, input: DeployInputs, conn: Conn
       error: null,
       objects: [],
       said: c.compared.length
-        ? `${project}: converged: ${c.compared.length === 1 ? 'the object' : `the ${c.compared.length} objects`} the deployment touched equal the sources`
+        ? `${project}: converged: ${c.compared.length === 1 ? 'the object the deployment touched equals' : `the ${c.compared.length} objects the deployment touched equal`} the sources`
         : why
           ? `${project}: not compared with the sources after deploying (${why})`
           : null,
