@@ -873,7 +873,7 @@ async function verifyOnCopy(
 export function verifiedLine(verdict: VerifyResult, fromPackage: boolean): string {
   const steps = `${verdict.ran} step${verdict.ran === 1 ? '' : 's'}`;
   if (verdict.problems.length)
-    return `not verified: ran on a scratch copy of the target's schemas (${steps}, ${verdict.problems.length} failing)`;
+    return `ran on a scratch copy of the target's schemas (${steps}, ${verdict.problems.length} failing)`;
   const c = verdict.convergence;
   const also = c?.notCompared.length
     ? `; not compared with the sources: ${c.notCompared.map((n) => `${n.project} (${n.reason})`).join(', ')}`
