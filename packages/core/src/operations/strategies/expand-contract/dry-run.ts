@@ -105,7 +105,7 @@ export async function verifyExpand(
   else
     ctx.reporter.info(
       // Never "verified" (issue 88): an expanded release is, by design, a shape the sources do not describe.
-      `dry run: ${verdict.problems.length ? 'not verified: ' : ''}applied on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'} of the expand${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources: an expanded release holds a shape they do not describe`,
+      `dry run: ${verdict.problems.length ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'} of the expand${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources: an expanded release holds a shape they do not describe`,
     );
   problems.push(...verdict.problems);
   if (compat) {

@@ -134,7 +134,7 @@ export async function verifyFinish(
   else
     ctx.reporter.info(
       // Never "verified" (issue 88): the phase's outcome is not compared with the sources yet.
-      `dry run: ${verdict.problems.length ? 'not verified: ' : ''}applied on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources`,
+      `dry run: ${verdict.problems.length ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources`,
     );
   run.problems.push(...verdict.problems);
 }
