@@ -15,6 +15,18 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('desired state [%s]', (engin
       'CREATE TABLE cyc.a (id int PRIMARY KEY, b_id int);\nALTER TABLE cyc.a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES cyc.b (id);\n',
     'cyc/schema/cyc/tables/b.sql':
       'CREATE TABLE cyc.b (id int PRIMARY KEY, a_id int);\nALTER TABLE cyc.b ADD CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES cyc.a (id);\n',
+    // Issue 88, failure 4: the same cycle with its keys added NOT VALID, then validated (the VALIDATE was planned
+    // before the ADD), and in the plain form (inside CREATE TABLE).
+    'cycv/db.yaml': db('cycv'),
+    'cycv/schema/cycv/tables/a.sql':
+      'CREATE TABLE cycv.a (id int PRIMARY KEY, b_id int);\nALTER TABLE cycv.a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES cycv.b (id) NOT VALID;\nALTER TABLE cycv.a VALIDATE CONSTRAINT a_b;\n',
+    'cycv/schema/cycv/tables/b.sql':
+      'CREATE TABLE cycv.b (id int PRIMARY KEY, a_id int);\nALTER TABLE cycv.b ADD CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES cycv.a (id) NOT VALID;\nALTER TABLE cycv.b VALIDATE CONSTRAINT b_a;\n',
+    'cycp/db.yaml': db('cycp'),
+    'cycp/schema/cycp/tables/a.sql':
+      'CREATE TABLE cycp.a (id int PRIMARY KEY, b_id int CONSTRAINT a_b REFERENCES cycp.b (id));\n',
+    'cycp/schema/cycp/tables/b.sql':
+      'CREATE TABLE cycp.b (id int PRIMARY KEY, a_id int CONSTRAINT b_a REFERENCES cycp.a (id));\n',
     // A constraint made from an index, and an index attached to a partitioned index, the indexes in files of their own.
     'idx/db.yaml': db('idx'),
     'idx/schema/idx/tables/p.sql':
@@ -37,11 +49,32 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('desired state [%s]', (engin
     expect(r.code).toBe(0);
     const d = await w.dbee('diff', { project, env: w.env(1), format: 'json', cache: false });
     expect(d.code, d.stderr).toBe(0);
-    expect((JSON.parse(d.stdout) as { changes: number }).changes).toBe(0);
+    const json = JSON.parse(d.stdout) as { changes: number; pendingDrops?: string[] };
+    expect(json.changes).toBe(0);
+    // Nothing the deployment recorded reads as removed from the sources: `--prune` has nothing to drop.
+    expect(json.pendingDrops ?? []).toEqual([]);
+    const pruned = await w.dbee('deploy', { project, env: w.env(1), prune: true, dryRun: true });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout + pruned.stderr).not.toContain('--prune:');
   };
 
   it('deploys a foreign-key cycle written as two ALTER TABLE ... ADD CONSTRAINT statements', async () => {
     await deployed('cyc');
+  });
+
+  it('deploys a foreign-key cycle whose keys are added NOT VALID and then validated, and one written inline', async () => {
+    await deployed('cycv');
+    await deployed('cycp');
+    const keys = await w.query(
+      1,
+      `SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f' AND connamespace::regnamespace::text IN ('cycv', 'cycp') ORDER BY 1`,
+    );
+    expect(keys).toEqual([
+      { conname: 'a_b', convalidated: true },
+      { conname: 'a_b', convalidated: true },
+      { conname: 'b_a', convalidated: true },
+      { conname: 'b_a', convalidated: true },
+    ]);
   });
 
   it('builds sources that name an index in ADD CONSTRAINT ... USING INDEX and ALTER INDEX ... ATTACH PARTITION', async () => {

@@ -247,4 +247,27 @@ describe.each(ENGINES)('recreating dependents, renames and online changes [%s]',
        comment on column s11.t.note is 'free text';`,
     );
   });
+
+  // Issue 88, failure 1: DROP COLUMN took the unique constraint and the index on the column with it, and the plan
+  // did not create them again (the next diff showed them missing).
+  test('a generated column whose expression changes takes its constraints, indexes, triggers and policies along', async () => {
+    const table = (expression: string) => `
+      create table s14.t (id int primary key, name text,
+        name_key text generated always as (${expression}) stored unique);
+      create index t_nk on s14.t (name_key);
+      create view s14.v as select name_key from s14.t;
+      create function s14.f() returns trigger language plpgsql as $$begin return new; end$$;
+      create trigger tr before update of name_key on s14.t for each row execute function s14.f();
+      alter table s14.t add constraint ck check (name_key <> '');
+      alter table s14.t enable row level security;
+      create policy p on s14.t using (name_key <> 'x');`;
+    const { changes } = await converge('s14', table('lower(name)'), table('lower(btrim(name))'));
+    expect(summary(changes)).toEqual(
+      expect.arrayContaining(['create-index index:s14.t_nk@s14.t', 'create-trigger trigger:s14.tr@s14.t']),
+    );
+    expect(changes.flatMap((c) => (c.kind === 'add-constraint' ? [c.constraint.name] : [])).sort()).toEqual([
+      'ck',
+      't_name_key_key',
+    ]);
+  });
 });

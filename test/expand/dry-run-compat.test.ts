@@ -42,7 +42,7 @@ describe('deploy --dry-run --strategy expand-contract [pglite]', () => {
       expect(directBoth.stdout).toContain('compatibility of the new application: 2 queries checked, 0 failing');
       const expandBoth = await run(w.root, 'deploy', { ...both, strategy: 'expand-contract' });
       expect(expandBoth.code, expandBoth.stdout + expandBoth.stderr).toBe(0);
-      expect(expandBoth.stdout).toContain("dry run: verified on a scratch copy of the target's schemas");
+      expect(expandBoth.stdout).toContain("dry run: applied on a scratch copy of the target's schemas");
       expect(expandBoth.stdout).toContain('through the old version (zd_v0, ...)');
       expect(expandBoth.stdout).toContain('compatibility: 2 queries checked, 0 broken');
       expect(expandBoth.stdout).toContain('compatibility of the new application: 2 queries checked, 0 failing');

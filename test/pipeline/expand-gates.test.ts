@@ -105,7 +105,7 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
       both,
     );
     expect(dryComplete.code, dryComplete.stderr).toBe(0);
-    expect(dryComplete.stdout + dryComplete.stderr).toContain('dry run: verified on a scratch copy');
+    expect(dryComplete.stdout + dryComplete.stderr).toContain('dry run: applied on a scratch copy');
     const completed = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true, ticket: 'CHG-3' }, both);
     expect(completed.code, completed.stderr).toBe(0);
     expect(received.slice(2).map((n) => [n.event, n.phase, n.ticket])).toEqual([
@@ -118,7 +118,7 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     expect((await ws.dbee('deploy', { project: 'a', env: 'qa', strategy }, both)).code).toBe(0);
     const dryAbort = await ws.dbee('abort', { project: 'a', env: 'qa', dryRun: true }, both);
     expect(dryAbort.code, dryAbort.stderr).toBe(0);
-    expect(dryAbort.stdout + dryAbort.stderr).toContain('dry run: verified on a scratch copy');
+    expect(dryAbort.stdout + dryAbort.stderr).toContain('dry run: applied on a scratch copy');
     expect((await ws.dbee('abort', { project: 'a', env: 'qa' }, both)).code).toBe(0);
 
     // `dbee log`: every phase a row naming package, ticket and phase, with its steps.

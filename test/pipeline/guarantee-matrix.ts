@@ -243,6 +243,8 @@ export async function runMatrix(
       const before = await marks();
       const r = await w.cli(row.command, { ...row.options, assumeYes: true, ...ticket });
       cell('exit 0', r.code === 0);
+      // Verified means converged (issue 88): the run said the objects it touched equal the sources.
+      cell('converged', /converged: /.test(r.stdout + r.stderr));
       // The row the command wrote: in the first ledger of the stage's list that has a new one.
       const after = await marks();
       const at = after.findIndex((id, i) => id > before[i]!);

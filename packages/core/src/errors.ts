@@ -135,6 +135,11 @@ export const ERROR_CODES = {
   DRIVER_LOAD_FAILED: { exit: 1, about: 'the Teradata driver is installed but could not be loaded.' },
   DRIVER_MISSING: { exit: 1, about: 'the Teradata driver is not installed.' },
   DRY_RUN_FAILED: { exit: 1, about: 'the dry run on a scratch copy failed: the deployment would fail.' },
+  DRY_RUN_NOT_CONVERGED: {
+    exit: 1,
+    about:
+      'the plan applied on a scratch copy, but the copy then differs from the sources: the deployment would not reach them.',
+  },
   DRY_RUN_NOT_VERIFIED: { exit: 1, about: 'the dry run could not verify the plan.' },
   DRY_RUN_VIEW_FAILED: { exit: 1, about: 'the dry run found a view that does not compile after the change.' },
   DUPLICATE_KEY: { exit: 'phase', about: 'a row with the same unique key already exists.' },
@@ -227,6 +232,11 @@ export const ERROR_CODES = {
   MIGRATION_ORPHAN_ROLLBACK: { exit: 1, about: 'a rollback script without its migration.' },
   MULTIPLE_ERRORS: { exit: 1, about: 'several problems found in one pass, listed together.' },
   NOTHING_TO_ROLL_BACK: { exit: 1, about: '`rollback` with no deployment to roll back.' },
+  NOT_CONVERGED: {
+    exit: 2,
+    about:
+      'every step applied, but the objects the deployment touched then differ from the sources (recorded as failed, not converged).',
+  },
   NOT_DISABLED: { exit: 1, about: '`enable` on an object that is not disabled.' },
   NOT_IN_TRANSACTION: { exit: 'phase', about: 'a statement that must run in a transaction ran outside one.' },
   NX_DIFF_UNCACHEABLE: {

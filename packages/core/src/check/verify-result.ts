@@ -30,6 +30,11 @@ export interface VerifyResult {
   ran: number;
   /** The views the smoke baselines would compile after the plan, compiled on the copy (`VerifyInput.baseline`). */
   views: VerifiedViews;
+  /**
+   * The copy compared with the sources once every step applied (`VerifyInput.converge`): null when it was not (a step
+   * failed, or no comparison was asked for).
+   */
+  convergence?: Convergence | null;
 }
 
 /** What the views compiled on the copy after the plan said. */
@@ -38,4 +43,25 @@ export interface VerifiedViews {
   compiled: number;
   /** Each view that failed: a refusal naming it (at its source file and line when it is a planned project's). */
   problems: DbeeError[];
+}
+
+/**
+ * One object that differs, after a plan, from what the sources describe (the comparison `diff` makes, narrowed to
+ * the objects the plan touched): what a diff would still do to it.
+ */
+export interface Divergence {
+  /** The object's key, e.g. `table:sales.orders`. */
+  object: string;
+  /** What differs, as the changes a diff would still plan, e.g. `add-constraint orders_code_key`. */
+  what: string[];
+}
+
+/** What the convergence check said (`diffing/converge.ts`). */
+export interface Convergence {
+  /** The relations, routines and types compared (`schema.name`); empty when the plan touched none. */
+  compared: string[];
+  /** Each object that differs from the sources; empty when the state reached is the desired one. */
+  divergences: Divergence[];
+  /** Projects not compared, each with why (an engine that cannot compare, no sources to compare with). */
+  notCompared: { project: string; reason: string }[];
 }

@@ -8,12 +8,13 @@ import type { Engine } from '../engine/engine';
 import type { Ledger } from '../ledger/ledger';
 import { canonicalJson } from '../plan/serialize';
 import { writeCacheFile } from '../background';
-import type { DeployedState } from '../planner/planner';
+import { deferredConstraintKey, type DeployedState } from '../planner/planner';
 import type { SourceObject } from '../planner/objects';
 import type { ManagedScope } from '../schema/managed-scope';
 import { loadProjectModel, graphProject, type ParseCache, type ProjectModel } from '../planner/project-model';
 import { engineFor, type OperationContext } from './operation-context';
 import { gitCommit } from './origin';
+import { formatKey } from '../model/object-key';
 
 /**
  * A value computed once for all the tasks of one Nx batch (`ctx.sessions`), and afresh by every operation outside
@@ -298,5 +299,8 @@ export async function loadTarget(
 export function removedObjects(model: ProjectModel, deployed: { objects: ReadonlyMap<string, string> }): string[] {
   const present = new Set(model.objects.map((o) => o.id));
   for (const s of model.graph.schemas) present.add(`schema:${s}`);
+  // A foreign key of a cycle is planned and recorded as a step of its own, still written in its table's file.
+  for (const o of model.objects)
+    for (const d of o.deferrable) if (o.key.kind === 'table') present.add(formatKey(deferredConstraintKey(o.key, d)));
   return [...deployed.objects.keys()].filter((k) => !present.has(k) && !k.startsWith('migration:')).sort();
 }

@@ -318,3 +318,13 @@ export function desiredModelFor(
     sessions: ctx.sessions,
   });
 }
+
+/** Whether `desiredModelFor` with these arguments would read its model from the cache (build nothing). */
+export function desiredModelCached(
+  ctx: OperationContext,
+  args: { engine: Engine; models: ProjectModel[]; target: string },
+): boolean {
+  const shadow = ctx.workspace.config.shadow ?? 'embedded';
+  const key = desiredModelKey(args.models, args.target, args.engine.name, shadow, ctx.toolVersion);
+  return existsSync(join(cacheDir(ctx.workspace.root, 'models'), `${key}.json`));
+}

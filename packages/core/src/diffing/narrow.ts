@@ -21,7 +21,7 @@ export interface Narrowing {
 }
 
 /** Kinds a narrowed read finds by name (a relation, routine or type, or what belongs to a table). */
-const NAMED = new Set<ObjectKey['kind']>([
+export const NAMED = new Set<ObjectKey['kind']>([
   'table',
   'view',
   'materialized-view',
@@ -45,7 +45,7 @@ const WHOLE = new Set<ObjectKey['kind']>([
 ]);
 
 /** The name a narrowed read finds `key` by: its table's for what belongs to a table; null for a kind read whole. */
-function nameOf(key: ObjectKey): string | null {
+export function nameOf(key: ObjectKey): string | null {
   if (WHOLE.has(key.kind)) return null;
   if (key.parent && ['index', 'trigger', 'policy', 'constraint'].includes(key.kind)) return key.parent;
   return `${key.schema}.${key.name}`;

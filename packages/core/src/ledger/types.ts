@@ -178,6 +178,11 @@ export interface DeploymentSummary {
   fingerprintScope?: string | null;
   /** Objects that existed without the ledger knowing them, and what was done about them. */
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
+  /**
+   * Every step applied, but these objects then differed from the sources (the convergence check,
+   * diffing/converge.ts): the deployment is `failed`, not converged. Absent when it converged or was not compared.
+   */
+  notConverged?: string[];
   /** Smoke checks after the deployment; `not run` until they exist. */
   smoke?: string;
   /**

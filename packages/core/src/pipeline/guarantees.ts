@@ -9,7 +9,9 @@
  * - `protected`, `protected, dry run`: refused on a protected environment without a confirmation, the dry run alike;
  * - `hand edit`, `hand edit, dry run`: an object changed by hand refuses the run (or is put back visibly), the dry run
  *   alike, never recorded as dbee's;
- * - `exit 0`, `ledger row with ticket`, `step rows`, `notifications`, `no drift after`: the run itself.
+ * - `exit 0`, `ledger row with ticket`, `step rows`, `notifications`, `no drift after`: the run itself;
+ * - `converged`: the run ends with the convergence check (diffing/converge.ts): the objects it touched, read from the
+ *   target, equal the sources (it says `converged:`); a difference fails it (exit 2). A row without it says why.
  */
 export const GUARANTEES = [
   'ticket',
@@ -24,6 +26,7 @@ export const GUARANTEES = [
   'step rows',
   'notifications',
   'no drift after',
+  'converged',
 ] as const;
 
 export type Guarantee = (typeof GUARANTEES)[number];

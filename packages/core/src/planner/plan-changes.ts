@@ -40,13 +40,7 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
   } = settings;
   const diff = requireRole(engine, 'diff', 'compute a diff');
   to = forServer(to, from.serverVersion, diff.facts.privilegesSince);
-  const all = diffModels(from, to, {
-    renames,
-    owners,
-    sameDefinition: diff.sameDefinition,
-    facts: diff.facts,
-  });
-  const changes = skip ? all.filter((c) => !skip(c)) : all;
+  const changes = modelChanges(engine, from, to, { renames, owners, ...(skip ? { skip } : {}) });
   const rendered = diff.renderChanges(changes, {
     from,
     to,
@@ -69,6 +63,26 @@ export function planChanges(engine: Engine, from: SchemaModel, to: SchemaModel, 
     baseFingerprint,
     steps,
   };
+}
+
+/**
+ * The typed changes from `from` to `to`, as `planChanges` plans them (and `diff` shows them): the one comparison of two
+ * models, which the convergence check (diffing/converge.ts) makes too. `to` as `forServer` leaves it for `from`.
+ */
+export function modelChanges(
+  engine: Engine,
+  from: SchemaModel,
+  to: SchemaModel,
+  settings: Pick<PlanChangesSettings, 'renames' | 'owners' | 'skip'> = {},
+): Change[] {
+  const diff = requireRole(engine, 'diff', 'compute a diff');
+  const all = diffModels(from, forServer(to, from.serverVersion, diff.facts.privilegesSince), {
+    renames: settings.renames ?? [],
+    owners: settings.owners ?? false,
+    sameDefinition: diff.sameDefinition,
+    facts: diff.facts,
+  });
+  return settings.skip ? all.filter((c) => !settings.skip!(c)) : all;
 }
 
 /**

@@ -8,6 +8,7 @@ import { buildGraph, type ObjectGraph } from './graph';
 import { recordedFromBaseline, removedMigrationNeeded, removedMigrationStep, startsFromBaseline } from './baseline';
 import type { ProjectModel } from './project-model';
 import type { SourceObject } from './objects';
+import type { DeferrableConstraint } from '../model/source';
 
 /** What the target database's ledger says is deployed, per project. */
 export interface DeployedState {
@@ -321,9 +322,21 @@ function objectStep(
     // A foreign key written as its own ALTER TABLE statement moves as it is; one inside CREATE TABLE is cut out of it.
     const standalone = chosen.filter((d) => d.standalone);
     const split = chosen.filter((d) => !d.standalone);
+    // What validates a moved constraint (`ADD ... NOT VALID`, then `VALIDATE CONSTRAINT`) moves with it: left in the
+    // table's step, it ran before the constraint existed.
+    const validations = new Map<string, string[]>();
     if (standalone.length) {
       const moved = new Set(standalone.map((d) => d.addStatement));
-      statements = statements.filter((_, i) => !moved.has(object.statements[i]!.sql));
+      const names = new Set(chosen.map((d) => constraintName(d.addStatement)));
+      statements = statements.filter((_, i) => {
+        const sql = object.statements[i]!.sql;
+        const validated = validatedConstraint(sql);
+        if (validated !== null && names.has(validated)) {
+          validations.set(validated, [...(validations.get(validated) ?? []), object.statements[i]!.template]);
+          return false;
+        }
+        return !moved.has(sql);
+      });
     }
     if (split.length > 1 && !engine.parser.removeConstraints) {
       return new DbeeError(
@@ -342,24 +355,20 @@ function objectStep(
       statements = [without, ...statements.slice(1)];
     }
     for (const d of chosen) {
-      const key: ObjectKey = {
-        kind: 'constraint',
-        schema: object.key.schema,
-        name: constraintName(d.addStatement),
-        parent: `${object.key.schema}.${object.key.name}`,
-      };
+      const key = deferredConstraintKey(object.key, d);
+      const added = [d.addStatement, ...(validations.get(key.name) ?? [])];
       constraints.push({
         order: 0,
         project: object.project,
         key: formatKey(key),
         objectKey: key,
         action: 'add-constraint',
-        statements: [d.addStatement],
+        statements: added,
         reverse: null,
         transactional: true,
         hazards: [],
         source: { file: object.location.file, line: object.location.line },
-        checksum: checksumStatements([d.addStatement], variables),
+        checksum: checksumStatements(added, variables),
       });
     }
   }
@@ -444,6 +453,25 @@ function schemaSteps(engine: Engine, model: ProjectModel, state: DeployedState):
     });
   });
   return steps;
+}
+
+/**
+ * The key under which a foreign key split out of its table to break a cycle is planned and recorded
+ * (`constraint:schema.name@schema.table`): part of the table's sources, never an object removed from them.
+ */
+export function deferredConstraintKey(table: ObjectKey, d: DeferrableConstraint): ObjectKey {
+  return {
+    kind: 'constraint',
+    schema: table.schema,
+    name: constraintName(d.addStatement),
+    parent: `${table.schema}.${table.name}`,
+  };
+}
+
+/** The constraint an `ALTER TABLE ... VALIDATE CONSTRAINT name` statement validates; null for any other statement. */
+function validatedConstraint(sql: string): string | null {
+  const m = /^\s*ALTER\s+TABLE\b[^;]*?\bVALIDATE\s+CONSTRAINT\s+("(?:[^"]|"")+"|[^\s;]+)\s*;?\s*$/i.exec(sql);
+  return m ? m[1]!.replace(/^"|"$/g, '').replace(/""/g, '"') : null;
 }
 
 function constraintName(addStatement: string): string {

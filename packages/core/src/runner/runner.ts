@@ -101,6 +101,16 @@ export interface RunOptions {
     deploymentId: number,
     objects: readonly string[],
   ) => Promise<{ passed: boolean; summary: string; error?: DbeeError }>;
+  /**
+   * The convergence check of a project once its steps have all applied, before its smoke checks: the objects they
+   * touched, read from the target by name, compared with the sources (`convergence` in diffing/converge.ts). `error`
+   * (`NOT_CONVERGED`) fails the deployment (exit 2; with autoRollback its steps are undone), recorded with the
+   * objects in `summary.notConverged`; `said`: what the run tells of it. Absent: not compared.
+   */
+  converge?: (
+    project: string,
+    steps: readonly PlanStep[],
+  ) => Promise<{ error: DbeeError | null; objects: string[]; said: string | null }>;
 }
 
 export interface StepResult {
@@ -821,6 +831,7 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
   const migrationStates = ctx.options.plan.migrationStates?.[state.project];
   if (migrationStates && !state.failure)
     await recordMigrationStates(ctx.ledger, state.project, migrationStates, state.deploymentId!);
+  await convergeCheck(ctx, state, summary);
   await smokeChecks(ctx, state, objectStates, summary);
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
@@ -853,6 +864,19 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
     ...(error ? { error, failedStatement: state.failure?.statement ?? null } : {}),
     ...(rollback ? { rollback } : {}),
   };
+}
+
+/**
+ * Verified means converged (`RunOptions.converge`): the objects the project's steps touched, compared with its sources
+ * once they all applied. A difference is the deployment's failure, with the objects in the ledger's summary.
+ */
+async function convergeCheck(ctx: RunContext, state: ProjectState, summary: DeploymentSummary): Promise<void> {
+  if (state.failure || !ctx.options.converge || state.deploymentId === null || !state.applied.length) return;
+  const verdict = await ctx.options.converge(state.project, state.steps);
+  if (verdict.said) ctx.reporter.info(verdict.said);
+  if (!verdict.error) return;
+  summary.notConverged = verdict.objects;
+  state.failure = { error: verdict.error, statement: null, at: new Date() };
 }
 
 /**

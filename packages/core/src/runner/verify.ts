@@ -9,7 +9,7 @@ import { expandedSearchPath } from '../sources/key-name';
 import { runStatements } from './batch';
 import { otherDependentKeys } from './recreate-dependents';
 import { stepStatements } from '../plan/step-statements';
-import type { VerifyProbe, VerifyResult } from '../check/verify-result';
+import type { Convergence, VerifyProbe, VerifyResult } from '../check/verify-result';
 
 export type { VerifyProbe, VerifyResult } from '../check/verify-result';
 import type { StepConflict } from './step-conflict';
@@ -55,6 +55,11 @@ export interface VerifyInput {
    * views those baselines would compile are compiled on it: each that fails is a problem. Absent: no view compiled.
    */
   baseline?: readonly VerifyBaseline[];
+  /**
+   * Compares the copy, once every step applied on it, with the sources (`convergence` in diffing/converge.ts, given
+   * the copy's session): the result's `convergence`. Not called when a step failed. Absent: not compared.
+   */
+  converge?: (copy: Connection) => Promise<Convergence>;
 }
 
 /**
@@ -129,8 +134,10 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
       input.baseline && !problems.length
         ? await compileViewsOnCopy(engine, conn, plan, input.baseline)
         : { compiled: 0, problems: [] };
+    // Verified means converged: the copy, once every step applied, compared with the sources.
+    const convergence = input.converge && !problems.length ? await input.converge(conn) : null;
     await input.probe?.after(conn);
-    return { verified: true, problems, warnings, copied, ran: plan.steps.length, views };
+    return { verified: true, problems, warnings, copied, ran: plan.steps.length, views, convergence };
   } finally {
     // Dropped while the dry run reports (runOperation waits for it at the end).
     inBackground(shadow.dispose());

@@ -615,7 +615,14 @@ class Differ {
     const retyped = f.columns.some((c) =>
       t.columns.some((x) => x.name === c.name && (x.type !== c.type || x.collation !== c.collation)),
     );
-    if (!this.sameAttrs(f.attrs, t.attrs) || (retyped && Array.isArray(f.attrs['policies']))) {
+    // Columns dropped and added again (a generation expression that changes): what uses them goes and comes back.
+    const rebuilt = new Set(
+      f.columns.flatMap((c) => {
+        const next = t.columns.find((x) => x.name === c.name);
+        return next && this.rebuilt(c, next) ? [c.name] : [];
+      }),
+    );
+    if (!this.sameAttrs(f.attrs, t.attrs) || ((retyped || rebuilt.size) && Array.isArray(f.attrs['policies']))) {
       // A policy can use a column this diff drops or retypes (PostgreSQL refuses both while it does): the policies
       // that change are dropped first, with the drops, and created again with the other options.
       const policies = (a: Table['attrs']) =>
@@ -625,7 +632,10 @@ class Differ {
       const going = f.columns
         .filter(
           (c) =>
-            !toCols.has(c.name) || toCols.get(c.name)!.type !== c.type || toCols.get(c.name)!.collation !== c.collation,
+            !toCols.has(c.name) ||
+            toCols.get(c.name)!.type !== c.type ||
+            toCols.get(c.name)!.collation !== c.collation ||
+            rebuilt.has(c.name),
         )
         .map((c) => c.name);
       // A policy kept as it is still blocks a retyped column it names: it is dropped and created again too.
@@ -697,16 +707,24 @@ class Differ {
     return out;
   }
 
-  private diffColumn(table: ObjectKey, f: Column, t: Column): void {
-    const node = columnNode(table, t.name);
-    if (
+  /** Whether a column kept by name is dropped and added again: its generation expression (or storage) changes. */
+  private rebuilt(f: Column, t: Column): boolean {
+    return (
       !this.same(f.generated, t.generated, 'expression') ||
       ((f.generated !== null || t.generated !== null) && f.attrs['generatedKind'] !== t.attrs['generatedKind'])
-    ) {
-      // A generation expression cannot be altered in place everywhere: drop and add the column.
+    );
+  }
+
+  private diffColumn(table: ObjectKey, f: Column, t: Column): void {
+    const node = columnNode(table, t.name);
+    if (this.rebuilt(f, t)) {
+      // A generation expression cannot be altered in place everywhere: drop and add the column. PostgreSQL's DROP
+      // COLUMN takes the indexes and constraints on it along: they are dropped and created again with it
+      // (`recreateDependents`, through the column's `rebuiltNode`), as are the triggers and policies that name it.
       this.push({ kind: 'drop-column', table, column: f });
       this.push({ kind: 'add-column', table, column: t });
       this.removed.add(node);
+      this.removed.add(rebuiltNode(table, t.name));
       this.fresh.add(node);
       return;
     }
@@ -985,7 +1003,7 @@ class Differ {
     for (const t of this.from.triggers) {
       const id = formatKey(t.key);
       candidates.push(
-        onParent(t, [formatKey(t.function)], (cause) => {
+        onParent(t, [formatKey(t.function), ...namedColumns(this.from, t.table, t.definition)], (cause) => {
           withoutReplace('replace-trigger', id);
           this.push({ kind: 'drop-trigger', trigger: t, recreate: { cause } });
           const next = toTriggers.get(id);
@@ -1002,14 +1020,22 @@ class Differ {
       // A partition's index attached to an incomplete partitioned index goes with it when that is dropped.
       const attachedTo = indexBySchemaName.get(String(i.attrs['attachedTo'] ?? ''));
       candidates.push(
-        onParent(i, attachedTo ? [formatKey(attachedTo.key)] : [], (cause) => {
-          this.push({ kind: 'drop-index', index: i, recreate: { cause } });
-          const next = toIndexes.get(id);
-          if (next) {
-            this.push({ kind: 'create-index', index: next, recreate: { cause } });
-            this.create(next.key);
-          }
-        }),
+        onParent(
+          i,
+          [
+            ...(attachedTo ? [formatKey(attachedTo.key)] : []),
+            ...i.columns.map((c) => rebuiltNode(i.table, c)),
+            ...namedColumns(this.from, i.table, i.definition),
+          ],
+          (cause) => {
+            this.push({ kind: 'drop-index', index: i, recreate: { cause } });
+            const next = toIndexes.get(id);
+            if (next) {
+              this.push({ kind: 'create-index', index: next, recreate: { cause } });
+              this.create(next.key);
+            }
+          },
+        ),
       );
     }
     for (const table of this.from.tables) {
@@ -1018,7 +1044,11 @@ class Differ {
       const next = toTables.get(tableId);
       for (const c of table.constraints) {
         const id = constraintNode(table.key, c.name);
-        const deps = c.dependsOn.map(formatKey);
+        const deps = [
+          ...c.dependsOn.map(formatKey),
+          ...c.columns.map((col) => rebuiltNode(table.key, col)),
+          ...namedColumns(this.from, table.key, c.definition),
+        ];
         if (c.references) {
           deps.push(formatKey(c.references.table));
           const key = referencedKeyConstraint(this.from, c);
@@ -1296,4 +1326,26 @@ export function compareVersions(a: string, b: string): number {
 export function columnSettings(c: Column): Column['attrs'] {
   const { identityOptions: _i, generatedKind: _g, ...rest } = c.attrs;
   return rest;
+}
+
+/** The node of a column dropped and added again (`Differ.rebuilt`): what is on it must be created again too. */
+function rebuiltNode(table: ObjectKey, column: string): string {
+  return `${columnNode(table, column)}#rebuilt`;
+}
+
+/**
+ * The `rebuiltNode`s of the columns of `table` a definition names (a trigger's `UPDATE OF` or `WHEN`, a check's or an
+ * expression index's expression), by the identifiers in its text: a word that only looks like a column costs one
+ * drop and create of an object that would have stayed, never a missed one.
+ */
+function namedColumns(model: SchemaModel, table: ObjectKey, definition: string | null): string[] {
+  if (!definition) return [];
+  const columns = model.tables.find((t) => formatKey(t.key) === formatKey(table))?.columns;
+  if (!columns?.length) return [];
+  const words = new Set((definition.match(/"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*/g) ?? []).map(unquoteWord));
+  return columns.filter((c) => words.has(c.name)).map((c) => rebuiltNode(table, c.name));
+}
+
+function unquoteWord(word: string): string {
+  return word.startsWith('"') ? word.slice(1, -1).replace(/""/g, '"') : word;
 }

@@ -30,7 +30,8 @@ import {
 } from '../../../runner/runner';
 import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../../../runner/session';
 import { reconcileStarted } from '../../../runner/reconcile';
-import { markDataLoss, verifyPlan } from '../../../runner/verify';
+import { markDataLoss, verifyPlan, type VerifyResult } from '../../../runner/verify';
+import { convergence, notConverged } from '../../../diffing/converge';
 import { backupStamp } from '../../../plan/backup-stamp';
 import { ConflictRules, decideConflicts, type ConflictDecision } from '../../conflicts';
 import { ciJob } from '../../../context/origin';
@@ -142,7 +143,7 @@ export const directDeploy: PhaseCommand<DeployOptions> = (ctx, options, { inFlig
     verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
     settle: (input, session, run, report) => settleUnchanged(ctx, input, session, run, report),
     apply: async (input, session, run, report) => {
-      const result = await apply(ctx, applyInput(input, session, run, report, sideSession(ctx, session)));
+      const result = await apply(ctx, applyInput(ctx, input, session, run, report, sideSession(ctx, session)));
       await recordPolicyExceptions(run, result);
       return { result, smoke: run.smoke?.outcomes ?? new Map<string, string>() };
     },
@@ -291,7 +292,7 @@ async function settleClosing(
   const ledger = run.ledger!;
   await ledger.writer.ensure();
   const smoke: SmokePlan = run.smoke ?? { checks: new Map(), timeoutMs: new Map(), outcomes: new Map() };
-  const verify = verifier(ctx, applyInput(input, session, run, report, undefined), smoke);
+  const verify = verifier(ctx, applyInput(ctx, input, session, run, report, undefined), smoke);
   const results: ProjectRunResult[] = [];
   for (const project of projects) {
     const t0 = Date.now();
@@ -840,12 +841,18 @@ async function verifyOnCopy(
       const deployed = [...(run.deployed.get(project)?.objects.keys() ?? [])];
       return model ? [{ model, deployed, timeoutMs: run.smoke!.timeoutMs.get(project)! }] : [];
     }),
+    // A package carries its plan, not the sources it was made from: its copy is compared with nothing.
+    ...(input.pkg
+      ? {}
+      : {
+          converge: (copy: Connection) =>
+            convergence(ctx, { engine, environment, models, conn: copy, steps: plan.steps }),
+        }),
   });
   if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
-  else
-    reporter.info(
-      `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} step${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
-    );
+  else reporter.info(`dry run: ${verifiedLine(verdict, Boolean(input.pkg))}`);
+  const diverged = verdict.convergence?.divergences ?? [];
+  if (diverged.length) problems.push(notConverged(null, diverged, 'copy'));
   for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
   const views = verdict.views;
   if (views.compiled)
@@ -869,6 +876,30 @@ async function verifyOnCopy(
 }
 
 /**
+ * What the dry run says of the copy: "verified" only when every step applied and the copy then equals the sources
+ * on every object the plan touched (ARCHITECTURE invariant 14); otherwise what it did prove, and what it did not.
+ */
+export function verifiedLine(verdict: VerifyResult, fromPackage: boolean): string {
+  const steps = `${verdict.ran} step${verdict.ran === 1 ? '' : 's'}`;
+  if (verdict.problems.length)
+    return `ran on a scratch copy of the target's schemas (${steps}, ${verdict.problems.length} failing)`;
+  const c = verdict.convergence;
+  const also = c?.notCompared.length
+    ? `; not compared with the sources: ${c.notCompared.map((n) => `${n.project} (${n.reason})`).join(', ')}`
+    : '';
+  if (c?.divergences.length)
+    return `not verified: applied on a scratch copy of the target's schemas (${steps}, all applied), but ${c.divergences.length} object${c.divergences.length === 1 ? '' : 's'} then differ${c.divergences.length === 1 ? 's' : ''} from the sources${also}`;
+  if (c?.compared.length)
+    return `verified on a scratch copy of the target's schemas (${steps}, all applied) and converged: ${c.compared.length === 1 ? 'the object they touch equals' : `the ${c.compared.length} objects they touch equal`} the sources${also}`;
+  const why = fromPackage
+    ? 'a package carries no sources to compare the copy with'
+    : c?.notCompared.length
+      ? also.slice(2)
+      : 'no step touches an object a comparison reads';
+  return `applied on a scratch copy of the target's schemas (${steps}, all applied), not verified against the sources: ${why}`;
+}
+
+/**
  * A step that fails on the copy after a refused one (a conflict): still a problem, said with the refusal, since the
  * copy ran it with the refused step's object as the target holds it (which is what `ifExists: skip` would leave).
  */
@@ -888,6 +919,7 @@ function afterRefused(problem: DbeeError, refused: ReadonlySet<number>): DbeeErr
 
 /** What `apply` needs from the inputs, the session and the plan. */
 function applyInput(
+  ctx: OperationContext,
   input: DeployInputs,
   session: DeploymentSession,
   run: DeployRun,
@@ -915,6 +947,35 @@ function applyInput(
     continueOnError: input.options.continueOnError ?? false,
     schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
     smoke: run.smoke,
+    ...(input.pkg ? {} : { converge: convergeOnTarget(ctx, input, session.conn) }),
+  };
+}
+
+/**
+ * The real run's convergence check (`RunOptions.converge`): the objects a project's steps touched, read from the
+ * target by name, compared with its sources' model as planning left it in the cache (a real run builds none: a project
+ * planned from its files alone whose model no diff or dry run has built is said not compared).
+ */
+function convergeOnTarget(ctx: OperationContext, input: DeployInputs, conn: Connection): RunOptions['converge'] {
+  const { engine, environment, models } = input;
+  return async (project, steps) => {
+    const c = await convergence(ctx, { engine, environment, models, conn, steps, cachedOnly: true });
+    if (c.divergences.length)
+      return {
+        error: notConverged(project, c.divergences, 'target'),
+        objects: c.divergences.map((d) => d.object),
+        said: null,
+      };
+    const why = c.notCompared.map((n) => n.reason).join('; ');
+    return {
+      error: null,
+      objects: [],
+      said: c.compared.length
+        ? `${project}: converged: ${c.compared.length === 1 ? 'the object the deployment touched equals' : `the ${c.compared.length} objects the deployment touched equal`} the sources`
+        : why
+          ? `${project}: not compared with the sources after deploying (${why})`
+          : null,
+    };
   };
 }
 
@@ -1043,6 +1104,8 @@ async function confirmObjectStates(
 }
 
 interface ApplyInput {
+  /** The convergence check after each project's steps (`RunOptions.converge`); absent: not compared (a package). */
+  converge?: RunOptions['converge'];
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
   lockGuard: string | null;
@@ -1104,6 +1167,7 @@ async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResul
     dependentsScope: { schemas: input.everySchema },
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
+    converge: input.converge,
     fingerprintLater: ctx.sessions
       ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment)
       : undefined,

@@ -133,7 +133,8 @@ export async function verifyFinish(
   if (!verdict.verified) run.problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
   else
     ctx.reporter.info(
-      `dry run: verified on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'})`,
+      // Never "verified" (issue 88): the phase's outcome is not compared with the sources yet.
+      `dry run: ${verdict.problems.length ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources`,
     );
   run.problems.push(...verdict.problems);
 }

@@ -34,10 +34,30 @@ export const EXPAND_CONTRACT: Strategy = {
     changes: EXPAND_KINDS,
     roles: ['expand', 'diff'],
   },
-  deploy: { command: async () => (await import('./expand')).expandDeploy, after: [] },
+  deploy: {
+    command: async () => (await import('./expand')).expandDeploy,
+    after: [],
+    notApplicable: {
+      converged:
+        'a release in flight holds, by design, a shape the sources do not describe (shadow columns, version schemas): not compared with them; the convergence check after complete is not written yet',
+    },
+  },
   phases: {
-    complete: { command: async () => (await import('./finish')).completePhase, after: ['deploy'] },
-    abort: { command: async () => (await import('./finish')).abortPhase, after: ['deploy'] },
+    complete: {
+      command: async () => (await import('./finish')).completePhase,
+      after: ['deploy'],
+      notApplicable: {
+        converged:
+          'a release in flight holds, by design, a shape the sources do not describe (shadow columns, version schemas): not compared with them; the convergence check after complete is not written yet',
+      },
+    },
+    abort: {
+      command: async () => (await import('./finish')).abortPhase,
+      after: ['deploy'],
+      notApplicable: {
+        converged: 'abort puts back the state before the release, which no sources describe: not compared',
+      },
+    },
   },
   inFlight: releasesInFlight,
   // What `dbee status` shows of a release: its module (the backfills, the rules) loads when status asks.

@@ -1,0 +1,157 @@
+import type { ResolvedEnvironment } from '../config/resolve';
+import type { OperationContext } from '../context/operation-context';
+import type { Convergence, Divergence } from '../check/verify-result';
+import type { Connection, Engine } from '../engine/engine';
+import { DbeeError, ExitCode } from '../errors';
+import { formatKey } from '../model/object-key';
+import type { PlanStep } from '../plan/plan';
+import { modelChanges } from '../planner/plan-changes';
+import type { ProjectModel } from '../planner/project-model';
+import { changeObjectKey, type Change } from '../schema/change';
+import { projectScope } from '../schema/managed-scope';
+import { desiredModelCached, desiredModelFor } from './desired';
+import { NAMED, nameOf, narrowModel } from './narrow';
+
+export type { Convergence, Divergence } from '../check/verify-result';
+
+/** What `convergence` compares: a database once a plan's steps ran there, and the sources of the plan's projects. */
+export interface ConvergeInput {
+  engine: Engine;
+  environment: ResolvedEnvironment;
+  /** The planned projects' models and their dependencies' (as the plan was made from). */
+  models: readonly ProjectModel[];
+  /** The database the steps ran on: the scratch copy of a dry run, or the target of a real run. Only read. */
+  conn: Connection;
+  /** The steps that ran: what they touched is what is compared. */
+  steps: readonly PlanStep[];
+  /**
+   * Compare a project only when its sources' model is at hand (in the cache, as planning a diff or a dry run left
+   * it): a real run never builds one. A project without it is in `notCompared`, with why.
+   */
+  cachedOnly?: boolean;
+}
+
+/**
+ * Verified means converged (ARCHITECTURE invariant 14): the state a plan reached, compared with the state its sources
+ * describe by the comparison `diff` makes (`modelChanges`), narrowed to what the plan touched. Per project, the
+ * relations, routines and types its steps name (a table with its columns, constraints, indexes, triggers and
+ * policies) are read from `conn` by name (`SchemaScope.names`: no whole-schema read) and compared with the same names
+ * of the sources' model; each object that still differs is a `Divergence`, with the changes a diff would still plan.
+ * One function for every caller: the dry run on its copy (runner/verify.ts), the real run on the target
+ * (runner.ts, `RunOptions.converge`).
+ */
+export async function convergence(ctx: OperationContext, input: ConvergeInput): Promise<Convergence> {
+  const { engine, conn, steps } = input;
+  const out: Convergence = { compared: [], divergences: [], notCompared: [] };
+  const projects = [...new Set(steps.map((s) => s.project))];
+  for (const project of projects) {
+    const names = touchedNames(steps.filter((s) => s.project === project));
+    if (!names.size) continue;
+    if (!engine.diff) {
+      out.notCompared.push({
+        project,
+        reason: `the ${engine.name} engine reads no model of a database to compare with the sources`,
+      });
+      continue;
+    }
+    const model = input.models.find((m) => m.project.name === project);
+    if (!model) {
+      out.notCompared.push({ project, reason: 'its sources are not loaded in this run' });
+      continue;
+    }
+    const own = input.models.filter((m) =>
+      ctx.workspace.withDependencies(project).some((p) => p.name === m.project.name),
+    );
+    const args = { engine, environment: input.environment, models: [...own], target: project };
+    if (input.cachedOnly && !desiredModelCached(ctx, args)) {
+      out.notCompared.push({
+        project,
+        reason: 'planned from its source files, whose model no diff or dry run of these sources has built yet',
+      });
+      continue;
+    }
+    const [desired, reached] = await Promise.all([
+      desiredModelFor(ctx, args),
+      engine.diff.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
+    ]);
+    const changes = modelChanges(engine, narrowModel(reached, names), narrowModel(desired.model, names), {
+      owners: model.graph.manage?.owners ?? false,
+    });
+    out.compared.push(...[...names].sort());
+    out.divergences.push(...divergencesOf(changes, names));
+  }
+  return out;
+}
+
+/**
+ * The names (`schema.name`) a convergence check reads for `steps`: each step's object, by the name a narrowed read
+ * finds it (an index, trigger, constraint or policy by its table's); a migration, or an object no read finds by name
+ * (a schema, an extension, an aggregate, a role), names none.
+ */
+export function touchedNames(steps: readonly PlanStep[]): Set<string> {
+  const out = new Set<string>();
+  for (const s of steps) {
+    if (s.action === 'migrate' || !s.objectKey || !NAMED.has(s.objectKey.kind)) continue;
+    const name = nameOf(s.objectKey);
+    if (name) out.add(name);
+  }
+  return out;
+}
+
+/** The changes on the compared names, by object, each said as the change a diff would still plan. */
+function divergencesOf(changes: readonly Change[], names: ReadonlySet<string>): Divergence[] {
+  const byObject = new Map<string, string[]>();
+  for (const c of changes) {
+    const key = changeObjectKey(c);
+    const name = nameOf(key);
+    if (!name || !names.has(name)) continue;
+    const object = formatKey(key);
+    byObject.set(object, [...(byObject.get(object) ?? []), describe(c)]);
+  }
+  return [...byObject].map(([object, what]) => ({ object, what }));
+}
+
+/** A change in a few words: its kind and the part of the object it is about (a column, a constraint, an index). */
+function describe(c: Change): string {
+  const part =
+    'constraint' in c && c.constraint && typeof c.constraint === 'object'
+      ? c.constraint.name
+      : 'column' in c && c.column
+        ? typeof c.column === 'string'
+          ? c.column
+          : c.column.name
+        : '';
+  return part ? `${c.kind} ${part}` : c.kind;
+}
+
+/**
+ * The refusal of a state that does not converge: on the copy (`copy`: a dry run, exit 1, nothing applied) or on the
+ * target (`target`: a real run, exit 2, recorded as failed and not converged), naming each object and what differs.
+ */
+export function notConverged(
+  project: string | null,
+  divergences: readonly Divergence[],
+  where: 'copy' | 'target',
+): DbeeError {
+  const list = divergences.map((d) => `\n  ${d.object}: ${d.what.join(', ')}`).join('');
+  const who = project ? `${project}: ` : '';
+  if (where === 'copy')
+    return new DbeeError(
+      `${who}the plan applies on a copy of the target's schemas, but the copy then differs from the sources (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
+      {
+        code: 'DRY_RUN_NOT_CONVERGED',
+        hint: 'the real run would leave the target different from its sources: this is a planning gap of dbee (please report it with the objects above); write the missing change as a versioned migration meanwhile',
+        exitCode: ExitCode.invalid,
+        details: { objects: divergences.map((d) => d.object) },
+      },
+    );
+  return new DbeeError(
+    `${who}every step applied, but the objects the deployment touched differ from the sources (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
+    {
+      code: 'NOT_CONVERGED',
+      hint: '`dbee diff` shows the difference; deploy again to plan it, or write it as a versioned migration',
+      exitCode: ExitCode.applyFailed,
+      details: { objects: divergences.map((d) => d.object) },
+    },
+  );
+}
