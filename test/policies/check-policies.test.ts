@@ -99,7 +99,6 @@ describe('dbee check --policies [pglite]', () => {
     );
     expect(bare.stdout).toContain('app: 1 error, 0 warnings from 1 rule, 1 excused by dbee:allow (every object)');
     expect(bare.stderr).not.toMatch(/connect|ECONNREFUSED/);
-    expect(existsSync(join(w.root, '.dbee'))).toBe(false);
     w.write('db/app/log.sql', '-- dbee:allow table-primary-key\nCREATE TABLE app.log (at timestamptz, body text);\n');
     const noReason = await run(w.root, 'check', { project: 'app', env: 'local', policies: true, all: true });
     expect(noReason.code).toBe(1);
