@@ -110,13 +110,12 @@ const CORPUS: RealSchema[] = [
       text: 'CREATE OPERATOR public.~<< (\n    FUNCTION = public.reverse_textregexeq,\n    LEFTARG = text,\n    RIGHTARG = text\n);\n',
       rollback: 'DROP OPERATOR public.~<< (text, text);\n',
     },
-    // Not modelled yet (found by this corpus, not among issue 72's points): per-column statistics targets of tables
-    // and indexes, and the persistence of a serial's sequence on an UNLOGGED table (made unlogged with it by a
+    // Not modelled yet (found by this corpus, not among issue 72's points): per-column statistics targets of indexes
+    // (a table column's target is modelled: docs/diffs.md), and the persistence of a serial's sequence on an UNLOGGED table (made unlogged with it by a
     // CREATE TABLE ... serial; pg_dump makes it logged). Neither extract nor diff sees them.
     known: {
       onlyOriginal: [
         'ALTER INDEX public.index_posts_on_string_to_array_tag_string ALTER COLUMN 1 SET STATISTICS 3000;',
-        'ALTER TABLE ONLY public.good_jobs ALTER COLUMN finished_at SET STATISTICS 1000;',
         'CREATE SEQUENCE public.rate_limits_id_seq',
       ],
       onlyDeployed: ['CREATE UNLOGGED SEQUENCE public.rate_limits_id_seq'],
@@ -263,31 +262,10 @@ $$ LANGUAGE 'plpgsql';`,
     ],
     byHand: `CREATE INDEX ix_vstateprovincecountryregion_name ON person.vstateprovincecountryregion USING btree (stateprovincename);
       ALTER TABLE person.phonenumbertype ADD COLUMN note text;`,
-    // Not modelled yet (issue 88 failure 2, the catalog coverage work): CLUSTER ON. Neither extract nor diff sees it,
-    // so the deployment has none of the 20.
+    // Not modelled yet: CLUSTER ON of a materialized view (a table's is modelled: docs/diffs.md); the deployment
+    // has the tables' 19 and not the view's.
     known: {
-      onlyOriginal: [
-        'ALTER TABLE humanresources.department CLUSTER ON "PK_Department_DepartmentID";',
-        'ALTER TABLE humanresources.employee CLUSTER ON "PK_Employee_BusinessEntityID";',
-        'ALTER TABLE humanresources.employeedepartmenthistory CLUSTER ON "PK_EmployeeDepartmentHistory_BusinessEntityID_StartDate_Departm";',
-        'ALTER TABLE humanresources.employeepayhistory CLUSTER ON "PK_EmployeePayHistory_BusinessEntityID_RateChangeDate";',
-        'ALTER TABLE humanresources.jobcandidate CLUSTER ON "PK_JobCandidate_JobCandidateID";',
-        'ALTER TABLE humanresources.shift CLUSTER ON "PK_Shift_ShiftID";',
-        'ALTER TABLE person.address CLUSTER ON "PK_Address_AddressID";',
-        'ALTER TABLE person.addresstype CLUSTER ON "PK_AddressType_AddressTypeID";',
-        'ALTER TABLE person.businessentity CLUSTER ON "PK_BusinessEntity_BusinessEntityID";',
-        'ALTER TABLE person.businessentityaddress CLUSTER ON "PK_BusinessEntityAddress_BusinessEntityID_AddressID_AddressType";',
-        'ALTER TABLE person.businessentitycontact CLUSTER ON "PK_BusinessEntityContact_BusinessEntityID_PersonID_ContactTypeI";',
-        'ALTER TABLE person.contacttype CLUSTER ON "PK_ContactType_ContactTypeID";',
-        'ALTER TABLE person.countryregion CLUSTER ON "PK_CountryRegion_CountryRegionCode";',
-        'ALTER TABLE person.emailaddress CLUSTER ON "PK_EmailAddress_BusinessEntityID_EmailAddressID";',
-        'ALTER TABLE person.password CLUSTER ON "PK_Password_BusinessEntityID";',
-        'ALTER TABLE person.person CLUSTER ON "PK_Person_BusinessEntityID";',
-        'ALTER TABLE person.personphone CLUSTER ON "PK_PersonPhone_BusinessEntityID_PhoneNumber_PhoneNumberTypeID";',
-        'ALTER TABLE person.phonenumbertype CLUSTER ON "PK_PhoneNumberType_PhoneNumberTypeID";',
-        'ALTER TABLE person.stateprovince CLUSTER ON "PK_StateProvince_StateProvinceID";',
-        'ALTER TABLE person.vstateprovincecountryregion CLUSTER ON ix_vstateprovincecountryregion;',
-      ],
+      onlyOriginal: ['ALTER TABLE person.vstateprovincecountryregion CLUSTER ON ix_vstateprovincecountryregion;'],
       onlyDeployed: [],
     },
   },
