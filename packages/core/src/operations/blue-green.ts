@@ -25,6 +25,7 @@ import {
 import { refuseServer, refuseUncarried, uncarriedChanges, type Uncarried } from '../blue-green/refusals';
 import { dropReplication, startSync, waitCopied, type Replication } from '../blue-green/replication';
 import type { Router } from '../blue-green/router';
+import { refuseRowsLeft, rowsLeft } from '../blue-green/rows-left';
 import {
   SWITCH_DEFAULTS,
   settleInterrupted,
@@ -49,6 +50,8 @@ export interface BlueGreenOptions {
   dryRun?: boolean;
   /** The change ticket, recorded with each step. */
   ticket?: string | null;
+  /** `finish`: drop the side not serving even when it holds rows the side that stays never got. */
+  force?: boolean;
 }
 
 /** What the phases work with, read once: the engine and its roles, both environments, the names, the schemas. */
@@ -153,11 +156,19 @@ async function withSides<T>(
   fn: (rep: Replication, ledger: BlueGreenLedger) => Promise<T>,
   open: OpenSides = {},
 ): Promise<T> {
+  // dbee's own sessions write on a side a switch made read-only for the application (its ledger, its sequences).
+  const writable = async (c: Connection) => {
+    for (const sql of t.role.writableSession()) await c.execute(sql);
+    return c;
+  };
   const on = <R>(
     environment: ResolvedEnvironment,
     given: Connection | undefined,
     use: (c: Connection) => Promise<R>,
-  ) => (given ? use(given) : withSession(session(ctx, t, environment), ({ conn }) => use(conn)));
+  ) =>
+    given
+      ? writable(given).then(use)
+      : withSession(session(ctx, t, environment), async ({ conn }) => use(await writable(conn)));
   return on(t.blue, open.blue, (blue) =>
     on(t.green, open.green, async (green) => {
       const ledger = new BlueGreenLedger(blue, t.engine.ledger, t.role, t.project.name, t.blue.name, t.green.name);
@@ -381,13 +392,14 @@ export async function recordOn(
   options: BlueGreenOptions,
   step: Omit<StepInput, 'phase'>,
 ): Promise<void> {
-  await withSession(session(ctx, t, t.blue), ({ conn }) =>
-    recorder(
+  await withSession(session(ctx, t, t.blue), async ({ conn }) => {
+    for (const sql of t.role.writableSession()) await conn.execute(sql);
+    await recorder(
       new BlueGreenLedger(conn, t.engine.ledger, t.role, t.project.name, t.blue.name, t.green.name),
       'deploy',
       options,
-    )(step),
-  );
+    )(step);
+  });
 }
 
 /** What an unfinished deploy phase left, dropped: replication on both sides, then green's database. */
@@ -569,6 +581,18 @@ async function finishSides(
   );
   const live = state!.live;
   const dropped = live === 'green' ? 'blue' : 'green';
+  // Rows a client wrote to the side dropped, bypassing the router, after it stopped serving: refused before anything.
+  const blueTables = tablesOf(await t.diff.introspect(rep.blue.conn, { schemas: t.schemas }), t.schemas);
+  const found = await rowsLeft(
+    rep,
+    await ledger.steps(),
+    dropped,
+    t.schemas,
+    blueTables.map((x) => `${x.schema}.${x.name}`),
+  );
+  refuseRowsLeft(found, dropped, ` ${t.project.name} --env ${t.blue.name}`, options.force ?? false, (line) =>
+    ctx.reporter.warn(line),
+  );
   if (options.dryRun)
     ctx.reporter.info(
       `finish: ${live} serves; drop replication, then ${dropped}'s database (${dropped === 'blue' ? t.blue.name : t.green.name})${options.keep ? ', kept as a backup (gates.requireBackup): renamed aside' : ''}`,
