@@ -121,7 +121,10 @@ export async function caughtUp(
     if (lagBytes <= SMALL_LAG || drainMs <= bounds.pauseBudgetMs / 2)
       return { lagBytes, applyBytesPerSecond: rate === null ? null : Math.round(rate), drainMs, waitedMs: now - t0 };
     if (now - t0 >= waitMs) {
-      const rateText = rate === null ? 'an apply rate not yet measured' : `${Math.round(rate).toLocaleString('en-US')} bytes/s applied`;
+      const rateText =
+        rate === null
+          ? 'an apply rate not yet measured'
+          : `${Math.round(rate).toLocaleString('en-US')} bytes/s applied`;
       throw new DbeeError(
         `${to} is ${lagBytes.toLocaleString('en-US')} bytes of WAL behind ${from} at ${rateText}: draining it would pause the writes about ${Number.isFinite(drainMs) ? `${(drainMs / 1000).toFixed(1)} s` : 'until the apply runs again'}, more than the pause budget of ${seconds(bounds.pauseBudgetMs)} allows (half of it for the drain); waited ${seconds(now - t0)} for ${to} to catch up`,
         {

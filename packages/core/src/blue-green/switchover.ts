@@ -128,7 +128,12 @@ export async function switchover(input: SwitchInput): Promise<SwitchResult> {
   let ready: Ready;
   try {
     const last = await caughtUp(rep, from, bounds, phase, Math.min(bounds.catchUpWaitMs, 5_000));
-    ready = { ...last, waitedMs: first.waitedMs + last.waitedMs, transactionsWaitedMs: transactions.waitedMs, ended: transactions.ended };
+    ready = {
+      ...last,
+      waitedMs: first.waitedMs + last.waitedMs,
+      transactionsWaitedMs: transactions.waitedMs,
+      ended: transactions.ended,
+    };
   } catch (e) {
     await input.record({ step: 'end', status: 'undone', live: from, detail: { refused: message(e) } });
     throw e;
@@ -322,7 +327,10 @@ async function copySequences(
   const statements = rep.role.setSequences(values);
   if (statements.length) await target.conn.execute(statements.join(';\n'));
   // The values the side that stops serving had: any key it gives after this was written there directly (`finish`).
-  return { sequences: values.length, values: Object.fromEntries(values.map((v) => [`${v.schema}.${v.name}`, v.value])) };
+  return {
+    sequences: values.length,
+    values: Object.fromEntries(values.map((v) => [`${v.schema}.${v.name}`, v.value])),
+  };
 }
 
 /** `work`, or a rejection once `deadline` passes (the work may go on: what undoes it runs after it either way). */

@@ -83,7 +83,12 @@ export async function blueGreenTarget(ctx: OperationContext, options: BlueGreenO
       code: 'OPTIONS_INVALID',
     });
   const { engine } = loaded;
-  const role = requireRole(engine, 'blueGreen', 'deploy blue/green', 'deploy with --strategy expand-contract or direct');
+  const role = requireRole(
+    engine,
+    'blueGreen',
+    'deploy blue/green',
+    'deploy with --strategy expand-contract or direct',
+  );
   const root = { workspaceRoot: ctx.workspace.root };
   return {
     engine,

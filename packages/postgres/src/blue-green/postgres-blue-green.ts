@@ -113,7 +113,9 @@ export const postgresBlueGreen: BlueGreenRole = {
     const out = [];
     for (const t of tables) {
       const [schema, ...rest] = t.split('.');
-      const r = await conn.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualified(schema!, rest.join('.'))}`);
+      const r = await conn.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${qualified(schema!, rest.join('.'))}`,
+      );
       out.push({ table: t, rows: Number(r.rows[0]!.n) });
     }
     return out;
@@ -204,8 +206,13 @@ export const postgresBlueGreen: BlueGreenRole = {
     return `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = ${literal(slot)}`;
   },
   subscribe({ name, slot, publication, conninfo: info, copyData }) {
+    // streaming: a large transaction is sent while it runs instead of at its commit, so a switchover does not wait for
+    // it to be decoded and sent whole; from PostgreSQL 16 applied by parallel workers as it arrives. Not binary: a
+    // release may change a column's type, which binary transfer refuses between unlike types.
+    const create = (streaming: string) =>
+      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${literal(info)} PUBLICATION ${quoteIdent(publication)} WITH (create_slot = false, slot_name = ${literal(slot)}, copy_data = ${copyData}, disable_on_error = true, synchronous_commit = 'on', streaming = ${streaming})`;
     return [
-      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${literal(info)} PUBLICATION ${quoteIdent(publication)} WITH (create_slot = false, slot_name = ${literal(slot)}, copy_data = ${copyData}, disable_on_error = true, synchronous_commit = 'on')`,
+      `DO $dbee$BEGIN IF current_setting('server_version_num')::int >= 160000 THEN EXECUTE ${literal(create('parallel'))}; ELSE EXECUTE ${literal(create('on'))}; END IF; END$dbee$`,
     ];
   },
   enable(name, enabled) {

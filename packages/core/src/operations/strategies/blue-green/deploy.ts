@@ -3,6 +3,8 @@ import type { InFlightReader } from '../../../diffing/in-flight-work';
 import { DbeeError } from '../../../errors';
 import type { DeployOptions } from '../../../options';
 import type { PipelineCommand, PipelineInputs, PipelinePlan } from '../../../pipeline/pipeline';
+import { checkStepPolicies } from '../../../pipeline/gates';
+import type { StepConflict } from '../../../runner/step-conflict';
 import { withSession } from '../../../runner/session';
 import { formatState } from '../../../blue-green/record';
 import { refuseUncarried } from '../../../blue-green/refusals';
@@ -42,9 +44,36 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
   const release = async (status: 'started' | 'done' | 'failed', detail: Record<string, unknown>) => {
     if (options.dryRun || !target) return;
     const { t, bg } = target;
-    await recordOn(ctx, t, bg, { step: 'release', status, live: 'blue', detail: { environment: t.green.name, ...detail } });
+    await recordOn(ctx, t, bg, {
+      step: 'release',
+      status,
+      live: 'blue',
+      detail: { environment: t.green.name, ...detail },
+    });
   };
   const refused = (why: string[]) => release('failed', { refused: why });
+  /** The environment the release is planned on: green's, or blue's in a dry run while green does not exist. */
+  let releaseEnv: string | undefined;
+  /**
+   * A dry run planned on blue (green not made yet) judges the release's steps as the real run will, by green's
+   * environment: its hazards allowed and its backup gate, not blue's.
+   */
+  const judgeByGreen = (planned: PipelinePlan) => {
+    const green = target!.t.green;
+    const policies = new Set(['GATE_HAZARD_REFUSED', 'GATE_BACKUP_REQUIRED']);
+    const conflicts = (planned as PipelinePlan & { conflicts?: ReadonlyMap<number, StepConflict> }).conflicts;
+    const judged = checkStepPolicies(green, planned.plan, {
+      conflicts: conflicts ?? new Map(),
+      settings: (project) => ctx.workspace.settings(ctx.workspace.project(project), green).deploy,
+      allowHazards: options.allowHazards ?? [],
+    });
+    planned.problems.splice(
+      0,
+      planned.problems.length,
+      ...planned.problems.filter((p) => !policies.has(p.code)),
+      ...judged,
+    );
+  };
   const command: PipelineCommand<PipelineInputs, PipelinePlan> = {
     command: 'deploy',
     options,
@@ -56,6 +85,7 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
       const t = await blueGreenTarget(ctx, bg);
       target = { t, bg };
       const env = await greenInSync(ctx, t, { ...bg, copyTimeoutMs: config.copyTimeoutMs, inFlight: run.inFlight });
+      releaseEnv = env;
       inner = directDeploy(ctx, { ...options, env, strategy: 'direct' }, run);
       return inner.inputs(report);
     },
@@ -70,6 +100,7 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
         await refused([(e as Error).message]);
         throw e;
       }
+      if (options.dryRun && releaseEnv === target?.t.blue.name) judgeByGreen(planned);
       const problems = [...planned.problems, ...(await drift.refusals())];
       if (problems.length) await refused(problems.map((p) => p.message));
       return planned;
