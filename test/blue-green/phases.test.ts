@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { Writers } from '../support/writers';
-import { blueGreenStage, blueGreenYaml, sql, V2 } from './setup';
+import { blueGreenStage, blueGreenYaml, sql, V1, V2 } from './setup';
 
 /**
  * The blue/green strategy through its commands, with an application writing through a real PgBouncer all along:
@@ -37,40 +37,40 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
     expect(uncarried.stderr).toContain('--strategy expand-contract');
     stage.w.write('s/customers.sql', 'CREATE TABLE s.customers (id int PRIMARY KEY, name text NOT NULL);');
 
+    // A release green's environment refuses (a type change that can reject values: a data-loss hazard green does
+    // not allow): the deploy phase makes green, then refuses the release on it. That is no deploy phase done:
+    // status names the deploy again, and no switch (nor its dry run) goes to a green without the release.
+    stage.w.write('s/orders.sql', V2['s/orders.sql'].replace('note text', 'note varchar(3)'));
+    const refusedRelease = await dbee('deploy', { strategy: 'blue-green' });
+    expect(refusedRelease.code, refusedRelease.stderr).toBe(1);
+    expect(refusedRelease.stderr).toContain('has hazards environment green does not allow');
+    const afterRefusal = await dbee('status', { assumeYes: undefined, ticket: undefined });
+    expect(afterRefusal.stdout).toContain('deploy done, but the release on green failed or was refused');
+    expect(afterRefusal.stdout).not.toContain('next: dbee switch');
+    expect(afterRefusal.stdout).toContain('next: dbee deploy s --env blue --strategy blue-green');
+    for (const dryRun of [true, false]) {
+      const early = await dbee('switch', { dryRun });
+      expect(early.code, early.stderr).toBe(1);
+      expect(early.stderr).toContain('the release on green failed or was refused: deploy it again first');
+      expect(early.stderr).toContain('dbee deploy s --env blue --strategy blue-green');
+      expect(early.stderr).not.toContain('dbee blue-green');
+    }
+    expect(await serving()).toBe('app');
+    // Green given up (finish while blue serves: green dropped), and the release fixed.
+    const givenUp = await dbee('finish');
+    expect(givenUp.code, givenUp.stderr).toBe(0);
+    // The dry run with green not made yet plans on blue, but judges the release as the real run does: by green's
+    // environment (blue's gates.requireBackup is not green's).
+    const dryByGreen = await dbee('deploy', { strategy: 'blue-green', dryRun: true });
+    expect(dryByGreen.code, dryByGreen.stderr).toBe(1);
+    expect(dryByGreen.stderr).toContain('has hazards environment green does not allow');
+    expect(dryByGreen.stderr).not.toContain('environment blue');
+    stage.w.write('s/orders.sql', V1['s/orders.sql']);
     const writers = new Writers(stage.appUrl, 's.orders', 100, 4);
     writers.start();
     try {
       stage.w.write('s/orders.sql', V2['s/orders.sql']);
       stage.w.write('s/tags.sql', V2['s/tags.sql']);
-      // A release green's environment refuses (a type change that can reject values: a data-loss hazard green does
-      // not allow): the deploy phase makes green, then refuses the release on it. That is no deploy phase done:
-      // status names the deploy again, and no switch (nor its dry run) goes to a green without the release.
-      stage.w.write('s/orders.sql', V2['s/orders.sql'].replace('note text', 'note varchar(3)'));
-      const refusedRelease = await dbee('deploy', { strategy: 'blue-green' });
-      expect(refusedRelease.code, refusedRelease.stderr).toBe(1);
-      expect(refusedRelease.stderr).toContain('has hazards environment green does not allow');
-      const afterRefusal = await dbee('status', { assumeYes: undefined, ticket: undefined });
-      expect(afterRefusal.stdout).toContain('deploy done, but the release on green failed or was refused');
-      expect(afterRefusal.stdout).not.toContain('next: dbee switch');
-      expect(afterRefusal.stdout).toContain('next: dbee deploy s --env blue --strategy blue-green');
-      for (const dryRun of [true, false]) {
-        const early = await dbee('switch', { dryRun });
-        expect(early.code, early.stderr).toBe(1);
-        expect(early.stderr).toContain('the release on green failed or was refused: deploy it again first');
-        expect(early.stderr).toContain('dbee deploy s --env blue --strategy blue-green');
-        expect(early.stderr).not.toContain('dbee blue-green');
-      }
-      expect(await serving()).toBe('app');
-      // Green given up (finish while blue serves: green dropped), and the release fixed.
-      const givenUp = await dbee('finish');
-      expect(givenUp.code, givenUp.stderr).toBe(0);
-      // The dry run with green not made yet plans on blue, but judges the release as the real run does: by green's
-      // environment (blue's gates.requireBackup is not green's).
-      const dryByGreen = await dbee('deploy', { strategy: 'blue-green', dryRun: true });
-      expect(dryByGreen.code, dryByGreen.stderr).toBe(1);
-      expect(dryByGreen.stderr).toContain('has hazards environment green does not allow');
-      expect(dryByGreen.stderr).not.toContain('environment blue');
-      stage.w.write('s/orders.sql', V2['s/orders.sql']);
       const noTicket = await dbee('deploy', { strategy: 'blue-green', ticket: undefined });
       expect(noTicket.code).toBe(1);
       expect(noTicket.stderr).toContain('requires a change ticket');

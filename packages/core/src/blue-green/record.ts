@@ -257,11 +257,11 @@ export function pausedByKill(s: BlueGreenState): boolean {
 }
 
 /**
- * Whether green has the release: after the deploy phase, its release done (a release refused, failed, killed or never
- * run leaves the deploy phase without one); after a switch or fallback, null too (the release of before).
+ * Whether the release on green is missing: begun by the deploy phase (its row is written before the release's plan)
+ * and refused, failed or not finished. Green made without a release (`makeGreen` alone) has none to miss.
  */
 export function releaseMissing(s: BlueGreenState): boolean {
-  return s.release === 'running' || s.release === 'failed' || (s.phase === 'deploy' && s.release === null);
+  return s.release === 'running' || s.release === 'failed';
 }
 
 /** One line for a terminal: `blue/green of sales: green (test-green) serves since switch ...; next: dbee finish`. */
@@ -275,11 +275,9 @@ export function formatState(s: BlueGreenState): string {
       : s.status !== 'done'
         ? `${s.phase} ${s.status} at step ${s.step}`
         : s.release === 'running'
-          ? `${s.phase} done, but the release on green did not finish (its process ended): deploy it again`
+          ? `${s.phase} done, but the release on green did not finish (refused before its plan, or its process ended): deploy it again`
           : s.release === 'failed'
             ? `${s.phase} done, but the release on green failed or was refused: deploy it again`
-            : releaseMissing(s)
-              ? `${s.phase} done, but no release was deployed to green: deploy it again`
-              : `${s.phase} done`;
+            : `${s.phase} done`;
   return `blue/green of ${s.project}: ${serving}; ${how} (${s.at})`;
 }

@@ -500,10 +500,8 @@ function switchRefusal(state: BlueGreenState | null, from: 'blue' | 'green'): st
   if (!state?.inFlight) return 'no green is made (run the deploy phase first)';
   if (state.phase === 'deploy' && state.status !== 'done') return 'the deploy phase did not finish';
   if (state.release === 'running')
-    return 'the release on green did not finish (its process ended): deploy it again first';
+    return 'the release on green did not finish (refused before its plan, or its process ended): deploy it again first';
   if (state.release === 'failed') return 'the release on green failed or was refused: deploy it again first';
-  if (state.phase === 'deploy' && state.release === null)
-    return 'no release was deployed to green (the deploy phase made green, but its release did not run): deploy it again first';
   if (state.phase === 'finish') return 'a finish phase did not finish: run it again';
   if (state.live !== from) return `${state.live} serves already`;
   return null;

@@ -87,6 +87,9 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
       const env = await greenInSync(ctx, t, { ...bg, copyTimeoutMs: config.copyTimeoutMs, inFlight: run.inFlight });
       releaseEnv = env;
       inner = directDeploy(ctx, { ...options, env, strategy: 'direct' }, run);
+      // Written before anything of the release is judged: a refusal of green's gates, or a process ended, leaves it
+      // `started`, which no switch goes past (the plan's refusals and the outcome write `failed` or `done`).
+      if (env === t.green.name) await release('started', { stage: 'plan' });
       return inner.inputs(report);
     },
     drift: (input, conn) => direct().drift(input, conn),
