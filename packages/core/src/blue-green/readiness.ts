@@ -61,7 +61,13 @@ export async function openTransactionsEnded(
     const open = await rep.role.openTransactions(conn, olderThan);
     if (!open.length) return { waitedMs: Date.now() - t0, ended: [] };
     if (Date.now() - t0 >= bounds.transactionWaitMs) {
-      if (bounds.endTransactions && !rep.dryRun) {
+      if (bounds.endTransactions && rep.dryRun) {
+        rep.reporter.info(
+          `would end ${open.length} session(s) on ${from} whose transaction stayed open: ${list(open)}`,
+        );
+        return { waitedMs: Date.now() - t0, ended: [] };
+      }
+      if (bounds.endTransactions) {
         await rep.role.endSessions(
           conn,
           open.map((t) => t.pid),
