@@ -189,6 +189,8 @@ describe('blue/green guard rails', () => {
     try {
       await open.query('BEGIN');
       await open.query('SELECT count(*) FROM s.orders');
+      // Open longer than half the pause budget (1 s) before the switch reads it, the dry run of its plan stage alike.
+      await new Promise((r) => setTimeout(r, 700));
       const t0 = Date.now();
       const r = await dbeeSwitch();
       expect(r.code, r.stderr).toBe(1);

@@ -155,7 +155,9 @@ describe('blue/green with the dbee process killed in each phase', () => {
       }).then(() => until('the release waits on green', async () => (await sessions("wait_event_type = 'Lock'")) > 0));
       await killed(deployArgs, releasing, async () => releaseHeld?.release());
       const afterRelease = await status();
-      expect(afterRelease).toContain('deploy done, but the release on green did not finish (refused before its plan, or its process ended)');
+      expect(afterRelease).toContain(
+        'deploy done, but the release on green did not finish (refused before its plan, or its process ended)',
+      );
       expect(afterRelease).toContain(
         'next: dbee deploy s --env blue --strategy blue-green, or dbee finish s --env blue',
       );

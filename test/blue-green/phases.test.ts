@@ -203,7 +203,12 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
     // Blue's database kept under its backup name, with blue's rows; none under blue's name.
     expect(
       await sql(stage.cluster.url(), "SELECT datname FROM pg_database WHERE datname LIKE 'app%' ORDER BY datname"),
-    ).toEqual([{ datname: backup }, { datname: 'app_green' }]);
+    ).toEqual([
+      { datname: backup },
+      { datname: 'app_green' },
+      // The green given up after its release was refused, kept aside too (blue's gates.requireBackup).
+      { datname: expect.stringMatching(/^app_green_bak_\d{8}t\d{6}$/) },
+    ]);
     const kept = Number((await sql(stage.cluster.url(backup), 'SELECT count(*)::int AS n FROM s.orders'))[0]!.n);
     expect(kept).toBeGreaterThanOrEqual(5000);
     expect(await sql(stage.cluster.url(), 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);
