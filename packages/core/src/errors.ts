@@ -266,7 +266,8 @@ export const ERROR_CODES = {
   },
   REPLICATION_LAGGING: {
     exit: 1,
-    about: 'a switchover refused: replication lags more than the bound allows, or cannot drain within the pause budget.',
+    about:
+      'a switchover refused: replication lags more than the bound allows, or cannot drain within the pause budget.',
   },
   REPLICATION_ROWS_LEFT: {
     exit: 1,
