@@ -77,7 +77,10 @@ describe('blue/green with the dbee process killed in each phase', () => {
   /** A lock held on its own session until `release()`. */
   const hold = async (url: string, statement: string) => {
     const c = new pg.Client({ connectionString: url });
+    c.on('error', () => {});
     await c.connect();
+    // A DBA's session: blue is read-only for the application once green serves.
+    await c.query('SET default_transaction_read_only = off');
     await c.query('BEGIN');
     await c.query(statement);
     return {
