@@ -1,11 +1,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blueGreenSwitch, type DbeeError, hookRouter, makeGreen } from '@dbee/core';
+import { blueGreenFinish, blueGreenSwitch, type DbeeError, hookRouter, makeGreen } from '@dbee/core';
 import pg from 'pg';
 import { run } from '../support/run';
 import { Writers } from '../support/writers';
-import { blueGreenStage, blueGreenYaml, CLOSED_WINDOW, context, sql, V1, IN_FLIGHT } from './setup';
+import { tempWorkspace } from '../support/workspace';
+import { blueGreenStage, blueGreenYaml, CLOSED_WINDOW, context, sql, V1, IN_FLIGHT, workspaceYaml } from './setup';
 
 /**
  * The guard rails of blue/green on an own cluster with a real PgBouncer: what is refused before anything changes (a
@@ -146,6 +147,65 @@ describe('blue/green guard rails', () => {
     expect(made.cloned).toEqual(['s']);
     await until('green has caught up', async () => (await lag()) === 0);
     expect(await sql(stage.greenUrl, 'SELECT count(*)::int AS n FROM s.orders')).toEqual([{ n: 2000 }]);
+  }, 120_000);
+
+  it('keeps two deployments on one cluster apart (the same environment and project names): own slots, own finish', async () => {
+    // Another workspace whose blue and green are other databases of this cluster, under the same names.
+    await sql(stage.cluster.url(), 'CREATE DATABASE app2');
+    const w2 = tempWorkspace({
+      'dbee.yaml': workspaceYaml(stage.cluster.port).replace('/app"', '/app2"').replace('/app_green"', '/app2_green"'),
+      ...V1,
+    });
+    const slots = async () =>
+      (
+        await sql(stage.blueUrl, "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'dbee%' ORDER BY 1")
+      ).map((r) => r['slot_name'] as string);
+    const first = await slots();
+    try {
+      expect((await run(w2.root, 'deploy', { project: 's', env: 'blue' })).code).toBe(0);
+      const second = context(w2.root);
+      const made = await makeGreen(second, options);
+      expect(made.cloned).toEqual(['s']);
+      const both = await slots();
+      expect(both).toHaveLength(2);
+      expect(new Set(both).size).toBe(2);
+      // The second given up: its slot dropped, the first's still there and streaming.
+      const finished = await blueGreenFinish(second, options);
+      expect(finished.dropped).toBe('green');
+      expect(await slots()).toEqual(first);
+    } finally {
+      w2.remove();
+      await sql(stage.cluster.url(), 'DROP DATABASE IF EXISTS app2_green WITH (FORCE)');
+      await sql(stage.cluster.url(), 'DROP DATABASE app2 WITH (FORCE)');
+    }
+    await until('green has caught up', async () => (await lag()) === 0);
+  }, 120_000);
+
+  it('refuses a switchover while a transaction stays open on blue, naming it; nothing pauses', async () => {
+    yaml({ settings: ['transactionWait: 1s'] });
+    // A session of the application left idle in its transaction (through the router: the pause would wait for it).
+    const open = new pg.Client({ connectionString: stage.appUrl, application_name: 'report-job' });
+    await open.connect();
+    try {
+      await open.query('BEGIN');
+      await open.query('SELECT count(*) FROM s.orders');
+      // Open longer than half the pause budget (1 s) before the switch reads it, the dry run of its plan stage alike.
+      await new Promise((r) => setTimeout(r, 700));
+      const t0 = Date.now();
+      const r = await dbeeSwitch();
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('transaction(s) on blue stayed open for more than 1 s');
+      expect(r.stderr).toMatch(/pid \d+ \([^)]*role postgres, open [\d.]+ s, idle in transaction\)/);
+      expect(r.stderr).toContain('blueGreen.endTransactions');
+      // Refused before pausing: no 10 s stall of the writes, which go to blue at once.
+      expect(Date.now() - t0).toBeLessThan(9_000);
+      expect(await writesToBlue()).toBe('app');
+      expect(await switchRows()).toEqual([]);
+    } finally {
+      await open.query('ROLLBACK').catch(() => {});
+      await open.end().catch(() => {});
+      yaml();
+    }
   }, 120_000);
 
   it("refuses dbee switch outside blue's maintenance window, the dry run alike; nothing pauses", async () => {
@@ -312,6 +372,7 @@ describe('blue/green guard rails', () => {
     yaml(
       {
         router: `{ commands: { pause: "${commands('pause')}", route: "${commands('route')}", resume: "${commands('resume')}", serving: "${commands('serving')}" } }`,
+        settings: ['transactionWait: 1s', 'endTransactions: true'],
       },
       '16MB',
     );
@@ -326,7 +387,15 @@ describe('blue/green guard rails', () => {
       rmSync(join(stage.w.root, 'route-fails'));
       // The undone switchover stopped green's subscription for its pause: green catches up before the next one.
       await until('green has caught up', async () => (await lag()) < 16_000);
+      // A transaction left open on blue: ended after transactionWait (endTransactions), then the switch goes on.
+      const open = new pg.Client({ connectionString: stage.appUrl });
+      open.on('error', () => {});
+      await open.connect();
+      await open.query('BEGIN');
+      await open.query('SELECT 1');
       done = await dbeeSwitch();
+      await expect(open.query('SELECT 1')).rejects.toThrow();
+      await open.end().catch(() => {});
       await new Promise((r) => setTimeout(r, 300));
     } finally {
       await writers.stop();
@@ -336,6 +405,7 @@ describe('blue/green guard rails', () => {
     expect(failed.stderr).toContain("the router's route command exited with 3: the router refused the route");
     expect(failed.stderr).toContain('writes resumed on blue');
     expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/ended 1 session\(s\) on blue whose transaction stayed open: pid \d+/);
     expect(await sql(stage.appUrl, 'SELECT current_database() AS d')).toEqual([{ d: 'app_green' }]);
     expect(writers.errors).toEqual([]);
     const onGreen = new Set((await sql(stage.greenUrl, 'SELECT token::text AS t FROM s.orders')).map((r) => r.t));

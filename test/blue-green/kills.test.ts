@@ -77,7 +77,10 @@ describe('blue/green with the dbee process killed in each phase', () => {
   /** A lock held on its own session until `release()`. */
   const hold = async (url: string, statement: string) => {
     const c = new pg.Client({ connectionString: url });
+    c.on('error', () => {});
     await c.connect();
+    // A DBA's session: blue is read-only for the application once green serves.
+    await c.query('SET default_transaction_read_only = off');
     await c.query('BEGIN');
     await c.query(statement);
     return {
@@ -155,7 +158,9 @@ describe('blue/green with the dbee process killed in each phase', () => {
       }).then(() => until('the release waits on green', async () => (await sessions("wait_event_type = 'Lock'")) > 0));
       await killed(deployArgs, releasing, async () => releaseHeld?.release());
       const afterRelease = await status();
-      expect(afterRelease).toContain('deploy done, but the release on green did not finish (its process ended)');
+      expect(afterRelease).toContain(
+        'deploy done, but the release on green did not finish (refused before its plan, or its process ended)',
+      );
       expect(afterRelease).toContain(
         'next: dbee deploy s --env blue --strategy blue-green, or dbee finish s --env blue',
       );

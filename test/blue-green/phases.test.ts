@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { Writers } from '../support/writers';
-import { blueGreenStage, blueGreenYaml, sql, V2 } from './setup';
+import { blueGreenStage, blueGreenYaml, sql, V1, V2 } from './setup';
 
 /**
  * The blue/green strategy through its commands, with an application writing through a real PgBouncer all along:
@@ -48,6 +48,35 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
     expect(uncarried.stderr).toContain('--strategy expand-contract');
     stage.w.write('s/customers.sql', 'CREATE TABLE s.customers (id int PRIMARY KEY, name text NOT NULL);');
 
+    // A release green's environment refuses (a type change that can reject values: a data-loss hazard green does
+    // not allow): the deploy phase makes green, then refuses the release on it. That is no deploy phase done:
+    // status names the deploy again, and no switch (nor its dry run) goes to a green without the release.
+    stage.w.write('s/orders.sql', V2['s/orders.sql'].replace('note text', 'note varchar(3)'));
+    const refusedRelease = await dbee('deploy', { strategy: 'blue-green' });
+    expect(refusedRelease.code, refusedRelease.stderr).toBe(1);
+    expect(refusedRelease.stderr).toContain('has hazards environment green does not allow');
+    const afterRefusal = await dbee('status', { assumeYes: undefined, ticket: undefined });
+    expect(afterRefusal.stdout).toContain('deploy done, but the release on green failed or was refused');
+    expect(afterRefusal.stdout).not.toContain('next: dbee switch');
+    expect(afterRefusal.stdout).toContain('next: dbee deploy s --env blue --strategy blue-green');
+    for (const dryRun of [true, false]) {
+      const early = await dbee('switch', { dryRun });
+      expect(early.code, early.stderr).toBe(1);
+      expect(early.stderr).toContain('the release on green failed or was refused: deploy it again first');
+      expect(early.stderr).toContain('dbee deploy s --env blue --strategy blue-green');
+      expect(early.stderr).not.toContain('dbee blue-green');
+    }
+    expect(await serving()).toBe('app');
+    // Green given up (finish while blue serves: green dropped), and the release fixed.
+    const givenUp = await dbee('finish');
+    expect(givenUp.code, givenUp.stderr).toBe(0);
+    // The dry run with green not made yet plans on blue, but judges the release as the real run does: by green's
+    // environment (blue's gates.requireBackup is not green's).
+    const dryByGreen = await dbee('deploy', { strategy: 'blue-green', dryRun: true });
+    expect(dryByGreen.code, dryByGreen.stderr).toBe(1);
+    expect(dryByGreen.stderr).toContain('has hazards environment green does not allow');
+    expect(dryByGreen.stderr).not.toContain('environment blue');
+    stage.w.write('s/orders.sql', V1['s/orders.sql']);
     const writers = new Writers(stage.appUrl, 's.orders', 100, 4);
     writers.start();
     try {
@@ -109,16 +138,38 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
       ['switch', 'succeeded', 'CHG-1'],
       ['fallback', 'succeeded', 'CHG-1'],
       ['switch', 'succeeded', 'CHG-1'],
+      ['finish', 'succeeded', 'CHG-1'],
       ['deploy', 'succeeded', null],
     ]);
-    const dryFinish = await dbee('finish', { dryRun: true });
+    // Blue, retired by the switch, is read-only for the application: a client bypassing the router fails loudly.
+    await expect(sql(stage.blueUrl, 'INSERT INTO s.orders (token) VALUES (gen_random_uuid())')).rejects.toThrow(
+      /read-only transaction/,
+    );
+    // One that writes there anyway (its role or session turned read-only off): finish refuses to drop blue with its
+    // rows, the dry run alike, naming the table and the counts; --force accepts the loss.
+    await sql(
+      stage.blueUrl,
+      'SET default_transaction_read_only = off',
+      "INSERT INTO s.orders (token, note) SELECT gen_random_uuid(), 'direct' FROM generate_series(1, 200) ON CONFLICT DO NOTHING",
+    );
+    for (const dryRun of [true, false]) {
+      const refused = await dbee('finish', { dryRun });
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain('finish refused: blue holds rows that never reached the side that stays');
+      expect(refused.stderr).toMatch(/s\.orders has \d+ rows on blue, \d+ on green: at least \d+ exist only on blue/);
+      expect(refused.stderr).toMatch(/sequence s\.orders_id_seq on blue gave 200 key\(s\) since the switch/);
+      expect(refused.stderr).toContain('--force');
+    }
+    expect(await sql(stage.cluster.url(), "SELECT 1 FROM pg_database WHERE datname = 'app'")).toHaveLength(1);
+    const dryFinish = await dbee('finish', { dryRun: true, force: true });
     expect(dryFinish.code, dryFinish.stderr).toBe(0);
     expect(dryFinish.stdout + dryFinish.stderr).toContain(
       "drop replication, then blue's database (blue), kept as a backup (gates.requireBackup): renamed aside",
     );
     expect(await sql(stage.cluster.url(), "SELECT 1 FROM pg_database WHERE datname = 'app'")).toHaveLength(1);
-    const finished = await dbee('finish');
+    const finished = await dbee('finish', { force: true });
     expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stderr).toContain('--force: dropping blue with what only it holds');
     const backup = /finish done: blue \(blue\) kept as the backup (app_bak_\d{8}t\d{6});/.exec(
       finished.stdout + finished.stderr,
     )?.[1];
@@ -158,6 +209,8 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
       await sql(stage.greenUrl, "SELECT phase, status, live FROM dbee.blue_green WHERE step = 'end' ORDER BY id"),
     ).toEqual([
       { phase: 'deploy', status: 'done', live: 'blue' },
+      { phase: 'finish', status: 'done', live: 'blue' },
+      { phase: 'deploy', status: 'done', live: 'blue' },
       { phase: 'switch', status: 'done', live: 'green' },
       { phase: 'fallback', status: 'done', live: 'blue' },
       { phase: 'switch', status: 'done', live: 'green' },
@@ -166,7 +219,12 @@ describe('blue/green through dbee deploy --strategy blue-green, switch, fallback
     // Blue's database kept under its backup name, with blue's rows; none under blue's name.
     expect(
       await sql(stage.cluster.url(), "SELECT datname FROM pg_database WHERE datname LIKE 'app%' ORDER BY datname"),
-    ).toEqual([{ datname: backup }, { datname: 'app_green' }]);
+    ).toEqual([
+      { datname: backup },
+      { datname: 'app_green' },
+      // The green given up after its release was refused, kept aside too (blue's gates.requireBackup).
+      { datname: expect.stringMatching(/^app_green_bak_\d{8}t\d{6}$/) },
+    ]);
     const kept = Number((await sql(stage.cluster.url(backup), 'SELECT count(*)::int AS n FROM s.orders'))[0]!.n);
     expect(kept).toBeGreaterThanOrEqual(5000);
     expect(await sql(stage.cluster.url(), 'SELECT slot_name FROM pg_replication_slots')).toEqual([]);

@@ -46,13 +46,14 @@ environments:
 /**
  * dbee.yaml with blue deployed blue/green: green and the PgBouncer at `bouncer` (its admin console, its ini, database
  * `app`), and `maxLag` when given; blue asks for a change ticket. `more`: blue's other gates (YAML of a flow mapping's
- * entries, e.g. `requireBackup: true`), and another router (YAML of `router:`'s value) instead of the PgBouncer.
+ * entries, e.g. `requireBackup: true`), another router (YAML of `router:`'s value) instead of the PgBouncer, and more
+ * lines of `blueGreen:` (`settings`, e.g. `transactionWait: 1s`).
  */
 export function blueGreenYaml(
   port: number,
   bouncer: { port: number; ini: string },
   maxLag?: string,
-  more: { gates?: string; router?: string } = {},
+  more: { gates?: string; router?: string; settings?: string[] } = {},
 ): string {
   const router =
     more.router ??
@@ -67,7 +68,7 @@ environments:
     blueGreen:
       green: green
       router: ${router}
-${maxLag ? `      maxLag: ${maxLag}\n` : ''}  green:
+${maxLag ? `      maxLag: ${maxLag}\n` : ''}${(more.settings ?? []).map((l) => `      ${l}\n`).join('')}  green:
     engine: postgres
     connection: { url: "postgres://postgres@127.0.0.1:${port}/app_green" }
 `;

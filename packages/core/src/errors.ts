@@ -299,7 +299,15 @@ export const ERROR_CODES = {
     exit: 1,
     about: 'a switchover refused: the subscription that keeps the other side in sync has failed.',
   },
-  REPLICATION_LAGGING: { exit: 1, about: 'a switchover refused: replication lags more than the bound allows.' },
+  REPLICATION_LAGGING: {
+    exit: 1,
+    about:
+      'a switchover refused: replication lags more than the bound allows, or cannot drain within the pause budget.',
+  },
+  REPLICATION_ROWS_LEFT: {
+    exit: 1,
+    about: 'a blue/green finish refused: the side it would drop holds rows that never reached the side that stays.',
+  },
   REPLICATION_UNAVAILABLE: {
     exit: 1,
     about: 'the server cannot run logical replication for blue/green: wal_level, replication privilege, slots.',
@@ -354,6 +362,10 @@ export const ERROR_CODES = {
   },
   TABLE_HAS_DEPENDENTS: { exit: 'phase', about: 'the database refused to drop or rename a table other objects use.' },
   TICKET_INVALID: { exit: 1, about: 'a `--ticket` value with leading or trailing spaces.' },
+  TRANSACTIONS_OPEN: {
+    exit: 1,
+    about: 'a switchover refused before pausing: transactions open on the side serving did not end within the wait.',
+  },
   TRANSACTION_ABORTED: { exit: 'phase', about: 'the transaction was aborted by the database.' },
   WORKSPACE_NOT_FOUND: { exit: 1, about: 'no `dbee.yaml` in the folder or any parent.' },
 } as const satisfies Record<string, { exit: 1 | 2 | 3 | 'phase'; about: string }>;

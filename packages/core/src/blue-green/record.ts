@@ -248,18 +248,36 @@ export function stateOf(steps: readonly BlueGreenStep[]): BlueGreenState | null 
   };
 }
 
+/** The steps of a switchover inside the pause (`switchover.ts`): a process killed after `pause` and before `resume`. */
+const PAUSED_STEPS = new Set(['pause', 'drain', 'sequences', 'stop', 'slot', 'subscribe', 'route']);
+
+/** Whether `s` is a switchover whose process ended inside its pause: the router may still hold the writes. */
+export function pausedByKill(s: BlueGreenState): boolean {
+  return s.status === 'running' && (s.phase === 'switch' || s.phase === 'fallback') && PAUSED_STEPS.has(s.step);
+}
+
+/**
+ * Whether the release on green is missing: begun by the deploy phase (its row is written before the release's plan)
+ * and refused, failed or not finished. Green made without a release (`makeGreen` alone) has none to miss.
+ */
+export function releaseMissing(s: BlueGreenState): boolean {
+  return s.release === 'running' || s.release === 'failed';
+}
+
 /** One line for a terminal: `blue/green of sales: green (test-green) serves since switch ...; next: dbee finish`. */
 export function formatState(s: BlueGreenState): string {
   const serving = s.live === 'green' ? `green (${s.green}) serves` : `blue (${s.environment}) serves`;
   const how =
     s.status === 'running'
-      ? `${s.phase} did not finish (at step ${s.step}): run it again`
+      ? pausedByKill(s)
+        ? `${s.phase} did not finish (its process ended at step ${s.step}, inside the pause): the application's writes may still be paused on the router; run the ${s.phase} again to settle it (it resumes them)`
+        : `${s.phase} did not finish (at step ${s.step}): run it again`
       : s.status !== 'done'
         ? `${s.phase} ${s.status} at step ${s.step}`
         : s.release === 'running'
-          ? `${s.phase} done, but the release on green did not finish (its process ended): deploy it again`
+          ? `${s.phase} done, but the release on green did not finish (refused before its plan, or its process ended): deploy it again`
           : s.release === 'failed'
-            ? `${s.phase} done, but the release on green failed: deploy it again`
+            ? `${s.phase} done, but the release on green failed or was refused: deploy it again`
             : `${s.phase} done`;
   return `blue/green of ${s.project}: ${serving}; ${how} (${s.at})`;
 }

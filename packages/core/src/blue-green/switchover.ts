@@ -13,10 +13,11 @@ import {
   type Replication,
   type ReplicationSide,
 } from './replication';
+import { caughtUp, openTransactionsEnded, type Ready, type ReadyBounds } from './readiness';
 import type { Router } from './router';
 
-/** The guard rails of a switchover. */
-export interface SwitchBounds {
+/** The guard rails of a switchover: before the pause (`ReadyBounds`: what it waits for), and during it. */
+export interface SwitchBounds extends ReadyBounds {
   /** Refused while the side switched to is behind by more than this many bytes of WAL. Default 16 MiB. */
   maxLagBytes: number;
   /**
@@ -26,7 +27,14 @@ export interface SwitchBounds {
   timeoutMs: number;
 }
 
-export const SWITCH_DEFAULTS: SwitchBounds = { maxLagBytes: 16 * 1024 * 1024, timeoutMs: 10_000 };
+export const SWITCH_DEFAULTS: SwitchBounds = {
+  maxLagBytes: 16 * 1024 * 1024,
+  timeoutMs: 10_000,
+  pauseBudgetMs: 1_000,
+  catchUpWaitMs: 30_000,
+  transactionWaitMs: 10_000,
+  endTransactions: false,
+};
 
 /** What a switchover is given. */
 export interface SwitchInput {
@@ -54,6 +62,8 @@ export interface SwitchResult {
   steps: { step: string; ms: number }[];
   /** Bytes behind when the guard read them. */
   lagBytes: number;
+  /** What the switchover waited for before pausing: the lag it paused at, the apply rate, the waits (not when settled). */
+  ready?: Ready;
 }
 
 /** One step inside the pause, with what undoes it. */
@@ -85,17 +95,49 @@ export function switchPhase(from: BlueGreenSide): BlueGreenPhase {
  * on `from`: `SWITCHOVER_FAILED` (exit 2). A dry run reads the guard and prints the rest.
  */
 export async function switchover(input: SwitchInput): Promise<SwitchResult> {
-  const { rep, from } = input;
+  const { rep, from, bounds } = input;
   const to = otherSide(from);
+  const phase = switchPhase(from);
   const lagBytes = await guard(input);
   const blueTables = await input.inspect();
+  // Before anything changes, writes flowing (the dry run alike: the same refusals): no transaction left open that the
+  // router's pause would wait for, and a lag that drains within the pause budget.
+  const transactions = await openTransactionsEnded(rep, from, bounds, phase);
+  const first = await caughtUp(rep, from, bounds, phase);
   if (rep.dryRun) {
-    printPlan(input);
+    printPlan(input, first);
     return { to, pausedMs: 0, steps: [], lagBytes };
   }
   await input.record({ step: 'begin', status: 'started', live: from });
-  await input.record({ step: 'guard', status: 'done', live: from, detail: { lagBytes } });
+  await input.record({
+    step: 'guard',
+    status: 'done',
+    live: from,
+    detail: {
+      lagBytes,
+      readyLagBytes: first.lagBytes,
+      applyBytesPerSecond: first.applyBytesPerSecond,
+      drainMs: first.drainMs,
+      waitedMs: first.waitedMs,
+      transactionsWaitedMs: transactions.waitedMs,
+      ended: transactions.ended,
+    },
+  });
   await prepare(input, blueTables);
+  // Once more, just before pausing (preparing took its time): a refusal here has paused nothing either.
+  let ready: Ready;
+  try {
+    const last = await caughtUp(rep, from, bounds, phase, Math.min(bounds.catchUpWaitMs, 5_000));
+    ready = {
+      ...last,
+      waitedMs: first.waitedMs + last.waitedMs,
+      transactionsWaitedMs: transactions.waitedMs,
+      ended: transactions.ended,
+    };
+  } catch (e) {
+    await input.record({ step: 'end', status: 'undone', live: from, detail: { refused: message(e) } });
+    throw e;
+  }
   const done: PausedStep[] = [];
   const timings: { step: string; ms: number }[] = [];
   const started = Date.now();
@@ -125,9 +167,9 @@ export async function switchover(input: SwitchInput): Promise<SwitchResult> {
     status: 'done',
     live: to,
     durationMs: pausedMs,
-    detail: { pausedMs, steps: timings },
+    detail: { pausedMs, steps: timings, lagBytes: ready.lagBytes, applyBytesPerSecond: ready.applyBytesPerSecond },
   });
-  return { to, pausedMs, steps: timings, lagBytes };
+  return { to, pausedMs, steps: timings, lagBytes, ready };
 }
 
 /** Refusals before anything changes; returns the lag read. */
@@ -240,6 +282,16 @@ function pausedSteps(input: SwitchInput): PausedStep[] {
         ),
       undo: () => send(rep, source, rep.role.unsubscribe(back)),
     },
+    // Blue was made read-only for the application when the switch retired it: writable again before it serves.
+    ...(to === 'blue'
+      ? [
+          {
+            step: 'writable',
+            run: () => send(rep, target, rep.role.retire(false)),
+            undo: () => send(rep, target, rep.role.retire(true)),
+          },
+        ]
+      : []),
     { step: 'route', run: () => router.route(to), undo: () => router.route(from) },
     { step: 'resume', run: () => router.resume() },
   ];
@@ -274,7 +326,11 @@ async function copySequences(
   const values = await rep.role.sequences(source.conn, schemas);
   const statements = rep.role.setSequences(values);
   if (statements.length) await target.conn.execute(statements.join(';\n'));
-  return { sequences: values.length };
+  // The values the side that stops serving had: any key it gives after this was written there directly (`finish`).
+  return {
+    sequences: values.length,
+    values: Object.fromEntries(values.map((v) => [`${v.schema}.${v.name}`, v.value])),
+  };
 }
 
 /** `work`, or a rejection once `deadline` passes (the work may go on: what undoes it runs after it either way). */
@@ -338,14 +394,31 @@ async function undo(input: SwitchInput, done: PausedStep[], cause: unknown): Pro
   );
 }
 
-/** After the writes resumed: the subscription that fed the side switched to, and its slot, dropped. */
+/**
+ * After the writes resumed: the subscription that fed the side switched to, and its slot, dropped; blue, when the
+ * switch leaves it, made read-only for the application (`BlueGreenRole.retire`: a client that bypasses the router then
+ * fails instead of writing rows no one reads; a fallback makes it writable again). A server that refuses it (dbee's
+ * role may not alter the database) is said, not a failure: the switch is done.
+ */
 async function cleanUp({ rep, from, record }: Pick<SwitchInput, 'rep' | 'from' | 'record'>): Promise<void> {
   const to = otherSide(from);
   const ahead = feeding(rep, from);
   const t0 = Date.now();
   await send(rep, sideOf(rep, to), rep.role.unsubscribe(ahead));
   await dropSlot(rep, sideOf(rep, from), ahead);
-  await record({ step: 'cleanup', status: 'done', live: to, durationMs: Date.now() - t0 });
+  let retired: boolean | string = false;
+  if (from === 'blue') {
+    try {
+      await send(rep, rep.blue, rep.role.retire(true));
+      retired = true;
+    } catch (e) {
+      retired = message(e);
+      rep.reporter.warn(
+        `blue (${rep.blue.environment.name}) could not be made read-only for the application (${retired}): a client that writes to it directly, bypassing the router, writes rows green never gets (finish refuses over them)`,
+      );
+    }
+  }
+  await record({ step: 'cleanup', status: 'done', live: to, durationMs: Date.now() - t0, detail: { retired } });
 }
 
 /** What settling a switchover that did not end is given: its side `from`, and the step it recorded last. */
@@ -375,6 +448,8 @@ export async function settleInterrupted(input: InterruptedInput): Promise<BlueGr
   const back = feeding(rep, to);
   const ahead = feeding(rep, from);
   await router.route(from);
+  // An undone fallback: blue, made writable inside its pause, is read-only again while green serves.
+  if (to === 'blue') await send(rep, rep.blue, rep.role.retire(true));
   await send(rep, sideOf(rep, from), rep.role.unsubscribe(back));
   await dropSlot(rep, sideOf(rep, to), back);
   await send(rep, sideOf(rep, to), rep.role.enable(ahead, true));
@@ -387,11 +462,13 @@ export async function settleInterrupted(input: InterruptedInput): Promise<BlueGr
 }
 
 /** A dry run's account of the steps: the router's lines and the statements, as the real run sends them. */
-function printPlan(input: SwitchInput): void {
+function printPlan(input: SwitchInput, ready: Omit<Ready, 'transactionsWaitedMs' | 'ended'>): void {
   const { rep, router, from } = input;
   const to = otherSide(from);
   const say = (line: string) => rep.reporter.info(line);
-  say(`${switchPhase(from)} from ${from} to ${to}: the writes pause for at most ${input.bounds.timeoutMs} ms`);
+  say(
+    `${switchPhase(from)} from ${from} to ${to}: ${to} is ${ready.lagBytes} bytes behind${ready.applyBytesPerSecond ? ` at ${ready.applyBytesPerSecond} bytes/s applied` : ''}, within the pause budget of ${input.bounds.pauseBudgetMs} ms; the writes pause for at most ${input.bounds.timeoutMs} ms`,
+  );
   const lines = router.describe(to);
   say(`  router: ${lines[0]}`);
   say(

@@ -365,6 +365,17 @@ export const blueGreenSettings = z.strictObject({
   maxLag: byteSize.optional(),
   /** The longest the writes stay paused: past it the switchover is undone and blue serves on. Default 10s. */
   pauseTimeout: duration.optional(),
+  /**
+   * The pause a switchover is designed to: it pauses only once the other side's lag drains within half of it at the
+   * apply rate it measures. Default 1s.
+   */
+  pauseBudget: duration.optional(),
+  /** The longest a switchover waits, writes flowing, for the lag to fit `pauseBudget`; then refused. Default 30s. */
+  catchUpWait: duration.optional(),
+  /** The longest a switchover waits, writes flowing, for transactions open on the side serving to end. Default 10s. */
+  transactionWait: duration.optional(),
+  /** Past `transactionWait`, end the sessions of the transactions still open instead of refusing. Default false. */
+  endTransactions: z.boolean().optional(),
   /** The longest the deploy phase waits for green's initial copy. Default 1h. */
   copyTimeout: duration.optional(),
 });

@@ -67,6 +67,25 @@ export interface SequenceValue {
   value: string | null;
 }
 
+/** A transaction open on a side (an application's, through the router or not), as a switchover names it. */
+export interface OpenTransaction {
+  pid: number;
+  /** Its session's application name (empty when it set none). */
+  application: string;
+  /** Its session's role. */
+  user: string;
+  /** How long the transaction has been open, in milliseconds. */
+  ageMs: number;
+  /** `active` (running a statement) or `idle in transaction` (waiting for its client). */
+  state: string;
+}
+
+/** A table's rows on one side: `schema.name` and its exact count. */
+export interface TableCount {
+  table: string;
+  rows: number;
+}
+
 /** A table of a publication, with the columns it carries (all of them when absent). */
 export interface PublishedTable {
   schema: string;
@@ -132,12 +151,38 @@ export interface BlueGreenRole {
   tablesOutside(conn: Connection, schemas: readonly string[], ledgerSchema: string): Promise<string[]>;
   /** The sequences of `schemas` (those of identity columns too) with their last values. */
   sequences(conn: Connection, schemas: readonly string[]): Promise<SequenceValue[]>;
-  /** Statements setting each sequence so that its next value follows `value` (none for a never-used one). */
+  /**
+   * Statements setting each sequence so that its next value follows `value` (none for a never-used one), never lower
+   * than it is (a side written to directly may be ahead).
+   */
   setSequences(values: readonly SequenceValue[]): string[];
+  /**
+   * Transactions open on `conn`'s database for longer than `olderThanMs`, in sessions of clients (not replication's,
+   * not `conn`'s own), oldest first: what a router's pause would wait for.
+   */
+  openTransactions(conn: Connection, olderThanMs: number): Promise<OpenTransaction[]>;
+  /** End the sessions `pids` on `conn`'s server (their transactions roll back). */
+  endSessions(conn: Connection, pids: readonly number[]): Promise<void>;
+  /**
+   * Statements run on a side's own session that make its database read-only for the application (`readOnly`), or
+   * writable again: new sessions start read-only, and the clients' sessions open now are ended (they reconnect
+   * read-only), so a client that bypasses the router fails instead of writing where no one reads. Replication's apply
+   * and dbee's own sessions (`writableSession`) still write.
+   */
+  retire(readOnly: boolean): string[];
+  /** Statements that let this session write on a database `retire` made read-only (dbee's own sessions). */
+  writableSession(): string[];
+  /** Exact row counts of `tables` (`schema.name`) on `conn`'s database. */
+  countRows(conn: Connection, tables: readonly string[]): Promise<TableCount[]>;
   /** The publisher's current WAL position, as text (`0/3000148`). */
   position(conn: Connection): Promise<string>;
   /** The lag of the subscriber fed by `slot`, read on the publisher. */
   lag(conn: Connection, slot: string): Promise<ReplicationLag>;
+  /**
+   * The position up to which the subscriber fed by `slot` has confirmed the publisher's changes (read on the
+   * publisher), as bytes from the start of the WAL; null when the slot is missing.
+   */
+  confirmed(conn: Connection, slot: string): Promise<{ confirmed: number; current: number } | null>;
   /** Whether the subscriber fed by `slot` has confirmed everything up to `position` (read on the publisher). */
   reached(conn: Connection, slot: string, position: string): Promise<boolean>;
   /** The subscription `name` as its subscriber (`conn`) sees it. */

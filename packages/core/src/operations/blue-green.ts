@@ -13,10 +13,11 @@ import { HAZARD_KINDS } from '../options/common';
 import type { ProjectModel } from '../planner/project-model';
 import { withSession } from '../runner/session';
 import type { SchemaModel } from '../schema/model';
-import { replicationNames, type ReplicationNames } from '../blue-green/names';
+import { recordedNames, replicationNames, type ReplicationNames } from '../blue-green/names';
 import {
   BlueGreenLedger,
   formatState,
+  stateOf,
   type BlueGreenPhase,
   type BlueGreenState,
   type StepInput,
@@ -24,6 +25,7 @@ import {
 import { refuseServer, refuseUncarried, uncarriedChanges, type Uncarried } from '../blue-green/refusals';
 import { dropReplication, startSync, waitCopied, type Replication } from '../blue-green/replication';
 import type { Router } from '../blue-green/router';
+import { refuseRowsLeft, rowsLeft } from '../blue-green/rows-left';
 import {
   SWITCH_DEFAULTS,
   settleInterrupted,
@@ -33,6 +35,7 @@ import {
   type SwitchResult,
 } from '../blue-green/switchover';
 import { clone } from './clone';
+import { blueGreenNext } from './strategies/blue-green/in-flight';
 
 /**
  * What every blue/green phase is asked: the project (its dependencies come along: one database moves whole), blue's
@@ -47,6 +50,8 @@ export interface BlueGreenOptions {
   dryRun?: boolean;
   /** The change ticket, recorded with each step. */
   ticket?: string | null;
+  /** `finish`: drop the side not serving even when it holds rows the side that stays never got. */
+  force?: boolean;
 }
 
 /** What the phases work with, read once: the engine and its roles, both environments, the names, the schemas. */
@@ -78,15 +83,25 @@ export async function blueGreenTarget(ctx: OperationContext, options: BlueGreenO
       code: 'OPTIONS_INVALID',
     });
   const { engine } = loaded;
+  const role = requireRole(
+    engine,
+    'blueGreen',
+    'deploy blue/green',
+    'deploy with --strategy expand-contract or direct',
+  );
+  const root = { workspaceRoot: ctx.workspace.root };
   return {
     engine,
-    role: requireRole(engine, 'blueGreen', 'deploy blue/green', 'deploy with --strategy expand-contract or direct'),
+    role,
     diff: requireRole(engine, 'diff', 'compare blue and green'),
     project: loaded.target,
     models: loaded.models,
     blue,
     green,
-    names: replicationNames(loaded.target.name, blue.name),
+    names: replicationNames(loaded.target.name, blue.name, {
+      blue: role.databaseName(blue, root),
+      green: role.databaseName(green, root),
+    }),
     schemas: [...new Set(loaded.models.flatMap((m) => m.graph.schemas))].sort(),
   };
 }
@@ -146,25 +161,47 @@ async function withSides<T>(
   fn: (rep: Replication, ledger: BlueGreenLedger) => Promise<T>,
   open: OpenSides = {},
 ): Promise<T> {
+  // dbee's own sessions write on a side a switch made read-only for the application (its ledger, its sequences).
+  const writable = async (c: Connection) => {
+    for (const sql of t.role.writableSession()) await c.execute(sql);
+    return c;
+  };
   const on = <R>(
     environment: ResolvedEnvironment,
     given: Connection | undefined,
     use: (c: Connection) => Promise<R>,
-  ) => (given ? use(given) : withSession(session(ctx, t, environment), ({ conn }) => use(conn)));
+  ) =>
+    given
+      ? writable(given).then(use)
+      : withSession(session(ctx, t, environment), async ({ conn }) => use(await writable(conn)));
   return on(t.blue, open.blue, (blue) =>
-    on(t.green, open.green, (green) => {
+    on(t.green, open.green, async (green) => {
+      const ledger = new BlueGreenLedger(blue, t.engine.ledger, t.role, t.project.name, t.blue.name, t.green.name);
       const rep: Replication = {
         role: t.role,
-        names: t.names,
+        names: await namesInFlight(ledger, t),
         blue: { side: 'blue', environment: t.blue, conn: blue },
         green: { side: 'green', environment: t.green, conn: green },
         workspaceRoot: ctx.workspace.root,
         reporter: ctx.reporter,
         dryRun: options.dryRun ?? false,
       };
-      return fn(rep, new BlueGreenLedger(blue, t.engine.ledger, t.role, t.project.name, t.blue.name, t.green.name));
+      return fn(rep, ledger);
     }),
   );
+}
+
+/**
+ * The names of the replication of the deployment in flight on `ledger` (recorded with its deploy phase's `begin`), or
+ * `t.names` for a new one. A deployment begun before dbee recorded them has the names of that time (hashed without the
+ * databases): its `finish` drops what it made, never another deployment's slot.
+ */
+async function namesInFlight(ledger: BlueGreenLedger, t: BlueGreenTarget): Promise<ReplicationNames> {
+  const steps = await ledger.steps();
+  const state = stateOf(steps);
+  if (!state?.inFlight) return t.names;
+  const begin = steps.findLast((s) => s.phase === 'deploy' && s.step === 'begin');
+  return recordedNames(begin, t.project.name, t.blue.name) ?? t.names;
 }
 
 /** A phase's steps recorded under `phase` with the ticket; nothing in a dry run. */
@@ -173,13 +210,16 @@ function recorder(ledger: BlueGreenLedger, phase: BlueGreenPhase, options: BlueG
     options.dryRun ? Promise.resolve() : ledger.record({ ...step, phase, ticket: options.ticket ?? null });
 }
 
-/** Refuse `phase` unless the state allows it (`allowed` says why not, or null). */
+/** Refuse `phase` unless the state allows it (`why` says why not, or null), naming the commands that move it on. */
 function refuseState(state: BlueGreenState | null, phase: BlueGreenPhase, why: string | null, t: BlueGreenTarget) {
   if (why === null) return;
-  const where = ` ${t.project.name} --env ${t.blue.name} --green ${t.green.name}`;
+  const where = ` ${t.project.name} --env ${t.blue.name}`;
+  const next = state?.inFlight
+    ? blueGreenNext(state, where)
+    : [`dbee deploy${where} --strategy blue-green (makes green and deploys the release to it)`];
   throw new DbeeError(`${phase} refused: ${why}`, {
     code: 'BLUE_GREEN_STATE',
-    hint: `${state ? formatState(state) : 'no blue/green deployment of this project'}; e.g. dbee blue-green deploy${where}; nothing was changed`,
+    hint: `${state ? `${formatState(state)}; ` : ''}next: ${next.join(', or ')}; nothing was changed`,
   });
 }
 
@@ -243,7 +283,12 @@ export async function makeGreen(
   refuseServer(problems, `green (${t.green.name})`);
   const cloned: string[] = [];
   try {
-    await recordOn(ctx, t, options, { step: 'begin', status: 'started', live: 'blue', detail: { created: true } });
+    await recordOn(ctx, t, options, {
+      step: 'begin',
+      status: 'started',
+      live: 'blue',
+      detail: { created: true, names: t.names },
+    });
     for (const project of projects) {
       const o = parseCommandOptions('clone', { project, from: t.blue.name, to: t.green.name });
       const ticket = options.ticket ?? undefined;
@@ -352,13 +397,14 @@ export async function recordOn(
   options: BlueGreenOptions,
   step: Omit<StepInput, 'phase'>,
 ): Promise<void> {
-  await withSession(session(ctx, t, t.blue), ({ conn }) =>
-    recorder(
+  await withSession(session(ctx, t, t.blue), async ({ conn }) => {
+    for (const sql of t.role.writableSession()) await conn.execute(sql);
+    await recorder(
       new BlueGreenLedger(conn, t.engine.ledger, t.role, t.project.name, t.blue.name, t.green.name),
       'deploy',
       options,
-    )(step),
-  );
+    )(step);
+  });
 }
 
 /** What an unfinished deploy phase left, dropped: replication on both sides, then green's database. */
@@ -372,7 +418,7 @@ async function undoGreen(ctx: OperationContext, t: BlueGreenTarget, options: Blu
     await withSession(session(ctx, t, t.blue), async ({ conn }) => {
       const rep = {
         role: t.role,
-        names: t.names,
+        names: await namesInFlight(ledgerOn(t, conn), t),
         blue: { side: 'blue' as const, environment: t.blue, conn },
         green: { side: 'green' as const, environment: t.green, conn },
         workspaceRoot: ctx.workspace.root,
@@ -454,8 +500,8 @@ function switchRefusal(state: BlueGreenState | null, from: 'blue' | 'green'): st
   if (!state?.inFlight) return 'no green is made (run the deploy phase first)';
   if (state.phase === 'deploy' && state.status !== 'done') return 'the deploy phase did not finish';
   if (state.release === 'running')
-    return 'the release on green did not finish (its process ended): deploy it again first';
-  if (state.release === 'failed') return 'the release on green failed: deploy it again first';
+    return 'the release on green did not finish (refused before its plan, or its process ended): deploy it again first';
+  if (state.release === 'failed') return 'the release on green failed or was refused: deploy it again first';
   if (state.phase === 'finish') return 'a finish phase did not finish: run it again';
   if (state.live !== from) return `${state.live} serves already`;
   return null;
@@ -538,6 +584,18 @@ async function finishSides(
   );
   const live = state!.live;
   const dropped = live === 'green' ? 'blue' : 'green';
+  // Rows a client wrote to the side dropped, bypassing the router, after it stopped serving: refused before anything.
+  const blueTables = tablesOf(await t.diff.introspect(rep.blue.conn, { schemas: t.schemas }), t.schemas);
+  const found = await rowsLeft(
+    rep,
+    await ledger.steps(),
+    dropped,
+    t.schemas,
+    blueTables.map((x) => `${x.schema}.${x.name}`),
+  );
+  refuseRowsLeft(found, dropped, ` ${t.project.name} --env ${t.blue.name}`, options.force ?? false, (line) =>
+    ctx.reporter.warn(line),
+  );
   if (options.dryRun)
     ctx.reporter.info(
       `finish: ${live} serves; drop replication, then ${dropped}'s database (${dropped === 'blue' ? t.blue.name : t.green.name})${options.keep ? ', kept as a backup (gates.requireBackup): renamed aside' : ''}`,

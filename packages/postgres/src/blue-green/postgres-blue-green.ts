@@ -63,9 +63,72 @@ export const postgresBlueGreen: BlueGreenRole = {
     return r.rows;
   },
   setSequences(values) {
+    // Never lower: a side a client wrote to directly holds keys past the other side's.
     return values
       .filter((v) => v.value !== null)
-      .map((v) => `SELECT pg_catalog.setval(${literal(qualified(v.schema, v.name))}, ${BigInt(v.value!)}, true)`);
+      .map((v) => {
+        const name = qualified(v.schema, v.name);
+        return `SELECT pg_catalog.setval(${literal(name)}, greatest(${BigInt(v.value!)}, (SELECT last_value FROM ${name})), true)`;
+      });
+  },
+  async openTransactions(conn, olderThanMs) {
+    const r = await conn.query<{ pid: number; application: string; user: string; age_ms: string; state: string }>(
+      `SELECT pid, coalesce(application_name, '') AS application, coalesce(usename::text, '') AS user,
+              (extract(epoch FROM clock_timestamp() - xact_start) * 1000)::bigint::text AS age_ms, coalesce(state, '') AS state
+         FROM pg_catalog.pg_stat_activity
+        WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
+          AND xact_start IS NOT NULL AND xact_start < clock_timestamp() - make_interval(secs => $1::float8 / 1000)
+        ORDER BY xact_start`,
+      [olderThanMs],
+    );
+    return r.rows.map((x) => ({
+      pid: Number(x.pid),
+      application: x.application,
+      user: x.user,
+      ageMs: Number(x.age_ms),
+      state: x.state,
+    }));
+  },
+  async endSessions(conn, pids) {
+    if (!pids.length) return;
+    await conn.query('SELECT pg_catalog.pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) AS pid', [[...pids]]);
+  },
+  retire(readOnly) {
+    const set = readOnly ? 'SET default_transaction_read_only = on' : 'RESET default_transaction_read_only';
+    const alter = `DO $dbee$BEGIN EXECUTE format('ALTER DATABASE %I ${set}', current_database()); END$dbee$`;
+    if (!readOnly) return [alter];
+    // The clients' sessions open now keep the default they started with: ended, they reconnect read-only. Not dbee's
+    // (application_name dbee...), not replication's (not client backends).
+    return [
+      alter,
+      `SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity
+        WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()
+          AND coalesce(application_name, '') !~ '^dbee($|[- ])'`,
+    ];
+  },
+  writableSession() {
+    return ['SET default_transaction_read_only = off'];
+  },
+  async countRows(conn, tables) {
+    const out = [];
+    for (const t of tables) {
+      const [schema, ...rest] = t.split('.');
+      const r = await conn.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${qualified(schema!, rest.join('.'))}`,
+      );
+      out.push({ table: t, rows: Number(r.rows[0]!.n) });
+    }
+    return out;
+  },
+  async confirmed(conn, slot) {
+    const r = await conn.query<{ confirmed: string | null; current: string }>(
+      `SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::text AS confirmed, (pg_catalog.pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS current
+         FROM pg_catalog.pg_replication_slots WHERE slot_name = $1`,
+      [slot],
+    );
+    const s = r.rows[0];
+    if (!s || s.confirmed === null) return null;
+    return { confirmed: Number(s.confirmed), current: Number(s.current) };
   },
   async position(conn) {
     const r = await conn.query<{ p: string }>('SELECT pg_catalog.pg_current_wal_lsn()::text AS p');
@@ -143,8 +206,13 @@ export const postgresBlueGreen: BlueGreenRole = {
     return `SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots WHERE slot_name = ${literal(slot)}`;
   },
   subscribe({ name, slot, publication, conninfo: info, copyData }) {
+    // streaming: a large transaction is sent while it runs instead of at its commit, so a switchover does not wait for
+    // it to be decoded and sent whole; from PostgreSQL 16 applied by parallel workers as it arrives. Not binary: a
+    // release may change a column's type, which binary transfer refuses between unlike types.
+    const create = (streaming: string) =>
+      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${literal(info)} PUBLICATION ${quoteIdent(publication)} WITH (create_slot = false, slot_name = ${literal(slot)}, copy_data = ${copyData}, disable_on_error = true, synchronous_commit = 'on', streaming = ${streaming})`;
     return [
-      `CREATE SUBSCRIPTION ${quoteIdent(name)} CONNECTION ${literal(info)} PUBLICATION ${quoteIdent(publication)} WITH (create_slot = false, slot_name = ${literal(slot)}, copy_data = ${copyData}, disable_on_error = true, synchronous_commit = 'on')`,
+      `DO $dbee$BEGIN IF current_setting('server_version_num')::int >= 160000 THEN EXECUTE ${literal(create('parallel'))}; ELSE EXECUTE ${literal(create('on'))}; END IF; END$dbee$`,
     ];
   },
   enable(name, enabled) {

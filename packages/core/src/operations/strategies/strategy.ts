@@ -55,7 +55,7 @@ export interface StrategyAccepts {
 }
 
 /** The options of a phase after `deploy` (`dbee complete`, `dbee abort`): the project, the environment, the gates'. */
-export type PhaseOptions = CompleteOptions & AbortOptions;
+export type PhaseOptions = CompleteOptions & AbortOptions & { force?: boolean };
 
 /** What the dispatcher gives a phase: the one reader of every strategy's work in flight, and a dry run's hooks. */
 export interface PhaseRun {

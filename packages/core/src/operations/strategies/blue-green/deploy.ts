@@ -3,6 +3,8 @@ import type { InFlightReader } from '../../../diffing/in-flight-work';
 import { DbeeError } from '../../../errors';
 import type { DeployOptions } from '../../../options';
 import type { PipelineCommand, PipelineInputs, PipelinePlan } from '../../../pipeline/pipeline';
+import { checkStepPolicies } from '../../../pipeline/gates';
+import type { StepConflict } from '../../../runner/step-conflict';
 import { withSession } from '../../../runner/session';
 import { formatState } from '../../../blue-green/record';
 import { refuseUncarried } from '../../../blue-green/refusals';
@@ -38,6 +40,40 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
   let inner: PipelineCommand<PipelineInputs, PipelinePlan> | undefined;
   let target: { t: BlueGreenTarget; bg: BlueGreenOptions } | undefined;
   const direct = () => inner!;
+  /** The release's row in blue's `blue_green` record (never in a dry run). */
+  const release = async (status: 'started' | 'done' | 'failed', detail: Record<string, unknown>) => {
+    if (options.dryRun || !target) return;
+    const { t, bg } = target;
+    await recordOn(ctx, t, bg, {
+      step: 'release',
+      status,
+      live: 'blue',
+      detail: { environment: t.green.name, ...detail },
+    });
+  };
+  const refused = (why: string[]) => release('failed', { refused: why });
+  /** The environment the release is planned on: green's, or blue's in a dry run while green does not exist. */
+  let releaseEnv: string | undefined;
+  /**
+   * A dry run planned on blue (green not made yet) judges the release's steps as the real run will, by green's
+   * environment: its hazards allowed and its backup gate, not blue's.
+   */
+  const judgeByGreen = (planned: PipelinePlan) => {
+    const green = target!.t.green;
+    const policies = new Set(['GATE_HAZARD_REFUSED', 'GATE_BACKUP_REQUIRED']);
+    const conflicts = (planned as PipelinePlan & { conflicts?: ReadonlyMap<number, StepConflict> }).conflicts;
+    const judged = checkStepPolicies(green, planned.plan, {
+      conflicts: conflicts ?? new Map(),
+      settings: (project) => ctx.workspace.settings(ctx.workspace.project(project), green).deploy,
+      allowHazards: options.allowHazards ?? [],
+    });
+    planned.problems.splice(
+      0,
+      planned.problems.length,
+      ...planned.problems.filter((p) => !policies.has(p.code)),
+      ...judged,
+    );
+  };
   const command: PipelineCommand<PipelineInputs, PipelinePlan> = {
     command: 'deploy',
     options,
@@ -49,29 +85,45 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
       const t = await blueGreenTarget(ctx, bg);
       target = { t, bg };
       const env = await greenInSync(ctx, t, { ...bg, copyTimeoutMs: config.copyTimeoutMs, inFlight: run.inFlight });
+      releaseEnv = env;
       inner = directDeploy(ctx, { ...options, env, strategy: 'direct' }, run);
+      // Written before anything of the release is judged: a refusal of green's gates, or a process ended, leaves it
+      // `started`, which no switch goes past (the plan's refusals and the outcome write `failed` or `done`).
+      if (env === t.green.name) await release('started', { stage: 'plan' });
       return inner.inputs(report);
     },
     drift: (input, conn) => direct().drift(input, conn),
-    plan: (input, session, report, drift) => direct().plan(input, session, report, drift),
+    // A release refused on green (a hazard its environment does not allow, a policy, a lock timeout while planning) is
+    // recorded as failed: no switch goes to a green without it (a deploy phase without a release done is not done).
+    plan: async (input, session, report, drift) => {
+      let planned: PipelinePlan;
+      try {
+        planned = await direct().plan(input, session, report, drift);
+      } catch (e) {
+        await refused([(e as Error).message]);
+        throw e;
+      }
+      if (options.dryRun && releaseEnv === target?.t.blue.name) judgeByGreen(planned);
+      const problems = [...planned.problems, ...(await drift.refusals())];
+      if (problems.length) await refused(problems.map((p) => p.message));
+      return planned;
+    },
     verify: (input, session, planned, report) => direct().verify(input, session, planned, report),
-    settle: (input, session, planned, report) => direct().settle(input, session, planned, report),
+    settle: async (input, session, planned, report) => {
+      const settled = await direct().settle(input, session, planned, report);
+      const code = typeof settled === 'number' ? settled : settled.result.exitCode;
+      // Nothing to apply: green has the release already (a deploy phase run again after it was done).
+      if (!options.dryRun) await release(code === 0 ? 'done' : 'failed', { exitCode: code, unchanged: true });
+      return settled;
+    },
     apply: async (input, session, planned, report) => {
-      const { t, bg } = target!;
       // Written first: a release whose process dies leaves it `started`, which no switch goes past.
-      await recordOn(ctx, t, bg, {
-        step: 'release',
-        status: 'started',
-        live: 'blue',
-        detail: { environment: t.green.name },
-      });
+      await release('started', {});
       const applied = await direct().apply(input, session, planned, report);
-      const p = applied.result.projects.find((x) => x.project === t.project.name);
-      await recordOn(ctx, t, bg, {
-        step: 'release',
-        status: applied.result.exitCode === 0 ? 'done' : 'failed',
-        live: 'blue',
-        detail: { environment: t.green.name, deployment: p?.deploymentId ?? null, exitCode: applied.result.exitCode },
+      const p = applied.result.projects.find((x) => x.project === target!.t.project.name);
+      await release(applied.result.exitCode === 0 ? 'done' : 'failed', {
+        deployment: p?.deploymentId ?? null,
+        exitCode: applied.result.exitCode,
       });
       return applied;
     },

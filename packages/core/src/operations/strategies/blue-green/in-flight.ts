@@ -1,7 +1,7 @@
 import type { InFlightReader, InFlightWork } from '../../../diffing/in-flight-work';
 import type { Connection, Engine } from '../../../engine/engine';
 import { DbeeError } from '../../../errors';
-import { BlueGreenLedger, formatState, type BlueGreenState } from '../../../blue-green/record';
+import { BlueGreenLedger, formatState, releaseMissing, type BlueGreenState } from '../../../blue-green/record';
 
 /** The project's blue/green deployment as its `blue_green` record says (on this database), or null when it has none. */
 export async function blueGreenOf(conn: Connection, engine: Engine, project: string): Promise<BlueGreenState | null> {
@@ -46,7 +46,7 @@ export function blueGreenNext(s: BlueGreenState, where: string): string[] {
   const strategy = s.phase === 'deploy' ? ' --strategy blue-green' : '';
   if (s.status === 'running') return [`dbee ${s.phase}${where}${strategy} (it did not finish: run it again)`];
   if (s.live === 'green') return [`dbee finish${where}`, `dbee fallback${where}`];
-  if ((s.phase === 'deploy' && s.status !== 'done') || (s.release !== null && s.release !== 'done'))
+  if ((s.phase === 'deploy' && s.status !== 'done') || releaseMissing(s))
     return [`dbee deploy${where} --strategy blue-green`, `dbee finish${where}`];
   return [`dbee switch${where}`, `dbee finish${where}`];
 }

@@ -39,6 +39,11 @@ export function blueGreenConfig(ctx: OperationContext, blue: ResolvedEnvironment
     bounds: {
       maxLagBytes: s.maxLag === undefined ? SWITCH_DEFAULTS.maxLagBytes : bytesOf(s.maxLag),
       timeoutMs: s.pauseTimeout === undefined ? SWITCH_DEFAULTS.timeoutMs : durationMs(s.pauseTimeout),
+      pauseBudgetMs: s.pauseBudget === undefined ? SWITCH_DEFAULTS.pauseBudgetMs : durationMs(s.pauseBudget),
+      catchUpWaitMs: s.catchUpWait === undefined ? SWITCH_DEFAULTS.catchUpWaitMs : durationMs(s.catchUpWait),
+      transactionWaitMs:
+        s.transactionWait === undefined ? SWITCH_DEFAULTS.transactionWaitMs : durationMs(s.transactionWait),
+      endTransactions: s.endTransactions ?? SWITCH_DEFAULTS.endTransactions,
     },
     copyTimeoutMs: s.copyTimeout === undefined ? COPY_TIMEOUT_MS : durationMs(s.copyTimeout),
     router: (t) => {
@@ -75,7 +80,7 @@ export function blueGreenConfig(ctx: OperationContext, blue: ResolvedEnvironment
 
 /** The options every phase of the strategy gives the engine side (operations/blue-green.ts). */
 export function phaseOptions(
-  options: { project: string; dryRun?: boolean; ticket?: string },
+  options: { project: string; dryRun?: boolean; ticket?: string; force?: boolean },
   blue: ResolvedEnvironment,
   config: BlueGreenConfig,
 ): BlueGreenOptions {
@@ -85,6 +90,7 @@ export function phaseOptions(
     green: config.green,
     dryRun: options.dryRun ?? false,
     ticket: options.ticket ?? null,
+    force: options.force ?? false,
   };
 }
 

@@ -76,6 +76,8 @@ export function switchCommand(
     // A switchover changes no object, but its ledger row records blue's schemas as they are: a hand edit is refused.
     drift: (input) => sideDrift(ctx, input.t, input.t.blue),
     plan: async (input, session) => {
+      // The phase's ledger row is written on blue, which a switch made read-only for the application.
+      for (const sql of input.t.role.writableSession()) await session.conn.execute(sql);
       const work = workOf(input.t, from);
       const problems = await refusals(ctx, input, session, from);
       return {
