@@ -46,7 +46,15 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
   const out: Convergence = { compared: [], divergences: [], notCompared: [] };
   const projects = [...new Set(steps.map((s) => s.project))];
   for (const project of projects) {
-    const names = touchedNames(steps.filter((s) => s.project === project));
+    const projectSteps = steps.filter((s) => s.project === project);
+    // An object written `CREATE … IF NOT EXISTS` accepts whatever exists under its name: not compared, and said so.
+    const accepting = projectSteps.filter(acceptsExisting);
+    for (const s of accepting)
+      out.notCompared.push({
+        project,
+        reason: `${s.key} is written CREATE … IF NOT EXISTS: what exists is kept as it is`,
+      });
+    const names = touchedNames(projectSteps.filter((s) => !accepting.includes(s)));
     if (!names.size) continue;
     if (!engine.diff) {
       out.notCompared.push({
@@ -89,6 +97,11 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
     out.divergences.push(...divergencesOf(changes, names));
   }
   return out;
+}
+
+/** A step that creates its object only when the name is free (`CREATE TABLE IF NOT EXISTS …`). */
+function acceptsExisting(step: PlanStep): boolean {
+  return step.statements.some((sql) => /^\s*CREATE\s+(?:UNLOGGED\s+)?\w+(?:\s+\w+)?\s+IF\s+NOT\s+EXISTS\b/i.test(sql));
 }
 
 /**
