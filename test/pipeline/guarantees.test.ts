@@ -199,6 +199,7 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
         'hand edit':
           'import takes a project dbee never deployed there, as adopt does: no recorded state for an edit to depart from',
         'hand edit, dry run': 'as above',
+        converged: 'applies nothing: it records the objects as they are, as adopt does',
       },
     },
   ],
