@@ -224,7 +224,10 @@ export const RUNS = {
 } satisfies Record<string, Run>;
 
 const PROVEN = /rollback test: the rollback took [^\n]+, and left the copy as it was before the release/;
-const VERIFIED = /verified on a scratch copy of the target's schemas \(\d+ steps?, all applied\)/;
+// Verified means converged: the copy equals the sources in what the steps touched; a release of migrations alone
+// touches no object a comparison reads, and says that instead (its data is the rollback test's).
+const VERIFIED =
+  /verified on a scratch copy of the target's schemas \(\d+ steps?, all applied\)|applied on a scratch copy of the target's schemas \(\d+ steps?, all applied\), not verified against the sources: no step touches an object a comparison reads/;
 const leaves = (script: string) => [
   new RegExp(`${script.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: rollback test: [^\n]*leaves its change on the copy`),
 ];
