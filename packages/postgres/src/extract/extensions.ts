@@ -1,5 +1,6 @@
 import type { Connection, ExtractedObject, ObjectKey, OutsideUse } from '@dbee/core';
 import type { SchemaScope } from '@dbee/core/schema';
+import { notExtensionMember } from '../introspect/extension-member';
 import { isPresentSchema } from '../shadow/new-database';
 
 /** An installed extension: the schema its objects are in, and the extensions it needs first. */
@@ -39,9 +40,7 @@ const namespaceOf = (classid: string, objid: string) => `case ${classid}
        when 'pg_ts_dict'::regclass then (select dictnamespace from pg_ts_dict where oid = ${objid})
      end`;
 
-/** Not an extension's member: `(classid, objid)` has no `e` dependency (SQL expressions). */
-export const notExtensionMember = (classid: string, objid: string) =>
-  `not exists (select 1 from pg_depend member where member.classid = ${classid} and member.objid = ${objid} and member.deptype = 'e')`;
+export { notExtensionMember } from '../introspect/extension-member';
 
 export async function readExtensionUse(conn: Connection, scope: SchemaScope): Promise<ExtensionUse> {
   const installed = await conn.query<{

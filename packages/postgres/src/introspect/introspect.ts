@@ -28,7 +28,7 @@ import type {
 import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
 import type { DefinitionForm } from '@dbee/core';
 import { readBackForm } from '../compare/read-back-form';
-import { AGGREGATES_SQL, aggregateStatement, type AggregateRow } from '../extract/aggregates';
+import { AGGREGATES_SQL, aggregateStatement, type AggregateRow } from './aggregate-rows';
 import { loadPostgresParser } from '../parse/libpg';
 import {
   COLLATIONS_SQL,

@@ -54,26 +54,6 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
   const refused = (why: string[]) => release('failed', { refused: why });
   /** The environment the release is planned on: green's, or blue's in a dry run while green does not exist. */
   let releaseEnv: string | undefined;
-  /**
-   * A dry run planned on blue (green not made yet) judges the release's steps as the real run will, by green's
-   * environment: its hazards allowed and its backup gate, not blue's.
-   */
-  const judgeByGreen = (planned: PipelinePlan) => {
-    const green = target!.t.green;
-    const policies = new Set(['GATE_HAZARD_REFUSED', 'GATE_BACKUP_REQUIRED']);
-    const conflicts = (planned as PipelinePlan & { conflicts?: ReadonlyMap<number, StepConflict> }).conflicts;
-    const judged = checkStepPolicies(green, planned.plan, {
-      conflicts: conflicts ?? new Map(),
-      settings: (project) => ctx.workspace.settings(ctx.workspace.project(project), green).deploy,
-      allowHazards: options.allowHazards ?? [],
-    });
-    planned.problems.splice(
-      0,
-      planned.problems.length,
-      ...planned.problems.filter((p) => !policies.has(p.code)),
-      ...judged,
-    );
-  };
   const command: PipelineCommand<PipelineInputs, PipelinePlan> = {
     command: 'deploy',
     options,
@@ -103,7 +83,7 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
         await refused([(e as Error).message]);
         throw e;
       }
-      if (options.dryRun && releaseEnv === target?.t.blue.name) judgeByGreen(planned);
+      if (options.dryRun && releaseEnv === target?.t.blue.name) judgeByGreen(ctx, options, target!.t.green, planned);
       const problems = [...planned.problems, ...(await drift.refusals())];
       if (problems.length) await refused(problems.map((p) => p.message));
       return planned;
@@ -131,6 +111,31 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
   };
   return command;
 };
+
+/**
+ * A dry run planned on blue (green not made yet) judges the release's steps as the real run will, by green's
+ * environment: its hazards allowed and its backup gate, not blue's.
+ */
+function judgeByGreen(
+  ctx: OperationContext,
+  options: DeployOptions,
+  green: BlueGreenTarget['green'],
+  planned: PipelinePlan,
+): void {
+  const policies = new Set(['GATE_HAZARD_REFUSED', 'GATE_BACKUP_REQUIRED']);
+  const conflicts = (planned as PipelinePlan & { conflicts?: ReadonlyMap<number, StepConflict> }).conflicts;
+  const judged = checkStepPolicies(green, planned.plan, {
+    conflicts: conflicts ?? new Map(),
+    settings: (project) => ctx.workspace.settings(ctx.workspace.project(project), green).deploy,
+    allowHazards: options.allowHazards ?? [],
+  });
+  planned.problems.splice(
+    0,
+    planned.problems.length,
+    ...planned.problems.filter((p) => !policies.has(p.code)),
+    ...judged,
+  );
+}
 
 /**
  * Green made and in sync (or, in a dry run, the refusals made and what would be done printed); returns the
