@@ -66,6 +66,9 @@ describe('dbee lsp: the saved sources checked against an environment', () => {
       [CUSTOMERS, [0, 13, 0, 27], 1, 'hazard/data-loss/column-type-loss'],
       [CUSTOMERS, [0, 13, 0, 27], 2, 'hazard/table-rewrite/changing-column-type'],
       [CUSTOMERS, [2, 2, 2, email.length], 2, 'policy/type-varchar-max'],
+      // The generated column email_key is dropped and added again with email's new type: its unique index with it.
+      [CUSTOMERS, [10, 20, 10, 43], 2, 'hazard/index-build/index-build'],
+      [CUSTOMERS, [10, 20, 10, 43], 2, 'hazard/long-lock/require-concurrent-index-creation'],
       [ACTIVE, [0, 23, 0, 44], 2, 'hazard/backward-incompatible/changing-view-columns'],
     ]);
     expect(fromDev()[1]!.message).toMatch(
@@ -84,6 +87,8 @@ describe('dbee lsp: the saved sources checked against an environment', () => {
       [2, 13, 2, 27],
       [2, 13, 2, 27],
       [4, 2, 4, email.length],
+      [12, 20, 12, 43],
+      [12, 20, 12, 43],
     ]);
     expect(checked.length).toBe(before);
 
