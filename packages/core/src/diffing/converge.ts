@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { fullModels, loadModels } from '../context/load';
+import { hasExportedModels, loadModels } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
 import type { Convergence, Divergence } from '../check/verify-result';
 import type { Connection, Engine } from '../engine/engine';
@@ -68,16 +68,14 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
       out.notCompared.push({ project, reason: 'its sources are not loaded in this run' });
       continue;
     }
-    // The sources build with the projects they depend on, loaded here when the run did not load them (a dependency
-    // with nothing to deploy, or a run without --with-dependencies).
-    // A dependency planned from its exports alone (nothing of it to deploy) is parsed whole here: its objects are part
-    // of what the sources build.
+    // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
+    // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
     const needed = ctx.workspace.withDependencies(project);
-    const missing = needed.filter((p) => !input.models.some((m) => m.project.name === p.name));
-    const loaded = missing.length ? await loadModels(ctx, missing, input.environment, engine) : [];
-    // In the workspace's dependency order (dependencies first), as the sources are applied.
-    const ordered = needed.map((p) => [...input.models, ...loaded].find((m) => m.project.name === p.name)!);
-    const own = await fullModels(ctx, ordered, input.environment, engine);
+    const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
+    const toLoad = needed.filter((p) => !whole.has(p.name));
+    for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
+      whole.set(m.project.name, m);
+    const own = needed.map((p) => whole.get(p.name)!);
     const args = { engine, environment: input.environment, models: [...own], target: project };
     if (input.cachedOnly && !desiredModelCached(ctx, args)) {
       out.notCompared.push({

@@ -48,12 +48,16 @@ async function refuseUnknown(
   tables: readonly ReferenceTable[],
 ): Promise<void> {
   const diff = requireRole(engine, 'diff', 'copy reference data into a preview');
-  const model = await diff.introspect(conn, { schemas: [...new Set(tables.map((t) => t.schema))] });
-  const known = model.tables.map((t) => `${t.key.schema}.${t.key.name}`);
-  const missing = tables.find((t) => !known.includes(`${t.schema}.${t.name}`));
+  const read = diff.introspectRelations?.bind(diff) ?? diff.introspect.bind(diff);
+  const schemas = [...new Set(tables.map((t) => t.schema))];
+  const tablesOf = async (names?: string[]) =>
+    (await read(conn, { schemas, ...(names ? { names } : {}) })).tables.map((t) => `${t.key.schema}.${t.key.name}`);
+  // The named tables only; the schemas whole just to suggest a name for one that is not there.
+  const found = await tablesOf(tables.map((t) => `${t.schema}.${t.name}`));
+  const missing = tables.find((t) => !found.includes(`${t.schema}.${t.name}`));
   if (!missing) return;
   const { nearestName } = await import('../policies/settings');
-  const near = nearestName(`${missing.schema}.${missing.name}`, known);
+  const near = nearestName(`${missing.schema}.${missing.name}`, await tablesOf());
   throw new DbeeError(`referenceData: there is no table ${missing.schema}.${missing.name} in the preview's structure`, {
     code: 'CONFIG_INVALID',
     location: ctx.workspace.project(missing.project).file.locate(['referenceData', missing.index]),
