@@ -179,9 +179,16 @@ export interface LedgerDialect {
   /**
    * Whether the DDL of one upgrade can run in one transaction with the row that records it. Default true
    * (PostgreSQL). False (Teradata: a DDL statement must end its transaction): each statement runs on its own, then
-   * the version row is written; an upgrade interrupted half-way must be finished by hand.
+   * the version row is written; an upgrade interrupted half-way is finished by the next run (`appliedBefore`).
    */
   transactionalDdl?: boolean;
+  /**
+   * With `transactionalDdl: false`: whether `error`, raised by a statement of an upgrade, says that the statement took
+   * effect before (the table or column is there: a run killed between two statements of the upgrade made it), so that
+   * the next run goes on with the upgrade instead of failing on its first statement for ever. E.g. Teradata's 3803
+   * (table exists) and 3933 (column exists). Default: none.
+   */
+  appliedBefore?(error: unknown): boolean;
   /**
    * The clause that makes an INSERT into `objects` replace the row of the same project and object key, e.g.
    * `ON CONFLICT (project, object_key) DO UPDATE SET checksum = EXCLUDED.checksum, ...` (PostgreSQL): one statement
