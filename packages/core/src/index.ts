@@ -100,6 +100,7 @@ export type {
   TablePartition,
 } from './engine/advise-role';
 export type { BackfillKey, BackfillKeyColumn, BackfillRole, BackfillStatements } from './engine/backfill-role';
+export type { LockTimeouts } from './engine/lock-timeouts';
 export type {
   BlueGreenRole,
   BlueGreenSide,
