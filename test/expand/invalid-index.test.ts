@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { testSessions } from './sessions';
 import { expandStatements, runExpandStatement, type Connection, type ExpandPlan, type LockAttempt } from '@dbee/core';
-import { PgConnection, createPostgresEngine } from '@dbee/postgres';
+import { PgConnection, createPostgresEngine, postgresLockTimeouts } from '@dbee/postgres';
 import { run } from '../support/run';
 import { scratchDatabase } from '../support/pg';
 import { openMemoryPglite } from '../support/pglite';
@@ -84,21 +84,25 @@ describe('the unique index of an expand, left INVALID by a build cut short', () 
       // What a build cut short leaves: the index exists, not valid.
       await c.execute(`CREATE UNIQUE INDEX t_email_key ON s.t (email)`);
       await c.execute(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 's.t_email_key'::regclass`);
-      await runExpandStatement(c, indexStatement(), { lockTimeoutMs: 200 });
+      await runExpandStatement(c, postgresLockTimeouts, indexStatement(), { lockTimeoutMs: 200 });
       expect(await validity(c)).toEqual([{ valid: true }]);
 
       // A statement whose check does not hold fails (exit 2), after clearing what it left.
       await c.execute(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 's.t_email_key'::regclass`);
-      const e = await runExpandStatement(c, { ...indexStatement(), sql: 'SELECT 1', transactional: true }).catch(
-        (x: unknown) => x,
-      );
+      const e = await runExpandStatement(c, postgresLockTimeouts, {
+        ...indexStatement(),
+        sql: 'SELECT 1',
+        transactional: true,
+      }).catch((x: unknown) => x);
       expect(e).toMatchObject({ code: 'EXPAND_INCOMPLETE', exitCode: 2 });
       expect((e as Error).message).toContain('unique index t_email_key on s.t, built concurrently');
       expect(await validity(c)).toEqual([]);
 
       // A build that fails on its own (duplicate values) leaves no INVALID index either.
       await c.execute(`UPDATE s.t SET email = 'same' WHERE id <= 2`);
-      const dup = await runExpandStatement(c, indexStatement(), { lockTimeoutMs: 200 }).catch((x: unknown) => x);
+      const dup = await runExpandStatement(c, postgresLockTimeouts, indexStatement(), { lockTimeoutMs: 200 }).catch(
+        (x: unknown) => x,
+      );
       expect(String(dup)).toMatch(/duplicate|unique/i);
       expect(await validity(c)).toEqual([]);
     } finally {
@@ -174,7 +178,7 @@ describe('the unique index of an expand, left INVALID by a build cut short', () 
         await conn.execute(`ALTER TABLE s.t DROP CONSTRAINT t_email_key`);
         const holder = await older();
         const attempts: LockAttempt[] = [];
-        const e = await runExpandStatement(conn, indexStatement(), {
+        const e = await runExpandStatement(conn, postgresLockTimeouts, indexStatement(), {
           lockTimeoutMs: 100,
           maxAttempts: 2,
           baseDelayMs: 10,

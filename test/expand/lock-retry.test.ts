@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withLockRetry, type LockAttempt } from '@dbee/core';
-import { PgConnection } from '@dbee/postgres';
+import { PgConnection, postgresLockTimeouts } from '@dbee/postgres';
 import { scratchDatabase } from '../support/pg';
 
 let db: Awaited<ReturnType<typeof scratchDatabase>>;
@@ -23,7 +23,7 @@ describe('withLockRetry on a server', () => {
   it('retries while another session holds an ACCESS EXCLUSIVE lock, and succeeds once it is released', async () => {
     await holder.execute('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
     const attempts: LockAttempt[] = [];
-    const pending = withLockRetry(conn, ['ALTER TABLE public.locked ADD COLUMN a int'], {
+    const pending = withLockRetry(conn, postgresLockTimeouts, ['ALTER TABLE public.locked ADD COLUMN a int'], {
       lockTimeoutMs: 50,
       baseDelayMs: 20,
       maxAttempts: 50,
@@ -46,7 +46,7 @@ describe('withLockRetry on a server', () => {
     await holder.execute('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
     const attempts: LockAttempt[] = [];
     try {
-      const e = await withLockRetry(conn, ['ALTER TABLE public.locked ADD COLUMN b int'], {
+      const e = await withLockRetry(conn, postgresLockTimeouts, ['ALTER TABLE public.locked ADD COLUMN b int'], {
         lockTimeoutMs: 30,
         baseDelayMs: 5,
         maxAttempts: 4,
@@ -65,16 +65,21 @@ describe('withLockRetry on a server', () => {
     await conn.execute(`SET lock_timeout = '7s'`);
     await holder.execute('BEGIN; LOCK TABLE public.locked IN ACCESS EXCLUSIVE MODE');
     const attempts: LockAttempt[] = [];
-    const r = await withLockRetry(conn, ['CREATE INDEX CONCURRENTLY locked_idx ON public.locked (id)'], {
-      transaction: false,
-      lockTimeoutMs: 50,
-      baseDelayMs: 20,
-      maxAttempts: 50,
-      onAttempt: (a) => {
-        attempts.push(a);
-        if (a.attempt === 2) void holder.execute('COMMIT');
+    const r = await withLockRetry(
+      conn,
+      postgresLockTimeouts,
+      ['CREATE INDEX CONCURRENTLY locked_idx ON public.locked (id)'],
+      {
+        transaction: false,
+        lockTimeoutMs: 50,
+        baseDelayMs: 20,
+        maxAttempts: 50,
+        onAttempt: (a) => {
+          attempts.push(a);
+          if (a.attempt === 2) void holder.execute('COMMIT');
+        },
       },
-    });
+    );
     expect(r.attempts).toBeGreaterThanOrEqual(3);
     expect(attempts[0]!.error).toContain('lock timeout');
     const index = await conn.query<{ valid: boolean }>(

@@ -100,6 +100,7 @@ export type {
   TablePartition,
 } from './engine/advise-role';
 export type { BackfillKey, BackfillKeyColumn, BackfillRole, BackfillStatements } from './engine/backfill-role';
+export type { LockTimeouts } from './engine/lock-timeouts';
 export type {
   BlueGreenRole,
   BlueGreenSide,
@@ -282,12 +283,8 @@ export type { Uncarried } from './blue-green/refusals';
 export { SWITCH_DEFAULTS, settleInterrupted, switchover, switchPhase } from './blue-green/switchover';
 export type { SwitchBounds, SwitchInput, SwitchResult } from './blue-green/switchover';
 export type { Replication, ReplicationSide } from './blue-green/replication';
-export {
-  blueGreenFinish,
-  blueGreenState,
-  blueGreenSwitch,
-  blueGreenTarget,
-  makeGreen,
-  uncarriedRelease,
-} from './operations/blue-green';
-export type { BlueGreenOptions, BlueGreenTarget, GreenMade } from './operations/blue-green';
+export { blueGreenState, blueGreenTarget, uncarriedRelease } from './operations/strategies/blue-green/sides';
+export { makeGreen } from './operations/strategies/blue-green/green';
+export { blueGreenFinish, blueGreenSwitch } from './operations/strategies/blue-green/side-phases';
+export type { BlueGreenOptions, BlueGreenTarget } from './operations/strategies/blue-green/sides';
+export type { GreenMade } from './operations/strategies/blue-green/green';

@@ -8,6 +8,7 @@ export { PgConnection, redactUrl, runInTransaction, checkServerVersion } from '.
 export { PgliteConnection } from './connection/pglite-connection';
 export { securityInvokerViews } from './expand/expand-sql';
 export { postgresBackfill } from './expand/backfill-sql';
+export { postgresLockTimeouts } from './expand/lock-timeouts';
 export { postgresQuerySources } from './check/query-sources';
 export { closeIdleEmbeddedShadow } from './shadow/embedded-shadow';
 export { mapPostgresError } from './connection/postgres-errors';

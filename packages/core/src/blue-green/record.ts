@@ -111,10 +111,7 @@ export class BlueGreenLedger {
 
   /** Whether the table exists (reads never make it). */
   async exists(conn: Connection = this.conn): Promise<boolean> {
-    const r = await conn.query<{ t: string | null }>(`SELECT to_regclass(${this.dialect.param(1)})::text AS t`, [
-      this.table,
-    ]);
-    return r.rows[0]?.t != null;
+    return this.role.ledgerTableExists(conn, this.dialect.schema);
   }
 
   /** Write one step's row (the table made first when missing). */

@@ -1,4 +1,5 @@
 import type { Connection } from './connection';
+import type { LockTimeouts } from './lock-timeouts';
 
 /** A key column a backfill's batches walk, with its type as the engine writes it (to cast a cursor value back). */
 export interface BackfillKeyColumn {
@@ -61,6 +62,8 @@ export interface BackfillStatements {
  * Core keeps the algorithm (batch sizes, pacing, resuming, verdicts); the engine keeps every catalog name.
  */
 export interface BackfillRole {
+  /** How each batch bounds its lock waits (`withLockRetry`). */
+  readonly lockTimeouts: LockTimeouts;
   /**
    * The statements of a backfill over `table`, walking `key`, with the `SET` list `set` and the optional condition
    * `where`; `ledgerSchema` holds the `backfills` table; `settings` are the names of the settings each batch makes;

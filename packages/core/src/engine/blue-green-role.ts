@@ -236,6 +236,8 @@ export interface BlueGreenRole {
    * phase, see `blue-green/record.ts`): run again harmlessly.
    */
   ledgerTable(ledgerSchema: string): string[];
+  /** Whether the ledger table `blue_green` of schema `ledgerSchema` exists (a read: it never makes it). */
+  ledgerTableExists(conn: Connection, ledgerSchema: string): Promise<boolean>;
   /**
    * A router over the PgBouncer of `config` that points the application's database at `sides`' databases (each side's
    * host, port and database as PgBouncer's `[databases]` entry). Absent: the engine's clients do not go through

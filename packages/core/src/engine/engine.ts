@@ -24,6 +24,8 @@ export type {
 import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 import type { BackfillRole } from './backfill-role';
 import type { BlueGreenRole } from './blue-green-role';
+import type { LockTimeouts } from './lock-timeouts';
+export type { LockTimeouts } from './lock-timeouts';
 
 /** A plan step as an engine renders it from a change: the planner adds order, project, source and checksum. */
 export type RenderedStep = Omit<PlanStep, 'order' | 'project' | 'source' | 'checksum'>;
@@ -877,6 +879,8 @@ export interface ExpandStatement {
  * PostgreSQL.
  */
 export interface ExpandRole {
+  /** How each statement of a phase bounds its lock waits (`withLockRetry`). */
+  readonly lockTimeouts: LockTimeouts;
   /** Whether the server converts `from` to `to` with a plain `CAST` (the derived `up`/`down` of a type change). */
   castExists(conn: Connection, from: string, to: string): Promise<boolean>;
   /**

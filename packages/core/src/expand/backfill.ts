@@ -476,6 +476,7 @@ async function runBatch(
   let updateStarted = 0;
   const { value } = await withLockRetry(
     connection,
+    role.lockTimeouts,
     async (tx) => {
       const row = await tx.query<{ cursor_key: unknown; status: string; wal?: string }>(sql.lock, [
         spec.id,

@@ -1,4 +1,4 @@
-import type { Connection } from '../engine/engine';
+import type { Connection, LockTimeouts } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 
 /** Default `lock_timeout` of a statement run through `withLockRetry`, in milliseconds (pgroll's). */
@@ -61,8 +61,8 @@ export interface LockRetryResult<T> {
 }
 
 /**
- * Run `work` so that it never waits long behind a lock another session holds: under `lock_timeout` (500 ms by
- * default), retried on a lock timeout (SQLSTATE 55P03) after an exponential, jittered delay, up to `maxAttempts`;
+ * Run `work` so that it never waits long behind a lock another session holds: under a lock timeout (`timeouts`, the
+ * engine's; 500 ms by default), retried on a lock timeout (SQLSTATE 55P03) after an exponential, jittered delay, up to `maxAttempts`;
  * then `LOCK_RETRY_EXHAUSTED` (exit 2), never an endless wait. Every other error is thrown at once.
  *
  * `work` is either statements (no parameters), run in order in one transaction (or each on its own, see
@@ -71,13 +71,14 @@ export interface LockRetryResult<T> {
  */
 export async function withLockRetry<T = void>(
   connection: Connection,
+  timeouts: LockTimeouts,
   work: readonly string[] | ((tx: Connection) => Promise<T>),
   options: LockRetryOptions = {},
 ): Promise<LockRetryResult<T>> {
   const lockTimeoutMs = Math.max(1, Math.round(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? DEFAULT_LOCK_ATTEMPTS));
   const started = Date.now();
-  const setLocal = `SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`;
+  const setLocal = timeouts.transaction(lockTimeoutMs);
   const before = options.before ?? [];
 
   let run: () => Promise<T>;
@@ -94,7 +95,8 @@ export async function withLockRetry<T = void>(
     let next = 0;
     run = async () => {
       for (; next < work.length; next++)
-        for (const sql of [...before, work[next]!]) await runAlone(connection, sql, lockTimeoutMs);
+        for (const sql of [...before, work[next]!])
+          await timeouts.session(connection, lockTimeoutMs, () => connection.execute(sql));
       return undefined as T;
     };
     describe = () => abbreviate(work[next] ?? '');
@@ -155,19 +157,6 @@ export function backoffMs(
 export function isLockTimeout(e: unknown): boolean {
   if (e instanceof DbeeError) return e.code === 'LOCK_TIMEOUT' || e.details.sqlstate === '55P03';
   return (e as { code?: unknown } | null)?.code === '55P03';
-}
-
-/** One statement outside a transaction under a session `lock_timeout`, which is put back afterwards. */
-async function runAlone(connection: Connection, sql: string, lockTimeoutMs: number): Promise<void> {
-  const before = await connection.query<{ v: string }>(`SELECT current_setting('lock_timeout') AS v`);
-  await connection.execute(`SET lock_timeout = '${lockTimeoutMs}ms'`);
-  try {
-    await connection.execute(sql);
-  } finally {
-    await connection
-      .query(`SELECT set_config('lock_timeout', $1, false)`, [before.rows[0]?.v ?? '0'])
-      .catch(() => undefined);
-  }
 }
 
 /** Wait `ms`, or until `signal` aborts (rejecting with its reason). */

@@ -1,4 +1,4 @@
-import type { Connection, ExpandStatement } from '../engine/engine';
+import type { Connection, ExpandStatement, LockTimeouts } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import { withLockRetry, type LockRetryOptions } from './lock-retry';
 
@@ -11,17 +11,18 @@ import { withLockRetry, type LockRetryOptions } from './lock-retry';
  */
 export async function runExpandStatement(
   conn: Connection,
+  timeouts: LockTimeouts,
   s: ExpandStatement,
   options: Omit<LockRetryOptions, 'transaction' | 'before'> = {},
 ): Promise<void> {
   const clearAfterFailure = async () => {
     if (s.clear)
-      await withLockRetry(conn, [s.clear], { lockTimeoutMs: options.lockTimeoutMs, maxAttempts: 1 }).catch(
+      await withLockRetry(conn, timeouts, [s.clear], { lockTimeoutMs: options.lockTimeoutMs, maxAttempts: 1 }).catch(
         () => undefined,
       );
   };
   try {
-    await withLockRetry(conn, [s.sql], {
+    await withLockRetry(conn, timeouts, [s.sql], {
       ...options,
       transaction: s.transactional,
       ...(s.clear ? { before: [s.clear] } : {}),

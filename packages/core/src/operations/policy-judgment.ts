@@ -8,6 +8,7 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { PolicyException } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
+import { emptyModel } from '../schema/model';
 import { policiesConfigured } from '../policies/blocks';
 import type { PolicyFinding, PolicyJudgment, PolicySettings } from '../policies';
 
@@ -54,7 +55,11 @@ export async function judgeProject(
       problems,
       'POLICY_EXCEPTION_INVALID',
     );
-  const desired = await desiredModelFor(ctx, { engine, environment, models, target: project.name });
+  // An engine without a shadow database (Teradata) builds no desired model: its rules read the migrations alone
+  // (`PolicyRule.engines`), so they are judged over an empty model.
+  const desired = engine.diff
+    ? await desiredModelFor(ctx, { engine, environment, models, target: project.name })
+    : { model: emptyModel() };
   const judged = steps ? new Set(steps.map((s) => s.key)) : 'all';
   const migrations = own.migrations
     .filter((m) => judged === 'all' || judged.has(formatKey(migrationKey(project.name, m.file.versionParts.join('.')))))

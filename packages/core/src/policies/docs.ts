@@ -24,8 +24,8 @@ export function policiesMarkdown(): string {
     out.push(
       `### ${title}`,
       '',
-      '| rule | default | what it asks | parameters (defaults) | Bytebase |',
-      '| --- | --- | --- | --- | --- |',
+      '| rule | default | engines | what it asks | parameters (defaults) | Bytebase |',
+      '| --- | --- | --- | --- | --- | --- |',
     );
     for (const r of rules) {
       const defaults = (r.params as z.ZodType).parse({}) as Record<string, unknown>;
@@ -33,7 +33,7 @@ export function policiesMarkdown(): string {
         .map(([k, v]) => `\`${k}: ${JSON.stringify(v)}\``)
         .join(', ');
       out.push(
-        `| \`${r.name}\` | ${r.defaultLevel} | ${cell(r.summary)} ${cell(r.why)} | ${params || 'none'} | ${r.bytebase ? `\`${r.bytebase}\`` : '-'} |`,
+        `| \`${r.name}\` | ${r.defaultLevel} | ${r.engines.join(', ')} | ${cell(r.summary)} ${cell(r.why)} | ${params || 'none'} | ${r.bytebase ? `\`${r.bytebase}\`` : '-'} |`,
       );
     }
     out.push('');

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { EngineName } from '../config/units';
 import type { ObjectKey } from '../model/object-key';
 import type { SourceLocation } from '../model/source';
 import type { PolicySubject } from './subject';
@@ -57,6 +58,14 @@ export interface PolicyRule<P = Record<string, unknown>> {
   bytebase?: string;
   /** Level in the documented default set (what `dbee check --policies` judges when no `policies:` is configured). */
   defaultLevel: PolicyLevel;
+  /**
+   * The engines whose projects the rule judges; a project of another engine is not judged by it (its level is `off`
+   * there, whatever `policies:` says). A rule that reads the desired model (tables, columns, views, routines, grants)
+   * needs an engine that builds one in a shadow database (PostgreSQL); a rule over a migration's statements or files
+   * names every engine whose SQL it reads correctly (Teradata's `DEL`, `INS`, `BT`/`ET` included), e.g.
+   * `['postgres', 'teradata']`.
+   */
+  engines: readonly EngineName[];
   /** Its parameters (a strict object; every key optional), their defaults filled in by `parse`. */
   params: z.ZodType<P>;
   /**

@@ -20,7 +20,7 @@ export interface RuleSetting {
 
 /** The rules in force for one project on one environment. */
 export interface PolicySettings {
-  /** Every rule with its level (off included), in catalogue order. */
+  /** Every rule that judges the project's engine, with its level (off included), in catalogue order. */
   rules: RuleSetting[];
   /** True when `policies:` appears in dbee.yaml or the project's db.yaml (for the environment or not). */
   configured: boolean;
@@ -32,12 +32,15 @@ export interface PolicySettings {
  * more specific than the workspace). A key is a rule's name with a level (`table-comment: error`) or a mapping of
  * `level` and parameters (`table-required-columns: { level: error, columns: [id, created_at] }`); `"*"` sets every
  * rule's level at once (`"*": off`, then the rules wanted). Every problem (an unknown rule, a parameter of the wrong
- * type) is refused at once with its file and line.
+ * type) is refused at once with its file and line. Only the rules of the project's engine (`PolicyRule.engines`) are in
+ * force: one of another engine named in dbee.yaml is left out for this project, named in the project's own db.yaml it
+ * is refused.
  */
 export function policySettings(workspace: Workspace, project: DbProject, environment: string): PolicySettings {
   const blocks = policyBlocks(workspace, project, environment);
+  const engine = project.config.engine;
   const current = new Map<string, RuleSetting>(
-    POLICY_RULES.map((rule) => [
+    POLICY_RULES.filter((rule) => rule.engines.includes(engine)).map((rule) => [
       rule.name,
       { rule, level: rule.defaultLevel, params: parseParams(rule, {}), from: 'default' },
     ]),
@@ -65,6 +68,18 @@ export function policySettings(workspace: Workspace, project: DbProject, environ
             'see docs/policies.md for the rules and their parameters',
           ),
         );
+        continue;
+      }
+      if (!current.has(name)) {
+        if (block.file === project.file)
+          problems.push(
+            invalid(
+              block.file,
+              at,
+              `policies: rule "${name}" does not judge ${engine} projects (it judges ${rule.engines.join(', ')})`,
+              `take it out of this db.yaml; docs/policies.md lists the rules of each engine`,
+            ),
+          );
         continue;
       }
       const entry = typeof raw === 'string' ? { level: raw } : raw;

@@ -1,4 +1,4 @@
-import type { Connection, Engine, ExpandStatement } from '../engine/engine';
+import type { Connection, Engine, ExpandStatement, LockTimeouts } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Ledger } from '../ledger/ledger';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanStep } from '../plan/plan';
@@ -64,7 +64,7 @@ export function statementStepOf(
   project: string,
   s: ExpandStatement,
   order: number,
-  lockTimeoutMs: number,
+  lock: { timeouts: LockTimeouts; ms: number },
   onWait: (w: LockWait) => void,
 ): PhaseStep {
   return {
@@ -72,8 +72,8 @@ export function statementStepOf(
     project,
     transactional: false,
     send: (c) =>
-      runExpandStatement(c, s, {
-        lockTimeoutMs,
+      runExpandStatement(c, lock.timeouts, s, {
+        lockTimeoutMs: lock.ms,
         onAttempt: (a: LockAttempt) => {
           if (a.error)
             onWait({ statement: s.sql, error: a.error, at: new Date(Date.now() - a.waitedMs), waitedMs: a.waitedMs });

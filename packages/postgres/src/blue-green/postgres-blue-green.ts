@@ -292,6 +292,12 @@ export const postgresBlueGreen: BlueGreenRole = {
       ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
     });
   },
+  async ledgerTableExists(conn, schema) {
+    const r = await conn.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
+      `${quoteIdent(schema)}.blue_green`,
+    ]);
+    return r.rows[0]?.t != null;
+  },
   ledgerTable(schema) {
     const table = `${quoteIdent(schema)}.blue_green`;
     return [

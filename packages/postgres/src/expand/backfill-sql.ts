@@ -1,4 +1,5 @@
 import type { BackfillKey, BackfillRole } from '@dbee/core';
+import { postgresLockTimeouts } from './lock-timeouts';
 
 /**
  * The backfill role of PostgreSQL (`BackfillRole`; the algorithm is core's `expand/backfill.ts`): keyset batches as
@@ -6,6 +7,7 @@ import type { BackfillKey, BackfillRole } from '@dbee/core';
  * `pg_current_wal_insert_lsn()`, and `wal_compression` made per batch when the role may.
  */
 export const postgresBackfill: BackfillRole = {
+  lockTimeouts: postgresLockTimeouts,
   /**
    * A batch is a range of keys: above the cursor, up to the key of the `size`-th row after it (or the bound, for the
    * last batch). One statement updates the range's rows and moves the ledger's cursor to its end, in the batch's

@@ -12,6 +12,7 @@ import type {
 } from '@dbee/core';
 import { releaseSlug, upOf, versionSchema } from '@dbee/core/expand-names';
 import { ident, literal, qualified } from '../render/quote';
+import { postgresLockTimeouts } from './lock-timeouts';
 import { renderChange } from '../render/render-change';
 
 /**
@@ -389,6 +390,7 @@ async function checkExpressions(
  * only the trigger and the columns.
  */
 export const postgresExpand: ExpandRole = {
+  lockTimeouts: postgresLockTimeouts,
   castExists,
   checkExpressions,
   securityInvoker: async (conn) => securityInvokerViews(await serverVersion(conn)),

@@ -8,6 +8,7 @@ export const columnComment = columnRule({
   why: 'The catalog is the one documentation every tool shows (psql \\d+, BI tools, dbt docs).',
   bytebase: 'column.comment',
   defaultLevel: 'off',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.t (id bigint PRIMARY KEY);',
     allow: "CREATE TABLE app.t (id bigint PRIMARY KEY);\nCOMMENT ON COLUMN app.t.id IS 'the key';",

@@ -9,6 +9,7 @@ export const columnNoVolatileDefault = columnRule({
   why: 'Adding a column with a volatile default rewrites the whole table under an exclusive lock; a constant default does not.',
   bytebase: 'column.default-disallow-volatile',
   defaultLevel: 'off',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.t (id bigint PRIMARY KEY, r double precision DEFAULT random());',
     allow: 'CREATE TABLE app.t (id bigint PRIMARY KEY, r double precision DEFAULT 0);',

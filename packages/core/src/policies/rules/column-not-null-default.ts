@@ -8,6 +8,7 @@ export const columnNotNullDefault = columnRule({
   why: 'An INSERT that does not name the column fails; a default keeps old application versions writing during a release.',
   bytebase: 'column.set-default-for-not-null',
   defaultLevel: 'off',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.orders (id bigint PRIMARY KEY, status text NOT NULL);',
     allow: "CREATE TABLE app.orders (id bigint PRIMARY KEY, status text NOT NULL DEFAULT 'new');",

@@ -11,6 +11,7 @@ export function columnRule(spec: {
   why: string;
   bytebase?: string;
   defaultLevel: PolicyLevel;
+  engines: PolicyRule['engines'];
   category?: PolicyCategory;
   examples: PolicyRule['examples'];
   /** The finding's message for a column that breaks the rule, or null when it keeps it. */
@@ -23,6 +24,7 @@ export function columnRule(spec: {
     why: spec.why,
     bytebase: spec.bytebase,
     defaultLevel: spec.defaultLevel,
+    engines: spec.engines,
     params: z.strictObject({}),
     examples: spec.examples,
     check(subject) {

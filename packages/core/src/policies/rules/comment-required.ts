@@ -10,6 +10,7 @@ export function commentRule(spec: {
   what: string;
   bytebase?: string;
   defaultLevel: PolicyLevel;
+  engines: PolicyRule['engines'];
   examples: PolicyRule['examples'];
   objects(subject: PolicySubject): ObjectKey[];
 }): PolicyRule<Record<string, never>> {
@@ -20,6 +21,7 @@ export function commentRule(spec: {
     why: 'The catalog is the one documentation every tool shows (psql \\d+, BI tools, dbt docs, dbee graph).',
     bytebase: spec.bytebase,
     defaultLevel: spec.defaultLevel,
+    engines: spec.engines,
     params: z.strictObject({}),
     examples: spec.examples,
     check(subject) {

@@ -9,6 +9,7 @@ export const foreignKeyIndex: PolicyRule<Record<string, never>> = {
   summary: "Every foreign key's columns are the leading columns of an index (or key) of its table.",
   why: 'A delete or key update on the referenced table checks the referencing rows: without an index, a full scan under a lock for each row.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid:

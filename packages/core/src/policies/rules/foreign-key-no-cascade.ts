@@ -10,6 +10,7 @@ export const foreignKeyNoCascade: PolicyRule<Record<string, never>> = {
   why: 'One DELETE of a parent row removes every child row, and their children, with no trace in the statement that did it.',
   bytebase: 'statement.disallow-on-del-cascade',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid:

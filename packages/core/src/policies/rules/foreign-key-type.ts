@@ -9,6 +9,7 @@ export const foreignKeyType: PolicyRule<Record<string, never>> = {
   summary: 'A foreign key column has the type of the column it references.',
   why: 'An integer column referencing a bigint key works until the keys pass 2^31; a cast on every join costs the index.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid:

@@ -12,6 +12,7 @@ export const grantNoAll: PolicyRule<Record<string, never>> = {
   summary: 'No role holds every privilege on a table (GRANT ALL); grant what it needs.',
   why: 'ALL includes TRUNCATE, TRIGGER and REFERENCES, which an application role never needs and an attacker would like.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app.t (id bigint PRIMARY KEY);\nGRANT ALL ON app.t TO PUBLIC;',

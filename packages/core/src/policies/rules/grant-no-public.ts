@@ -9,6 +9,7 @@ export const grantNoPublic: PolicyRule<Record<string, never>> = {
   summary: "No privilege is granted to PUBLIC (every role), beyond the engine's own defaults.",
   why: 'PUBLIC includes every role that will ever exist; grant to a role the team owns instead.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app.t (id bigint PRIMARY KEY);\nGRANT SELECT ON app.t TO PUBLIC;',

@@ -11,6 +11,7 @@ export const indexDuplicate: PolicyRule<Record<string, never>> = {
   why: 'A redundant index costs every write and its space, and the planner uses the wider one anyway.',
   bytebase: 'table.no-duplicate-index',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid:

@@ -10,6 +10,7 @@ export const indexMaxColumns: PolicyRule<{ max: number }> = {
   why: 'A wide index is large, slow to write and rarely used past its first columns.',
   bytebase: 'index.key-number-limit',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({ max: z.number().int().positive().default(5) }),
   examples: {
     params: { max: 2 },

@@ -10,6 +10,7 @@ export const indexMaxPerTable: PolicyRule<{ max: number }> = {
   why: 'Every index is written on every insert and on updates of its columns; past a handful, writes pay for reads nobody makes.',
   bytebase: 'index.total-number-limit',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ max: z.number().int().positive().default(10) }),
   examples: {
     params: { max: 2 },

@@ -9,6 +9,7 @@ export const matviewUniqueIndex: PolicyRule<Record<string, never>> = {
   summary: 'A materialized view has a unique index (REFRESH ... CONCURRENTLY needs one).',
   why: 'Without it, every refresh locks the view against readers for as long as the query takes.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE MATERIALIZED VIEW app.m AS SELECT 1 AS id;',

@@ -12,6 +12,7 @@ export const migrationBannedStatements: PolicyRule<{ patterns: string[] }> = {
   why: "A team's own list of statements that need another path (a ticket, a DBA): TRUNCATE, DROP TABLE, VACUUM FULL...",
   bytebase: 'statement.disallow-... (a list)',
   defaultLevel: 'off',
+  engines: ['postgres', 'teradata'],
   params: z.strictObject({ patterns: z.array(pattern('.')).default([]) }),
   examples: {
     migration: true,

@@ -9,6 +9,7 @@ export const migrationLockTimeout: PolicyRule<Record<string, never>> = {
   summary: 'A migration that runs ALTER TABLE sets lock_timeout before it.',
   why: 'An ALTER TABLE that waits for its lock queues every query behind it; a lock timeout makes it fail instead (squawk: require-timeout-settings).',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     migration: true,

@@ -7,6 +7,7 @@ export const migrationNoCascade = statementRule({
   why: 'CASCADE drops every view, key and function that depends on the object, whatever the author knew of them.',
   bytebase: 'statement.disallow-cascade',
   defaultLevel: 'error',
+  engines: ['postgres'],
   examples: {
     forbid: 'DROP TABLE app.t CASCADE;',
     allow: 'DROP TABLE app.t;',

@@ -9,6 +9,7 @@ export const migrationRollback: PolicyRule<Record<string, never>> = {
     'Every migration has its rollback script (`migrations/V<n>__<name>.rollback.sql` beside it, docs/rollback.md).',
   why: 'A migration without one cannot be rolled back by dbee: the environment stays where it is until someone writes it under pressure.',
   defaultLevel: 'warning',
+  engines: ['postgres', 'teradata'],
   params: z.strictObject({}),
   examples: {
     migration: true,

@@ -9,6 +9,7 @@ export function statementRule(spec: {
   why: string;
   bytebase?: string;
   defaultLevel: PolicyLevel;
+  engines: PolicyRule['engines'];
   examples: { forbid: string; allow: string };
   /** The finding's message for a statement (its text with strings and comments blanked) that breaks the rule, or null. */
   judge(code: string): string | null;
@@ -20,6 +21,7 @@ export function statementRule(spec: {
     why: spec.why,
     bytebase: spec.bytebase,
     defaultLevel: spec.defaultLevel,
+    engines: spec.engines,
     params: z.strictObject({}),
     examples: { ...spec.examples, migration: true },
     check(subject) {

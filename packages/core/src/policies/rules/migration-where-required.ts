@@ -7,12 +7,14 @@ export const migrationWhereRequired = statementRule({
   why: 'A forgotten WHERE changes every row; when every row is meant, `WHERE true` says so.',
   bytebase: 'statement.where.require',
   defaultLevel: 'warning',
+  engines: ['postgres', 'teradata'],
   examples: {
     forbid: 'DELETE FROM app.t;',
     allow: 'DELETE FROM app.t WHERE id < 10;',
   },
+  // Teradata's abbreviations `UPD` and `DEL` too; its `DELETE FROM t ALL` says every row is meant, as `WHERE true` does.
   judge: (code) =>
-    /^(update|delete)\b/i.test(code) && !/\bwhere\b/i.test(code)
+    /^(update|upd|delete|del)\b/i.test(code) && !/\bwhere\b/i.test(code) && !/^del(ete)?\b.*\ball\s*;?$/is.test(code)
       ? `${code.split(/\s/)[0]!.toUpperCase()} without WHERE changes every row: add WHERE (WHERE true if that is meant)`
       : null,
 });

@@ -6,6 +6,7 @@ export const namingColumn = namePatternRule({
   what: 'Column',
   bytebase: 'naming.column',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   names: (s) => s.tables().flatMap((t) => t.columns.map((c) => ({ object: t.key, name: c.name, near: c.name }))),
   examples: {
     forbid: 'CREATE TABLE app.orders (id bigint PRIMARY KEY, "placedOn" date);',

@@ -8,6 +8,7 @@ export const namingForeignKey = templateRule({
   template: 'fk_{table}_{columns}',
   bytebase: 'naming.index.fk',
   defaultLevel: 'off',
+  engines: ['postgres'],
   names: (s) =>
     s.tables().flatMap((t) =>
       constraintsOf(t, 'foreign-key').map((c) => ({

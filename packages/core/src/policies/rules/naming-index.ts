@@ -8,6 +8,7 @@ export const namingIndex = templateRule({
   template: 'idx_{table}_{columns}',
   bytebase: 'naming.index.idx',
   defaultLevel: 'off',
+  engines: ['postgres'],
   names: (s) =>
     s
       .indexes()

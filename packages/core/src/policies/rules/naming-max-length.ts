@@ -10,6 +10,7 @@ export const namingMaxLength: PolicyRule<{ max: number }> = {
   why: 'PostgreSQL cuts names at 63 bytes without an error; room under it keeps generated names (`_pkey`, `_seq`, a backup suffix) distinct.',
   bytebase: 'naming.table (maximum length)',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ max: z.number().int().min(1).max(63).default(48) }),
   examples: {
     params: { max: 20 },

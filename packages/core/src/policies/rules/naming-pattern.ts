@@ -10,6 +10,7 @@ export function namePatternRule(spec: {
   what: string;
   bytebase?: string;
   defaultLevel: PolicyLevel;
+  engines: PolicyRule['engines'];
   examples: PolicyRule['examples'];
   names(subject: PolicySubject): Array<{ object: ObjectKey; name: string; near?: string }>;
   category?: PolicyCategory;
@@ -21,6 +22,7 @@ export function namePatternRule(spec: {
     why: 'One spelling of names across a monorepo: no quoting, no guessing how a name is written.',
     bytebase: spec.bytebase,
     defaultLevel: spec.defaultLevel,
+    engines: spec.engines,
     params: z.strictObject({ pattern: pattern(SNAKE_CASE) }),
     examples: spec.examples,
     check(subject, params) {

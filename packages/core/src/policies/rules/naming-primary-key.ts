@@ -8,6 +8,7 @@ export const namingPrimaryKey = templateRule({
   template: '{table}_pkey',
   bytebase: 'naming.index.pk',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   names: (s) =>
     s.tables().flatMap((t) =>
       constraintsOf(t, 'primary-key').map((c) => ({

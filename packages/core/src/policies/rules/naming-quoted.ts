@@ -10,6 +10,7 @@ export const namingQuoted: PolicyRule<Record<string, never>> = {
   summary: 'No name needs double quotes (capitals, spaces, punctuation, letters outside a-z).',
   why: 'A quoted name is a different name unquoted: `"Orders"` is not `orders`, and every query must quote it exactly.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app."Order Lines" (id bigint PRIMARY KEY);',

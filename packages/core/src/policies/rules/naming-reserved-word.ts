@@ -11,6 +11,7 @@ export const namingReservedWord: PolicyRule<Record<string, never>> = {
   why: 'A column called `order` or a table called `user` must be quoted in every query, by every tool, forever.',
   bytebase: 'naming.identifier.no-keyword',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app.orders (id bigint PRIMARY KEY, "user" text);',

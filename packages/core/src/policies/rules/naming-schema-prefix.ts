@@ -9,6 +9,7 @@ export const namingSchemaPrefix: PolicyRule<{ prefixes: Record<string, string> }
   summary: 'Tables and views of a schema start with the prefix set for it (`prefixes: { billing: bl_ }`).',
   why: 'Where several teams share a database, a prefix per schema tells whose a relation is in any query plan or log.',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ prefixes: z.record(z.string(), z.string().min(1)).default({}) }),
   examples: {
     params: { prefixes: { app: 'app_' } },

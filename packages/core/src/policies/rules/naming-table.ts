@@ -6,6 +6,7 @@ export const namingTable = namePatternRule({
   what: 'Table',
   bytebase: 'naming.table',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   names: (s) => s.tables().map((t) => ({ object: t.key, name: t.key.name })),
   examples: {
     forbid: 'CREATE TABLE app."OrderLines" (id bigint PRIMARY KEY);',

@@ -19,6 +19,7 @@ export function templateRule(spec: {
   template: string;
   bytebase?: string;
   defaultLevel: PolicyLevel;
+  engines: PolicyRule['engines'];
   examples: PolicyRule['examples'];
   names(subject: PolicySubject): Templated[];
 }): PolicyRule<{ template: string }> {
@@ -29,6 +30,7 @@ export function templateRule(spec: {
     why: 'A name that says what it is on: the error that names it in production reads without a catalog query.',
     bytebase: spec.bytebase,
     defaultLevel: spec.defaultLevel,
+    engines: spec.engines,
     params: z.strictObject({
       template: z
         .string()

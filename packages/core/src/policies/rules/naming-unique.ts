@@ -8,6 +8,7 @@ export const namingUnique = templateRule({
   template: 'uk_{table}_{columns}',
   bytebase: 'naming.index.uk',
   defaultLevel: 'off',
+  engines: ['postgres'],
   names: (s) => [
     ...s
       .tables()

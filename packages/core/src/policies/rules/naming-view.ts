@@ -5,6 +5,7 @@ export const namingView = namePatternRule({
   name: 'naming-view',
   what: 'View',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   names: (s) => s.views().map((v) => ({ object: v.key, name: v.key.name })),
   examples: {
     forbid: 'CREATE VIEW app."OpenOrders" AS SELECT 1 AS id;',

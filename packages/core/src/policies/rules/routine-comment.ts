@@ -5,6 +5,7 @@ export const routineComment = commentRule({
   name: 'routine-comment',
   what: 'function and procedure',
   defaultLevel: 'off',
+  engines: ['postgres'],
   objects: (s) => s.routines().map((r) => r.key),
   examples: {
     forbid: 'CREATE FUNCTION app.one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;',

@@ -9,6 +9,7 @@ export const routineLanguage: PolicyRule<{ languages: string[] }> = {
   summary: 'Functions and procedures use one of the listed languages (default sql and plpgsql).',
   why: "An untrusted language (plpython3u, plperlu) runs with the server's operating-system rights; a team allows one on purpose.",
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({ languages: z.array(z.string().min(1)).default(['sql', 'plpgsql']) }),
   examples: {
     params: { languages: ['sql'] },

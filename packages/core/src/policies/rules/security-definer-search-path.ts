@@ -9,6 +9,7 @@ export const securityDefinerSearchPath: PolicyRule<Record<string, never>> = {
   summary: 'A SECURITY DEFINER function or procedure sets search_path (`SET search_path = ...`).',
   why: 'Otherwise a caller can put a schema of their own first and have the owner\'s privileges run their objects (PostgreSQL documentation, "Writing SECURITY DEFINER Functions Safely").',
   defaultLevel: 'error',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1 $$;',

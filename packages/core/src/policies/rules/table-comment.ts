@@ -6,6 +6,7 @@ export const tableComment = commentRule({
   what: 'table',
   bytebase: 'table.comment',
   defaultLevel: 'off',
+  engines: ['postgres'],
   objects: (s) => s.tables().map((t) => t.key),
   examples: {
     forbid: 'CREATE TABLE app.t (id bigint PRIMARY KEY);',

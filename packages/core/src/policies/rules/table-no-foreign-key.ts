@@ -10,6 +10,7 @@ export const tableNoForeignKey: PolicyRule<Record<string, never>> = {
   why: 'Some teams (sharded or partitioned across databases) keep references in the application; a foreign key there would fail.',
   bytebase: 'table.no-foreign-key',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid:

@@ -10,6 +10,7 @@ export const tableNoPartition: PolicyRule<Record<string, never>> = {
   why: 'Partitioning changes how keys, indexes and foreign keys behave; some teams allow it only after a review.',
   bytebase: 'table.disallow-partition',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app.events (id bigint, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);',

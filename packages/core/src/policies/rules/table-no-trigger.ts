@@ -10,6 +10,7 @@ export const tableNoTrigger: PolicyRule<Record<string, never>> = {
   why: 'A trigger is behaviour a reader of the application code does not see; some teams allow only reviewed ones.',
   bytebase: 'table.disallow-trigger',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid:

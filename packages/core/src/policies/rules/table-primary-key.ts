@@ -10,6 +10,7 @@ export const tablePrimaryKey: PolicyRule<Record<string, never>> = {
   why: 'Without one, rows cannot be told apart: logical replication cannot update or delete them, and neither can a tool.',
   bytebase: 'table.require-pk',
   defaultLevel: 'error',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app.events (at timestamptz, body text);',

@@ -10,6 +10,7 @@ export const tableRequiredColumns: PolicyRule<{ columns: string[] }> = {
   why: 'Columns every table must carry (a surrogate key, audit timestamps) are easiest to keep when they are checked.',
   bytebase: 'column.required',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ columns: z.array(z.string().min(1)).default(['id', 'created_at']) }),
   examples: {
     params: { columns: ['id', 'created_at'] },

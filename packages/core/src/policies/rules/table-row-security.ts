@@ -9,6 +9,7 @@ export const tableRowSecurity: PolicyRule<{ schemas: string[] }> = {
   summary: 'Tables in the listed schemas (`schemas: [tenant]`) have row-level security enabled.',
   why: "In a multi-tenant schema, a table without RLS shows every tenant's rows to any query that forgets its WHERE.",
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ schemas: z.array(z.string().min(1)).default([]) }),
   examples: {
     params: { schemas: ['app'] },

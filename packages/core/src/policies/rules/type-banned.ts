@@ -11,6 +11,7 @@ export const typeBanned: PolicyRule<{ types: string[] }> = {
   why: "A team's own list of types it has been burnt by, beside the built-in rules.",
   bytebase: 'column.type-disallow-list',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ types: z.array(z.string().min(1)).default([]) }),
   examples: {
     params: { types: ['xml'] },

@@ -9,6 +9,7 @@ export const typeKeyBigint = columnRule({
   why: 'An integer key runs out at 2,147,483,647; changing its type later rewrites the table and every referencing one.',
   bytebase: 'index.primary-key-type-allowlist',
   defaultLevel: 'off',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.orders (id integer PRIMARY KEY);',
     allow: 'CREATE TABLE app.orders (id bigint PRIMARY KEY);',

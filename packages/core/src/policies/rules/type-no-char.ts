@@ -7,6 +7,7 @@ export const typeNoChar = columnRule({
   summary: 'No column is char(n).',
   why: 'char(n) pads with spaces that comparisons ignore and functions do not; text or varchar(n) say what they hold.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.codes (id bigint PRIMARY KEY, code char(3));',
     allow: 'CREATE TABLE app.codes (id bigint PRIMARY KEY, code varchar(3));',

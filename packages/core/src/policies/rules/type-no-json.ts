@@ -7,6 +7,7 @@ export const typeNoJson = columnRule({
   summary: 'JSON columns are jsonb, not json.',
   why: 'json keeps the text and parses it on every read; jsonb is parsed once, compares by value and can be indexed.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.docs (id bigint PRIMARY KEY, body json);',
     allow: 'CREATE TABLE app.docs (id bigint PRIMARY KEY, body jsonb);',

@@ -8,6 +8,7 @@ export const typeNoMoney = columnRule({
   why: 'money rounds to the server\'s lc_monetary and formats by locale; numeric keeps every digit (PostgreSQL wiki, "Don\'t Do This").',
   bytebase: 'column.type-disallow-list',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.prices (id bigint PRIMARY KEY, amount money);',
     allow: 'CREATE TABLE app.prices (id bigint PRIMARY KEY, amount numeric(12,2));',

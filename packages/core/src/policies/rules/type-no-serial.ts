@@ -8,6 +8,7 @@ export const typeNoSerial = columnRule({
   why: 'serial is a default and a separate sequence with its own grants and ownership; GENERATED ... AS IDENTITY is part of the column.',
   bytebase: 'column.auto-increment-must-integer',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.orders (id serial PRIMARY KEY);',
     allow: 'CREATE TABLE app.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);',

@@ -7,6 +7,7 @@ export const typeNoTimetz = columnRule({
   summary: 'No column is `time with time zone`.',
   why: 'A time of day with an offset cannot follow daylight saving; PostgreSQL keeps the type for the standard only.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.shifts (id bigint PRIMARY KEY, starts timetz);',
     allow: 'CREATE TABLE app.shifts (id bigint PRIMARY KEY, starts time);',

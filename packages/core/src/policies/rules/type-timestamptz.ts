@@ -7,6 +7,7 @@ export const typeTimestamptz = columnRule({
   summary: 'Timestamps are `timestamp with time zone`.',
   why: 'A timestamp without time zone is a wall-clock reading: it means another instant in every time zone and across DST changes.',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   examples: {
     forbid: 'CREATE TABLE app.events (id bigint PRIMARY KEY, at timestamp);',
     allow: 'CREATE TABLE app.events (id bigint PRIMARY KEY, at timestamptz);',

@@ -10,6 +10,7 @@ export const typeVarcharMax: PolicyRule<{ max: number }> = {
   why: 'A very long varchar limit checks nothing and reads like a constraint; text says what it is.',
   bytebase: 'column.maximum-varchar-length',
   defaultLevel: 'off',
+  engines: ['postgres'],
   params: z.strictObject({ max: z.number().int().positive().default(1024) }),
   examples: {
     params: { max: 255 },

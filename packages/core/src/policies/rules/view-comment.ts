@@ -5,6 +5,7 @@ export const viewComment = commentRule({
   name: 'view-comment',
   what: 'view',
   defaultLevel: 'off',
+  engines: ['postgres'],
   objects: (s) => s.views().map((v) => v.key),
   examples: {
     forbid: 'CREATE VIEW app.v AS SELECT 1 AS one;',

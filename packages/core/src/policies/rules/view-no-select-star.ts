@@ -17,6 +17,7 @@ export const viewNoSelectStar: PolicyRule<Record<string, never>> = {
   why: 'PostgreSQL expands * once, when the view is created: a column added later is not in the view, and a view over it cannot drop it.',
   bytebase: 'statement.select.no-select-all',
   defaultLevel: 'warning',
+  engines: ['postgres'],
   params: z.strictObject({}),
   examples: {
     forbid: 'CREATE TABLE app.t (id bigint PRIMARY KEY, a int);\nCREATE VIEW app.v AS SELECT * FROM app.t;',

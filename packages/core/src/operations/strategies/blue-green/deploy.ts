@@ -11,13 +11,11 @@ import { refuseUncarried } from '../../../blue-green/refusals';
 import {
   blueGreenState,
   blueGreenTarget,
-  databaseExists,
-  makeGreen,
-  recordOn,
   uncarriedRelease,
   type BlueGreenOptions,
   type BlueGreenTarget,
-} from '../../blue-green';
+} from './sides';
+import { databaseExists, makeGreen, recordOn } from './green';
 import { directDeploy } from '../direct/direct';
 import type { PhaseCommand } from '../strategy';
 import { refuseSideDrift } from './drift';
@@ -25,7 +23,7 @@ import { blueGates, blueGreenConfig, phaseOptions } from './settings';
 
 /**
  * The strategy's `deploy` phase (`dbee deploy <project> --env <blue> --strategy blue-green`), two parts:
- * 1. green made and kept in sync, unless it is already (`makeGreen`, operations/blue-green.ts: the refusals on blue's
+ * 1. green made and kept in sync, unless it is already (`makeGreen`, green.ts: the refusals on blue's
  *    server and what replication cannot carry, green's database made, each project cloned from blue through the
  *    pipeline, blue's publication and green's subscription, its initial copy waited for): blue's gates first (its
  *    change ticket, maintenance windows and protection: `blueGates`);

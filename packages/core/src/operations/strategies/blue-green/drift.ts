@@ -4,7 +4,7 @@ import { DbeeError } from '../../../errors';
 import type { ProjectDrift } from '../../../diffing/drift';
 import { driftSince, driftStage, projectSubject, type DriftRequest } from '../../../pipeline/drift';
 import type { Connection } from '../../../engine/engine';
-import type { BlueGreenTarget } from '../../blue-green';
+import type { BlueGreenTarget } from './sides';
 
 /**
  * The drift stage's request of a phase on one side: the project, judged against that side's own ledger. Every phase

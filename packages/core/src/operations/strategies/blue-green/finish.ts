@@ -9,13 +9,8 @@ import {
   type PipelinePlan,
 } from '../../../pipeline/pipeline';
 import { withSession } from '../../../runner/session';
-import {
-  blueGreenFinish,
-  blueGreenState,
-  blueGreenTarget,
-  type BlueGreenOptions,
-  type BlueGreenTarget,
-} from '../../blue-green';
+import { blueGreenState, blueGreenTarget, type BlueGreenOptions, type BlueGreenTarget } from './sides';
+import { blueGreenFinish } from './side-phases';
 import type { PhaseCommand, PhaseOptions } from '../strategy';
 import { applyPhase, asProblem, phasePlan, type PhaseWork } from './phase-rows';
 import { sideDrift } from './drift';

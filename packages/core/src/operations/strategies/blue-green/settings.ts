@@ -7,7 +7,7 @@ import { checkTicket } from '../../../promotion/ticket';
 import { hookRouter } from '../../../blue-green/router';
 import { SWITCH_DEFAULTS, type SwitchBounds } from '../../../blue-green/switchover';
 import type { OperationContext } from '../../../context/operation-context';
-import type { BlueGreenOptions, BlueGreenTarget } from '../../blue-green';
+import type { BlueGreenOptions, BlueGreenTarget } from './sides';
 
 /** What the strategy reads from blue's `blueGreen:` (docs/blue-green.md), with its defaults. */
 export interface BlueGreenConfig {
@@ -78,7 +78,7 @@ export function blueGreenConfig(ctx: OperationContext, blue: ResolvedEnvironment
   };
 }
 
-/** The options every phase of the strategy gives the engine side (operations/blue-green.ts). */
+/** The options every phase of the strategy gives the engine side (side-phases.ts). */
 export function phaseOptions(
   options: { project: string; dryRun?: boolean; ticket?: string; force?: boolean },
   blue: ResolvedEnvironment,

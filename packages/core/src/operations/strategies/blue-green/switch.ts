@@ -12,13 +12,8 @@ import { withSession, type DeploymentSession } from '../../../runner/session';
 import { otherSide } from '../../../blue-green/names';
 import { switchPhase } from '../../../blue-green/switchover';
 import { projectScope } from '../../../schema/managed-scope';
-import {
-  blueGreenState,
-  blueGreenSwitch,
-  blueGreenTarget,
-  type BlueGreenOptions,
-  type BlueGreenTarget,
-} from '../../blue-green';
+import { blueGreenState, blueGreenTarget, type BlueGreenOptions, type BlueGreenTarget } from './sides';
+import { blueGreenSwitch } from './side-phases';
 import type { PhaseCommand, PhaseOptions } from '../strategy';
 import { applyPhase, asProblem, phasePlan, type PhaseWork } from './phase-rows';
 import { refuseSideDrift, sideDrift } from './drift';

@@ -36,7 +36,9 @@ export function expandSteps(
   const { expand } = p;
   let order = 0;
   const statement = (s: ExpandStatement) =>
-    statementStepOf(plan.project, s, ++order, p.lockTimeoutMs, (w) => p.waits.push(w));
+    statementStepOf(plan.project, s, ++order, { timeouts: p.expand.lockTimeouts, ms: p.lockTimeoutMs }, (w) =>
+      p.waits.push(w),
+    );
   const expanding =
     phase === 'expanding'
       ? [...expand.versionSchema(plan, 'old', { securityInvoker: invoker }), ...expandStatements(expand, plan)].map(

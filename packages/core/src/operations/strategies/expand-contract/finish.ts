@@ -246,7 +246,9 @@ export async function applyFinish(
   const release: ExpandRelease = { ...r, phase: kind === 'complete' ? 'contracting' : 'aborting' };
   let order = 0;
   const steps = run.statements.map((s) =>
-    statementStepOf(r.project, s, ++order, p.lockTimeoutMs, (w) => p.waits.push(w)),
+    statementStepOf(r.project, s, ++order, { timeouts: p.expand.lockTimeouts, ms: p.lockTimeoutMs }, (w) =>
+      p.waits.push(w),
+    ),
   );
   const deployment = await openPhase(p, kind, r.project, steps.length, report, run.pkg, run.planChecksum!);
   const applied = await closePhase(p, release, deployment, steps.length, async () => {
