@@ -23,6 +23,7 @@ import type {
   View,
 } from '@dbee/core/schema';
 import { ident, literal, qualified } from './quote';
+import { dropStatement } from './drop-statement';
 import { postgresFacts } from '../introspect/postgres-facts';
 
 export interface RenderOptions {
@@ -138,6 +139,12 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       [`ALTER TABLE ${qualified(c.table.schema, c.from)} RENAME TO ${ident(c.to)}`],
       [`ALTER TABLE ${qualified(c.table.schema, c.to)} RENAME TO ${ident(c.from)}`],
     ),
+  // `ALTER VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE <old> RENAME TO <new>`: the DROP statement's object reference.
+  'rename-object': (c) => {
+    const rename = (from: string, to: string) =>
+      `${dropStatement({ ...c.object, name: from })!.replace(/^DROP /, 'ALTER ')} RENAME TO ${ident(to)}`;
+    return done([rename(c.from, c.to)], [rename(c.to, c.from)]);
+  },
   'add-column': (c) =>
     done(
       [
