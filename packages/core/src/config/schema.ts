@@ -539,6 +539,19 @@ export const projectConfig = z.strictObject({
           from: z.string(),
           to: z.string(),
         }),
+        /** A view or materialized view renamed in its schema (ALTER VIEW / MATERIALIZED VIEW ... RENAME TO). */
+        z.strictObject({ kind: z.literal('view'), schema: z.string(), from: z.string(), to: z.string() }),
+        /**
+         * A function or procedure renamed in its schema. `args`: its argument types as PostgreSQL prints them
+         * (`[integer, text]`), needed only when the old name has several overloads.
+         */
+        z.strictObject({
+          kind: z.literal('function'),
+          schema: z.string(),
+          from: z.string(),
+          to: z.string(),
+          args: z.array(z.string()).optional(),
+        }),
       ]),
     )
     .optional(),

@@ -10,6 +10,7 @@ import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../../..
 import type { Connection, Engine } from '../../../engine/engine';
 import type { SessionPool } from '../../../engine/session-pool';
 import { projectScope, type SchemaScope } from '../../../schema/managed-scope';
+import { namedByRename } from '../../../schema/renames';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../../../errors';
 import { deploymentSummary, type Ledger } from '../../../ledger/ledger';
 import { openLedger } from '../../../ledger/open-ledger';
@@ -644,16 +645,16 @@ async function pruneRemoved(
   for (const m of input.models) {
     const state = deployed.get(m.project.name);
     // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
-    // A table renamed by a declaration (`renames:`) is not removed: the diff renames it (or did), rows and all.
-    const renamedAway = new Set(
-      (m.project.config.renames ?? []).flatMap((r) => (r.kind === 'table' ? [`${r.schema}.${r.from}`] : [])),
-    );
+    // A table, view or routine renamed by a declaration (`renames:`) is not removed, nor what is on it: the diff
+    // renames it (or did), a table's rows and all.
+    const renames = m.project.config.renames ?? [];
+    const renamedAway = (k: string) => {
+      const on = k.split('@')[1];
+      return renames.some((r) => namedByRename(r, k) || (r.kind !== 'column' && on === `${r.schema}.${r.from}`));
+    };
     const removed = state
       ? removedObjects(m, state).filter(
-          (k) =>
-            !inPlan.has(k) &&
-            !inPlan.has(`table:${k.split('@')[1] ?? ''}`) &&
-            !renamedAway.has(k.startsWith('table:') ? k.slice(6) : (k.split('@')[1] ?? '')),
+          (k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`) && !renamedAway(k),
         )
       : [];
     if (!removed.length) continue;
