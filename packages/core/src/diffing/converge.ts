@@ -10,7 +10,7 @@ import { modelChanges } from '../planner/plan-changes';
 import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey, type Change } from '../schema/change';
 import { projectScope } from '../schema/managed-scope';
-import { desiredModelCached, desiredModelFor } from './desired';
+import { desiredModelFor } from './desired';
 import { NAMED, nameOf, narrowModel } from './narrow';
 
 export type { Convergence, Divergence } from '../check/verify-result';
@@ -25,11 +25,6 @@ export interface ConvergeInput {
   conn: Connection;
   /** The steps that ran: what they touched is what is compared. */
   steps: readonly PlanStep[];
-  /**
-   * Compare a project only when its sources' model is at hand (in the cache, as planning a diff or a dry run left
-   * it): a real run never builds one. A project without it is in `notCompared`, with why.
-   */
-  cachedOnly?: boolean;
 }
 
 /**
@@ -38,8 +33,9 @@ export interface ConvergeInput {
  * relations, routines and types its steps name (a table with its columns, constraints, indexes, triggers and
  * policies) are read from `conn` by name (`SchemaScope.names`: no whole-schema read) and compared with the same names
  * of the sources' model; each object that still differs is a `Divergence`, with the changes a diff would still plan.
+ * The sources' model is the one planning left in the cache, or is built here (a project planned from its files alone).
  * One function for every caller: the dry run on its copy (runner/verify.ts), the real run on the target
- * (runner.ts, `RunOptions.converge`).
+ * (runner.ts, `RunOptions.converge`, through `convergedOnTarget`).
  */
 export async function convergence(ctx: OperationContext, input: ConvergeInput): Promise<Convergence> {
   const { engine, conn, steps } = input;
@@ -77,13 +73,6 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
       whole.set(m.project.name, m);
     const own = needed.map((p) => whole.get(p.name)!);
     const args = { engine, environment: input.environment, models: [...own], target: project };
-    if (input.cachedOnly && !desiredModelCached(ctx, args)) {
-      out.notCompared.push({
-        project,
-        reason: 'planned from its source files, whose model no diff or dry run of these sources has built yet',
-      });
-      continue;
-    }
     const [desired, reached] = await Promise.all([
       desiredModelFor(ctx, args),
       engine.diff.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
@@ -151,12 +140,13 @@ export function notConverged(
   project: string | null,
   divergences: readonly Divergence[],
   where: 'copy' | 'target',
+  against = 'the sources',
 ): DbeeError {
   const list = divergences.map((d) => `\n  ${d.object}: ${d.what.join(', ')}`).join('');
   const who = project ? `${project}: ` : '';
   if (where === 'copy')
     return new DbeeError(
-      `${who}the plan applies on a copy of the target's schemas, but the copy then differs from the sources (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
+      `${who}the plan applies on a copy of the target's schemas, but the copy then differs from ${against} (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
       {
         code: 'DRY_RUN_NOT_CONVERGED',
         hint: 'the real run would leave the target different from its sources: this is a planning gap of dbee (please report it with the objects above); write the missing change as a versioned migration meanwhile',
@@ -165,7 +155,7 @@ export function notConverged(
       },
     );
   return new DbeeError(
-    `${who}every step applied, but the objects the deployment touched differ from the sources (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
+    `${who}every step applied, but the objects the deployment touched differ from ${against} (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
     {
       code: 'NOT_CONVERGED',
       hint: '`dbee diff` shows the difference; deploy again to plan it, or write it as a versioned migration',
@@ -173,4 +163,31 @@ export function notConverged(
       details: { objects: divergences.map((d) => d.object) },
     },
   );
+}
+
+/**
+ * What a real run does with a `Convergence` (`RunOptions.converge`'s answer): a difference fails the deployment
+ * (`NOT_CONVERGED`, exit 2, the objects recorded in the ledger's summary); otherwise the line it says.
+ */
+export function convergedOnTarget(
+  project: string,
+  c: Convergence,
+  against = 'the sources',
+): { error: DbeeError | null; objects: string[]; said: string | null } {
+  if (c.divergences.length)
+    return {
+      error: notConverged(project, c.divergences, 'target', against),
+      objects: c.divergences.map((d) => d.object),
+      said: null,
+    };
+  const why = c.notCompared.map((n) => n.reason).join('; ');
+  return {
+    error: null,
+    objects: [],
+    said: c.compared.length
+      ? `${project}: converged: ${c.compared.length === 1 ? 'the object the deployment touched equals' : `the ${c.compared.length} objects the deployment touched equal`} ${against}`
+      : why
+        ? `${project}: not compared with ${against} after deploying (${why})`
+        : null,
+  };
 }
