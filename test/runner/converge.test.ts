@@ -24,11 +24,13 @@ describe('verified means converged [postgres]', () => {
     'g/schema/g/tables/t.sql': table('lower(name)'),
     'h/db.yaml': 'version: 1\nname: h\nengine: postgres\nschemas: [h]\n',
     'h/schema/h/functions/f.sql': fn,
+    'k/db.yaml': 'version: 1\nname: k\nengine: postgres\nschemas: [k]\n',
+    'k/schema/k/tables/t.sql': 'CREATE TABLE k.t (id int PRIMARY KEY, a int NOT NULL);\n',
   });
   let unregister = () => {};
   beforeAll(async () => {
     await w.setup();
-    for (const project of ['g', 'h']) {
+    for (const project of ['g', 'h', 'k']) {
       const first = await w.dbee('deploy', { project, env: w.env(1) });
       expect(first.code, first.stderr).toBe(0);
     }
@@ -109,7 +111,9 @@ describe('verified means converged [postgres]', () => {
     await w.exec(
       1,
       `CREATE FUNCTION public.stamp() RETURNS event_trigger LANGUAGE plpgsql AS $$
-       BEGIN EXECUTE 'COMMENT ON FUNCTION h.g() IS ''stamped'''; END $$;
+       BEGIN IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'h.g()') THEN
+         EXECUTE 'COMMENT ON FUNCTION h.g() IS ''stamped''';
+       END IF; END $$;
        CREATE EVENT TRIGGER stamp ON ddl_command_end WHEN TAG IN ('CREATE FUNCTION') EXECUTE FUNCTION public.stamp();`,
     );
     w.write('h/schema/h/functions/g.sql', fn.replace('h.f()', 'h.g()'));
@@ -123,5 +127,61 @@ describe('verified means converged [postgres]', () => {
       'SELECT status, summary FROM dbee.deployments ORDER BY id DESC LIMIT 1',
     );
     expect(row).toEqual({ status: 'failed', summary: expect.objectContaining({ notConverged: ['function:h.g()'] }) });
+  });
+
+  it('a clone ends with the same check against its source environment: a difference left fails it', async () => {
+    // The target's event trigger (a DBA's) changes each new function: the clone applies, and does not reach the source.
+    await w.exec(
+      2,
+      `CREATE FUNCTION public.stamp() RETURNS event_trigger LANGUAGE plpgsql AS $$
+       BEGIN IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'h.g()') THEN
+         EXECUTE 'ALTER FUNCTION h.g() SET work_mem = ''1MB''';
+       END IF; END $$;
+       CREATE EVENT TRIGGER stamp ON ddl_command_end WHEN TAG IN ('CREATE FUNCTION') EXECUTE FUNCTION public.stamp();`,
+    );
+    const from = w.env(1);
+    const to = w.env(2);
+    const diverged = await w.dbee('clone', { project: 'h', from, to, assumeYes: true });
+    await w.exec(2, 'DROP EVENT TRIGGER stamp; DROP FUNCTION public.stamp()');
+    expect(diverged.code, diverged.stdout + diverged.stderr).toBe(2);
+    expect(diverged.stderr).toContain(`the objects the deployment touched differ from ${from}`);
+    expect(diverged.stderr).toMatch(/function:h\.g\(\): /);
+    expect(diverged.stdout).not.toContain(`now equals ${from}`);
+    const again = await w.dbee('clone', { project: 'h', from, to, assumeYes: true });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout + again.stderr).toContain(`h: converged: the object the deployment touched equals ${from}`);
+  });
+
+  it('complete ends an expand-contract release with the check: converged, or exit 2 naming what differs', async () => {
+    const env = w.env(1);
+    w.write('k/schema/k/tables/t.sql', 'CREATE TABLE k.t (id int PRIMARY KEY, a bigint NOT NULL);\n');
+    expect((await w.dbee('deploy', { project: 'k', env, strategy: 'expand-contract' })).code).toBe(0);
+    const done = await w.dbee('complete', { project: 'k', env });
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout + done.stderr).toContain('k: converged: the object the deployment touched equals the sources');
+
+    // The next release, contracted on a target whose event trigger (a DBA's) comments the table when a schema is
+    // dropped (complete drops the old version schema).
+    w.write('k/schema/k/tables/t.sql', 'CREATE TABLE k.t (id int PRIMARY KEY, a bigint NOT NULL, b int);\n');
+    expect((await w.dbee('deploy', { project: 'k', env, strategy: 'expand-contract' })).code).toBe(0);
+    await w.exec(
+      1,
+      `CREATE FUNCTION public.stamp_k() RETURNS event_trigger LANGUAGE plpgsql AS $$
+       BEGIN EXECUTE 'COMMENT ON TABLE k.t IS ''stamped'''; END $$;
+       CREATE EVENT TRIGGER stamp_k ON ddl_command_end WHEN TAG IN ('DROP SCHEMA') EXECUTE FUNCTION public.stamp_k();`,
+    );
+    const diverged = await w.dbee('complete', { project: 'k', env });
+    await w.exec(1, 'DROP EVENT TRIGGER stamp_k; DROP FUNCTION public.stamp_k()');
+    expect(diverged.code, diverged.stdout + diverged.stderr).toBe(2);
+    expect(diverged.stderr).toMatch(/table:k\.t: set-comment/);
+    const [row] = await w.query<{ kind: string; status: string; summary: { notConverged?: string[] } }>(
+      1,
+      'SELECT kind, status, summary FROM dbee.deployments ORDER BY id DESC LIMIT 1',
+    );
+    expect(row).toEqual({
+      kind: 'complete',
+      status: 'failed',
+      summary: expect.objectContaining({ notConverged: ['table:k.t'] }),
+    });
   });
 });

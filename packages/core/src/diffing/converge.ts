@@ -9,7 +9,8 @@ import type { PlanStep } from '../plan/plan';
 import { modelChanges } from '../planner/plan-changes';
 import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey, type Change } from '../schema/change';
-import { projectScope } from '../schema/managed-scope';
+import { projectScope, type SchemaScope } from '../schema/managed-scope';
+import type { SchemaModel } from '../schema/model';
 import { desiredModelFor } from './desired';
 import { NAMED, nameOf, narrowModel } from './narrow';
 
@@ -24,7 +25,30 @@ export interface ConvergeInput {
   /** The database the steps ran on: the scratch copy of a dry run, or the target of a real run. Only read. */
   conn: Connection;
   /** The steps that ran: what they touched is what is compared. */
-  steps: readonly PlanStep[];
+  steps: readonly TouchedStep[];
+  /** What the state must equal, when it is not the sources (a clone: the source environment). Absent: the sources. */
+  against?: ConvergeAgainst;
+}
+
+/** What the check reads of a step: its project, its object, and whether it creates it only when the name is free. */
+export type TouchedStep = Pick<PlanStep, 'project' | 'key' | 'objectKey' | 'action' | 'statements'>;
+
+/**
+ * Another state than the sources that a run must reach: a clone's source environment, read live. Its model is cut to
+ * the same names as the state reached, and both go through `sides` (the rule of what is compared) before the
+ * comparison `diff` makes.
+ */
+export interface ConvergeAgainst {
+  /** How the run names it: `staging`, `the state before the release`. */
+  label: string;
+  /** The scope the state reached is read in (a clone reads both sides whole: `environmentScope`). */
+  scope: SchemaScope;
+  /** The model of `project` the state must equal (read once: it is narrowed to the names the steps touched). */
+  model(project: string): Promise<SchemaModel>;
+  /** The two models as they are compared (a clone: `compareEnvironments`). Default: as they are. */
+  sides?(reached: SchemaModel, wanted: SchemaModel): { reached: SchemaModel; wanted: SchemaModel };
+  /** Whether owners are compared. */
+  owners: boolean;
 }
 
 /**
@@ -38,7 +62,7 @@ export interface ConvergeInput {
  * (runner.ts, `RunOptions.converge`, through `convergedOnTarget`).
  */
 export async function convergence(ctx: OperationContext, input: ConvergeInput): Promise<Convergence> {
-  const { engine, conn, steps } = input;
+  const { engine, steps } = input;
   const out: Convergence = { compared: [], divergences: [], notCompared: [] };
   const projects = [...new Set(steps.map((s) => s.project))];
   for (const project of projects) {
@@ -55,39 +79,74 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
     if (!engine.diff) {
       out.notCompared.push({
         project,
-        reason: `the ${engine.name} engine reads no model of a database to compare with the sources`,
+        reason: `the ${engine.name} engine reads no model of a database to compare with ${input.against?.label ?? 'the sources'}`,
       });
       continue;
     }
-    const model = input.models.find((m) => m.project.name === project);
-    if (!model) {
-      out.notCompared.push({ project, reason: 'its sources are not loaded in this run' });
+    const sides = await (input.against
+      ? againstOther(input, input.against, project, names)
+      : againstSources(ctx, input, project, names));
+    if ('reason' in sides) {
+      out.notCompared.push({ project, reason: sides.reason });
       continue;
     }
-    // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
-    // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
-    const needed = ctx.workspace.withDependencies(project);
-    const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
-    const toLoad = needed.filter((p) => !whole.has(p.name));
-    for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
-      whole.set(m.project.name, m);
-    const own = needed.map((p) => whole.get(p.name)!);
-    const args = { engine, environment: input.environment, models: [...own], target: project };
-    const [desired, reached] = await Promise.all([
-      desiredModelFor(ctx, args),
-      engine.diff.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
-    ]);
-    const changes = modelChanges(engine, narrowModel(reached, names), narrowModel(desired.model, names), {
-      owners: model.graph.manage?.owners ?? false,
-    });
+    const changes = modelChanges(engine, sides.reached, sides.wanted, { owners: sides.owners });
     out.compared.push(...[...names].sort());
     out.divergences.push(...divergencesOf(changes, names));
   }
   return out;
 }
 
+/** The state reached and the one wanted, cut to `names`, and whether owners are compared; or why not compared. */
+type Sides = { reached: SchemaModel; wanted: SchemaModel; owners: boolean } | { reason: string };
+
+/** The state reached on `names` and the sources' model of `project` (the cached one, or built now). */
+async function againstSources(
+  ctx: OperationContext,
+  input: ConvergeInput,
+  project: string,
+  names: ReadonlySet<string>,
+): Promise<Sides> {
+  const { engine, conn } = input;
+  const model = input.models.find((m) => m.project.name === project);
+  if (!model) return { reason: 'its sources are not loaded in this run' };
+  // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
+  // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
+  const needed = ctx.workspace.withDependencies(project);
+  const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
+  const toLoad = needed.filter((p) => !whole.has(p.name));
+  for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
+    whole.set(m.project.name, m);
+  const own = needed.map((p) => whole.get(p.name)!);
+  const args = { engine, environment: input.environment, models: [...own], target: project };
+  const [desired, reached] = await Promise.all([
+    desiredModelFor(ctx, args),
+    engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
+  ]);
+  return {
+    reached: narrowModel(reached, names),
+    wanted: narrowModel(desired.model, names),
+    owners: model.graph.manage?.owners ?? false,
+  };
+}
+
+/** The state reached on `names` and another state (`ConvergeAgainst`), through its rule of what is compared. */
+async function againstOther(
+  input: ConvergeInput,
+  against: ConvergeAgainst,
+  project: string,
+  names: ReadonlySet<string>,
+): Promise<Sides> {
+  const [wanted, reached] = await Promise.all([
+    against.model(project),
+    input.engine.diff!.introspect(input.conn, { ...against.scope, names: [...names] }),
+  ]);
+  const cut = { reached: narrowModel(reached, names), wanted: narrowModel(wanted, names) };
+  return { ...(against.sides?.(cut.reached, cut.wanted) ?? cut), owners: against.owners };
+}
+
 /** A step that creates its object only when the name is free (`CREATE TABLE IF NOT EXISTS …`). */
-function acceptsExisting(step: PlanStep): boolean {
+function acceptsExisting(step: TouchedStep): boolean {
   return step.statements.some((sql) => /^\s*CREATE\s+(?:UNLOGGED\s+)?\w+(?:\s+\w+)?\s+IF\s+NOT\s+EXISTS\b/i.test(sql));
 }
 
@@ -96,7 +155,7 @@ function acceptsExisting(step: PlanStep): boolean {
  * finds it (an index, trigger, constraint or policy by its table's); a migration, or an object no read finds by name
  * (a schema, an extension, an aggregate, a role), names none.
  */
-export function touchedNames(steps: readonly PlanStep[]): Set<string> {
+export function touchedNames(steps: readonly TouchedStep[]): Set<string> {
   const out = new Set<string>();
   for (const s of steps) {
     if (s.action === 'migrate' || !s.objectKey || !NAMED.has(s.objectKey.kind)) continue;
