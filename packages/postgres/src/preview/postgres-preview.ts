@@ -37,7 +37,8 @@ export const postgresPreview: PreviewRole = {
   async create(base, place, record) {
     const target = postgresTarget(base, place.workspaceRoot);
     const making = makingName(place.prefix, record.name);
-    const text = JSON.stringify({ [MARK]: 1, ...record });
+    // `making` until `markMade`: a preview whose structure a killed create left unfinished is listed half-made.
+    const text = JSON.stringify({ [MARK]: 1, ...record, making: true });
     if (target.kind === 'embedded') {
       const dir = join(place.directory, record.name);
       // A folder of that name is a preview already, or someone else's: neither is made again.
@@ -61,6 +62,26 @@ export const postgresPreview: PreviewRole = {
       await admin.execute(`ALTER DATABASE ${quoteIdent(making)} RENAME TO ${quoteIdent(record.name)}`);
       return true;
     });
+  },
+  async markMade(base, place, name) {
+    const target = postgresTarget(base, place.workspaceRoot);
+    const record = (await postgresPreview.list(base, place)).find((p) => p.name === name);
+    if (!record) throw new DbeeError(`preview ${name} is not there to be recorded made`, { code: 'PREVIEW_FAILED' });
+    const text = JSON.stringify({
+      [MARK]: 1,
+      name,
+      base: record.base,
+      branch: record.branch,
+      createdAt: record.createdAt,
+    });
+    if (target.kind === 'embedded') {
+      // Written beside, then renamed over the record: a kill leaves the old record or the new one, never half of one.
+      const file = join(place.directory, name, RECORD_FILE);
+      writeFileSync(`${file}.new`, JSON.stringify(JSON.parse(text), null, 2) + '\n');
+      renameSync(`${file}.new`, file);
+      return;
+    }
+    await withAdmin(target, (admin) => admin.execute(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${literal(text)}`));
   },
   async list(base, place) {
     const target = postgresTarget(base, place.workspaceRoot);
@@ -161,6 +182,7 @@ function parseRecord(text: string, name: string): PreviewRecord | null {
       base: String(r.base ?? ''),
       branch: String(r.branch ?? ''),
       createdAt: String(r.createdAt ?? ''),
+      ...(r.making === true ? { halfMade: true } : {}),
     };
   } catch {
     return null;
