@@ -5,6 +5,7 @@ import type { PreviewPlace, PreviewRecord, PreviewRole, ResolvedEnvironment } fr
 import { DbeeError } from '@dbee/core/errors';
 import { PgConnection } from '../connection/postgres-connection';
 import { onDatabase, postgresTarget, type PostgresTarget } from '../connection/target';
+import { loadPostgresParser } from '../parse/libpg';
 import { quoteIdent } from '../parse/names';
 
 /** What marks a database comment or a folder's record as a preview's: nothing else is listed or dropped. */
@@ -135,18 +136,27 @@ async function withAdmin<T>(
   target: Extract<PostgresTarget, { kind: 'server' }>,
   work: (admin: PgConnection) => Promise<T>,
 ): Promise<T> {
-  const admin = await PgConnection.open(
-    { ...onDatabase(target.config, 'postgres'), application_name: 'dbee-preview' },
-    target.description,
-  ).catch(() => PgConnection.open({ ...target.config, application_name: 'dbee-preview' }, target.description));
+  // The statements quote names with the parser's keyword list (parse/names.ts): loaded while the session opens, as the
+  // engine's own sessions do (a cleanup that quoted a name before the load had finished failed now and then).
+  const [admin] = await Promise.all([
+    PgConnection.open(
+      { ...onDatabase(target.config, 'postgres'), application_name: 'dbee-preview' },
+      target.description,
+    ).catch(() => PgConnection.open({ ...target.config, application_name: 'dbee-preview' }, target.description)),
+    loadPostgresParser(),
+  ]);
   try {
     for (const s of ADMIN_SETTINGS) await admin.execute(s);
     return await work(admin);
   } catch (e) {
     if (e instanceof DbeeError) throw e;
+    // The server's own refusal (SQLSTATE 42501, insufficient privilege) is the one the privilege hint is for.
+    const denied = (e as { code?: string }).code === '42501';
     throw new DbeeError(`preview databases on ${target.description}: ${(e as Error).message}`, {
       code: 'PREVIEW_FAILED',
-      hint: "the environment's role needs the CREATEDB privilege to make previews (ALTER ROLE ... CREATEDB), and to own the previews it drops",
+      hint: denied
+        ? "the environment's role needs the CREATEDB privilege to make previews (ALTER ROLE ... CREATEDB), and to own the previews it drops"
+        : "the message is the server's answer; dbee preview <project> list shows the previews there are",
       cause: e,
     });
   } finally {
