@@ -51,7 +51,7 @@ export type Release = 'correct' | 'broken';
 export interface Run {
   /** The files of the release (workspace-relative), written before the command and removed (or restored) after. */
   files: Record<string, string>;
-  command: 'deploy' | 'plan';
+  command: 'deploy' | 'plan' | 'check';
   options: Record<string, unknown> & { project: string };
 }
 
@@ -111,6 +111,59 @@ function labRelease(undo: 'correct' | 'nothing'): Record<string, string> {
     ),
   );
 }
+
+/** core's correct release: a new function, and products repriced with the undo that reprices them back. */
+function coreCorrectFiles(): Record<string, string> {
+  return {
+    'core/schema/core/functions/shout.sql':
+      'CREATE FUNCTION core.shout(t text) RETURNS text LANGUAGE sql IMMUTABLE RETURN upper(t);\n',
+    ...migration(
+      'core',
+      2,
+      'reprice',
+      'UPDATE core.products SET unit_price = unit_price + 1;',
+      'UPDATE core.products SET unit_price = unit_price - 1;',
+    ),
+  };
+}
+
+/** The shared workspace's own sources of lab and pub (verdicts.test.ts writes them; a release may edit them). */
+export const LAB_SQL = `CREATE SCHEMA lab;
+CREATE TABLE lab.items (id int PRIMARY KEY, qty int NOT NULL);
+CREATE TABLE lab.events (id int NOT NULL, at date NOT NULL, v int NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE lab.events_2025 PARTITION OF lab.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE lab.events_2026 PARTITION OF lab.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE lab.a (id int PRIMARY KEY, label text NOT NULL, b_id int);
+CREATE TABLE lab.b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES lab.a (id));
+ALTER TABLE lab.a ADD CONSTRAINT a_b_fkey FOREIGN KEY (b_id) REFERENCES lab.b (id) DEFERRABLE INITIALLY DEFERRED;
+CREATE TABLE lab.log (id int PRIMARY KEY, at timestamptz NOT NULL, msg text NOT NULL);
+CREATE TABLE lab.readings (sensor text NOT NULL, v int NOT NULL);
+CREATE TABLE lab.kinds (code text PRIMARY KEY);
+`;
+export const PUB_SQL = 'CREATE TABLE public.notes (id int PRIMARY KEY, body text NOT NULL);\n';
+
+/** The application's queries over lab's tables, one per shape (line n of app/lab.sql). */
+const LAB_QUERIES = [
+  'SELECT id, qty FROM lab.items WHERE id = $1;',
+  'SELECT id, v FROM lab.events WHERE at >= $1;',
+  'SELECT a.id, a.label FROM lab.a JOIN lab.b ON b.a_id = a.id;',
+  'SELECT sensor, v FROM lab.readings WHERE sensor = $1;',
+  'SELECT id, msg FROM lab.log ORDER BY id DESC LIMIT 10;',
+];
+/** The application's queries over the example's projects: a view of sales, a view of core, core's touched table. */
+const SALES_QUERIES = [
+  'SELECT order_id, ordered_at FROM sales.order_totals WHERE customer_id = $1;',
+  'SELECT id, created_at FROM core.active_customers;',
+  'SELECT sku, name FROM core.products WHERE active;',
+];
+const lines = (queries: string[]) => `${queries.join('\n')}\n`;
+const check = (project: string, queries: string) => ({
+  command: 'check' as const,
+  options: { project, queries },
+});
+const ORDER_TOTALS = 'sales/schema/sales/views/order_totals.sql';
+const ACTIVE_CUSTOMERS = 'core/schema/core/views/active_customers.sql';
+const PRODUCTS = 'core/schema/core/tables/products.sql';
 
 /**
  * The runs of the matrix, each a release and a command on the shared workspace. To keep the matrix cheap, one run
@@ -183,17 +236,7 @@ export const RUNS = {
     options: { project: 'sales', out: 'dist/undoes-nothing', testRollback: true },
   },
   'core: a new function, and products repriced and back (touch trigger)': {
-    files: {
-      'core/schema/core/functions/shout.sql':
-        'CREATE FUNCTION core.shout(t text) RETURNS text LANGUAGE sql IMMUTABLE RETURN upper(t);\n',
-      ...migration(
-        'core',
-        2,
-        'reprice',
-        'UPDATE core.products SET unit_price = unit_price + 1;',
-        'UPDATE core.products SET unit_price = unit_price - 1;',
-      ),
-    },
+    files: coreCorrectFiles(),
     ...dryRun('sales'),
   },
   'core: undos that undo nothing (customers; products, touch trigger)': {
@@ -220,6 +263,77 @@ export const RUNS = {
   'pub: an undo that undoes nothing': {
     files: migration('pub', 1, 'sign', "UPDATE public.notes SET body = body || '!';", UNDO_NOTHING),
     ...dryRun('pub'),
+  },
+  'check lab: a migration per shape, each with its undo': {
+    files: { ...labRelease('correct'), 'app/lab.sql': lines(LAB_QUERIES) },
+    ...check('lab', 'app/lab.sql'),
+  },
+  'check lab: a column each query reads renamed, per shape': {
+    files: {
+      'lab/lab.sql': LAB_SQL.replace('qty int', 'quantity int')
+        .replace('v int NOT NULL, PRIMARY', 'value int NOT NULL, PRIMARY')
+        .replace('label text', 'name text')
+        .replace('msg text', 'message text')
+        .replace('(sensor text NOT NULL, v int', '(sensor text NOT NULL, value int'),
+      'app/lab.sql': lines(LAB_QUERIES),
+    },
+    ...check('lab', 'app/lab.sql'),
+  },
+  'check pub: a migration and its undo': {
+    files: {
+      ...migration(
+        'pub',
+        1,
+        'sign',
+        "UPDATE public.notes SET body = body || '!';",
+        'UPDATE public.notes SET body = left(body, -1);',
+      ),
+      'app/pub.sql': 'SELECT id, body FROM notes WHERE id = $1;\n',
+    },
+    ...check('pub', 'app/pub.sql'),
+  },
+  'check pub: the column the query reads renamed': {
+    files: {
+      'pub/notes.sql': PUB_SQL.replace('body', 'content'),
+      'app/pub.sql': 'SELECT id, body FROM notes WHERE id = $1;\n',
+    },
+    ...check('pub', 'app/pub.sql'),
+  },
+  'check sales: a function replaced and a migration with its undo': {
+    files: {
+      [LINE_AMOUNT]: example(LINE_AMOUNT).replace('quantity * unit_price', '(quantity * unit_price)'),
+      'sales/migrations/V2__double.sql': 'UPDATE sales.order_lines SET quantity = quantity * 2;\n',
+      'sales/migrations/U2__double.sql': 'UPDATE sales.order_lines SET quantity = quantity / 2;\n',
+      'app/sales.sql': lines(SALES_QUERIES),
+    },
+    ...check('sales', 'app/sales.sql'),
+  },
+  'check sales: a column of its view renamed': {
+    files: {
+      [ORDER_TOTALS]: example(ORDER_TOTALS)
+        .replaceAll('o.ordered_at', 'o.ordered_at AS placed_at')
+        .replace(
+          'GROUP BY o.id, o.customer_id, o.status, o.ordered_at AS placed_at',
+          'GROUP BY o.id, o.customer_id, o.status, o.ordered_at',
+        ),
+      'app/sales.sql': lines(SALES_QUERIES),
+    },
+    ...check('sales', 'app/sales.sql'),
+  },
+  'check sales: core gets a new function, products repriced and back': {
+    files: { ...coreCorrectFiles(), 'app/sales.sql': lines(SALES_QUERIES) },
+    ...check('sales', 'app/sales.sql'),
+  },
+  'check sales: core renames a column of its view and of products (touch trigger)': {
+    files: {
+      [ACTIVE_CUSTOMERS]: example(ACTIVE_CUSTOMERS).replace(
+        'full_name, country, created_at',
+        'full_name, country, created_at AS since',
+      ),
+      [PRODUCTS]: example(PRODUCTS).replace('name        text', 'title       text').replace('(name)', '(title)'),
+      'app/sales.sql': lines(SALES_QUERIES),
+    },
+    ...check('sales', 'app/sales.sql'),
   },
 } satisfies Record<string, Run>;
 
@@ -419,11 +533,64 @@ export const CELLS: Cell[] = [
   },
 ];
 
+/** `check`: the application's queries against the release, one correct and one broken run per project. */
+const CHECK_LAB_CORRECT: RunName = 'check lab: a migration per shape, each with its undo';
+const CHECK_LAB_BROKEN: RunName = 'check lab: a column each query reads renamed, per shape';
+const CHECK_CORE_CORRECT: RunName = 'check sales: core gets a new function, products repriced and back';
+const CHECK_CORE_BROKEN: RunName = 'check sales: core renames a column of its view and of products (touch trigger)';
+/** At least one query checked (a check of nothing is no green), none broken. */
+const CHECK_NONE_BREAKS = /compatibility: [1-9]\d* quer(?:y|ies) checked, 0 broken/;
+const breaks = (file: string, line: number) => new RegExp(`BREAKS ${file.replace('.', '\\.')}:${line}\\b`);
+function checkCells(shape: Shape, runs: { correct: RunName; broken: RunName }, file: string, line: number): Cell[] {
+  return [
+    { capability: 'check', shape, release: 'correct', run: runs.correct, exit: 0, names: [CHECK_NONE_BREAKS] },
+    { capability: 'check', shape, release: 'broken', run: runs.broken, exit: 1, names: [breaks(file, line)] },
+  ];
+}
+CELLS.push(
+  ...checkCells('one project', { correct: CHECK_LAB_CORRECT, broken: CHECK_LAB_BROKEN }, 'app/lab.sql', 1),
+  ...checkCells('partitions', { correct: CHECK_LAB_CORRECT, broken: CHECK_LAB_BROKEN }, 'app/lab.sql', 2),
+  ...checkCells('a foreign-key cycle', { correct: CHECK_LAB_CORRECT, broken: CHECK_LAB_BROKEN }, 'app/lab.sql', 3),
+  ...checkCells(
+    'a table without a primary key',
+    { correct: CHECK_LAB_CORRECT, broken: CHECK_LAB_BROKEN },
+    'app/lab.sql',
+    4,
+  ),
+  ...checkCells(
+    'tables past the sample bound',
+    { correct: CHECK_LAB_CORRECT, broken: CHECK_LAB_BROKEN },
+    'app/lab.sql',
+    5,
+  ),
+  ...checkCells(
+    'public',
+    { correct: 'check pub: a migration and its undo', broken: 'check pub: the column the query reads renamed' },
+    'app/pub.sql',
+    1,
+  ),
+  ...checkCells(
+    'dependent projects, one unchanged',
+    {
+      correct: 'check sales: a function replaced and a migration with its undo',
+      broken: 'check sales: a column of its view renamed',
+    },
+    'app/sales.sql',
+    1,
+  ),
+  ...checkCells(
+    'a change in the dependency only',
+    { correct: CHECK_CORE_CORRECT, broken: CHECK_CORE_BROKEN },
+    'app/sales.sql',
+    2,
+  ),
+  ...checkCells('touch triggers', { correct: CHECK_CORE_CORRECT, broken: CHECK_CORE_BROKEN }, 'app/sales.sql', 3),
+);
+
 /** Why the cells of a capability not in `CELLS` are not covered yet (issue 89; each is a row to add). */
 const PENDING_BY_CAPABILITY: Partial<Record<Capability, string>> = {
   'rollback test of a package':
     'one shape covered (a dependent project); the other shapes share its code with the dry run of the sources',
-  check: 'not yet a column of this matrix: `check` is proven on its own scenarios (test/check)',
   'check --dbt': 'not yet a column of this matrix: proven on real manifests (test/dbt)',
   '--objects': 'not yet a column of this matrix (test/selection)',
   'rollback --objects':
