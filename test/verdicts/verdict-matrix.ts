@@ -165,6 +165,25 @@ const ORDER_TOTALS = 'sales/schema/sales/views/order_totals.sql';
 const ACTIVE_CUSTOMERS = 'core/schema/core/views/active_customers.sql';
 const PRODUCTS = 'core/schema/core/tables/products.sql';
 
+/** lab's tables, one per shape: a key, partitions, a foreign-key cycle, past the sample bound, no key. */
+const LAB_TABLES = ['items', 'events', 'a', 'log', 'readings'] as const;
+/** lab's sources with a column `note` added to each table of `LAB_TABLES`. */
+const LAB_NOTE = LAB_SQL.replace('qty int NOT NULL)', 'qty int NOT NULL, note text)')
+  .replace('v int NOT NULL, PRIMARY KEY', 'v int NOT NULL, note text, PRIMARY KEY')
+  .replace('b_id int)', 'b_id int, note text)')
+  .replace('msg text NOT NULL)', 'msg text NOT NULL, note text)')
+  .replace('v int NOT NULL);', 'v int NOT NULL, note text);');
+const PUB_NOTE = PUB_SQL.replace('body text NOT NULL)', 'body text NOT NULL, note text)');
+/** A view `<schema>.<table>_v` reading the new column `note`. */
+const noteView = (schema: string) => (table: string) =>
+  `CREATE VIEW ${schema}.${table}_v AS SELECT note FROM ${schema}.${table};\n`;
+const ORDERS = 'sales/schema/sales/tables/orders.sql';
+const PRODUCTS_NOTE = () =>
+  example(PRODUCTS).replace(
+    'updated_at  timestamptz NOT NULL DEFAULT now()',
+    'updated_at  timestamptz NOT NULL DEFAULT now(),\n  note        text',
+  );
+
 /**
  * The runs of the matrix, each a release and a command on the shared workspace. To keep the matrix cheap, one run
  * carries the releases of several shapes where their verdicts do not mask each other: a correct run passes only when
@@ -397,6 +416,54 @@ export const RUNS = {
   'core: a migration of products that fails (touch trigger)': {
     files: migration('core', 3, 'reprice', 'UPDATE core.products SET unit_price = -1;', UNDO_NOTHING),
     ...dryRun('sales'),
+  },
+  '--objects lab: the tables of every shape, a view left pending': {
+    files: { 'lab/lab.sql': LAB_NOTE, 'lab/kinds_v.sql': 'CREATE VIEW lab.kinds_v AS SELECT code FROM lab.kinds;\n' },
+    ...dryRun('lab', { objects: LAB_TABLES.map((t) => `table:lab.${t}`) }),
+  },
+  '--objects lab: a view per shape reading a new column, the tables not selected': {
+    files: { 'lab/lab.sql': LAB_NOTE, 'lab/views.sql': LAB_TABLES.map(noteView('lab')).join('') },
+    ...dryRun('lab', { objects: LAB_TABLES.map((t) => `view:lab.${t}_v`) }),
+  },
+  '--objects pub: the table, a view left pending': {
+    files: {
+      'pub/notes.sql': PUB_NOTE,
+      'pub/plain_v.sql': 'CREATE VIEW public.plain_v AS SELECT id FROM public.notes;\n',
+    },
+    ...dryRun('pub', { objects: ['table:public.notes'] }),
+  },
+  '--objects pub: a view reading a new column, the table not selected': {
+    files: { 'pub/notes.sql': PUB_NOTE, 'pub/views.sql': noteView('public')('notes') },
+    ...dryRun('pub', { objects: ['view:public.notes_v'] }),
+  },
+  '--objects sales: a function replaced, a view left pending': {
+    files: {
+      [LINE_AMOUNT]: example(LINE_AMOUNT).replace('quantity * unit_price', '(quantity * unit_price)'),
+      'sales/schema/sales/views/open_orders.sql':
+        "CREATE VIEW sales.open_orders AS SELECT id FROM sales.orders WHERE status = 'open';\n",
+    },
+    ...dryRun('sales', { objects: ['function:sales.line_amount'] }),
+  },
+  '--objects sales: a view reading a new column of orders, the table not selected': {
+    files: {
+      [ORDERS]: example(ORDERS).replace(
+        'updated_at   timestamptz NOT NULL DEFAULT now()',
+        'updated_at   timestamptz NOT NULL DEFAULT now(),\n  note         text',
+      ),
+      'sales/schema/sales/views/orders_v.sql': 'CREATE VIEW sales.orders_v AS SELECT id, note FROM sales.orders;\n',
+    },
+    ...dryRun('sales', { objects: ['view:sales.orders_v'] }),
+  },
+  '--objects core: products (touch trigger) given a column, a function left pending': {
+    files: { [PRODUCTS]: PRODUCTS_NOTE(), ...coreCorrectFiles() },
+    ...dryRun('core', { objects: ['table:core.products'] }),
+  },
+  '--objects core: a view reading a new column of products, the table not selected': {
+    files: {
+      [PRODUCTS]: PRODUCTS_NOTE(),
+      'core/schema/core/views/products_v.sql': 'CREATE VIEW core.products_v AS SELECT sku, note FROM core.products;\n',
+    },
+    ...dryRun('core', { objects: ['view:core.products_v'] }),
   },
 } satisfies Record<string, Run>;
 
@@ -745,10 +812,102 @@ CELLS.push(
   ),
 );
 
+/**
+ * `--objects` (a dry run of a selection): the selected objects planned and verified, the rest left pending and out of
+ * the plan; a selection that needs a pending object it does not take is refused, naming both.
+ */
+function objectsCells(
+  shape: Shape,
+  runs: { correct: RunName; broken: RunName },
+  selected: string,
+  pending: string,
+  view: string,
+): Cell[] {
+  const literal = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return [
+    {
+      capability: '--objects',
+      shape,
+      release: 'correct',
+      run: runs.correct,
+      exit: 0,
+      names: [
+        new RegExp(`selection: [^\\n]*${literal(selected)}`),
+        new RegExp(`left pending: [^\\n]*${literal(pending)}`),
+        VERIFIED,
+      ],
+      never: [new RegExp(`-- step [^\\n]*${literal(pending)}`)],
+    },
+    {
+      capability: '--objects',
+      shape,
+      release: 'broken',
+      run: runs.broken,
+      exit: 1,
+      names: [`--objects: ${view} needs ${selected}, pending and not selected`, '--with-needed'],
+      never: ['dry run: verified'],
+    },
+  ];
+}
+const LAB_OBJECTS = {
+  correct: '--objects lab: the tables of every shape, a view left pending',
+  broken: '--objects lab: a view per shape reading a new column, the tables not selected',
+} as const;
+const LAB_SHAPES = [
+  ['one project', 'items'],
+  ['partitions', 'events'],
+  ['a foreign-key cycle', 'a'],
+  ['tables past the sample bound', 'log'],
+  ['a table without a primary key', 'readings'],
+] as const;
+CELLS.push(
+  ...LAB_SHAPES.flatMap(([shape, t]) =>
+    objectsCells(shape, LAB_OBJECTS, `table:lab.${t}`, 'view:lab.kinds_v', `view:lab.${t}_v`),
+  ),
+  ...objectsCells(
+    'public',
+    {
+      correct: '--objects pub: the table, a view left pending',
+      broken: '--objects pub: a view reading a new column, the table not selected',
+    },
+    'table:public.notes',
+    'view:public.plain_v',
+    'view:public.notes_v',
+  ),
+  ...objectsCells(
+    'dependent projects, one unchanged',
+    {
+      correct: '--objects sales: a function replaced, a view left pending',
+      broken: '--objects sales: a view reading a new column of orders, the table not selected',
+    },
+    'table:sales.orders',
+    'view:sales.open_orders',
+    'view:sales.orders_v',
+  ).map((c) =>
+    c.release === 'correct'
+      ? {
+          ...c,
+          names: [/selection: function:sales\.line_amount/, /left pending: view:sales\.open_orders/, VERIFIED],
+        }
+      : c,
+  ),
+  ...objectsCells(
+    'touch triggers',
+    {
+      correct: '--objects core: products (touch trigger) given a column, a function left pending',
+      broken: '--objects core: a view reading a new column of products, the table not selected',
+    },
+    'table:core.products',
+    'function:core.shout(text)',
+    'view:core.products_v',
+  ),
+);
+
 /** Why the cells of a capability not in `CELLS` are not covered yet (issue 89; each is a row to add). */
 const PENDING_BY_CAPABILITY: Partial<Record<Capability, string>> = {
   'check --dbt': 'not yet a column of this matrix: proven on real manifests (test/dbt)',
-  '--objects': 'not yet a column of this matrix (test/selection)',
+  '--objects':
+    "a selection names objects of the project deployed: a dependency's own objects are selected by deploying it (the touch-trigger cells, on core)",
   'rollback --objects':
     'not yet a column of this matrix; test/verdicts/rollback-objects.test.ts holds one project (an index the release never touched stays)',
   preview: 'not yet a column of this matrix; issue 89 item 5 (a preview killed before its reference data) is open',
