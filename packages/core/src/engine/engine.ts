@@ -1303,8 +1303,10 @@ export interface PreviewRecord {
   createdAt: string;
   /**
    * A preview whose creation did not finish (the process was killed while making it): `name` is the database or
-   * folder it was being made under, which only dbee makes; `base`, `branch` and `createdAt` are empty when its
-   * record was not written yet. `list` shows it, `cleanup` drops it, a `create` of the same name replaces it.
+   * folder it was being made under, which only dbee makes (`base`, `branch` and `createdAt` are empty when its
+   * record was not written yet), or the preview's own name when its database was made but its structure (clone,
+   * reference data, seed files) was not recorded complete (`PreviewRole.markMade`). `list` shows it, `cleanup` drops
+   * it, a `create` of the same name replaces it.
    */
   halfMade?: boolean;
 }
@@ -1337,6 +1339,11 @@ export interface PreviewRole {
    * `PreviewRecord.halfMade`, which the next create of that name replaces); false when one of that name exists already.
    */
   create(base: ResolvedEnvironment, place: PreviewPlace, record: PreviewRecord): Promise<boolean>;
+  /**
+   * Record that preview `name`'s structure is complete (cloned, reference data copied, seed files run): until then
+   * `list` gives it as `halfMade`, so that a create killed while making it is never taken for a ready preview.
+   */
+  markMade(base: ResolvedEnvironment, place: PreviewPlace, name: string): Promise<void>;
   /** The previews made beside `base` (of any base environment sharing its server or folder), oldest first. */
   list(base: ResolvedEnvironment, place: PreviewPlace): Promise<PreviewRecord[]>;
   /** Drop preview `name` (its sessions ended first); false when there was none. */
