@@ -54,6 +54,8 @@ export interface ImportedFolder {
   variables: Record<string, string>;
   /** Files of the folder that are not migrations and were left out, each with why (printed). */
   skipped: string[];
+  /** What the import mapped to something close rather than the same (a Liquibase context kept as a note), printed. */
+  notices?: string[];
   /** The tool's own name of the project, which its history is kept under (Sqitch's `%project`). */
   project?: string;
 }

@@ -5,6 +5,7 @@ import { flyway } from './flyway';
 import { golangMigrate } from './golang-migrate';
 import { goose } from './goose';
 import type { Importer } from './imported';
+import { liquibase } from './liquibase';
 import { prisma } from './prisma';
 import { sqitch } from './sqitch';
 
@@ -17,4 +18,5 @@ export const IMPORTERS: { [K in (typeof IMPORT_TOOLS)[number]]: Importer } = {
   prisma,
   drizzle,
   sqitch,
+  liquibase,
 };

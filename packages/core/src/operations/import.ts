@@ -131,6 +131,7 @@ function report(
       `  ${m.file} -> migrations/V${m.version}__${m.name}.sql${m.down === null ? ' (rollback refuses to run: no undo script)' : ''}`,
     );
   for (const s of imported.skipped) reporter.info(`  skipped: ${s}`);
+  for (const n of imported.notices ?? []) reporter.info(`  note: ${n}`);
   for (const f of write) reporter.info(`  ${options.dryRun ? 'would write' : 'writes'} ${display}/${f.path}`);
   if (same.length) reporter.info(`  ${same.length} file(s) already there with the same contents`);
 }
