@@ -455,3 +455,52 @@ describe('dbee import from Liquibase (its example changelog in XML and a formatt
     );
   });
 });
+
+describe("dbee import from Rails (3scale/zync: db/structure.sql, its schema_migrations versions, db/migrate's Ruby not converted)", () => {
+  it('adopts the dumped schema as one migration recorded where schema_migrations holds its versions; an environment behind and an unknown version are refused; a new environment is built equal', async () => {
+    const e = await roundEnv('rails');
+    try {
+      // Rails' `db:schema:load` with schema_format :sql (ActiveRecord::Tasks::PostgreSQLDatabaseTasks#structure_load):
+      // psql runs db/structure.sql, schema_migrations' INSERT included.
+      await queryUrl(e.a, readFileSync(join(FIXTURES, 'rails', 'db', 'structure.sql'), 'utf8'));
+      const base = { project: 'rl', from: 'rails', folder: 'legacy', schemas: 'public' };
+      const files = await e.cli('import', base);
+      expect(files.code, files.stderr).toBe(0);
+      expect(files.stdout).toContain('  db/structure.sql -> migrations/V1__rails_structure.sql');
+      const up = readFileSync(join(e.root, 'rl/migrations/V1__rails_structure.sql'), 'utf8');
+      expect(up).not.toMatch(/TABLE public\.(schema_migrations|ar_internal_metadata)|^SET |set_config/m);
+      await queryUrl(
+        e.a,
+        "DELETE FROM schema_migrations WHERE version = '20251008141931'; INSERT INTO schema_migrations VALUES ('20990101000000')",
+      );
+      const behind = await e.cli('import', { ...base, env: 'a' });
+      expect(behind.code).toBe(1);
+      expect(behind.stderr).toContain(
+        'this environment lacks 1 of the migrations in db/structure.sql: 20251008141931 (schema_migrations)',
+      );
+      expect(behind.stderr).toContain('rails db:migrate');
+      await queryUrl(e.a, "INSERT INTO schema_migrations VALUES ('20251008141931')");
+      const unknown = await e.cli('import', { ...base, env: 'a' });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain(
+        'version 20990101000000 (schema_migrations) was applied on this environment, but the folder holds no such migration',
+      );
+      await queryUrl(e.a, "DELETE FROM schema_migrations WHERE version = '20990101000000'");
+      const ia = await e.cli('import', { ...base, env: 'a' });
+      expect(ia.code, ia.stderr).toBe(0);
+      expect(ia.stdout).toContain(
+        'migration 1 recorded as run: applied before schema_migrations: the 24 versions of db/structure.sql, the latest 20251008141931',
+      );
+      const da = await e.cli('deploy', { project: 'rl', env: 'a' });
+      expect(da.stdout).toContain('nothing to deploy');
+      const sa = await e.cli('status', { project: 'rl', env: 'a' });
+      expect(sa.stdout).toContain('drift: no');
+      const db = await e.cli('deploy', { project: 'rl', env: 'b' });
+      expect(db.code, db.stderr).toBe(0);
+      const rails = ['public.schema_migrations', 'public.ar_internal_metadata'];
+      expect(dump(e.b, 'public', rails)).toEqual(dump(e.a, 'public', rails));
+    } finally {
+      await e.done();
+    }
+  });
+});

@@ -58,6 +58,8 @@ export interface ImportedFolder {
   notices?: string[];
   /** The tool's own name of the project, which its history is kept under (Sqitch's `%project`). */
   project?: string;
+  /** The versions the folder says its tool recorded (the `schema_migrations` list of Rails' db/structure.sql). */
+  recorded?: string[];
 }
 
 /** One row (or the state) of the tool's history table, as the import compares it with the folder. */

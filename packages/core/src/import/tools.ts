@@ -7,6 +7,7 @@ import { goose } from './goose';
 import type { Importer } from './imported';
 import { liquibase } from './liquibase';
 import { prisma } from './prisma';
+import { rails } from './rails';
 import { sqitch } from './sqitch';
 
 /** Each tool `--from` names, its reader: the compiler refuses a tool without one. */
@@ -19,4 +20,5 @@ export const IMPORTERS: { [K in (typeof IMPORT_TOOLS)[number]]: Importer } = {
   drizzle,
   sqitch,
   liquibase,
+  rails,
 };
