@@ -147,6 +147,27 @@ describe('the readers refuse what they cannot map, with file and line, all toget
   });
 });
 
+describe('rails: db/structure.sql only', () => {
+  it('refuses db/schema.rb, and a migration of db/migrate that the dump does not list (a stale dump)', () => {
+    expect(
+      problems(() => IMPORTERS.rails.read(folder({ 'db/schema.rb': 'ActiveRecord::Schema.define {}\n' }), 'app', ROLE)),
+    ).toEqual(['app/db/schema.rb:1 db/schema.rb is Ruby, which dbee does not read']);
+    const dir = folder({
+      'db/structure.sql':
+        "SET statement_timeout = 0;\nCREATE TABLE public.t (id int);\n\nINSERT INTO \"schema_migrations\" (version) VALUES\n('1'),\n('2');\n",
+      'db/migrate/1_a.rb': '',
+      'db/migrate/2_b.rb': '',
+      'db/migrate/3_c.rb': '',
+    });
+    expect(problems(() => IMPORTERS.rails.read(dir, 'app', ROLE))).toEqual([
+      "app/db/migrate/3_c.rb:1 migration 3 is not in db/structure.sql's schema_migrations: the dump is older than the migrations",
+    ]);
+    rmSync(join(dir, 'db/migrate/3_c.rb'));
+    const read = IMPORTERS.rails.read(dir, 'app', ROLE);
+    expect([read.migrations[0]!.up, read.recorded]).toEqual(['CREATE TABLE public.t (id int);\n', ['1', '2']]);
+  });
+});
+
 describe('the history against the folder', () => {
   const dir = () => folder({ '1_a.up.sql': 'SELECT 1;\n', '2_b.up.sql': 'SELECT 2;\n', '3_c.up.sql': 'SELECT 3;\n' });
 

@@ -31,7 +31,7 @@ export const rails: Importer = {
       const ruby = existsSync(join(folder, base || 'db/', 'schema.rb'));
       throw invalid(
         ruby ? `${display}/${base || 'db/'}schema.rb` : display,
-        undefined,
+        ruby ? 1 : undefined,
         ruby
           ? 'db/schema.rb is Ruby, which dbee does not read'
           : `no db/structure.sql in ${display}: name the Rails application's folder`,
