@@ -294,31 +294,12 @@ function fromFormattedSql(text: string): ChangelogFile {
   if (first < 0 || !/^--\s*liquibase\s+formatted\s+sql\b/i.test(lines[first]!.trim()))
     throw new ChangelogProblem('a .sql changelog must start with --liquibase formatted sql', first < 0 ? 1 : first + 1);
   const entries: ToolChange[] = [];
-  let current: { node: ToolChange; sql: string[]; rollback: string[] | null; rollbackLine: number } | null = null;
-  const finish = () => {
-    if (!current) return;
-    const sql = current.sql.join('\n').trim();
-    const attrs = current.node.attrs;
-    const sqlNode: ToolChange = { type: 'sql', attrs: {}, children: [], text: sql, line: current.node.line + 1 };
-    for (const k of ['splitStatements', 'stripComments', 'endDelimiter', 'dbms'])
-      if (attrs[k] !== undefined && k !== 'dbms') sqlNode.attrs[k] = attrs[k]!;
-    current.node.children.unshift(sqlNode);
-    if (current.rollback !== null)
-      current.node.children.push({
-        type: 'rollback',
-        attrs: {},
-        children: [],
-        text: current.rollback.join('\n').trim(),
-        line: current.rollbackLine,
-      });
-    entries.push(current.node);
-    current = null;
-  };
+  let current: Formatted | null = null;
   for (let i = first + 1; i < lines.length; i++) {
     const l = lines[i]!;
     const cs = CHANGESET.exec(l.trim());
     if (cs) {
-      finish();
+      if (current) entries.push(formattedChangeSet(current));
       const node: ToolChange = { type: 'changeSet', attrs: {}, children: [], text: '', line: i + 1 };
       node.attrs.author = unquote(cs[1]!);
       node.attrs.id = unquote(cs[2]!);
@@ -332,49 +313,67 @@ function fromFormattedSql(text: string): ChangelogFile {
       const attrs: Record<string, string> = {};
       for (const a of prop[1]!.matchAll(ATTRS)) attrs[a[1]!] = unquote(a[2]!);
       entries.push({ type: 'property', attrs, children: [], text: '', line: i + 1 });
-      continue;
-    }
-    if (!current) {
-      if (l.trim() && !/^\s*--/.test(l)) throw new ChangelogProblem('SQL before the first --changeset line', i + 1);
-      continue;
-    }
-    const unsupported = UNSUPPORTED.exec(l);
-    if (unsupported) {
-      current.node.children.push({
-        type: unsupported[1]!.toLowerCase().startsWith('precondition') ? 'preConditions' : unsupported[1]!,
-        attrs: {},
-        children: [],
-        text: l.trim(),
-        line: i + 1,
-      });
-      continue;
-    }
-    const rb = ROLLBACK.exec(l);
-    if (rb) {
-      if (current.rollback === null) current.rollbackLine = i + 1;
-      (current.rollback ??= []).push(rb[1]!);
-      continue;
-    }
-    if (ROLLBACK_START.test(l)) {
-      if (current.rollback === null) current.rollbackLine = i + 1;
-      current.rollback ??= [];
-      for (i++; i < lines.length && !/^\s*\*\/\s*$/.test(lines[i]!); i++) current.rollback.push(lines[i]!);
-      continue;
-    }
-    const comment = COMMENT.exec(l);
-    if (comment) {
-      current.node.children.push({ type: 'comment', attrs: {}, children: [], text: comment[1]!.trim(), line: i + 1 });
-      continue;
-    }
-    const sum = CHECKSUM.exec(l);
-    if (sum) {
-      current.node.children.push({ type: 'validCheckSum', attrs: {}, children: [], text: sum[1]!.trim(), line: i + 1 });
-      continue;
-    }
-    current.sql.push(l);
+    } else if (current) i = formattedLine(current, lines, i);
+    else if (l.trim() && !/^\s*--/.test(l)) throw new ChangelogProblem('SQL before the first --changeset line', i + 1);
   }
-  finish();
+  if (current) entries.push(formattedChangeSet(current));
   return { entries };
+}
+
+/** A formatted-SQL change set while it is read. */
+interface Formatted {
+  node: ToolChange;
+  sql: string[];
+  rollback: string[] | null;
+  rollbackLine: number;
+}
+
+/** Line `i` of a change set (a multi-line rollback read whole): the index of the last line it took. */
+function formattedLine(current: Formatted, lines: string[], i: number): number {
+  const l = lines[i]!;
+  const child = (type: string, text: string) =>
+    current.node.children.push({ type, attrs: {}, children: [], text, line: i + 1 });
+  const unsupported = UNSUPPORTED.exec(l);
+  const rb = ROLLBACK.exec(l);
+  const comment = COMMENT.exec(l);
+  const sum = CHECKSUM.exec(l);
+  if (unsupported)
+    child(unsupported[1]!.toLowerCase().startsWith('precondition') ? 'preConditions' : unsupported[1]!, l.trim());
+  else if (rb) {
+    if (current.rollback === null) current.rollbackLine = i + 1;
+    (current.rollback ??= []).push(rb[1]!);
+  } else if (ROLLBACK_START.test(l)) {
+    if (current.rollback === null) current.rollbackLine = i + 1;
+    current.rollback ??= [];
+    for (i++; i < lines.length && !/^\s*\*\/\s*$/.test(lines[i]!); i++) current.rollback.push(lines[i]!);
+  } else if (comment) child('comment', comment[1]!.trim());
+  else if (sum) child('validCheckSum', sum[1]!.trim());
+  else current.sql.push(l);
+  return i;
+}
+
+/** The change set as an XML one would be: its SQL one `<sql>` (trimmed, as Liquibase does), its `<rollback>`. */
+function formattedChangeSet(current: Formatted): ToolChange {
+  const attrs = current.node.attrs;
+  const sqlNode: ToolChange = {
+    type: 'sql',
+    attrs: {},
+    children: [],
+    text: current.sql.join('\n').trim(),
+    line: current.node.line + 1,
+  };
+  for (const k of ['splitStatements', 'stripComments', 'endDelimiter'])
+    if (attrs[k] !== undefined) sqlNode.attrs[k] = attrs[k]!;
+  current.node.children.unshift(sqlNode);
+  if (current.rollback !== null)
+    current.node.children.push({
+      type: 'rollback',
+      attrs: {},
+      children: [],
+      text: current.rollback.join('\n').trim(),
+      line: current.rollbackLine,
+    });
+  return current.node;
 }
 
 function unquote(s: string): string {

@@ -295,68 +295,14 @@ function toFolder(r: Reading, engine: ImportRole): ImportedFolder {
       r.skipped.push(`${cs.file}:${cs.node.line}: ${label} (dbms ${a.dbms}: not for postgresql)`);
       continue;
     }
-    for (const k of Object.keys(a).filter((k) => !KNOWN.has(k)))
-      refuse(
-        cs.node.line,
-        `attribute ${k}, which the import does not map`,
-        'remove it, or run the change set with Liquibase before the import',
-      );
-    if (a.runAlways === 'true' || a.alwaysRun === 'true')
-      refuse(
-        cs.node.line,
-        'runAlways: dbee runs a migration once',
-        'make it a migration that runs once, or a smoke check if it only checks',
-      );
-    if (a.failOnError === 'false')
-      refuse(
-        cs.node.line,
-        'failOnError: false: dbee stops at a failing statement',
-        'remove the setting (or the statements that may fail)',
-      );
-    if (a.objectQuotingStrategy && a.objectQuotingStrategy !== 'LEGACY')
-      refuse(
-        cs.node.line,
-        `objectQuotingStrategy ${a.objectQuotingStrategy}: dbee writes names as Liquibase's LEGACY strategy does`,
-        'remove it, or convert this change set to <sql>',
-      );
-    if (a.runOnChange === 'true' && a.runInTransaction === 'false')
-      refuse(
-        cs.node.line,
-        'runOnChange with runInTransaction: false',
-        'run it in a transaction, or make it a migration',
-      );
-    const notes = [`liquibase ${label} (${cs.file}${cs.path !== cs.file ? `, logicalFilePath ${cs.path}` : ''})`];
-    const comment = a.comment ?? kid(cs.node, 'comment')?.text;
-    if (comment) notes.push(`comment: ${comment}`);
-    const ctx = a.contextFilter ?? a.context;
-    const scoped = [...cs.inherited, ...(ctx ? [`context ${ctx}`] : []), ...(a.labels ? [`labels ${a.labels}`] : [])];
-    if (scoped.length) {
-      notes.push(
-        `${scoped.join(', ')}: dbee has no contexts or labels; it runs this migration on every environment, as \`liquibase update\` without --contexts / --label-filter does`,
-      );
-      notices.push(
-        `${cs.file}:${cs.node.line}: ${label} has ${scoped.join(', ')}: kept as a note, run on every environment`,
-      );
-    }
-    if (a.runInTransaction === 'false')
-      notes.push('runInTransaction: false (dbee runs a statement that cannot run in a transaction by itself)');
+    refuseUnmapped(cs, a, refuse);
+    const notes = notesOf(cs, a, label, notices);
     const rendered = renderChanges(cs, r, engine, shown, label);
     const rollback = rollbackOf(cs, r, engine, shown, label, byKey);
     const checksum = checksumOf(cs, r);
     const valid = kids(cs.node, 'validCheckSum')
       .flatMap((k) => (k.children.length ? k.children.map((x) => x.text) : [k.text]))
       .concat(a.validCheckSum ? [a.validCheckSum] : []);
-    for (const k of ['preConditions', 'modifySql'] as const) {
-      const found = kid(cs.node, k);
-      if (found)
-        refuse(
-          found.line,
-          k === 'preConditions' ? 'preconditions: dbee has none' : 'modifySql: dbee runs the SQL as written',
-          k === 'preConditions'
-            ? 'remove them (write what they check as a smoke check), then import again'
-            : 'write the change set as <sql> with the SQL it runs, then import again',
-        );
-    }
     if (r.problems.length > before || !rendered) continue;
     const id = `${cs.path}::${a.id}::${a.author}`;
     const name = slug(/[A-Za-z]/.test(a.id) ? a.id : `${a.author}_${a.id}`);
@@ -384,6 +330,83 @@ function toFolder(r: Reading, engine: ImportRole): ImportedFolder {
     });
   }
   return { migrations, repeatables, smoke: [], variables: {}, skipped: r.skipped, notices };
+}
+
+/** Change set settings dbee would run otherwise: each refused, with why and what to do. */
+const REFUSED: {
+  when(a: Record<string, string>): boolean;
+  message(a: Record<string, string>): string;
+  hint: string;
+}[] = [
+  {
+    when: (a) => a.runAlways === 'true' || a.alwaysRun === 'true',
+    message: () => 'runAlways: dbee runs a migration once',
+    hint: 'make it a migration that runs once, or a smoke check if it only checks',
+  },
+  {
+    when: (a) => a.failOnError === 'false',
+    message: () => 'failOnError: false: dbee stops at a failing statement',
+    hint: 'remove the setting (or the statements that may fail)',
+  },
+  {
+    when: (a) => !!a.objectQuotingStrategy && a.objectQuotingStrategy !== 'LEGACY',
+    message: (a) =>
+      `objectQuotingStrategy ${a.objectQuotingStrategy}: dbee writes names as Liquibase's LEGACY strategy does`,
+    hint: 'remove it, or convert this change set to <sql>',
+  },
+  {
+    when: (a) => a.runOnChange === 'true' && a.runInTransaction === 'false',
+    message: () => 'runOnChange with runInTransaction: false',
+    hint: 'run it in a transaction, or make it a migration',
+  },
+];
+
+function refuseUnmapped(
+  cs: ChangeSet,
+  a: Record<string, string>,
+  refuse: (line: number, message: string, hint: string) => void,
+): void {
+  for (const k of Object.keys(a).filter((k) => !KNOWN.has(k)))
+    refuse(
+      cs.node.line,
+      `attribute ${k}, which the import does not map`,
+      'remove it, or run the change set with Liquibase before the import',
+    );
+  for (const r of REFUSED) if (r.when(a)) refuse(cs.node.line, r.message(a), r.hint);
+  const pre = kid(cs.node, 'preConditions');
+  if (pre)
+    refuse(
+      pre.line,
+      'preconditions: dbee has none',
+      'remove them (write what they check as a smoke check), then import again',
+    );
+  const modify = kid(cs.node, 'modifySql');
+  if (modify)
+    refuse(
+      modify.line,
+      'modifySql: dbee runs the SQL as written',
+      'write the change set as <sql> with the SQL it runs, then import again',
+    );
+}
+
+/** What the migration's first lines say of the change set; its contexts and labels also printed (`notices`). */
+function notesOf(cs: ChangeSet, a: Record<string, string>, label: string, notices: string[]): string[] {
+  const notes = [`liquibase ${label} (${cs.file}${cs.path !== cs.file ? `, logicalFilePath ${cs.path}` : ''})`];
+  const comment = a.comment ?? kid(cs.node, 'comment')?.text;
+  if (comment) notes.push(`comment: ${comment}`);
+  const ctx = a.contextFilter ?? a.context;
+  const scoped = [...cs.inherited, ...(ctx ? [`context ${ctx}`] : []), ...(a.labels ? [`labels ${a.labels}`] : [])];
+  if (scoped.length) {
+    notes.push(
+      `${scoped.join(', ')}: dbee has no contexts or labels; it runs this migration on every environment, as \`liquibase update\` without --contexts / --label-filter does`,
+    );
+    notices.push(
+      `${cs.file}:${cs.node.line}: ${label} has ${scoped.join(', ')}: kept as a note, run on every environment`,
+    );
+  }
+  if (a.runInTransaction === 'false')
+    notes.push('runInTransaction: false (dbee runs a statement that cannot run in a transaction by itself)');
+  return notes;
 }
 
 /** The change set's changes as SQL, and the undo Liquibase generates for them (null when one has none). */
