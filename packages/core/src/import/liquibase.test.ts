@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createPostgresEngine } from '@dbee/postgres';
@@ -84,6 +84,27 @@ describe('dbee import --from liquibase: the changelogs', () => {
         '-- Liquibase: an empty rollback (nothing to undo)\n',
         expect.stringMatching(/^9:[0-9a-f]{32}$/),
       ],
+    ]);
+  });
+
+  it("computes the version-9 checksums that Liquibase's own test expects (UpgradeChecksumVersionIntegrationTest, 'DBMS filtered changes')", () => {
+    // That test runs changelogs/h2/checksum on H2 and expects these md5sum values: 9:d41d8… for the change set whose
+    // only change is for another dbms, 9:62336a… for create-table.sql as an sqlFile, 9:3b78b9… for `select 1`.
+    const dir = join(FIXTURE, 'checksum');
+    const filtered = liquibase.read(join(dir, 'dbms-filter-changelog.xml'), 'legacy/c.xml', ROLE);
+    expect(filtered.migrations[0]!.checksum).toBe('9:d41d8cd98f00b204e9800998ecf8427e');
+    const asOnH2 = folder({
+      'changelog.xml': [
+        '<databaseChangeLog>',
+        '  <changeSet author="fl" id="2"><sqlFile relativeToChangelogFile="true" path="create-table.sql"/></changeSet>',
+        '  <changeSet author="fl" id="3"><sql>select 1</sql></changeSet>',
+        '</databaseChangeLog>',
+      ].join('\n'),
+      'create-table.sql': readFileSync(join(dir, 'create-table.sql'), 'utf8'),
+    });
+    expect(liquibase.read(asOnH2, 'legacy', ROLE).migrations.map((m) => m.checksum)).toEqual([
+      '9:62336a615e62e89c9d86128d1ca60ecf',
+      '9:3b78b9910981c62ca27148640fad7bc2',
     ]);
   });
 
