@@ -187,6 +187,11 @@ export const ERROR_CODES = {
   GATE_TICKET_MISMATCH: { exit: 1, about: "the ticket does not match the environment's pattern." },
   GATE_TICKET_REQUIRED: { exit: 1, about: 'the environment requires `--ticket`.' },
   GIT_REF: { exit: 1, about: 'a name that is not a commit, branch or tag of the repository.' },
+  IMPORT_BEHIND: {
+    exit: 1,
+    about:
+      "`import --env`: the environment lacks migrations the other tool's folder records as run, which dbee cannot run for it (Rails' Ruby migrations).",
+  },
   IMPORT_CHECKSUM_MISMATCH: {
     exit: 1,
     about:

@@ -24,6 +24,7 @@ export type {
 import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 import type { BackfillRole } from './backfill-role';
 import type { BlueGreenRole } from './blue-green-role';
+import type { ImportRole } from './import-role';
 import type { LockTimeouts } from './lock-timeouts';
 export type { LockTimeouts } from './lock-timeouts';
 
@@ -1289,6 +1290,8 @@ export interface Engine {
   readonly preview?: PreviewRole;
   /** Blue/green deployments: a green copy kept in sync by logical replication, switched over and back. PostgreSQL. */
   readonly blueGreen?: BlueGreenRole;
+  /** `dbee import`: other tools' history tables read, their changes rendered. PostgreSQL. */
+  readonly import?: ImportRole;
 }
 
 /** What a preview database records about itself, where the engine keeps it (a database comment, a file). */
@@ -1403,7 +1406,8 @@ export type EngineRole =
   | 'locks'
   | 'lineage'
   | 'preview'
-  | 'blueGreen';
+  | 'blueGreen'
+  | 'import';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -1444,4 +1448,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   lineage: 'it has no parser for the columns a query reads',
   preview: "it cannot make a database beside an environment's, nor clone a structure into one",
   blueGreen: 'it has no logical replication to keep a green copy in sync',
+  import: "it reads no other tool's history and renders no other tool's changes",
 };
