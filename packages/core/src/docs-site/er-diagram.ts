@@ -147,14 +147,16 @@ export function erSvg(
       byKey.get(l.from)!.columns.findIndex((c) => c.name === l.column),
     );
     const ay = a.y + HEADER + row * ROW + ROW / 2;
+    // Boxes in one column: out of the right side and back into it, around the column rather than through it.
+    const column = b.x < a.x + a.w && a.x < b.x + b.w;
     const right = b.x + b.w / 2 >= a.x + a.w / 2;
-    const ax = right ? a.x + a.w : a.x;
-    const bx = right ? b.x : b.x + b.w;
+    const ax = right || column ? a.x + a.w : a.x;
+    const bx = column ? b.x + b.w : right ? b.x : b.x + b.w;
     const by = b.y + HEADER / 2;
     const bend = Math.max(40, Math.abs(bx - ax) / 3);
     const d =
-      l.from === l.to
-        ? `M${ax} ${ay} C${ax + 40} ${ay} ${ax + 40} ${by} ${ax} ${by}`
+      l.from === l.to || column
+        ? `M${ax} ${ay} C${ax + bend} ${ay} ${bx + bend} ${by} ${bx} ${by}`
         : `M${ax} ${ay} C${right ? ax + bend : ax - bend} ${ay} ${right ? bx - bend : bx + bend} ${by} ${bx} ${by}`;
     out.push(
       `<path d="${d}" data-from="${esc(l.from)}" data-to="${esc(l.to)}"><title>${esc(`${l.from.slice(6)}.${l.column} → ${l.to.slice(6)}`)}</title></path>`,

@@ -116,10 +116,16 @@ function documentedProjects(ctx: OperationContext, named: string | undefined): D
 /** The site's data: parse every project, build each documented one's desired model, judge it, read its checks. */
 export async function docsSiteFor(ctx: OperationContext, options: DocsOptions): Promise<DocsSite> {
   const environment = ctx.workspace.environment(undefined, ctx.env);
-  const documented = documentedProjects(ctx, options.project);
+  // Unnamed, every project of the environment's engine (a workspace may hold Teradata projects beside PostgreSQL's).
+  const documented = documentedProjects(ctx, options.project).filter(
+    (p) => options.project || p.config.engine === environment.engine,
+  );
   const engine = engineFor(ctx, environment, documented);
-  // Every project of the engine is parsed (cheap, cached): "read by" names dependents that are not documented too.
-  const everyone = [...ctx.workspace.projects.values()].filter((p) => p.config.engine === environment.engine);
+  // The whole workspace's site names every reader across projects; the site of named projects (the Nx target's, cached
+  // on their sources and their dependencies' alone) names readers among them and their dependencies only.
+  const everyone = options.project
+    ? documented
+    : [...ctx.workspace.projects.values()].filter((p) => p.config.engine === environment.engine);
   const ordered = [...new Set(everyone.flatMap((p) => ctx.workspace.withDependencies(p.name)))];
   const models = await loadModels(ctx, ordered, environment, engine);
   const modelOf = new Map(models.map((m) => [m.project.name, m]));
