@@ -57,7 +57,11 @@ export function renderMarkdown(site: DocsSite): Map<string, string> {
       const objects = s.objects.map((k) => byKey.get(k)!);
       const tables = objects.filter((o) => o.kind === 'table');
       const lines = [`# ${s.name}`, '', `Project [${p.name}](../README.md).`, ''];
-      if (tables.length) lines.push('## Diagram', '', erMermaid(tables), '');
+      // Tables of other schemas that these reference are drawn too, as on the HTML page.
+      const outside = [...new Set(tables.flatMap((t) => t.reads))]
+        .filter((k) => k.startsWith('table:') && !tables.some((t) => t.key === k) && byKey.has(k))
+        .map((k) => byKey.get(k)!);
+      if (tables.length) lines.push('## Diagram', '', erMermaid([...tables, ...outside]), '');
       lines.push('## Objects', '', '| kind | name | comment | source |', '| --- | --- | --- | --- |');
       for (const o of objects)
         lines.push(
