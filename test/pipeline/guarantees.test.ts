@@ -54,6 +54,7 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
     },
   ],
   graph: { readsOnly: 'writes a page' },
+  docs: { readsOnly: 'writes a site; its board reads ledgers through status and log' },
   baseline: { readsOnly: 'writes migrations/baseline.yaml; reads no database' },
   check: { readsOnly: "a dry run of the application's queries" },
   advise: {

@@ -128,6 +128,11 @@ export const ERROR_CODES = {
     about: 'a deployment failed while applying; the ledger records what ran, a re-run resumes.',
   },
   DISABLE_INCOMPLETE: { exit: 2, about: '`disable` could not finish; the message says what is left.' },
+  DOCS_STALE: {
+    exit: 1,
+    about: 'the committed docs differ from what `dbee docs` writes from the sources: write them again.',
+  },
+  DOCS_VIEWPOINT_EMPTY: { exit: 1, about: 'a `docs.viewpoints` table pattern of db.yaml matches no table.' },
   DRIFT: {
     exit: 1,
     about: 'the target differs from what its ledger says was deployed (a hand edit); refused before anything runs.',

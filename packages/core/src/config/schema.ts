@@ -587,6 +587,30 @@ export const projectConfig = z.strictObject({
    * reference, up to `preview.referenceRows` per table (docs/preview.md).
    */
   referenceData: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'a table as schema.name')).optional(),
+  /**
+   * `dbee docs` (docs/docs-site.md): `viewpoints`, named sets of tables, each with a description and an ER diagram of
+   * its own (a business area of a schema too big to draw whole). Tables as `schema.name` patterns, `*` for any run of
+   * characters (`sales.order*`); each must match a table of the documented projects.
+   */
+  docs: z
+    .strictObject({
+      viewpoints: z
+        .array(
+          z.strictObject({
+            name: identifier,
+            description: z.string().optional(),
+            tables: z
+              .array(
+                z
+                  .string()
+                  .regex(/^[^.\s]+\.[^.\s]+$/, 'a table as schema.name, `*` for any characters: "sales.order*"'),
+              )
+              .min(1, 'a viewpoint names at least one table'),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
   /** Per-environment overrides. */
   environments: z
     .record(
