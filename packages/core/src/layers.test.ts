@@ -18,6 +18,7 @@ export const LEVELS: readonly (readonly string[])[] = [
   ['operations'],
   ['fleet'],
   ['pipeline'],
+  ['docs-site'],
   ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'advise', 'lsp', 'blue-green', 'import'],
   ['context'],
   ['runner'],
