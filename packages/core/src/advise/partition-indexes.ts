@@ -9,7 +9,8 @@ export type TakenNames = Map<string, Set<string>>;
 
 /**
  * `wanted`, or, when a relation of `schema` has that name, PostgreSQL's own way out (`ChooseRelationName`): a number
- * after it (`orders_customer_id_idx1`), the table and columns part cut to leave room. The name given is taken from then on.
+ * after it (`orders_customer_id_idx1`), the table and columns part cut to leave room. The name given is taken from
+ * then on.
  */
 export function freeName(taken: TakenNames, schema: string, wanted: string): string {
   const names = taken.get(schema) ?? new Set<string>();
