@@ -164,7 +164,7 @@ async function planUnderLock(
   const ledger = openLedger(session.conn, engine.ledger);
   await recoverInterrupted(ctx, input, session, ledger, report);
   // No ledger, no release in flight (its table is one of the ledger's): nothing to read.
-  if (!ledger.writer.knownMissing())
+  if (!ledger.tables.knownMissing())
     await refuseInFlight(ctx, input.inFlight, session.conn, engine, input.planned, environment.name);
   const run = await planDeployment(ctx, input, session, ledger, report, drift);
   await driftIntoPlan(ctx, input, session.conn, run, report, drift);
@@ -240,7 +240,7 @@ async function interruptedAfterSteps(
   ledger: Ledger,
   interrupted: readonly number[],
 ): Promise<{ project: string; id: number; checksFailed: boolean; closing: boolean }[]> {
-  if (!(await ledger.writer.exists())) return [];
+  if (!(await ledger.tables.exists())) return [];
   const out: { project: string; id: number; checksFailed: boolean; closing: boolean }[] = [];
   for (const project of input.planned) {
     // In an Nx batch, the last deployments the batch's first task read for all (no request of this task's own).
@@ -290,7 +290,7 @@ async function settleClosing(
   const pkg = input.pkg;
   const owner = lockOwner();
   const ledger = run.ledger!;
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const smoke: SmokePlan = run.smoke ?? { checks: new Map(), timeoutMs: new Map(), outcomes: new Map() };
   const verify = verifier(ctx, applyInput(ctx, input, session, run, report, undefined), smoke);
   const results: ProjectRunResult[] = [];
@@ -1096,7 +1096,7 @@ async function confirmObjectStates(
     const last = await lastDeployment(ctx, ledger, project, input.environment.name);
     if (!last) continue;
     const current = run.deployed.get(project)?.objects ?? new Map<string, string>();
-    await ledger.writer.runTogether(ledger.objects.objectStatesWrites(project, current, states, last.id));
+    await ledger.batch.runTogether(ledger.objects.objectStatesWrites(project, current, states, last.id));
     ctx.reporter.info(
       `${project}: the database matches the sources: the ledger's object states recorded as deployed (deployment #${last.id})`,
     );
