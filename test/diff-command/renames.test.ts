@@ -167,3 +167,66 @@ describe('a declared table rename, deployed [postgres]', () => {
     expect(again.stdout).toMatch(/nothing to deploy/);
   });
 });
+
+/**
+ * Issue 88: a view and a function renamed in the sources, declared in `renames:`. Without a declaration the old ones
+ * would be dropped and new ones made (a view's grants and comment lost with it); declared, the dry run and the real
+ * run say the same `ALTER VIEW ... RENAME TO` / `ALTER FUNCTION ... RENAME TO`, a view over the renamed view is kept,
+ * and the next diff is empty.
+ */
+describe.each([
+  ['pglite', 'local'],
+  ['postgres', 'server'],
+])('declared view and function renames, deployed [%s]', (_name, env) => {
+  let w: ReturnType<typeof tempWorkspace>;
+  let vars: NodeJS.ProcessEnv = {};
+  let drop = async () => {};
+  const files = (view: string, fn: string) => ({
+    'a/schema/a.sql': 'CREATE SCHEMA a;\n',
+    'a/schema/orders.sql': 'CREATE TABLE a.orders (id int PRIMARY KEY, total numeric NOT NULL);\n',
+    [`a/schema/${view}.sql`]: `CREATE VIEW a.${view} AS SELECT id, total FROM a.orders WHERE total > 0;\nCOMMENT ON VIEW a.${view} IS 'kept';\nGRANT SELECT ON a.${view} TO PUBLIC;\n`,
+    'a/schema/big.sql': `CREATE VIEW a.big AS SELECT id FROM a.${view} WHERE total > 100;\n`,
+    [`a/schema/${fn}.sql`]: `CREATE FUNCTION a.${fn}(n int) RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT sum(total) FROM a.orders WHERE id <= n $$;\n`,
+  });
+  beforeAll(async () => {
+    w = tempWorkspace({ 'dbee.yaml': WS, 'a/db.yaml': project(), ...files('paid', 'total_to') });
+    if (env === 'server') {
+      const db = await scratchDatabase();
+      vars = { RENAME_TEST_URL: db.url };
+      drop = db.drop;
+    }
+    const deployed = await run(w.root, 'deploy', { project: 'a', env }, vars);
+    expect(deployed.stderr).toBe('');
+    expect(deployed.code).toBe(0);
+  });
+  afterAll(async () => {
+    await drop();
+    w.remove();
+  });
+
+  it('renames them: the dry run says what the deploy does, which converges', async () => {
+    for (const f of ['a/schema/paid.sql', 'a/schema/total_to.sql']) rmSync(join(w.root, f));
+    for (const [f, t] of Object.entries(files('settled', 'sum_to'))) w.write(f, t);
+    w.write(
+      'a/db.yaml',
+      project(
+        'renames:\n  - { kind: view, schema: a, from: paid, to: settled }\n  - { kind: function, schema: a, from: total_to, to: sum_to }\n',
+      ),
+    );
+    const allowHazards = 'backward-incompatible';
+    const renamed = ['ALTER VIEW a.paid RENAME TO settled', 'ALTER FUNCTION a.total_to(integer) RENAME TO sum_to'];
+    const dry = await run(w.root, 'deploy', { project: 'a', env, dryRun: true, allowHazards }, vars);
+    expect(dry.code, dry.stderr).toBe(0);
+    for (const sql of renamed) expect(dry.stdout).toContain(sql);
+    expect(dry.stdout).not.toMatch(/CREATE (OR REPLACE )?(VIEW a\.settled|FUNCTION a\.sum_to)|DROP (VIEW|FUNCTION)/);
+    const real = await run(w.root, 'deploy', { project: 'a', env, allowHazards }, vars);
+    expect(real.stderr).toBe('');
+    expect(real.code).toBe(0);
+    const diff = await run(w.root, 'diff', { project: 'a', env, cache: false }, vars);
+    expect(diff.stdout).toContain('no differences');
+    expect(diff.code).toBe(0);
+    const again = await run(w.root, 'deploy', { project: 'a', env, allowHazards }, vars);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/nothing to deploy/);
+  });
+});

@@ -292,6 +292,59 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
       expect(left.map((d) => d.datname)).toEqual([`${prefix}not_mine`, `${prefix}pr_9`]);
       expect((await dbee({ action: 'drop', name: 'pr-9' })).code).toBe(0);
     }, 240_000);
+
+  // A kill after the structure is cloned, before the reference data is copied: the copy's read of the base table is
+  // held (a lock on it) until dbee is killed. The preview is half-made, not ready: the next create makes it whole.
+  if (engine === 'postgres')
+    it('a create killed before its reference data is copied is half-made, and the next create copies the rows', async () => {
+      const dbeeYaml = readFileSync(join(w.root, 'dbee.yaml'), 'utf8');
+      const coreYaml = readFileSync(join(w.root, 'core/db.yaml'), 'utf8');
+      const holder = new Client({ connectionString: base!.url });
+      let child: Awaited<ReturnType<typeof spawnDbee>> | null = null;
+      try {
+        w.write('dbee.yaml', dbeeYaml.replace('  seed: [seed/regions.sql]\n', ''));
+        w.write('core/db.yaml', `${coreYaml}referenceData: [core.region]\n`);
+        await holder.connect();
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE core.region IN ACCESS EXCLUSIVE MODE');
+        child = await spawnDbee(w.root, ['preview', 'sales', 'create', '--name', 'pr-10', '--env', 'test'], env);
+        const waiting = async () =>
+          queryUrl<{ pid: number }>(
+            SERVER_URL,
+            "SELECT pid FROM pg_stat_activity WHERE datname = 'dbee_pv' AND wait_event_type = 'Lock' AND query LIKE '%core%region%'",
+          );
+        let blocked: { pid: number }[] = [];
+        for (let i = 0; i < 600 && !blocked.length; i++) {
+          blocked = await waiting();
+          if (!blocked.length) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(blocked).toHaveLength(1);
+        child.child.kill('SIGKILL');
+        await child.exit;
+        await queryUrl(SERVER_URL, `SELECT pg_terminate_backend(${blocked[0]!.pid})`);
+        await holder.query('ROLLBACK');
+        // Not ready: listed as half-made under its own name (its structure is there, its reference rows are not).
+        const list = await dbee({ action: 'list' });
+        expect(list.stdout).toContain(`${prefix}pr_10  half-made (branch pr-10)`);
+        const again = await dbee({ action: 'create', name: 'pr-10' });
+        expect(again.code, again.stderr).toBe(0);
+        // Test's rows (the earlier case adds 'us' to its 'eu'), and 'apac' from the branch's migration V2.
+        const onBase = await queryUrl<{ code: string }>(base!.url, 'SELECT code FROM core.region ORDER BY code');
+        const n = onBase.length;
+        expect(again.stdout).toContain(`reference data: core.region (${n} row${n === 1 ? '' : 's'}) from test`);
+        expect(again.stdout).toContain('result: ready');
+        const codes = await onPreview<{ code: string }>(`${prefix}pr_10`, 'SELECT code FROM core.region ORDER BY code');
+        expect(codes.map((r) => r.code)).toEqual([...onBase.map((r) => r.code), 'apac'].sort());
+        expect((await dbee({ action: 'list' })).stdout).toContain(`${prefix}pr_10  branch pr-10`);
+        expect((await dbee({ action: 'drop', name: 'pr-10' })).code).toBe(0);
+      } finally {
+        await holder.query('ROLLBACK').catch(() => {});
+        await holder.end().catch(() => {});
+        if (child && child.child.exitCode === null) child.child.kill('SIGKILL');
+        w.write('dbee.yaml', dbeeYaml);
+        w.write('core/db.yaml', coreYaml);
+      }
+    }, 240_000);
 });
 
 function withDatabase(url: string, database: string): string {

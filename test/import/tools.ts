@@ -272,3 +272,67 @@ export function sqitchRun(folder: string): ToolRun {
     migrations,
   };
 }
+
+/** Liquibase's checksum of a formatted-SQL change set, version 9, written again here from Liquibase's source. */
+function liquibaseSqlChecksum(sql: string): string {
+  const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
+  return `9:${md5(`9:${md5(sql.replace(/[ \t\r\n]/g, ''))}:`)}`;
+}
+
+/** A formatted-SQL changelog's change sets (`--changeset author:id`), their SQL without `--rollback` lines, trimmed. */
+function formattedChangeSets(text: string): { author: string; id: string; sql: string }[] {
+  return text
+    .split(/^--\s*changeset\s+/im)
+    .slice(1)
+    .map((part) => {
+      const [head, ...body] = part.split('\n');
+      const [author, id] = head!.split(/\s/)[0]!.split(':');
+      const sql = body
+        .filter((l) => !/^\s*--\s*rollback\b/i.test(l))
+        .join('\n')
+        .trim();
+      return { author: author!, id: id!, sql };
+    });
+}
+
+/**
+ * Liquibase (liquibase-standard `CreateDatabaseChangeLogTableGenerator`, `MarkChangeSetRanGenerator`,
+ * `StandardChangeLogHistoryService`): `databasechangelog` and `databasechangeloglock` created as on PostgreSQL, one row
+ * per change set in `orderexecuted`, `filename` the changelog's path under the search path. Each change set is sent as
+ * Liquibase sends it: a formatted-SQL change set's text, and for the XML change types the statements Liquibase's
+ * PostgreSQL generators print for them (`liquibase update-sql`: `public.` qualified, the key named `<table>_pkey`,
+ * `autoIncrement` as an identity), given here by `generated`. `md5sum` is Liquibase's version-9 checksum for a
+ * formatted-SQL change set (recomputed here from Liquibase's algorithm); for an XML change type it is a checksum of
+ * Liquibase's own serialisation of the change, which neither this test nor dbee recomputes: a stand-in value.
+ */
+export function liquibaseRun(
+  folder: string,
+  changelogs: { file: string; generated?: { author: string; id: string; sql: string[]; description: string }[] }[],
+): ToolRun {
+  const migrations: ToolRun['migrations'] = [];
+  for (const log of changelogs) {
+    const sets = log.generated
+      ? log.generated.map((g) => ({ ...g, md5: `9:${createHash('md5').update(g.description).digest('hex')}` }))
+      : formattedChangeSets(readFileSync(join(folder, log.file), 'utf8')).map((c) => ({
+          ...c,
+          sql: [c.sql],
+          description: 'sql',
+          md5: liquibaseSqlChecksum(c.sql),
+        }));
+    for (const s of sets)
+      migrations.push({
+        sql: s.sql,
+        history: [
+          `INSERT INTO public.databasechangelog (ID, AUTHOR, FILENAME, DATEEXECUTED, ORDEREXECUTED, MD5SUM, DESCRIPTION, COMMENTS, EXECTYPE, CONTEXTS, LABELS, LIQUIBASE, DEPLOYMENT_ID) VALUES (${lit(s.id)}, ${lit(s.author)}, ${lit(log.file)}, NOW(), ${migrations.length + 1}, ${lit(s.md5)}, ${lit(s.description)}, '', 'EXECUTED', NULL, NULL, '4.33.0', '1234567890')`,
+        ],
+      });
+  }
+  return {
+    ddl: [
+      'CREATE TABLE public.databasechangeloglock (ID INTEGER NOT NULL, LOCKED BOOLEAN NOT NULL, LOCKGRANTED TIMESTAMP WITHOUT TIME ZONE, LOCKEDBY VARCHAR(255), CONSTRAINT databasechangeloglock_pkey PRIMARY KEY (ID))',
+      'INSERT INTO public.databasechangeloglock (ID, LOCKED) VALUES (1, FALSE)',
+      'CREATE TABLE public.databasechangelog (ID VARCHAR(255) NOT NULL, AUTHOR VARCHAR(255) NOT NULL, FILENAME VARCHAR(255) NOT NULL, DATEEXECUTED TIMESTAMP WITHOUT TIME ZONE NOT NULL, ORDEREXECUTED INTEGER NOT NULL, EXECTYPE VARCHAR(10) NOT NULL, MD5SUM VARCHAR(35), DESCRIPTION VARCHAR(255), COMMENTS VARCHAR(255), TAG VARCHAR(255), LIQUIBASE VARCHAR(20), CONTEXTS VARCHAR(255), LABELS VARCHAR(255), DEPLOYMENT_ID VARCHAR(10))',
+    ],
+    migrations,
+  };
+}

@@ -54,6 +54,7 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
     },
   ],
   graph: { readsOnly: 'writes a page' },
+  docs: { readsOnly: 'writes a site; its board reads ledgers through status and log' },
   baseline: { readsOnly: 'writes migrations/baseline.yaml; reads no database' },
   check: { readsOnly: "a dry run of the application's queries" },
   advise: {
@@ -211,9 +212,6 @@ const MATRIX: Record<CommandName, Row[] | { readsOnly: string }> = {
       driven: true,
       // The gap from the target as it is to the source: a view made by hand on the target is dropped by the plan.
       onHandEdit: 'puts back',
-      notApplicable: {
-        converged: "its desired side is another environment's live schema, not sources: not compared with it yet",
-      },
       // The source environment holds a view the target does not: the clone creates it there.
       setup: async (w) => {
         w.w.write('a/x.sql', 'CREATE VIEW a.x AS SELECT id FROM a.t;');

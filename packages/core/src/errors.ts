@@ -128,6 +128,11 @@ export const ERROR_CODES = {
     about: 'a deployment failed while applying; the ledger records what ran, a re-run resumes.',
   },
   DISABLE_INCOMPLETE: { exit: 2, about: '`disable` could not finish; the message says what is left.' },
+  DOCS_STALE: {
+    exit: 1,
+    about: 'the committed docs differ from what `dbee docs` writes from the sources: write them again.',
+  },
+  DOCS_VIEWPOINT_EMPTY: { exit: 1, about: 'a `docs.viewpoints` table pattern of db.yaml matches no table.' },
   DRIFT: {
     exit: 1,
     about: 'the target differs from what its ledger says was deployed (a hand edit); refused before anything runs.',
@@ -187,6 +192,11 @@ export const ERROR_CODES = {
   GATE_TICKET_MISMATCH: { exit: 1, about: "the ticket does not match the environment's pattern." },
   GATE_TICKET_REQUIRED: { exit: 1, about: 'the environment requires `--ticket`.' },
   GIT_REF: { exit: 1, about: 'a name that is not a commit, branch or tag of the repository.' },
+  IMPORT_BEHIND: {
+    exit: 1,
+    about:
+      "`import --env`: the environment lacks migrations the other tool's folder records as run, which dbee cannot run for it (Rails' Ruby migrations).",
+  },
   IMPORT_CHECKSUM_MISMATCH: {
     exit: 1,
     about:

@@ -111,6 +111,7 @@ export type {
   SequenceValue,
   SubscriptionHealth,
 } from './engine/blue-green-role';
+export type { HistoryTable, ImportRole, RenderedToolChange, ToolChange } from './engine/import-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
 export type { DefinitionForm, SameDefinition } from './schema/definition-form';

@@ -40,6 +40,7 @@ import { dropStatement, quoteIdent } from './render/drop-statement';
 import { postgresFacts } from './introspect/postgres-facts';
 import { copySample, maintainedColumns, missingRows } from './shadow/scratch-rows';
 import * as lazy from './lazy-roles';
+import { postgresImport } from './import/postgres-import';
 
 export const postgresCapabilities: EngineCapabilities = {
   transactionalDdl: true,
@@ -88,6 +89,7 @@ export function createPostgresEngine(): Engine {
     lineage: { read: readQueryLineage },
     preview: lazyRole(() => lazy.preview().postgresPreview),
     blueGreen: lazyRole(() => lazy.blueGreen().postgresBlueGreen),
+    import: postgresImport,
     // The scanner's keyword list quotes identifiers in the SQL sent (parse/names.ts): loaded while the connection opens.
     connect: async (environment, { workspaceRoot }) =>
       (

@@ -539,6 +539,19 @@ export const projectConfig = z.strictObject({
           from: z.string(),
           to: z.string(),
         }),
+        /** A view or materialized view renamed in its schema (ALTER VIEW / MATERIALIZED VIEW ... RENAME TO). */
+        z.strictObject({ kind: z.literal('view'), schema: z.string(), from: z.string(), to: z.string() }),
+        /**
+         * A function or procedure renamed in its schema. `args`: its argument types as PostgreSQL prints them
+         * (`[integer, text]`), needed only when the old name has several overloads.
+         */
+        z.strictObject({
+          kind: z.literal('function'),
+          schema: z.string(),
+          from: z.string(),
+          to: z.string(),
+          args: z.array(z.string()).optional(),
+        }),
       ]),
     )
     .optional(),
@@ -574,6 +587,30 @@ export const projectConfig = z.strictObject({
    * reference, up to `preview.referenceRows` per table (docs/preview.md).
    */
   referenceData: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'a table as schema.name')).optional(),
+  /**
+   * `dbee docs` (docs/docs-site.md): `viewpoints`, named sets of tables, each with a description and an ER diagram of
+   * its own (a business area of a schema too big to draw whole). Tables as `schema.name` patterns, `*` for any run of
+   * characters (`sales.order*`); each must match a table of the documented projects.
+   */
+  docs: z
+    .strictObject({
+      viewpoints: z
+        .array(
+          z.strictObject({
+            name: identifier,
+            description: z.string().optional(),
+            tables: z
+              .array(
+                z
+                  .string()
+                  .regex(/^[^.\s]+\.[^.\s]+$/, 'a table as schema.name, `*` for any characters: "sales.order*"'),
+              )
+              .min(1, 'a viewpoint names at least one table'),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
   /** Per-environment overrides. */
   environments: z
     .record(

@@ -9,8 +9,9 @@ import type { PlanStep } from '../plan/plan';
 import { modelChanges } from '../planner/plan-changes';
 import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey, type Change } from '../schema/change';
-import { projectScope } from '../schema/managed-scope';
-import { desiredModelCached, desiredModelFor } from './desired';
+import { projectScope, type SchemaScope } from '../schema/managed-scope';
+import type { SchemaModel } from '../schema/model';
+import { desiredModelFor } from './desired';
 import { NAMED, nameOf, narrowModel } from './narrow';
 
 export type { Convergence, Divergence } from '../check/verify-result';
@@ -24,12 +25,30 @@ export interface ConvergeInput {
   /** The database the steps ran on: the scratch copy of a dry run, or the target of a real run. Only read. */
   conn: Connection;
   /** The steps that ran: what they touched is what is compared. */
-  steps: readonly PlanStep[];
-  /**
-   * Compare a project only when its sources' model is at hand (in the cache, as planning a diff or a dry run left
-   * it): a real run never builds one. A project without it is in `notCompared`, with why.
-   */
-  cachedOnly?: boolean;
+  steps: readonly TouchedStep[];
+  /** What the state must equal, when it is not the sources (a clone: the source environment). Absent: the sources. */
+  against?: ConvergeAgainst;
+}
+
+/** What the check reads of a step: its project, its object, and whether it creates it only when the name is free. */
+export type TouchedStep = Pick<PlanStep, 'project' | 'key' | 'objectKey' | 'action' | 'statements'>;
+
+/**
+ * Another state than the sources that a run must reach: a clone's source environment, read live. Its model is cut to
+ * the same names as the state reached, and both go through `sides` (the rule of what is compared) before the
+ * comparison `diff` makes.
+ */
+export interface ConvergeAgainst {
+  /** How the run names it: `staging`, `the state before the release`. */
+  label: string;
+  /** The scope the state reached is read in (a clone reads both sides whole: `environmentScope`). */
+  scope: SchemaScope;
+  /** The model of `project` the state must equal (read once: it is narrowed to the names the steps touched). */
+  model(project: string): Promise<SchemaModel>;
+  /** The two models as they are compared (a clone: `compareEnvironments`). Default: as they are. */
+  sides?(reached: SchemaModel, wanted: SchemaModel): { reached: SchemaModel; wanted: SchemaModel };
+  /** Whether owners are compared. */
+  owners: boolean;
 }
 
 /**
@@ -38,11 +57,12 @@ export interface ConvergeInput {
  * relations, routines and types its steps name (a table with its columns, constraints, indexes, triggers and
  * policies) are read from `conn` by name (`SchemaScope.names`: no whole-schema read) and compared with the same names
  * of the sources' model; each object that still differs is a `Divergence`, with the changes a diff would still plan.
+ * The sources' model is the one planning left in the cache, or is built here (a project planned from its files alone).
  * One function for every caller: the dry run on its copy (runner/verify.ts), the real run on the target
- * (runner.ts, `RunOptions.converge`).
+ * (runner.ts, `RunOptions.converge`, through `convergedOnTarget`).
  */
 export async function convergence(ctx: OperationContext, input: ConvergeInput): Promise<Convergence> {
-  const { engine, conn, steps } = input;
+  const { engine, steps } = input;
   const out: Convergence = { compared: [], divergences: [], notCompared: [] };
   const projects = [...new Set(steps.map((s) => s.project))];
   for (const project of projects) {
@@ -59,46 +79,74 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
     if (!engine.diff) {
       out.notCompared.push({
         project,
-        reason: `the ${engine.name} engine reads no model of a database to compare with the sources`,
+        reason: `the ${engine.name} engine reads no model of a database to compare with ${input.against?.label ?? 'the sources'}`,
       });
       continue;
     }
-    const model = input.models.find((m) => m.project.name === project);
-    if (!model) {
-      out.notCompared.push({ project, reason: 'its sources are not loaded in this run' });
+    const sides = await (input.against
+      ? againstOther(input, input.against, project, names)
+      : againstSources(ctx, input, project, names));
+    if ('reason' in sides) {
+      out.notCompared.push({ project, reason: sides.reason });
       continue;
     }
-    // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
-    // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
-    const needed = ctx.workspace.withDependencies(project);
-    const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
-    const toLoad = needed.filter((p) => !whole.has(p.name));
-    for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
-      whole.set(m.project.name, m);
-    const own = needed.map((p) => whole.get(p.name)!);
-    const args = { engine, environment: input.environment, models: [...own], target: project };
-    if (input.cachedOnly && !desiredModelCached(ctx, args)) {
-      out.notCompared.push({
-        project,
-        reason: 'planned from its source files, whose model no diff or dry run of these sources has built yet',
-      });
-      continue;
-    }
-    const [desired, reached] = await Promise.all([
-      desiredModelFor(ctx, args),
-      engine.diff.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
-    ]);
-    const changes = modelChanges(engine, narrowModel(reached, names), narrowModel(desired.model, names), {
-      owners: model.graph.manage?.owners ?? false,
-    });
+    const changes = modelChanges(engine, sides.reached, sides.wanted, { owners: sides.owners });
     out.compared.push(...[...names].sort());
     out.divergences.push(...divergencesOf(changes, names));
   }
   return out;
 }
 
+/** The state reached and the one wanted, cut to `names`, and whether owners are compared; or why not compared. */
+type Sides = { reached: SchemaModel; wanted: SchemaModel; owners: boolean } | { reason: string };
+
+/** The state reached on `names` and the sources' model of `project` (the cached one, or built now). */
+async function againstSources(
+  ctx: OperationContext,
+  input: ConvergeInput,
+  project: string,
+  names: ReadonlySet<string>,
+): Promise<Sides> {
+  const { engine, conn } = input;
+  const model = input.models.find((m) => m.project.name === project);
+  if (!model) return { reason: 'its sources are not loaded in this run' };
+  // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
+  // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
+  const needed = ctx.workspace.withDependencies(project);
+  const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
+  const toLoad = needed.filter((p) => !whole.has(p.name));
+  for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
+    whole.set(m.project.name, m);
+  const own = needed.map((p) => whole.get(p.name)!);
+  const args = { engine, environment: input.environment, models: [...own], target: project };
+  const [desired, reached] = await Promise.all([
+    desiredModelFor(ctx, args),
+    engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
+  ]);
+  return {
+    reached: narrowModel(reached, names),
+    wanted: narrowModel(desired.model, names),
+    owners: model.graph.manage?.owners ?? false,
+  };
+}
+
+/** The state reached on `names` and another state (`ConvergeAgainst`), through its rule of what is compared. */
+async function againstOther(
+  input: ConvergeInput,
+  against: ConvergeAgainst,
+  project: string,
+  names: ReadonlySet<string>,
+): Promise<Sides> {
+  const [wanted, reached] = await Promise.all([
+    against.model(project),
+    input.engine.diff!.introspect(input.conn, { ...against.scope, names: [...names] }),
+  ]);
+  const cut = { reached: narrowModel(reached, names), wanted: narrowModel(wanted, names) };
+  return { ...(against.sides?.(cut.reached, cut.wanted) ?? cut), owners: against.owners };
+}
+
 /** A step that creates its object only when the name is free (`CREATE TABLE IF NOT EXISTS …`). */
-function acceptsExisting(step: PlanStep): boolean {
+function acceptsExisting(step: TouchedStep): boolean {
   return step.statements.some((sql) => /^\s*CREATE\s+(?:UNLOGGED\s+)?\w+(?:\s+\w+)?\s+IF\s+NOT\s+EXISTS\b/i.test(sql));
 }
 
@@ -107,7 +155,7 @@ function acceptsExisting(step: PlanStep): boolean {
  * finds it (an index, trigger, constraint or policy by its table's); a migration, or an object no read finds by name
  * (a schema, an extension, an aggregate, a role), names none.
  */
-export function touchedNames(steps: readonly PlanStep[]): Set<string> {
+export function touchedNames(steps: readonly TouchedStep[]): Set<string> {
   const out = new Set<string>();
   for (const s of steps) {
     if (s.action === 'migrate' || !s.objectKey || !NAMED.has(s.objectKey.kind)) continue;
@@ -151,12 +199,13 @@ export function notConverged(
   project: string | null,
   divergences: readonly Divergence[],
   where: 'copy' | 'target',
+  against = 'the sources',
 ): DbeeError {
   const list = divergences.map((d) => `\n  ${d.object}: ${d.what.join(', ')}`).join('');
   const who = project ? `${project}: ` : '';
   if (where === 'copy')
     return new DbeeError(
-      `${who}the plan applies on a copy of the target's schemas, but the copy then differs from the sources (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
+      `${who}the plan applies on a copy of the target's schemas, but the copy then differs from ${against} (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
       {
         code: 'DRY_RUN_NOT_CONVERGED',
         hint: 'the real run would leave the target different from its sources: this is a planning gap of dbee (please report it with the objects above); write the missing change as a versioned migration meanwhile',
@@ -165,7 +214,7 @@ export function notConverged(
       },
     );
   return new DbeeError(
-    `${who}every step applied, but the objects the deployment touched differ from the sources (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
+    `${who}every step applied, but the objects the deployment touched differ from ${against} (${divergences.length} object${divergences.length === 1 ? '' : 's'}; what a diff would still do):${list}`,
     {
       code: 'NOT_CONVERGED',
       hint: '`dbee diff` shows the difference; deploy again to plan it, or write it as a versioned migration',
@@ -173,4 +222,31 @@ export function notConverged(
       details: { objects: divergences.map((d) => d.object) },
     },
   );
+}
+
+/**
+ * What a real run does with a `Convergence` (`RunOptions.converge`'s answer): a difference fails the deployment
+ * (`NOT_CONVERGED`, exit 2, the objects recorded in the ledger's summary); otherwise the line it says.
+ */
+export function convergedOnTarget(
+  project: string,
+  c: Convergence,
+  against = 'the sources',
+): { error: DbeeError | null; objects: string[]; said: string | null } {
+  if (c.divergences.length)
+    return {
+      error: notConverged(project, c.divergences, 'target', against),
+      objects: c.divergences.map((d) => d.object),
+      said: null,
+    };
+  const why = c.notCompared.map((n) => n.reason).join('; ');
+  return {
+    error: null,
+    objects: [],
+    said: c.compared.length
+      ? `${project}: converged: ${c.compared.length === 1 ? 'the object the deployment touched equals' : `the ${c.compared.length} objects the deployment touched equal`} ${against}`
+      : why
+        ? `${project}: not compared with ${against} after deploying (${why})`
+        : null,
+  };
 }

@@ -297,11 +297,16 @@ export function reachedRenames(renames: RenameDeclaration[], to: SchemaModel): R
   const table = (schema: string, name: string | undefined) =>
     to.tables.find((t) => t.key.schema === schema && t.key.name === name);
   return renames.filter((r) =>
-    r.kind === 'table'
-      ? table(r.schema, r.to) !== undefined
-      : (
-          table(r.schema, r.table) ?? table(r.schema, renames.find((t) => t.kind === 'table' && t.from === r.table)?.to)
-        )?.columns.some((c) => c.name === r.to),
+    r.kind === 'view'
+      ? to.views.some((v) => v.key.schema === r.schema && v.key.name === r.to)
+      : r.kind === 'function'
+        ? to.routines.some((x) => x.key.schema === r.schema && x.key.name === r.to)
+        : r.kind === 'table'
+          ? table(r.schema, r.to) !== undefined
+          : (
+              table(r.schema, r.table) ??
+              table(r.schema, renames.find((t) => t.kind === 'table' && t.from === r.table)?.to)
+            )?.columns.some((c) => c.name === r.to),
   );
 }
 

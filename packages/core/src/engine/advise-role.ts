@@ -10,6 +10,11 @@ export interface AdviseRole {
   tables(conn: Connection, schemas: string[]): Promise<AdviseTable[]>;
   /** The indexes of the tables of `schemas`, with their use since the statistics were reset. */
   indexes(conn: Connection, schemas: string[]): Promise<AdviseIndex[]>;
+  /**
+   * Every relation name of `schemas` (tables, partitions, indexes, views, sequences...): the names an advised index
+   * must not take, as `schema` → names.
+   */
+  relationNames(conn: Connection, schemas: string[]): Promise<Map<string, Set<string>>>;
   /** The foreign keys of the tables of `schemas` (referencing side). */
   foreignKeys(conn: Connection, schemas: string[]): Promise<ColumnSet[]>;
   /** Extended statistics objects on the tables of `schemas`. */
@@ -86,6 +91,11 @@ export interface PartitionIndex {
   attachTo: { schema: string; name: string };
   /** A leaf partition (a table with rows): built `CONCURRENTLY`; a sub-partitioned one is made `ON ONLY` it. */
   leaf: boolean;
+  /**
+   * An index the partition has already, on the same columns (plain b-tree, not unique, not partial): attached, not
+   * built again (as a `CREATE INDEX` on the parent would do itself).
+   */
+  existing?: boolean;
 }
 
 /** A plain index on columns of one table: what the advice proposes. */

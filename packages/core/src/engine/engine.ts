@@ -24,6 +24,7 @@ export type {
 import type { AdviseRole, StatisticsAdviceRole } from './advise-role';
 import type { BackfillRole } from './backfill-role';
 import type { BlueGreenRole } from './blue-green-role';
+import type { ImportRole } from './import-role';
 import type { LockTimeouts } from './lock-timeouts';
 export type { LockTimeouts } from './lock-timeouts';
 
@@ -181,9 +182,16 @@ export interface LedgerDialect {
   /**
    * Whether the DDL of one upgrade can run in one transaction with the row that records it. Default true
    * (PostgreSQL). False (Teradata: a DDL statement must end its transaction): each statement runs on its own, then
-   * the version row is written; an upgrade interrupted half-way must be finished by hand.
+   * the version row is written; an upgrade interrupted half-way is finished by the next run (`appliedBefore`).
    */
   transactionalDdl?: boolean;
+  /**
+   * With `transactionalDdl: false`: whether `error`, raised by a statement of an upgrade, says that the statement took
+   * effect before (the table or column is there: a run killed between two statements of the upgrade made it), so that
+   * the next run goes on with the upgrade instead of failing on its first statement for ever. E.g. Teradata's 3803
+   * (table exists) and 3933 (column exists). Default: none.
+   */
+  appliedBefore?(error: unknown): boolean;
   /**
    * The clause that makes an INSERT into `objects` replace the row of the same project and object key, e.g.
    * `ON CONFLICT (project, object_key) DO UPDATE SET checksum = EXCLUDED.checksum, ...` (PostgreSQL): one statement
@@ -1282,6 +1290,8 @@ export interface Engine {
   readonly preview?: PreviewRole;
   /** Blue/green deployments: a green copy kept in sync by logical replication, switched over and back. PostgreSQL. */
   readonly blueGreen?: BlueGreenRole;
+  /** `dbee import`: other tools' history tables read, their changes rendered. PostgreSQL. */
+  readonly import?: ImportRole;
 }
 
 /** What a preview database records about itself, where the engine keeps it (a database comment, a file). */
@@ -1296,8 +1306,10 @@ export interface PreviewRecord {
   createdAt: string;
   /**
    * A preview whose creation did not finish (the process was killed while making it): `name` is the database or
-   * folder it was being made under, which only dbee makes; `base`, `branch` and `createdAt` are empty when its
-   * record was not written yet. `list` shows it, `cleanup` drops it, a `create` of the same name replaces it.
+   * folder it was being made under, which only dbee makes (`base`, `branch` and `createdAt` are empty when its
+   * record was not written yet), or the preview's own name when its database was made but its structure (clone,
+   * reference data, seed files) was not recorded complete (`PreviewRole.markMade`). `list` shows it, `cleanup` drops
+   * it, a `create` of the same name replaces it.
    */
   halfMade?: boolean;
 }
@@ -1330,6 +1342,11 @@ export interface PreviewRole {
    * `PreviewRecord.halfMade`, which the next create of that name replaces); false when one of that name exists already.
    */
   create(base: ResolvedEnvironment, place: PreviewPlace, record: PreviewRecord): Promise<boolean>;
+  /**
+   * Record that preview `name`'s structure is complete (cloned, reference data copied, seed files run): until then
+   * `list` gives it as `halfMade`, so that a create killed while making it is never taken for a ready preview.
+   */
+  markMade(base: ResolvedEnvironment, place: PreviewPlace, name: string): Promise<void>;
   /** The previews made beside `base` (of any base environment sharing its server or folder), oldest first. */
   list(base: ResolvedEnvironment, place: PreviewPlace): Promise<PreviewRecord[]>;
   /** Drop preview `name` (its sessions ended first); false when there was none. */
@@ -1389,7 +1406,8 @@ export type EngineRole =
   | 'locks'
   | 'lineage'
   | 'preview'
-  | 'blueGreen';
+  | 'blueGreen'
+  | 'import';
 
 /**
  * The role `role` of `engine`, or a `DbeeError` `ENGINE_CAPABILITY` saying that the engine cannot do `what`, e.g.
@@ -1430,4 +1448,5 @@ const ROLE_REASON: Record<EngineRole, string> = {
   lineage: 'it has no parser for the columns a query reads',
   preview: "it cannot make a database beside an environment's, nor clone a structure into one",
   blueGreen: 'it has no logical replication to keep a green copy in sync',
+  import: "it reads no other tool's history and renders no other tool's changes",
 };

@@ -26,10 +26,11 @@ const FLEET_OPERATIONS: { [K in CommandName]?: FleetOperation<K> } = {
 };
 
 /**
- * The commands without an `--env` (`clone` names its two environments itself): an operation reads this, not the option
+ * The commands without an `--env` of one database (`clone` names its two environments itself, `docs` reads a list of
+ * them for its board): an operation reads this, not the option
  * schemas, which a command given valid options does not load (dispatch.test.ts checks it against them).
  */
-export const COMMANDS_WITHOUT_ENV: ReadonlySet<CommandName> = new Set<CommandName>(['clone']);
+export const COMMANDS_WITHOUT_ENV: ReadonlySet<CommandName> = new Set<CommandName>(['clone', 'docs']);
 
 /**
  * The fleet an operation works with (its `--env`, else DBEE_ENV, else the default environment, as for one database);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DbeeError } from '../errors';
 import { canonicalVersion } from '../sources/discover';
 import { byVersion, duplicateVersions, filesUnder, invalid, readText, requireFolder, slug, throwAll } from './files';
-import { hasColumn, sqlName, text } from './history';
+import { sqlName, text } from './history';
 import type { ImportedMigration, Importer } from './imported';
 
 const FILE = /^(\d+)_(.*)\.(up|down)\.sql$/;
@@ -64,8 +64,8 @@ export const golangMigrate: Importer = {
     throwAll(problems, display);
     return { migrations, repeatables: [], smoke: [], variables: {}, skipped };
   },
-  async history(conn, table, folder) {
-    if (!(await hasColumn(conn, table, 'dirty')))
+  async history(conn, table, folder, engine) {
+    if (!(await engine.hasColumn(conn, table, 'dirty')))
       throw new DbeeError(
         `${table.schema}.${table.name} has no column dirty: it is not golang-migrate's history (dbmate's has the same name)`,
         { code: 'IMPORT_NO_HISTORY', hint: 'import with --from dbmate if dbmate migrated this database' },

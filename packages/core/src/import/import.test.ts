@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPostgresEngine } from '@dbee/postgres';
+import { requireRole } from '../engine/engine';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { flywayChecksum } from './checksums';
 import { gooseSections } from './goose';
@@ -10,6 +12,7 @@ import { IMPORTERS } from './tools';
 import { changeId } from './sqitch';
 import { appliedMigrations } from './verify';
 
+const ROLE = requireRole(createPostgresEngine(), 'import', 'import');
 const dirs: string[] = [];
 function folder(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'dbee-import-'));
@@ -74,7 +77,7 @@ describe('the readers refuse what they cannot map, with file and line, all toget
       '00002_b.go': 'package migrations\n',
       '00003_c.sql': '-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n',
     });
-    expect(problems(() => IMPORTERS.goose.read(dir, 'legacy'))).toEqual([
+    expect(problems(() => IMPORTERS.goose.read(dir, 'legacy', ROLE))).toEqual([
       'legacy/00001_a.sql:2 -- +goose ENVSUB ON is not an annotation the import knows (Up, Down, StatementBegin, StatementEnd, NO TRANSACTION)',
       'legacy/00002_b.go:1 00002_b.go is a Go migration, which dbee cannot convert',
       'legacy/00003_c.sql:2 -- +goose StatementBegin without its StatementEnd',
@@ -105,7 +108,7 @@ describe('the readers refuse what they cannot map, with file and line, all toget
       'R__views.sql': 'CREATE OR REPLACE VIEW v AS SELECT 1 AS one;\n',
       'README.md': 'notes\n',
     });
-    expect(problems(() => IMPORTERS.flyway.read(dir, 'legacy'))).toEqual([
+    expect(problems(() => IMPORTERS.flyway.read(dir, 'legacy', ROLE))).toEqual([
       'legacy/V1__a.sql:1 placeholder ${nope} has no value in flyway.conf / flyway.toml (none in the folder)',
       'legacy/afterMigrate.sql:1 afterMigrate.sql is a Flyway callback, which dbee has no equivalent of',
       'legacy/V1__a.sql:1 version 1 is used twice (V01__b.sql and V1__a.sql)',
@@ -121,7 +124,7 @@ describe('the readers refuse what they cannot map, with file and line, all toget
       'db/sql/U1_1__Init.sql': 'DROP TABLE t;\n',
       'db/sql/R__View.sql': 'CREATE OR REPLACE VIEW v AS SELECT id FROM t;\n',
     });
-    const read = IMPORTERS.flyway.read(dir, 'legacy');
+    const read = IMPORTERS.flyway.read(dir, 'legacy', ROLE);
     expect(read.migrations.map((m) => [m.version, m.name, m.up, m.down])).toEqual([
       ['1.1', 'Init', 'CREATE TABLE t (id int);\nALTER TABLE t OWNER TO {{owner}};\n', 'DROP TABLE t;\n'],
     ]);
@@ -138,9 +141,30 @@ describe('the readers refuse what they cannot map, with file and line, all toget
         2,
       ),
     });
-    expect(problems(() => IMPORTERS.drizzle.read(dir, 'legacy'))).toEqual([
+    expect(problems(() => IMPORTERS.drizzle.read(dir, 'legacy', ROLE))).toEqual([
       'legacy/meta/_journal.json:7 the journal lists 0000_x.sql, which is not in the folder',
     ]);
+  });
+});
+
+describe('rails: db/structure.sql only', () => {
+  it('refuses db/schema.rb, and a migration of db/migrate that the dump does not list (a stale dump)', () => {
+    expect(
+      problems(() => IMPORTERS.rails.read(folder({ 'db/schema.rb': 'ActiveRecord::Schema.define {}\n' }), 'app', ROLE)),
+    ).toEqual(['app/db/schema.rb:1 db/schema.rb is Ruby, which dbee does not read']);
+    const dir = folder({
+      'db/structure.sql':
+        "SET statement_timeout = 0;\nCREATE TABLE public.t (id int);\n\nINSERT INTO \"schema_migrations\" (version) VALUES\n('1'),\n('2');\n",
+      'db/migrate/1_a.rb': '',
+      'db/migrate/2_b.rb': '',
+      'db/migrate/3_c.rb': '',
+    });
+    expect(problems(() => IMPORTERS.rails.read(dir, 'app', ROLE))).toEqual([
+      "app/db/migrate/3_c.rb:1 migration 3 is not in db/structure.sql's schema_migrations: the dump is older than the migrations",
+    ]);
+    rmSync(join(dir, 'db/migrate/3_c.rb'));
+    const read = IMPORTERS.rails.read(dir, 'app', ROLE);
+    expect([read.migrations[0]!.up, read.recorded]).toEqual(['CREATE TABLE public.t (id int);\n', ['1', '2']]);
   });
 });
 
@@ -148,7 +172,7 @@ describe('the history against the folder', () => {
   const dir = () => folder({ '1_a.up.sql': 'SELECT 1;\n', '2_b.up.sql': 'SELECT 2;\n', '3_c.up.sql': 'SELECT 3;\n' });
 
   it('golang-migrate: the current version and every one before it', () => {
-    const read = IMPORTERS['golang-migrate'].read(dir(), 'legacy');
+    const read = IMPORTERS['golang-migrate'].read(dir(), 'legacy', ROLE);
     const applied = appliedMigrations(
       IMPORTERS['golang-migrate'],
       read,

@@ -1,4 +1,5 @@
 import type { Connection } from '../engine/connection';
+import type { ImportRole } from '../engine/import-role';
 import type { TableName } from './history';
 
 /** One migration of another tool, as dbee will write it. */
@@ -19,6 +20,8 @@ export interface ImportedMigration {
   checksum?: string;
   /** Other texts the tool's history may hold for it (Prisma also accepts the script with its line endings as LF). */
   alsoAccepted?: string[];
+  /** Why its checksum cannot be recomputed although the tool keeps one (printed as "checksum not verified (…)"). */
+  unverifiable?: string;
   /** What dbee writes above the script (why it looks as it does), without the comment marks. */
   notes?: string[];
 }
@@ -30,6 +33,8 @@ export interface ImportedRepeatable {
   text: string;
   /** Its file in the tool's folder. */
   file: string;
+  /** The tool's name for it in its history, when the history lists it (a Liquibase `runOnChange` change set). */
+  id?: string;
 }
 
 /** A verification of the tool (Sqitch `verify/`), written as a dbee smoke check. */
@@ -49,8 +54,12 @@ export interface ImportedFolder {
   variables: Record<string, string>;
   /** Files of the folder that are not migrations and were left out, each with why (printed). */
   skipped: string[];
+  /** What the import mapped to something close rather than the same (a Liquibase context kept as a note), printed. */
+  notices?: string[];
   /** The tool's own name of the project, which its history is kept under (Sqitch's `%project`). */
   project?: string;
+  /** The versions the folder says its tool recorded (the `schema_migrations` list of Rails' db/structure.sql). */
+  recorded?: string[];
 }
 
 /** One row (or the state) of the tool's history table, as the import compares it with the folder. */
@@ -65,6 +74,8 @@ export interface HistoryEntry {
   label: string;
   /** When the tool applied it, for the record (text), or null. */
   at: string | null;
+  /** Why its checksum cannot be compared with the file's (a checksum version dbee does not recompute), if so. */
+  unverifiable?: string;
 }
 
 /**
@@ -81,14 +92,17 @@ export interface History {
 export interface Importer {
   /** The tool's name as `--from` takes it. */
   tool: string;
-  /** Read `folder` (absolute; `display` is how messages name it): every problem thrown together, with file and line. */
-  read(folder: string, display: string): ImportedFolder;
+  /**
+   * Read `folder` (absolute; `display` is how messages name it): every problem thrown together, with file and line.
+   * `engine` renders what the tool describes without SQL (Liquibase's change types).
+   */
+  read(folder: string, display: string, engine: ImportRole): ImportedFolder;
   /** Its history table by default (`[schema.]table`). */
   table: string;
   /** Where the folder's own configuration puts the history table (Flyway's `flyway.table`), else `table`. */
   tableOf?(folder: string, display: string): string;
   /** Read its history table (its existence checked already) against the folder's migrations. */
-  history(conn: Connection, table: TableName, folder: ImportedFolder): Promise<History>;
+  history(conn: Connection, table: TableName, folder: ImportedFolder, engine: ImportRole): Promise<History>;
   /** How the tool clears a failed entry, for the refusal's hint. */
   repair: string;
 }

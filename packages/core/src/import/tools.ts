@@ -5,7 +5,9 @@ import { flyway } from './flyway';
 import { golangMigrate } from './golang-migrate';
 import { goose } from './goose';
 import type { Importer } from './imported';
+import { liquibase } from './liquibase';
 import { prisma } from './prisma';
+import { rails } from './rails';
 import { sqitch } from './sqitch';
 
 /** Each tool `--from` names, its reader: the compiler refuses a tool without one. */
@@ -17,4 +19,6 @@ export const IMPORTERS: { [K in (typeof IMPORT_TOOLS)[number]]: Importer } = {
   prisma,
   drizzle,
   sqitch,
+  liquibase,
+  rails,
 };

@@ -45,7 +45,7 @@ export function appliedMigrations(
       continue;
     }
     let evidence = `applied by ${importer.tool}${e.at ? ` at ${e.at}` : ''}`;
-    if (e.checksum !== null && m.checksum !== undefined) {
+    if (e.checksum !== null && m.checksum !== undefined && !e.unverifiable) {
       const accepted = [m.checksum, ...(m.alsoAccepted ?? [])];
       if (!accepted.includes(e.checksum)) {
         problems.push(
@@ -60,7 +60,7 @@ export function appliedMigrations(
       }
       evidence += ', checksum verified';
     } else
-      evidence += `, checksum not verified (${m.checksum === undefined ? `${importer.tool} keeps none` : 'none in the history'})`;
+      evidence += `, checksum not verified (${e.unverifiable ?? m.unverifiable ?? (m.checksum === undefined ? `${importer.tool} keeps none` : 'none in the history')})`;
     out.set(m.id, { migration: m, evidence });
   }
   for (const i of history.implied) {

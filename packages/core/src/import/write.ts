@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ImportRole } from '../engine/import-role';
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { canonicalVersion } from '../sources/discover';
 import type { ImportedFolder, ImportedMigration } from './imported';
@@ -24,13 +25,13 @@ export interface ImportTarget {
 }
 
 /** Every file of the imported project: migrations with their rollbacks, object files, smoke checks, a new db.yaml. */
-export function projectFiles(imported: ImportedFolder, target: ImportTarget): ProjectFile[] {
+export function projectFiles(imported: ImportedFolder, target: ImportTarget, engine: ImportRole): ProjectFile[] {
   const files: ProjectFile[] = [];
   if (target.existingVariables === null) files.push({ path: 'db.yaml', text: dbYaml(imported, target) });
   for (const m of imported.migrations) {
     const base = `migrations/V${m.version}__${m.name}`;
     files.push({ path: `${base}.sql`, text: migrationText(m, target.tool) });
-    files.push({ path: `${base}.rollback.sql`, text: rollbackText(m, target.tool) });
+    files.push({ path: `${base}.rollback.sql`, text: rollbackText(m, target.tool, engine) });
   }
   for (const r of imported.repeatables)
     files.push({ path: r.path, text: `-- Imported from ${target.tool}: ${r.file} (repeatable)\n${r.text}` });
@@ -60,12 +61,12 @@ function migrationText(m: ImportedMigration, tool: string): string {
 }
 
 /** The tool's undo script, or a rollback that refuses to run: never one that does nothing and says it undid. */
-function rollbackText(m: ImportedMigration, tool: string): string {
+function rollbackText(m: ImportedMigration, tool: string, engine: ImportRole): string {
   if (m.down !== null) return `-- Imported from ${tool}: the undo script of ${m.file}\n${m.down}`;
   const why = `migration V${m.version} was imported from ${tool} (${m.file}), which has no undo script for it: write its rollback in this file`;
   return [
     `-- ${tool} has no undo script for ${m.file}. Write this rollback before you need it; until then it refuses to run.`,
-    `DO $$ BEGIN RAISE EXCEPTION '${why.replace(/'/g, "''")}'; END $$;`,
+    `${engine.refusal(why)};`,
     '',
   ].join('\n');
 }

@@ -233,8 +233,12 @@ export abstract class LedgerBase {
       const record = (c: Connection) =>
         c.query(`INSERT INTO ${this.versionTable} (${this.q('version')}) VALUES (${this.p(1)})`, [v + 1]);
       if (this.dialect.transactionalDdl === false) {
-        // A DDL statement must end its transaction (Teradata): each one commits on its own, then the version row.
-        for (const sql of this.dialect.migrations[v]!) await this.conn.execute(sql);
+        // A DDL statement must end its transaction (Teradata): each one commits on its own, then the version row. One
+        // that a killed run already made is done (`appliedBefore`).
+        for (const sql of this.dialect.migrations[v]!)
+          await this.conn.execute(sql).catch((error: unknown) => {
+            if (!this.dialect.appliedBefore?.(error)) throw error;
+          });
         await record(this.conn);
       } else {
         await this.conn.transaction(async (c) => {

@@ -7,7 +7,7 @@ import {
   type CostedQuery,
   type IndexAdvice,
 } from '../advise/missing-indexes';
-import { partitionIndexes } from '../advise/partition-indexes';
+import { freeName, partitionIndexes } from '../advise/partition-indexes';
 import { tableFilter } from '../advise/table-filter';
 import { redundantIndexes, unusedIndexes } from '../advise/existing-indexes';
 import { factsOf, releaseAdvice } from '../advise/release';
@@ -219,7 +219,7 @@ async function gather(
       skipped: workload.flatMap((q) => (q.skipped ? [{ origin: q.query.origin, reason: q.skipped }] : [])),
     },
     proof: proof.ok ? { hypothetical: true } : { hypothetical: false, reason: proof.reason },
-    missingIndexes: missing.map((m) => withStatement(role, m, tables)),
+    missingIndexes: await withStatements(role, conn, missing, tables),
     unprovenCandidates: proof.ok ? [] : candidates(inScope, indexes).singles,
     redundantIndexes: redundant,
     // Every query of the workload, the cheap ones too: an index a cheap query's plan scans is not unused.
@@ -231,18 +231,35 @@ async function gather(
 }
 
 /**
- * An advised index with its statement: `CONCURRENTLY` on a table over the small-table limit; on a partitioned one, `ON
- * ONLY` the parent with each partition's built `CONCURRENTLY` and attached (the parent refuses `CONCURRENTLY`).
+ * The advised indexes with their statements: `CONCURRENTLY` on a table over the small-table limit; on a partitioned
+ * one, `ON ONLY` the parent with each partition's built `CONCURRENTLY` (or the one it has already) and attached (the
+ * parent refuses `CONCURRENTLY`). Every name built is one no relation of its schema has (numbered as PostgreSQL does).
  */
-function withStatement(
+async function withStatements(
   role: AdviseRole,
-  m: IndexAdvice,
+  conn: Connection,
+  advice: IndexAdvice[],
   tables: AdviseTable[],
-): IndexAdvice & { statement: string; tableRows: number } {
-  const table = tables.find((t) => t.schema === m.index.schema && t.name === m.index.table);
-  const rows = table?.rows ?? 0;
-  const partitions = partitionIndexes(m.index, table?.partitions ?? []);
-  return { ...m, tableRows: rows, statement: role.render.createIndex(m.index, rows > SMALL_TABLE_ROWS, partitions) };
+): Promise<(IndexAdvice & { statement: string; tableRows: number })[]> {
+  if (!advice.length) return [];
+  const tableOf = (m: IndexAdvice) => tables.find((t) => t.schema === m.index.schema && t.name === m.index.table);
+  const schemas = [
+    ...new Set(advice.flatMap((m) => [m.index.schema, ...(tableOf(m)?.partitions ?? []).map((p) => p.schema)])),
+  ];
+  const taken = await role.relationNames(conn, schemas);
+  const existing = await role.indexes(conn, schemas);
+  return advice.map((m) => {
+    const table = tableOf(m);
+    const rows = table?.rows ?? 0;
+    const index = { ...m.index, name: freeName(taken, m.index.schema, m.index.name) };
+    const partitions = partitionIndexes(index, table?.partitions ?? [], existing, taken);
+    return {
+      ...m,
+      index,
+      tableRows: rows,
+      statement: role.render.createIndex(index, rows > SMALL_TABLE_ROWS, partitions),
+    };
+  });
 }
 
 /** The statistics section: stale tables with their ANALYZE, extended statistics with their statements. */

@@ -39,6 +39,7 @@ import { sessionSettings, withSession, type DeploymentSession } from '../runner/
 import { checkTicket } from '../promotion/ticket';
 import { judgeSizeHazards } from './size-hazards';
 import type { InFlightReader } from '../diffing/in-flight-work';
+import { convergedOnTarget, convergence, type ConvergeAgainst } from '../diffing/converge';
 
 export type { CloneOptions };
 
@@ -367,7 +368,38 @@ function sourceStates({ project, from, into }: CloneSides): Pick<Plan, 'objectSt
   };
 }
 
-/** The plan run under the target's lock and recorded as a deployment of kind `clone`; a failure is exit 2. */
+/**
+ * What a clone must reach (its convergence check, diffing/converge.ts): the source's schemas as read, compared with
+ * the target's objects the steps touched by the rule the clone's plan was made by (`compareEnvironments`).
+ */
+function cloned(sides: CloneSides, conn: Connection): ConvergeAgainst {
+  const { diff, scope, project, target, source, from } = sides;
+  let roles: string[] = [];
+  return {
+    label: source.name,
+    scope: environmentScope(scope),
+    owners: scope.manage?.owners ?? false,
+    model: async () => {
+      roles = diff.roles ? await diff.roles(conn) : [];
+      return from.model;
+    },
+    sides: (reached, wanted) => {
+      const c = compareEnvironments(scope.manage, reached, wanted, {
+        from: roles,
+        to: from.roles,
+        fromLabel: target.name,
+        toLabel: source.name,
+        grants: project.config.manage?.grants !== false,
+      });
+      return { reached: c.from, wanted: c.to };
+    },
+  };
+}
+
+/**
+ * The plan run under the target's lock and recorded as a deployment of kind `clone`, ending with its convergence
+ * check (the objects it touched equal the source's); a failure, or a difference left, is exit 2.
+ */
 async function applyClone(
   ctx: OperationContext,
   sides: CloneSides,
@@ -399,6 +431,19 @@ async function applyClone(
     schemas: new Map([[project.name, scope.schemas]]),
     manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
     kind: 'clone',
+    converge: async (name, steps) =>
+      convergedOnTarget(
+        name,
+        await convergence(ctx, {
+          engine,
+          environment: target,
+          models: sides.models,
+          conn,
+          steps,
+          against: cloned(sides, conn),
+        }),
+        source.name,
+      ),
   });
   const p = result.projects[0];
   if (p && p.status !== 'succeeded') {

@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { Workspace } from '../config/workspace';
 import type { OperationContext } from '../context/operation-context';
-import type { Connection } from '../engine/engine';
+import { type Connection, requireRole } from '../engine/engine';
+import type { ImportRole } from '../engine/import-role';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
-import { findTable, tableName, type TableName } from '../import/history';
+import { tableName, type TableName } from '../import/history';
 import type { ImportedFolder, Importer } from '../import/imported';
 import { IMPORTERS } from '../import/tools';
 import { appliedMigrations } from '../import/verify';
@@ -22,8 +23,9 @@ import { type AdoptedMigration, adoptWithHistory } from './adopt';
  */
 export async function importProject(ctx: OperationContext, options: ImportOptions): Promise<ExitCodeValue> {
   const importer = toolOf(options);
-  const source = readFolder(ctx, options, importer);
-  const target = writeTarget(ctx, options, source);
+  const engine = importRole(ctx, options);
+  const source = readFolder(ctx, options, importer, engine);
+  const target = writeTarget(ctx, options, source, engine);
   const { write, same } = compareWithDisk(target.root, target.display, target.files);
   report(ctx, options, importer, source, target.display, write, same);
   if (!options.dryRun) writeFiles(target.root, write);
@@ -42,7 +44,13 @@ export async function importProject(ctx: OperationContext, options: ImportOption
         hint: `run \`dbee import ${options.project} --from ${options.from} ${options.folder}\` first (files only), then the dry run with --env`,
       },
     );
-  return recordHistory(ctx, options, importer, source.imported, source.folder, source.display);
+  return recordHistory(ctx, options, importer, engine, source);
+}
+
+/** The engine's import role: an existing project's engine, else PostgreSQL's (a new project is written for it). */
+function importRole(ctx: OperationContext, options: ImportOptions): ImportRole {
+  const engine = ctx.engine(ctx.workspace.projects.get(options.project)?.config.engine ?? 'postgres');
+  return requireRole(engine, 'import', `import another tool's migrations into project ${options.project}`);
 }
 
 function toolOf(options: ImportOptions): Importer {
@@ -55,10 +63,10 @@ function toolOf(options: ImportOptions): Importer {
 }
 
 /** The tool's folder, read and checked (every problem together, nothing written). */
-function readFolder(ctx: OperationContext, options: ImportOptions, importer: Importer) {
+function readFolder(ctx: OperationContext, options: ImportOptions, importer: Importer, engine: ImportRole) {
   const folder = ctx.workspace.commandLinePath(options.folder);
   const display = relative(ctx.workspace.root, folder).split('\\').join('/') || '.';
-  return { folder, display, imported: importer.read(folder, display) };
+  return { folder, display, imported: importer.read(folder, display, engine) };
 }
 
 /** Where the project is (an existing one's folder, else `<workspace>/<project>/`) and the files it gets. */
@@ -66,6 +74,7 @@ function writeTarget(
   ctx: OperationContext,
   options: ImportOptions,
   source: { display: string; imported: ImportedFolder },
+  engine: ImportRole,
 ): { root: string; display: string; files: ProjectFile[] } {
   const existing = ctx.workspace.projects.get(options.project);
   const root = existing?.root ?? join(ctx.workspace.root, options.project);
@@ -87,13 +96,17 @@ function writeTarget(
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const files = projectFiles(source.imported, {
-    project: options.project,
-    tool: options.from!,
-    folder: source.display,
-    schemas,
-    existingVariables: variables as Record<string, string> | null,
-  });
+  const files = projectFiles(
+    source.imported,
+    {
+      project: options.project,
+      tool: options.from!,
+      folder: source.display,
+      schemas,
+      existingVariables: variables as Record<string, string> | null,
+    },
+    engine,
+  );
   return { root, display, files };
 }
 
@@ -118,6 +131,7 @@ function report(
       `  ${m.file} -> migrations/V${m.version}__${m.name}.sql${m.down === null ? ' (rollback refuses to run: no undo script)' : ''}`,
     );
   for (const s of imported.skipped) reporter.info(`  skipped: ${s}`);
+  for (const n of imported.notices ?? []) reporter.info(`  note: ${n}`);
   for (const f of write) reporter.info(`  ${options.dryRun ? 'would write' : 'writes'} ${display}/${f.path}`);
   if (same.length) reporter.info(`  ${same.length} file(s) already there with the same contents`);
 }
@@ -135,10 +149,10 @@ function recordHistory(
   ctx: OperationContext,
   options: ImportOptions,
   importer: Importer,
-  imported: ImportedFolder,
-  folder: string,
-  display: string,
+  engine: ImportRole,
+  source: { folder: string; display: string; imported: ImportedFolder },
 ): Promise<ExitCodeValue> {
+  const { folder, display, imported } = source;
   const table = tableName(options.historyTable ?? importer.tableOf?.(folder, display) ?? importer.table);
   // The project's files may have been written just now: the workspace is read again.
   const fresh: OperationContext = { ...ctx, workspace: Workspace.load(ctx.workspace.root) };
@@ -148,26 +162,27 @@ function recordHistory(
     { project, env, dryRun, assumeYes, ticket, now },
     {
       command: 'import',
-      applied: (steps, conn) => appliedSteps(importer, imported, table, steps, conn),
+      applied: (steps, conn) => appliedSteps(importer, engine, imported, table, steps, conn),
     },
   );
 }
 
 async function appliedSteps(
   importer: Importer,
+  engine: ImportRole,
   imported: ImportedFolder,
   named: TableName,
   steps: PlanStep[],
   conn: Connection,
 ): Promise<AdoptedMigration[]> {
-  const table = await findTable(conn, named);
+  const table = await engine.findTable(conn, named);
   const shown = (named.schema ? `${named.schema}.` : '') + named.name;
   if (!table)
     throw new DbeeError(`${importer.tool}'s history table ${shown} is not on this environment`, {
       code: 'IMPORT_NO_HISTORY',
       hint: `name it with --history-table [schema.]table if ${importer.tool} keeps it elsewhere; an environment ${importer.tool} never migrated needs no import: \`dbee deploy\` builds it`,
     });
-  const history = await importer.history(conn, table, imported);
+  const history = await importer.history(conn, table, imported, engine);
   const applied = appliedMigrations(importer, imported, history, shown);
   const byVersion = new Map(steps.map((s) => [migrationVersionOf(s.objectKey.name), s]));
   return applied.map(({ migration, evidence }) => {

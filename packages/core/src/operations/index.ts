@@ -45,6 +45,7 @@ const OPERATIONS: { [K in CommandName]: () => Promise<Operations[K]> } = {
   import: async () => (await import('./import')).importProject,
   audit: async () => (await import('./audit')).audit,
   graph: async () => (await import('./graph')).graph,
+  docs: async () => (await import('./docs')).docs,
   clone: async () => {
     const [{ clone }, { STRATEGIES }, { inFlightReader }] = await Promise.all([
       import('./clone'),

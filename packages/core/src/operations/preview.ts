@@ -154,19 +154,26 @@ interface PreviewReport {
  * the project and its dependencies from the base (`clone`, with the migrations the base has run) and run the seed
  * files; then check the application's queries against the branch (`check`, when there is a query source), deploy
  * the branch (`deploy`: the pipeline, with its ledger rows and smoke checks), run the smoke checks of every project,
- * and print the report. A new preview whose structure could not be made is dropped again.
+ * and print the report. A new preview whose structure could not be made is dropped again; one whose structure a killed
+ * create did not finish (not recorded made: `PreviewRole.markMade`) is half-made, and made again whole here.
  */
 async function createPreview(ctx: OperationContext, options: PreviewOptions, side: PreviewSide) {
   const { base, role, place } = side;
   const name = previewName(place.prefix, options.name, 'create');
   const seeds = seedFiles(ctx, side.settings);
-  const existing = (await role.list(base, place)).find((p) => p.name === name);
+  let existing = (await role.list(base, place)).find((p) => p.name === name);
   if (existing) refuseFolded(existing, options.name!, 'nothing was changed');
   if (existing && existing.base !== base.name) {
     throw new DbeeError(`preview ${name} was made from ${existing.base}, not ${base.name}`, {
       code: 'PREVIEW_OTHER_BASE',
       hint: `use --env ${existing.base}, or drop it first: dbee preview ${options.project} drop --env ${existing.base} --name ${options.name}`,
     });
+  }
+  if (existing?.halfMade) {
+    // A create killed while making its structure (before its reference data or seed files, say): made again whole.
+    await role.drop(base, place, name);
+    ctx.reporter.info(`preview ${name}: its structure was not finished by an earlier create; it is made again`);
+    existing = undefined;
   }
   if (!existing) await refuseBeyondCount(ctx, side);
   const now = options.now ?? new Date();
@@ -195,6 +202,8 @@ async function createPreview(ctx: OperationContext, options: PreviewOptions, sid
     // A project of the workspace that an earlier create of this preview did not clone (another release project).
     const uncloned = created ? projects : await unclonedProjects(sub, side, environment, projects);
     if (uncloned.length) await makeStructure(sub, side, environment, uncloned, created ? seeds : [], report, created);
+    // Only now is it a preview: a kill before this leaves it half-made (listed so, replaced by the next create).
+    if (created) await role.markMade(base, place, name);
     await checkAndDeploy(sub, options, environment, projects, report);
   } catch (e) {
     report.exitCode = e instanceof DbeeError ? e.exitCode : ExitCode.invalid;

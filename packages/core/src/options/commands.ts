@@ -11,6 +11,7 @@ import { deployCommand } from './deploy';
 import { diffCommand } from './diff';
 import { abortCommand, completeCommand, versionCommand } from './expand';
 import { disableCommand, enableCommand } from './disable';
+import { docsCommand } from './docs';
 import { graphCommand } from './graph';
 import { importCommand } from './import';
 import { logCommand } from './log';
@@ -48,6 +49,7 @@ export const COMMAND_DEFINITIONS = {
   audit: auditCommand,
   clone: cloneCommand,
   graph: graphCommand,
+  docs: docsCommand,
   check: checkCommand,
   advise: adviseCommand,
   'dbt-sources': dbtSourcesCommand,
@@ -97,6 +99,7 @@ export type ImportOptions = CommandOptions<'import'>;
 export type AuditOptions = CommandOptions<'audit'>;
 export type CloneOptions = CommandOptions<'clone'>;
 export type GraphOptions = CommandOptions<'graph'>;
+export type DocsOptions = CommandOptions<'docs'>;
 export type CheckOptions = CommandOptions<'check'>;
 export type AdviseOptions = CommandOptions<'advise'>;
 export type DbtSourcesOptions = CommandOptions<'dbt-sources'>;

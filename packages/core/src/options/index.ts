@@ -26,6 +26,7 @@ export type {
   CloneOptions,
   PreviewOptions,
   GraphOptions,
+  DocsOptions,
   CheckOptions,
   AdviseOptions,
   DbtSourcesOptions,

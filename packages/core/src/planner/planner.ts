@@ -9,6 +9,7 @@ import { recordedFromBaseline, removedMigrationNeeded, removedMigrationStep, sta
 import type { ProjectModel } from './project-model';
 import type { SourceObject } from './objects';
 import type { DeferrableConstraint } from '../model/source';
+import { namedByRename } from '../schema/renames';
 
 /** What the target database's ledger says is deployed, per project. */
 export interface DeployedState {
@@ -494,27 +495,29 @@ export function orderProjects(models: readonly ProjectModel[], planned: Readonly
 }
 
 /**
- * A table rename declared in db.yaml (`renames:`) that the target has yet to run: the ledger holds the old name and not
+ * A table, view or routine rename declared in db.yaml (`renames:`) that the target has yet to run: the ledger holds the old name and not
  * the new one, which the sources define. Planned by a diff, which applies the declaration (`ALTER TABLE ... RENAME`,
  * the rows kept); planned from the objects, the new name would be a new, empty table beside the old one. A column
  * rename changes its table's file, which the diff plans already.
  */
 function pendingRenames(model: ProjectModel, state: DeployedState, graph: ObjectGraph): DbeeError[] {
   const errors: DbeeError[] = [];
+  const deployed = [...state.objects.keys()];
   for (const r of model.project.config.renames ?? []) {
-    if (r.kind !== 'table') continue;
-    const from = formatKey({ kind: 'table', schema: r.schema, name: r.from });
-    const to = formatKey({ kind: 'table', schema: r.schema, name: r.to });
-    if (!state.objects.has(from) || state.objects.has(to)) continue;
-    const object = graph.order.find((o) => o.id === to && o.project === model.project.name);
+    if (r.kind === 'column') continue;
+    const named = (name: string) => (id: string) => namedByRename(r, id, name);
+    const from = deployed.find(named(r.from));
+    if (!from || deployed.some(named(r.to))) continue;
+    const object = graph.order.find((o) => named(r.to)(o.id) && o.project === model.project.name);
     if (!object) continue;
+    const to = object.id;
     errors.push(
       new DbeeError(
         `${to} is ${from} renamed (renames: in ${model.project.relativeRoot}/db.yaml), which the target has yet to run`,
         {
           code: 'OBJECT_NEEDS_DIFF',
           location: object.location,
-          hint: 'deploy with the diff-based plan, which renames the table and keeps its rows',
+          hint: `deploy with the diff-based plan, which renames the ${r.kind} (a table keeps its rows)`,
           details: { object: to, project: object.project },
         },
       ),

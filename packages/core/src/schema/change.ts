@@ -113,6 +113,8 @@ export type Change =
   | { kind: 'drop-column'; table: ObjectKey; column: Column }
   /** Only from a `RenameDeclaration`. */
   | { kind: 'rename-column'; table: ObjectKey; from: string; to: string }
+  /** Only from a `RenameDeclaration`: a view, materialized view, function or procedure. `object` is the new key. */
+  | { kind: 'rename-object'; object: ObjectKey; from: string; to: string }
   /** Type or collation change. */
   | { kind: 'alter-column-type'; table: ObjectKey; column: string; from: Column; to: Column }
   /** `carry`: a column that becomes serial goes on from the position saved in the holder (identity -> serial). */
@@ -227,6 +229,22 @@ export type RenameDeclaration =
       table: string;
       from: string;
       to: string;
+    }
+  | {
+      /** A view or a materialized view. */
+      kind: 'view';
+      schema: string;
+      from: string;
+      to: string;
+    }
+  | {
+      /** A function or a procedure. */
+      kind: 'function';
+      schema: string;
+      from: string;
+      to: string;
+      /** Its argument types as the engine prints them; needed only when the old name is overloaded. */
+      args?: string[];
     };
 
 /** The object a change is about: the table for column and constraint changes, the target for comments and grants. */
@@ -255,6 +273,8 @@ export function changeObjectKey(change: Change): ObjectKey {
     case 'create-table':
     case 'drop-table':
       return change.table.key;
+    case 'rename-object':
+      return change.object;
     case 'rename-table':
     case 'copy-rows':
     case 'alter-table-options':

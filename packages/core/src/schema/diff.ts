@@ -534,7 +534,10 @@ class Differ {
     const again = recreate ? { recreate } : {};
     // Foreign keys after every table exists; a constraint not validated (attrs.notValid) after the table too: CREATE
     // TABLE would make it valid.
-    const apart = (c: Constraint) => c.kind === 'foreign-key' || c.attrs['notValid'] === true;
+    // A partitioned table's key that takes in partitions' keys named by hand (PostgreSQL's `dependsOn` their tables)
+    // after those partitions exist with them.
+    const apart = (c: Constraint) =>
+      c.kind === 'foreign-key' || c.attrs['notValid'] === true || c.dependsOn.some((k) => k.kind === 'table');
     this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => !apart(c)) }, ...again });
     this.create(t.key);
     for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
@@ -677,8 +680,10 @@ class Differ {
       this.removed.add(constraintNode(key, c.name));
     }
     for (const [a, b] of cons.both) {
-      if (a.kind === b.kind && this.same(a.definition, b.definition, 'constraint') && sameData(a.attrs, b.attrs))
-        continue;
+      // Whether a partition's key is attached to its parent's is the parent's to say (`attrs.incomplete`).
+      const { attachedTo: _fa, ...fa } = a.attrs;
+      const { attachedTo: _ta, ...ta } = b.attrs;
+      if (a.kind === b.kind && this.same(a.definition, b.definition, 'constraint') && sameData(fa, ta)) continue;
       const cause = constraintNode(key, a.name);
       this.push({ kind: 'drop-constraint', table: key, constraint: a, recreate: { cause } });
       this.push({ kind: 'add-constraint', table: key, constraint: b, recreate: { cause } });

@@ -204,6 +204,9 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
     case 'rename-table':
       add('renaming-table', `renames table ${change.table.schema}.${change.from} to ${change.to}`);
       break;
+    case 'rename-object':
+      add('renaming-object', `renames ${change.object.kind} ${change.object.schema}.${change.from} to ${change.to}`);
+      break;
     case 'rename-column':
       add('renaming-column', `renames column ${name(change.table)}.${change.from} to ${change.to}`);
       break;

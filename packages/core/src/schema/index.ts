@@ -49,7 +49,7 @@ export {
 export type { DiffOptions } from './diff';
 export type { DefinitionForm, SameDefinition } from './definition-form';
 export { orderChanges, columnNode, constraintNode } from './order';
-export { applyRenames } from './renames';
+export { applyRenames, namedByRename } from './renames';
 export { classifyHazards, typeChangeEffect, parseType } from './hazards';
 export type { HazardOptions } from './hazards';
 export { sameData } from './same-data';

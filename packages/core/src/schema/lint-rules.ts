@@ -209,6 +209,15 @@ export const LINT_RULES = {
     dbee: 'refuses the step unless `backward-incompatible` is allowed; `dbee check` names the queries that break',
     peers: { squawk: 'renaming-table', strongMigrations: 'Renaming a table', atlas: 'backward-incompatible (BC)' },
   },
+  'renaming-object': {
+    hazard: 'backward-incompatible',
+    reason: 'running queries and calls that name the old view, function or procedure fail at once',
+    lock: 'ACCESS EXCLUSIVE',
+    holds: 'instant',
+    safe: 'keep a view or function of the old name over the new one while clients move',
+    dbee: 'refuses the step unless `backward-incompatible` is allowed; `dbee check` names the queries that break',
+    peers: { atlas: 'backward-incompatible (BC)' },
+  },
   'renaming-column': {
     hazard: 'backward-incompatible',
     reason: 'running queries that name the old column fail at once',

@@ -45,6 +45,7 @@ export function referencedKeyConstraint(model: SchemaModel, fk: Constraint): str
 const RANK: Record<ChangeKind, number> = {
   'rename-table': 0,
   'rename-column': 1,
+  'rename-object': 0,
   'create-schema': 0,
   'drop-schema': 9,
   'create-extension': 0,
@@ -270,6 +271,7 @@ function place(change: Change, index: number, ctx: Context): Placed {
   if (change.kind === 'rename-table' || change.kind === 'rename-column') {
     return { ...base, phase: 0, node: formatKey(change.table), deps: [] };
   }
+  if (change.kind === 'rename-object') return { ...base, phase: 0, node: formatKey(change.object), deps: [] };
   if (LAST.has(change.kind)) {
     const c = change as Extract<Change, { kind: 'set-comment' | 'grant' | 'revoke' | 'set-owner' }>;
     const target = c.kind === 'grant' || c.kind === 'revoke' ? c.privilege : c;
@@ -351,6 +353,8 @@ function nodeOf(
         node: formatKey(change.table),
         deps: keys(columnIn(tables, change.table, change.column)?.dependsOn ?? []),
       };
+    case 'rename-object':
+      return { node: formatKey(change.object), deps: [] };
     case 'rename-table':
     case 'rename-column':
     case 'alter-column-nullability':

@@ -60,15 +60,65 @@ export function applyRenames(from: SchemaModel, to: SchemaModel, renames: Rename
     changes.push({ kind: 'rename-column', table: newKey, from: r.from, to: r.to });
   }
 
+  for (const r of renames) {
+    if (r.kind !== 'view' && r.kind !== 'function') continue;
+    const old = renamedObject(from, r, r.from);
+    if (!old) continue;
+    const newKey: ObjectKey = { ...old, name: r.to };
+    if (renamedObject(from, r, r.to, old.args))
+      throw renameError(r, `both ${r.schema}.${r.from} and ${r.schema}.${r.to} exist in the current schema`);
+    if (!renamedObject(to, r, r.to, old.args)) throw renameError(r, `${r.schema}.${r.to} is not in the desired schema`);
+    tableMap.set(formatKey(old), newKey);
+    changes.push({ kind: 'rename-object', object: newKey, from: r.from, to: r.to });
+  }
+
   if (changes.length === 0) return { model: from, changes };
   return { model: translateModel(from, tableMap, columnMap), changes };
 }
 
+/**
+ * The view or routine a view or function rename names in `model` under `name` (with `args`: that signature; else the
+ * declaration's, or the only overload). Null when there is none; several overloads and no `args` are refused.
+ */
+function renamedObject(
+  model: SchemaModel,
+  r: Extract<RenameDeclaration, { kind: 'view' | 'function' }>,
+  name: string,
+  args?: string[],
+): ObjectKey | null {
+  if (r.kind === 'view') {
+    return model.views.find((v) => v.key.schema === r.schema && v.key.name === name)?.key ?? null;
+  }
+  const wanted = args ?? r.args;
+  const found = model.routines.filter(
+    (x) =>
+      x.key.schema === r.schema &&
+      x.key.name === name &&
+      (wanted === undefined || (x.key.args ?? []).join(',') === wanted.join(',')),
+  );
+  if (found.length > 1) {
+    const overloads = found.map((x) => `(${(x.key.args ?? []).join(', ')})`).join(', ');
+    throw renameError(r, `${r.schema}.${name} has several overloads, ${overloads}: say which with args`);
+  }
+  return found[0]?.key ?? null;
+}
+
+/**
+ * Whether `id` (an object's key as `formatKey` prints it, as the ledger records it) is the object a declaration
+ * renames from (`r.from`) or to (`name`), whatever its exact kind (a view or materialized view, a function or
+ * procedure with its arguments).
+ */
+export function namedByRename(r: RenameDeclaration, id: string, name = r.from): boolean {
+  if (r.kind === 'column') return false;
+  const kinds = { table: ['table'], view: ['view', 'materialized-view'], function: ['function', 'procedure'] }[r.kind];
+  return kinds.some((k) => id === `${k}:${r.schema}.${name}` || id.startsWith(`${k}:${r.schema}.${name}(`));
+}
+
 function renameError(r: RenameDeclaration, why: string): DbeeError {
   const what =
-    r.kind === 'table'
-      ? `table ${r.schema}.${r.from} -> ${r.to}`
-      : `column ${r.schema}.${r.table}.${r.from} -> ${r.to}`;
+    r.kind === 'column'
+      ? `column ${r.schema}.${r.table}.${r.from} -> ${r.to}`
+      : `${r.kind} ${r.schema}.${r.from} -> ${r.to}`;
   return new DbeeError(`cannot rename ${what}: ${why}`, {
     code: 'RENAME_INVALID',
     hint: 'fix or remove the rename declaration',
@@ -83,13 +133,19 @@ function translateModel(
   columnMap: Map<string, Map<string, string>>,
 ): SchemaModel {
   const mapKey = (key: ObjectKey): ObjectKey => tableMap.get(formatKey(key)) ?? key;
+  /** `[schema, old name, new name]` of every renamed object, for definition texts. */
+  const names = [...tableMap].map(([oldText, k]) => {
+    const qualifiedName = oldText.slice(oldText.indexOf(':') + 1).replace(/\(.*$/, '');
+    return [k.schema, qualifiedName.slice(k.schema.length + 1), k.name] as const;
+  });
   const mapKeys = (keys: ObjectKey[]) => keys.map(mapKey);
   const mapParent = (parent: string | undefined): string | undefined => {
     if (!parent) return parent;
     const dot = parent.indexOf('.');
-    const mapped = tableMap.get(
-      formatKey({ kind: 'table', schema: parent.slice(0, dot), name: parent.slice(dot + 1) }),
-    );
+    const [schema, name] = [parent.slice(0, dot), parent.slice(dot + 1)];
+    const mapped = (['table', 'view', 'materialized-view'] as const)
+      .map((kind) => tableMap.get(formatKey({ kind, schema, name })))
+      .find((k) => k !== undefined);
     return mapped ? `${mapped.schema}.${mapped.name}` : parent;
   };
   const columnsOf = (tableKey: ObjectKey) => columnMap.get(formatKey(mapKey(tableKey)));
@@ -101,9 +157,8 @@ function translateModel(
   /** Replace qualified table names and, after `marker` (or everywhere), column names of `tableKey`. */
   const mapText = (text: string, tableKey: ObjectKey | null, afterMarker?: RegExp): string => {
     let out = text;
-    for (const [oldText, newKey] of tableMap) {
-      const oldName = oldText.slice(oldText.indexOf('.') + 1);
-      out = replaceIdentifier(out, `${newKey.schema}.${oldName}`, `${newKey.schema}.${newKey.name}`, newKey.schema);
+    for (const [schema, oldName, newName] of names) {
+      out = replaceIdentifier(out, `${schema}.${oldName}`, `${schema}.${newName}`, schema);
     }
     const cols = tableKey ? columnsOf(tableKey) : undefined;
     if (cols) {
@@ -117,6 +172,18 @@ function translateModel(
       }
       for (const [o, n] of cols) tail = replaceIdentifier(tail, o, n);
       out = head + tail;
+    }
+    return out;
+  };
+  /**
+   * A view's query: the renamed relations' qualified names, and the column references PostgreSQL prints qualified by
+   * a relation's own name where no alias is given (`paid.id`), which read `settled.id` after the rename.
+   */
+  const mapQuery = (text: string): string => {
+    let out = mapText(text, null);
+    for (const [, oldName, newName] of names) {
+      const escaped = printed(oldName).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      out = out.replace(new RegExp(`(?<![\\w$".])${escaped}(?=\\.)`, 'g'), () => printed(newName));
     }
     return out;
   };
@@ -167,16 +234,26 @@ function translateModel(
       columns: t.columns.map((c) => mapColumnDef(t, c)),
       constraints: t.constraints.map((c) => mapConstraint(t, c)),
     })),
+    // A view's query names what it reads as PostgreSQL prints it after a rename (by the new name).
     views: model.views.map((v) => ({
       ...v,
+      key: mapKey(v.key),
+      definition: mapQuery(v.definition),
       dependsOn: mapKeys(v.dependsOn),
       dependsOnColumns: v.dependsOnColumns.map(mapRef),
     })),
-    routines: model.routines.map((r) => ({ ...r, dependsOn: mapKeys(r.dependsOn) })),
+    // A renamed routine's definition names it in its header; its body is text PostgreSQL does not rewrite.
+    routines: model.routines.map((r) => {
+      const k = mapKey(r.key);
+      const head = (name: string) => `${printed(k.schema)}.${printed(name)}(`;
+      const definition = k === r.key ? r.definition : r.definition.replace(head(r.key.name), head(k.name));
+      return { ...r, key: k, definition, dependsOn: mapKeys(r.dependsOn) };
+    }),
     triggers: model.triggers.map((t) => ({
       ...t,
       key: { ...t.key, parent: mapParent(t.key.parent) },
       table: mapKey(t.table),
+      function: mapKey(t.function),
       dependsOn: mapKeys(t.dependsOn),
       definition: mapText(t.definition, null),
     })),

@@ -83,6 +83,17 @@ export async function adviseIndexes(conn: Connection, schemas: string[]): Promis
   return rows.rows.map((r) => ({ ...r, scans: Number(r.scans ?? 0), bytes: Number(r.bytes) }));
 }
 
+export async function relationNames(conn: Connection, schemas: string[]): Promise<Map<string, Set<string>>> {
+  const rows = await conn.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1::text[])`,
+    [schemas],
+  );
+  const out = new Map<string, Set<string>>();
+  for (const r of rows.rows) out.set(r.schema, (out.get(r.schema) ?? new Set()).add(r.name));
+  return out;
+}
+
 export async function adviseForeignKeys(conn: Connection, schemas: string[]): Promise<ColumnSet[]> {
   const rows = await conn.query<ColumnSet>(
     `SELECT n.nspname AS schema, t.relname AS "table", k.conname AS name,
@@ -252,7 +263,7 @@ export function createIndexSql(index: IndexShape, concurrently: boolean, partiti
   return [
     create(index, 'ONLY '),
     ...partitions.flatMap((p) => [
-      create(p.index, p.leaf ? 'CONCURRENTLY ' : 'ONLY '),
+      ...(p.existing ? [] : [create(p.index, p.leaf ? 'CONCURRENTLY ' : 'ONLY ')]),
       `ALTER INDEX ${qualified(p.attachTo.schema, p.attachTo.name)} ATTACH PARTITION ${qualified(p.index.schema, p.index.name)}`,
     ]),
   ].join(';\n');

@@ -13,6 +13,7 @@ import {
   hideIndex,
   hypotheticalAvailable,
   plannedCost,
+  relationNames,
   resetHypothetical,
   statsSince,
 } from './advise-catalog';
@@ -23,6 +24,7 @@ import { releaseFacts } from './release-facts';
 export const postgresAdvise: AdviseRole = {
   tables: adviseTables,
   indexes: adviseIndexes,
+  relationNames,
   foreignKeys: adviseForeignKeys,
   extendedStatistics: adviseExtendedStatistics,
   statsSince,

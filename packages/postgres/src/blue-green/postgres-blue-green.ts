@@ -2,6 +2,7 @@ import type { BlueGreenRole, Connection, ReplicaIdentity, ResolvedEnvironment, S
 import { DbeeError } from '@dbee/core/errors';
 import { PgConnection } from '../connection/postgres-connection';
 import { onDatabase, postgresTarget, type PostgresTarget } from '../connection/target';
+import { loadPostgresParser } from '../parse/libpg';
 import { quoteIdent } from '../parse/names';
 import { literal, qualified } from '../render/quote';
 import { backupName } from '../catalog/postgres-objects';
@@ -392,10 +393,14 @@ async function withAdmin<T>(
   target: Extract<PostgresTarget, { kind: 'server' }>,
   work: (admin: PgConnection) => Promise<T>,
 ): Promise<T> {
-  const admin = await PgConnection.open(
-    { ...onDatabase(target.config, 'postgres'), application_name: 'dbee-blue-green' },
-    target.description,
-  );
+  // Names are quoted with the parser's keyword list (parse/names.ts): loaded while the session opens.
+  const [admin] = await Promise.all([
+    PgConnection.open(
+      { ...onDatabase(target.config, 'postgres'), application_name: 'dbee-blue-green' },
+      target.description,
+    ),
+    loadPostgresParser(),
+  ]);
   try {
     for (const s of ADMIN_SETTINGS) await admin.execute(s);
     return await work(admin);

@@ -158,7 +158,7 @@ export const CATALOG_COVERAGE: Record<string, Record<string, CatalogColumn>> = {
     indimmediate: INDEXDEF,
     indisclustered: m('Table.attrs.clusterOn (ALTER TABLE ... CLUSTER ON)', [SETTINGS, 'cluster on']),
     indisvalid: m(
-      "Index.attrs.incomplete for a partitioned index; an index left invalid by a failed CREATE INDEX CONCURRENTLY is the runner's to drop (docs/deploying.md)",
+      "Index.attrs.incomplete for a partitioned index, Constraint.attrs.incomplete for a partitioned key; an index left invalid by a failed CREATE INDEX CONCURRENTLY is the runner's to drop (docs/deploying.md)",
     ),
     indcheckxmin: STORAGE,
     indisready: internal('state of a CREATE INDEX CONCURRENTLY in progress'),
@@ -183,7 +183,10 @@ export const CATALOG_COVERAGE: Record<string, Record<string, CatalogColumn>> = {
     conrelid: m('the table whose constraints list holds it'),
     contypid: m('TypeDef.checks of its domain'),
     conindid: internal('the index a constraint makes, or the referenced key a foreign key uses'),
-    conparentid: internal("a partition's copy of its parent's constraint (the parent's is modelled)"),
+    conparentid: m(
+      "a partition's copy of its parent's constraint comes with the parent's, unless a key named by hand: Constraint.attrs.attachedTo",
+      ['test/diff/partition-keys.test.ts', 'p1_own'],
+    ),
     confrelid: m('Constraint.references.table'),
     confupdtype: CONSTRAINTDEF,
     confdeltype: CONSTRAINTDEF,

@@ -173,13 +173,21 @@ select con.oid, n.nspname as schema, c.relname as table_name, con.conname as nam
   rn.nspname as ref_schema, rc.relname as ref_table, rc.relkind as ref_kind,
   array(select a.attname from unnest(con.confkey) with ordinality k(num, ord)
         join pg_attribute a on a.attrelid = con.confrelid and a.attnum = k.num order by k.ord)::text[] as ref_columns,
-  con.confupdtype, con.confdeltype, con.confmatchtype, c.relkind as table_kind
+  con.confupdtype, con.confdeltype, con.confmatchtype, c.relkind as table_kind,
+  (select pc.conname from pg_constraint pc where pc.oid = con.conparentid) as attached_to,
+  c.relkind = 'p' and con.contype in ('p', 'u', 'x')
+    and not coalesce((select x.indisvalid from pg_index x where x.indexrelid = con.conindid), true) as incomplete,
+  case when c.relkind = 'p' and con.contype in ('p', 'u', 'x') then
+    array(select cn.nspname || '.' || cc.relname || '.' || ch.conname from pg_constraint ch
+            join pg_class cc on cc.oid = ch.conrelid join pg_namespace cn on cn.oid = cc.relnamespace
+           where ch.conparentid = con.oid order by 1)::text[] end as attached
 from pg_constraint con
 join pg_class c on c.oid = con.conrelid
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_class rc on rc.oid = con.confrelid
 left join pg_namespace rn on rn.oid = rc.relnamespace
-where con.contype in ('p', 'u', 'c', 'f', 'x') and con.conislocal and con.conparentid = 0
+where con.contype in ('p', 'u', 'c', 'f', 'x')
+  and ((con.conislocal and con.conparentid = 0) or (con.conparentid <> 0 and con.contype in ('p', 'u', 'x')))
   and c.relkind in ('r', 'p') and ${IN_SCOPE} and ${notInExtension('pg_class', 'c.oid')}`;
 
 export const INDEXES_SQL = `

@@ -598,6 +598,14 @@ class ModelBuilder {
     for (const r of constraints) {
       const table = byName.get(formatKey({ kind: 'table', schema: str(r.schema), name: str(r.table_name) }));
       if (!table) continue;
+      // A partition's key attached to its parent's comes with it (PostgreSQL makes it for each partition), unless it
+      // was named by hand: then it is the partition's own, which the parent's takes in when added after it.
+      const attachedTo = typeof r.attached_to === 'string' ? r.attached_to : null;
+      if (attachedTo !== null && generatedConstraintName(str(r.name), str(r.table_name))) continue;
+      const handNamed = list(r.attached)
+        .map((q) => q.split('.'))
+        .filter(([, t, name]) => !generatedConstraintName(String(name), String(t)))
+        .map(([schema, name]): ObjectKey => ({ kind: 'table', schema: String(schema), name: String(name) }));
       const kind = CONSTRAINT_KINDS[str(r.contype)]!;
       const con: Constraint = {
         name: str(r.name),
@@ -617,7 +625,8 @@ class ModelBuilder {
         deferrable: r.condeferrable === true,
         initiallyDeferred: r.condeferred === true,
         definition: readBack(withoutNotValid(str(r.definition)), 'constraint', r.explicit_array_casts),
-        dependsOn: [],
+        // The partitions whose keys named by hand this key takes in: added after them.
+        dependsOn: handNamed,
         // PostgreSQL before 18 leaves the per-partition halves of a foreign key to a partitioned table NOT VALID
         // after VALIDATE CONSTRAINT: such a key is added valid at once (see the renderer).
         attrs: {
@@ -626,6 +635,11 @@ class ModelBuilder {
           ...((kind === 'foreign-key' || kind === 'check') && r.table_kind === 'p' ? { onPartitioned: true } : {}),
           // Not validated yet (ADD ... NOT VALID): compared, and kept so by the renderer.
           ...(r.convalidated === false ? { notValid: true } : {}),
+          // A partitioned table's key whose index is invalid (added ON ONLY, not every partition's key attached): a
+          // difference, as PostgreSQL then lets its partitions hold duplicates a complete one refuses.
+          ...(r.incomplete === true ? { incomplete: true } : {}),
+          // A partition's key named by hand, attached to its parent's (not compared: the parent's `incomplete` is).
+          ...(attachedTo !== null ? { attachedTo } : {}),
         },
       };
       table.constraints.push(con);
@@ -1102,6 +1116,15 @@ function columnSettings(c: ColumnJson): Column['attrs'] {
   if (c.compression) out['compression'] = c.compression;
   if (c.storage) out['storage'] = c.storage;
   return out;
+}
+
+/**
+ * Whether `name` is one PostgreSQL makes for the key of a partition of `table` it creates itself (the parent's primary
+ * key, unique or exclusion constraint): `<table>_pkey`, `<table>_<columns>_key`, `<table>_<columns>_excl`, with a
+ * number when taken, shortened to fit 63 bytes.
+ */
+function generatedConstraintName(name: string, table: string): boolean {
+  return /_(pkey|key|excl)\d*$/.test(name) && name.startsWith(table.slice(0, 20));
 }
 
 function cmp(a: string, b: string): number {

@@ -5,6 +5,7 @@ import type { PreviewPlace, PreviewRecord, PreviewRole, ResolvedEnvironment } fr
 import { DbeeError } from '@dbee/core/errors';
 import { PgConnection } from '../connection/postgres-connection';
 import { onDatabase, postgresTarget, type PostgresTarget } from '../connection/target';
+import { loadPostgresParser } from '../parse/libpg';
 import { quoteIdent } from '../parse/names';
 
 /** What marks a database comment or a folder's record as a preview's: nothing else is listed or dropped. */
@@ -37,7 +38,8 @@ export const postgresPreview: PreviewRole = {
   async create(base, place, record) {
     const target = postgresTarget(base, place.workspaceRoot);
     const making = makingName(place.prefix, record.name);
-    const text = JSON.stringify({ [MARK]: 1, ...record });
+    // `making` until `markMade`: a preview whose structure a killed create left unfinished is listed half-made.
+    const text = JSON.stringify({ [MARK]: 1, ...record, making: true });
     if (target.kind === 'embedded') {
       const dir = join(place.directory, record.name);
       // A folder of that name is a preview already, or someone else's: neither is made again.
@@ -61,6 +63,26 @@ export const postgresPreview: PreviewRole = {
       await admin.execute(`ALTER DATABASE ${quoteIdent(making)} RENAME TO ${quoteIdent(record.name)}`);
       return true;
     });
+  },
+  async markMade(base, place, name) {
+    const target = postgresTarget(base, place.workspaceRoot);
+    const record = (await postgresPreview.list(base, place)).find((p) => p.name === name);
+    if (!record) throw new DbeeError(`preview ${name} is not there to be recorded made`, { code: 'PREVIEW_FAILED' });
+    const text = JSON.stringify({
+      [MARK]: 1,
+      name,
+      base: record.base,
+      branch: record.branch,
+      createdAt: record.createdAt,
+    });
+    if (target.kind === 'embedded') {
+      // Written beside, then renamed over the record: a kill leaves the old record or the new one, never half of one.
+      const file = join(place.directory, name, RECORD_FILE);
+      writeFileSync(`${file}.new`, JSON.stringify(JSON.parse(text), null, 2) + '\n');
+      renameSync(`${file}.new`, file);
+      return;
+    }
+    await withAdmin(target, (admin) => admin.execute(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${literal(text)}`));
   },
   async list(base, place) {
     const target = postgresTarget(base, place.workspaceRoot);
@@ -114,18 +136,27 @@ async function withAdmin<T>(
   target: Extract<PostgresTarget, { kind: 'server' }>,
   work: (admin: PgConnection) => Promise<T>,
 ): Promise<T> {
-  const admin = await PgConnection.open(
-    { ...onDatabase(target.config, 'postgres'), application_name: 'dbee-preview' },
-    target.description,
-  ).catch(() => PgConnection.open({ ...target.config, application_name: 'dbee-preview' }, target.description));
+  // The statements quote names with the parser's keyword list (parse/names.ts): loaded while the session opens, as the
+  // engine's own sessions do (a cleanup that quoted a name before the load had finished failed now and then).
+  const [admin] = await Promise.all([
+    PgConnection.open(
+      { ...onDatabase(target.config, 'postgres'), application_name: 'dbee-preview' },
+      target.description,
+    ).catch(() => PgConnection.open({ ...target.config, application_name: 'dbee-preview' }, target.description)),
+    loadPostgresParser(),
+  ]);
   try {
     for (const s of ADMIN_SETTINGS) await admin.execute(s);
     return await work(admin);
   } catch (e) {
     if (e instanceof DbeeError) throw e;
+    // The server's own refusal (SQLSTATE 42501, insufficient privilege) is the one the privilege hint is for.
+    const denied = (e as { code?: string }).code === '42501';
     throw new DbeeError(`preview databases on ${target.description}: ${(e as Error).message}`, {
       code: 'PREVIEW_FAILED',
-      hint: "the environment's role needs the CREATEDB privilege to make previews (ALTER ROLE ... CREATEDB), and to own the previews it drops",
+      hint: denied
+        ? "the environment's role needs the CREATEDB privilege to make previews (ALTER ROLE ... CREATEDB), and to own the previews it drops"
+        : "the message is the server's answer; dbee preview <project> list shows the previews there are",
       cause: e,
     });
   } finally {
@@ -161,6 +192,7 @@ function parseRecord(text: string, name: string): PreviewRecord | null {
       base: String(r.base ?? ''),
       branch: String(r.branch ?? ''),
       createdAt: String(r.createdAt ?? ''),
+      ...(r.making === true ? { halfMade: true } : {}),
     };
   } catch {
     return null;

@@ -38,6 +38,7 @@ const ACTIONS: Record<ChangeKind, StepAction> = {
   'copy-rows': 'alter',
   'alter-table-options': 'alter',
   'rename-table': 'alter',
+  'rename-object': 'alter',
   'add-column': 'alter',
   'drop-column': 'alter',
   'rename-column': 'alter',

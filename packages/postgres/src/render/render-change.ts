@@ -23,6 +23,7 @@ import type {
   View,
 } from '@dbee/core/schema';
 import { ident, literal, qualified } from './quote';
+import { dropStatement } from './drop-statement';
 import { postgresFacts } from '../introspect/postgres-facts';
 
 export interface RenderOptions {
@@ -138,6 +139,12 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       [`ALTER TABLE ${qualified(c.table.schema, c.from)} RENAME TO ${ident(c.to)}`],
       [`ALTER TABLE ${qualified(c.table.schema, c.to)} RENAME TO ${ident(c.from)}`],
     ),
+  // `ALTER VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE <old> RENAME TO <new>`: the DROP statement's object reference.
+  'rename-object': (c) => {
+    const rename = (from: string, to: string) =>
+      `${dropStatement({ ...c.object, name: from })!.replace(/^DROP /, 'ALTER ')} RENAME TO ${ident(to)}`;
+    return done([rename(c.from, c.to)], [rename(c.to, c.from)]);
+  },
   'add-column': (c) =>
     done(
       [
@@ -454,7 +461,9 @@ $dbee$`,
 /**
  * Copy the rows of an old table (renamed aside) into its re-created version: the columns both have, and only the
  * rows that fit a partition of the new table (a WARNING counts the others, which are dropped with the old table).
- * Serial sequences the old table owned move to the new one; identity columns go on from the old position.
+ * Serial sequences the old table owned move to the new one where its column's default still draws from them (a table
+ * that becomes a partition takes its parent's default: the old sequence goes with the old table); identity columns go
+ * on from the old position.
  */
 function copyRows(from: ObjectKey, to: ObjectKey): string {
   const old = literal(key(from));
@@ -492,7 +501,9 @@ BEGIN
              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
              JOIN pg_attribute n ON n.attrelid = ${next}::regclass AND n.attname = a.attname AND NOT n.attisdropped
             WHERE d.classid = 'pg_class'::regclass AND d.refobjid = ${old}::regclass AND d.deptype = 'a'
-              AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S' LOOP
+              AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S'
+              AND EXISTS (SELECT 1 FROM pg_attrdef ad JOIN pg_depend dd ON dd.classid = 'pg_attrdef'::regclass AND dd.objid = ad.oid
+                           WHERE ad.adrelid = ${next}::regclass AND ad.adnum = n.attnum AND dd.refobjid = d.objid) LOOP
     EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', r.seq, ${next}, r.attname);
   END LOOP;
   FOR r IN SELECT a.attname, pg_get_serial_sequence(${next}, a.attname) AS seq,

@@ -1,7 +1,7 @@
-import type { Connection, Plan } from '@dbee/core';
+import { openLedger, type Connection, type Plan } from '@dbee/core';
 import type { CapturedDefinition } from './bteq';
 import { expandPlaceholders } from '../parse/placeholders';
-import { ledgerTable } from '../ledger/teradata-ledger';
+import { teradataLedger } from '../ledger/teradata-ledger';
 import { captureDefinition } from '../introspect/teradata-objects';
 
 /** Kinds whose changed definition the rollback script puts back (REPLACE of the captured text). */
@@ -22,14 +22,12 @@ export async function captureForRollback(
   options: { variables: Record<string, string>; ledgerDatabase: string },
 ): Promise<Map<string, CapturedDefinition>> {
   const expand = (s: string) => expandPlaceholders(s, options.variables);
+  // The ledger's own read of what each project has deployed (core's object store), as `dbee deploy` plans from it.
   const known = new Map<string, string>();
   try {
-    const rows = await conn.query<{ object_key: string; checksum: string }>(
-      `SELECT "object_key" AS object_key, "checksum" AS checksum FROM ${ledgerTable(options.ledgerDatabase, 'objects')} ` +
-        `WHERE "project" IN (${plan.projects.map(() => '?').join(', ')})`,
-      [...plan.projects],
-    );
-    for (const r of rows.rows) known.set(String(r.object_key), String(r.checksum));
+    const ledger = openLedger(conn, teradataLedger(options.ledgerDatabase));
+    for (const project of plan.projects)
+      for (const [key, checksum] of (await ledger.objects.deployedState(project)).objects) known.set(key, checksum);
   } catch {
     // No ledger yet (a first release): nothing the ledger knows, hand-made indexes still captured.
   }

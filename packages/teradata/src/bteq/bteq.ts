@@ -15,7 +15,8 @@ import {
 import { expandPlaceholders } from '../parse/placeholders';
 import { quoteIdent, quoteString } from '../parse/teradata-identifiers';
 import { kindKeyword, REPLACEABLE_KINDS, toReplace } from '../render/teradata-renderer';
-import { lockTableDdl, teradataLedger } from '../ledger/teradata-ledger';
+import { teradataLedger } from '../ledger/teradata-ledger';
+import { ScriptLedger } from '../ledger/script-ledger';
 import { tokenize } from '../parse/splitter';
 import { parseTeradata } from '../parse/teradata-parser';
 import { tableModel } from '../render/teradata-table-diff';
@@ -188,13 +189,9 @@ function lockToken(deployed: number, planChecksum: string): string {
  * own row meets (project, environment, kind, plan checksum).
  */
 function idTaken(c: Ctx, id: number, own: Record<string, string | number>): string[] {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
-  const mine = Object.entries(own)
-    .map(([k, v]) => `${q(k)} = ${typeof v === 'number' ? v : quoteString(v)}`)
-    .join(' AND ');
   return [
     remark(`deployment ${id}: a row under this id that another release wrote stops the script (exit ${BTEQ_ID_TAKEN})`),
-    `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND NOT (${mine});`,
+    c.guard.deploymentOfAnother(id, own),
     `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
     `.IF ACTIVITYCOUNT > 0 THEN .QUIT ${BTEQ_ID_TAKEN}`,
   ];
@@ -486,11 +483,10 @@ interface Ctx {
   ansi: boolean;
   ledger: Ledger | null;
   recorder: ScriptRecorder;
-  dialect: LedgerDialect;
+  /** The ledger's questions the script asks at run time (`ledger/script-ledger.ts`). */
+  guard: ScriptLedger;
   id: number;
   expand(s: string): string;
-  /** `dialect.schema."table"`. */
-  t(table: string): string;
   /** Tables the script locks exclusively with NOWAIT (`exclusiveNowait`), named in its header. */
   exclusive: Set<string>;
 }
@@ -499,19 +495,15 @@ function context(options: BteqOptions, id: number): Ctx {
   const ansi = options.transactionMode === 'ANSI';
   const vars = options.variables ?? {};
   const dialect = (options.ledger && options.ledger.dialect) || teradataLedger('DBEE_LEDGER');
-  // Ids the ledger asks for (MAX + 1) are fixed in the script: the deployment's id, and for backups (a unique primary
-  // index) one more per backup, so that a script renaming several tables aside writes distinct rows.
-  let backups = 0;
-  const recorder = new ScriptRecorder((sql) => (/\bbackups\b/i.test(sql) ? id + backups++ : id));
+  const recorder = new ScriptRecorder(ScriptLedger.fixedIds(id));
   return {
     options,
     ansi,
     ledger: options.ledger === false ? null : openLedger(recorder, dialect),
     recorder,
-    dialect,
+    guard: new ScriptLedger(dialect),
     id,
     expand: (s) => expandPlaceholders(s, vars),
-    t: (table) => `${dialect.schema}.${dialect.quote ? dialect.quote(table) : table}`,
     exclusive: new Set(),
   };
 }
@@ -578,17 +570,12 @@ function exclusiveRemark(c: Ctx): string[] {
  * a first run: 3807, whose severity is set to 0 around the probe).
  */
 function ensureLedger(c: Ctx): string[] {
-  const vt = c.t(c.dialect.versionTable ?? 'ledger_version');
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [
     remark('ledger: create or upgrade its tables where needed'),
     '.SET ERRORLEVEL (3807, 3803, 3933) SEVERITY 0',
   ];
-  c.dialect.migrations.forEach((statements, v) => {
-    lines.push(
-      `SELECT 1 FROM ${vt} WHERE ${q('version')} = ${v + 1};`,
-      `.IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V${v + 1}`,
-    );
+  c.guard.migrations.forEach((statements, v) => {
+    lines.push(c.guard.versionDone(v + 1), `.IF ACTIVITYCOUNT > 0 THEN .GOTO LEDGER_V${v + 1}`);
     if (v > 0) lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`);
     // Re-runnable: a script killed between two of these finds the tables (3803) or columns (3933) it made already.
     statements.forEach((sql, i) => {
@@ -602,7 +589,7 @@ function ensureLedger(c: Ctx): string[] {
       );
     });
     lines.push(
-      `INSERT INTO ${vt} (${q('version')}) VALUES (${v + 1});`,
+      c.guard.versionRecorded(v + 1),
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
       ...commit(c),
       `.LABEL LEDGER_V${v + 1}`,
@@ -622,25 +609,22 @@ function ensureLedger(c: Ctx): string[] {
  * releases it on every way out of the script. Both the deploy and the rollback script take it.
  */
 function acquireLock(c: Ctx, token: string): string[] {
-  const lock = c.t('lock');
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const quit = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
   return [
-    remark(`deployment lock: a row of ${lock} under the key deploy, as dbee deploy takes it`),
+    remark(`deployment lock: a row of ${c.guard.lockTable} under the key deploy, as dbee deploy takes it`),
     '.SET ERRORLEVEL 3807 SEVERITY 0',
-    `SELECT 1 FROM ${lock} WHERE ${q('lock_key')} = 'deploy';`,
+    c.guard.lockProbe(),
     '.SET ERRORLEVEL 3807 SEVERITY 8',
     '.IF ERRORCODE <> 3807 THEN .GOTO LOCK_TABLE',
     ...(c.ansi ? ['ROLLBACK;'] : []),
-    bteqRequest(lockTableDdl(c.dialect.schema)),
+    bteqRequest(c.guard.lockTableDdl()),
     quit,
     ...commit(c),
     '.LABEL LOCK_TABLE',
-    `DELETE FROM ${lock} WHERE ${q('lock_key')} = 'deploy' AND (${q('expires_at')} < CURRENT_TIMESTAMP(6) OR ${q('owner_token')} = ${quoteString(token)});`,
+    c.guard.lockCleared(token),
     quit,
     ...commit(c),
-    `INSERT INTO ${lock} (${['lock_key', 'owner_token', 'owner_user', 'owner_host', 'owner_pid', 'deployment_id', 'acquired_at', 'expires_at'].map(q).join(', ')}) ` +
-      `VALUES ('deploy', ${quoteString(token)}, USER, 'bteq', SESSION, ${quoteString(token)}, CURRENT_TIMESTAMP(6), CURRENT_TIMESTAMP(6) + INTERVAL '${BTEQ_LOCK_HOURS}' HOUR);`,
+    c.guard.lockTaken(token, BTEQ_LOCK_HOURS),
     `.IF ERRORCODE = 2801 THEN .QUIT ${BTEQ_LOCKED}`,
     quit,
     ...commit(c),
@@ -654,9 +638,8 @@ function acquireLock(c: Ctx, token: string): string[] {
  */
 function heartbeat(c: Ctx, token: string): string[] {
   if (!c.ledger) return [];
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   return [
-    `UPDATE ${c.t('lock')} SET ${q('expires_at')} = CURRENT_TIMESTAMP(6) + INTERVAL '${BTEQ_LOCK_HOURS}' HOUR WHERE ${q('lock_key')} = 'deploy' AND ${q('owner_token')} = ${quoteString(token)};`,
+    c.guard.lockRefreshed(token, BTEQ_LOCK_HOURS),
     `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
     `.IF ACTIVITYCOUNT = 0 THEN .QUIT ${BTEQ_LOCKED}`,
     ...commit(c),
@@ -669,12 +652,7 @@ function heartbeat(c: Ctx, token: string): string[] {
  * to a label at the end that releases, logs off and quits with n. In ANSI mode a failed request may have left a transaction open: it is rolled back first.
  */
 function withLock(c: Ctx, lines: string[], from: number, token: string): string[] {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
-  const release = [
-    ...(c.ansi ? ['ROLLBACK;'] : []),
-    `DELETE FROM ${c.t('lock')} WHERE ${q('lock_key')} = 'deploy' AND ${q('owner_token')} = ${quoteString(token)};`,
-    ...(c.ansi ? ['COMMIT;'] : []),
-  ];
+  const release = [...(c.ansi ? ['ROLLBACK;'] : []), c.guard.lockReleased(token), ...(c.ansi ? ['COMMIT;'] : [])];
   const codes = new Set<string>();
   const out = lines.slice(0, from);
   for (const line of lines.slice(from)) {
@@ -773,10 +751,6 @@ function ledgerGroup(c: Ctx, requests: string[]): string[] {
   const check = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
   const body = requests.flatMap((r) => [r, check]);
   return c.ansi ? [...body, 'COMMIT;', check] : ['BT;', check, ...body, 'ET;', check];
-}
-
-function keyLiteral(s: string): string {
-  return quoteString(s);
 }
 
 function qualified(c: Ctx, step: PlanStep): { db: string; name: string; sql: string } {
@@ -981,7 +955,6 @@ async function buildAside(
   failures: string[],
   appliedRows: (ran: string[]) => Promise<string[]>,
 ): Promise<string[]> {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const { db, name, sql } = qualified(c, step);
   const aside = `${name}_new_${stamp}`.slice(0, 128);
   const asideSql = `${quoteIdent(db)}.${quoteIdent(aside)}`;
@@ -1046,17 +1019,12 @@ async function buildAside(
     ...inTransaction(stepRows, second, `UNSWAP_${n}`),
     `.GOTO SKIP_${n}`,
   );
-  const backupKey = `${q('deployment_id')} = ${c.id} AND ${q('object_key')} = ${keyLiteral(step.key)}`;
   failures.push(
     '',
     `.LABEL UNSWAP_${n}`,
     ...(c.ansi ? ['ROLLBACK;'] : []),
     remark(`${asideSql} could not take the name ${sql}: the old table goes back under its name`),
-    ...inTransaction(
-      [`DELETE FROM ${c.t('backups')} WHERE ${backupKey};`],
-      `RENAME TABLE ${backupSql} TO ${sql}`,
-      `STUCK_${n}`,
-    ),
+    ...inTransaction([c.guard.backupForgotten(c.id, step.key)], `RENAME TABLE ${backupSql} TO ${sql}`, `STUCK_${n}`),
     `.GOTO ASIDE_${n}`,
     `.LABEL STUCK_${n}`,
     ...(c.ansi ? ['ROLLBACK;'] : []),
@@ -1087,14 +1055,13 @@ async function buildAside(
  * export did plan in place (`plannedAtExport`).
  */
 function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]): string[] {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [];
   for (const [idx, step] of steps.entries()) {
     if (!CREATE_ONLY_KINDS.has(step.objectKey.kind) || step.action !== 'create') continue;
     const n = idx + 1;
     const checksum = checksumStatements(step.statements, c.options.variables ?? {});
     lines.push(
-      `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} <> ${keyLiteral(checksum)};`,
+      c.guard.objectNotAt(step.project, step.key, checksum),
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
       `.IF ACTIVITYCOUNT > 0 THEN .GOTO CHANGED_${n}`,
     );
@@ -1122,7 +1089,6 @@ function changedInPlace(c: Ctx, steps: readonly PlanStep[], failures: string[]):
  * the script before its first step (exit 16 + i, nothing changed): the ALTERs would not fit the table any more.
  */
 function plannedAtExport(c: Ctx, steps: readonly PlanStep[], failures: string[]): string[] {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [];
   for (const [key, changed] of c.options.changedInPlace ?? []) {
     const idx = steps.findIndex((s) => s.order === changed.orders[0]);
@@ -1132,9 +1098,8 @@ function plannedAtExport(c: Ctx, steps: readonly PlanStep[], failures: string[])
     const own = steps
       .filter((s) => changed.orders.includes(s.order))
       .map((s) => checksumStatements(s.statements, c.options.variables ?? {}));
-    const accepted = [...new Set([changed.from, changed.to, ...own])].map(keyLiteral).join(', ');
     lines.push(
-      `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(key)} AND ${q('checksum')} IN (${accepted});`,
+      c.guard.objectAtOneOf(step.project, key, [...new Set([changed.from, changed.to, ...own])]),
       `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
       `.IF ACTIVITYCOUNT = 0 THEN .GOTO MOVED_${n}`,
     );
@@ -1188,13 +1153,12 @@ async function startedRow(c: Ctx, step: PlanStep, statements: string[], checksum
  * to its conflict check (`FRESH_n`).
  */
 function interrupted(c: Ctx, step: PlanStep, n: number, statements: string[], failures: string[]): string[] {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const { db, name, sql } = qualified(c, step);
   const kind = step.objectKey.kind;
   const word = kindKeyword(kind);
   const ledgerFailed = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
   const lines = [
-    `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${c.id} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'started';`,
+    c.guard.stepIs(c.id, step.order, 'started'),
     ledgerFailed,
     `.IF ACTIVITYCOUNT = 0 THEN .GOTO FRESH_${n}`,
     remark(`step ${n} was started by this release and did not finish: it runs again from its first request`),
@@ -1239,89 +1203,160 @@ function interrupted(c: Ctx, step: PlanStep, n: number, statements: string[], fa
   return lines;
 }
 
+/** What a deploy script is built from, while it is written: the lines so far and the failure paths at its end. */
+interface DeployScript {
+  c: Ctx;
+  plan: Plan;
+  /** The deploy script's stamp: the names of its backups and of the tables it builds aside. */
+  stamp: string;
+  lines: string[];
+  failures: string[];
+  /** The line after the lock is taken (every exit from there releases it), or -1: no lock. */
+  lockedFrom: number;
+  token: string;
+  /** The default database set last (`DATABASE`). */
+  current?: string;
+}
+
+/**
+ * One step of the plan as the script runs it: its facts computed once (`PreparedStep`'s habit), and the rows core's
+ * stores write for it, recorded (`record`: its step row; `state`: the object's or migration's state).
+ */
+interface ScriptStep {
+  step: PlanStep;
+  /** 1-based place in the script (labels `SKIP_n`, `FAIL_n`...). */
+  n: number;
+  /** The step's return code (16 + n). */
+  code: number;
+  /** Its statements, placeholders expanded, a CREATE of a replaceable kind run as REPLACE. */
+  statements: string[];
+  checksum: string;
+  inPlace: ChangedInPlace | undefined;
+  /** Its requests commit apart: a `started` row comes first (`interrupted`). */
+  marked: boolean;
+  strategy: BteqConflictStrategy;
+  /** A create or replace of a kind the conflict check looks up. */
+  conflictable: boolean;
+  record(
+    status: 'applied' | 'failed',
+    error: string | null,
+    ran?: string[],
+    reverse?: string[] | null,
+    action?: PlanStep['action'],
+    replacesStarted?: boolean,
+  ): Promise<void>;
+  state(): Promise<void>;
+}
+
 /** The deploy script of a plan (see the module comment). */
 export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<string> {
   const now = options.now ?? new Date();
   const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
   const id = ledgerOptions?.deploymentId ?? defaultBteqDeploymentId(now);
   const c = context(options, id);
+  const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
+  const d: DeployScript = {
+    c,
+    plan,
+    stamp: backupStamp(now),
+    lines: [...header(options), ''],
+    failures: [],
+    lockedFrom: -1,
+    token: lockToken(id, checksum),
+  };
   const steps = plan.steps;
-  const lines: string[] = [...header(options), ''];
-  let lockedFrom = -1;
-  const project = plan.projects.join(',');
-  const stamp = backupStamp(now);
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
-  lines.push(
+  d.lines.push(
     remark(
       `dbee deploy: ${steps.length} step${steps.length === 1 ? '' : 's'} of ${plan.projects.join(', ') || 'plan'}${c.ledger ? `, deployment ${id}` : ''}`,
     ),
   );
-
-  const failures: string[] = [];
-  const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
-  const token = lockToken(id, checksum);
-  if (c.ledger && ledgerOptions) {
-    lines.push(...ensureLedger(c), ...acquireLock(c, token), '');
-    lockedFrom = lines.length;
-    const own = { project, environment: ledgerOptions.environment, kind: 'deploy', plan_checksum: checksum };
-    lines.push(...idTaken(c, id, own), ...changedInPlace(c, steps, failures));
-    lines.push(
-      remark(
-        `deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`,
-      ),
-      `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('status')} = 'succeeded';`,
-      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-      '.IF ACTIVITYCOUNT > 0 THEN .GOTO DONE',
-      `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id};`,
-      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-      '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
-    );
-    await c.ledger.deployments.startDeployment({
-      project,
-      environment: ledgerOptions.environment,
-      kind: 'deploy',
-      planChecksum: checksum,
-      package: ledgerOptions.package ?? null,
-      ticket: ledgerOptions.ticket ?? null,
-      gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
-      toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
-      osUser: ledgerOptions.osUser ?? 'bteq',
-      ciJob: null,
-      host: ledgerOptions.host ?? 'bteq',
-      stepsTotal: steps.length,
+  if (c.ledger && ledgerOptions) await deploymentStart(d, ledgerOptions, checksum);
+  for (const [idx, step] of steps.entries()) await deployStep(d, prepared(d, step, idx), idx);
+  d.lines.push('');
+  if (c.ledger) {
+    await c.ledger.deployments.finishDeployment(id, 'succeeded', null, null, {
+      transaction: 'object',
+      smoke: 'not run',
     });
-    // The ledger state before the deployment is not known when the script is written: recorded as unknown (null,
-    // as on rows older than that column), never as the empty state the recorder's reads would make up.
-    const start = c.recorder.requests.at(-1)!;
-    start.params[14] = null;
-    lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
+    d.lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
-  // Each project's unqualified names resolve in the first database of its search path, as with the runner: the
-  // default database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an
-  // earlier step jumps over it).
-  const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
-  let current: string | undefined;
+  d.lines.push('.LOGOFF', '.QUIT 0', ...d.failures);
+  return finish(c, options, d.lines, d.lockedFrom, d.token);
+}
 
-  for (const [idx, step] of steps.entries()) {
-    const n = idx + 1;
-    const code = bteqReturnCode(n);
-    // A view, macro, procedure, function or trigger written with CREATE (as SHOW, d-bee and dbee extract write them)
-    // runs as REPLACE: its CREATE would fail (3804...) once the object exists, halfway through the script (#64 S1).
-    const statements = step.statements
-      .map(c.expand)
-      .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
-    const checksum = checksumStatements(step.statements, options.variables ?? {});
-    const inPlace = step.action === 'alter' ? options.changedInPlace?.get(step.key) : undefined;
-    if (lockedFrom >= 0) lines.push(...heartbeat(c, token));
-    // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
-    // cut between them: it writes a `started` row first, so that a re-run knows what it finds was made by this release.
-    const marked =
-      c.ledger !== null &&
-      step.action !== 'migrate' &&
-      (statements.length > 1 || (statements.length === 1 && isProcedure(statements[0]!)));
-    const record = (
-      status: 'applied' | 'failed',
-      error: string | null,
+/**
+ * Before the first step: the ledger made or upgraded, the lock taken, the checks of this deployment's id and of the
+ * tables changed in place, then the deployment's row; a deployment the ledger records as succeeded ends at once, one
+ * it records as started resumes (`RESUME`).
+ */
+async function deploymentStart(d: DeployScript, ledgerOptions: BteqLedgerOptions, checksum: string): Promise<void> {
+  const { c, plan, lines } = d;
+  const id = c.id;
+  const project = plan.projects.join(',');
+  lines.push(...ensureLedger(c), ...acquireLock(c, d.token), '');
+  d.lockedFrom = lines.length;
+  const own = { project, environment: ledgerOptions.environment, kind: 'deploy', plan_checksum: checksum };
+  lines.push(...idTaken(c, id, own), ...changedInPlace(c, plan.steps, d.failures));
+  lines.push(
+    remark(`deployment ${id}: ends at once when the ledger already records it as succeeded, resumes it when it failed`),
+    c.guard.deploymentSucceeded(id),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    '.IF ACTIVITYCOUNT > 0 THEN .GOTO DONE',
+    c.guard.deploymentStarted(id),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
+  );
+  await c.ledger!.deployments.startDeployment({
+    project,
+    environment: ledgerOptions.environment,
+    kind: 'deploy',
+    planChecksum: checksum,
+    package: ledgerOptions.package ?? null,
+    ticket: ledgerOptions.ticket ?? null,
+    gitCommit: ledgerOptions.gitCommit ?? plan.sourceCommit ?? null,
+    toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
+    osUser: ledgerOptions.osUser ?? 'bteq',
+    ciJob: null,
+    host: ledgerOptions.host ?? 'bteq',
+    stepsTotal: plan.steps.length,
+  });
+  // The ledger state before the deployment is not known when the script is written: recorded as unknown (null,
+  // as on rows older than that column), never as the empty state the recorder's reads would make up.
+  const start = c.recorder.requests.at(-1)!;
+  start.params[14] = null;
+  lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
+}
+
+/** A plan step's facts and its ledger rows (`ScriptStep`). */
+function prepared(d: DeployScript, step: PlanStep, idx: number): ScriptStep {
+  const { c } = d;
+  const options = c.options;
+  // A view, macro, procedure, function or trigger written with CREATE (as SHOW, d-bee and dbee extract write them)
+  // runs as REPLACE: its CREATE would fail (3804...) once the object exists, halfway through the script (#64 S1).
+  const statements = step.statements
+    .map(c.expand)
+    .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
+  const checksum = checksumStatements(step.statements, options.variables ?? {});
+  const inPlace = step.action === 'alter' ? options.changedInPlace?.get(step.key) : undefined;
+  // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
+  // cut between them: it writes a `started` row first, so that a re-run knows what it finds was made by this release.
+  const marked =
+    c.ledger !== null &&
+    step.action !== 'migrate' &&
+    (statements.length > 1 || (statements.length === 1 && isProcedure(statements[0]!)));
+  return {
+    step,
+    n: idx + 1,
+    code: bteqReturnCode(idx + 1),
+    statements,
+    checksum,
+    inPlace,
+    marked,
+    strategy: options.conflictStrategy?.(step) ?? 'raise',
+    conflictable: CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace'),
+    record: (
+      status,
+      error,
       ran = statements,
       reverse = step.reverse,
       action = step.action,
@@ -1329,7 +1364,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
       replacesStarted = marked && status === 'applied',
     ) =>
       c.ledger!.steps.recordStep(
-        id,
+        c.id,
         {
           order: step.order,
           objectKey: step.key,
@@ -1347,340 +1382,362 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
           replacesStarted,
         },
         c.recorder,
-      );
-    const state = async () => {
+      ),
+    state: async () => {
       if (step.action === 'migrate') {
-        await c.ledger!.objects.recordMigration(
-          step.project,
-          migrationVersionOf(step.objectKey.name),
-          step.source?.file ?? '',
-          step.checksum,
-          id,
-          c.recorder,
-        );
+        const version = migrationVersionOf(step.objectKey.name);
+        const file = step.source?.file ?? '';
+        await c.ledger!.objects.recordMigration(step.project, version, file, step.checksum, c.id, c.recorder);
       } else {
         // An object planned in place at export: its last step records the sources' checksum (#73 item 4).
         const last = inPlace && step.order === inPlace.orders.at(-1) ? inPlace.to : checksum;
-        await c.ledger!.objects.setObjectState(
-          step.project,
-          step.key,
-          step.action === 'drop' ? null : last,
-          id,
-          c.recorder,
-        );
+        const state = step.action === 'drop' ? null : last;
+        await c.ledger!.objects.setObjectState(step.project, step.key, state, c.id, c.recorder);
       }
-    };
-    lines.push('', remark(`step ${n}/${steps.length}: ${step.action} ${c.expand(step.key)}`));
-    const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
-    if (database && database !== current) {
-      lines.push(`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
-      current = database;
-    }
-    if (c.ledger) {
-      // Rerun-safe: the ledger already has this step's result.
-      if (step.action === 'migrate') {
-        lines.push(
-          `SELECT 1 FROM ${c.t('migrations')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('version')} = ${keyLiteral(migrationVersionOf(step.objectKey.name))};`,
-        );
-        lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
-      } else if (step.action === 'drop') {
-        lines.push(
-          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
-        );
-        lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`);
-      } else {
-        lines.push(
-          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} = ${keyLiteral(checksum)};`,
-        );
-        lines.push(`.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
-      }
-      if (inPlace)
-        // Done by a run of this script: the object is at the sources' checksum, or this step's row is applied.
-        lines.push(
-          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('checksum')} = ${keyLiteral(inPlace.to)};`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
-          `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${id} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied';`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
-        );
-      if (marked) lines.push(...interrupted(c, step, n, statements, failures));
-      // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
-      // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
-      // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
-      const strategy = options.conflictStrategy?.(step) ?? 'raise';
-      const conflictable =
-        CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace');
-      const namespace = step.action === 'create' ? NAMESPACE_VIEWS[step.objectKey.kind] : undefined;
-      if (namespace) {
-        const name = c.expand(step.objectKey.name);
-        const what = `${step.objectKey.kind} ${quoteIdent(name)}`;
-        lines.push(
-          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
-          `SELECT 1 FROM DBC.${namespace.view} WHERE UPPER(${namespace.column}) = ${quoteString(name.toUpperCase())};`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
-          remark(`${what} exists and the ledger does not know it: ifExists ${strategy}`),
-          ...(strategy === 'skip'
-            ? [`.GOTO SKIP_${n}`]
-            : strategy === 'ignore'
-              ? [`.GOTO RUN_${n}`]
-              : [
-                  ...(strategy === 'raise' ? [] : [remark(`dbee never renames or drops a ${step.objectKey.kind}`)]),
-                  `.GOTO FAIL_${n}`,
-                ]),
-          `.LABEL RUN_${n}`,
-        );
-      }
-      if (conflictable) {
-        const { db, name, sql } = qualified(c, step);
-        lines.push(
-          `SELECT 1 FROM ${c.t('objects')} WHERE ${q('project')} = ${keyLiteral(step.project)} AND ${q('object_key')} = ${keyLiteral(step.key)};`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
-          // A build aside (buildAside) stopped between its two renames: its backup row is there, the swap is finished.
-          ...(strategy === 'rename' && step.objectKey.kind === 'table'
-            ? [
-                `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-                `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-                `.IF ACTIVITYCOUNT > 0 THEN .GOTO SWAP_${n}`,
-              ]
-            : []),
-          `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
-          remark(`${sql} exists and the ledger does not know it: ifExists ${strategy}`),
-        );
-        const word = kindKeyword(step.objectKey.kind)!;
-        if ((strategy === 'rename' || strategy === 'drop') && step.objectKey.kind === 'table') {
-          // What stands on the table (and is defined in the sources) goes first, if it is there.
-          for (const [j, d] of sourceDependents(c, steps, `${db}.${name}`.toUpperCase()).entries()) {
-            lines.push(
-              `SELECT 1 FROM DBC.TablesV WHERE ${sameName(d.db, d.name)};`,
-              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-              `.IF ACTIVITYCOUNT = 0 THEN .GOTO DEP_${n}_${j + 1}`,
-              `DROP ${d.word} ${quoteIdent(d.db)}.${quoteIdent(d.name)};`,
-              `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-              ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-              `.LABEL DEP_${n}_${j + 1}`,
-            );
-          }
-        }
-        if (strategy === 'ignore') lines.push(`.GOTO OVER_${n}`);
-        else if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
-        else if (strategy === 'rename' && NO_RENAME[step.objectKey.kind])
-          lines.push(
-            remark(
-              `Teradata has no ${NO_RENAME[step.objectKey.kind]}: ${sql} cannot be renamed aside. Nothing was changed for it. Choose ifExists: drop (DROP ${word}${step.objectKey.kind === 'type' ? ', refused while a column uses it' : ''}) or skip for this file, or drop it yourself, then export and run again.`,
-            ),
-            `.GOTO FAIL_${n}`,
-          );
-        // skip: the existing object stays as it is; the step does not run and writes no ledger row.
-        else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
-        else if (strategy === 'drop' || step.objectKey.kind === 'join-index' || step.objectKey.kind === 'hash-index')
-          lines.push(
-            `DROP ${word} ${sql};`,
-            `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-            ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-          );
-        else {
-          const copy = copyRows(c, step, statements, stamp);
-          if (copy) {
-            // copyData copies the new table's columns: checked before anything is renamed, so that a table that lacks
-            // one fails the step here, with nothing changed (the script cannot pick the shared columns at run time).
-            lines.push(
-              remark(
-                `copyData: ${sql} must have every column of the new table (${copy.columns.length}); else the step fails before the rename`,
-              ),
-              `SELECT 1 FROM DBC.ColumnsV WHERE ${sameName(db, name)} AND UPPER(ColumnName) IN (${copy.columns
-                .map((col) =>
-                  quoteString(
-                    col
-                      .replace(/^"(.*)"$/, '$1')
-                      .replace(/""/g, '"')
-                      .toUpperCase(),
-                  ),
-                )
-                .join(', ')});`,
-              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-              `.IF ACTIVITYCOUNT <> ${copy.columns.length} THEN .GOTO FAIL_${n}`,
-            );
-            if (copy.set && !c.ansi) {
-              // A SET table keeps one row of each set of duplicates an INSERT ... SELECT brings, silently, in Teradata
-              // mode (SQL Data Manipulation Language, INSERT ... SELECT, "Duplicate Rows and INSERT"; ANSI mode fails
-              // the request): a table holding duplicates stops the step here, before anything is renamed.
-              const list = copy.columns.join(', ');
-              lines.push(
-                // A unique primary or secondary index over copied columns: no duplicates possible, nothing to read.
-                `${uniqueIndexOver(db, name, copy.columns)};`,
-                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-                `.IF ACTIVITYCOUNT > 0 THEN .GOTO NODUPS_${n}`,
-                `SELECT TOP 1 1 FROM (SELECT ${list} FROM ${sql} EXCEPT ALL SELECT DISTINCT ${list} FROM ${sql}) d;`,
-                `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-                `.IF ACTIVITYCOUNT > 0 THEN .GOTO DUPS_${n}`,
-                `.LABEL NODUPS_${n}`,
-              );
-              failures.push(
-                '',
-                `.LABEL DUPS_${n}`,
-                remark(
-                  `${sql} holds duplicate rows, and the new table is a SET table: the copy would keep one of each without a word. Nothing was renamed. ` +
-                    'Remove the duplicates, or make the new table MULTISET, then run the script again.',
-                ),
-                '.LOGOFF',
-                `.QUIT ${code}`,
-              );
-            }
-          }
-          if (copy) lines.push(...roomForCopy(db, name, sql, n, code, failures));
-          const backup = `${name}_bak_${stamp}`.slice(0, 128);
-          if (step.objectKey.kind === 'table') {
-            const appliedRows = async (ran: string[]) => {
-              const back = `RENAME TABLE ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql}`;
-              await record('applied', null, ran, step.reverse ? [...step.reverse, back] : null);
-              await state();
-              return c.recorder.take();
-            };
-            lines.push(...(await buildAside(c, step, n, statements, stamp, failures, appliedRows)));
-          } else {
-            // The backup's ledger row and the RENAME are one transaction: a RENAME that fails leaves no row, and a
-            // backup is never made without its row.
-            await c.ledger.backups.recordBackup(id, step.key, `${db}.${backup}`, c.recorder);
-            lines.push(
-              ...withRows(
-                c,
-                c.recorder.take(),
-                [
-                  `RENAME ${word} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`,
-                  `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-                ],
-                n,
-              ),
-            );
-          }
-        }
-        lines.push(`.LABEL RUN_${n}`);
-      }
-    }
-    if (!statements.length) lines.push(remark('nothing to run'));
-    if (marked) {
-      // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
-      await startedRow(c, step, statements, checksum);
-      lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
-    }
-    const fail = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
-    const last = statements.length - 1;
-    // The step's last request carries the step's ledger rows in its transaction (`withRows`), unless it is a
-    // procedure: its compile result is tested after the request, and nothing but ET (COMMIT) may follow a DDL in a
-    // transaction, not even the ABORT that a procedure which did not compile would need.
-    const bundled = c.ledger !== null && last >= 0 && !isProcedure(statements[last]!);
-    // The step's requests but the bundled last one; `tag` keeps the labels of a second copy (OVER_n) apart.
-    const requests = (tag: string): string[] => {
-      const out: string[] = [];
-      for (const [i, st] of statements.entries()) {
-        if (bundled && i === last) break;
-        const again = step.action === 'alter' ? rerunnable(st) : null;
-        out.push(bteqRequest(st));
-        if (again) out.push(`.IF ERRORCODE = ${again} THEN .GOTO AGAIN_${tag}${n}_${i + 1}`);
-        out.push(fail, ...(again ? [`.LABEL AGAIN_${tag}${n}_${i + 1}`] : []));
-        if (isProcedure(st)) {
-          out.push(...compiled(`${tag}${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-          if (c.ansi) out.push('COMMIT;', fail);
-          continue;
-        }
-        if (c.ansi) out.push('COMMIT;', fail);
-      }
-      return out;
-    };
-    lines.push(...requests(''));
-    if (c.ledger) {
-      const lastRequest = bundled ? [bteqRequest(statements[last]!), fail] : [];
-      const kind = step.objectKey.kind;
-      const conflictable = CONFLICT_KINDS.has(kind) && (step.action === 'create' || step.action === 'replace');
-      // A table renamed aside went through buildAside, which records its own rows.
-      const aside =
-        conflictable &&
-        (options.conflictStrategy?.(step) ?? 'raise') === 'rename' &&
-        !['table', 'join-index', 'hash-index'].includes(kind) &&
-        !NO_RENAME[kind];
-      if (aside) {
-        // When this run renamed an object aside (its backup row exists), the step row says so as the runner's does:
-        // its reverse puts the backup back after dropping the new object, so that `dbee rollback` restores it.
-        const { db, name, sql } = qualified(c, step);
-        const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${stamp}`.slice(0, 128))}`;
-        await record(
-          'applied',
-          null,
-          statements,
-          step.reverse ? [...step.reverse, `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`] : null,
-        );
-        await state();
-        const rows = c.recorder.take();
-        lines.push(
-          `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${id} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-          `.IF ACTIVITYCOUNT = 0 THEN .GOTO PLAIN_${n}`,
-        );
-        lines.push(...(bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows)));
-        lines.push(`.GOTO SKIP_${n}`, `.LABEL PLAIN_${n}`);
-      }
-      await record('applied', null);
-      await state();
-      const rows = c.recorder.take();
-      // An ALTER of a table takes the table's lock first, with NOWAIT and a bounded number of tries (#92 item 2).
-      const locked = bundled && step.action === 'alter' && kind === 'table';
-      lines.push(
-        ...(locked
-          ? lockedRows(c, qualified(c, step).sql, rows, lastRequest, `${n}`, `FAIL_${n}`)
-          : bundled
-            ? withRows(c, rows, lastRequest, n)
-            : ledgerGroup(c, rows)),
-      );
-      if (conflictable && (options.conflictStrategy?.(step) ?? 'raise') === 'ignore') {
-        // ifExists ignore over an object the ledger did not know: the same requests, recorded as a `replace` with no
-        // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
-        // refuses to undo the step (ROLLBACK_IRREVERSIBLE) instead of dropping the object, and so does the rollback
-        // script (rollbackPreflight).
-        await record('applied', null, statements, null, 'replace', false);
-        await state();
-        const over = c.recorder.take();
-        lines.push(
-          `.GOTO SKIP_${n}`,
-          `.LABEL OVER_${n}`,
-          remark(`${qualified(c, step).sql} exists and the ledger does not know it: ifExists ignore, run over it`),
-          ...requests('OVER'),
-          ...(bundled ? withRows(c, over, lastRequest, n) : ledgerGroup(c, over)),
-        );
-      }
-      lines.push(`.LABEL SKIP_${n}`);
-      const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
-      await record('failed', error);
-      await c.ledger.deployments.finishDeployment(id, 'failed', error, null, {
-        transaction: 'object',
-        failedAt: 'bteq',
-      });
-      failures.push(
-        '',
-        `.LABEL FAIL_${n}`,
-        ...(c.ansi ? ['ROLLBACK;'] : []),
-        ...ledgerGroup(c, c.recorder.take()),
-        '.LOGOFF',
-        `.QUIT ${code}`,
-      );
-    }
+    },
+  };
+}
+
+/**
+ * One step, in the order BTEQ runs it: the lock's heartbeat, the default database, the checks that skip a step the
+ * ledger already has or resume one this release started, the conflict check, the `started` row, the requests, and the
+ * step's rows with its last request (`stepRows`).
+ */
+async function deployStep(d: DeployScript, s: ScriptStep, idx: number): Promise<void> {
+  const { c, plan, lines } = d;
+  const { step, n, statements } = s;
+  if (d.lockedFrom >= 0) lines.push(...heartbeat(c, d.token));
+  lines.push('', remark(`step ${n}/${plan.steps.length}: ${step.action} ${c.expand(step.key)}`));
+  // Each project's unqualified names resolve in the first database of its search path, as with the runner: the
+  // default database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an
+  // earlier step jumps over it).
+  const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
+  const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
+  if (database && database !== d.current) {
+    lines.push(`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
+    d.current = database;
   }
-  lines.push('');
   if (c.ledger) {
-    await c.ledger.deployments.finishDeployment(id, 'succeeded', null, null, {
-      transaction: 'object',
-      smoke: 'not run',
-    });
-    lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
+    lines.push(...alreadyDone(c, s));
+    if (s.marked) lines.push(...interrupted(c, step, n, statements, d.failures));
+    // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
+    // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
+    // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
+    lines.push(...namespaceConflict(c, s));
+    if (s.conflictable) lines.push(...(await objectConflict(d, s)));
   }
-  lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return finish(c, options, lines, lockedFrom, token);
+  if (!statements.length) lines.push(remark('nothing to run'));
+  if (s.marked) {
+    // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
+    await startedRow(c, step, statements, s.checksum);
+    lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
+  }
+  lines.push(...stepRequests(c, s, ''));
+  if (c.ledger) await stepRows(d, s);
+}
+
+/** Rerun-safe: the ledger already has this step's result (`SKIP_n`). */
+function alreadyDone(c: Ctx, s: ScriptStep): string[] {
+  const { step, n } = s;
+  const ledgerFailed = `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`;
+  const lines: string[] = [];
+  if (step.action === 'migrate') {
+    lines.push(c.guard.migrationRun(step.project, migrationVersionOf(step.objectKey.name)));
+    lines.push(ledgerFailed, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
+  } else if (step.action === 'drop') {
+    lines.push(c.guard.objectKnown(step.project, step.key));
+    lines.push(ledgerFailed, `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`);
+  } else {
+    lines.push(c.guard.objectAt(step.project, step.key, s.checksum));
+    lines.push(ledgerFailed, `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`);
+  }
+  if (s.inPlace)
+    // Done by a run of this script: the object is at the sources' checksum, or this step's row is applied.
+    lines.push(
+      c.guard.objectAt(step.project, step.key, s.inPlace.to),
+      ledgerFailed,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
+      c.guard.stepIs(c.id, step.order, 'applied'),
+      ledgerFailed,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO SKIP_${n}`,
+    );
+  return lines;
+}
+
+/**
+ * A database, user, role or profile the ledger does not know that exists (`NAMESPACE_VIEWS`): `skip` jumps over the
+ * step, `ignore` runs it, anything else fails it (dbee never renames or drops one).
+ */
+function namespaceConflict(c: Ctx, s: ScriptStep): string[] {
+  const { step, n, strategy } = s;
+  const namespace = step.action === 'create' ? NAMESPACE_VIEWS[step.objectKey.kind] : undefined;
+  if (!namespace) return [];
+  const name = c.expand(step.objectKey.name);
+  const what = `${step.objectKey.kind} ${quoteIdent(name)}`;
+  return [
+    c.guard.objectKnown(step.project, step.key),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
+    `SELECT 1 FROM DBC.${namespace.view} WHERE UPPER(${namespace.column}) = ${quoteString(name.toUpperCase())};`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
+    remark(`${what} exists and the ledger does not know it: ifExists ${strategy}`),
+    ...(strategy === 'skip'
+      ? [`.GOTO SKIP_${n}`]
+      : strategy === 'ignore'
+        ? [`.GOTO RUN_${n}`]
+        : [
+            ...(strategy === 'raise' ? [] : [remark(`dbee never renames or drops a ${step.objectKey.kind}`)]),
+            `.GOTO FAIL_${n}`,
+          ]),
+    `.LABEL RUN_${n}`,
+  ];
+}
+
+/**
+ * A table, view, macro, procedure, function, index... the ledger does not know that stands at the step's name: the
+ * environment's `ifExists` strategy (the module comment), after the join indexes, hash indexes and triggers the
+ * sources define on a table that goes are dropped (`dependentsFirst`).
+ */
+async function objectConflict(d: DeployScript, s: ScriptStep): Promise<string[]> {
+  const { c } = d;
+  const { step, n, strategy } = s;
+  const { db, name, sql } = qualified(c, step);
+  const kind = step.objectKey.kind;
+  const lines = [
+    c.guard.objectKnown(step.project, step.key),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO RUN_${n}`,
+    // A build aside (buildAside) stopped between its two renames: its backup row is there, the swap is finished.
+    ...(strategy === 'rename' && kind === 'table'
+      ? [
+          c.guard.backupOpen(c.id, step.key),
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO SWAP_${n}`,
+        ]
+      : []),
+    `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO RUN_${n}`,
+    remark(`${sql} exists and the ledger does not know it: ifExists ${strategy}`),
+  ];
+  const word = kindKeyword(kind)!;
+  if ((strategy === 'rename' || strategy === 'drop') && kind === 'table')
+    lines.push(...dependentsFirst(c, d.plan.steps, n, `${db}.${name}`.toUpperCase()));
+  if (strategy === 'ignore') lines.push(`.GOTO OVER_${n}`);
+  else if (strategy === 'raise') lines.push(`.GOTO FAIL_${n}`);
+  else if (strategy === 'rename' && NO_RENAME[kind])
+    lines.push(
+      remark(
+        `Teradata has no ${NO_RENAME[kind]}: ${sql} cannot be renamed aside. Nothing was changed for it. Choose ifExists: drop (DROP ${word}${kind === 'type' ? ', refused while a column uses it' : ''}) or skip for this file, or drop it yourself, then export and run again.`,
+      ),
+      `.GOTO FAIL_${n}`,
+    );
+  // skip: the existing object stays as it is; the step does not run and writes no ledger row.
+  else if (strategy === 'skip') lines.push(`.GOTO SKIP_${n}`);
+  else if (strategy === 'drop' || kind === 'join-index' || kind === 'hash-index')
+    lines.push(
+      `DROP ${word} ${sql};`,
+      `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+      ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+    );
+  else lines.push(...(await renamedAside(d, s)));
+  lines.push(`.LABEL RUN_${n}`);
+  return lines;
+}
+
+/** What stands on a table that goes (and is defined in the sources) is dropped first, if it is there. */
+function dependentsFirst(c: Ctx, steps: readonly PlanStep[], n: number, table: string): string[] {
+  return sourceDependents(c, steps, table).flatMap((dep, j) => [
+    `SELECT 1 FROM DBC.TablesV WHERE ${sameName(dep.db, dep.name)};`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO DEP_${n}_${j + 1}`,
+    `DROP ${dep.word} ${quoteIdent(dep.db)}.${quoteIdent(dep.name)};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+    `.LABEL DEP_${n}_${j + 1}`,
+  ]);
+}
+
+/**
+ * `ifExists: rename`: a table is built aside and swapped (`buildAside`), after the checks a copy of its rows needs
+ * (`copyChecks`); any other kind is renamed to its backup name with the backup's ledger row in one transaction (a
+ * RENAME that fails leaves no row, and a backup is never made without its row).
+ */
+async function renamedAside(d: DeployScript, s: ScriptStep): Promise<string[]> {
+  const { c } = d;
+  const { step, n } = s;
+  const { db, name, sql } = qualified(c, step);
+  const copy = copyRows(c, step, s.statements, d.stamp);
+  const lines = copy ? copyChecks(c, s, copy, d.failures) : [];
+  const backup = `${name}_bak_${d.stamp}`.slice(0, 128);
+  if (step.objectKey.kind === 'table') {
+    const appliedRows = async (ran: string[]) => {
+      const back = `RENAME TABLE ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql}`;
+      await s.record('applied', null, ran, step.reverse ? [...step.reverse, back] : null);
+      await s.state();
+      return c.recorder.take();
+    };
+    return [...lines, ...(await buildAside(c, step, n, s.statements, d.stamp, d.failures, appliedRows))];
+  }
+  await c.ledger!.backups.recordBackup(c.id, step.key, `${db}.${backup}`, c.recorder);
+  const rename = `RENAME ${kindKeyword(step.objectKey.kind)} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`;
+  return [...lines, ...withRows(c, c.recorder.take(), [rename, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`], n)];
+}
+
+/**
+ * Before a table is renamed aside for a copy of its rows: it has every column of the new table (the script cannot pick
+ * the shared columns at run time), it holds no duplicate a SET table would drop, and its database has room for the
+ * copy (`roomForCopy`). Each fails the step with nothing renamed.
+ */
+function copyChecks(
+  c: Ctx,
+  s: ScriptStep,
+  copy: NonNullable<ReturnType<typeof copyRows>>,
+  failures: string[],
+): string[] {
+  const { step, n, code } = s;
+  const { db, name, sql } = qualified(c, step);
+  const plain = (col: string) =>
+    col
+      .replace(/^"(.*)"$/, '$1')
+      .replace(/""/g, '"')
+      .toUpperCase();
+  const lines = [
+    remark(
+      `copyData: ${sql} must have every column of the new table (${copy.columns.length}); else the step fails before the rename`,
+    ),
+    `SELECT 1 FROM DBC.ColumnsV WHERE ${sameName(db, name)} AND UPPER(ColumnName) IN (${copy.columns.map((col) => quoteString(plain(col))).join(', ')});`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT <> ${copy.columns.length} THEN .GOTO FAIL_${n}`,
+  ];
+  if (copy.set && !c.ansi) {
+    // A SET table keeps one row of each set of duplicates an INSERT ... SELECT brings, silently, in Teradata
+    // mode (SQL Data Manipulation Language, INSERT ... SELECT, "Duplicate Rows and INSERT"; ANSI mode fails
+    // the request): a table holding duplicates stops the step here, before anything is renamed.
+    const list = copy.columns.join(', ');
+    lines.push(
+      // A unique primary or secondary index over copied columns: no duplicates possible, nothing to read.
+      `${uniqueIndexOver(db, name, copy.columns)};`,
+      `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO NODUPS_${n}`,
+      `SELECT TOP 1 1 FROM (SELECT ${list} FROM ${sql} EXCEPT ALL SELECT DISTINCT ${list} FROM ${sql}) d;`,
+      `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+      `.IF ACTIVITYCOUNT > 0 THEN .GOTO DUPS_${n}`,
+      `.LABEL NODUPS_${n}`,
+    );
+    failures.push(
+      '',
+      `.LABEL DUPS_${n}`,
+      remark(
+        `${sql} holds duplicate rows, and the new table is a SET table: the copy would keep one of each without a word. Nothing was renamed. ` +
+          'Remove the duplicates, or make the new table MULTISET, then run the script again.',
+      ),
+      '.LOGOFF',
+      `.QUIT ${code}`,
+    );
+  }
+  return [...lines, ...roomForCopy(db, name, sql, n, code, failures)];
+}
+
+/**
+ * Whether the step's last request carries the step's ledger rows in its transaction (`withRows`): not a procedure,
+ * whose compile result is tested after the request (nothing but ET or COMMIT may follow a DDL in a transaction, not
+ * even the ABORT that a procedure which did not compile would need).
+ */
+function bundledLast(c: Ctx, s: ScriptStep): boolean {
+  const last = s.statements.length - 1;
+  return c.ledger !== null && last >= 0 && !isProcedure(s.statements[last]!);
+}
+
+/** The step's requests but the bundled last one; `tag` keeps the labels of a second copy (OVER_n) apart. */
+function stepRequests(c: Ctx, s: ScriptStep, tag: string): string[] {
+  const { step, n, code, statements } = s;
+  const fail = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
+  const bundled = bundledLast(c, s);
+  const out: string[] = [];
+  for (const [i, st] of statements.entries()) {
+    if (bundled && i === statements.length - 1) break;
+    const again = step.action === 'alter' ? rerunnable(st) : null;
+    out.push(bteqRequest(st));
+    if (again) out.push(`.IF ERRORCODE = ${again} THEN .GOTO AGAIN_${tag}${n}_${i + 1}`);
+    out.push(fail, ...(again ? [`.LABEL AGAIN_${tag}${n}_${i + 1}`] : []));
+    if (isProcedure(st)) out.push(...compiled(`${tag}${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
+    if (c.ansi) out.push('COMMIT;', fail);
+  }
+  return out;
+}
+
+/**
+ * The step's ledger rows, with its last request where it is bundled: the rows of an object renamed aside by this run
+ * (`PLAIN_n` when it was not), the applied rows (under the table's NOWAIT lock for an ALTER of a table: #92 item 2),
+ * the `ignore` copy run over an unknown object (`OVER_n`), then `SKIP_n`; and the step's failure path (`FAIL_n`).
+ */
+async function stepRows(d: DeployScript, s: ScriptStep): Promise<void> {
+  const { c, lines } = d;
+  const { step, n } = s;
+  const bundled = bundledLast(c, s);
+  const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
+  const lastRequest = bundled ? [bteqRequest(s.statements.at(-1)!), fail] : [];
+  const rowsWith = (rows: string[]) => (bundled ? withRows(c, rows, lastRequest, n) : ledgerGroup(c, rows));
+  const kind = step.objectKey.kind;
+  // A table renamed aside went through buildAside, which records its own rows.
+  if (
+    s.conflictable &&
+    s.strategy === 'rename' &&
+    !['table', 'join-index', 'hash-index'].includes(kind) &&
+    !NO_RENAME[kind]
+  ) {
+    // When this run renamed an object aside (its backup row exists), the step row says so as the runner's does:
+    // its reverse puts the backup back after dropping the new object, so that `dbee rollback` restores it.
+    const { db, name, sql } = qualified(c, step);
+    const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${d.stamp}`.slice(0, 128))}`;
+    const back = `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`;
+    await s.record('applied', null, s.statements, step.reverse ? [...step.reverse, back] : null);
+    await s.state();
+    const rows = c.recorder.take();
+    lines.push(
+      c.guard.backupOpen(c.id, step.key),
+      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+      `.IF ACTIVITYCOUNT = 0 THEN .GOTO PLAIN_${n}`,
+      ...rowsWith(rows),
+      `.GOTO SKIP_${n}`,
+      `.LABEL PLAIN_${n}`,
+    );
+  }
+  await s.record('applied', null);
+  await s.state();
+  const rows = c.recorder.take();
+  // An ALTER of a table takes the table's lock first, with NOWAIT and a bounded number of tries (#92 item 2).
+  const locked = bundled && step.action === 'alter' && kind === 'table';
+  lines.push(
+    ...(locked ? lockedRows(c, qualified(c, step).sql, rows, lastRequest, `${n}`, `FAIL_${n}`) : rowsWith(rows)),
+  );
+  if (s.conflictable && s.strategy === 'ignore') {
+    // ifExists ignore over an object the ledger did not know: the same requests, recorded as a `replace` with no
+    // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
+    // refuses to undo the step (ROLLBACK_IRREVERSIBLE) instead of dropping the object, and so does the rollback
+    // script (rollbackPreflight).
+    await s.record('applied', null, s.statements, null, 'replace', false);
+    await s.state();
+    const over = c.recorder.take();
+    lines.push(
+      `.GOTO SKIP_${n}`,
+      `.LABEL OVER_${n}`,
+      remark(`${qualified(c, step).sql} exists and the ledger does not know it: ifExists ignore, run over it`),
+      ...stepRequests(c, s, 'OVER'),
+      ...rowsWith(over),
+    );
+  }
+  lines.push(`.LABEL SKIP_${n}`);
+  const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
+  await s.record('failed', error);
+  await c.ledger!.deployments.finishDeployment(c.id, 'failed', error, null, {
+    transaction: 'object',
+    failedAt: 'bteq',
+  });
+  d.failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()));
+  d.failures.push('.LOGOFF', `.QUIT ${s.code}`);
 }
 
 /**
@@ -1783,10 +1840,9 @@ function capturedChecksum(c: Ctx, step: PlanStep): string | null {
 function restoreChanged(c: Ctx, step: PlanStep, n: number, deployed: number): string[] {
   const captured = c.options.previous?.get(c.expand(step.key));
   if (!captured?.checksum || !replaces(step)) return [];
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const fail = `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`;
   return [
-    `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('previous_checksum')} IS NOT NULL;`,
+    c.guard.stepChangedObject(deployed, step.order),
     `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
     `.IF ACTIVITYCOUNT = 0 THEN .GOTO CREATED_${n}`,
     remark(`${qualified(c, step).sql} gets back the definition it had before deployment ${deployed}`),
@@ -1954,12 +2010,10 @@ function rollbackPreflight(
   stamp: string,
   failures: string[],
 ): string[] {
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
   const lines: string[] = [remark('checks before anything is undone')];
   for (const [idx, step] of steps.entries()) {
     const n = idx + 1;
     const code = bteqReturnCode(n);
-    const applied = `${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} = 'applied'`;
     // Stops the script (at `label`, with the step's code and `why`) when `query` finds a row.
     const stopWhen = (query: string, label: string, why: string) => {
       lines.push(
@@ -1974,7 +2028,7 @@ function rollbackPreflight(
       // checksum the ledger had then (another release in between would have made it stale).
       const captured = capturedChecksum(c, step);
       stopWhen(
-        `SELECT 1 FROM ${applied} AND ${q('previous_checksum')} IS NOT NULL${captured ? ` AND ${q('previous_checksum')} <> ${quoteString(captured)}` : ''};`,
+        c.guard.stepChangedFromOther(deployed, step.order, captured),
         `CHANGED_${n}`,
         `${qualified(c, step).sql} was changed by deployment ${deployed}, not created, ${captured ? 'from another definition than the one captured when this script was exported' : 'and its earlier text was not captured when this script was exported'}: ` +
           'this script cannot bring that text back (only the ledger holds it) and would drop it. Nothing was undone. Roll back with dbee rollback, which restores the earlier text from the ledger.',
@@ -1988,7 +2042,7 @@ function rollbackPreflight(
       // ifExists ignore: the deploy script ran the step over an object the ledger did not know, and recorded no
       // reverse (OVER_n): its earlier definition is unknown, and the planned reverse would drop the object.
       stopWhen(
-        `SELECT 1 FROM ${applied} AND ${q('reverse_statements')} IS NULL;`,
+        c.guard.stepAppliedWithoutReverse(deployed, step.order),
         `OVER_${n}`,
         `deployment ${deployed} ran over ${qualified(c, step).sql}, which existed before and which dbee did not make (ifExists: ignore): its earlier definition ` +
           'is not known, and undoing the step would drop the object. Nothing was undone. Put the earlier definition back by hand, then ' +
@@ -1999,7 +2053,6 @@ function rollbackPreflight(
       const { db, sql } = qualified(c, step);
       const { backup, aside } = tableBackupNames(c, step, stamp);
       const q2 = (n2: string) => `${quoteIdent(db)}.${quoteIdent(n2)}`;
-      const backupRow = `${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL`;
       const copy = copyRows(c, step, step.statements.map(c.expand), stamp);
       const exists = (n2: string, label: string, when: 'exists' | 'missing') => [
         `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, n2)};`,
@@ -2035,15 +2088,15 @@ function rollbackPreflight(
       ];
       lines.push(
         // A step that did not finish counts when it renamed a table aside (its backup's row is open), else not.
-        `SELECT 1 FROM ${applied};`,
+        c.guard.stepIs(deployed, step.order, 'applied'),
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT > 0 THEN .GOTO APPLIED_${n}`,
-        `SELECT 1 FROM ${backupRow};`,
+        c.guard.backupOpen(deployed, step.key),
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO ROWS_OK_${n}`,
         `.GOTO HASBK_${n}`,
         `.LABEL APPLIED_${n}`,
-        `SELECT 1 FROM ${backupRow};`,
+        c.guard.backupOpen(deployed, step.key),
         `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
         `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOBK_${n}`,
         `.LABEL HASBK_${n}`,
@@ -2117,16 +2170,22 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const now = options.now ?? new Date();
   const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
   const deployed = ledgerOptions?.deploymentId ?? defaultBteqDeploymentId(now);
-  const id = deployed + 50;
-  const c = context(options, id);
-  const q = (s: string) => (c.dialect.quote ? c.dialect.quote(s) : s);
+  const c = context(options, deployed + 50);
   const steps = [...plan.steps].reverse().filter((s) => s.reverse !== null);
-  const project = plan.projects.join(',');
-  // The deploy script's stamp: the names of its backups (written with the same `now`).
-  const stamp = backupStamp(now);
-  const lines: string[] = [
-    ...header(options),
-    '',
+  // One lock identity per release: the deploy script's (`bteq-<deployment id>-<plan checksum>`), so that the rollback of a deploy
+  // script that was killed holding the lock takes it over instead of waiting hours for its expiry.
+  const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
+  const r: UndoScript = {
+    c,
+    deployed,
+    // The deploy script's stamp: the names of its backups (written with the same `now`).
+    stamp: backupStamp(now),
+    lines: [...header(options), ''],
+    failures: [],
+    lockedFrom: -1,
+    token: lockToken(deployed, checksum),
+  };
+  r.lines.push(
     remark(`dbee rollback of deployment ${deployed}: ${steps.length} step${steps.length === 1 ? '' : 's'}`),
     // Steps with no reverse (a widened column Teradata cannot narrow, columns dropped): left applied, and said so.
     ...unknown.map((s) =>
@@ -2139,255 +2198,307 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
             'the target was not read when this script was written: a view, macro or procedure the deployment changed stops it (use dbee rollback)',
           ),
         ]),
+  );
+  if (c.ledger) await rollbackStart(r, plan, steps, ledgerOptions, checksum);
+  for (const [idx, step] of steps.entries()) await undoStep(r, step, idx + 1, steps.length);
+  r.lines.push('', ...(await remadeIndexes(c, steps, deployed, c.id, r.failures)));
+  if (c.ledger) {
+    await c.ledger.deployments.finishDeployment(c.id, 'succeeded', null, null, {});
+    r.lines.push(...ledgerGroup(c, c.recorder.take()));
+  }
+  r.lines.push('.LOGOFF', '.QUIT 0', ...r.failures);
+  return finish(c, options, r.lines, r.lockedFrom, r.token);
+}
+
+/** What a rollback script is built from, while it is written (`DeployScript`'s twin). */
+interface UndoScript {
+  c: Ctx;
+  /** The deployment undone (the deploy script's id); the rollback's own row is `c.id`. */
+  deployed: number;
+  stamp: string;
+  lines: string[];
+  failures: string[];
+  lockedFrom: number;
+  token: string;
+}
+
+/**
+ * Before the first undo: the ledger made where needed (a rollback run where the deploy script never got far enough
+ * to make it finds nothing applied), the deployment lock (the checks read what another deployment could be changing),
+ * the checks of both ids and those before anything is undone (`rollbackPreflight`), then the rollback's row.
+ */
+async function rollbackStart(
+  r: UndoScript,
+  plan: Plan,
+  steps: readonly PlanStep[],
+  ledgerOptions: BteqLedgerOptions | null,
+  checksum: string,
+): Promise<void> {
+  const { c, deployed, lines } = r;
+  const project = plan.projects.join(',');
+  lines.push(...ensureLedger(c), ...acquireLock(c, r.token));
+  r.lockedFrom = lines.length;
+  if (ledgerOptions) {
+    const mine = { project, environment: ledgerOptions.environment };
+    lines.push(
+      ...idTaken(c, deployed, { ...mine, kind: 'deploy', plan_checksum: checksum }),
+      ...idTaken(c, c.id, { ...mine, kind: 'rollback', reverts: deployed }),
+    );
+  }
+  lines.push(...rollbackPreflight(c, steps, deployed, r.stamp, r.failures));
+  if (!ledgerOptions) return;
+  lines.push(
+    c.guard.rollbackStarted(c.id, deployed),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
+  );
+  await c.ledger!.deployments.startDeployment({
+    project,
+    environment: ledgerOptions.environment,
+    kind: 'rollback',
+    planChecksum: checksum,
+    package: ledgerOptions.package ?? null,
+    ticket: ledgerOptions.ticket ?? null,
+    gitCommit: null,
+    toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
+    osUser: ledgerOptions.osUser ?? 'bteq',
+    ciJob: null,
+    host: ledgerOptions.host ?? 'bteq',
+    stepsTotal: steps.length,
+    reverts: deployed,
+  });
+  c.recorder.requests.at(-1)!.params[14] = null;
+  lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
+}
+
+/** `SELECT 1 FROM DBC.TablesV` for `db.name`, going to `label` when it `exists` (or is `missing`). */
+function tableAt(db: string, name: string, label: string, when: 'exists' | 'missing'): string[] {
+  return [
+    `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT ${when === 'exists' ? '>' : '='} 0 THEN .GOTO ${label}`,
   ];
-  const failures: string[] = [];
-  // The deployment lock first (the checks below read what another deployment could be changing), then the checks.
-  let lockedFrom = -1;
-  // One lock identity per release: the deploy script's (`bteq-<deployment id>-<plan checksum>`), so that the rollback of a deploy
-  // script that was killed holding the lock takes it over instead of waiting hours for its expiry.
-  const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
-  const token = lockToken(deployed, checksum);
-  if (c.ledger) {
-    // A rollback run where the deploy script never got far enough to make the ledger finds nothing applied.
-    lines.push(...ensureLedger(c), ...acquireLock(c, token));
-    lockedFrom = lines.length;
-    if (ledgerOptions) {
-      const mine = { project, environment: ledgerOptions.environment };
-      lines.push(
-        ...idTaken(c, deployed, { ...mine, kind: 'deploy', plan_checksum: checksum }),
-        ...idTaken(c, id, { ...mine, kind: 'rollback', reverts: deployed }),
-      );
-    }
-    lines.push(...rollbackPreflight(c, steps, deployed, stamp, failures));
-  }
-  if (c.ledger && ledgerOptions) {
+}
+
+/**
+ * The undo of one plan step (`n`: its place in the rollback script), in the order BTEQ runs it: the heartbeat, a table
+ * the deploy script was building aside dropped, the check that the step was applied (or started), the table moves of a
+ * renamed-aside table, the restore of a changed object's text, the step's reverse requests, an object renamed back,
+ * then the undo's rows (`undoRows`).
+ */
+async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number): Promise<void> {
+  const { c, lines } = r;
+  const reverse = step.reverse!.map(c.expand);
+  lines.push('', remark(`step ${n}/${total}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`));
+  const dropsTable = step.objectKey.kind === 'table' && reverse.some((x) => /^\s*DROP\s+TABLE\b/i.test(x));
+  if (r.lockedFrom >= 0) lines.push(...heartbeat(c, r.token));
+  if (dropsTable && c.ledger) {
+    // A table the deploy script was building aside when it stopped (`buildAside`): this release's own, dropped.
+    const { db, name } = qualified(c, step);
+    const built = `${name}_new_${r.stamp}`.slice(0, 128);
     lines.push(
-      `SELECT 1 FROM ${c.t('deployments')} WHERE ${q('id')} = ${id} AND ${q('kind')} = 'rollback' AND ${q('reverts')} = ${deployed};`,
-      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-      '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
+      ...tableAt(db, built, `NONEW_${n}`, 'missing'),
+      `DROP TABLE ${quoteIdent(db)}.${quoteIdent(built)};`,
+      `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+      ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+      `.LABEL NONEW_${n}`,
     );
-    await c.ledger.deployments.startDeployment({
-      project,
-      environment: ledgerOptions.environment,
-      kind: 'rollback',
-      planChecksum: checksum,
-      package: ledgerOptions.package ?? null,
-      ticket: ledgerOptions.ticket ?? null,
-      gitCommit: null,
-      toolVersion: ledgerOptions.toolVersion ?? 'dbee-bteq',
-      osUser: ledgerOptions.osUser ?? 'bteq',
-      ciJob: null,
-      host: ledgerOptions.host ?? 'bteq',
-      stepsTotal: steps.length,
-      reverts: deployed,
-    });
-    c.recorder.requests.at(-1)!.params[14] = null;
-    lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
   }
-  for (const [idx, step] of steps.entries()) {
-    const n = idx + 1;
-    const code = bteqReturnCode(n);
-    const reverse = step.reverse!.map(c.expand);
-    lines.push(
-      '',
-      remark(`step ${n}/${steps.length}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`),
+  if (c.ledger) lines.push(...wasApplied(c, step, n, r.deployed, dropsTable));
+  // The ledger rows that close a backup go with the step's undo rows (UNDONE_n), in one transaction.
+  let pending: { sql: string; params: unknown[] }[] = [];
+  if (dropsTable && c.ledger) {
+    lines.push(...tableBack(r, step, n));
+    await c.ledger.backups.backupGone(
+      r.deployed,
+      `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
+      c.recorder,
     );
-    const dropsTable = step.objectKey.kind === 'table' && reverse.some((r) => /^\s*DROP\s+TABLE\b/i.test(r));
-    if (lockedFrom >= 0) lines.push(...heartbeat(c, token));
-    if (dropsTable && c.ledger) {
-      // A table the deploy script was building aside when it stopped (`buildAside`): this release's own, dropped.
-      const { db, name } = qualified(c, step);
-      const built = `${name}_new_${stamp}`.slice(0, 128);
-      lines.push(
-        `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, built)};`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT = 0 THEN .GOTO NONEW_${n}`,
-        `DROP TABLE ${quoteIdent(db)}.${quoteIdent(built)};`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-        `.LABEL NONEW_${n}`,
-      );
-    }
-    if (c.ledger) {
-      lines.push(
-        // A step the deploy script started and did not finish (killed, or failed after its first commit) is undone
-        // too: its `started` row, or the open row of the backup it renamed aside, says it made something. Its reverse
-        // finds what it made, or nothing (a DROP that finds nothing is done).
-        ...(dropsTable
-          ? [
-              `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-              `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-              `.IF ACTIVITYCOUNT > 0 THEN .GOTO UNDO_${n}`,
-            ]
-          : []),
-        `SELECT 1 FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('step_order')} = ${step.order} AND ${q('status')} IN ('applied', 'started');`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`,
-        ...(dropsTable ? [`.LABEL UNDO_${n}`] : []),
-      );
-    }
-    let pending: { sql: string; params: unknown[] }[] = [];
-    const exists = (db: string, name: string, label: string, when: 'exists' | 'missing') => [
-      `SELECT 1 FROM DBC.TablesV WHERE ${sameName(db, name)};`,
-      `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-      `.IF ACTIVITYCOUNT ${when === 'exists' ? '>' : '='} 0 THEN .GOTO ${label}`,
-    ];
-    const commitOr = (label: string) => (c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO ${label}`] : []);
-    if (dropsTable && c.ledger) {
-      const { db, name, sql } = qualified(c, step);
-      const { backup, aside } = tableBackupNames(c, step, stamp);
-      const q2 = (n2: string) => `${quoteIdent(db)}.${quoteIdent(n2)}`;
-      // A backup kept by the deploy script's `rename`: the deployed table goes aside first, then the backup gets its
-      // name back, then the deployed table is dropped, so that the name is never without a table (#64). Each move is
-      // guarded by what the dictionary shows, so a script killed between two of them finishes the job when re-run.
-      lines.push(
-        `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOBACKUP_${n}`,
-        remark(
-          `${sql} goes aside as ${db}.${aside}, the backup ${db}.${backup} gets its name back, then ${db}.${aside} is dropped`,
-        ),
-        // Only while the backup waits under its own name: once it is back, the table at the name is the old one.
-        ...exists(db, aside, `ASIDE_${n}`, 'exists'),
-        ...exists(db, backup, `ASIDE_${n}`, 'missing'),
-        ...exists(db, name, `ASIDE_${n}`, 'missing'),
-        ...lockedSwap(
-          c,
-          step,
-          n,
-          code,
-          { table: sql, backup: q2(backup), aside: q2(aside), stamp, deployed },
-          failures,
-        ),
-        `.LABEL ASIDE_${n}`,
-        ...exists(db, backup, `BACK_${n}`, 'missing'),
-        `RENAME TABLE ${q2(backup)} TO ${sql};`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...commitOr(`FAIL_${n}`),
-        `.LABEL BACK_${n}`,
-        // The name holds the table the deployment renamed aside again; without it the rollback stops here.
-        ...exists(db, name, `FAIL_${n}`, 'missing'),
-        ...exists(db, aside, `UNDONE_${n}`, 'missing'),
-        `DROP TABLE ${q2(aside)};`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...commitOr(`FAIL_${n}`),
-      );
-      // The backup's row is closed with the step's undo rows (UNDONE_n), in one transaction: a run killed before them
-      // finds the row open and the tables where this run left them.
-      await c.ledger.backups.backupGone(deployed, `${db}.${backup}`, c.recorder);
-      pending = c.recorder.requests.splice(0);
-      lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`);
-      // No backup: a table that holds rows is never dropped.
-      lines.push(
-        `SELECT TOP 1 1 FROM ${sql};`,
-        `.IF ERRORCODE = 3807 THEN .GOTO UNDONE_${n}`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        `.IF ACTIVITYCOUNT > 0 THEN .GOTO KEEP_${n}`,
-      );
-      failures.push(
-        '',
-        `.LABEL KEEP_${n}`,
-        remark(`${sql} holds rows and no backup exists: not dropped; the rollback stops here`),
-        '.LOGOFF',
-        `.QUIT ${code}`,
-      );
-    }
-    if (c.ledger) lines.push(...restoreChanged(c, step, n, deployed));
-    // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
-    const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
-    for (const [i, st] of (bundled ? reverse.slice(0, -1) : reverse).entries()) {
-      const onError = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
-      // A DROP that finds nothing (3807) was done by a run of this script that was killed before its ledger rows.
-      const drop = c.ledger && /^\s*DROP\b/i.test(st);
-      lines.push(bteqRequest(st), ...(drop ? [`.IF ERRORCODE = 3807 THEN .GOTO DROPPED_${n}_${i + 1}`] : []), onError);
-      if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st))
-        lines.push(...compiled(`U${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
-      if (c.ansi) lines.push('COMMIT;', onError);
-      if (drop) lines.push(`.LABEL DROPPED_${n}_${i + 1}`);
-    }
-    if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
-      // A view, macro, procedure or function the deploy script's `rename` kept: once the new one is dropped (the
-      // reverse above), the old one gets its name back. The backup's name comes from the deploy script's stamp.
-      const { db, sql } = qualified(c, step);
-      const { backup } = tableBackupNames(c, step, stamp);
-      lines.push(
-        `SELECT 1 FROM ${c.t('backups')} WHERE ${q('deployment_id')} = ${deployed} AND ${q('object_key')} = ${keyLiteral(step.key)} AND ${q('dropped_at')} IS NULL;`,
-        `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
-        `.IF ACTIVITYCOUNT = 0 THEN .GOTO UNDONE_${n}`,
-        // Already renamed back by a run killed before its ledger rows: only the rows are left to write.
-        ...exists(db, backup, `RENAMED_${n}`, 'missing'),
-        `RENAME ${kindKeyword(step.objectKey.kind)} ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql};`,
-        `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
-        ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
-        `.LABEL RENAMED_${n}`,
-      );
-      await c.ledger.backups.backupGone(deployed, `${db}.${backup}`, c.recorder);
-      pending = c.recorder.requests.splice(0);
-    }
-    if (c.ledger) {
-      c.recorder.requests.push(...pending);
-      await c.ledger.steps.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
-      if (step.action === 'migrate')
-        await c.ledger.objects.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
-      else if (step.action === 'create' && !replaces(step))
-        await c.ledger.objects.setObjectState(step.project, step.key, null, id, c.recorder);
-      else {
-        // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
-        c.recorder.requests.push({
-          sql: `DELETE FROM ${c.t('objects')} WHERE ${q('project')} = ? AND ${q('object_key')} = ?`,
-          params: [step.project, step.key],
-        });
-        c.recorder.requests.push({
-          sql:
-            `INSERT INTO ${c.t('objects')} (${['project', 'object_key', 'checksum', 'deployment_id'].map(q).join(', ')}) ` +
-            `SELECT ?, ?, ${q('previous_checksum')}, ? FROM ${c.t('steps')} WHERE ${q('deployment_id')} = ? AND ${q('step_order')} = ? AND ${q('previous_checksum')} IS NOT NULL`,
-          params: [step.project, step.key, id, deployed, step.order],
-        });
-      }
-      await c.ledger.steps.recordStep(
-        id,
-        {
-          order: n,
-          objectKey: step.key,
-          action: 'undo',
-          checksum: checksumStatements(step.reverse!, options.variables ?? {}),
-          statements: reverse,
-          reverse: step.statements,
-          previousDefinition: null,
-          transactional: step.transactional,
-          startedAt: new SqlNow(),
-          durationMs: 0,
-          status: 'applied',
-          error: null,
-          revertsStep: step.order,
-        },
-        c.recorder,
-      );
-      const rows = c.recorder.take();
-      if (bundled) lines.push(...undoAlter(c, step, n, reverse.at(-1)!, rows, deployed, failures), `.GOTO SKIP_${n}`);
-      lines.push(`.LABEL UNDONE_${n}`, ...ledgerGroup(c, rows), `.LABEL SKIP_${n}`);
-      await c.ledger.deployments.finishDeployment(
-        id,
-        'failed',
-        `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`,
-        null,
-        {},
-      );
-      failures.push(
-        '',
-        `.LABEL FAIL_${n}`,
-        ...(c.ansi ? ['ROLLBACK;'] : []),
-        ...ledgerGroup(c, c.recorder.take()),
-        '.LOGOFF',
-        `.QUIT ${code}`,
-      );
-    }
+    pending = c.recorder.requests.splice(0);
+    lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`, ...emptyTableDropped(r, step, n));
   }
-  lines.push('', ...(await remadeIndexes(c, steps, deployed, id, failures)));
-  if (c.ledger) {
-    await c.ledger.deployments.finishDeployment(id, 'succeeded', null, null, {});
-    lines.push(...ledgerGroup(c, c.recorder.take()));
+  if (c.ledger) lines.push(...restoreChanged(c, step, n, r.deployed));
+  // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
+  const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
+  lines.push(...reverseRequests(c, n, bundled ? reverse.slice(0, -1) : reverse));
+  if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
+    lines.push(...objectBack(r, step, n));
+    await c.ledger.backups.backupGone(
+      r.deployed,
+      `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
+      c.recorder,
+    );
+    pending = c.recorder.requests.splice(0);
   }
-  lines.push('.LOGOFF', '.QUIT 0', ...failures);
-  return finish(c, options, lines, lockedFrom, token);
+  if (c.ledger) await undoRows(r, step, n, reverse, bundled, pending);
+}
+
+/**
+ * Whether the deploy script applied the step: a step it started and did not finish (killed, or failed after its first
+ * commit) is undone too: its `started` row, or the open row of the backup it renamed aside, says it made something.
+ * Its reverse finds what it made, or nothing (a DROP that finds nothing is done). Else `SKIP_n`.
+ */
+function wasApplied(c: Ctx, step: PlanStep, n: number, deployed: number, dropsTable: boolean): string[] {
+  return [
+    ...(dropsTable
+      ? [
+          c.guard.backupOpen(deployed, step.key),
+          `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+          `.IF ACTIVITYCOUNT > 0 THEN .GOTO UNDO_${n}`,
+        ]
+      : []),
+    c.guard.stepIs(deployed, step.order, 'applied', 'started'),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO SKIP_${n}`,
+    ...(dropsTable ? [`.LABEL UNDO_${n}`] : []),
+  ];
+}
+
+/**
+ * A backup kept by the deploy script's `rename`: the deployed table goes aside first (`lockedSwap`, under its lock and
+ * data check), then the backup gets its name back, then the deployed table is dropped, so that the name is never
+ * without a table (#64). Each move is guarded by what the dictionary shows, so a script killed between two of them
+ * finishes the job when re-run; a run killed before the undo rows finds the backup's row open and the tables where this
+ * run left them. No backup: `NOBACKUP_n`.
+ */
+function tableBack(r: UndoScript, step: PlanStep, n: number): string[] {
+  const { c, deployed } = r;
+  const { db, name, sql } = qualified(c, step);
+  const { backup, aside } = tableBackupNames(c, step, r.stamp);
+  const q2 = (n2: string) => `${quoteIdent(db)}.${quoteIdent(n2)}`;
+  const commitOr = (label: string) => (c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO ${label}`] : []);
+  const names = { table: sql, backup: q2(backup), aside: q2(aside), stamp: r.stamp, deployed };
+  return [
+    c.guard.backupOpen(deployed, step.key),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO NOBACKUP_${n}`,
+    remark(
+      `${sql} goes aside as ${db}.${aside}, the backup ${db}.${backup} gets its name back, then ${db}.${aside} is dropped`,
+    ),
+    // Only while the backup waits under its own name: once it is back, the table at the name is the old one.
+    ...tableAt(db, aside, `ASIDE_${n}`, 'exists'),
+    ...tableAt(db, backup, `ASIDE_${n}`, 'missing'),
+    ...tableAt(db, name, `ASIDE_${n}`, 'missing'),
+    ...lockedSwap(c, step, n, bteqReturnCode(n), names, r.failures),
+    `.LABEL ASIDE_${n}`,
+    ...tableAt(db, backup, `BACK_${n}`, 'missing'),
+    `RENAME TABLE ${q2(backup)} TO ${sql};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    ...commitOr(`FAIL_${n}`),
+    `.LABEL BACK_${n}`,
+    // The name holds the table the deployment renamed aside again; without it the rollback stops here.
+    ...tableAt(db, name, `FAIL_${n}`, 'missing'),
+    ...tableAt(db, aside, `UNDONE_${n}`, 'missing'),
+    `DROP TABLE ${q2(aside)};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    ...commitOr(`FAIL_${n}`),
+  ];
+}
+
+/** No backup: a table that holds rows is never dropped (`KEEP_n` stops the rollback there). */
+function emptyTableDropped(r: UndoScript, step: PlanStep, n: number): string[] {
+  const { sql } = qualified(r.c, step);
+  r.failures.push(
+    '',
+    `.LABEL KEEP_${n}`,
+    remark(`${sql} holds rows and no backup exists: not dropped; the rollback stops here`),
+    '.LOGOFF',
+    `.QUIT ${bteqReturnCode(n)}`,
+  );
+  return [
+    `SELECT TOP 1 1 FROM ${sql};`,
+    `.IF ERRORCODE = 3807 THEN .GOTO UNDONE_${n}`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    `.IF ACTIVITYCOUNT > 0 THEN .GOTO KEEP_${n}`,
+  ];
+}
+
+/** The step's reverse requests (but a bundled last one); a DROP that finds nothing (3807) was done by a killed run. */
+function reverseRequests(c: Ctx, n: number, reverse: readonly string[]): string[] {
+  const code = bteqReturnCode(n);
+  const lines: string[] = [];
+  for (const [i, st] of reverse.entries()) {
+    const onError = c.ledger ? `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}` : `.IF ERRORCODE <> 0 THEN .QUIT ${code}`;
+    // A DROP that finds nothing (3807) was done by a run of this script that was killed before its ledger rows.
+    const drop = c.ledger && /^\s*DROP\b/i.test(st);
+    lines.push(bteqRequest(st), ...(drop ? [`.IF ERRORCODE = 3807 THEN .GOTO DROPPED_${n}_${i + 1}`] : []), onError);
+    if (/^\s*(CREATE|REPLACE)\s+PROCEDURE\b/i.test(st))
+      lines.push(...compiled(`U${n}_${i + 1}`, c.ledger ? `.GOTO FAIL_${n}` : `.QUIT ${code}`));
+    if (c.ansi) lines.push('COMMIT;', onError);
+    if (drop) lines.push(`.LABEL DROPPED_${n}_${i + 1}`);
+  }
+  return lines;
+}
+
+/**
+ * A view, macro, procedure or function the deploy script's `rename` kept: once the new one is dropped (the reverse),
+ * the old one gets its name back. The backup's name comes from the deploy script's stamp.
+ */
+function objectBack(r: UndoScript, step: PlanStep, n: number): string[] {
+  const { c } = r;
+  const { db, sql } = qualified(c, step);
+  const { backup } = tableBackupNames(c, step, r.stamp);
+  return [
+    c.guard.backupOpen(r.deployed, step.key),
+    `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
+    `.IF ACTIVITYCOUNT = 0 THEN .GOTO UNDONE_${n}`,
+    // Already renamed back by a run killed before its ledger rows: only the rows are left to write.
+    ...tableAt(db, backup, `RENAMED_${n}`, 'missing'),
+    `RENAME ${kindKeyword(step.objectKey.kind)} ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql};`,
+    `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`,
+    ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`] : []),
+    `.LABEL RENAMED_${n}`,
+  ];
+}
+
+/**
+ * The undo's rows, as `dbee rollback` writes them: the deploy step marked undone, the object's state put back (a
+ * migration forgotten, a created object gone, else the state before the step: its row's previous checksum), the undo
+ * step's row; with the `pending` rows that close a backup. An ALTER's last reverse request goes with them (`undoAlter`).
+ * Then `UNDONE_n`, `SKIP_n`, and the step's failure path (`FAIL_n`).
+ */
+async function undoRows(
+  r: UndoScript,
+  step: PlanStep,
+  n: number,
+  reverse: string[],
+  bundled: boolean,
+  pending: { sql: string; params: unknown[] }[],
+): Promise<void> {
+  const { c, deployed, lines } = r;
+  const ledger = c.ledger!;
+  c.recorder.requests.push(...pending);
+  await ledger.steps.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
+  if (step.action === 'migrate')
+    await ledger.objects.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
+  else if (step.action === 'create' && !replaces(step))
+    await ledger.objects.setObjectState(step.project, step.key, null, c.id, c.recorder);
+  // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
+  else c.recorder.requests.push(...c.guard.stateBeforeStep(step.project, step.key, c.id, deployed, step.order));
+  await ledger.steps.recordStep(
+    c.id,
+    {
+      order: n,
+      objectKey: step.key,
+      action: 'undo',
+      checksum: checksumStatements(step.reverse!, c.options.variables ?? {}),
+      statements: reverse,
+      reverse: step.statements,
+      previousDefinition: null,
+      transactional: step.transactional,
+      startedAt: new SqlNow(),
+      durationMs: 0,
+      status: 'applied',
+      error: null,
+      revertsStep: step.order,
+    },
+    c.recorder,
+  );
+  const rows = c.recorder.take();
+  if (bundled) lines.push(...undoAlter(c, step, n, reverse.at(-1)!, rows, deployed, r.failures), `.GOTO SKIP_${n}`);
+  lines.push(`.LABEL UNDONE_${n}`, ...ledgerGroup(c, rows), `.LABEL SKIP_${n}`);
+  const error = `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`;
+  await ledger.deployments.finishDeployment(c.id, 'failed', error, null, {});
+  r.failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()));
+  r.failures.push('.LOGOFF', `.QUIT ${bteqReturnCode(n)}`);
 }

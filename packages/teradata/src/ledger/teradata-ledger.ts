@@ -1,4 +1,5 @@
 import { DbeeError, type LedgerDialect, type ResolvedEnvironment } from '@dbee/core';
+import { teradataErrorCode } from '../connection/teradata-errors';
 import { quoteIdent } from '../parse/teradata-identifiers';
 
 /** Default database of the ledger and lock tables; `connection.ledgerDatabase` overrides it. */
@@ -168,5 +169,7 @@ export function teradataLedger(database: string = TERADATA_LEDGER_DATABASE): Led
     bool: (value) => (value ? 1 : 0),
     jsonAsText: true,
     transactionalDdl: false,
+    // An upgrade killed between two of its DDL statements: the table (3803) or column (3933) it made is there.
+    appliedBefore: (error) => [3803, 3933].includes(teradataErrorCode(error) ?? 0),
   };
 }

@@ -79,6 +79,7 @@ describe('createNodes', () => {
                   "rollback",
                   "status",
                   "graph",
+                  "docs",
                   "check",
                 ],
               },
@@ -266,6 +267,35 @@ describe('createNodes', () => {
                 },
                 "outputs": [
                   "{workspaceRoot}/dist/dbee/{projectName}/diff",
+                ],
+              },
+              "docs": {
+                "cache": true,
+                "executor": "@dbee/nx:docs",
+                "inputs": [
+                  "dbeeModel",
+                  "^{projectRoot}/{db.yaml,**/*.sql,**/*.expand.yaml,migrations/baseline.yaml,smoke/**/*.yaml,smoke/**/*.yml}",
+                ],
+                "metadata": {
+                  "description": "Writes a site documenting this project's schemas and objects, with ER diagrams and search (and, with --env, a release board).",
+                  "help": {
+                    "command": "npx dbee docs --help",
+                    "example": {
+                      "options": {
+                        "format": "markdown",
+                      },
+                    },
+                  },
+                  "technologies": [
+                    "dbee",
+                  ],
+                },
+                "options": {
+                  "out": "{workspaceRoot}/dist/dbee/{projectName}/docs",
+                  "project": "sales",
+                },
+                "outputs": [
+                  "{workspaceRoot}/dist/dbee/{projectName}/docs",
                 ],
               },
               "graph": {
@@ -557,6 +587,7 @@ describe('createNodes', () => {
         planTargetName: 'db-plan',
         statusTargetName: 'db-status',
         graphTargetName: 'db-graph',
+        docsTargetName: 'db-docs',
         checkTargetName: 'db-check',
       },
     );
@@ -572,6 +603,7 @@ describe('createNodes', () => {
       'db-rollback',
       'db-status',
       'db-graph',
+      'db-docs',
       'db-check',
     ]);
     expect(project.metadata?.targetGroups).toEqual({ dbee: Object.keys(project.targets!) });

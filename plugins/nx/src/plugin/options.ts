@@ -18,6 +18,8 @@ export interface DbeePluginOptions {
   statusTargetName?: string;
   /** Name of the target that draws the objects and their dependencies as a page. Default `graph`. */
   graphTargetName?: string;
+  /** Name of the target that writes the project's documentation site (`dbee docs`). Default `docs`. */
+  docsTargetName?: string;
   /** Name of the target that checks the application's queries and the dbt models against a release. Default `check`. */
   checkTargetName?: string;
   /**
@@ -43,6 +45,7 @@ export function normalizeOptions(options: DbeePluginOptions | undefined): Normal
     statusTargetName: options?.statusTargetName ?? 'status',
     graphTargetName: options?.graphTargetName ?? 'graph',
     checkTargetName: options?.checkTargetName ?? 'check',
+    docsTargetName: options?.docsTargetName ?? 'docs',
     fingerprintScope: options?.fingerprintScope === 'project' ? 'project' : 'environment',
   };
 }

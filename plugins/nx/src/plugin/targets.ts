@@ -312,6 +312,24 @@ export function graphTarget(ctx: TargetContext): TargetConfiguration {
   };
 }
 
+export function docsTarget(ctx: TargetContext): TargetConfiguration {
+  return {
+    executor: executor('docs'),
+    options: { project: ctx.name, out: '{workspaceRoot}/dist/dbee/{projectName}/docs' },
+    // The site is a pure function of the sources (and dbee): cached; one changed file rebuilds one project's site. With
+    // --env the board reads ledgers, which no input covers: run that with --skip-nx-cache.
+    cache: true,
+    inputs: modelInputs(ctx),
+    outputs: ['{workspaceRoot}/dist/dbee/{projectName}/docs'],
+    metadata: {
+      technologies: ['dbee'],
+      description:
+        "Writes a site documenting this project's schemas and objects, with ER diagrams and search (and, with --env, a release board).",
+      help: help('docs', { format: 'markdown' }),
+    },
+  };
+}
+
 export function checkTarget(ctx: TargetContext): TargetConfiguration {
   return {
     executor: executor('check'),
@@ -345,6 +363,7 @@ export function buildTargets(ctx: TargetContext): Record<string, TargetConfigura
     [o.rollbackTargetName]: rollbackTarget(ctx),
     [o.statusTargetName]: statusTarget(ctx),
     [o.graphTargetName]: graphTarget(ctx),
+    [o.docsTargetName]: docsTarget(ctx),
     [o.checkTargetName]: checkTarget(ctx),
   };
 }

@@ -5,9 +5,12 @@ import { blueGreenInFlight } from './in-flight';
 const OWN_STAGE =
   'needs a server with wal_level = logical, a green environment and a router: test/blue-green/matrix.test.ts runs its row on a cluster of its own';
 
-/** Why the strategy's phases end with no convergence check yet (issue 88). */
-const NOT_COMPARED =
-  "the green copy's deployment and the switches are not compared with the sources yet: the convergence check is the direct strategy's run only";
+/**
+ * Why the phases after `deploy` end with no convergence check (issue 88): `deploy` deploys the release to green through
+ * the direct strategy's run, which ends with it (green's objects the steps touched equal the sources).
+ */
+const NO_OBJECTS =
+  'changes no object of the sources: it moves the application between the sides (writes paused, replication, the router), or drops the side that no longer serves';
 
 /**
  * The blue/green strategy (docs/blue-green.md): `deploy` makes green, a copy of blue's database kept in sync by the
@@ -24,26 +27,25 @@ export const BLUE_GREEN: Strategy = {
     command: async () => (await import('./deploy')).blueGreenDeploy,
     after: [],
     ownStage: OWN_STAGE,
-    notApplicable: { converged: NOT_COMPARED },
   },
   phases: {
     switch: {
       command: async () => (await import('./switch')).switchPhaseCommand,
       after: ['deploy'],
       ownStage: OWN_STAGE,
-      notApplicable: { converged: NOT_COMPARED },
+      notApplicable: { converged: NO_OBJECTS },
     },
     fallback: {
       command: async () => (await import('./switch')).fallbackPhaseCommand,
       after: ['deploy', 'switch'],
       ownStage: OWN_STAGE,
-      notApplicable: { converged: NOT_COMPARED },
+      notApplicable: { converged: NO_OBJECTS },
     },
     finish: {
       command: async () => (await import('./finish')).finishPhaseCommand,
       after: ['deploy'],
       ownStage: OWN_STAGE,
-      notApplicable: { converged: NOT_COMPARED },
+      notApplicable: { converged: NO_OBJECTS },
     },
   },
   inFlight: blueGreenInFlight,

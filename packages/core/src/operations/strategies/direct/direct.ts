@@ -10,6 +10,7 @@ import { smokeRegression, type SmokeCheck, type SmokeRegression } from '../../..
 import type { Connection, Engine } from '../../../engine/engine';
 import type { SessionPool } from '../../../engine/session-pool';
 import { projectScope, type SchemaScope } from '../../../schema/managed-scope';
+import { namedByRename } from '../../../schema/renames';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../../../errors';
 import { deploymentSummary, type Ledger } from '../../../ledger/ledger';
 import { openLedger } from '../../../ledger/open-ledger';
@@ -31,7 +32,7 @@ import {
 import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../../../runner/session';
 import { reconcileStarted } from '../../../runner/reconcile';
 import { markDataLoss, verifyPlan, type VerifyResult } from '../../../runner/verify';
-import { convergence, notConverged } from '../../../diffing/converge';
+import { convergedOnTarget, convergence, notConverged } from '../../../diffing/converge';
 import { backupStamp } from '../../../plan/backup-stamp';
 import { ConflictRules, decideConflicts, type ConflictDecision } from '../../conflicts';
 import { ciJob } from '../../../context/origin';
@@ -644,16 +645,16 @@ async function pruneRemoved(
   for (const m of input.models) {
     const state = deployed.get(m.project.name);
     // What the plan drops (a diff-planned project drops a removed table, its indexes going with it) is decided.
-    // A table renamed by a declaration (`renames:`) is not removed: the diff renames it (or did), rows and all.
-    const renamedAway = new Set(
-      (m.project.config.renames ?? []).flatMap((r) => (r.kind === 'table' ? [`${r.schema}.${r.from}`] : [])),
-    );
+    // A table, view or routine renamed by a declaration (`renames:`) is not removed, nor what is on it: the diff
+    // renames it (or did), a table's rows and all.
+    const renames = m.project.config.renames ?? [];
+    const renamedAway = (k: string) => {
+      const on = k.split('@')[1];
+      return renames.some((r) => namedByRename(r, k) || (r.kind !== 'column' && on === `${r.schema}.${r.from}`));
+    };
     const removed = state
       ? removedObjects(m, state).filter(
-          (k) =>
-            !inPlan.has(k) &&
-            !inPlan.has(`table:${k.split('@')[1] ?? ''}`) &&
-            !renamedAway.has(k.startsWith('table:') ? k.slice(6) : (k.split('@')[1] ?? '')),
+          (k) => !inPlan.has(k) && !inPlan.has(`table:${k.split('@')[1] ?? ''}`) && !renamedAway(k),
         )
       : [];
     if (!removed.length) continue;
@@ -953,30 +954,13 @@ function applyInput(
 
 /**
  * The real run's convergence check (`RunOptions.converge`): the objects a project's steps touched, read from the
- * target by name, compared with its sources' model as planning left it in the cache (a real run builds none: a project
- * planned from its files alone whose model no diff or dry run has built is said not compared).
+ * target by name, compared with its sources' model: the one planning left in the cache, or built now (in a shadow
+ * database, as a diff builds it) when the project was planned from its files alone.
  */
 function convergeOnTarget(ctx: OperationContext, input: DeployInputs, conn: Connection): RunOptions['converge'] {
   const { engine, environment, models } = input;
-  return async (project, steps) => {
-    const c = await convergence(ctx, { engine, environment, models, conn, steps, cachedOnly: true });
-    if (c.divergences.length)
-      return {
-        error: notConverged(project, c.divergences, 'target'),
-        objects: c.divergences.map((d) => d.object),
-        said: null,
-      };
-    const why = c.notCompared.map((n) => n.reason).join('; ');
-    return {
-      error: null,
-      objects: [],
-      said: c.compared.length
-        ? `${project}: converged: ${c.compared.length === 1 ? 'the object the deployment touched equals' : `the ${c.compared.length} objects the deployment touched equal`} the sources`
-        : why
-          ? `${project}: not compared with the sources after deploying (${why})`
-          : null,
-    };
-  };
+  return async (project, steps) =>
+    convergedOnTarget(project, await convergence(ctx, { engine, environment, models, conn, steps }));
 }
 
 function failedProject(result: RunResult) {

@@ -23,7 +23,10 @@ import {
 import { statementStepOf, statementsPlan } from '../../../runner/phase-run';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { verifyPlan } from '../../../runner/verify';
-import { loadTarget } from '../../../context/load';
+import { loadTarget, schemaOwners } from '../../../context/load';
+import { convergedOnTarget, convergence } from '../../../diffing/converge';
+import { formatKey, parseKey } from '../../../model/object-key';
+import { planFromSources } from '../../../planner/planner';
 import { type Phases, names, releaseChecksum, strategyLockTimeout } from './settings';
 import { closePhase, openPhase, sendSteps, smokeFailed } from './phase-rows';
 import { smokePerVersion } from './expand-steps';
@@ -39,6 +42,8 @@ export interface FinishInputs extends PipelineInputs {
   expand: ExpandRole;
   /** The project's model: its search path and objects for the smoke checks after the phase. */
   model: ProjectModel;
+  /** It and its dependencies' (the sources `complete`'s convergence check compares with). */
+  models: ProjectModel[];
 }
 
 /** What `complete` or `abort` planned under the lock: the release in flight and the statements of its phase. */
@@ -69,7 +74,7 @@ export function finishCommand(
     options,
     promotion: 'the release in flight passed gates.promotedFrom when its expand phase started',
     inputs: async () => {
-      const { environment, target, engine, model } = await loadTarget(ctx, options.project, options.env);
+      const { environment, target, engine, model, models } = await loadTarget(ctx, options.project, options.env);
       const expand = requireRole(engine, 'expand', 'run the expand-contract strategy');
       const deploy = ctx.workspace.settings(target, environment).deploy;
       return {
@@ -82,6 +87,7 @@ export function finishCommand(
         verify: options.verify ?? true,
         expand,
         model,
+        models,
       };
     },
     // The release's own scope, as its expand recorded it: what the phase changes, judged against that record.
@@ -255,6 +261,9 @@ export async function applyFinish(
     await sendSteps(p, release, deployment, steps);
     if (kind === 'complete') await recordCompletion(p, r, deployment);
     await p.ledger.setPhase(r.id, kind === 'complete' ? 'done' : 'aborted');
+    const converged = kind === 'complete' ? await completeConverged(input, run) : null;
+    if (converged?.said) p.ctx.reporter.info(converged.said);
+    if (converged?.error) return { error: converged.error, notConverged: converged.objects };
     const smoke = await smokePerVersion(p, release, input.model, [kind === 'complete' ? 'new' : 'old']);
     return { smoke, ...(smoke.passed ? {} : { error: smokeFailed(r.project, kind, smoke.summary) }) };
   });
@@ -266,6 +275,56 @@ export async function applyFinish(
       : `${r.project}: release ${r.release} aborted on ${env}: what its expand added is gone; the old version ${names(r.plan, r.plan.previous)} stays\n`,
   );
   return applied;
+}
+
+/**
+ * `complete`'s convergence check (diffing/converge.ts): the tables the release changed, read by name once it is
+ * contracted, equal the sources, when their sources are still those the release was expanded from (its recorded
+ * object states); a table whose source changed since is said not compared (the next deployment plans the rest).
+ */
+async function completeConverged(input: FinishInputs, run: FinishRun) {
+  const { ctx, engine, environment, conn } = run.phases;
+  const r = run.release;
+  const keys = r.plan.tables
+    .filter(
+      (t) =>
+        t.created ||
+        t.dropped.length ||
+        t.newName !== t.name ||
+        t.constraints.length ||
+        t.columns.some((c) => c.kind !== 'same'),
+    )
+    .map((t) => formatKey({ kind: 'table', schema: t.schema, name: t.newName }));
+  const now = planFromSources({
+    engine,
+    models: input.models,
+    planned: [r.project],
+    schemaOwners: schemaOwners(ctx, environment),
+  });
+  const checksums = new Map(now.steps.map((s) => [s.key, s.checksum]));
+  const moved = keys.filter((k) => checksums.get(k) !== r.plan.objectStates?.[k]);
+  if (moved.length)
+    return convergedOnTarget(r.project, {
+      compared: [],
+      divergences: [],
+      notCompared: [
+        {
+          project: r.project,
+          reason: `the sources of ${moved.join(', ')} changed since release ${r.release} was expanded`,
+        },
+      ],
+    });
+  const steps = keys.map((key) => ({
+    project: r.project,
+    key,
+    objectKey: parseKey(key),
+    action: 'alter' as const,
+    statements: [],
+  }));
+  return convergedOnTarget(
+    r.project,
+    await convergence(ctx, { engine, environment, models: input.models, conn, steps }),
+  );
 }
 
 /** `complete`: the contract phase of the release in flight (from `expanded`, or resuming `contracting`). */

@@ -94,6 +94,8 @@ export async function closePhase(
     smoke?: { passed: boolean; summary: string };
     error?: DbeeError;
     states?: Record<string, string>;
+    /** The objects its convergence check found different from the sources (`complete`). */
+    notConverged?: string[];
   }>,
 ): Promise<PipelineApplied> {
   const t0 = Date.now();
@@ -109,7 +111,7 @@ export async function closePhase(
   const smoke = done.smoke?.summary ?? 'not run';
   await deployment.close(
     done.error ? 'failed' : 'succeeded',
-    { smoke, ...fingerprint },
+    { smoke, ...fingerprint, ...(done.notConverged ? { notConverged: done.notConverged } : {}) },
     done.error ? { error: done.error.message, statement: null } : null,
   );
   const steps = await recordedSteps(openLedger(p.conn, p.engine.ledger), deployment.id, release.project);

@@ -39,17 +39,13 @@ export const EXPAND_CONTRACT: Strategy = {
     after: [],
     notApplicable: {
       converged:
-        'a release in flight holds, by design, a shape the sources do not describe (shadow columns, version schemas): not compared with them; the convergence check after complete is not written yet',
+        'a release in flight holds, by design, a shape the sources do not describe (shadow columns, version schemas): not compared with them; complete ends with the check',
     },
   },
   phases: {
     complete: {
       command: async () => (await import('./finish')).completePhase,
       after: ['deploy'],
-      notApplicable: {
-        converged:
-          'a release in flight holds, by design, a shape the sources do not describe (shadow columns, version schemas): not compared with them; the convergence check after complete is not written yet',
-      },
     },
     abort: {
       command: async () => (await import('./finish')).abortPhase,
