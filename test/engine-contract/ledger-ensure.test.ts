@@ -42,7 +42,7 @@ describe('the ledger created and upgraded in one request [postgres]', () => {
   it('a fresh database: every version in one round trip, all recorded', async () => {
     sent = [];
     const ledger = openLedger(conn, postgresLedger);
-    expect(await ledger.writer.ensure()).toBe(latest);
+    expect(await ledger.tables.ensure()).toBe(latest);
     const creating = sent.filter((r) => r.some((s) => /^\s*(CREATE|ALTER|INSERT)/.test(s)));
     expect(creating).toHaveLength(1);
     expect(creating[0]![0]).toBe('BEGIN');
@@ -51,7 +51,7 @@ describe('the ledger created and upgraded in one request [postgres]', () => {
     // Every table of every version is there (a column of the last upgrades), but the feature tables a deployment
     // creates when it first needs one (test/ledger/lazy-tables.test.ts).
     await conn.query('SELECT ticket, ledger_before FROM dbee.deployments LIMIT 0');
-    await openLedger(conn, postgresLedger).writer.ensureTable('expand_releases');
+    await openLedger(conn, postgresLedger).tables.ensureTable('expand_releases');
     await conn.query('SELECT lock_attempts FROM dbee.expand_releases LIMIT 0');
   });
 
@@ -61,7 +61,7 @@ describe('the ledger created and upgraded in one request [postgres]', () => {
       'DROP TABLE dbee.expand_releases; DROP TABLE IF EXISTS dbee.backfills; DELETE FROM dbee.ledger_version WHERE version > 3; CREATE TABLE dbee.backfills (x int)',
     );
     const ledger = openLedger(await open(), postgresLedger);
-    await expect(ledger.writer.ensure()).rejects.toThrow(/backfills.*already exists/);
+    await expect(ledger.tables.ensure()).rejects.toThrow(/backfills.*already exists/);
     expect(await versions()).toEqual([1, 2, 3]);
     const left = await conn.query<{ t: string }>(
       "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'dbee' AND tablename = 'expand_releases'",
@@ -70,7 +70,7 @@ describe('the ledger created and upgraded in one request [postgres]', () => {
     // Fixed by hand, the next run upgrades from 3 to the latest in one round trip.
     await conn.execute('DROP TABLE dbee.backfills');
     sent = [];
-    expect(await ledger.writer.ensure()).toBe(latest);
+    expect(await ledger.tables.ensure()).toBe(latest);
     expect(sent.filter((r) => r.some((s) => /^\s*(CREATE|ALTER|INSERT)/.test(s)))).toHaveLength(1);
     expect(await versions()).toEqual(Array.from({ length: latest }, (_, i) => i + 1));
   });

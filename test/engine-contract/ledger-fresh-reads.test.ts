@@ -39,11 +39,11 @@ describe('the first deployment row of a ledger created on this connection [postg
 
   it('is told missing without a request once read, created, then opened with id 1 and an empty state unread', async () => {
     const ledger = openLedger(conn, postgresLedger);
-    expect(ledger.writer.knownMissing()).toBe(false);
-    expect(await ledger.writer.version()).toBe(0);
-    expect(ledger.writer.knownMissing()).toBe(true);
-    await ledger.writer.ensure();
-    expect(ledger.writer.knownMissing()).toBe(false);
+    expect(ledger.tables.knownMissing()).toBe(false);
+    expect(await ledger.tables.version()).toBe(0);
+    expect(ledger.tables.knownMissing()).toBe(true);
+    await ledger.tables.ensure();
+    expect(ledger.tables.knownMissing()).toBe(false);
     sent.length = 0;
     expect(await ledger.deployments.startDeployment(info('a'))).toBe(1);
     expect(reads()).toEqual([]);

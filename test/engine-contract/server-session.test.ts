@@ -96,7 +96,7 @@ describe('a deployment on a server session commits without waiting for the disk 
 
   it('on a server connection: off from the start row to the closing row, then as configured', async () => {
     const ledger = openLedger(conn, postgresLedger);
-    await ledger.writer.ensure();
+    await ledger.tables.ensure();
     expect(await mode(conn)).toBe('on');
     const id = await ledger.deployments.startDeployment(info);
     expect(await mode(conn)).toBe('off');
@@ -119,7 +119,7 @@ describe('a deployment on a server session commits without waiting for the disk 
       conn.queryMany = (queries, settings) => (requests.push(queries.map((q) => q.sql)), queryMany(queries, settings));
     try {
       const ledger = openLedger(conn, postgresLedger);
-      await ledger.writer.ensure();
+      await ledger.tables.ensure();
       requests.length = 0;
       const id = await ledger.deployments.startDeployment({ ...info, ticket: "CHG-1 'quoted'" });
       await ledger.deployments.finishDeployment(id, 'failed', "it's broken", 'SELECT 1', { failedAt: 'now' });

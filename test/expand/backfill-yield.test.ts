@@ -14,8 +14,8 @@ beforeAll(async () => {
   conn = await PgConnection.open({ connectionString: db.url }, 'scratch');
   app = await PgConnection.open({ connectionString: db.url }, 'scratch');
   holder = await PgConnection.open({ connectionString: db.url }, 'scratch');
-  await openLedger(conn, postgresLedger).writer.ensure();
-  await openLedger(conn, postgresLedger).writer.ensureTable('backfills');
+  await openLedger(conn, postgresLedger).tables.ensure();
+  await openLedger(conn, postgresLedger).tables.ensureTable('backfills');
 });
 afterAll(async () => {
   for (const c of [app, holder, conn]) await c?.close();

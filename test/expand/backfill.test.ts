@@ -14,9 +14,9 @@ let conn: PgConnection;
 beforeAll(async () => {
   db = await scratchDatabase('dbee_bf');
   conn = await PgConnection.open({ connectionString: db.url }, 'scratch');
-  await openLedger(conn, postgresLedger).writer.ensure();
+  await openLedger(conn, postgresLedger).tables.ensure();
   // A new ledger has no `backfills` table until a backfill given the ledger's dialect starts (lazy-tables.test.ts).
-  await openLedger(conn, postgresLedger).writer.ensureTable('backfills');
+  await openLedger(conn, postgresLedger).tables.ensureTable('backfills');
 });
 afterAll(async () => {
   await conn?.close();
@@ -380,8 +380,8 @@ describe('backfill on PGlite', () => {
   it('runs to its end, stops between batches when aborted, and resumes', async () => {
     const lite = await openMemoryPglite('pglite backfill');
     try {
-      await openLedger(lite, postgresLedger).writer.ensure();
-      await openLedger(lite, postgresLedger).writer.ensureTable('backfills');
+      await openLedger(lite, postgresLedger).tables.ensure();
+      await openLedger(lite, postgresLedger).tables.ensureTable('backfills');
       await lite.execute(`CREATE TABLE public.p (id bigint PRIMARY KEY, v text, n int NOT NULL DEFAULT 0);
         INSERT INTO public.p (id, v) SELECT g, 'x' || g FROM generate_series(1, 2500) g;`);
       const spec: BackfillSpec = { id: 'p', table: { schema: 'public', name: 'p' }, set: 'v = upper(v), n = n + 1' };

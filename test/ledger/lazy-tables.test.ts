@@ -115,13 +115,13 @@ describe('feature tables created on first use [postgres]', () => {
   it('a new ledger has none; a backup recorded in a transaction that rolls back takes its table with it', async () => {
     const conn = await open();
     const ledger = openLedger(conn, postgresLedger);
-    await ledger.writer.ensure();
+    await ledger.tables.ensure();
     expect((await tablesOf(conn)).filter((t) => FEATURE_TABLES.includes(t))).toEqual([]);
     const id = await deployment(ledger);
     await conn
       .transaction(async (tx) => {
         await ledger.backups.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_1', tx);
-        expect(await ledger.writer.hasTable('backups', tx)).toBe(true);
+        expect(await ledger.tables.hasTable('backups', tx)).toBe(true);
         throw new Error('the step failed');
       })
       .catch(() => {});
@@ -168,7 +168,7 @@ describe('feature tables created on first use [pglite]', () => {
     const conn = await openMemoryPglite('pglite:test');
     try {
       const ledger = openLedger(conn, postgresLedger);
-      await ledger.writer.ensure();
+      await ledger.tables.ensure();
       expect((await tablesOf(conn)).filter((t) => FEATURE_TABLES.includes(t))).toEqual([]);
       const id = await deployment(ledger);
       await conn.transaction((tx) => ledger.backups.recordBackup(id, 'table:app.t', 'app_dbee_bak.t_bak_1', tx));

@@ -62,12 +62,12 @@ describe('the ledger without per-step foreign keys (version 6) [postgres]', () =
 
   it('an older ledger is read as it is (no upgrade), then upgrades: the per-step keys are gone, the others stay', async () => {
     const ledger = openLedger(old, postgresLedger);
-    expect(await ledger.writer.version()).toBe(5);
+    expect(await ledger.tables.version()).toBe(5);
     expect((await ledger.objects.deployedState('app')).objects).toEqual(new Map([['schema:app', 'v1:a']]));
     expect((await ledger.steps.of(1)).map((s) => s.objectKey)).toEqual(['schema:app']);
     expect(await foreignKeys(old)).toContain('dbee.steps.deployment_id');
 
-    expect(await ledger.writer.ensure()).toBe(postgresLedger.migrations.length);
+    expect(await ledger.tables.ensure()).toBe(postgresLedger.migrations.length);
     expect(await foreignKeys(old)).toEqual([
       'dbee.backups.deployment_id',
       'dbee.deployments.reverts',
@@ -118,14 +118,14 @@ describe('the ledger without per-step foreign keys (version 6) [postgres]', () =
     const batch = fresh.executeBatch!.bind(fresh);
     fresh.executeBatch = (statements) => (sent.push([...statements]), batch(statements));
     const ledger = openLedger(fresh, postgresLedger);
-    await ledger.writer.ensure();
+    await ledger.tables.ensure();
     // No column added afterwards, no key created to be dropped again.
     expect(sent.flat().filter((s) => /^\s*ALTER TABLE/.test(s))).toEqual([]);
     // The feature tables come when first written (test/ledger/lazy-tables.test.ts); created, they are the same too.
     const lazy = Object.keys(postgresLedger.lazyTables!);
     const without = (lines: string[]) => lines.filter((l) => !lazy.some((t) => l.includes(t)));
     expect(await catalog(fresh)).toEqual(without(await catalog(old)));
-    for (const table of lazy) await ledger.writer.ensureTable(table);
+    for (const table of lazy) await ledger.tables.ensureTable(table);
     expect(await catalog(fresh)).toEqual(await catalog(old));
     expect(await triggers(fresh)).toEqual(['dbee.deployments deployments_kept']);
     const versions = await fresh.query<{ v: number }>('SELECT version AS v FROM dbee.ledger_version ORDER BY 1');

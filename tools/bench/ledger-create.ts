@@ -25,10 +25,10 @@ async function create(label: string, dialect: LedgerDialect): Promise<{ cpu: num
   try {
     const pid = Number((await conn.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
     const ledger = openLedger(conn, dialect);
-    await ledger.writer.version(); // as a deployment does before it: the missing ledger found
+    await ledger.tables.version(); // as a deployment does before it: the missing ledger found
     const c0 = cpuMs(pid);
     const t0 = performance.now();
-    await ledger.writer.ensure();
+    await ledger.tables.ensure();
     return { ms: performance.now() - t0, cpu: cpuMs(pid) - c0 };
   } finally {
     await conn.close();

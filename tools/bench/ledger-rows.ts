@@ -61,7 +61,7 @@ function deployer(conn: PgConnection, ledger: Ledger, pid: number) {
           ? []
           : variant === 'min'
             ? [`EXECUTE min_row(${id}, ${i})`]
-            : await ledger.writer.inlineNamed(rows, conn);
+            : await ledger.batch.inlineNamed(rows, conn);
       const r = await conn.executeBatch!([
         'BEGIN',
         `SELECT set_config('dbee.step_started', clock_timestamp()::text, true)`,
@@ -83,7 +83,7 @@ async function main() {
   await admin.query(`CREATE DATABASE ${DB}`);
   const conn = await PgConnection.open({ connectionString: `postgres://postgres@127.0.0.1:5432/${DB}` }, 'cost');
   const ledger = openLedger(conn, postgresLedger);
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const pid = Number((await conn.query<{ p: number }>('SELECT pg_backend_pid() AS p')).rows[0]!.p);
   await conn.execute('SET synchronous_commit = off');
   await conn.execute(

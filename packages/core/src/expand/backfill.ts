@@ -425,7 +425,7 @@ async function startBackfill(
 ): Promise<BackfillState> {
   return connection.transaction(async (tx) => {
     await tx.execute(sql.snapshot);
-    if (options.ledger) await openLedger(tx, options.ledger).writer.ensureTable('backfills', tx);
+    if (options.ledger) await openLedger(tx, options.ledger).tables.ensureTable('backfills', tx);
     const top = await tx.query<Record<string, string>>(sql.bound);
     const bound = top.rows[0] ? key.map((_, i) => top.rows[0]![`k${i}`]!) : null;
     const count = bound ? await tx.query<{ n: string }>(sql.count, bound) : null;

@@ -109,7 +109,7 @@ async function failedSince(ctx: OperationContext, envName: string, project: stri
       { engine, environment, workspaceRoot: ctx.workspace.root, waitMs: 1000 },
       async ({ conn }) => {
         const ledger = openLedger(conn, engine.ledger);
-        if (!(await ledger.writer.exists())) return null;
+        if (!(await ledger.tables.exists())) return null;
         const last = (await ledger.deployments.list(project, envName, 1))[0];
         const started = last ? new Date(last.started_at).getTime() : 0;
         return last && started >= since - 5000 && (last.status === 'failed' || last.status === 'rolled-back')

@@ -30,7 +30,8 @@ describe('the ledger', () => {
     const record = readFileSync(join(__dirname, 'ledger.ts'), 'utf8');
     const stores = [...record.matchAll(/^ {2}readonly (\w+): (\w+);$/gm)].map((m) => m[2]!);
     expect(stores).toEqual([
-      'LedgerWriter',
+      'LedgerTables',
+      'LedgerBatch',
       'DeploymentStore',
       'StepStore',
       'ObjectStore',
@@ -44,7 +45,8 @@ describe('the ledger', () => {
     );
     // The writer is one object in two files: its storage (ledger-base.ts) and its request batching (ledger-writer.ts).
     expect(classes.filter(([, parent]) => parent !== null)).toEqual([['LedgerWriter', 'LedgerBase']]);
-    for (const store of stores) expect(classes.map(([name]) => name)).toContain(store);
+    // `tables` and `batch` are two narrow views of the one writer (types picked from it); the others are classes.
+    for (const store of stores.slice(2)) expect(classes.map(([name]) => name)).toContain(store);
     const built = [
       ...sources(CORE),
       ...['cli', 'postgres', 'teradata'].flatMap((p) => sources(join(PACKAGES, p, 'src'))),
@@ -54,6 +56,22 @@ describe('the ledger', () => {
       .filter((f) => new RegExp(`\\bnew (${[...stores, 'LedgerBase'].join('|')})\\(`).test(readFileSync(f, 'utf8')))
       .map((f) => relative(PACKAGES, f));
     expect(built).toEqual([join('core', 'src', 'ledger', 'open-ledger.ts')]);
+  });
+
+  test('no file outside ledger/ reaches the writer (`.writer.`): it goes through the stores, `tables` and `batch`', () => {
+    const reached = [
+      ...sources(CORE),
+      ...['cli', 'postgres', 'teradata'].flatMap((p) => sources(join(PACKAGES, p, 'src'))),
+      ...sources(join(PACKAGES, '..', 'plugins')),
+      ...sources(join(PACKAGES, '..', 'tools')),
+    ]
+      .filter((f) => !f.startsWith(__dirname))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .flatMap((line, i) => (/\.writer\b/.test(line) ? [`${relative(PACKAGES, f)}:${i + 1}`] : [])),
+      );
+    expect(reached).toEqual([]);
   });
 
   test('the runner takes the stores it writes, never the whole ledger', () => {

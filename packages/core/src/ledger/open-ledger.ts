@@ -16,7 +16,8 @@ export function openLedger(conn: Connection, dialect: LedgerDialect): Ledger {
   const writer = new LedgerWriter(conn, dialect);
   const objects = new ObjectStore(writer);
   return {
-    writer,
+    tables: writer,
+    batch: writer,
     objects,
     deployments: new DeploymentStore(writer, objects),
     steps: new StepStore(writer),

@@ -149,7 +149,7 @@ async function planAdoption(
   const objectSteps = input.sources.steps.filter((s) => s.action !== 'migrate');
   const scope = { schemas: model.graph.schemas, manage: model.graph.manage };
   const ledger = openLedger(conn, engine.ledger);
-  if ((await ledger.writer.exists()) && (await ledger.deployments.list(target.name, environment.name, 1)).length) {
+  if ((await ledger.tables.exists()) && (await ledger.deployments.list(target.name, environment.name, 1)).length) {
     throw new DbeeError(`${target.name} already has deployments on ${environment.name}: it is under dbee already`, {
       code: 'ADOPT_NOT_NEEDED',
       hint: 'use dbee status and dbee diff to see where it stands',
@@ -305,7 +305,7 @@ async function recordAdoption(
     fingerprint: () => Promise<string>;
   },
 ): Promise<number> {
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const deployment = await Deployment.open(ledger, {
     project: adoption.project,
     environment: adoption.environment,

@@ -178,7 +178,7 @@ async function applyAudit(
   const { engine, environment, subject } = input;
   const { conn } = session;
   const ledger = openLedger(conn, engine.ledger);
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const owner = lockOwner();
   const t0 = Date.now();
   const deployment = await Deployment.open(ledger, {

@@ -157,7 +157,7 @@ function cleanupCommand(ctx: OperationContext, options: CleanupOptions): Pipelin
     },
     apply: async (input, session, run, report) => {
       for (const b of run.gone) await run.ledger.backups.backupGone(b.deploymentId, b.backup);
-      await run.ledger.writer.ensure();
+      await run.ledger.tables.ensure();
       return dropBackups(ctx, {
         engine: input.engine,
         conn: session.conn,

@@ -57,7 +57,7 @@ async function readSide(
     { engine, environment, workspaceRoot: ctx.workspace.root, reporter: ctx.reporter },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
-      const state: LedgerState | null = (await ledger.writer.exists()) ? await ledger.objects.state(project) : null;
+      const state: LedgerState | null = (await ledger.tables.exists()) ? await ledger.objects.state(project) : null;
       const roles = diff.roles ? await diff.roles(conn) : [];
       const model = await diff.introspect(conn, scope);
       // Work in flight there (an expand-contract release, say) is copied as undoing it would leave it (as `diff

@@ -256,7 +256,7 @@ function routineCommand(
       const { engine, environment } = input;
       const { conn } = session;
       const ledger = openLedger(conn, engine.ledger);
-      const history = (await ledger.writer.exists())
+      const history = (await ledger.tables.exists())
         ? await ledger.deployments.list(input.project, environment.name, Number.MAX_SAFE_INTEGER)
         : [];
       const change = await plan({ engine, conn, ledger, environment, history });
@@ -306,7 +306,7 @@ async function applyChange(
   const { engine, environment, project } = input;
   const { change, ledger, keep } = run;
   const { conn } = session;
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const diff = engine.diff;
   const fingerprint = async (): Promise<RecordedFingerprint | null> =>
     keep === 'read' && diff ? readRecordable(diff, conn, input.scope) : null;

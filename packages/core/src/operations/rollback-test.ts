@@ -159,7 +159,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     result.uncompared = await uncomparedColumns(engine, copy, sampled, plan);
     const rowsBefore = await readRows(engine, copy, sampled, result.uncompared);
     const ledger = openLedger(copy, engine.ledger);
-    await ledger.writer.ensure();
+    await ledger.tables.ensure();
     const quiet = quietContext(ctx);
     const smokeBefore = await smokeOnCopy(ctx, input, copy);
     const failed = notApplied(await applyOnCopy(ctx, input, copy, quiet));

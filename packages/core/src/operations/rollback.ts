@@ -417,14 +417,14 @@ async function openRollbackLedger(
 ): Promise<Ledger> {
   const { engine, environment, target } = input;
   const ledger = openLedger(conn, engine.ledger);
-  if (!(await ledger.writer.exists())) {
+  if (!(await ledger.tables.exists())) {
     throw new DbeeError(
       `nothing to roll back: ${target.name} was never deployed to ${environment.name} (the database has no dbee ledger)`,
       { code: 'NOTHING_TO_ROLL_BACK' },
     );
   }
   if (options.dryRun) return ledger;
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const owner = lockOwner();
   const interrupted = await ledger.deployments.markInterrupted(
     `a rollback by ${owner.user}@${owner.host}, pid ${owner.pid}`,
@@ -516,7 +516,7 @@ async function applyRollback(
   const { engine, target, settings, graph } = input;
   const { conn } = session;
   const { ledger } = planned;
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
   const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
   if (path) await conn.execute(path);
@@ -915,7 +915,7 @@ interface StateChecks {
  */
 async function checksBefore(ledger: Ledger, history: DeploymentRow[], d: DeploymentRow): Promise<StateChecks | null> {
   // A dry run may read a ledger not yet upgraded, without ledger_before.
-  const state = (await ledger.writer.version()) >= 2 ? await stateBefore(ledger, d.id) : null;
+  const state = (await ledger.tables.version()) >= 2 ? await stateBefore(ledger, d.id) : null;
   const nothing = state
     ? Object.keys(state.objects).length === 0 && Object.keys(state.migrations).length === 0
     : !history.some((h) => h.id < d.id && h.kind === 'deploy' && h.status !== 'rolled-back' && h.steps_applied > 0);

@@ -43,7 +43,7 @@ export async function smokeTest(ctx: OperationContext, options: SmokeTestOptions
         selected.splice(0, selected.length, ...selected.filter((k) => selectsKey(selection, k)));
       }
       // The results are kept in the ledger, even for a project that was never deployed here.
-      await ledger.writer.ensure();
+      await ledger.tables.ensure();
       const last = (await ledger.deployments.list(target.name, environment.name, 1))[0];
       if (text) {
         ctx.stdout.write(

@@ -139,7 +139,7 @@ async function readDrifts(
   // reads its missing ledger once, for the plan as well: test/fleet/fleet-requests.test.ts). Its version is read once
   // per session and the rows below read it anyway; in an Nx batch the rows read for the batch answer (no request).
   const ledger = openLedger(conn, engine.ledger);
-  if (ledger.writer.knownMissing() || (!ctx.sessions && !(await ledger.writer.exists()))) return readings;
+  if (ledger.tables.knownMissing() || (!ctx.sessions && !(await ledger.tables.exists()))) return readings;
   // Then the catalog version (one for every project; in an Nx batch, the first one read serves every task: a no-op task
   // sends nothing of its own, test/workspace/batch-reads.test.ts), answered before the ledger's rows are read: a
   // session answers one request at a time.

@@ -391,12 +391,12 @@ async function finish<I extends PipelineInputs, P extends PipelinePlan>(
  */
 export async function markInterrupted(
   ctx: OperationContext,
-  ledger: Pick<Ledger, 'writer' | 'deployments'>,
+  ledger: Pick<Ledger, 'tables' | 'batch' | 'deployments'>,
   session: DeploymentSession,
   report: DeployReport,
   dryRun: boolean,
 ): Promise<void> {
-  if (!(await ledger.writer.exists())) return;
+  if (!(await ledger.tables.exists())) return;
   if (dryRun) {
     const running = await ledger.deployments.runningDeployments();
     if (running.length)

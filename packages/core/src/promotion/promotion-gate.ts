@@ -123,7 +123,7 @@ async function fromLedger(
       { engine, environment, workspaceRoot: workspace.root },
       async ({ conn }): Promise<Evidence | { unavailable: string }> => {
         const ledger = openLedger(conn, engine.ledger);
-        if (!(await ledger.writer.exists()))
+        if (!(await ledger.tables.exists()))
           return { unavailable: `${earlier}'s database has no dbee ledger (nothing was ever deployed there)` };
         const out: Evidence = { from: 'ledger', projects: new Map() };
         for (const project of pkg.plan.projects) {

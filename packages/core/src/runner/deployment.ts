@@ -307,7 +307,7 @@ export class Deployment {
    */
   async writeApplied(p: PreparedStep, timing: { startedAt: Date; durationMs: number }, c: Connection): Promise<void> {
     const write = async (w: Connection) => {
-      await this.ledger.writer.run(this.rows(p, timing), w);
+      await this.ledger.batch.run(this.rows(p, timing), w);
       if (p.backup) await this.ledger.backups.recordBackup(this.id, p.step.key, p.backup, w);
     };
     if (p.journaled) await c.transaction(write);

@@ -61,7 +61,7 @@ const ACCESS_ACTIONS = new Set(['disable', 'enable']);
  * compensating deployment (rollback, enable: `compensated`, `compensation`) are recorded here too.
  */
 export class StepJournal {
-  constructor(private readonly ledger: Pick<Ledger, 'writer' | 'steps' | 'objects' | 'backups'>) {}
+  constructor(private readonly ledger: Pick<Ledger, 'tables' | 'batch' | 'steps' | 'objects' | 'backups'>) {}
 
   /** The writes that record `r` applied, in order. */
   applied(r: AppliedRecord): LedgerWrite[] {
@@ -111,7 +111,7 @@ export class StepJournal {
 
   /** Write `r` applied on `conn` (one round trip per row), with the backup it kept. */
   async writeApplied(r: AppliedRecord, backup: string | null, conn: Connection): Promise<void> {
-    await this.ledger.writer.run(this.applied(r), conn);
+    await this.ledger.batch.run(this.applied(r), conn);
     if (backup) await this.ledger.backups.recordBackup(r.deploymentId, r.step.key, backup, conn);
   }
 
@@ -155,7 +155,7 @@ export class StepJournal {
   /** Write the outcome of a deploy step that did not apply (see `outcome`). */
   async writeOutcome(...args: [...Parameters<StepJournal['outcome']>, Connection?]): Promise<void> {
     const [deploymentId, step, status, fields, conn] = args;
-    await this.ledger.writer.run(this.outcome(deploymentId, step, status, fields), conn);
+    await this.ledger.batch.run(this.outcome(deploymentId, step, status, fields), conn);
   }
 
   /**
@@ -204,7 +204,7 @@ export class StepJournal {
   async undone(a: AppliedStep, c: Connection): Promise<void> {
     const undone = this.ledger.steps.stepStatusWrites(a.deploymentId, a.step.order, 'applied', 'undone');
     if (a.step.action === 'migrate') {
-      await this.ledger.writer.runTogether(undone, c);
+      await this.ledger.batch.runTogether(undone, c);
       await this.ledger.objects.forgetMigration(a.step.project, migrationVersionOf(a.step.objectKey.name), c);
     } else {
       // One request: the step undone and its object's state put back.
@@ -214,7 +214,7 @@ export class StepJournal {
         a.previousChecksum,
         a.deploymentId,
       );
-      await this.ledger.writer.runTogether([...undone, ...state], c);
+      await this.ledger.batch.runTogether([...undone, ...state], c);
     }
     if (a.backup) await this.ledger.backups.backupGone(a.deploymentId, a.backup, c);
   }
@@ -235,7 +235,7 @@ export class StepJournal {
     fields: CompensationFields,
     c?: Connection,
   ): Promise<void> {
-    await this.ledger.writer.run(this.compensationWrites(deploymentId, s, status, fields), c);
+    await this.ledger.batch.run(this.compensationWrites(deploymentId, s, status, fields), c);
   }
 
   /** The writes of `compensation`. */
@@ -373,12 +373,12 @@ export class StepJournal {
     });
     const u = s.undoes;
     const writes = this.recordWrites(deploymentId, project, s, fields({}));
-    if (writes) await this.ledger.writer.runTogether(writes, c);
+    if (writes) await this.ledger.batch.runTogether(writes, c);
     if (!u) return;
     const { step, deployment } = u;
     if (!writes) {
       // The undo of a migration: the undone step's status, then the migration forgotten or recorded again as it was.
-      await this.ledger.writer.runTogether(this.undoneStatuses(u), c);
+      await this.ledger.batch.runTogether(this.undoneStatuses(u), c);
       const version = migrationVersionOf(step.objectKey);
       const now = await this.ledger.objects.migration(project, version, c);
       await this.ledger.objects.forgetMigration(project, version, c);

@@ -314,7 +314,7 @@ async function openRun(options: RunOptions): Promise<RunContext> {
     steps.forEach((s, i) => positions.set(s, { index: i + 1, total: steps.length }));
   }
   // A new ledger goes with the first deployment row, which `admitSteps` opens before any other ledger request.
-  if (plan.steps.length) await ledger.writer.ensure({ withFirstDeployment: true });
+  if (plan.steps.length) await ledger.tables.ensure({ withFirstDeployment: true });
   return {
     options,
     engine,
@@ -651,12 +651,12 @@ async function requestStatements(
   // unless the step's own statements may drop such statements.
   const rows = deployment.rows(p, null, ctx.guard);
   const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
-  if (drops) ledger.writer.forgetNamed(conn);
+  if (drops) ledger.batch.forgetNamed(conn);
   return [
     ...(path ? [path] : []),
     `SELECT ${marks.join(', ')}`,
     ...p.statements,
-    ...(drops ? ledger.writer.inlineAll(rows) : await ledger.writer.inlineNamed(rows, conn)),
+    ...(drops ? ledger.batch.inlineAll(rows) : await ledger.batch.inlineNamed(rows, conn)),
   ];
 }
 
@@ -1103,13 +1103,13 @@ function rewrap(e: DbeeError): DbeeError {
 
 /** A clone's migrations (`Plan.migrationStates`) that the target's ledger does not record yet, recorded as run. */
 async function recordMigrationStates(
-  ledger: Pick<Ledger, 'writer' | 'objects'>,
+  ledger: Pick<Ledger, 'tables' | 'batch' | 'objects'>,
   project: string,
   migrations: NonNullable<Plan['migrationStates']>[string],
   deploymentId: number,
 ): Promise<void> {
   const recorded = (await ledger.objects.state(project)).migrations;
-  await ledger.writer.runTogether(
+  await ledger.batch.runTogether(
     Object.entries(migrations)
       .filter(([version]) => !Object.hasOwn(recorded, version))
       .flatMap(([version, m]) =>
@@ -1123,12 +1123,12 @@ async function recordMigrationStates(
  * and objects that are no longer in the sources forgotten.
  */
 async function syncObjectStates(
-  ledger: Pick<Ledger, 'writer' | 'objects'>,
+  ledger: Pick<Ledger, 'tables' | 'batch' | 'objects'>,
   project: string,
   states: Record<string, string>,
   deploymentId: number,
 ): Promise<void> {
   const current = await ledger.objects.deployedState(project);
   // In requests of many where the ledger writes SQL text (a project planned by a diff syncs every object it changed).
-  await ledger.writer.runTogether(ledger.objects.objectStatesWrites(project, current.objects, states, deploymentId));
+  await ledger.batch.runTogether(ledger.objects.objectStatesWrites(project, current.objects, states, deploymentId));
 }

@@ -342,7 +342,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       ...s.plan.statements,
       ...(savepoint ? ['RELEASE SAVEPOINT dbee_undo'] : []),
     ];
-    const r = await runStatements(c, [...statements, ...ledger.writer.inlineAll(writes)]);
+    const r = await runStatements(c, [...statements, ...ledger.batch.inlineAll(writes)]);
     guarded = !r.error && guard !== null;
     if (!r.error) return 'done';
     if (r.completed < statements.length) {

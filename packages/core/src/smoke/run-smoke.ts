@@ -112,7 +112,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   await compileViews(runner, smoke, views, (_, r) => report(r));
   const gate = options.regression ?? null;
   const baseline =
-    gate && (await ledger.writer.exists())
+    gate && (await ledger.tables.exists())
       ? await recentSmokeDurations(conn, engine.ledger, { project, environment: options.environment, runs: gate.runs })
       : null;
   for (const check of fileChecks) {
@@ -121,7 +121,7 @@ export async function runSmokeChecks(options: SmokeRunOptions): Promise<SmokeRun
   }
 
   const run: SmokeRun = { project, passed: results.every((r) => r.status === 'passed'), results };
-  if (options.record !== false && (await ledger.writer.exists())) {
+  if (options.record !== false && (await ledger.tables.exists())) {
     await recordSmokeResults(conn, engine.ledger, {
       project,
       environment: options.environment,

@@ -25,11 +25,11 @@ export async function recordSmokeResults(
     params: [run.deploymentId, run.project, run.environment, r.name, r.status, r.durationMs, r.message],
     table: 'smoke_results',
   }));
-  if (ledger.writer.inlines && conn.executeBatch) {
+  if (ledger.batch.inlines && conn.executeBatch) {
     // One statement: every row in one VALUES list, as literals (`Ledger.inline`). Results of a deployment that this
     // session opened and has not closed go with its closing row, in its request and transaction; else on their own.
     const write = {
-      sql: `${insert} ${rows.map((row) => ledger.writer.inline(row)).join(', ')}`,
+      sql: `${insert} ${rows.map((row) => ledger.batch.inline(row)).join(', ')}`,
       params: [],
       table: 'smoke_results',
     };
@@ -38,7 +38,7 @@ export async function recordSmokeResults(
     return;
   }
   const writes = rows.map((row) => ({ ...row, sql: `${insert} ${row.sql}` }));
-  await conn.transaction((tx) => ledger.writer.run(writes, tx));
+  await conn.transaction((tx) => ledger.batch.run(writes, tx));
 }
 
 /**

@@ -88,9 +88,9 @@ describe('the core Ledger over the Teradata dialect (fake session)', () => {
   it('creates versions 1 to 3 one DDL request at a time, supplies ids, binds booleans as 1/0 and reads JSON text back', async () => {
     const session = new FakeTeradataSession();
     const ledger = openLedger(createFakeConnection(session), teradataLedger());
-    expect(await ledger.writer.ensure()).toBe(3);
+    expect(await ledger.tables.ensure()).toBe(3);
     expect(session.log.some((l) => l.sql.includes('autocommit_off'))).toBe(false);
-    expect(await ledger.writer.ensure()).toBe(3);
+    expect(await ledger.tables.ensure()).toBe(3);
     const id = await ledger.deployments.startDeployment({
       project: 'edw',
       environment: 'dev',

@@ -399,7 +399,7 @@ async function restoreVanished(
 ): Promise<DbeeError[]> {
   const { ledger, history, project, engine } = input;
   // A dry run may read a ledger not yet upgraded, without ledger_before.
-  if ((await ledger.writer.version()) < 2) return [];
+  if ((await ledger.tables.version()) < 2) return [];
   const before = await stateBefore(ledger, d.id);
   if (!before) return [];
   // The state right after `d`: what the next deployment found, or the ledger now when `d` is the last.

@@ -49,7 +49,7 @@ export async function applyPhase(
   const ledger = openLedger(session.conn, engine.ledger);
   // A phase whose process died left its row running: marked interrupted, as every deployment does under the lock.
   await markInterrupted(ctx, ledger, session, report, false);
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const owner = lockOwner();
   const deployment = await Deployment.open(ledger, {
     project: work.project,

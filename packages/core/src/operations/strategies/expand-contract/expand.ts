@@ -212,7 +212,7 @@ export async function planExpandPhase(
 
 /** Open the release's row, `expanding` (the ledger made first when it has none); one already in flight refuses. */
 export async function startRelease(p: Phases, plan: ExpandPlan): Promise<ExpandRelease> {
-  await openLedger(p.conn, p.engine.ledger).writer.ensure();
+  await openLedger(p.conn, p.engine.ledger).tables.ensure();
   try {
     return await p.ledger.start(plan, p.environment.name);
   } catch (e) {

@@ -63,7 +63,7 @@ export async function openPhase(
   planChecksum: string,
 ): Promise<Deployment> {
   const ledger = openLedger(p.conn, p.engine.ledger);
-  await ledger.writer.ensure();
+  await ledger.tables.ensure();
   const owner = lockOwner();
   return Deployment.open(ledger, {
     project,
