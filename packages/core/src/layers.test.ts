@@ -18,7 +18,7 @@ export const LEVELS: readonly (readonly string[])[] = [
   ['operations'],
   ['fleet'],
   ['pipeline'],
-  ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'advise', 'lsp', 'blue-green', 'import'],
+  ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'docs-site', 'advise', 'lsp', 'blue-green', 'import'],
   ['context'],
   ['runner'],
   ['expand', 'check', 'policies'],
