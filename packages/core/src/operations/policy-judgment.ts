@@ -8,6 +8,7 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { PolicyException } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
+import type { SchemaModel } from '../schema/model';
 import { policiesConfigured } from '../policies/blocks';
 import type { PolicyFinding, PolicyJudgment, PolicySettings } from '../policies';
 
@@ -33,6 +34,8 @@ export async function judgeProject(
     models: ProjectModel[];
     judged: 'all' | ReadonlyArray<{ project: string; key: string }>;
     whenConfigured: boolean;
+    /** The project's desired model when the caller has it (`dbee docs`): not read again from a cache still being written. */
+    desired?: SchemaModel;
   },
 ): Promise<ProjectJudgment | null> {
   const { project, environment, engine } = args;
@@ -54,7 +57,9 @@ export async function judgeProject(
       problems,
       'POLICY_EXCEPTION_INVALID',
     );
-  const desired = await desiredModelFor(ctx, { engine, environment, models, target: project.name });
+  const desired = args.desired
+    ? { model: args.desired }
+    : await desiredModelFor(ctx, { engine, environment, models, target: project.name });
   const judged = steps ? new Set(steps.map((s) => s.key)) : 'all';
   const migrations = own.migrations
     .filter((m) => judged === 'all' || judged.has(formatKey(migrationKey(project.name, m.file.versionParts.join('.')))))
