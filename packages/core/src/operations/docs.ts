@@ -148,6 +148,8 @@ export async function docsSiteFor(ctx: OperationContext, options: DocsOptions): 
       models: closure,
       judged: 'all',
       whenConfigured: false,
+      // The model just built: its cache file is written in the background, and reading it again would build it twice.
+      desired: desired.model,
     });
     const smoke = await loadSmokeChecks(own, engine, parseCacheOf(ctx, engine));
     inputs.push({

@@ -8,7 +8,7 @@ import { DbeeAggregateError, DbeeError } from '../errors';
 import { formatKey, migrationKey } from '../model/object-key';
 import type { PolicyException } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
-import { emptyModel } from '../schema/model';
+import { emptyModel, type SchemaModel } from '../schema/model';
 import { policiesConfigured } from '../policies/blocks';
 import type { PolicyFinding, PolicyJudgment, PolicySettings } from '../policies';
 
@@ -34,6 +34,8 @@ export async function judgeProject(
     models: ProjectModel[];
     judged: 'all' | ReadonlyArray<{ project: string; key: string }>;
     whenConfigured: boolean;
+    /** The project's desired model when the caller has it (`dbee docs`): not read again from a cache still being written. */
+    desired?: SchemaModel;
   },
 ): Promise<ProjectJudgment | null> {
   const { project, environment, engine } = args;
@@ -56,10 +58,12 @@ export async function judgeProject(
       'POLICY_EXCEPTION_INVALID',
     );
   // An engine without a shadow database (Teradata) builds no desired model: its rules read the migrations alone
-  // (`PolicyRule.engines`), so they are judged over an empty model.
-  const desired = engine.diff
-    ? await desiredModelFor(ctx, { engine, environment, models, target: project.name })
-    : { model: emptyModel() };
+  // (`PolicyRule.engines`), so they are judged over an empty model. A caller that built the model passes it.
+  const desired = args.desired
+    ? { model: args.desired }
+    : engine.diff
+      ? await desiredModelFor(ctx, { engine, environment, models, target: project.name })
+      : { model: emptyModel() };
   const judged = steps ? new Set(steps.map((s) => s.key)) : 'all';
   const migrations = own.migrations
     .filter((m) => judged === 'all' || judged.has(formatKey(migrationKey(project.name, m.file.versionParts.join('.')))))
