@@ -108,15 +108,18 @@ function objects(w: TeradataWorkspace): string[] {
 
 /**
  * The cut points of a run: before each request that changes something (a kill before a read leaves the state of a kill
- * before the next change). `DBEE_CUT_POINTS=all` walks every one; by default a fixed sample of them, spread over the run
- * (CONTRIBUTING.md, "Cut-point walks").
+ * before the next change). `DBEE_CUT_POINTS=all` walks every one; by default a fixed sample of them, spread over the run,
+ * and the two renames of the swap (a kill between them is the one that can leave the table's name empty) (CONTRIBUTING.md,
+ * "Cut-point walks").
  */
 function cutPoints(requests: string[]): number[] {
   const all = requests.flatMap((r, i) => (/^\s*(SELECT|HELP|SHOW|SEL)\b/i.test(r) ? [] : [i + 1]));
   if (process.env.DBEE_CUT_POINTS === 'all') return all;
   if (process.env.DBEE_CUT_POINTS) return process.env.DBEE_CUT_POINTS.split(',').map(Number);
   const sample = 8;
-  return [...new Set(Array.from({ length: sample }, (_, j) => all[Math.floor((j * all.length) / sample)]!))];
+  const swap = all.filter((k) => /^\s*RENAME TABLE\b/i.test(requests[k - 1]!));
+  const spread = Array.from({ length: sample }, (_, j) => all[Math.floor((j * all.length) / sample)]!);
+  return [...new Set([...spread, ...swap])].sort((a, b) => a - b);
 }
 
 /** What the ledger says is deployed: each object's checksum, and the backups kept (by object, open or dropped). */
