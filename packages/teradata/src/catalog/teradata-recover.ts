@@ -19,7 +19,8 @@ import { qualifiedName, renderDrop } from '../render/teradata-renderer';
  *   (a table's COMMENT or COLLECT STATISTICS may not have run) dropped and planned again, a table only while it holds
  *   no rows;
  * - anything else (an ALTER, a drop, a conflict that renamed a view aside, a table built aside with join indexes or
- *   triggers on it, a table the step made that holds rows): `unknown`, and the next plan meets it as it is.
+ *   triggers on it, a table the step made that holds rows, a secondary index, a type, a database): `unknown`, and the
+ *   next plan meets it as it is.
  */
 export async function stepOutcome(
   conn: Connection,
@@ -34,7 +35,8 @@ export async function stepOutcome(
   const second = first >= 0 ? renames.findIndex((r, i) => i > first && r?.to === name) : -1;
   if (key.kind === 'table' && second === first + 1 && second === step.statements.length - 1)
     return swapOutcome(conn, key, renames[first]!.to, renames[second]!.from);
-  if (action !== 'create' || first >= 0 || step.previousDefinition !== null) return { state: 'unknown' };
+  if (action !== 'create' || first >= 0 || step.previousDefinition !== null || !SETTLED_KINDS.has(key.kind))
+    return { state: 'unknown' };
   if (!(await existingObjects(conn, [key])).has(formatKey(key))) return { state: 'not-done' };
   if (step.statements.length === 1) return { state: 'done' };
   // Rows someone wrote since are not this step's to drop (a bounded read: one row at most).
@@ -46,6 +48,18 @@ export async function stepOutcome(
     left: `${key.kind} ${qualifiedName(key)}, made by the step${key.kind === 'table' ? ', with no rows' : ''}`,
   };
 }
+
+/** Kinds whose presence `DBC.TablesV` tells (a secondary index, a type or a database is left `unknown`). */
+const SETTLED_KINDS: ReadonlySet<string> = new Set([
+  'table',
+  'view',
+  'macro',
+  'procedure',
+  'function',
+  'join-index',
+  'hash-index',
+  'trigger',
+]);
 
 /** A table built aside: `backup` and `built` are the names of its two renames (`DB.NAME`, upper case). */
 async function swapOutcome(conn: Connection, key: ObjectKey, backup: string, built: string): Promise<StepOutcome> {
