@@ -7,17 +7,16 @@ import { exportScripts, teradataWorkspace, type TeradataWorkspace } from './help
 // Issue #92, deliverable 1: the runner's cut-point walk and the BTEQ cut-point walk are one test, parameterised by
 // transport. One release (the example's CUSTOMERS met as a table made by hand with a row: built aside and swapped, rows
 // copied; ORDERS new; a view), one target per cut point: the run is killed before its k-th request, then run again.
-// Every transport keeps the row (at its name, or in the backup the release made) and leaves no lock row; a transport
-// that `completes` (BTEQ) also reaches what one uninterrupted run reaches: the re-run exits 0 with the same objects
-// and the row at its name. Verified on the Teradata test double only (TERA mode).
+// Every transport keeps the row (at its name, or in the backup the release made), leaves no lock row, and reaches what
+// one uninterrupted run reaches: the re-run exits 0 with the same objects, the row at its name, and the same ledger
+// (each object's checksum, the backup kept). Verified on the Teradata test double only (TERA mode).
 //
-// `dbee deploy` on Teradata does not complete after a kill inside a step: it journals no step (`PreparedStep.journaled`
-// needs transactional DDL), so what a killed step made is met by the re-run as an object the ledger does not know. Its
-// own `_NEW_` table fails the re-run (3803), its own ORDERS is renamed aside as a conflict, and a kill between the two
-// renames of the swap leaves CUSTOMERS made again empty with the row in the backup (`DBEE_CUT_POINTS=all` shows each;
-// docs/teradata.md, "Not verified on a live system"). Until the runner journals Teradata steps, its leg holds the row
-// and the lock only.
-//
+// `dbee deploy` journals every Teradata step (a `started` row before it: each of its statements commits on its own), and
+// the next run settles a step left `started` from what stands in DBC.TablesV (catalog/teradata-recover.ts): its own
+// `_NEW_` table dropped, a swap stopped between its two renames finished, a table it created with no rows dropped and made
+// again. Before, its re-run failed on its own `_NEW_` table (3803), renamed its own ORDERS aside as a conflict, and
+// after a kill between the renames made CUSTOMERS again empty with the row in the backup.
+
 // A kill: every request from the k-th on fails, and so does every later request of the run (its failure rows, its
 // lock release): the client is gone, and the database rolls back the transaction it had open (the double aborts it on
 // the failed request). For `dbee deploy` the lock row it leaves expires (the double's clock moves past its ttl), as a
@@ -90,7 +89,7 @@ const BTEQ: Transport = {
 
 const RUNNER: Transport = {
   name: 'the runner (dbee deploy)',
-  completes: false,
+  completes: true,
   async prepare(w) {
     return async (kill) => {
       const [r, requests] = await killedAt(w, kill, () => w.dbee('deploy', { assumeYes: true }));
@@ -109,15 +108,32 @@ function objects(w: TeradataWorkspace): string[] {
 
 /**
  * The cut points of a run: before each request that changes something (a kill before a read leaves the state of a kill
- * before the next change). `DBEE_CUT_POINTS=all` walks every one; by default a fixed sample of them, spread over the run
- * (CONTRIBUTING.md, "Cut-point walks").
+ * before the next change). `DBEE_CUT_POINTS=all` walks every one; by default a fixed sample of them, spread over the run,
+ * and the two renames of the swap (a kill between them is the one that can leave the table's name empty) (CONTRIBUTING.md,
+ * "Cut-point walks").
  */
 function cutPoints(requests: string[]): number[] {
   const all = requests.flatMap((r, i) => (/^\s*(SELECT|HELP|SHOW|SEL)\b/i.test(r) ? [] : [i + 1]));
   if (process.env.DBEE_CUT_POINTS === 'all') return all;
   if (process.env.DBEE_CUT_POINTS) return process.env.DBEE_CUT_POINTS.split(',').map(Number);
   const sample = 8;
-  return [...new Set(Array.from({ length: sample }, (_, j) => all[Math.floor((j * all.length) / sample)]!))];
+  const swap = all.filter((k) => /^\s*RENAME TABLE\b/i.test(requests[k - 1]!));
+  const spread = Array.from({ length: sample }, (_, j) => all[Math.floor((j * all.length) / sample)]!);
+  return [...new Set([...spread, ...swap])].sort((a, b) => a - b);
+}
+
+/** What the ledger says is deployed: each object's checksum, and the backups kept (by object, open or dropped). */
+function ledgerState(w: TeradataWorkspace): { objects: string[]; backups: string[] } {
+  return {
+    objects: w
+      .ledger('objects')
+      .map((r) => `${r.OBJECT_KEY} ${r.CHECKSUM}`)
+      .sort(),
+    backups: w
+      .ledger('backups')
+      .map((r) => `${r.OBJECT_KEY}${r.DROPPED_AT ? ' dropped' : ''}`)
+      .sort(),
+  };
 }
 
 /** The rows of the table whose masked name is `masked` (`objects`). */
@@ -129,7 +145,7 @@ function rowsOf(w: TeradataWorkspace, masked: string): Record<string, unknown>[]
 }
 
 describe.each([BTEQ, RUNNER])('one release killed at its cut points: $name', (transport) => {
-  it("the row is kept and the lock released at every cut point; BTEQ's re-run reaches what one uninterrupted run reaches", async () => {
+  it('the row is kept, the lock released and the re-run reaches what one uninterrupted run reaches, at every cut point', async () => {
     const reference = await target();
     const full = await (await transport.prepare(reference))();
     expect(full.code).toBe(0);
@@ -154,6 +170,7 @@ describe.each([BTEQ, RUNNER])('one release killed at its cut points: $name', (tr
         w.session.rows('DEV_EDW.CUSTOMERS')?.map((r) => r.CUSTOMER_ID),
         `rows after ${at}`,
       ).toEqual([7]);
+      expect(ledgerState(w), `the ledger after ${at}`).toEqual(ledgerState(reference));
     }
   });
 });

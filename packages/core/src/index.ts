@@ -47,6 +47,7 @@ export type {
   AuditEvent,
   AuditTrail,
   StepOutcome,
+  StartedStep,
   SessionDialect,
   EngineFacts,
   ParsedType,

@@ -11,6 +11,7 @@ import {
 } from './introspect/extract';
 import { planChange } from './render/teradata-change';
 import { authorizationPlanProblems } from './catalog/authorization';
+import { stepOutcome } from './catalog/teradata-recover';
 import { compareObjects } from './compare/teradata-compare';
 import type { Engine, EngineCapabilities, ResolvedEnvironment } from '@dbee/core';
 import type { TeradataDriver, TeradataDriverName } from './driver/driver';
@@ -116,8 +117,8 @@ export function createTeradataEngine(options: TeradataEngineOptions = {}): Engin
       rowCount,
       // dbee rollback's check for rows written since (#73 item 5): by key and row hash, deletes included, bounded.
       rowsChangedSince,
-      // No Teradata statement runs outside a transaction, so no step is ever left half-made by a dead process.
-      stepOutcome: async () => ({ state: 'unknown' }),
+      // Every step commits statement by statement: what a killed one left, from its `started` row and DBC.TablesV.
+      stepOutcome,
     },
     extract: {
       objects: (conn, scope) => extractTeradata(conn, scope),

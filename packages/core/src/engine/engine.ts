@@ -446,10 +446,34 @@ export interface AuditTrail {
 
 /** See `ObjectCatalog.stepOutcome`. */
 export type StepOutcome =
-  | { state: 'done' }
+  | {
+      state: 'done';
+      /**
+       * Statements that complete what the step began, run before it is recorded applied (Teradata: the second rename
+       * of a swap that stopped between its two renames); default none.
+       */
+      finish?: string[];
+      /** The renamed-aside object (qualified) the step kept, recorded as its backup, as a step that ran records it. */
+      backup?: string;
+    }
   | { state: 'not-done' }
-  | { state: 'invalid'; clear: string[] }
+  | {
+      state: 'invalid';
+      clear: string[];
+      /** What the step left, for the message, e.g. `table DEV_EDW.ORDERS, made by the step`; default an INVALID index. */
+      left?: string;
+    }
   | { state: 'unknown' };
+
+/** What the ledger's `started` row says a step was sending when its process died (`ObjectCatalog.stepOutcome`). */
+export interface StartedStep {
+  /** Its statements in order, as recorded (a conflict's and a build aside's included). */
+  statements: string[];
+  /** What undoes all of them, as recorded; null when unknown. */
+  reverse: string[] | null;
+  /** The object's definition read before the step (it existed then), or null. */
+  previousDefinition: string | null;
+}
 
 /**
  * How a deployment session is configured and cleaned up. Required: every engine has a session, even when some of
@@ -725,12 +749,14 @@ export interface ObjectCatalog {
   renderCopyData(backup: ObjectKey, table: ObjectKey): string | null;
   /**
    * What a step that ran outside a transaction left behind when its process died while it ran (the ledger says
-   * `started`), read from the catalog: `done` (the object exists and is usable: an index built and valid; a drop:
-   * gone), `not-done` (nothing happened), `invalid` with the statements that clear the half-made object (an INVALID
-   * index left by a cancelled `CREATE INDEX CONCURRENTLY`), or `unknown` (kinds the engine cannot tell; Teradata
-   * always, having no statement that runs outside a transaction).
+   * `started`), read from the catalog and the step's recorded statements (`step`): `done` (the object exists and is
+   * usable: an index built and valid; a drop: gone; with what finishes it, if anything), `not-done` (nothing happened),
+   * `invalid` with the statements that clear what the step half made (an INVALID index left by a cancelled `CREATE
+   * INDEX CONCURRENTLY`; on Teradata, where every step commits statement by statement, a table it created, or the
+   * table it was building aside), so that the step is planned again from the state before it, or `unknown` (what the
+   * engine cannot tell: the step is recorded failed, and what it left is met by the next plan as it is).
    */
-  stepOutcome(conn: Connection, key: ObjectKey, action: string): Promise<StepOutcome>;
+  stepOutcome(conn: Connection, key: ObjectKey, action: string, step: StartedStep): Promise<StepOutcome>;
   /**
    * How many rows a table has, counting at most `limit` (a bounded query: a large table costs what a small one
    * does), or null when the table does not exist. Optional, unlike the role's other members: an engine without it

@@ -45,6 +45,11 @@ export function replacesOnlyItself(
   return !conflicts?.has(step.order) && !!engine.catalog?.replacesOnlyItself?.(step);
 }
 
+/** Whether `step` runs outside a transaction (its statements commit one by one): it is journaled (`PreparedStep`). */
+function outsideTransaction(step: PlanStep, engine: Pick<Engine, 'capabilities'>): boolean {
+  return !(step.transactional && engine.capabilities.transactionalDdl);
+}
+
 /** What a deployment needs to prepare the steps of a plan (a compensating deployment prepares none). */
 export interface DeploymentPlan {
   engine: Pick<Engine, 'catalog' | 'capabilities'>;
@@ -87,8 +92,9 @@ export interface PreparedStep {
   backup: string | null;
   conflict: StepConflict | null;
   /**
-   * The step runs outside a transaction on an engine whose DDL is transactional (`CREATE INDEX CONCURRENTLY`): it is
-   * recorded `started` before it runs, so that the next deployment can reconcile it if this process dies.
+   * The step runs outside a transaction (`CREATE INDEX CONCURRENTLY`; every step where DDL is not transactional, as on
+   * Teradata, where each statement commits on its own): it is recorded `started` before it runs, so that the next
+   * deployment can reconcile it against the catalog if this process dies while it runs (runner/reconcile.ts).
    */
   journaled: boolean;
 }
@@ -210,7 +216,7 @@ export class Deployment {
       previousChecksum: step.action === 'migrate' || step.action === 'create' ? null : ledgerChecksum,
       backup: conflict?.backup ? qualifiedName(conflict.backup) : (step.backup ?? null),
       conflict,
-      journaled: !step.transactional && plan.engine.capabilities.transactionalDdl,
+      journaled: outsideTransaction(step, plan.engine),
     };
   }
 
@@ -352,7 +358,7 @@ export class Deployment {
     const conflict = p?.conflict ?? plan?.conflicts?.get(step.order);
     await this.journal.writeOutcome(this.id, step, status, {
       checksum: checksumStatements(step.statements, variables),
-      replacesStarted: !step.transactional && !!plan?.engine.capabilities.transactionalDdl,
+      replacesStarted: !!plan && outsideTransaction(step, plan.engine),
       statements: p?.statements ?? stepStatements(step, variables, conflict),
       reverse: fields.reverse !== undefined ? fields.reverse : p ? p.reverse : step.reverse,
       startedAt: fields.startedAt ?? new Date(),

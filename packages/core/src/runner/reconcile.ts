@@ -5,16 +5,18 @@ import { parseKey } from '../model/object-key';
 import type { Reporter } from './reporter';
 
 /**
- * Steps left `started` by a process that died while they ran outside a transaction (`CREATE INDEX CONCURRENTLY`),
- * settled against the catalog before anything is planned, under the deployment lock: an object that is there and
- * usable is recorded applied (with its object state); an INVALID index is dropped (said in the output) and the step
- * recorded failed, so the plan builds it again; nothing left behind: recorded failed. With `dryRun`, only says what
- * a real run will do. Returns one line per step.
+ * Steps left `started` by a process that died while they ran outside a transaction (`CREATE INDEX CONCURRENTLY`; on
+ * Teradata every step), settled against the catalog and the step's recorded statements before anything is planned,
+ * under the deployment lock: an object that is there and usable is recorded applied (with its object state and the
+ * backup it kept), after the statements that finish it if the engine names any; what a step half made (an INVALID
+ * index, a table it created or was building aside) is dropped (said in the output) and the step recorded failed, so
+ * the plan makes it again; nothing left behind: recorded failed. With `dryRun`, only says what a real run will do.
+ * Returns one line per step.
  */
 export async function reconcileStarted(input: {
   engine: Engine;
   conn: Connection;
-  ledger: Pick<Ledger, 'steps' | 'objects'>;
+  ledger: Pick<Ledger, 'steps' | 'objects' | 'backups'>;
   reporter: Reporter;
   dryRun: boolean;
 }): Promise<string[]> {
@@ -45,12 +47,17 @@ export async function reconcileStarted(input: {
       continue;
     }
     const outcome = engine.catalog
-      ? await engine.catalog.stepOutcome(conn, parseKey(step.objectKey), step.action)
+      ? await engine.catalog.stepOutcome(conn, parseKey(step.objectKey), step.action, step)
       : { state: 'unknown' as const };
     let line: string;
     if (outcome.state === 'done') {
-      line = `${what} was running outside a transaction when its process ended, and completed: ${dryRun ? 'a real run records it applied' : 'recorded applied'}`;
+      const finish = outcome.finish ?? [];
+      const finished = finish.length
+        ? `, once ${dryRun ? 'a real run finishes' : 'finished by'} ${finish.join('; ')}`
+        : '';
+      line = `${what} was running outside a transaction when its process ended, and completed${finished}: ${dryRun ? 'a real run records it applied' : 'recorded applied'}${outcome.backup ? ` with its backup ${outcome.backup}` : ''}`;
       if (!dryRun) {
+        for (const sql of finish) await conn.execute(sql);
         await conn.transaction(async (tx) => {
           await ledger.steps.resolveStarted(step.deploymentId, step.order, 'applied', null, tx);
           if (step.action !== 'migrate')
@@ -61,11 +68,13 @@ export async function reconcileStarted(input: {
               step.deploymentId,
               tx,
             );
+          if (outcome.backup) await ledger.backups.recordBackup(step.deploymentId, step.objectKey, outcome.backup, tx);
         });
       }
       reporter.info(line);
     } else if (outcome.state === 'invalid') {
-      line = `${what} was interrupted and left an INVALID index: ${dryRun ? 'a real run drops it' : 'dropped'} (${outcome.clear.join('; ')})${step.action === 'drop' ? '' : ' and builds it again'}`;
+      const left = outcome.left ?? 'an INVALID index';
+      line = `${what} was interrupted and left ${left}: ${dryRun ? 'a real run drops it' : 'dropped'} (${outcome.clear.join('; ')})${step.action === 'drop' ? '' : ' and builds it again'}`;
       if (!dryRun) {
         for (const sql of outcome.clear) await conn.execute(sql);
         if (step.action === 'drop') {
