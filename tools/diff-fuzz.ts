@@ -11,9 +11,65 @@
  * With --full (about three times the work), each pair also converges from B to A, and A and B built from sources by
  * dbee's planner (one file per object, desired state) equal A and B built directly.
  * Prints pairs run, failures (seed, stage, message) and the seed range; exits 1 on any failure.
+ *
+ * Edit fuzzing over the real corpus (issue 88; test/diff-property/real-edits.ts, on the server):
+ *
+ *   node tools/run.js tools/diff-fuzz.ts --real                                # seeds 1..20, 8 edits, every schema
+ *   node tools/run.js tools/diff-fuzz.ts --real --schemas adventureworks,safecast --from 100 --count 50 --edits 4
+ *
+ * Each round types its seed's edits into database A by hand and carries them to B through dbee (extract, dry run,
+ * deploy); a failed round is printed (seed, edits, stage, message) and its databases made again.
  */
 import { loadavg } from 'node:os';
 import { PropertyBench, seedRange } from '../test/diff-property/harness';
+import { RealEditBench, REAL_SEEDS } from '../test/diff-property/real-edits';
+
+/** `--real`: rounds of edits on the corpus's schemas; prints each failure and the totals, exits 1 on any. */
+async function real(): Promise<void> {
+  const from = Number(option('from', '1'));
+  const count = Number(option('count', '20'));
+  const edits = Number(option('edits', '8'));
+  const names = option('schemas', REAL_SEEDS.map((s) => s.name).join(',')).split(',');
+  const unknown = names.filter((n) => !REAL_SEEDS.some((s) => s.name === n));
+  if (!Number.isInteger(from) || !Number.isInteger(count) || count < 1 || !Number.isInteger(edits) || unknown.length) {
+    console.error(
+      `usage: diff-fuzz --real [--schemas ${REAL_SEEDS.map((s) => s.name).join(',')}] [--from <seed>] [--count <rounds>] [--edits <per round>]${unknown.length ? ` (unknown: ${unknown.join(' ')})` : ''}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  let rounds = 0;
+  let failed = 0;
+  let made = 0;
+  const started = Date.now();
+  for (const name of names) {
+    const schema = REAL_SEEDS.find((s) => s.name === name)!;
+    let bench = await RealEditBench.open(schema);
+    if (bench.settled.length) console.log(`${name}: a second extract, unedited, plans: ${bench.settled.join('; ')}`);
+    try {
+      for (let seed = from; seed < from + count; seed++) {
+        const r = await bench.round(seed, edits);
+        rounds++;
+        made += r.edits.length;
+        if (!r.failure) continue;
+        failed++;
+        console.log(
+          `FAIL ${name} seed ${seed} [${r.failure.stage}]: edits ${r.edits.map((e) => e.kind).join(', ')}
+${r.failure.message.slice(0, 1500)}`,
+        );
+        await bench.close();
+        bench = await RealEditBench.open(schema);
+      }
+    } finally {
+      await bench.close();
+    }
+    console.log(`${name}: seeds ${from}..${from + count - 1} done (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
+  console.log(
+    `rounds run: ${rounds} (${made} edits by hand), failures: ${failed}, seeds ${from}..${from + count - 1}, schemas ${names.join(', ')}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  process.exitCode = failed ? 1 : 0;
+}
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,6 +77,7 @@ function option(name: string, fallback: string): string {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--real')) return real();
   const from = Number(option('from', '1000'));
   const count = Number(option('count', '1000'));
   const engineOption = option('engine', 'both');

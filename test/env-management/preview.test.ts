@@ -319,6 +319,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('dbee preview [%s]', (engine
           if (!blocked.length) await new Promise((r) => setTimeout(r, 100));
         }
         expect(blocked).toHaveLength(1);
+        // The structure is made (core and sales cloned, recorded in the preview's ledger): the kill falls after it.
+        const cloned = await onPreview<{ n: number }>(
+          `${prefix}pr_10`,
+          "SELECT count(*)::int AS n FROM dbee.deployments WHERE kind = 'clone'",
+        );
+        expect(cloned).toEqual([{ n: 2 }]);
         child.child.kill('SIGKILL');
         await child.exit;
         await queryUrl(SERVER_URL, `SELECT pg_terminate_backend(${blocked[0]!.pid})`);

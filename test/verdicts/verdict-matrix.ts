@@ -910,9 +910,11 @@ const PENDING_BY_CAPABILITY: Partial<Record<Capability, string>> = {
     "a selection names objects of the project deployed: a dependency's own objects are selected by deploying it (the touch-trigger cells, on core)",
   'rollback --objects':
     'not yet a column of this matrix; test/verdicts/rollback-objects.test.ts holds one project (an index the release never touched stays)',
-  preview: 'not yet a column of this matrix; issue 89 item 5 (a preview killed before its reference data) is open',
+  preview:
+    'not yet a column of this matrix: a preview is a database of its own per run (test/env-management/preview.test.ts holds create, the kill before the reference data, cleanup)',
   clone: 'not yet a column of this matrix (test/e2e clone scenarios)',
-  advise: 'not yet a column of this matrix; advice precision is issue 89 item 8',
+  advise:
+    "not yet a column of this matrix: HypoPG's functions would land in pub's public (test/advise: the shop, and Pagila with a colliding partition index name)",
   'blue/green phases': 'not yet a column of this matrix; blue/green refusals are issue 89 item 6 (test/blue-green)',
   'expand/complete/abort': 'not yet a column of this matrix (test/expand)',
 };

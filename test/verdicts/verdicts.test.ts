@@ -109,7 +109,7 @@ describe('the verdict matrix', () => {
     expect(pending.filter((p) => p.pending === 'no reason given')).toEqual([]);
     // Every run was a dry run or a package's plan: the target is as it was.
     expect((await snapshot(ws.target)).hash).toBe(before.hash);
-  }, 240_000);
+  });
 });
 
 /** What a cell's run got wrong (empty when the verdict is right). */

@@ -18,7 +18,7 @@ export const LEVELS: readonly (readonly string[])[] = [
   ['operations'],
   ['fleet'],
   ['pipeline'],
-  ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'advise', 'lsp', 'blue-green', 'import'],
+  ['diffing', 'package', 'promotion', 'notify', 'report', 'graph-view', 'docs-site', 'advise', 'lsp', 'blue-green', 'import'],
   ['context'],
   ['runner'],
   ['expand', 'check', 'policies'],
@@ -65,14 +65,6 @@ function importsOf(
     spec: f.fileName,
     path: f.fileName.startsWith('.') ? resolve(dirname(file), f.fileName) : null,
   }));
-}
-
-/** The lines of a file's code with their numbers: doc comment lines and `//` comments left out. */
-function codeLines(text: string): [string, number][] {
-  return text
-    .split('\n')
-    .map((line, i): [string, number] => [line.replace(/(^|\s)\/\/.*$/, ''), i + 1])
-    .filter(([line]) => !/^\s*(\/\*\*?|\*)/.test(line) && line.trim() !== '');
 }
 
 const inside = (path: string, dir: string) => path === dir || path.startsWith(dir + sep);
@@ -258,36 +250,6 @@ describe('layers of core', () => {
           .flatMap((line, i) => (catalog.test(line) ? [`${relative(SRC, f)}:${i + 1}`] : [])),
       );
     expect(named, 'move the SQL into the engine package, behind a role of engine/engine.ts').toEqual([]);
-  });
-
-  test('no PostgreSQL SQL in the code of core (import/ aside): functions, settings and casts are behind roles', () => {
-    // In code, not in comments: a doc comment may give an engine's SQL as an example. The policy rules' examples and
-    // the lint rules' page are documentation in the engine's SQL (docs/policies.md, docs/lint-rules.md), never sent.
-    const sql =
-      /\b(to_regclass|current_setting|set_config|pg_[a-z_]+)\s*\(|[`'"]\s*SET\s+(LOCAL\s+)?[a-z_]+\s*(=|TO\b)|'::[a-z]+\b|\w::(regclass|text|oid|int|bigint)\b/i;
-    const docs = [join(SRC, 'policies', 'rules'), join(SRC, 'schema', 'lint-rules.ts'), join(SRC, 'import')];
-    const named = files
-      .filter((f) => !f.endsWith('.test.ts') && !docs.some((d) => inside(f, d)))
-      .flatMap((f) =>
-        codeLines(readFileSync(f, 'utf8')).flatMap(([line, n]) => (sql.test(line) ? [`${relative(SRC, f)}:${n}`] : [])),
-      );
-    expect(named, 'move the SQL into the engine package, behind a role of engine/').toEqual([]);
-  });
-
-  test('the SQL check sees SQL in code, not in a comment', () => {
-    const text = [
-      '/** e.g. `SELECT to_regclass($1)` */',
-      "const a = 'x'; // SET lock_timeout = 0",
-      "const b = `SELECT current_setting('lock_timeout') AS v`;",
-      "const c = `SET LOCAL lock_timeout = '${ms}ms'`;",
-    ].join('\n');
-    expect(
-      codeLines(text).map(([line, n]) => [n, /current_setting\(|SET LOCAL|to_regclass|SET lock/.test(line)]),
-    ).toEqual([
-      [2, false],
-      [3, true],
-      [4, true],
-    ]);
   });
 
   test('no import circle between the files of core', () => {

@@ -9,15 +9,19 @@ export type TakenNames = Map<string, Set<string>>;
 
 /**
  * `wanted`, or, when a relation of `schema` has that name, PostgreSQL's own way out (`ChooseRelationName`): a number
- * after it (`orders_customer_id_idx1`), the name cut to leave room. The name given is taken from then on.
+ * after it (`orders_customer_id_idx1`), the table and columns part cut to leave room. The name given is taken from
+ * then on.
  */
 export function freeName(taken: TakenNames, schema: string, wanted: string): string {
   const names = taken.get(schema) ?? new Set<string>();
   taken.set(schema, names);
+  // The label (`_idx`) is kept whole and the number put after it; what is cut is the table and columns part.
+  const label = wanted.endsWith('_idx') ? '_idx' : '';
+  const stem = wanted.slice(0, wanted.length - label.length);
   let name = wanted;
   for (let n = 1; names.has(name); n++) {
-    const suffix = String(n);
-    name = `${cut(wanted, MAX_NAME - Buffer.byteLength(suffix))}${suffix}`;
+    const suffix = `${label}${n}`;
+    name = `${cut(stem, MAX_NAME - Buffer.byteLength(suffix))}${suffix}`;
   }
   names.add(name);
   return name;

@@ -23,13 +23,13 @@ export function renderSite(site: DocsSite): Map<string, string> {
   const page = (path: string, title: string, body: string) =>
     files.set(path, layout(path, title, body, site.board !== null));
 
-  page('index.html', 'Databases', indexBody(site, pathOf));
+  page('index.html', 'Databases', indexBody(site));
   for (const p of site.projects) {
-    page(`${segment(p.name)}/index.html`, `Project ${p.name}`, projectBody(p, site, byKey, pathOf));
+    page(`${segment(p.name)}/index.html`, `Project ${p.name}`, projectBody(p, site, byKey));
     for (const s of p.schemas) {
       const dir = `${segment(p.name)}/${segment(s.name || '_')}`;
       const objects = s.objects.map((k) => byKey.get(k)!);
-      page(`${dir}/index.html`, `Schema ${s.name} (${p.name})`, schemaBody(dir, p, s.name, objects, byKey, pathOf));
+      page(`${dir}/index.html`, `Schema ${s.name} (${p.name})`, schemaBody(dir, p, objects, byKey, pathOf));
       for (const o of objects)
         page(pathOf(o.key)!, `${o.kind} ${o.schema}.${o.name}`, objectBody(pathOf(o.key)!, o, byKey, pathOf));
     }
@@ -98,7 +98,7 @@ function coverage(p: DocsProject): string {
   return total ? `${Math.round((commented / total) * 100)}% (${commented}/${total})` : 'n/a';
 }
 
-function indexBody(site: DocsSite, pathOf: PathOf): string {
+function indexBody(site: DocsSite): string {
   const rows = site.projects.map((p) => {
     const objects = p.schemas.reduce((n, s) => n + s.objects.length, 0);
     const tables = site.objects.filter((o) => o.project === p.name && o.kind === 'table').length;
@@ -108,7 +108,6 @@ function indexBody(site: DocsSite, pathOf: PathOf): string {
     (v) =>
       `<li><a href="viewpoints/${segment(v.id)}.html">${esc(v.name)}</a> (${esc(v.project)}, ${v.tables.length} tables) — ${esc(v.description)}</li>`,
   );
-  void pathOf;
   return `<table class="list"><thead><tr><th>project</th><th>engine</th><th>depends on</th><th>objects</th><th>tables</th><th>comment coverage</th><th>smoke checks</th><th>policy findings</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 <h2>Viewpoints</h2><ul>${views.join('\n')}</ul>
@@ -121,7 +120,7 @@ function findingCount(p: DocsProject, site: DocsSite): number {
   );
 }
 
-function projectBody(p: DocsProject, site: DocsSite, byKey: Map<string, DocsObject>, pathOf: PathOf): string {
+function projectBody(p: DocsProject, site: DocsSite, byKey: Map<string, DocsObject>): string {
   const here = `${segment(p.name)}/index.html`;
   const schemas = p.schemas.map((s) => {
     const kinds = new Map<string, number>();
@@ -135,7 +134,6 @@ function projectBody(p: DocsProject, site: DocsSite, byKey: Map<string, DocsObje
   );
   const own = site.viewpoints.filter((v) => v.project === p.name);
   const findings = [...p.findings, ...site.objects.filter((o) => o.project === p.name).flatMap((o) => o.findings)];
-  void pathOf;
   return `<p>Engine ${esc(p.engine)}; folder <code>${esc(p.root)}</code>; depends on ${p.dependsOn.map((d) => `<a href="${rel(here, `${segment(d)}/index.html`)}">${esc(d)}</a>`).join(', ') || 'nothing'}.</p>
 <p>Comment coverage: <strong>${coverage(p)}</strong> of tables, views and their columns.</p>
 <h2>Schemas</h2><ul>${schemas.join('\n')}</ul>
@@ -157,7 +155,6 @@ function findingsList(findings: DocsObject['findings']): string {
 function schemaBody(
   dir: string,
   p: DocsProject,
-  schema: string,
   objects: DocsObject[],
   byKey: Map<string, DocsObject>,
   pathOf: PathOf,
@@ -232,7 +229,7 @@ function boardBody(board: DocsBoard): string {
   const cell = (c: BoardCell | undefined) => {
     if (!c) return '<td></td>';
     if (!c.reachable)
-      return `<td class="cell unreachable"><strong>not reachable</strong><br><small>${esc(c.error ?? '')}</small></td>`;
+      return `<td class="cell unreachable" data-env="${esc(c.environment)}" data-project="${esc(c.project)}"><strong>not reachable</strong><br><small>${esc(c.error ?? '')}</small></td>`;
     const d = c.deployed;
     const lines = [
       d ? `<strong>${esc(d.package ?? 'from sources')}</strong>` : '<strong>nothing deployed</strong>',
@@ -258,13 +255,11 @@ function boardBody(board: DocsBoard): string {
     const releases = board.releases.filter((r) => r.project === p);
     const history = board.history.filter((d) => d.project === p);
     const rel = releases.map((r) => {
-      const times = board.environments.map((e) => r.reached[e]);
       const waits = board.environments.map((e, i) => {
         const t = r.reached[e];
         const before = i > 0 ? r.reached[board.environments[i - 1]!] : undefined;
         return t ? `${esc(t)}${t && before ? ` <small>(waited ${waited(before, t)})</small>` : ''}` : '—';
       });
-      void times;
       return `<tr><td><code>${esc(r.release)}</code></td>${waits.map((w) => `<td>${w}</td>`).join('')}</tr>`;
     });
     return `<h3 id="history-${esc(p)}">${esc(p)}</h3>

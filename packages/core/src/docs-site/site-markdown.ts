@@ -70,41 +70,10 @@ export function renderMarkdown(site: DocsSite): Map<string, string> {
       files.set(`${dir}/README.md`, `${lines.join('\n')}\n`);
       for (const o of objects.filter(hasPage)) {
         const here = pathOf(o);
-        const md = [
-          `# ${o.schema}.${o.name}`,
-          '',
-          `${o.kind} of [${p.name}](../README.md), defined at \`${o.file}:${o.line}\`.`,
-          '',
-        ];
-        if (o.comment) md.push(`> ${o.comment.replace(/\n/g, '\n> ')}`, '');
-        md.push(
-          '## Columns',
-          '',
-          '| name | type | nullable | default | key | comment |',
-          '| --- | --- | --- | --- | --- | --- |',
+        files.set(
+          here,
+          objectMarkdown(o, p.name, (k) => ref(here, k)),
         );
-        for (const c of o.columns)
-          md.push(
-            `| ${cell(c.name)} | \`${cell(c.type)}\` | ${c.notNull ? 'not null' : 'null'} | ${c.default ? `\`${cell(c.default)}\`` : ''} | ${c.primaryKey ? 'PK' : ''}${c.references ? ` FK → ${cell(c.references)}` : ''} | ${cell(c.comment ?? '')} |`,
-          );
-        for (const [title, rows] of [
-          ['Constraints', o.constraints],
-          ['Indexes', o.indexes],
-          ['Triggers', o.triggers],
-          ['Policies', o.policies],
-        ] as const)
-          if (rows.length) md.push('', `## ${title}`, '', ...rows.map((r) => `- ${r.name}: \`${cell(r.definition)}\``));
-        if (o.reads.length) md.push('', '## Reads', '', ...o.reads.map((k) => `- ${ref(here, k)}`));
-        if (o.readBy.length) md.push('', '## Read by', '', ...o.readBy.map((k) => `- ${ref(here, k)}`));
-        if (o.findings.length)
-          md.push(
-            '',
-            '## Schema review findings',
-            '',
-            ...o.findings.map((f) => `- ${f.level} [${f.rule}] ${f.message}`),
-          );
-        md.push('', '## Source', '', '```sql', o.source, '```', '');
-        files.set(here, md.join('\n'));
       }
     }
   }
@@ -125,6 +94,40 @@ export function renderMarkdown(site: DocsSite): Map<string, string> {
     );
   }
   return files;
+}
+
+/** One table's or view's page: its columns (as tbls writes them), keys, indexes, readers and source. */
+function objectMarkdown(o: DocsObject, project: string, ref: (key: string) => string): string {
+  const md = [
+    `# ${o.schema}.${o.name}`,
+    '',
+    `${o.kind} of [${project}](../README.md), defined at \`${o.file}:${o.line}\`.`,
+    '',
+  ];
+  if (o.comment) md.push(`> ${o.comment.replace(/\n/g, '\n> ')}`, '');
+  md.push(
+    '## Columns',
+    '',
+    '| name | type | nullable | default | key | comment |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const c of o.columns)
+    md.push(
+      `| ${cell(c.name)} | \`${cell(c.type)}\` | ${c.notNull ? 'not null' : 'null'} | ${c.default ? `\`${cell(c.default)}\`` : ''} | ${c.primaryKey ? 'PK' : ''}${c.references ? ` FK → ${cell(c.references)}` : ''} | ${cell(c.comment ?? '')} |`,
+    );
+  for (const [title, rows] of [
+    ['Constraints', o.constraints],
+    ['Indexes', o.indexes],
+    ['Triggers', o.triggers],
+    ['Policies', o.policies],
+  ] as const)
+    if (rows.length) md.push('', `## ${title}`, '', ...rows.map((r) => `- ${r.name}: \`${cell(r.definition)}\``));
+  if (o.reads.length) md.push('', '## Reads', '', ...o.reads.map((k) => `- ${ref(k)}`));
+  if (o.readBy.length) md.push('', '## Read by', '', ...o.readBy.map((k) => `- ${ref(k)}`));
+  if (o.findings.length)
+    md.push('', '## Schema review findings', '', ...o.findings.map((f) => `- ${f.level} [${f.rule}] ${f.message}`));
+  md.push('', '## Source', '', '```sql', o.source, '```', '');
+  return md.join('\n');
 }
 
 /** Text for a Markdown table cell. */

@@ -40,6 +40,15 @@ export interface ImportRole {
   hasColumn(conn: Connection, table: HistoryTable, column: string): Promise<boolean>;
   /** A statement that fails with `message` when run: the rollback of an imported migration without an undo script. */
   refusal(message: string): string;
+  /**
+   * A schema dump of this engine's own tool (Rails' db/structure.sql, pg_dump's text) as a migration's SQL: the dump's
+   * session settings left out (dbee sets its own, under its bounds) and the objects of `tables` (the other tool's own
+   * tables) with them; `left` says what was left out, `problems` what cannot run (a psql meta-command), by line.
+   */
+  fromDump(
+    text: string,
+    tables: string[],
+  ): { sql: string; left: string[]; problems: { line: number; message: string; hint: string }[] };
   /** Liquibase's change types this engine renders, as Liquibase's own generator for it does; any other is refused. */
   liquibase: Record<string, (change: ToolChange) => RenderedToolChange>;
 }

@@ -122,15 +122,16 @@ describe('dbee import --from liquibase: the changelogs', () => {
 
   it('follows include and includeAll in order, expands properties, and refuses what dbee would run otherwise, all together', () => {
     const dir = folder({
-      'db.changelog-master.yaml': [
+      'db/changelog/db.changelog-master.yaml': [
         'databaseChangeLog:',
         '  - property: { name: idType, value: bigint, dbms: postgresql }',
         '  - property: { name: idType, value: number(19), dbms: oracle }',
         '  - include: { file: changes/001.xml, relativeToChangelogFile: true }',
-        '  - includeAll: { path: more/ }',
+        // Spring Boot's layout: a path on the classpath, above the folder of the root changelog.
+        '  - includeAll: { path: db/changelog/more/ }',
         '',
       ].join('\n'),
-      'changes/001.xml': [
+      'db/changelog/changes/001.xml': [
         '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">',
         '  <changeSet id="t" author="a">',
         '    <createTable tableName="t"><column name="id" type="${idType}"/></createTable>',
@@ -142,21 +143,22 @@ describe('dbee import --from liquibase: the changelogs', () => {
         '  </changeSet>',
         '</databaseChangeLog>',
       ].join('\n'),
-      'more/a.sql': '--liquibase formatted sql\n--changeset b:1 failOnError:false\nSELECT 3;\n',
-      'more/b.sql':
+      'db/changelog/more/a.sql': '--liquibase formatted sql\n--changeset b:1 failOnError:false\nSELECT 3;\n',
+      'db/changelog/more/b.sql':
         '--liquibase formatted sql\n--changeset b:2 runOnChange:true\nCREATE OR REPLACE VIEW v AS SELECT 1;\n',
     });
-    expect(problems(() => liquibase.read(dir, 'legacy', ROLE))).toEqual([
+    const root = join(dir, 'db', 'changelog');
+    expect(problems(() => liquibase.read(root, 'legacy', ROLE))).toEqual([
       'legacy/changes/001.xml:5 change set always::a: runAlways: dbee runs a migration once',
       'legacy/changes/001.xml:7 change set pre::a: preconditions: dbee has none',
       'legacy/more/a.sql:2 change set 1::b: failOnError: false: dbee stops at a failing statement',
     ]);
     writeFileSync(
-      join(dir, 'changes/001.xml'),
+      join(root, 'changes/001.xml'),
       '<databaseChangeLog>\n<changeSet id="t" author="a"><createTable tableName="t"><column name="id" type="${idType}"/></createTable></changeSet>\n</databaseChangeLog>\n',
     );
-    writeFileSync(join(dir, 'more/a.sql'), '--liquibase formatted sql\n--changeset b:1\nSELECT 3;\n');
-    const read = liquibase.read(dir, 'legacy', ROLE);
+    writeFileSync(join(root, 'more/a.sql'), '--liquibase formatted sql\n--changeset b:1\nSELECT 3;\n');
+    const read = liquibase.read(root, 'legacy', ROLE);
     expect(read.migrations.map((m) => [m.version, m.file, m.up])).toEqual([
       ['1', 'changes/001.xml', 'CREATE TABLE t (id BIGINT);'],
       ['2', 'more/a.sql', 'SELECT 3;'],

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, posix } from 'node:path';
+import { basename, dirname, join, posix, relative } from 'node:path';
 import type { ImportRole, ToolChange } from '../engine/import-role';
 import type { DbeeError } from '../errors';
 import { filesUnder, invalid, readText, slug, throwAll } from './files';
@@ -252,8 +252,10 @@ function include(r: Reading, e: ToolChange, rel: string, shown: string, inherite
     );
     return;
   }
-  const relative = e.attrs.relativeToChangelogFile === 'true';
-  const resolved = posix.normalize(relative ? posix.join(posix.dirname(rel), target) : target).replace(/^\.\//, '');
+  const relativeToFile = e.attrs.relativeToChangelogFile === 'true';
+  const resolved = relativeToFile
+    ? posix.normalize(posix.join(posix.dirname(rel), target)).replace(/^\.\//, '')
+    : fromSearchPath(r.root, target);
   const abs = join(r.root, resolved);
   if (resolved.startsWith('..') || !existsSync(abs)) {
     r.problems.push(
@@ -268,6 +270,22 @@ function include(r: Reading, e: ToolChange, rel: string, shown: string, inherite
   }
   if (e.type === 'include') readFile(r, resolved, notes);
   else for (const f of filesUnder(abs).filter((f) => CHANGELOG.test(f))) readFile(r, posix.join(resolved, f), notes);
+}
+
+/**
+ * A path Liquibase resolves on its search path, made relative to the root changelog's folder: the folder itself, or
+ * one of its parents when the path starts above it (Spring Boot's `classpath:db/changelog/db.changelog-master.yaml`
+ * includes `db/changelog/changes/x.yaml`, and the import is given `src/main/resources/db/changelog`).
+ */
+function fromSearchPath(root: string, target: string): string {
+  const direct = posix.normalize(target).replace(/^\.\//, '');
+  if (existsSync(join(root, direct))) return direct;
+  for (let up = dirname(root), depth = 0; depth < 6 && up !== dirname(up); up = dirname(up), depth++) {
+    const abs = join(up, direct);
+    const rel = relative(root, abs).split('\\').join('/');
+    if (!rel.startsWith('..') && existsSync(abs)) return rel;
+  }
+  return direct;
 }
 
 /** The change sets as dbee's files; problems collected in `r.problems`. */

@@ -6,10 +6,7 @@ import { sqlName, text } from './history';
 import type { HistoryEntry, Importer } from './imported';
 
 /** Rails' own tables in structure.sql: its history and its environment marker, left to Rails. */
-const RAILS_TABLES = new Set(['schema_migrations', 'ar_internal_metadata']);
-/** What `pg_dump` writes for its session and dbee sets itself, under its bounds: left out of the migration. */
-const SESSION = /^(SET\s+[\w.]+\s*(=|TO)\s*.*;|SELECT pg_catalog\.set_config\(.*\);)\s*$/i;
-const HEADER = /^-- Name: ([^;\s]+)[^;]*; Type: [^;]+; Schema: [^;]*;/;
+const RAILS_TABLES = ['schema_migrations', 'ar_internal_metadata'];
 const INSERT_VERSIONS = /^INSERT INTO "?schema_migrations"? \(version\) VALUES\s*$/i;
 
 /**
@@ -24,7 +21,7 @@ export const rails: Importer = {
   tool: 'rails',
   table: 'schema_migrations',
   repair: 'run `rails db:migrate` on it',
-  read(folder, display) {
+  read(folder, display, engine) {
     const base = existsSync(join(folder, 'db', 'structure.sql')) ? 'db/' : '';
     const shown = `${display}/${base}structure.sql`;
     if (!existsSync(join(folder, base, 'structure.sql'))) {
@@ -41,7 +38,9 @@ export const rails: Importer = {
       );
     }
     const problems: DbeeError[] = [];
-    const { sql, versions, left } = structure(readText(join(folder, base, 'structure.sql')), shown, problems);
+    const { text: dump, versions } = structure(readText(join(folder, base, 'structure.sql')), shown, problems);
+    const { sql, left, problems: unrunnable } = engine.fromDump(dump, RAILS_TABLES);
+    for (const p of unrunnable) problems.push(invalid(shown, p.line, p.message, p.hint));
     const migrate = join(folder, base || 'db/', 'migrate');
     const notices = left.map((l) => `${base}structure.sql: ${l} left out`);
     if (existsSync(migrate))
@@ -133,58 +132,33 @@ export const rails: Importer = {
   },
 };
 
-/** The dump without its session settings and Rails' tables, the versions of its `schema_migrations` INSERT. */
+/**
+ * The dump's `INSERT INTO "schema_migrations"` versions, and the dump without that statement (its lines blank, so
+ * that lines keep their numbers); the rest is the engine's to clean (`ImportRole.fromDump`).
+ */
 function structure(raw: string, shown: string, problems: DbeeError[]) {
   const lines = raw.split(/\r?\n/);
-  const out: string[] = [];
   const versions: string[] = [];
-  const left = new Set<string>();
-  let skipping = false;
   for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    const header = HEADER.exec(l);
-    if (header) skipping = RAILS_TABLES.has(header[1]!);
-    else if (l.startsWith('-- PostgreSQL database dump complete')) skipping = false;
-    if (INSERT_VERSIONS.test(l)) {
-      for (i++; i < lines.length; i++) {
-        const v = /^\('(\d+)'\)([,;])\s*$/.exec(lines[i]!);
-        if (!v) {
-          problems.push(
-            invalid(
-              shown,
-              i + 1,
-              'a line of the schema_migrations INSERT the import cannot read',
-              "restore the dump as Rails wrote it (one ('version') a line)",
-            ),
-          );
-          break;
-        }
-        versions.push(v[1]!);
-        if (v[2] === ';') break;
+    if (!INSERT_VERSIONS.test(lines[i]!)) continue;
+    lines[i] = '';
+    for (i++; i < lines.length; i++) {
+      const v = /^\('(\d+)'\)([,;])\s*$/.exec(lines[i]!);
+      if (!v) {
+        problems.push(
+          invalid(
+            shown,
+            i + 1,
+            'a line of the schema_migrations INSERT the import cannot read',
+            "restore the dump as Rails wrote it (one ('version') a line)",
+          ),
+        );
+        break;
       }
-      continue;
+      versions.push(v[1]!);
+      lines[i] = '';
+      if (v[2] === ';') break;
     }
-    if (skipping) {
-      if (l.trim() && !l.startsWith('--'))
-        left.add("Rails' schema_migrations and ar_internal_metadata (Rails' own tables)");
-      continue;
-    }
-    if (SESSION.test(l.trim())) {
-      left.add("pg_dump's session settings (SET …, set_config('search_path', …))");
-      continue;
-    }
-    if (/^\\(un)?restrict\b/.test(l)) continue;
-    if (/^\\/.test(l)) {
-      problems.push(
-        invalid(shown, i + 1, 'a psql meta-command, which dbee does not run', 'remove it from the dump, then import'),
-      );
-      continue;
-    }
-    out.push(l);
   }
-  const sql = `${out
-    .join('\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim()}\n`;
-  return { sql, versions, left: [...left] };
+  return { text: lines.join('\n'), versions };
 }

@@ -73,7 +73,7 @@ export async function docs(ctx: OperationContext, options: DocsOptions): Promise
   }
   const objects = site.objects.length;
   ctx.reporter.info(
-    `${site.projects.map((p) => p.name).join(', ')}: ${objects} objects, ${site.viewpoints.length} diagrams${site.board ? `, board of ${site.board.environments.join(', ')}` : ''}`,
+    `${site.projects.map((p) => p.name).join(', ')}: ${objects} objects, ${site.viewpoints.length} diagram${site.viewpoints.length === 1 ? '' : 's'}${site.board ? `, board of ${site.board.environments.join(', ')}` : ''}`,
   );
   const entry = options.format === 'html' ? 'index.html' : options.format === 'markdown' ? 'README.md' : 'docs.json';
   ctx.reporter.info(`docs written to ${shown} (open ${pathToFileURL(join(dir, entry)).href})`);

@@ -124,15 +124,29 @@ export function groupObjects(
   // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
   // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
   const createdIndexes = indexesByName(byId);
+  const ownerOf = (name: string) =>
+    createdIndexes.get(name) ??
+    constraintIndexes.get(name) ??
+    [...byId.values()].find((x) => x.key.kind === 'constraint' && `${x.key.schema}.${x.key.name}` === name);
   for (const [id, o] of byId) {
     if (o.key.kind !== 'index' || o.key.parent) continue;
     // Or, when no index of that name is created, to the table whose constraint makes the index (a primary key).
-    const owner =
-      createdIndexes.get(`${o.key.schema}.${o.key.name}`) ?? constraintIndexes.get(`${o.key.schema}.${o.key.name}`);
+    const parent = ownerOf(`${o.key.schema}.${o.key.name}`);
+    // ALTER INDEX parent ATTACH PARTITION child, where the child's index (or its constraint) comes after the parent's
+    // table already (a partition made PARTITION OF it): the child's, with the parent's `ALTER TABLE ONLY ... ADD
+    // CONSTRAINT` before it, so that the partition exists before the parent's key (PostgreSQL would give a partition
+    // made after it a key of its own). Given to the parent's, the parent's table would need its own partition (a cycle
+    // PostgreSQL does not have).
+    const child = o.references.find((r) => r.kind === 'object' && r.via === 'partition index');
+    const found = child ? ownerOf(`${child.schema ?? o.key.schema}.${child.name}`) : undefined;
+    const attached = found && parent && found !== parent && reaches(byId, found, parent) ? found : undefined;
+    const owner = attached ?? parent;
     if (!owner) continue;
+    if (attached && parent) attached.statements.push(...takeOnlyKey(parent, o.key.name));
     owner.statements.push(...o.statements);
     // An index named in the statement that is a constraint's index needs that constraint's table.
     for (const r of o.references) {
+      if (r === child && attached) continue;
       const table = r.kind === 'object' ? constraintIndexes.get(`${r.schema ?? o.key.schema}.${r.name}`) : undefined;
       owner.references.push(
         table ? { ...r, kind: 'relation', schema: table.key.schema, name: table.key.name, via: 'constraint index' } : r,
@@ -159,6 +173,37 @@ export function groupObjects(
     byId.delete(id);
   }
   return [...byId.values()];
+}
+
+/** Whether `from` needs `to`, following references by name (any kind) through the project's objects. */
+function reaches(byId: ReadonlyMap<string, SourceObject>, from: SourceObject, to: SourceObject): boolean {
+  const byName = new Map<string, SourceObject[]>();
+  for (const x of byId.values()) {
+    const name = `${x.key.schema}.${x.key.name}`;
+    byName.set(name, [...(byName.get(name) ?? []), x]);
+  }
+  const seen = new Set<SourceObject>();
+  const stack = [from];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x === to) return true;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    for (const r of x.references) stack.push(...(byName.get(`${r.schema ?? x.key.schema}.${r.name}`) ?? []));
+  }
+  return false;
+}
+
+/** The `ALTER TABLE ONLY ... ADD CONSTRAINT <name>` statements of `table`, taken out of it. */
+function takeOnlyKey(table: SourceObject, name: string): ObjectStatement[] {
+  const quoted = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(
+    `^\\s*ALTER\\s+TABLE\\s+(IF\\s+EXISTS\\s+)?ONLY\\s[^;]*\\bADD\\s+CONSTRAINT\\s+"?${quoted}"?\\s`,
+    'i',
+  );
+  const taken = table.statements.filter((s) => re.test(s.sql));
+  table.statements = table.statements.filter((s) => !taken.includes(s));
+  return taken;
 }
 
 /** Kinds PostgreSQL's `ALTER TABLE` (and `GRANT ... ON TABLE`) also acts on. */
