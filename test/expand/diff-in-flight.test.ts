@@ -13,8 +13,12 @@ import { RELEASE_V1, RELEASE_V2 } from './workspace';
  * `dbee diff` while a release of the expand-contract strategy is in flight on `local` (issue #55): dbee's own objects
  * (the version schema, shadow columns, sync trigger, the checks that stand for NOT NULL) are not differences and no
  * plan drops them, against the sources and against `qa` (which never had the release) in both directions; one line
- * names the release and what it holds; a hand edit made meanwhile is still a difference. The diffs are processes of
- * the real CLI; the setup runs in-process. PGlite and the server.
+ * names the release and what it holds; a hand edit made meanwhile is still a difference. PGlite and the server.
+ *
+ * On the server the diffs and clones under test are processes of the real CLI; on PGlite the same commands run
+ * in-process (`runDbeeCommand`, the same exit code and output), since what is tested is what the command reads and
+ * prints, not how a process starts: a PGlite process costs several times a server one (it compiles and starts its
+ * own PGlite), and the process path itself does not depend on the engine (suite-trim). The setup runs in-process.
  */
 const yaml = (server: boolean) => `version: 1
 defaultEnvironment: local
@@ -43,12 +47,26 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
   /** The same diff in-process (formats and checks after the command under test: no process start to pay). */
   const diffHere = (options: Record<string, unknown>) =>
     run(w.root, 'diff', { project: 's', failOnDiff: true, ...options }, vars);
-  /** `dbee diff s <args> --fail-on-diff`, a process of the real CLI: exit code and output. */
-  const diff = async (...args: string[]) => {
-    const p = await spawnDbee(w.root, ['diff', 's', ...args, '--fail-on-diff'], vars);
-    const code = await p.exit;
-    return { code, ...p.output() };
+  /**
+   * `dbee <command> s <args>`: a process of the real CLI on the server, in-process on PGlite (see above); the
+   * arguments are `--env`, `--against-env`, `--from`, `--to` and flags.
+   */
+  const cli = async (command: 'diff' | 'clone', ...args: string[]) => {
+    if (server) {
+      const p = await spawnDbee(w.root, [command, 's', ...args], vars);
+      const code = await p.exit;
+      return { code, ...p.output() };
+    }
+    const options: Record<string, unknown> = { project: 's' };
+    for (let i = 0; i < args.length; i++) {
+      const name = args[i]!.slice(2).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
+      if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) options[name] = args[++i];
+      else options[name] = true;
+    }
+    return run(w.root, command, options, vars);
   };
+  /** `dbee diff s <args> --fail-on-diff`: exit code and output. */
+  const diff = (...args: string[]) => cli('diff', ...args, '--fail-on-diff');
 
   beforeAll(async () => {
     if (server) {
@@ -111,15 +129,15 @@ describe.each([['pglite'], ['postgres']])('diff while a release is in flight [%s
 
   it('clone copies an expanded environment as it was before the release, and refuses to clone over one', async () => {
     // local's old shape is qa's: nothing to copy, and none of dbee's work in progress reaches qa.
-    const copied = await spawnDbee(w.root, ['clone', 's', '--from', 'local', '--to', 'qa', '--assume-yes'], vars);
-    expect(await copied.exit, copied.output().stderr).toBe(0);
-    expect(copied.output().stdout + copied.output().stderr).toContain('copied as it was before the release');
-    expect(copied.output().stdout).not.toContain('_dbee');
+    const copied = await cli('clone', '--from', 'local', '--to', 'qa', '--assume-yes');
+    expect(copied.code, copied.stderr).toBe(0);
+    expect(copied.stdout + copied.stderr).toContain('copied as it was before the release');
+    expect(copied.stdout).not.toContain('_dbee');
     expect((await diffHere({ env: 'qa', againstEnv: 'local' })).code).toBe(0);
     // Over local, a clone would drop what the release made: refused, the release still in flight.
-    const over = await spawnDbee(w.root, ['clone', 's', '--from', 'qa', '--to', 'local', '--assume-yes'], vars);
-    expect(await over.exit).toBe(1);
-    expect(over.output().stderr).toMatch(/local has release 1 of s in flight \(expanded\)/);
+    const over = await cli('clone', '--from', 'qa', '--to', 'local', '--assume-yes');
+    expect(over.code).toBe(1);
+    expect(over.stderr).toMatch(/local has release 1 of s in flight \(expanded\)/);
     expect((await diffHere({ env: 'local' })).stdout).toContain(LINE);
   });
 
