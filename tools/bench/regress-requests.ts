@@ -92,6 +92,14 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
+  if (argv.includes('--keep')) {
+    // A workspace with core deployed on dev, left for CLI runs (`/usr/bin/time node packages/cli/bin/dbee.js ...`).
+    const team = await TeamWorkspace.create();
+    await step('deploy core', () => run(team.root, 'deploy', { project: 'core', env: 'dev' }, team.environment));
+    console.log(`ROOT=${team.root}`);
+    for (const [k, v] of Object.entries(team.environment)) console.log(`${k}=${v}`);
+    return;
+  }
   for (let i = 0; i < RUNS; i++) {
     const team = await TeamWorkspace.create();
     try {
