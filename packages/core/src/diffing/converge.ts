@@ -11,7 +11,7 @@ import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey, type Change } from '../schema/change';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import type { SchemaModel } from '../schema/model';
-import { desiredModelFor } from './desired';
+import { type DesiredModel, desiredModelFor } from './desired';
 import { NAMED, nameOf, narrowModel } from './narrow';
 
 export type { Convergence, Divergence } from '../check/verify-result';
@@ -108,19 +108,11 @@ async function againstSources(
   names: ReadonlySet<string>,
 ): Promise<Sides> {
   const { engine, conn } = input;
-  const model = input.models.find((m) => m.project.name === project);
-  if (!model) return { reason: 'its sources are not loaded in this run' };
-  // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
-  // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
-  const needed = ctx.workspace.withDependencies(project);
-  const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
-  const toLoad = needed.filter((p) => !whole.has(p.name));
-  for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
-    whole.set(m.project.name, m);
-  const own = needed.map((p) => whole.get(p.name)!);
-  const args = { engine, environment: input.environment, models: [...own], target: project };
+  const sources = await sourcesOf(ctx, input, project);
+  if (!sources) return { reason: 'its sources are not loaded in this run' };
+  const { model, args } = sources;
   const [desired, reached] = await Promise.all([
-    desiredModelFor(ctx, args),
+    prebuilt.get(input.models)?.get(project) ?? desiredModelFor(ctx, args),
     engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
   ]);
   return {
@@ -129,6 +121,47 @@ async function againstSources(
     owners: model.graph.manage?.owners ?? false,
   };
 }
+
+/** `project`'s model and what its desired model is built from: it with its dependencies; null when not loaded. */
+async function sourcesOf(ctx: OperationContext, input: Omit<ConvergeInput, 'conn'>, project: string) {
+  const { engine } = input;
+  const model = input.models.find((m) => m.project.name === project);
+  if (!model) return null;
+  // The sources build with the projects they depend on, in the workspace's order (dependencies first). One the run
+  // did not load, or planned from its exports alone (nothing of it to deploy), is parsed whole here.
+  const needed = ctx.workspace.withDependencies(project);
+  const whole = new Map(input.models.filter((m) => !hasExportedModels([m])).map((m) => [m.project.name, m]));
+  const toLoad = needed.filter((p) => !whole.has(p.name));
+  for (const m of toLoad.length ? await loadModels(ctx, toLoad, input.environment, engine) : [])
+    whole.set(m.project.name, m);
+  const own = needed.map((p) => whole.get(p.name)!);
+  return { model, args: { engine, environment: input.environment, models: [...own], target: project } };
+}
+
+/**
+ * The sources' models `convergence` will compare with, built now and kept for it (issue 90). A dry run calls it
+ * before it opens its copy: the embedded shadow they are built in is then the one the copy reuses (embedded-shadow.ts
+ * keeps one per process), where building them beside the open copy started a second PGlite. Only a warm-up: what
+ * fails to build here is built again, and fails, where `convergence` builds it.
+ */
+export async function buildConvergenceSources(
+  ctx: OperationContext,
+  input: Omit<ConvergeInput, 'conn'>,
+): Promise<void> {
+  if (input.against || !input.engine.diff) return;
+  for (const project of new Set(input.steps.map((s) => s.project))) {
+    const steps = input.steps.filter((s) => s.project === project && !acceptsExisting(s));
+    if (!touchedNames(steps).size) continue;
+    const sources = await sourcesOf(ctx, input, project).catch(() => null);
+    const desired = sources && (await desiredModelFor(ctx, sources.args).catch(() => null));
+    if (!desired) continue;
+    const built = prebuilt.get(input.models) ?? new Map<string, DesiredModel>();
+    prebuilt.set(input.models, built.set(project, desired));
+  }
+}
+
+/** What `buildConvergenceSources` built, by the run's models (the same array `convergence` is given) and project. */
+const prebuilt = new WeakMap<readonly ProjectModel[], Map<string, DesiredModel>>();
 
 /** The state reached on `names` and another state (`ConvergeAgainst`), through its rule of what is compared. */
 async function againstOther(

@@ -1,7 +1,7 @@
 import type { Connection } from '../../../engine/engine';
 import { DbeeError } from '../../../errors';
 import { markDataLoss, verifyPlan, type VerifyResult } from '../../../runner/verify';
-import { convergence, notConverged } from '../../../diffing/converge';
+import { buildConvergenceSources, convergence, notConverged } from '../../../diffing/converge';
 import type { OperationContext } from '../../../context/operation-context';
 import { notVerified } from '../../../pipeline/gates';
 import { printPlan } from '../../print';
@@ -64,6 +64,8 @@ async function verifyOnCopy(
   const { engine, environment, models } = input;
   const { plan, decisions, problems } = run;
   const { reporter, workspace } = ctx;
+  // The sources' side of the convergence check before the copy is opened: one embedded shadow for both (converge.ts).
+  if (!input.pkg) await buildConvergenceSources(ctx, { engine, environment, models, steps: plan.steps });
   const verdict = await verifyPlan({
     engine,
     conn,
