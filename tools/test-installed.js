@@ -259,6 +259,20 @@ check(
   'nx run db-b:graph writes under dist/, which git status does not show',
   artifacts,
 );
+// The docs site as users build it: the inferred, cached `docs` target (its executor and the site's pages ship
+// compiled; no asset file is read at run time). db-b's site names db-a's table, which its view reads.
+nx('run', 'db-b:docs');
+const site = join(ws, 'dist', 'dbee', 'db-b', 'docs');
+const siteFiles = existsSync(site) ? readdirSync(site, { recursive: true }).map(String) : [];
+const siteText = siteFiles
+  .filter((f) => f.endsWith('.html'))
+  .map((f) => readFileSync(join(site, f), 'utf8'))
+  .join('\n');
+check(
+  siteFiles.includes('index.html') && /answer/.test(siteText),
+  'nx run db-b:docs writes the site of db-b under dist/dbee/db-b/docs',
+  siteFiles.join(' '),
+);
 
 step('nx g @dbee/nx:ci --provider=github');
 const refused = run('npx', [...NPX, 'nx', 'g', '@dbee/nx:ci', '--provider=github']);
