@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import type { ResolvedEnvironment } from '@dbee/core';
-import { describe, expect, it } from 'vitest';
-import { isPostgresParserLoaded } from '../../packages/postgres/src/parse/libpg';
-import { postgresPreview } from '../../packages/postgres/src/preview/postgres-preview';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vi } from 'vitest';
 import { SERVER_URL } from '../support/pg';
 
 /**
@@ -11,8 +10,21 @@ import { SERVER_URL } from '../support/pg';
  * (and the CREATEDB hint): the role's statements quote names with the parser's keyword list, on a session of its own
  * that did not wait for the parser (the engine's own sessions do). A CLI process starts loading the parser when it
  * makes the engine, so it failed only when the load was slower than listing the previews. Here nothing loads it: the
- * race is lost every time, and the role must load the parser itself.
+ * race is lost every time, and the role must load the parser itself. The suite's workers share their modules between
+ * files (vitest.config.ts `isolate: false`), so an earlier file has loaded the parser: the role and the parser's
+ * module are imported afresh here (an empty module registry, as executors.test.ts does), and emptied again after.
  */
+let isPostgresParserLoaded: () => boolean;
+let postgresPreview: typeof import('../../packages/postgres/src/preview/postgres-preview').postgresPreview;
+beforeAll(async () => {
+  vi.resetModules();
+  ({ isPostgresParserLoaded } = await import('../../packages/postgres/src/parse/libpg'));
+  ({ postgresPreview } = await import('../../packages/postgres/src/preview/postgres-preview'));
+});
+afterAll(() => {
+  vi.resetModules();
+});
+
 describe('preview role on a process whose parser is not loaded yet', () => {
   it('creates, lists and drops a preview', async () => {
     expect(isPostgresParserLoaded()).toBe(false);
