@@ -38,6 +38,10 @@ const CORE = {
     "CREATE TABLE core.customers (\n  id bigint PRIMARY KEY,\n  email text NOT NULL,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\nCOMMENT ON TABLE core.customers IS 'Who buys';\nCOMMENT ON COLUMN core.customers.email IS 'Where receipts go';\n",
 };
 
+/** core's next release renames a column: deployed with expand-contract, it is in flight until `dbee complete`. */
+const CORE_RENAME =
+  'renames:\n  - { kind: column, schema: core, table: customers, from: created_at, to: created_on }\n';
+
 const SALES_YAML = `version: 1
 name: sales
 engine: postgres
@@ -206,6 +210,19 @@ describe('dbee docs [postgres]', () => {
     const deploy = (env: string, extra: Record<string, unknown> = {}) =>
       run(w.root, 'deploy', { project: 'sales', env, assumeYes: true, ticket: `T-${env}`, ...extra });
     for (const env of ['dev', 'qa', 'prod']) expect((await deploy(env)).code).toBe(0);
+    // On prod, core's next release (a column renamed) is expanded and left in flight; the sources then go back.
+    w.write('core/db.yaml', `${CORE['core/db.yaml']}${CORE_RENAME}`);
+    const customersSql = readFileSync(join(w.root, 'core/customers.sql'), 'utf8');
+    w.write('core/customers.sql', customersSql.replace('created_at', 'created_on'));
+    const expand = await run(w.root, 'deploy', {
+      project: 'core',
+      env: 'prod',
+      strategy: 'expand-contract',
+      assumeYes: true,
+    });
+    expect(expand.code, expand.stderr).toBe(0);
+    w.write('core/db.yaml', CORE['core/db.yaml']);
+    w.write('core/customers.sql', customersSql);
     w.write('sales/orders.sql', sales(',\n  note text')['sales/orders.sql']);
     expect((await deploy('dev')).code).toBe(0);
     w.write('sales/migrations/V1__fail.sql', 'SELECT 1 / 0;\n');
@@ -271,6 +288,11 @@ describe('dbee docs [postgres]', () => {
     expect(await cell('gone', 'core')).toContain('not reachable');
     expect(await cell('fresh', 'sales')).toContain('nothing deployed');
     expect(await cell('fresh', 'sales')).not.toContain('not reachable');
+    // The expand-contract release in flight on prod is in core's cell there, and in no other cell.
+    expect(await cell('prod', 'core')).toContain('in flight: expand-contract: expanded');
+    for (const env of ['dev', 'qa', 'fresh', 'gone'])
+      for (const project of ['core', 'sales']) expect(await cell(env, project)).not.toContain('in flight');
+    expect(await cell('prod', 'sales')).not.toContain('in flight');
     // The timeline: the first release reached dev, qa and prod; the second only dev.
     const history = await page.textContent('#history-sales + table');
     expect(history?.match(/waited/g)?.length).toBe(2);
