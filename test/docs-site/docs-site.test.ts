@@ -5,6 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type HeadlessChromium } from '../graph/browser';
+import { webhookSink } from '../pipeline/webhooks';
+import { logRequests } from '../support/request-log';
 import { scratchDatabase } from '../support/pg';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
@@ -16,7 +18,9 @@ import { pagilaSources } from '../selection/pagila';
  * environments on the real server (dev, qa, prod: three databases) with a fourth that cannot be reached. The site is
  * opened in Debian's Chromium: every page loads without a console error, every link resolves, Pagila's diagram has
  * no box over another and its text is at least 10 px at fit-to-width, the search finds a table, and the board says
- * what each ledger says. Screenshots: see SHOTS.
+ * what each ledger says. The board only reads: every session it opens is read-only, a database never deployed to
+ * (`fresh`) is shown as such and gets no ledger, and the drift it finds on prod notifies no webhook. Screenshots: see
+ * SHOTS.
  */
 
 /**
@@ -33,6 +37,10 @@ const CORE = {
   'core/customers.sql':
     "CREATE TABLE core.customers (\n  id bigint PRIMARY KEY,\n  email text NOT NULL,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\nCOMMENT ON TABLE core.customers IS 'Who buys';\nCOMMENT ON COLUMN core.customers.email IS 'Where receipts go';\n",
 };
+
+/** core's next release renames a column: deployed with expand-contract, it is in flight until `dbee complete`. */
+const CORE_RENAME =
+  'renames:\n  - { kind: column, schema: core, table: customers, from: created_at, to: created_on }\n';
 
 const SALES_YAML = `version: 1
 name: sales
@@ -59,10 +67,12 @@ let chromium: HeadlessChromium;
 let w: ReturnType<typeof tempWorkspace>;
 const drops: (() => Promise<void>)[] = [];
 const urls: Record<string, string> = {};
+const hooks = webhookSink<{ event: string; environment: string }>();
 
 beforeAll(async () => {
   chromium = await launchChromium();
-  for (const env of ['dev', 'qa', 'prod']) {
+  await hooks.listen();
+  for (const env of ['dev', 'qa', 'prod', 'fresh']) {
     const db = await scratchDatabase(`dbee_docs_${env}`);
     drops.push(db.drop);
     urls[env] = db.url;
@@ -70,11 +80,13 @@ beforeAll(async () => {
   // `gone`: a port nothing listens on, as an environment whose server is down.
   const environments = [
     '  local:\n    engine: postgres\n    connection: { embedded: memory }',
-    ...['dev', 'qa', 'prod'].map((e) => `  ${e}:\n    engine: postgres\n    connection: { url: "${urls[e]}" }`),
+    ...['dev', 'qa', 'prod', 'fresh'].map(
+      (e) => `  ${e}:\n    engine: postgres\n    connection: { url: "${urls[e]}" }`,
+    ),
     '  gone:\n    engine: postgres\n    connection: { url: "postgres://postgres@127.0.0.1:1/none" }\n    connectTimeout: 2s\n    connectRetries: 0',
   ];
   w = tempWorkspace({
-    'dbee.yaml': `version: 1\ndefaultEnvironment: local\nenvironments:\n${environments.join('\n')}\n`,
+    'dbee.yaml': `version: 1\ndefaultEnvironment: local\nenvironments:\n${environments.join('\n')}\nnotify:\n  - { url: "${hooks.url()}", retries: 0 }\n`,
     ...pagilaSources(),
     ...CORE,
     ...sales(),
@@ -83,6 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await chromium?.close();
+  await hooks.close();
   for (const d of drops) await d();
   w?.remove();
   if (!process.env.DBEE_DOCS_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
@@ -197,6 +210,19 @@ describe('dbee docs [postgres]', () => {
     const deploy = (env: string, extra: Record<string, unknown> = {}) =>
       run(w.root, 'deploy', { project: 'sales', env, assumeYes: true, ticket: `T-${env}`, ...extra });
     for (const env of ['dev', 'qa', 'prod']) expect((await deploy(env)).code).toBe(0);
+    // On prod, core's next release (a column renamed) is expanded and left in flight; the sources then go back.
+    w.write('core/db.yaml', `${CORE['core/db.yaml']}${CORE_RENAME}`);
+    const customersSql = readFileSync(join(w.root, 'core/customers.sql'), 'utf8');
+    w.write('core/customers.sql', customersSql.replace('created_at', 'created_on'));
+    const expand = await run(w.root, 'deploy', {
+      project: 'core',
+      env: 'prod',
+      strategy: 'expand-contract',
+      assumeYes: true,
+    });
+    expect(expand.code, expand.stderr).toBe(0);
+    w.write('core/db.yaml', CORE['core/db.yaml']);
+    w.write('core/customers.sql', customersSql);
     w.write('sales/orders.sql', sales(',\n  note text')['sales/orders.sql']);
     expect((await deploy('dev')).code).toBe(0);
     w.write('sales/migrations/V1__fail.sql', 'SELECT 1 / 0;\n');
@@ -205,8 +231,37 @@ describe('dbee docs [postgres]', () => {
     execFileSync('psql', ['-q', '-d', urls.prod!, '-c', 'ALTER TABLE sales.orders ADD COLUMN hack int']);
 
     const board = join(w.root, 'board');
-    const r = await run(w.root, 'docs', { project: 'core,sales', env: ['dev,qa,prod', 'gone'], out: board });
+    const notified = hooks.received.length;
+    const requests = logRequests();
+    const r = await run(w.root, 'docs', { project: 'core,sales', env: ['dev,qa,prod,fresh', 'gone'], out: board });
+    requests.restore();
     expect(r.code, r.stderr).toBe(0);
+    // Read-only: every session the board opened on an environment's database made itself read-only before it sent
+    // anything but its own marking (a shadow database, where the sources are built, is dbee's own); `fresh` got no
+    // ledger; no one was notified of prod's drift.
+    const before = new Map<number, string[]>();
+    for (const e of requests.events) {
+      if (e.kind !== 'sent' || e.description.includes('(shadow')) continue;
+      const sent = before.get(e.session) ?? [];
+      if (!sent.some((t) => t.includes('TRANSACTION READ ONLY'))) sent.push(e.text);
+      before.set(e.session, sent);
+    }
+    expect(before.size).toBeGreaterThanOrEqual(4);
+    const writable = [...before.values()].filter(
+      (sent) =>
+        !sent.at(-1)!.includes('TRANSACTION READ ONLY') ||
+        sent.slice(0, -1).some((t) => !/^SELECT set_config\('application_name'/.test(t)),
+    );
+    expect.soft(writable).toEqual([]);
+    const ledger = execFileSync('psql', [
+      '-tAq',
+      '-d',
+      urls.fresh!,
+      '-c',
+      "SELECT count(*) FROM pg_namespace WHERE nspname = 'dbee'",
+    ]);
+    expect.soft(String(ledger).trim()).toBe('0');
+    expect.soft(hooks.received.slice(notified)).toEqual([]);
     await page.goto(pathToFileURL(join(board, 'board.html')).href);
     const cell = (env: string, project: string) =>
       page.textContent(`td.cell[data-env="${env}"][data-project="${project}"]`).then((t) => t ?? '');
@@ -231,6 +286,13 @@ describe('dbee docs [postgres]', () => {
     expect(await cell('prod', 'sales')).toContain('drift: yes');
     expect(await cell('gone', 'sales')).toContain('not reachable');
     expect(await cell('gone', 'core')).toContain('not reachable');
+    expect(await cell('fresh', 'sales')).toContain('nothing deployed');
+    expect(await cell('fresh', 'sales')).not.toContain('not reachable');
+    // The expand-contract release in flight on prod is in core's cell there, and in no other cell.
+    expect(await cell('prod', 'core')).toContain('in flight: expand-contract: expanded');
+    for (const env of ['dev', 'qa', 'fresh', 'gone'])
+      for (const project of ['core', 'sales']) expect(await cell(env, project)).not.toContain('in flight');
+    expect(await cell('prod', 'sales')).not.toContain('in flight');
     // The timeline: the first release reached dev, qa and prod; the second only dev.
     const history = await page.textContent('#history-sales + table');
     expect(history?.match(/waited/g)?.length).toBe(2);

@@ -100,14 +100,18 @@ export function createPostgresEngine(): Engine {
       )[0],
     ...postgresLockRole,
     session: {
-      setup: ({ lockTimeoutMs, statementTimeoutMs }) => [
+      setup: ({ lockTimeoutMs, statementTimeoutMs, readOnly }) => [
         ...(lockTimeoutMs !== undefined ? [`SET lock_timeout = ${lockTimeoutMs}`] : []),
         ...(statementTimeoutMs !== undefined ? [`SET statement_timeout = ${statementTimeoutMs}`] : []),
+        // Every later transaction of the session is read-only: the server refuses any write (a reader's guarantee).
+        ...(readOnly ? ['SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'] : []),
       ],
       // Back to the session's defaults (the database's and role's settings included). Not application_name: it marks
       // the connection as the lock holder's working session (`attach`) for as long as it is open, whichever project
       // of a batch uses it.
-      reset: () => ['RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET synchronous_commit'],
+      reset: () => [
+        'RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET synchronous_commit; RESET default_transaction_read_only',
+      ],
       searchPath: (schemas) => `SET search_path TO ${schemas.map(quoteIdent).join(', ')}`,
     },
     diff: {

@@ -36,6 +36,11 @@ export interface OperationContext {
    * when the deployment ends, so that the fleet's report is made from it in memory, without a file per target.
    */
   onDeployReport?(report: DeployReport): void;
+  /**
+   * Set by `dbee docs` for the release board: the operations it runs (`status`, `log`) open their sessions read-only
+   * (`SessionRequest.readOnly`) and notify no one (a drift they find is shown on the board, not sent to `notify`).
+   */
+  readOnly?: boolean;
 }
 
 export function makeReporter(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Reporter {

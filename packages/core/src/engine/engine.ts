@@ -481,8 +481,12 @@ export interface StartedStep {
  * optional member here would be one more "does it have it" test with the same answer for every caller.
  */
 export interface SessionDialect {
-  /** Statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`; may be empty. */
-  setup(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number }): string[];
+  /**
+   * Statements run before a deployment's steps, e.g. `SET lock_timeout = '5s'`; may be empty. With `readOnly` (a
+   * reader that must write nothing: the board of `dbee docs`), the session's transactions are read-only from then on
+   * where the engine has such a mode (PostgreSQL: `default_transaction_read_only`); Teradata has none.
+   */
+  setup(settings: { lockTimeoutMs?: number; statementTimeoutMs?: number; readOnly?: boolean }): string[];
   /** Statements that undo `setup` and `searchPath` (a pooled session serves the next project clean); may be empty. */
   reset(): string[];
   /** Statement that makes unqualified names resolve through `schemas` (PostgreSQL: `SET search_path`), or null. */

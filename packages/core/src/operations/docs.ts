@@ -270,6 +270,7 @@ async function captured(ctx: OperationContext, run: (c: OperationContext) => Pro
       done();
     },
   });
-  await run({ ...ctx, stdout, reporter: makeReporter(quiet, quiet) });
+  // Read-only: the board's sessions write nothing (the server refuses it) and notify no one.
+  await run({ ...ctx, stdout, reporter: makeReporter(quiet, quiet), readOnly: true });
   return text;
 }

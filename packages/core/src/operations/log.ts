@@ -44,7 +44,13 @@ export async function log(ctx: OperationContext, options: LogOptions): Promise<E
   const engine = engineFor(ctx, environment, [target]);
   // The embedded database allows one process at a time: reading needs the lock too.
   return withSession(
-    { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
+    {
+      engine,
+      environment,
+      workspaceRoot: workspace.root,
+      deploy: workspace.settings(target, environment).deploy,
+      readOnly: ctx.readOnly,
+    },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
       const rows = await ledger.deployments.list(target.name, environment.name, Number.MAX_SAFE_INTEGER);

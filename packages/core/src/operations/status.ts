@@ -134,7 +134,13 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
   const selected = (key: string) => !selection || selectsKey(selection, parseKey(key));
   // The embedded database allows one process at a time: reading needs the lock too.
   return withSession(
-    { engine, environment, workspaceRoot: workspace.root, deploy: workspace.settings(target, environment).deploy },
+    {
+      engine,
+      environment,
+      workspaceRoot: workspace.root,
+      deploy: workspace.settings(target, environment).deploy,
+      readOnly: ctx.readOnly,
+    },
     async ({ conn }) => {
       const ledger = openLedger(conn, engine.ledger);
       const deployed = await deployedStates(ctx, ledger, environment, [target.name]);
@@ -185,7 +191,8 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
       writeStatus(ctx.stdout, options.format, report, sections, work);
-      if (drift.state === 'yes' && last)
+      // The board of `dbee docs` shows the drift it finds; only `dbee status` itself tells `notify`.
+      if (drift.state === 'yes' && last && !ctx.readOnly)
         await notifyDrift(ctx, {
           project: target.name,
           environment: environment.name,

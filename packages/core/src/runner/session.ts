@@ -51,6 +51,11 @@ export interface SessionRequest {
   owner?: LockOwner;
   /** A reader that changes nothing (`dbee check`): no deployment lock where the engine needs none (`LockOptions.reader`). */
   reader?: boolean;
+  /**
+   * A reader that must write nothing (the board of `dbee docs`): `reader`, and the working session (and the lock's)
+   * opened read-only where the engine can (`SessionDialect.setup`'s `readOnly`), so that the server refuses a write.
+   */
+  readOnly?: boolean;
 }
 
 /** A locked, connected and set-up session to one environment (see `withSession`). */
@@ -120,7 +125,7 @@ export async function withSession<T>(
     engine.lock(environment, context, 'deploy', {
       timeoutMs: waitMs,
       owner,
-      reader: request.reader,
+      reader: request.reader || request.readOnly,
       onWait: (h) => {
         // Polled every few hundred milliseconds: say it once.
         if (waiting) return;
@@ -137,8 +142,11 @@ export async function withSession<T>(
       await lock.attach?.(conn);
       const settings = request.settings ?? sessionSettings(deploy);
       // Nothing to set, nothing run: an engine's setup may do more than the settings (Teradata tags a query band).
-      const some = settings.lockTimeoutMs !== undefined || settings.statementTimeoutMs !== undefined;
-      const bounds = some ? engine.session.setup(settings).filter((sql) => sql) : [];
+      const some =
+        settings.lockTimeoutMs !== undefined || settings.statementTimeoutMs !== undefined || !!request.readOnly;
+      const bounds = some
+        ? engine.session.setup({ ...settings, ...(request.readOnly ? { readOnly: true } : {}) }).filter((sql) => sql)
+        : [];
       const setup = [...bounds, ...(request.searchPath?.length ? [engine.session.searchPath(request.searchPath)] : [])];
       for (const sql of setup) {
         if (!sql) continue;
