@@ -191,18 +191,25 @@ export async function status(ctx: OperationContext, options: StatusOptions): Pro
       const unfinished = unfinishedBatches(backfills);
       if (unfinished.length) report.unfinishedBatches = unfinished;
       writeStatus(ctx.stdout, options.format, report, sections, work);
-      // The board of `dbee docs` shows the drift it finds; only `dbee status` itself tells `notify`.
-      if (drift.state === 'yes' && last && !ctx.readOnly)
-        await notifyDrift(ctx, {
-          project: target.name,
-          environment: environment.name,
-          database: conn.description,
-          last,
-        });
+      await tellDrift(ctx, drift.state === 'yes' ? last : undefined, target.name, environment.name, conn.description);
       // A drift rule of severity error fails the status (exit 1), as it fails the check.
       return dbt?.some((d) => d.severity === 'error') ? ExitCode.invalid : ExitCode.ok;
     },
   );
+}
+
+/**
+ * A drift found after the last deployment (`last`, undefined when none is found) is told to `notify`. The board of
+ * `dbee docs` (a read-only context) shows the drift it finds; only `dbee status` itself tells `notify`.
+ */
+async function tellDrift(
+  ctx: OperationContext,
+  last: Parameters<typeof notifyDrift>[1]['last'] | undefined,
+  project: string,
+  environment: string,
+  database: string,
+): Promise<void> {
+  if (last && !ctx.readOnly) await notifyDrift(ctx, { project, environment, database, last });
 }
 
 /** The report as JSON (each strategy's part at the top level, by its key) or as text. */
