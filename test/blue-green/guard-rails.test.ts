@@ -394,6 +394,8 @@ describe('blue/green guard rails', () => {
       await open.query('BEGIN');
       await open.query('SELECT 1');
       done = await dbeeSwitch();
+      // The switch's own verdict first: a refusal (lag, a gate) says why the session below was not ended.
+      expect(done.code, done.stderr).toBe(0);
       await expect(open.query('SELECT 1')).rejects.toThrow();
       await open.end().catch(() => {});
       await new Promise((r) => setTimeout(r, 300));
