@@ -1,8 +1,8 @@
 /**
  * The release board (`dbee docs --env dev,qa,prod`): environments × projects, each cell what `dbee status` and
  * `dbee log` say of that project on that environment, and per project the timeline of its deployments across the
- * environments. Built from their JSON output (one read of each ledger), so that the board and the terminal never
- * disagree.
+ * environments. Built from their JSON output (one `status` and one `log` per project and environment), so that the
+ * board and the terminal never disagree.
  */
 
 /** One deployment as the board shows it (a row of `dbee log --format json`). */

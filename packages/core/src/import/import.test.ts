@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPostgresEngine } from '@dbee/postgres';
+import { importFolders, problems } from '../../../../test/support/import-files';
 import { requireRole } from '../engine/engine';
-import { DbeeAggregateError, DbeeError } from '../errors';
+import type { DbeeError } from '../errors';
 import { flywayChecksum } from './checksums';
 import { gooseSections } from './goose';
 import { IMPORTERS } from './tools';
@@ -13,32 +13,7 @@ import { changeId } from './sqitch';
 import { appliedMigrations } from './verify';
 
 const ROLE = requireRole(createPostgresEngine(), 'import', 'import');
-const dirs: string[] = [];
-function folder(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dbee-import-'));
-  dirs.push(root);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  }
-  return root;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** The messages of what a reader threw (one error or several). */
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DbeeAggregateError)
-      return e.errors.map((x) => `${x.location?.file}:${x.location?.line} ${x.message}`);
-    if (e instanceof DbeeError) return [`${e.location?.file}:${e.location?.line} ${e.message}`];
-    throw e;
-  }
-  return [];
-}
+const folder = importFolders('dbee-import-');
 
 describe("Flyway's checksum", () => {
   it('is the CRC32 of the lines without their line breaks, a BOM dropped, as a signed int (zlib as the oracle)', () => {

@@ -1,40 +1,16 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createPostgresEngine } from '@dbee/postgres';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { importFolders, problems } from '../../../../test/support/import-files';
 import { requireRole } from '../engine/engine';
-import { DbeeAggregateError, DbeeError } from '../errors';
 import { liquibase } from './liquibase';
 
 /** Liquibase's own example and test changelogs (test/fixtures/import/README.md), read without a database. */
 const FIXTURE = join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'import', 'liquibase');
 const ROLE = requireRole(createPostgresEngine(), 'import', 'import');
 
-const dirs: string[] = [];
-function folder(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'dbee-liquibase-'));
-  dirs.push(root);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  }
-  return root;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    const all = e instanceof DbeeAggregateError ? e.errors : e instanceof DbeeError ? [e] : null;
-    if (!all) throw e;
-    return all.map((x) => `${x.location?.file}:${x.location?.line} ${x.message}`);
-  }
-  return [];
-}
+const folder = importFolders('dbee-liquibase-');
 
 describe('dbee import --from liquibase: the changelogs', () => {
   it("reads Liquibase's example changelog alike in XML, YAML and JSON: change types rendered, their undo generated, contexts and labels kept as notes", () => {
