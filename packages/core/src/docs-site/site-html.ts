@@ -11,6 +11,9 @@ import { SEARCH_SCRIPT, SITE_STYLE } from './site-assets';
  * (the schema's ER diagram and its objects) · <project>/<schema>/<kind>.<schema>.<name>.html (one object) ·
  * viewpoints/<id>.html · board.html (with --env) · assets/ (style, search and its index).
  */
+/** The release board's page (`dbee docs --env`), beside the pages of the sources. */
+export const BOARD_PAGE = 'board.html';
+
 export function renderSite(site: DocsSite): Map<string, string> {
   const files = new Map<string, string>();
   const byKey = new Map([...site.objects, ...site.external].map((o) => [o.key, o]));
@@ -36,7 +39,7 @@ export function renderSite(site: DocsSite): Map<string, string> {
   }
   for (const v of site.viewpoints)
     page(`viewpoints/${segment(v.id)}.html`, `Viewpoint ${v.name}`, viewpointBody(v, byKey, pathOf));
-  if (site.board) page('board.html', 'Release board', boardBody(site.board));
+  if (site.board) page(BOARD_PAGE, 'Release board', boardBody(site.board));
   files.set('assets/site.css', SITE_STYLE);
   files.set('assets/search.js', SEARCH_SCRIPT);
   const index = site.objects.map((o) => [

@@ -16,7 +16,7 @@ import {
   type DocsBoard,
 } from '../docs-site/board-data';
 import { docsSite, tablePattern, type DocsInput, type DocsSite } from '../docs-site/docs-data';
-import { renderSite } from '../docs-site/site-html';
+import { BOARD_PAGE, renderSite } from '../docs-site/site-html';
 import { renderMarkdown } from '../docs-site/site-markdown';
 import { DbeeAggregateError, DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { graphView } from '../graph-view/graph-data';
@@ -94,7 +94,10 @@ function staleFiles(dir: string, expected: ReadonlyMap<string, string>, ext: str
           e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name)).split('\\').join('/')],
         )
       : [];
-  for (const path of walk(dir)) if (path.endsWith(ext) && !expected.has(path)) out.push(`${path} (left over)`);
+  // The board (`--env`) is the environments' state, not the sources': a board page an earlier run wrote is not a
+  // page the sources no longer make (writing from the sources leaves it alone, so naming it would never clear).
+  for (const path of walk(dir))
+    if (path.endsWith(ext) && !expected.has(path) && path !== BOARD_PAGE) out.push(`${path} (left over)`);
   return out.sort();
 }
 
