@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdtempSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { LongFirstSequencer } from './test/support/sequencer';
@@ -31,6 +32,14 @@ function scratchRoot(): string | undefined {
 }
 const scratch = scratchRoot();
 if (scratch) process.env.TMPDIR = process.env.DBEE_TEST_SCRATCH = scratch;
+
+// The machine's cache folder of dbee (its PGlite template: packages/postgres/src/connection/pglite-template.ts), the
+// run's own: every process a test starts in a new workspace reads the template global-setup made there instead of
+// running initdb (~2 s of CPU each), and no test reads or writes the user's ~/.cache. Removed by global-setup's teardown.
+if (!process.env.DBEE_TEST_CACHE) {
+  process.env.DBEE_TEST_CACHE = mkdtempSync(join(scratch ?? tmpdir(), 'dbee-test-cache-'));
+  process.env.DBEE_CACHE_DIR = process.env.DBEE_TEST_CACHE;
+}
 
 // Server scratch databases are recycled within a worker under names starting with this (test/support/pg.ts); the
 // run's global teardown drops what is left, and only this run's (another run may share the server).

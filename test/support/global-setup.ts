@@ -75,6 +75,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(dir, { recursive: true, force: true });
     // The server databases the workers kept for reuse (test/support/pg.ts).
     if (process.env.DBEE_TEST_DB_POOL) await dropPooledDatabases(process.env.DBEE_TEST_DB_POOL);
+    // The run's machine cache of dbee (vitest.config.ts), inside the scratch folder where there is one.
+    if (process.env.DBEE_TEST_CACHE) rmSync(process.env.DBEE_TEST_CACHE, { recursive: true, force: true });
     // The run's scratch folder (vitest.config.ts), with whatever a test left in it.
     if (process.env.DBEE_TEST_SCRATCH) rmSync(process.env.DBEE_TEST_SCRATCH, { recursive: true, force: true });
   };

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { PgliteConnection } from './pglite-connection';
-import { pgliteTemplate, removeStaleTemplates } from './pglite-template';
+import { machineCacheDir, pgliteTemplate, removeStaleTemplates } from './pglite-template';
 
 /**
  * The template every shadow and new embedded database starts from (made once per run by test/support/global-setup.ts
@@ -43,6 +44,32 @@ describe('the PGlite template [pglite]', () => {
       expect((await again.query("select 1 from pg_class where relname = 'only_in_a'")).rows).toEqual([]);
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe("the machine's cache of the template", () => {
+  test('is DBEE_CACHE_DIR, else $XDG_CACHE_HOME/dbee, else ~/.cache/dbee', () => {
+    expect(machineCacheDir({ DBEE_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/c');
+    expect(machineCacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe(join('/x', 'dbee'));
+    expect(machineCacheDir({})).toMatch(/[/\\]\.cache[/\\]dbee$/);
+  });
+
+  test("starts a new workspace's first database from it: no initdb, nothing written in the workspace", () => {
+    // The run's machine cache (vitest.config.ts sets DBEE_CACHE_DIR) holds the template global-setup made through
+    // this module: a process in a workspace that has none reads it. Had it run initdb, it would have written the
+    // workspace's copy first (as every process in a new workspace did before, a dump of 25 MB and ~2 s of CPU each).
+    const machine = process.env.DBEE_CACHE_DIR!;
+    expect(readdirSync(machine).filter((f) => /^pglite-.+\.tar$/.test(f))).toHaveLength(1);
+    const root = mkdtempSync(join(tmpdir(), 'dbee-tpl-new-'));
+    try {
+      const module = join(__dirname, '..', '..', 'dist', 'connection', 'pglite-template.js');
+      const script = `require(${JSON.stringify(module)}).pgliteTemplate(${JSON.stringify(root)}).then(async (b) => console.log((await b.arrayBuffer()).byteLength))`;
+      const bytes = Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
+      expect(bytes).toBeGreaterThan(1_000_000);
+      expect(existsSync(join(root, '.dbee', 'cache'))).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
