@@ -14,7 +14,12 @@ import { SEARCH_SCRIPT, SITE_STYLE } from './site-assets';
 /** The release board's page (`dbee docs --env`), beside the pages of the sources. */
 export const BOARD_PAGE = 'board.html';
 
-export function renderSite(site: DocsSite): Map<string, string> {
+/**
+ * `boardLinked`: whether the pages link to the board, by default when `site` has one. The caller says so when a board
+ * an earlier `--env` run wrote is beside the pages: a page is then the same with or without `--env` (the sources alone
+ * decide it), so `--check` and a write from the sources agree with a site that has a board.
+ */
+export function renderSite(site: DocsSite, boardLinked = site.board !== null): Map<string, string> {
   const files = new Map<string, string>();
   const byKey = new Map([...site.objects, ...site.external].map((o) => [o.key, o]));
   const documented = new Set(site.objects.map((o) => o.key));
@@ -23,10 +28,9 @@ export function renderSite(site: DocsSite): Map<string, string> {
     const o = byKey.get(key)!;
     return `${segment(o.project)}/${segment(o.schema || '_')}/${pageName(key)}`;
   };
-  const page = (path: string, title: string, body: string) =>
-    files.set(path, layout(path, title, body, site.board !== null));
+  const page = (path: string, title: string, body: string) => files.set(path, layout(path, title, body, boardLinked));
 
-  page('index.html', 'Databases', indexBody(site));
+  page('index.html', 'Databases', indexBody(site, boardLinked));
   for (const p of site.projects) {
     page(`${segment(p.name)}/index.html`, `Project ${p.name}`, projectBody(p, site, byKey));
     for (const s of p.schemas) {
@@ -101,7 +105,7 @@ function coverage(p: DocsProject): string {
   return total ? `${Math.round((commented / total) * 100)}% (${commented}/${total})` : 'n/a';
 }
 
-function indexBody(site: DocsSite): string {
+function indexBody(site: DocsSite, boardLinked: boolean): string {
   const rows = site.projects.map((p) => {
     const objects = p.schemas.reduce((n, s) => n + s.objects.length, 0);
     const tables = site.objects.filter((o) => o.project === p.name && o.kind === 'table').length;
@@ -114,7 +118,7 @@ function indexBody(site: DocsSite): string {
   return `<table class="list"><thead><tr><th>project</th><th>engine</th><th>depends on</th><th>objects</th><th>tables</th><th>comment coverage</th><th>smoke checks</th><th>policy findings</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 <h2>Viewpoints</h2><ul>${views.join('\n')}</ul>
-${site.board ? '<p><a href="board.html">Release board</a>: what is deployed where.</p>' : ''}`;
+${boardLinked ? '<p><a href="board.html">Release board</a>: what is deployed where.</p>' : ''}`;
 }
 
 function findingCount(p: DocsProject, site: DocsSite): number {

@@ -38,14 +38,9 @@ export const DEFAULT_DOCS_DIR = 'dist/dbee/docs';
  */
 export async function docs(ctx: OperationContext, options: DocsOptions): Promise<ExitCodeValue> {
   const site = await docsSiteFor(ctx, options);
-  const files =
-    options.format === 'json'
-      ? new Map([['docs.json', canonicalJson(site)]])
-      : options.format === 'markdown'
-        ? renderMarkdown(site)
-        : renderSite(site);
   const dir = ctx.workspace.commandLinePath(options.out ?? DEFAULT_DOCS_DIR);
   const shown = relative(process.cwd(), dir) || '.';
+  const files = siteFiles(site, options.format, existsSync(join(dir, BOARD_PAGE)));
   if (options.check) {
     const stale = staleFiles(
       dir,
@@ -80,6 +75,23 @@ export async function docs(ctx: OperationContext, options: DocsOptions): Promise
   return ExitCode.ok;
 }
 
+/** The board's data in the JSON format: a file of its own, so that `docs.json` is the sources' alone. */
+const BOARD_JSON = 'board.json';
+
+/**
+ * The files of `site` in `format`. What the sources make never depends on `--env` (`--check` compares only that):
+ * the board is a file of its own (`board.html`, `board.json`), and the pages link to it when this run writes one or
+ * one is already there (`boardThere`), so a site once written with `--env` is up to date for `--check` and for a
+ * write from the sources alike.
+ */
+function siteFiles(site: DocsSite, format: DocsOptions['format'], boardThere: boolean): Map<string, string> {
+  if (format === 'markdown') return renderMarkdown(site);
+  if (format === 'html') return renderSite(site, site.board !== null || boardThere);
+  const files = new Map([['docs.json', canonicalJson({ ...site, board: null })]]);
+  if (site.board) files.set(BOARD_JSON, canonicalJson(site.board));
+  return files;
+}
+
 /** Files of `expected` that are missing or different in `dir`, and files there with `ext` that it would not write. */
 function staleFiles(dir: string, expected: ReadonlyMap<string, string>, ext: string): string[] {
   const out: string[] = [];
@@ -94,10 +106,11 @@ function staleFiles(dir: string, expected: ReadonlyMap<string, string>, ext: str
           e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name)).split('\\').join('/')],
         )
       : [];
-  // The board (`--env`) is the environments' state, not the sources': a board page an earlier run wrote is not a
-  // page the sources no longer make (writing from the sources leaves it alone, so naming it would never clear).
+  // The board (`--env`) is the environments' state, not the sources': a board an earlier run wrote is not a file
+  // the sources no longer make (writing from the sources leaves it alone, so naming it would never clear).
   for (const path of walk(dir))
-    if (path.endsWith(ext) && !expected.has(path) && path !== BOARD_PAGE) out.push(`${path} (left over)`);
+    if (path.endsWith(ext) && !expected.has(path) && path !== BOARD_PAGE && path !== BOARD_JSON)
+      out.push(`${path} (left over)`);
   return out.sort();
 }
 
