@@ -59,6 +59,10 @@ describe('renderChange', () => {
       transactional: true,
     });
     expect(renderChange({ kind: 'drop-column', table: t, column: col('note', 'text') }).reverse).toBeNull();
+    // A generated column's values come back with it (its expression over the row): the drop has a reverse.
+    expect(
+      renderChange({ kind: 'drop-column', table: t, column: col('key', 'text', { generated: 'lower(note)' }) }).reverse,
+    ).toEqual(['ALTER TABLE "Sales"."order" ADD COLUMN key text GENERATED ALWAYS AS (lower(note)) STORED']);
     expect(
       renderChange({
         kind: 'add-column',

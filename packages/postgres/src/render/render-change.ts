@@ -153,7 +153,18 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       ],
       [`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`],
     ),
-  'drop-column': (c) => done([`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`], null),
+  // A generated column's values are its expression's over the row: added back as it was, it holds them all again.
+  // Any other column's values are gone with it (deploy.keepDroppedColumns keeps them in a backup table).
+  'drop-column': (c) =>
+    done(
+      [`${alterTable(c.table)} DROP COLUMN ${ident(c.column.name)}`],
+      c.column.generated === null
+        ? null
+        : [
+            `${alterTable(c.table)} ADD COLUMN ${columnDefinition(c.column)}`,
+            ...columnSettingsSql(c.table, NO_SETTINGS, c.column),
+          ],
+    ),
   'rename-column': (c) =>
     done(
       [`${alterTable(c.table)} RENAME COLUMN ${ident(c.from)} TO ${ident(c.to)}`],
