@@ -173,6 +173,37 @@ describe('dbee import --from liquibase: the changelogs', () => {
     ]);
   });
 
+  it('refuses XML that is not well-formed at its file and line, as an XML parser does, each file its own problem', () => {
+    const changeSet = (inner: string) => `  <changeSet id="1" author="a">\n    ${inner}\n  </changeSet>`;
+    const files = {
+      'unclosed.xml': ['<databaseChangeLog>', changeSet('<sql>SELECT 1'), '</databaseChangeLog>'],
+      'ampersand.xml': ['<databaseChangeLog>', changeSet('<sql>SELECT 1 WHERE a & b</sql>'), '</databaseChangeLog>'],
+      'twice.xml': [
+        '<databaseChangeLog>',
+        changeSet('<sql endDelimiter=";" endDelimiter="GO">SELECT 1</sql>'),
+        '</databaseChangeLog>',
+      ],
+      'two-roots.xml': [
+        '<databaseChangeLog>',
+        changeSet('<sql>SELECT 1</sql>'),
+        '</databaseChangeLog>',
+        '<databaseChangeLog/>',
+      ],
+    };
+    const dir = folder({
+      'changelog.yaml': `databaseChangeLog:\n${Object.keys(files)
+        .map((f) => `  - include: { file: ${f} }\n`)
+        .join('')}`,
+      ...Object.fromEntries(Object.entries(files).map(([f, lines]) => [f, `${lines.join('\n')}\n`])),
+    });
+    expect(problems(() => liquibase.read(dir, 'legacy', ROLE))).toEqual([
+      'legacy/unclosed.xml:4 malformed XML: unexpected close tag',
+      'legacy/ampersand.xml:3 malformed XML: a bare & (write &amp;, or put the text in a CDATA section)',
+      'legacy/twice.xml:3 malformed XML: duplicate attribute: endDelimiter',
+      'legacy/two-roots.xml:6 malformed XML: documents may contain only one root',
+    ]);
+  });
+
   it('follows include and includeAll in order, expands properties, and refuses what dbee would run otherwise, all together', () => {
     const dir = folder({
       'db/changelog/db.changelog-master.yaml': [
