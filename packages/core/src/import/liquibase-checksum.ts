@@ -6,6 +6,8 @@ export interface ChecksumChange {
   type: string;
   /** A `sql` change's text, its properties expanded; an `sqlFile`'s file as text. Null when the file is missing. */
   text: string | null;
+  /** An `sqlFile`'s text with its properties expanded, where that differs from `text`. */
+  expanded?: string;
   /** An `sqlFile`'s bytes as they are on disk (null when missing); unset for other changes. */
   bytes?: Buffer | null;
   /** Whether its `dbms` selects PostgreSQL (true without one). */
@@ -23,23 +25,34 @@ export type Recomputed = string | { why: string };
  * SQL): Liquibase computes another change type's checksum from its own serialisation of the change. `formatted` says
  * the change set is formatted SQL, whose `stripComments` defaults to true.
  */
-export function liquibaseChecksums(changes: ChecksumChange[], formatted: boolean): { v9: Recomputed; v8: Recomputed } {
-  return { v9: version9(changes), v8: version8(changes, formatted) };
+export function liquibaseChecksums(
+  changes: ChecksumChange[],
+  formatted: boolean,
+): { v9: Recomputed; v8: Recomputed; also: string[] } {
+  const v9 = version9(changes, false);
+  // Liquibase 4.22 to 4.25 expanded the properties of an sqlFile's text for its version-9 checksum; later ones accept
+  // such a checksum as valid (`ValidatingVisitorUtil.validateSqlFileChangeAndExpandExpressions`).
+  const expanded = changes.some((c) => c.expanded !== undefined) ? version9(changes, true) : v9;
+  return {
+    v9,
+    v8: version8(changes, formatted),
+    also: typeof expanded === 'string' && expanded !== v9 ? [expanded] : [],
+  };
 }
 
 /**
  * Version 9 (liquibase-standard `ChangeSet.generateCheckSum`, `AbstractSQLChange.generateCheckSum` and its
  * `NormalizingStream`, `SQLFileChange.generateCheckSum`, `CheckSum.compute`): for each change for this dbms,
  * `9:` + MD5 (hex) of its SQL without spaces, tabs and line breaks (a `sql`'s text with its properties expanded, an
- * `sqlFile`'s file as it is), each followed by `:`, and the MD5 of that string prefixed by `9:`.
+ * `sqlFile`'s file as it is, or `expanded` too), each followed by `:`, and the MD5 of that string prefixed by `9:`.
  */
-function version9(changes: ChecksumChange[]): Recomputed {
+function version9(changes: ChecksumChange[], expanded: boolean): Recomputed {
   let s = '';
   for (const c of changes) {
     if (!c.forPostgres) continue;
     const why = notSql(c);
     if (why) return { why };
-    s += `9:${md5(c.text!.replace(/[ \t\r\n]/g, ''))}:`;
+    s += `9:${md5(((expanded ? c.expanded : undefined) ?? c.text!).replace(/[ \t\r\n]/g, ''))}:`;
   }
   return `9:${md5(s)}`;
 }

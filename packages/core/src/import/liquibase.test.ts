@@ -161,6 +161,32 @@ describe('dbee import --from liquibase: the changelogs', () => {
     expect(read.migrations[3]!.earlier?.['8']).toBe(`8:${md5(`8:${md5('null:true:true:SELECT 1;')}:`)}`);
   });
 
+  it('an sqlFile with a property: the version-9 checksum of its text as written (Liquibase 4.26 and later) and as expanded (4.22 to 4.25, which later ones accept) both verified', () => {
+    const dir = folder({
+      'changelog.xml': [
+        '<databaseChangeLog>',
+        '  <property name="table" value="orders"/>',
+        '  <changeSet author="a" id="1"><sqlFile path="create.sql" relativeToChangelogFile="true"/></changeSet>',
+        '</databaseChangeLog>',
+      ].join('\n'),
+      'create.sql': 'CREATE TABLE ${table} (id int);\n',
+    });
+    const read = liquibase.read(dir, 'legacy', ROLE);
+    const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+    const v9 = (sql: string) => `9:${md5(`9:${md5(sql.replace(/[ \t\r\n]/g, ''))}:`)}`;
+    const entry = (checksum: string) => ({
+      entries: [{ id: read.migrations[0]!.id, checksum, failed: null, label: 'change set 1', at: null }],
+      implied: [],
+    });
+    for (const sql of ['CREATE TABLE ${table} (id int);', 'CREATE TABLE orders (id int);'])
+      expect(appliedMigrations(liquibase, read, entry(v9(sql)), 'databasechangelog')[0]!.evidence).toBe(
+        'applied by liquibase, checksum verified',
+      );
+    expect(problems(() => appliedMigrations(liquibase, read, entry(v9('CREATE TABLE other (id int);')), 'x'))).toEqual([
+      'changelog.xml:1 change set 1: its file changelog.xml changed since liquibase applied it',
+    ]);
+  });
+
   it("refuses the change types it does not render in Liquibase's own PostgreSQL rollback changelog, each with its change set and line", () => {
     expect(
       problems(() => liquibase.read(join(FIXTURE, 'pgsql', 'rollbackable.changelog.xml'), 'legacy/r.xml', ROLE)),

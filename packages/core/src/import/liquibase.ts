@@ -344,7 +344,7 @@ function toFolder(r: Reading, engine: ImportRole): ImportedFolder {
         ? { unverifiable: checksums.v9.why }
         : any
           ? { unverifiable: 'validCheckSum ANY' }
-          : { checksum: checksums.v9, earlier: { '8': checksums.v8 }, alsoAccepted: valid }),
+          : { checksum: checksums.v9, earlier: { '8': checksums.v8 }, alsoAccepted: [...valid, ...checksums.also] }),
     });
   }
   return { migrations, repeatables, smoke: [], variables: {}, skipped: r.skipped, notices };
@@ -570,10 +570,10 @@ function sqlFileOf(c: ToolChange, cs: ChangeSet, r: Reading): string | null {
 }
 
 /** The change set's checksums (liquibase-checksum.ts), versions 9 and 8; neither where modifySql changes the SQL. */
-function checksumsOf(cs: ChangeSet, r: Reading): { v9: Recomputed; v8: Recomputed } {
+function checksumsOf(cs: ChangeSet, r: Reading): { v9: Recomputed; v8: Recomputed; also: string[] } {
   if (kid(cs.node, 'modifySql')) {
     const why = { why: 'modifySql changes what Liquibase runs' };
-    return { v9: why, v8: why };
+    return { v9: why, v8: why, also: [] };
   }
   const changes = changesOf(cs.node).map((c) => {
     const forPostgres = !c.attrs.dbms || dbmsMatches(c.attrs.dbms);
@@ -582,7 +582,16 @@ function checksumsOf(cs: ChangeSet, r: Reading): { v9: Recomputed; v8: Recompute
     if (c.type !== 'sqlFile') return { type: c.type, text: null, forPostgres, attrs: c.attrs };
     const file = sqlFileOf(c, cs, r);
     const bytes = file && existsSync(file) ? readFileSync(file) : null;
-    return { type: c.type, text: sqlOf(c, cs, r), bytes, forPostgres, attrs: c.attrs };
+    const text = sqlOf(c, cs, r);
+    const expanded = text === null ? text : expand(text, r.properties);
+    return {
+      type: c.type,
+      text,
+      ...(expanded !== text && expanded !== null ? { expanded } : {}),
+      bytes,
+      forPostgres,
+      attrs: c.attrs,
+    };
   });
   return liquibaseChecksums(changes, /\.sql$/i.test(cs.file));
 }
