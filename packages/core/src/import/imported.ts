@@ -14,6 +14,8 @@ export interface ImportedMigration {
   down: string | null;
   /** Its file in the tool's folder (folder-relative), for messages. */
   file: string;
+  /** Its line in that file where one file holds several (a Liquibase change set); 1 otherwise. */
+  line?: number;
   /** The tool's name for it in its history table (Flyway's version, a file name, a Sqitch change id). */
   id: string;
   /** The tool's own checksum of it, recomputed from the file, where the tool keeps one (compared with the history). */

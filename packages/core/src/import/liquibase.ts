@@ -338,6 +338,7 @@ function toFolder(r: Reading, engine: ImportRole): ImportedFolder {
       up: rendered.up,
       down: rollback ?? rendered.down,
       file: cs.file,
+      line: cs.node.line,
       id,
       notes,
       ...(typeof checksums.v9 !== 'string'

@@ -51,7 +51,7 @@ export function appliedMigrations(
         problems.push(
           new DbeeError(`${e.label}: its file ${m.file} changed since ${importer.tool} applied it`, {
             code: 'IMPORT_CHECKSUM_MISMATCH',
-            location: { file: m.file, line: 1 },
+            location: { file: m.file, line: m.line ?? 1 },
             hint: `the history's checksum is ${e.checksum}, the file's ${expected}: restore the applied text from git (or, if the change is intended and already in the database, repair the tool's history first); nothing was recorded`,
             details: { table, entry: e.label },
           }),
