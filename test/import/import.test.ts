@@ -462,7 +462,7 @@ describe('dbee import from Liquibase (its example changelog in XML and a formatt
 });
 
 describe("dbee import from Rails (3scale/zync: db/structure.sql, its schema_migrations versions, db/migrate's Ruby not converted)", () => {
-  it('adopts the dumped schema as one migration recorded where schema_migrations holds its versions; an environment behind and an unknown version are refused; a new environment is built equal', async () => {
+  it('adopts the dumped schema as one migration recorded where schema_migrations holds its versions; an environment behind and an unknown version are refused; the next dbee migration applies alone; a new environment is built equal', async () => {
     const e = await roundEnv('rails');
     try {
       // Rails' `db:schema:load` with schema_format :sql (ActiveRecord::Tasks::PostgreSQLDatabaseTasks#structure_load):
@@ -500,8 +500,21 @@ describe("dbee import from Rails (3scale/zync: db/structure.sql, its schema_migr
       expect(da.stdout).toContain('nothing to deploy');
       const sa = await e.cli('status', { project: 'rl', env: 'a' });
       expect(sa.stdout).toContain('drift: no');
+      // The next migration written for dbee applies alone on the imported environment; a new one gets both.
+      writeFileSync(join(e.root, 'rl/migrations/V2__note.sql'), 'ALTER TABLE applications ADD COLUMN note text;\n');
+      writeFileSync(
+        join(e.root, 'rl/migrations/V2__note.rollback.sql'),
+        'ALTER TABLE applications DROP COLUMN note;\n',
+      );
+      const next = await e.cli('deploy', { project: 'rl', env: 'a' });
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stdout.match(/\] migrate migration:\S+/g)).toEqual(['] migrate migration:rl/V2']);
       const db = await e.cli('deploy', { project: 'rl', env: 'b' });
       expect(db.code, db.stderr).toBe(0);
+      expect(db.stdout.match(/\] migrate migration:\S+/g)).toEqual([
+        '] migrate migration:rl/V1',
+        '] migrate migration:rl/V2',
+      ]);
       const rails = ['public.schema_migrations', 'public.ar_internal_metadata'];
       expect(dump(e.b, 'public', rails)).toEqual(dump(e.a, 'public', rails));
     } finally {

@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -162,4 +163,45 @@ describe('the history against the folder', () => {
       ['2', 'applied by golang-migrate, checksum not verified (golang-migrate keeps none)'],
     ]);
   });
+});
+
+/** The fixtures of test/fixtures/import (real public migration folders). */
+const FIXTURES = join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'import');
+
+describe('a checksum the history holds is compared with the file, and a changed file is refused at that file', () => {
+  // The tool's checksum of each file as it was applied, made here by other code than dbee's: Prisma's and Drizzle's
+  // SHA-256 of the file, Sqitch's SHA-1 of the deploy script (`script_hash`). Then one file is edited.
+  const cases = [
+    { tool: 'prisma', fixture: 'prisma/migrations', file: '16_boards/migration.sql', hash: 'sha256' },
+    { tool: 'drizzle', fixture: 'drizzle/migrations', file: '0001_test.sql', hash: 'sha256' },
+    { tool: 'sqitch', fixture: 'sqitch/project', file: 'deploy/lists.sql', hash: 'sha1' },
+  ] as const;
+  for (const c of cases)
+    it(`${c.tool}: verified as applied, refused once ${c.file} changed`, () => {
+      const dir = folder({});
+      cpSync(join(FIXTURES, c.fixture), dir, { recursive: true });
+      const importer = IMPORTERS[c.tool];
+      const applied = importer.read(dir, 'legacy', ROLE);
+      const history = {
+        entries: applied.migrations.map((m) => ({
+          id: m.id,
+          checksum: createHash(c.hash)
+            .update(readFileSync(join(dir, m.file)))
+            .digest('hex'),
+          failed: null,
+          label: `${m.file} (history)`,
+          at: null,
+        })),
+        implied: [],
+      };
+      const ok = appliedMigrations(importer, applied, history, 'history');
+      expect(ok.map((a) => a.evidence)).toEqual(
+        applied.migrations.map(() => `applied by ${c.tool}, checksum verified`),
+      );
+      appendFileSync(join(dir, c.file), '\nSELECT 1;\n');
+      const edited = importer.read(dir, 'legacy', ROLE);
+      expect(problems(() => appliedMigrations(importer, edited, history, 'history'))).toEqual([
+        `${c.file}:1 ${c.file} (history): its file ${c.file} changed since ${c.tool} applied it`,
+      ]);
+    });
 });

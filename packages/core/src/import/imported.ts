@@ -14,10 +14,17 @@ export interface ImportedMigration {
   down: string | null;
   /** Its file in the tool's folder (folder-relative), for messages. */
   file: string;
+  /** Its line in that file where one file holds several (a Liquibase change set); 1 otherwise. */
+  line?: number;
   /** The tool's name for it in its history table (Flyway's version, a file name, a Sqitch change id). */
   id: string;
   /** The tool's own checksum of it, recomputed from the file, where the tool keeps one (compared with the history). */
   checksum?: string;
+  /**
+   * Its checksums under the tool's earlier algorithms, by the version its history writes before a `:` (Liquibase's
+   * `8` for `8:…`), or why one cannot be recomputed: an entry of that version is compared with it instead of `checksum`.
+   */
+  earlier?: Record<string, string | { why: string }>;
   /** Other texts the tool's history may hold for it (Prisma also accepts the script with its line endings as LF). */
   alsoAccepted?: string[];
   /** Why its checksum cannot be recomputed although the tool keeps one (printed as "checksum not verified (…)"). */

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPostgresEngine } from '@dbee/postgres';
 import { describe, expect, it } from 'vitest';
 import { importFolders, problems } from '../../../../test/support/import-files';
 import { requireRole } from '../engine/engine';
+import type { DbeeError } from '../errors';
 import { liquibase } from './liquibase';
+import { appliedMigrations } from './verify';
 
 /** Liquibase's own example and test changelogs (test/fixtures/import/README.md), read without a database. */
 const FIXTURE = join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'import', 'liquibase');
@@ -84,6 +87,106 @@ describe('dbee import --from liquibase: the changelogs', () => {
     ]);
   });
 
+  it("computes the version-8 checksums that Liquibase's own test expects of the same changelog (UpgradeChecksumVersionIntegrationTest, 'Calculate change using v8 forced calculator'), and compares a history's 8: checksums with them", () => {
+    // Version 8 counts every change whatever its dbms, so the three change sets (all for other databases than
+    // PostgreSQL) each have one; the test's md5sum values: 8:0a36c7…, 8:a6a54d…, 8:551a6b….
+    const read = liquibase.read(join(FIXTURE, 'checksum', 'dbms-filter-changelog.xml'), 'legacy/c.xml', ROLE);
+    expect(read.migrations.map((m) => m.earlier?.['8'])).toEqual([
+      '8:0a36c7b201a287dd3348e8dd19e44be7',
+      '8:a6a54dbc65048ebf1388da78c31ef1a9',
+      '8:551a6b5455d661ce7101a063b818ca3e',
+    ]);
+    const entry = (i: number, checksum: string) => ({
+      id: read.migrations[i]!.id,
+      checksum,
+      failed: null,
+      label: `change set ${i + 1}`,
+      at: null,
+    });
+    const history = (sums: string[]) => ({ entries: sums.map((c, i) => entry(i, c)), implied: [] });
+    expect(
+      appliedMigrations(
+        liquibase,
+        read,
+        history(['8:0a36c7b201a287dd3348e8dd19e44be7', '9:d41d8cd98f00b204e9800998ecf8427e']),
+        'databasechangelog',
+      ).map((a) => a.evidence),
+    ).toEqual(['applied by liquibase, checksum verified', 'applied by liquibase, checksum verified']);
+    const changed = history(['8:0a36c7b201a287dd3348e8dd19e44be7', '8:00000000000000000000000000000000']);
+    expect(problems(() => appliedMigrations(liquibase, read, changed, 'databasechangelog'))).toEqual([
+      'dbms-filter-changelog.xml:16 change set 2: its file dbms-filter-changelog.xml changed since liquibase applied it',
+    ]);
+    // The history said which version: the hint names the file's checksum of that version.
+    const refusal = (() => {
+      try {
+        appliedMigrations(liquibase, read, changed, 'databasechangelog');
+      } catch (e) {
+        return e as DbeeError;
+      }
+    })();
+    expect(refusal?.hint).toContain(
+      "the history's checksum is 8:00000000000000000000000000000000, the file's 8:a6a54dbc",
+    );
+  });
+
+  it("version 8: SQL of several lines is one line with single spaces, formatted SQL's stripComments is true, and a change type or a text beyond ASCII is said not verified", () => {
+    // Liquibase's SQLFileChangeTest expects 8:25560f… of this procedure as one change; as the only change of a change
+    // set, its checksum is the MD5 of `8:25560f…:`.
+    const procedure = [
+      'CREATE OR REPLACE PROCEDURE testHello()',
+      '                  LANGUAGE plpgsql',
+      '                  AS $$',
+      '        BEGIN',
+      "                  raise notice 'value1';",
+      '        END $$',
+    ].join('\n');
+    const dir = folder({
+      'changelog.xml': [
+        '<databaseChangeLog>',
+        `  <changeSet author="a" id="1"><sql>${procedure}</sql></changeSet>`,
+        '  <changeSet author="a" id="2"><createTable tableName="t"><column name="id" type="int"/></createTable></changeSet>',
+        '  <changeSet author="a" id="3"><sql>SELECT \'é\'</sql></changeSet>',
+        '  <include file="more.sql"/>',
+        '</databaseChangeLog>',
+      ].join('\n'),
+      'more.sql': '--liquibase formatted sql\n--changeset a:4\nSELECT   1;\n',
+    });
+    const read = liquibase.read(dir, 'legacy', ROLE);
+    const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+    expect(read.migrations[0]!.earlier?.['8']).toBe(`8:${md5('8:25560f4c442fa581b820d0a6206fd14e:')}`);
+    expect(read.migrations[1]!.earlier).toBeUndefined();
+    expect(read.migrations[2]!.earlier?.['8']).toEqual({
+      why: "its SQL is not ASCII: a version-8 checksum hashes it in Liquibase's outputFileEncoding, a setting dbee cannot read",
+    });
+    expect(read.migrations[3]!.earlier?.['8']).toBe(`8:${md5(`8:${md5('null:true:true:SELECT 1;')}:`)}`);
+  });
+
+  it('an sqlFile with a property: the version-9 checksum of its text as written (Liquibase 4.26 and later) and as expanded (4.22 to 4.25, which later ones accept) both verified', () => {
+    const dir = folder({
+      'changelog.xml': [
+        '<databaseChangeLog>',
+        '  <property name="table" value="orders"/>',
+        '  <changeSet author="a" id="1"><sqlFile path="create.sql" relativeToChangelogFile="true"/></changeSet>',
+        '</databaseChangeLog>',
+      ].join('\n'),
+      'create.sql': 'CREATE TABLE ${table} (id int);\n',
+    });
+    const read = liquibase.read(dir, 'legacy', ROLE);
+    const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+    const v9 = (sql: string) => `9:${md5(`9:${md5(sql.replace(/[ \t\r\n]/g, ''))}:`)}`;
+    const entry = (checksum: string) => ({
+      entries: [{ id: read.migrations[0]!.id, checksum, failed: null, label: 'change set 1', at: null }],
+      implied: [],
+    });
+    for (const sql of ['CREATE TABLE ${table} (id int);', 'CREATE TABLE orders (id int);'])
+      expect(appliedMigrations(liquibase, read, entry(v9(sql)), 'databasechangelog')[0]!.evidence).toBe(
+        'applied by liquibase, checksum verified',
+      );
+    expect(problems(() => appliedMigrations(liquibase, read, entry(v9('CREATE TABLE other (id int);')), 'x'))).toEqual([
+      'changelog.xml:3 change set 1: its file changelog.xml changed since liquibase applied it',
+    ]);
+  });
+
   it("refuses the change types it does not render in Liquibase's own PostgreSQL rollback changelog, each with its change set and line", () => {
     expect(
       problems(() => liquibase.read(join(FIXTURE, 'pgsql', 'rollbackable.changelog.xml'), 'legacy/r.xml', ROLE)),
@@ -93,6 +196,37 @@ describe('dbee import --from liquibase: the changelogs', () => {
       'legacy/rollbackable.changelog.xml:112 change set 15::nvoxland: change type addDefaultValue, which the import does not render',
       'legacy/rollbackable.changelog.xml:134 change set 20::nvoxland: change type customChange, which the import does not render',
       'legacy/rollbackable.changelog.xml:141 change set 21::nvoxland: change type customChange, which the import does not render',
+    ]);
+  });
+
+  it('refuses XML that is not well-formed at its file and line, as an XML parser does, each file its own problem', () => {
+    const changeSet = (inner: string) => `  <changeSet id="1" author="a">\n    ${inner}\n  </changeSet>`;
+    const files = {
+      'unclosed.xml': ['<databaseChangeLog>', changeSet('<sql>SELECT 1'), '</databaseChangeLog>'],
+      'ampersand.xml': ['<databaseChangeLog>', changeSet('<sql>SELECT 1 WHERE a & b</sql>'), '</databaseChangeLog>'],
+      'twice.xml': [
+        '<databaseChangeLog>',
+        changeSet('<sql endDelimiter=";" endDelimiter="GO">SELECT 1</sql>'),
+        '</databaseChangeLog>',
+      ],
+      'two-roots.xml': [
+        '<databaseChangeLog>',
+        changeSet('<sql>SELECT 1</sql>'),
+        '</databaseChangeLog>',
+        '<databaseChangeLog/>',
+      ],
+    };
+    const dir = folder({
+      'changelog.yaml': `databaseChangeLog:\n${Object.keys(files)
+        .map((f) => `  - include: { file: ${f} }\n`)
+        .join('')}`,
+      ...Object.fromEntries(Object.entries(files).map(([f, lines]) => [f, `${lines.join('\n')}\n`])),
+    });
+    expect(problems(() => liquibase.read(dir, 'legacy', ROLE))).toEqual([
+      'legacy/unclosed.xml:4 malformed XML: unexpected close tag',
+      'legacy/ampersand.xml:3 malformed XML: a bare & (write &amp;, or put the text in a CDATA section)',
+      'legacy/twice.xml:3 malformed XML: duplicate attribute: endDelimiter',
+      'legacy/two-roots.xml:6 malformed XML: documents may contain only one root',
     ]);
   });
 

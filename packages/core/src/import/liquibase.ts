@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative } from 'node:path';
 import type { ImportRole, ToolChange } from '../engine/import-role';
 import type { DbeeError } from '../errors';
@@ -7,6 +6,7 @@ import { filesUnder, invalid, readText, slug, throwAll } from './files';
 import { sqlName, text } from './history';
 import type { HistoryEntry, ImportedFolder, ImportedMigration, ImportedRepeatable, Importer } from './imported';
 import { ChangelogProblem, readChangelog } from './liquibase-changelog';
+import { liquibaseChecksums, type Recomputed } from './liquibase-checksum';
 
 /** The root changelog's usual names, looked for when `--from liquibase` names a folder. */
 const ROOTS = ['db.changelog-master', 'changelog-master', 'changelog', 'master', 'db.changelog'].flatMap((n) =>
@@ -123,8 +123,8 @@ export const liquibase: Importer = {
         label: exec === 'MARK_RAN' ? `${label}, marked as ran` : label,
         at: text(row.dateexecuted),
         unverifiable:
-          md5 && version !== '9'
-            ? `checksum version ${version ?? '?'} (Liquibase before 4.22); \`liquibase update\` with 4.22 or later upgrades it to version 9, which dbee recomputes`
+          md5 && version !== '9' && version !== '8'
+            ? `checksum version ${version ?? '?'} (an older Liquibase's); \`liquibase update\` with 4.22 or later upgrades it to version 9, which dbee recomputes`
             : undefined,
       });
     }
@@ -317,7 +317,7 @@ function toFolder(r: Reading, engine: ImportRole): ImportedFolder {
     const notes = notesOf(cs, a, label, notices);
     const rendered = renderChanges(cs, r, engine, shown, label);
     const rollback = rollbackOf(cs, r, engine, shown, label, byKey);
-    const checksum = checksumOf(cs, r);
+    const checksums = checksumsOf(cs, r);
     const valid = kids(cs.node, 'validCheckSum')
       .flatMap((k) => (k.children.length ? k.children.map((x) => x.text) : [k.text]))
       .concat(a.validCheckSum ? [a.validCheckSum] : []);
@@ -338,13 +338,14 @@ function toFolder(r: Reading, engine: ImportRole): ImportedFolder {
       up: rendered.up,
       down: rollback ?? rendered.down,
       file: cs.file,
+      line: cs.node.line,
       id,
       notes,
-      ...(typeof checksum !== 'string'
-        ? { unverifiable: checksum.why }
+      ...(typeof checksums.v9 !== 'string'
+        ? { unverifiable: checksums.v9.why }
         : any
           ? { unverifiable: 'validCheckSum ANY' }
-          : { checksum, alsoAccepted: valid }),
+          : { checksum: checksums.v9, earlier: { '8': checksums.v8 }, alsoAccepted: [...valid, ...checksums.also] }),
     });
   }
   return { migrations, repeatables, smoke: [], variables: {}, skipped: r.skipped, notices };
@@ -558,34 +559,42 @@ function terminate(s: string): string {
 /** A `<sql>`'s text or a `<sqlFile>`'s file (relative to its changelog or to the root), or null when missing. */
 function sqlOf(c: ToolChange, cs: ChangeSet, r: Reading): string | null {
   if (c.type === 'sql') return c.attrs.sql ?? c.text;
+  const abs = sqlFileOf(c, cs, r);
+  return abs && existsSync(abs) ? readText(abs) : null;
+}
+
+/** Where an `<sqlFile>`'s file is (relative to its changelog or to the root), or null without a path. */
+function sqlFileOf(c: ToolChange, cs: ChangeSet, r: Reading): string | null {
   const p = (c.attrs.path ?? '').replace(/^classpath:\/?/, '');
   const rel = c.attrs.relativeToChangelogFile === 'true' ? posix.join(posix.dirname(cs.file), p) : p;
-  const abs = join(r.root, rel);
-  return p && existsSync(abs) ? readText(abs) : null;
+  return p ? join(r.root, rel) : null;
 }
 
-/**
- * Liquibase's checksum of a change set, version 9 (Liquibase 4.22 and later: liquibase-standard `ChangeSet.
- * generateCheckSum`, `AbstractSQLChange.generateCheckSum` and its `NormalizingStream`, `SQLFileChange.generateCheckSum`,
- * `CheckSum.compute`): for each change, `9:` + MD5 (hex) of its SQL without spaces, tabs and line breaks (a `sql`'s
- * text with its properties expanded, an `sqlFile`'s file as it is), each followed by `:`, and the MD5 of that string
- * prefixed by `9:`. Only SQL changes can be recomputed: Liquibase computes the others from its own serialisation.
- */
-function checksumOf(cs: ChangeSet, r: Reading): string | { why: string } {
-  if (kid(cs.node, 'modifySql')) return { why: 'modifySql changes what Liquibase runs' };
-  let s = '';
-  for (const c of changesOf(cs.node)) {
-    if (c.attrs.dbms && !dbmsMatches(c.attrs.dbms)) continue;
-    if (c.type !== 'sql' && c.type !== 'sqlFile')
-      return { why: `Liquibase computes a ${c.type} change's checksum from its own serialisation of the change` };
-    const body = c.type === 'sql' ? expand(sqlOf(c, cs, r) ?? '', r.properties) : (sqlOf(c, cs, r) ?? '');
-    s += `9:${md5(body.replace(/[ \t\r\n]/g, ''))}:`;
+/** The change set's checksums (liquibase-checksum.ts), versions 9 and 8; neither where modifySql changes the SQL. */
+function checksumsOf(cs: ChangeSet, r: Reading): { v9: Recomputed; v8: Recomputed; also: string[] } {
+  if (kid(cs.node, 'modifySql')) {
+    const why = { why: 'modifySql changes what Liquibase runs' };
+    return { v9: why, v8: why, also: [] };
   }
-  return `9:${md5(s)}`;
-}
-
-function md5(s: string): string {
-  return createHash('md5').update(s.normalize('NFC'), 'utf8').digest('hex');
+  const changes = changesOf(cs.node).map((c) => {
+    const forPostgres = !c.attrs.dbms || dbmsMatches(c.attrs.dbms);
+    if (c.type === 'sql')
+      return { type: c.type, text: expand(sqlOf(c, cs, r) ?? '', r.properties), forPostgres, attrs: c.attrs };
+    if (c.type !== 'sqlFile') return { type: c.type, text: null, forPostgres, attrs: c.attrs };
+    const file = sqlFileOf(c, cs, r);
+    const bytes = file && existsSync(file) ? readFileSync(file) : null;
+    const text = sqlOf(c, cs, r);
+    const expanded = text === null ? text : expand(text, r.properties);
+    return {
+      type: c.type,
+      text,
+      ...(expanded !== text && expanded !== null ? { expanded } : {}),
+      bytes,
+      forPostgres,
+      attrs: c.attrs,
+    };
+  });
+  return liquibaseChecksums(changes, /\.sql$/i.test(cs.file));
 }
 
 function expand(s: string, props: Map<string, string>): string {

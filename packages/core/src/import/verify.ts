@@ -1,6 +1,6 @@
 import { DbeeAggregateError, DbeeError } from '../errors';
 import { byVersion } from './files';
-import type { History, ImportedFolder, ImportedMigration, Importer } from './imported';
+import type { History, HistoryEntry, ImportedFolder, ImportedMigration, Importer } from './imported';
 
 /** A migration of the folder that the history says ran, and why (printed, and kept in the adoption's output). */
 export interface AppliedMigration {
@@ -45,22 +45,21 @@ export function appliedMigrations(
       continue;
     }
     let evidence = `applied by ${importer.tool}${e.at ? ` at ${e.at}` : ''}`;
-    if (e.checksum !== null && m.checksum !== undefined && !e.unverifiable) {
-      const accepted = [m.checksum, ...(m.alsoAccepted ?? [])];
-      if (!accepted.includes(e.checksum)) {
+    const expected = expectedChecksum(importer, e, m);
+    if (typeof expected === 'string') {
+      if (![expected, ...(m.alsoAccepted ?? [])].includes(e.checksum!)) {
         problems.push(
           new DbeeError(`${e.label}: its file ${m.file} changed since ${importer.tool} applied it`, {
             code: 'IMPORT_CHECKSUM_MISMATCH',
-            location: { file: m.file, line: 1 },
-            hint: `the history's checksum is ${e.checksum}, the file's ${m.checksum}: restore the applied text from git (or, if the change is intended and already in the database, repair the tool's history first); nothing was recorded`,
+            location: { file: m.file, line: m.line ?? 1 },
+            hint: `the history's checksum is ${e.checksum}, the file's ${expected}: restore the applied text from git (or, if the change is intended and already in the database, repair the tool's history first); nothing was recorded`,
             details: { table, entry: e.label },
           }),
         );
         continue;
       }
       evidence += ', checksum verified';
-    } else
-      evidence += `, checksum not verified (${e.unverifiable ?? m.unverifiable ?? (m.checksum === undefined ? `${importer.tool} keeps none` : 'none in the history')})`;
+    } else evidence += `, checksum not verified (${expected.why})`;
     out.set(m.id, { migration: m, evidence });
   }
   for (const i of history.implied) {
@@ -76,4 +75,21 @@ export function appliedMigrations(
   if (problems.length > 1)
     throw new DbeeAggregateError(`${problems.length} problems in ${importer.tool}'s history (${table})`, problems);
   return [...out.values()].sort((a, b) => byVersion(a.migration, b.migration));
+}
+
+/**
+ * The file's checksum to compare with a history entry's: of the entry's algorithm (`m.earlier` when the entry's
+ * checksum starts with one of its versions), or why there is none to compare.
+ */
+function expectedChecksum(importer: Importer, e: HistoryEntry, m: ImportedMigration): string | { why: string } {
+  if (e.unverifiable) return { why: e.unverifiable };
+  if (e.checksum === null)
+    return {
+      why: m.unverifiable ?? (m.checksum === undefined ? `${importer.tool} keeps none` : 'none in the history'),
+    };
+  const colon = e.checksum.indexOf(':');
+  const earlier = colon > 0 ? m.earlier?.[e.checksum.slice(0, colon)] : undefined;
+  if (earlier !== undefined) return earlier;
+  if (m.checksum === undefined) return { why: m.unverifiable ?? `${importer.tool} keeps none` };
+  return m.checksum;
 }

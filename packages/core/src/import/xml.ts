@@ -1,10 +1,10 @@
+import type { SaxesTagPlain } from 'saxes';
 import type { ToolChange } from '../engine/import-role';
 
-/**
- * A small XML reader for changelogs: elements with their attributes, text (entities and CDATA decoded) and 1-based
- * line, namespace prefixes dropped; comments, processing instructions and the DOCTYPE skipped. Changelogs need no
- * more, and every problem names its line. Throws `XmlProblem` on malformed input.
- */
+/** saxes, loaded when a changelog is XML (as `yaml` is for YAML ones). */
+const saxesLibrary = () => require('saxes') as typeof import('saxes');
+
+/** XML that is not well-formed, with the line where the parser stopped. */
 export class XmlProblem extends Error {
   constructor(
     message: string,
@@ -14,84 +14,77 @@ export class XmlProblem extends Error {
   }
 }
 
-const NAME = /[A-Za-z_][\w.:-]*/y;
-const ATTR = /\s*([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/y;
-
+/**
+ * An XML document as a tree for changelogs: elements with their attributes, text (entities and CDATA decoded) and the
+ * 1-based line of their start tag, namespace prefixes and `xmlns`/`xsi:` attributes dropped; comments, processing
+ * instructions and the DOCTYPE skipped. Read by saxes, a conforming non-validating parser, so a document that is not
+ * well-formed (a bare `&`, an unclosed or mismatched tag, a repeated attribute, a second root) is refused as an XML
+ * parser such as Liquibase's refuses it. Throws `XmlProblem` at its first error, with its line.
+ */
 export function parseXml(text: string): ToolChange {
-  let i = 0;
-  let line = 1;
-  const advance = (to: number) => {
-    for (; i < to; i++) if (text.charCodeAt(i) === 10) line++;
-  };
+  const { SaxesParser } = saxesLibrary();
+  const parser = new SaxesParser<{ xmlns: false; position: true }>({ xmlns: false, position: true });
   const root: ToolChange = { type: '#document', attrs: {}, children: [], text: '', line: 1 };
-  const stack: { node: ToolChange; raw: string; name: string }[] = [{ node: root, raw: '', name: '' }];
-  while (i < text.length) {
-    const lt = text.indexOf('<', i);
-    const end = lt < 0 ? text.length : lt;
-    stack[stack.length - 1]!.raw += decode(text.slice(i, end), line);
-    advance(end);
-    if (lt < 0) break;
-    if (text.startsWith('<!--', i)) {
-      const close = text.indexOf('-->', i);
-      if (close < 0) throw new XmlProblem('a comment is not closed (-->)', line);
-      advance(close + 3);
-    } else if (text.startsWith('<![CDATA[', i)) {
-      const close = text.indexOf(']]>', i);
-      if (close < 0) throw new XmlProblem('a CDATA section is not closed (]]>)', line);
-      stack[stack.length - 1]!.raw += text.slice(i + 9, close);
-      advance(close + 3);
-    } else if (text.startsWith('<?', i) || text.startsWith('<!', i)) {
-      const close = text.indexOf('>', i);
-      if (close < 0) throw new XmlProblem('a declaration is not closed (>)', line);
-      advance(close + 1);
-    } else if (text.startsWith('</', i)) {
-      NAME.lastIndex = i + 2;
-      const m = NAME.exec(text);
-      const open = stack.pop();
-      if (!m || !open || stack.length === 0 || open.name !== m[0])
-        throw new XmlProblem(`closing tag </${m?.[0] ?? ''}> does not close <${open?.name ?? ''}>`, line);
-      open.node.text = open.raw.trim();
-      const close = text.indexOf('>', i);
-      advance(close + 1);
-    } else {
-      NAME.lastIndex = i + 1;
-      const m = NAME.exec(text);
-      if (!m) throw new XmlProblem('a tag without a name', line);
-      const node: ToolChange = { type: local(m[0]), attrs: {}, children: [], text: '', line };
-      let j = NAME.lastIndex;
-      for (;;) {
-        ATTR.lastIndex = j;
-        const a = ATTR.exec(text);
-        if (!a) break;
-        if (!a[1]!.startsWith('xmlns') && !a[1]!.startsWith('xsi:'))
-          node.attrs[local(a[1]!)] = decode(a[3] ?? a[4] ?? '', line);
-        j = ATTR.lastIndex;
-      }
-      const rest = /\s*(\/?)>/y;
-      rest.lastIndex = j;
-      const r = rest.exec(text);
-      if (!r) throw new XmlProblem(`tag <${m[0]}> is not closed (>)`, line);
-      stack[stack.length - 1]!.node.children.push(node);
-      advance(rest.lastIndex);
-      if (!r[1]) stack.push({ node, raw: '', name: m[0] });
-    }
-  }
-  if (stack.length > 1) throw new XmlProblem(`<${stack[stack.length - 1]!.name}> is not closed`, line);
+  const stack: { node: ToolChange; raw: string }[] = [{ node: root, raw: '' }];
+  const top = () => stack[stack.length - 1]!;
+  const lineAt = lines(text);
+  let line = 1;
+  parser.on('opentagstart', () => {
+    // saxes has read the name and the character after it, maybe a line break: the tag's line is its `<`'s.
+    line = lineAt(text.lastIndexOf('<', parser.position - 1));
+  });
+  parser.on('opentag', (tag) => {
+    const node: ToolChange = { type: local(tag.name), attrs: attributes(tag), children: [], text: '', line };
+    top().node.children.push(node);
+    if (!tag.isSelfClosing) stack.push({ node, raw: '' });
+  });
+  parser.on('text', (t) => {
+    top().raw += t;
+  });
+  parser.on('cdata', (t) => {
+    top().raw += t;
+  });
+  parser.on('closetag', (tag) => {
+    if (tag.isSelfClosing) return;
+    const open = stack.pop()!;
+    open.node.text = open.raw.trim();
+  });
+  parser.on('error', (e) => {
+    const amp = bareAmpersand(text);
+    if (amp >= 0 && amp < parser.position)
+      throw new XmlProblem('a bare & (write &amp;, or put the text in a CDATA section)', lines(text)(amp));
+    throw new XmlProblem(e.message.replace(/^\d+:\d+: /, '').replace(/\.$/, ''), parser.line);
+  });
+  parser.write(text).close();
   return root;
+}
+
+function attributes(tag: SaxesTagPlain): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(tag.attributes))
+    if (!name.startsWith('xmlns') && !name.startsWith('xsi:')) out[local(name)] = value;
+  return out;
 }
 
 function local(name: string): string {
   return name.slice(name.indexOf(':') + 1);
 }
 
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+/** The line of an offset, for offsets asked in increasing order. */
+function lines(text: string): (offset: number) => number {
+  let counted = 0;
+  let line = 1;
+  return (offset) => {
+    for (; counted < offset; counted++) if (text.charCodeAt(counted) === 10) line++;
+    return line;
+  };
+}
 
-function decode(s: string, line: number): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|\w+);/g, (whole, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
-    if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)));
-    const v = ENTITIES[e];
-    if (v === undefined) throw new XmlProblem(`unknown entity ${whole}`, line);
-    return v;
-  });
+/**
+ * The offset of the first `&` that starts no entity reference, outside comments and CDATA sections, or -1. saxes reads
+ * such an `&` as a reference up to the next `;`, so its own error may come at the end of the document.
+ */
+function bareAmpersand(text: string): number {
+  const blanked = text.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g, (m) => ' '.repeat(m.length));
+  return blanked.search(/&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z_:][\w.:-]*;)/);
 }
