@@ -163,3 +163,25 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(bad.stderr).toContain('--to 99: deployment 99 is not a deployment of shop on target');
   });
 });
+
+describe('rollback of a generated column whose expression changed [pglite]', () => {
+  it('puts the column, its values and the unique constraint on it back (failed before: no reverse for the drop)', async () => {
+    const people = (expression: string) => ({
+      'shop/customers.sql': `CREATE TABLE shop.customers (id int PRIMARY KEY, name text NOT NULL, name_key text GENERATED ALWAYS AS (${expression}) STORED UNIQUE);\n`,
+    });
+    const w = keep(await shopAtV1('pglite', '', people('lower(name)')));
+    await w.target.query("UPDATE shop.customers SET name = ' Ada ' WHERE id = 1");
+    const before = await catalog(w);
+    // The expression changes: the column is dropped and added again, and with it the unique constraint.
+    writeAll(w, people('lower(btrim(name))'));
+    expect(await deployOk(w, { assumeYes: true })).toContain('shop: deployed');
+    expect(await w.target.query('SELECT name_key FROM shop.customers WHERE id = 1')).toEqual([{ name_key: 'ada' }]);
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await catalog(w)).toEqual(before);
+    expect(await w.target.query('SELECT id, name_key FROM shop.customers ORDER BY id')).toEqual([
+      { id: 1, name_key: ' ada ' },
+      { id: 2, name_key: 'bob' },
+    ]);
+  });
+});

@@ -763,11 +763,17 @@ async function rowsSince(
   }
 }
 
-/** What a recorded step did to data that no statement can bring back, from its hazards and its statements. */
+/**
+ * What a recorded step did to data that no statement can bring back, from its hazards and its statements. A dropped
+ * generated column loses nothing: its recorded reverse adds it back GENERATED, and its values are its expression's.
+ */
 function dataLoss(s: LedgerStep, packaged: readonly Hazard[]): string | null {
   const hazard = [...s.hazards, ...packaged].find((h) => h.kind === 'data-loss');
   if (hazard) return hazard.message.replace(/^./, (c) => c.toLowerCase());
+  const regenerated =
+    !!s.reverse?.length && /\bADD\s+COLUMN\b[\s\S]*\bGENERATED\s+ALWAYS\s+AS\s*\(/i.test(s.reverse[0]!);
   for (const raw of s.statements) {
+    if (regenerated) break;
     const sql = raw.replace(COMMENTS, '');
     if (/^DROP\s+TABLE\b/i.test(sql)) return `drops a table (${firstLine(sql)})`;
     if (/^TRUNCATE\b/i.test(sql)) return `truncates a table (${firstLine(sql)})`;
