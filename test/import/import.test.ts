@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryUrl, scratchDatabase } from '../support/pg';
@@ -222,6 +222,14 @@ describe('dbee import from Flyway (flyway-core test migrations: V1, V1.1, V1_2, 
       expect(bad.stderr).toContain('legacy/sql/V2__Who.sql:2');
       expect(bad.stderr).toContain("${flyway:user} is one of Flyway's built-in placeholders");
       expect(existsSync(join(w.root, 'ph2'))).toBe(false);
+      // A second project owning the schema the first imported one owns: refused, nothing written (failed before: it
+      // was written, and every later command of the workspace refused the schema's two owners).
+      rmSync(join(w.root, 'legacy/sql/V2__Who.sql'));
+      const twice = await run(w.root, 'import', { project: 'ph3', from: 'flyway', folder: 'legacy' });
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toContain('ph3 would own schema public, which project ph owns already (ph/db.yaml:');
+      expect(twice.stderr).toContain('--schemas');
+      expect(existsSync(join(w.root, 'ph3'))).toBe(false);
     } finally {
       w.remove();
     }

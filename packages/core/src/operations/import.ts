@@ -96,6 +96,7 @@ function writeTarget(
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (!existing) refuseOwnedSchemas(ctx, options, schemas);
   const files = projectFiles(
     source.imported,
     {
@@ -108,6 +109,29 @@ function writeTarget(
     engine,
   );
   return { root, display, files };
+}
+
+/**
+ * A new project's schemas that another project of the workspace owns already: refused before anything is written (a
+ * schema has one owner; written anyway, every later command of the workspace would refuse the two owners).
+ */
+function refuseOwnedSchemas(ctx: OperationContext, options: ImportOptions, schemas: readonly string[]): void {
+  const fold = (name: string) => (/^".*"$/.test(name) ? name.slice(1, -1) : name.toLowerCase());
+  for (const other of ctx.workspace.projects.values()) {
+    const owned = new Set((other.config.schemas ?? []).map(fold));
+    const taken = schemas.filter((s) => owned.has(fold(s)));
+    if (!taken.length) continue;
+    const at = other.file.locate(['schemas']);
+    throw new DbeeError(
+      `${options.project} would own schema ${taken.join(', ')}, which project ${other.name} owns already (${at.file}${at.line ? `:${at.line}` : ''}); nothing was written`,
+      {
+        code: 'IMPORT_CONFLICT',
+        location: at,
+        hint: `import into that project (dbee import ${other.name} --from ${options.from} ${options.folder}), or name the schemas the migrations use with --schemas${options.schemas ? '' : ' (the default is public)'}`,
+        details: { schemas: taken, owner: other.name },
+      },
+    );
+  }
 }
 
 /** What the import reads and writes, printed. */
