@@ -940,15 +940,12 @@ CELLS.push(...DBT_CELLS);
 const PENDING_BY_CAPABILITY: Partial<Record<Capability, string>> = {
   '--objects':
     "a selection names objects of the project deployed: a dependency's own objects are selected by deploying it (the touch-trigger cells, on core)",
-  'rollback --objects':
-    'not yet a column of this matrix; test/verdicts/rollback-objects.test.ts holds one project (an index the release never touched stays)',
   preview:
-    'not yet a column of this matrix: a preview is a database of its own per run (test/env-management/preview.test.ts holds create, the kill before the reference data, cleanup)',
-  clone: 'not yet a column of this matrix (test/e2e clone scenarios)',
+    'not yet a column: a preview is a database of its own made per create (structure, reference data, the branch deployed), a run of several seconds per shape; test/env-management/preview.test.ts holds create, the kill before the reference data (item 5) and cleanup on one project',
   advise:
-    "not yet a column of this matrix: HypoPG's functions would land in pub's public (test/advise: the shop, and Pagila with a colliding partition index name)",
-  'blue/green phases': 'not yet a column of this matrix; blue/green refusals are issue 89 item 6 (test/blue-green)',
-  'expand/complete/abort': 'not yet a column of this matrix (test/expand)',
+    "needs HypoPG, which this server lacks, on a cluster of its own (test/advise); its extension's functions would also land in pub's public, a shape of this workspace",
+  'blue/green phases':
+    'needs logical replication and a cluster of its own (test/blue-green/setup.ts); item 6 (a release refused on green: no "next: dbee switch", switch and its dry run refused) is test/blue-green/phases.test.ts, on one project',
 };
 
 /** Every cell of the cross product that `cells` (default `CELLS`) does not cover, with its reason. */
