@@ -52,7 +52,7 @@ export type Release = 'correct' | 'broken';
 export interface Run {
   /** The files of the release (workspace-relative), written before the command and removed (or restored) after. */
   files: Record<string, string>;
-  command: 'deploy' | 'plan' | 'check' | 'rollback' | 'clone';
+  command: 'deploy' | 'plan' | 'check' | 'rollback' | 'clone' | 'preview';
   options: Record<string, unknown> & { project: string };
 }
 
@@ -940,8 +940,6 @@ CELLS.push(...DBT_CELLS);
 const PENDING_BY_CAPABILITY: Partial<Record<Capability, string>> = {
   '--objects':
     "a selection names objects of the project deployed: a dependency's own objects are selected by deploying it (the touch-trigger cells, on core)",
-  preview:
-    'not yet a column: a preview is a database of its own made per create (structure, reference data, the branch deployed), a run of several seconds per shape; test/env-management/preview.test.ts holds create, the kill before the reference data (item 5) and cleanup on one project',
   advise:
     "needs HypoPG, which this server lacks, on a cluster of its own (test/advise); its extension's functions would also land in pub's public, a shape of this workspace",
   'blue/green phases':

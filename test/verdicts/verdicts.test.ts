@@ -18,6 +18,7 @@ import {
 } from './verdict-matrix';
 import { CLONE_CELLS, CLONE_CHECK_RUNS, CLONE_DRIFT, CLONE_RUNS } from './verdict-clone';
 import { EXPAND_CELLS, EXPAND_RUNS } from './verdict-expand';
+import { PREVIEW_CELLS, PREVIEW_RUNS } from './verdict-preview';
 import { ROLLBACK_OBJECTS_CELLS, ROLLBACK_OBJECTS_RUNS, type PhaseRun } from './verdict-rollback-objects';
 
 /**
@@ -102,7 +103,8 @@ describe('the verdict matrix', () => {
     // Then the phases that change the target (and the copy), each checked whole after its runs.
     failures.push(...(await rollbackPhase(ws, originals, outputs, only, schemasBefore)));
     failures.push(...(await clonePhase(ws, copy, originals, outputs, only)));
-    const cells = [...CELLS, ...EXPAND_CELLS, ...ROLLBACK_OBJECTS_CELLS, ...CLONE_CELLS];
+    failures.push(...(await runAll(ws, PREVIEW_RUNS, originals, outputs, only)));
+    const cells = [...CELLS, ...EXPAND_CELLS, ...ROLLBACK_OBJECTS_CELLS, ...CLONE_CELLS, ...PREVIEW_CELLS];
     for (const cell of cells) if (!only || outputs.has(cell.run)) failures.push(...judge(cell, outputs.get(cell.run)));
     const pending = pendingCells(cells);
     console.info(
@@ -136,8 +138,10 @@ async function runAll(
   only: RegExp | null,
 ): Promise<string[]> {
   const failures: string[] = [];
+  // A phase's setup runs run when one of its other runs does.
+  const phase = !only || Object.entries(runs).some(([name, spec]) => !('setup' in spec) && only.test(name));
   for (const [name, spec] of Object.entries(runs)) {
-    if (only && !only.test(name) && !('setup' in spec)) continue;
+    if (only && !(phase && 'setup' in spec) && !only.test(name)) continue;
     const started = Date.now();
     for (const [rel, text] of Object.entries(spec.files)) ws.write(rel, text);
     try {

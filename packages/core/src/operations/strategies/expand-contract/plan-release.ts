@@ -18,7 +18,7 @@ import { desiredModelFor } from '../../../diffing/desired';
 import type { OperationContext } from '../../../context/operation-context';
 import { refuse } from '../../../pipeline/gates';
 import type { PipelineInputs } from '../../../pipeline/pipeline';
-import { loadTarget, parseCacheOf, schemaOwners } from '../../../context/load';
+import { deployedStates, loadTarget, parseCacheOf, schemaOwners } from '../../../context/load';
 import { planFromSources, planSources } from '../../../planner/planner';
 import type { SchemaScope } from '../../../schema/managed-scope';
 import type { Phases } from './settings';
@@ -214,9 +214,7 @@ export async function refusePendingDependencies(
   const target = inputs.loaded.target.name;
   const dependencies = inputs.own.map((m) => m.project.name).filter((n) => n !== target);
   if (inputs.pkg || !dependencies.length) return;
-  const deployed = new Map(
-    await Promise.all(dependencies.map(async (d) => [d, await ledger.objects.deployedState(d)] as const)),
-  );
+  const deployed = await deployedStates(ctx, ledger, inputs.environment, dependencies);
   const planned = planSources({
     engine,
     models: inputs.own,
