@@ -23,9 +23,11 @@ import { ROLLBACK_OBJECTS_CELLS, ROLLBACK_OBJECTS_RUNS, type PhaseRun } from './
 
 /**
  * The verdict matrix (verdict-matrix.ts; docs/verdicts.md): one workspace with every shape, deployed and seeded once
- * on the server; each run of `RUNS` writes its release, runs its command (a dry run, or a package's plan: the target
- * never changes, checked at the end) and takes the release out again; each cell asserts its exit code and what its
- * verdict names. The pending cells are printed with their reasons.
+ * on the server; each run writes its release, runs its command and takes the release out again; each cell asserts its
+ * exit code and what its verdict names. First the runs that change nothing (`RUNS`, `EXPAND_RUNS`: dry runs, a
+ * package's plan, check: the target's snapshot is the same after them), then the phases that change the target or the
+ * copy (rollback --objects, clone, preview), each checked whole after its runs. The pending cells are printed with
+ * their reasons.
  */
 const SEED = `
 INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
@@ -54,6 +56,11 @@ const COPY_ENV = '  copy:\n    engine: postgres\n    connection:\n      url: ${D
 
 describe('the verdict matrix', () => {
   it('every covered cell gives its verdict (exit code, the broken thing named); the pending cells are listed', async () => {
+    // A cell names its run: the names of every phase are unique.
+    const names = [RUNS, EXPAND_RUNS, ROLLBACK_OBJECTS_RUNS, CLONE_RUNS, CLONE_CHECK_RUNS, PREVIEW_RUNS].flatMap(
+      Object.keys,
+    );
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     const examples = exampleFiles();
     // What a release's files replace (the examples, lab's and pub's sources) is written back after its run.
     const projects = {
