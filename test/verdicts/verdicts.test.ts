@@ -1,7 +1,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { openPostgres } from '@dbee/postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dbYaml, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from '../runner/helpers';
+import { scratchDatabase } from '../support/pg';
 import { run } from '../support/run';
 import {
   CELLS,
@@ -14,12 +16,18 @@ import {
   type Cell,
   type Run,
 } from './verdict-matrix';
+import { CLONE_CELLS, CLONE_CHECK_RUNS, CLONE_DRIFT, CLONE_RUNS } from './verdict-clone';
+import { EXPAND_CELLS, EXPAND_RUNS } from './verdict-expand';
+import { PREVIEW_CELLS, PREVIEW_RUNS } from './verdict-preview';
+import { ROLLBACK_OBJECTS_CELLS, ROLLBACK_OBJECTS_RUNS, type PhaseRun } from './verdict-rollback-objects';
 
 /**
  * The verdict matrix (verdict-matrix.ts; docs/verdicts.md): one workspace with every shape, deployed and seeded once
- * on the server; each run of `RUNS` writes its release, runs its command (a dry run, or a package's plan: the target
- * never changes, checked at the end) and takes the release out again; each cell asserts its exit code and what its
- * verdict names. The pending cells are printed with their reasons.
+ * on the server; each run writes its release, runs its command and takes the release out again; each cell asserts its
+ * exit code and what its verdict names. First the runs that change nothing (`RUNS`, `EXPAND_RUNS`: dry runs, a
+ * package's plan, check: the target's snapshot is the same after them), then the phases that change the target or the
+ * copy (rollback --objects, clone, preview), each checked whole after its runs. The pending cells are printed with
+ * their reasons.
  */
 const SEED = `
 INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
@@ -38,27 +46,41 @@ INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 15) g;
 `;
 
 let w: TestWorkspace | undefined;
+let copy: Awaited<ReturnType<typeof scratchDatabase>> | undefined;
 afterAll(async () => {
   await w?.remove();
+  await copy?.drop();
 });
+/** The second environment, `copy` (clone's target): an empty database on the same server. */
+const COPY_ENV = '  copy:\n    engine: postgres\n    connection:\n      url: ${DBEE_COPY_URL}\n';
 
 describe('the verdict matrix', () => {
   it('every covered cell gives its verdict (exit code, the broken thing named); the pending cells are listed', async () => {
+    // A cell names its run: the names of every phase are unique.
+    const names = [RUNS, EXPAND_RUNS, ROLLBACK_OBJECTS_RUNS, CLONE_RUNS, CLONE_CHECK_RUNS, PREVIEW_RUNS].flatMap(
+      Object.keys,
+    );
+    expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     const examples = exampleFiles();
     // What a release's files replace (the examples, lab's and pub's sources) is written back after its run.
-    const originals: Record<string, string> = { ...examples, 'lab/lab.sql': LAB_SQL, 'pub/notes.sql': PUB_SQL };
-    w = await workspaceWith('postgres', {
-      'dbee.yaml': workspaceYaml('postgres', {
-        top: 'shadow: server',
-        environment: 'verify:\n  rollback: true\n  sampleRows: 200',
-      }),
-      ...examples,
+    const projects = {
       'lab/db.yaml': dbYaml('lab'),
       'lab/lab.sql': LAB_SQL,
       'pub/db.yaml': 'version: 1\nname: pub\nengine: postgres\nschemas: [public]\n',
       'pub/notes.sql': PUB_SQL,
+    };
+    const originals: Record<string, string> = { ...examples, ...projects };
+    w = await workspaceWith('postgres', {
+      'dbee.yaml': workspaceYaml('postgres', {
+        top: 'shadow: server',
+        environment: 'verify:\n  rollback: true\n  sampleRows: 200',
+      })
+        .trimEnd()
+        .concat('\n', COPY_ENV),
+      ...originals,
     });
-    const ws = w;
+    copy = await scratchDatabase('dbee_copy');
+    const ws = { ...w, target: { ...w.target, vars: { ...w.target.vars, DBEE_COPY_URL: copy.url } } };
     const t0 = Date.now();
     for (const project of ['sales', 'lab', 'pub']) {
       const r = await run(ws.root, 'deploy', { project }, ws.target.vars);
@@ -76,28 +98,25 @@ describe('the verdict matrix', () => {
       'checks:\n  - name: kinds there\n    query: SELECT count(*) > 0 AS ok FROM lab.kinds\n    rows: [{ ok: true }]\n',
     );
     const before = await snapshot(ws.target);
+    const schemasBefore = (await snapshot(ws.target, { withLedger: false })).catalog;
     const setup = Date.now() - t0;
 
     // Each run once, its release taken out after; then every cell judged on its run's output.
-    const outputs = new Map<string, { code: number; out: string; ms: number }>();
-    for (const [name, spec] of Object.entries(RUNS) as [string, Run][]) {
-      const started = Date.now();
-      for (const [rel, text] of Object.entries(spec.files)) ws.write(rel, text);
-      try {
-        const r = await run(ws.root, spec.command, spec.options, ws.target.vars);
-        outputs.set(name, { code: r.code, out: r.stdout + r.stderr, ms: Date.now() - started });
-      } finally {
-        for (const rel of Object.keys(spec.files))
-          if (originals[rel] !== undefined) ws.write(rel, originals[rel]);
-          else if (existsSync(join(ws.root, rel))) rmSync(join(ws.root, rel));
-      }
-    }
-    const failures: string[] = [];
-    for (const cell of CELLS) failures.push(...judge(cell, outputs.get(cell.run)!));
-    const pending = pendingCells();
+    const outputs = new Map<string, Output>();
+    const only = process.env.VERDICTS_ONLY ? new RegExp(process.env.VERDICTS_ONLY) : null;
+    const failures = await runAll(ws, { ...RUNS, ...EXPAND_RUNS }, originals, outputs, only);
+    // Every run was a dry run or a package's plan: the target is as it was.
+    expect((await snapshot(ws.target)).hash).toBe(before.hash);
+    // Then the phases that change the target (and the copy), each checked whole after its runs.
+    failures.push(...(await rollbackPhase(ws, originals, outputs, only, schemasBefore)));
+    failures.push(...(await clonePhase(ws, copy, originals, outputs, only)));
+    failures.push(...(await runAll(ws, PREVIEW_RUNS, originals, outputs, only)));
+    const cells = [...CELLS, ...EXPAND_CELLS, ...ROLLBACK_OBJECTS_CELLS, ...CLONE_CELLS, ...PREVIEW_CELLS];
+    for (const cell of cells) if (!only || outputs.has(cell.run)) failures.push(...judge(cell, outputs.get(cell.run)));
+    const pending = pendingCells(cells);
     console.info(
       [
-        `verdict matrix: ${CELLS.length} cells held by ${outputs.size} runs (setup ${setup} ms, runs ${[...outputs.values()].reduce((n, o) => n + o.ms, 0)} ms), ${pending.length} cells pending of ${Object.keys(SHAPES).length} shapes × 12 capabilities × 2 releases:`,
+        `verdict matrix: ${cells.length} cells held by ${outputs.size} runs (setup ${setup} ms, runs ${[...outputs.values()].reduce((n, o) => n + o.ms, 0)} ms), ${pending.length} cells pending of ${Object.keys(SHAPES).length} shapes × 12 capabilities × 2 releases:`,
         // One line per capability and reason: the cells it leaves pending.
         ...[...groupBy(pending, (p) => `${p.capability}: ${p.pending}`)].map(
           ([why, cells]) =>
@@ -107,14 +126,98 @@ describe('the verdict matrix', () => {
     );
     expect(failures).toEqual([]);
     expect(pending.filter((p) => p.pending === 'no reason given')).toEqual([]);
-    // Every run was a dry run or a package's plan: the target is as it was.
-    expect((await snapshot(ws.target)).hash).toBe(before.hash);
+    // VERDICTS_ONLY=<regex> (a run's name) runs those runs alone, to work on a column: never a green.
+    expect(only, 'VERDICTS_ONLY is set: the cells of the other runs were not judged').toBeNull();
   });
 });
 
-/** What a cell's run got wrong (empty when the verdict is right). */
-function judge(cell: Cell, got: { code: number; out: string }): string[] {
+type Output = { code: number; out: string; ms: number };
+
+/**
+ * Each run of `runs` in order (those `only` matches, when given): its release written, its command run, its release
+ * taken out again (the files of `originals` written back). A setup run that fails is returned as a failure.
+ */
+async function runAll(
+  ws: TestWorkspace,
+  runs: Record<string, Run | PhaseRun>,
+  originals: Record<string, string>,
+  outputs: Map<string, Output>,
+  only: RegExp | null,
+): Promise<string[]> {
+  const failures: string[] = [];
+  // A phase's setup runs run when one of its other runs does.
+  const phase = !only || Object.entries(runs).some(([name, spec]) => !('setup' in spec) && only.test(name));
+  for (const [name, spec] of Object.entries(runs)) {
+    if (only && !(phase && 'setup' in spec) && !only.test(name)) continue;
+    const started = Date.now();
+    for (const [rel, text] of Object.entries(spec.files)) ws.write(rel, text);
+    try {
+      const r = await run(ws.root, spec.command, spec.options, ws.target.vars);
+      outputs.set(name, { code: r.code, out: r.stdout + r.stderr, ms: Date.now() - started });
+      if ('setup' in spec && r.code !== 0) failures.push(`${name}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    } finally {
+      for (const rel of Object.keys(spec.files))
+        if (originals[rel] !== undefined) ws.write(rel, originals[rel]);
+        else if (existsSync(join(ws.root, rel))) rmSync(join(ws.root, rel));
+    }
+  }
+  return failures;
+}
+
+/** `rollback --objects` (verdict-rollback-objects.ts): after its runs, the target's schemas are as they were before. */
+async function rollbackPhase(
+  ws: TestWorkspace,
+  originals: Record<string, string>,
+  outputs: Map<string, Output>,
+  only: RegExp | null,
+  schemasBefore: string[],
+): Promise<string[]> {
+  const failures = await runAll(ws, ROLLBACK_OBJECTS_RUNS, originals, outputs, only);
+  const after = (await snapshot(ws.target, { withLedger: false })).catalog;
+  return [...failures, ...differs('the target after the rollbacks', after, schemasBefore)];
+}
+
+/**
+ * `clone` (verdict-clone.ts): each project into the empty copy, whose schemas then equal the target's; the copy given
+ * a column more on every table by hand; each project cloned again as a dry run.
+ */
+async function clonePhase(
+  ws: TestWorkspace,
+  copy: { url: string; name: string },
+  originals: Record<string, string>,
+  outputs: Map<string, Output>,
+  only: RegExp | null,
+): Promise<string[]> {
+  const failures = await runAll(ws, CLONE_RUNS, originals, outputs, only);
+  if (Object.keys(CLONE_RUNS).some((name) => !outputs.has(name))) return failures; // VERDICTS_ONLY left them out
+  const connect = () =>
+    openPostgres({ kind: 'server', config: { connectionString: copy.url }, description: copy.name });
+  const target = (await snapshot(ws.target, { withLedger: false })).catalog;
+  const copied = (await snapshot({ ...ws.target, connect }, { withLedger: false })).catalog;
+  failures.push(...differs('the copy after the clones', copied, target));
+  const c = await connect();
+  try {
+    await c.execute(CLONE_DRIFT);
+  } finally {
+    await c.close();
+  }
+  return [...failures, ...(await runAll(ws, CLONE_CHECK_RUNS, originals, outputs, only))];
+}
+
+/** How a catalog differs from the one expected (the entries each has that the other lacks), as failures. */
+function differs(what: string, got: string[], expected: string[]): string[] {
+  if (process.env.VERDICTS_ONLY) return [];
+  const extra = got.filter((e) => !expected.includes(e));
+  const missing = expected.filter((e) => !got.includes(e));
+  return extra.length || missing.length
+    ? [`${what}: not the schemas expected:\n+ ${extra.join('\n+ ')}\n- ${missing.join('\n- ')}`]
+    : [];
+}
+
+/** What a cell's run got wrong (empty when the verdict is right); a cell whose run never ran is wrong. */
+function judge(cell: Cell, got: { code: number; out: string } | undefined): string[] {
   const where = `${cell.capability} × ${cell.shape} × ${cell.release} (${cell.run})`;
+  if (!got) return [`${where}: its run never ran`];
   const wrong: string[] = [];
   if (got.code !== cell.exit) wrong.push(`${where}: exit ${got.code}, expected ${cell.exit}`);
   const says = (p: string | RegExp) => (typeof p === 'string' ? got.out.includes(p) : p.test(got.out));

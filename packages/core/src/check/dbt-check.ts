@@ -156,17 +156,31 @@ export class RelationIndex {
   }
 }
 
-/** The candidates for the column level: nodes whose SQL or sources name a relation any step touches. */
+/**
+ * The candidates for the column level: nodes whose SQL or sources name a relation any step touches, by its object or
+ * by a statement that alters or drops a relation: the planner carries a table's ALTERs in the step of a view dropped
+ * and made again around them (`drop view:core.active_customers` with `ALTER TABLE core.products DROP COLUMN name`).
+ */
 export function touchedRelations(steps: readonly PlanStep[]): Map<string, PlanStep[]> {
   const touched = new Map<string, PlanStep[]>();
+  const add = (key: string, s: PlanStep) => {
+    const was = touched.get(key) ?? [];
+    if (!was.includes(s)) touched.set(key, [...was, s]);
+  };
   for (const s of steps) {
     const k = s.objectKey;
-    if (!RELATION_KINDS.has(k.kind)) continue;
-    const key = `${k.schema}.${k.name}`;
-    touched.set(key, [...(touched.get(key) ?? []), s]);
+    if (RELATION_KINDS.has(k.kind)) add(`${k.schema}.${k.name}`, s);
+    for (const m of s.statements.join('\n').matchAll(ALTERED)) add(`${identifier(m[1]!)}.${identifier(m[2]!)}`, s);
   }
   return touched;
 }
+
+/** `ALTER`/`DROP` of a table, view or materialized view, schema-qualified (as dbee renders them): its two names. */
+const ALTERED =
+  /\b(?:ALTER|DROP)\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW)\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*\.\s*("(?:[^"]|"")+"|[A-Za-z_][\w$]*)/gi;
+/** A name as the catalog holds it: a quoted one as written, an unquoted one in lower case. */
+const identifier = (part: string) =>
+  part.startsWith('"') ? part.slice(1, -1).replaceAll('""', '"') : part.toLowerCase();
 
 /**
  * The projects' relations a step acts on: its object's (or its object's table), and those its statements name, as a

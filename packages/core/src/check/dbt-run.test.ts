@@ -50,6 +50,21 @@ describe('mayRead: which nodes are worth parsing for a release', () => {
     expect(alters(sql)).toBe(false);
   });
 
+  it("a table altered inside another object's step (the view dropped and made again around it) is changed too", () => {
+    // Issue 89, found by the verdict matrix: `name` of core.products renamed while a view of core changes; the planner
+    // carries the table's ALTERs in the view's step, and a model reading core.products.name was never judged.
+    const carried = {
+      ...step(1, 'view:core.active_customers', 'drop'),
+      statements: [
+        'DROP VIEW core.active_customers;\nALTER TABLE core.products DROP COLUMN name;\nALTER TABLE "core"."Prices" ADD COLUMN x int;',
+      ],
+    };
+    const reads = mayRead(plan([carried]));
+    expect(reads('select sku, name from core.products')).toBe(true);
+    expect(reads('select x from core."Prices"')).toBe(true);
+    expect(reads('select id from core.customers')).toBe(false);
+  });
+
   it('a migration may change any relation: every node is parsed', () => {
     const migrates = mayRead(plan([step(1, 'table:shop.orders', 'alter'), step(2, 'migration:shop/V2', 'migrate')]));
     expect(migrates('select id from shop.customers')).toBe(true);

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type YAMLMap, YAMLSeq, type Document } from 'yaml';
 import { DbeeError } from '../errors';
 import type { SchemaModel } from '../schema/model';
 

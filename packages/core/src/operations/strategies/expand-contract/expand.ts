@@ -27,7 +27,14 @@ import { type Phases, releaseChecksum, strategyLockTimeout } from './settings';
 import { closePhase, openPhase, smokeFailed } from './phase-rows';
 import { type ExpandSteps, driveExpand, expandSteps } from './expand-steps';
 import { printExpandDryRun, verifyExpand } from './dry-run';
-import { type ExpandInputs, expandInputs, planRelease, refusePendingMigrations, rlsBypass } from './plan-release';
+import {
+  type ExpandInputs,
+  expandInputs,
+  planRelease,
+  refusePendingDependencies,
+  refusePendingMigrations,
+  rlsBypass,
+} from './plan-release';
 
 /** What the expand phase planned under the lock. */
 export interface ExpandRun extends PipelinePlan {
@@ -188,7 +195,9 @@ export async function planExpandPhase(
     run.planChecksum ??= releaseChecksum(flying.plan);
     return run;
   }
-  await refusePendingMigrations(openLedger(conn, engine.ledger), inputs.model, inputs.pkg);
+  const ledger = openLedger(conn, engine.ledger);
+  await refusePendingMigrations(ledger, inputs.model, inputs.pkg);
+  await refusePendingDependencies(ctx, ledger, engine, inputs);
   const plan = await planRelease(p, inputs, options);
   if (plan === null) return run;
   run.release = plan;

@@ -18,8 +18,8 @@ import { desiredModelFor } from '../../../diffing/desired';
 import type { OperationContext } from '../../../context/operation-context';
 import { refuse } from '../../../pipeline/gates';
 import type { PipelineInputs } from '../../../pipeline/pipeline';
-import { loadTarget, parseCacheOf, schemaOwners } from '../../../context/load';
-import { planFromSources } from '../../../planner/planner';
+import { deployedStates, loadTarget, parseCacheOf, schemaOwners } from '../../../context/load';
+import { planFromSources, planSources } from '../../../planner/planner';
 import type { SchemaScope } from '../../../schema/managed-scope';
 import type { Phases } from './settings';
 
@@ -197,6 +197,45 @@ export async function refusePendingMigrations(
         hint: 'deploy them with the direct strategy first (dbee deploy --strategy direct)',
       },
     );
+}
+
+/**
+ * The refusal of a release whose target's dependencies have changes their environment has not deployed: the strategy
+ * expands the target alone and never deploys a dependency, so `deploy sales --strategy expand-contract` after a change
+ * of core only said "sales: nothing to change" and exited 0, core's change left out (issue 89, found by the verdict
+ * matrix). A package carries its own release: its dependencies are the package's question.
+ */
+export async function refusePendingDependencies(
+  ctx: OperationContext,
+  ledger: Pick<Ledger, 'objects'>,
+  engine: Engine,
+  inputs: ExpandInputs,
+): Promise<void> {
+  const target = inputs.loaded.target.name;
+  const dependencies = inputs.own.map((m) => m.project.name).filter((n) => n !== target);
+  if (inputs.pkg || !dependencies.length) return;
+  const deployed = await deployedStates(ctx, ledger, inputs.environment, dependencies);
+  const planned = planSources({
+    engine,
+    models: inputs.own,
+    planned: dependencies,
+    deployed,
+    schemaOwners: schemaOwners(ctx, inputs.environment),
+  });
+  const pending = new Map<string, string[]>();
+  const add = (project: string, key: string) => pending.set(project, [...(pending.get(project) ?? []), key]);
+  for (const s of planned.plan.steps) add(s.project, s.key);
+  for (const [project, objects] of planned.needsDiff) for (const o of objects) add(project, o.object);
+  if (!pending.size) return;
+  const env = inputs.environment.name;
+  const first = [...pending.keys()][0]!;
+  throw new DbeeError(
+    `${target} depends on ${[...pending].map(([p, keys]) => `${p} (${keys.join(', ')})`).join(', ')}, whose sources differ from what ${env} has deployed: the expand-contract strategy deploys ${target} alone, never its dependencies`,
+    {
+      code: 'EXPAND_UNSUPPORTED',
+      hint: `deploy ${first} first (dbee deploy ${first} --env ${env}, with --strategy expand-contract for its table changes), then ${target}`,
+    },
+  );
 }
 
 /**
