@@ -26,6 +26,7 @@ import { graphProject, projectManagedScope } from '../planner/project-model';
 import { readRecordable, type RecordedFingerprint } from '../runner/recorded-fingerprint';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { DisableOptions, EnableOptions } from '../options';
+import { enabledConverged } from './enable-converged';
 
 export type { DisableOptions, EnableOptions };
 
@@ -124,7 +125,7 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
  * found under its original name. A command of the pipeline, as `disable` is.
  */
 export async function enable(ctx: OperationContext, options: EnableOptions): Promise<ExitCodeValue> {
-  return runRoutineCommand(ctx, options, 'enable', async ({ ledger, environment, history }) => {
+  return runRoutineCommand(ctx, options, 'enable', async ({ ledger, environment, history, conn }) => {
     const project = options.project;
     const pattern = requireObject(options.object);
     const matches = keyMatcher(pattern);
@@ -161,6 +162,12 @@ export async function enable(ctx: OperationContext, options: EnableOptions): Pro
       summary: {},
       done: (id) =>
         `${project}: enabled ${keyText} on ${environment.name} (deployment #${id} reverts #${active.deployment.id})`,
+      // The routine as its deployment made it: compared with the sources (a difference is exit 2).
+      verify: async () => {
+        const c = await enabledConverged(ctx, { project, environment, conn, ledger, key: keyText });
+        if (c.said) ctx.reporter.info(c.said);
+        if (c.error) throw c.error;
+      },
     };
   });
 }
