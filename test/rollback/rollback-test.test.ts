@@ -83,7 +83,7 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     const column = await tryIt();
     expect(column.code, column.stdout + column.stderr).toBe(1);
     expect(column.stderr).toContain(
-      'its rollback script shop/migrations/V2__extra.rollback.sql leaves its change on the copy:\n  table:shop.customers: drop-column extra',
+      'rollback test: the release: its rollback leaves a difference on the copy:\n    table:shop.customers: drop-column extra',
     );
     for (const f of ['V2__extra.sql', 'V2__extra.rollback.sql']) rmSync(join(w.root, 'shop/migrations', f));
 

@@ -96,9 +96,9 @@ export interface RollbackTestResult {
  * Prove a release's rollback before it is needed (docs/rollback-readiness.md): on a scratch copy of the target's
  * schemas (with a ledger of its own, and a sample of the target's rows of the tables the release touches), deploy the
  * plan by the runner the real run uses, then roll each project's deployment back by the code `dbee rollback` uses
- * (`rollbackLastDeployment`), newest project first, and compare the copy with its state before the release by the
- * engine's introspection (every object of the projects' schemas, grants and comments included) and on the sampled
- * rows. Each step whose undo leaves a difference, each step `dbee rollback` would refuse (no reverse, or data lost
+ * (`rollbackLastDeployment`), newest project first, and compare the copy with its state before the release: its
+ * objects by the convergence check a dry run and a deployment end with (diffing/converge.ts, over the whole of the
+ * projects' schemas, grants and comments included), and the sampled rows. Each step whose undo leaves a difference, each step `dbee rollback` would refuse (no reverse, or data lost
  * without a backup under the environment's settings) and a rollback slower than `withinMs` is a problem, unless the
  * step's source declares it irreversible (`-- dbee:irreversible <reason>`: then listed). The target is only read.
  */

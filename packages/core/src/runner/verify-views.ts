@@ -74,14 +74,17 @@ export async function closedModel(
   const scope = new Set(schemas);
   for (;;) {
     const live = await diff.introspect(conn, { schemas: [...scope], aggregates: true });
-    const missing = schemasUsed(live).filter((s) => !scope.has(s));
+    const missing = schemasUsed(live).filter((s) => !scope.has(s) && !diff.facts.systemSchemas?.test(s));
     if (missing.length === 0) return { live, schemas: [...scope] };
     for (const s of missing) scope.add(s);
   }
 }
 
-/** The schemas of everything a model's objects need (`dependsOn`, a column's type, a foreign key's table...). */
-function schemasUsed(model: SchemaModel): string[] {
+/**
+ * The schemas of everything a model's objects need (`dependsOn`, a column's type, a foreign key's table, a trigger's
+ * function: an expanded table's sync trigger calls one in the ledger's schema...).
+ */
+export function schemasUsed(model: SchemaModel): string[] {
   const keys: ObjectKey[] = [];
   for (const o of allObjects(model)) keys.push(...o.dependsOn);
   for (const t of model.tables) {

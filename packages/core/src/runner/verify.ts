@@ -18,7 +18,7 @@ import {
   closedModel,
   compileViewsOnCopy,
   dependentViewSchemas,
-  typeSchemas,
+  schemasUsed,
   type VerifiedViews,
   type VerifyBaseline,
 } from './verify-views';
@@ -218,10 +218,12 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   // With the aggregates, which the differ does not compare but the copy's views and routines call.
   if (!extra.length) {
     const live = await diff.introspect(input.conn, { schemas: input.schemas, aggregates: true });
-    // With the schemas of the types the columns use (an extension's, PostGIS in `postgis`), and what they need.
-    const types = typeSchemas(live).filter((s) => !input.schemas.includes(s));
-    if (!types.length) return { live, widened: [] };
-    return { live: (await closedModel(engine, input.conn, [...input.schemas, ...types])).live, widened: [] };
+    // With the schemas its objects need besides (the types of an extension in a schema of its own, PostGIS in
+    // `postgis`; the functions of an expanded table's sync triggers, in the ledger's schema), and what they need.
+    const system = diff.facts.systemSchemas;
+    const needed = schemasUsed(live).filter((s) => !input.schemas.includes(s) && !system?.test(s));
+    if (!needed.length) return { live, widened: [] };
+    return { live: (await closedModel(engine, input.conn, [...input.schemas, ...needed])).live, widened: [] };
   }
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
   return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };

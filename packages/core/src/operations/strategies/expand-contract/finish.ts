@@ -24,8 +24,7 @@ import { statementStepOf, statementsPlan } from '../../../runner/phase-run';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { verifyPlan } from '../../../runner/verify';
 import { loadTarget, schemaOwners } from '../../../context/load';
-import { convergedOnTarget, convergence, notConverged, type Convergence } from '../../../diffing/converge';
-import type { Connection } from '../../../engine/engine';
+import { convergedOnTarget, convergence } from '../../../diffing/converge';
 import { formatKey, parseKey } from '../../../model/object-key';
 import { planFromSources } from '../../../planner/planner';
 import { type Phases, names, releaseChecksum, strategyLockTimeout } from './settings';
@@ -102,7 +101,7 @@ export function finishCommand(
     verify: async (input, session, run) => {
       ctx.stdout.write(`-- ${kind} (each statement under lock_timeout ${run.phases.lockTimeoutMs} ms, retried):\n`);
       for (const s of run.statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
-      await verifyFinish(ctx, input, session, run, kind);
+      await verifyFinish(ctx, input, session, run);
     },
     settle: async () => ExitCode.ok,
     apply: (input, _session, run, report) => applyFinish(input, run, report, kind),
@@ -113,16 +112,12 @@ export function finishCommand(
 /**
  * The dry run of `complete` or `abort`, verified as a deployment's is: its statements applied to a scratch copy of the
  * target's schemas as they are now (expanded), every failing statement a refusal, a copy that cannot be made too.
- * `complete`'s copy then goes through the check its real run ends with (`completeConvergence`, on the copy): a
- * difference refuses it (exit 1), as a deployment's dry run. `abort`'s is not compared (no sources describe the state
- * before the release).
  */
 export async function verifyFinish(
   ctx: OperationContext,
   input: FinishInputs,
   session: DeploymentSession,
   run: FinishRun,
-  kind: 'complete' | 'abort',
 ): Promise<void> {
   const engine = input.session.engine;
   if (!input.verify) {
@@ -140,22 +135,14 @@ export async function verifyFinish(
     variables: new Map(),
     schemas: [...run.release.plan.schemas],
     shadow: ctx.workspace.config.shadow ?? 'embedded',
-    ...(kind === 'complete' ? { converge: (copy: Connection) => completeConvergence(input, run, copy) } : {}),
   });
   if (!verdict.verified) run.problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
-  const c = verdict.convergence;
-  if (c?.divergences.length) run.problems.push(notConverged(input.target, c.divergences, 'copy'));
-  else if (verdict.verified) ctx.reporter.info(`dry run: ${finishVerdict(verdict.ran, verdict.problems.length, c)}`);
+  else
+    ctx.reporter.info(
+      // Never "verified" (issue 88): the phase's outcome is not compared with the sources yet.
+      `dry run: ${verdict.problems.length ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources`,
+    );
   run.problems.push(...verdict.problems);
-}
-
-/** What a dry run of `complete` or `abort` says of its copy: "verified ... and converged" only when it was compared. */
-function finishVerdict(ran: number, failing: number, c: Convergence | null | undefined): string {
-  const applied = `${failing ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${ran} statement${ran === 1 ? '' : 's'}${failing ? `, ${failing} failing` : ', all applied'})`;
-  if (failing || !c) return `${applied}; not compared with the sources`;
-  if (!c.compared.length)
-    return `${applied}; not compared with the sources (${c.notCompared.map((n) => n.reason).join('; ') || 'nothing it touched is compared'})`;
-  return `verified: ${applied}, and converged: ${c.compared.length === 1 ? 'the table it touches equals' : `the ${c.compared.length} tables it touches equal`} the sources`;
 }
 
 /** Stage `plan` of `complete` or `abort`: the release in flight in a phase that allows it, and its statements. */
@@ -296,12 +283,7 @@ export async function applyFinish(
  * object states); a table whose source changed since is said not compared (the next deployment plans the rest).
  */
 async function completeConverged(input: FinishInputs, run: FinishRun) {
-  return convergedOnTarget(run.release.project, await completeConvergence(input, run, run.phases.conn));
-}
-
-/** `completeConverged`'s comparison, on `conn`: the target after the real run, the scratch copy after the dry run's. */
-async function completeConvergence(input: FinishInputs, run: FinishRun, conn: Connection): Promise<Convergence> {
-  const { ctx, engine, environment } = run.phases;
+  const { ctx, engine, environment, conn } = run.phases;
   const r = run.release;
   const keys = r.plan.tables
     .filter(
@@ -322,7 +304,7 @@ async function completeConvergence(input: FinishInputs, run: FinishRun, conn: Co
   const checksums = new Map(now.steps.map((s) => [s.key, s.checksum]));
   const moved = keys.filter((k) => checksums.get(k) !== r.plan.objectStates?.[k]);
   if (moved.length)
-    return {
+    return convergedOnTarget(r.project, {
       compared: [],
       divergences: [],
       notCompared: [
@@ -331,7 +313,7 @@ async function completeConvergence(input: FinishInputs, run: FinishRun, conn: Co
           reason: `the sources of ${moved.join(', ')} changed since release ${r.release} was expanded`,
         },
       ],
-    };
+    });
   const steps = keys.map((key) => ({
     project: r.project,
     key,
@@ -339,7 +321,10 @@ async function completeConvergence(input: FinishInputs, run: FinishRun, conn: Co
     action: 'alter' as const,
     statements: [],
   }));
-  return convergence(ctx, { engine, environment, models: input.models, conn, steps });
+  return convergedOnTarget(
+    r.project,
+    await convergence(ctx, { engine, environment, models: input.models, conn, steps }),
+  );
 }
 
 /** `complete`: the contract phase of the release in flight (from `expanded`, or resuming `contracting`). */
