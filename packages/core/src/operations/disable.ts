@@ -6,7 +6,7 @@ import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { liveProjectPlan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
-import { runCompensation, type CompensatingStep } from '../runner/undo';
+import { runCompensation, type CompensatingStep, type CompensationOptions } from '../runner/undo';
 import { compensationRunResult } from '../pipeline/compensation';
 import { lockOwner, type DeploymentSession } from '../runner/session';
 import type { DeployReport } from '../runner/deploy-report';
@@ -163,11 +163,7 @@ export async function enable(ctx: OperationContext, options: EnableOptions): Pro
       done: (id) =>
         `${project}: enabled ${keyText} on ${environment.name} (deployment #${id} reverts #${active.deployment.id})`,
       // The routine as its deployment made it: compared with the sources (a difference is exit 2).
-      verify: async () => {
-        const c = await enabledConverged(ctx, { project, environment, conn, ledger, key: keyText });
-        if (c.said) ctx.reporter.info(c.said);
-        if (c.error) throw c.error;
-      },
+      converge: () => enabledConverged(ctx, { project, environment, conn, ledger, key: keyText }),
     };
   });
 }
@@ -188,6 +184,8 @@ interface Change {
   done(deploymentId: number): string;
   /** Checked after the change committed; a failure is exit 2 (the ledger has the record). */
   verify?: () => Promise<void>;
+  /** The convergence check once the steps ran (`CompensationOptions.converge`). Absent: not compared. */
+  converge?: CompensationOptions['converge'];
 }
 
 /** What `disable` and `enable` read before the lock: the environment, the engine and the project's drift scope. */
@@ -326,6 +324,7 @@ async function applyChange(
     steps: change.steps,
     summary: change.summary,
     fingerprint,
+    ...(change.converge ? { converge: change.converge } : {}),
     deployment: {
       project,
       environment: environment.name,
@@ -339,7 +338,9 @@ async function applyChange(
     },
   });
   let error: DbeeError | undefined;
-  if (result.status === 'failed') {
+  if (result.status === 'failed' && result.error?.code === 'NOT_CONVERGED') {
+    error = result.error;
+  } else if (result.status === 'failed') {
     error = DbeeError.carrying(
       result.error?.code ?? 'STATEMENT_FAILED',
       result.error?.message ?? `${change.kind} failed`,

@@ -34,7 +34,16 @@ export interface Unit {
 export interface Prepared {
   units: Unit[];
   /** `--to-ref`: the diff's steps, the ledger state of the ref's sources, and the ref. */
-  toRef?: { steps: CompensatingStep[]; state: LedgerState; ref: string; commit: string };
+  toRef?: {
+    steps: CompensatingStep[];
+    state: LedgerState;
+    ref: string;
+    commit: string;
+    /** What the diff went to (the ref's desired model), read in `scope`: what the convergence check compares with. */
+    desired: SchemaModel;
+    scope: SchemaScope;
+    owners: boolean;
+  };
   problems: DbeeError[];
   /** What `--force` accepted, recorded in the ledger. */
   forced: string[];
