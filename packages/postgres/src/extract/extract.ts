@@ -104,12 +104,12 @@ export interface TunedSerial {
 
 /**
  * Serial columns as the sources write them (`id serial`): a column whose default is `nextval` of the sequence it
- * owns, named as `serial` names it (`<table>_<column>_seq`), of the column's type, loses the sequence and its
+ * owns, named as `serial` names it (`<table>_<column>_seq`), loses the sequence and its
  * default. Written as a sequence, a CREATE SEQUENCE ... OWNED BY and the table's DEFAULT nextval(...) would need each
  * other first, and a sequence file would be a new object to the ledger of a database the serial made it on (a
  * deployment refused it: "already exists ... the ledger does not know it"). Options other than a new serial's
- * (`CACHE 20`, `INCREMENT`, `CYCLE`...) are `tuned`: an `ALTER SEQUENCE` in the table's file. The sequence's comment,
- * grants and owner stay in the model: `extractModel` writes them in the table's file too.
+ * (`CACHE 20`, `INCREMENT`, `CYCLE`, another type...) are `tuned`: an `ALTER SEQUENCE` in the table's file. The
+ * sequence's comment, grants and owner stay in the model: `extractModel` writes them in the table's file too.
  */
 export function withSerials(model: SchemaModel): {
   model: SchemaModel;
@@ -131,9 +131,20 @@ export function withSerials(model: SchemaModel): {
           s.ownedBy.table.name === t.key.name,
       );
       const serial = SERIAL[c.type];
-      if (!seq || !serial || seq.dataType !== c.type || seq.key.name !== `${t.key.name}_${c.name}_seq`) return c;
-      const made = { ...seq, start: '1', increment: '1', min: '1', max: serial.max, cache: '1', cycle: false };
-      const options = ['start', 'increment', 'min', 'max', 'cache', 'cycle'] as const;
+      if (!seq || !serial || seq.key.name !== `${t.key.name}_${c.name}_seq`) return c;
+      // A serial's sequence is of its column's type; one whose column was retyped since (`integer` to `bigint`) keeps
+      // its own: written as an `AS integer` of the ALTER SEQUENCE.
+      const made = {
+        ...seq,
+        dataType: c.type,
+        start: '1',
+        increment: '1',
+        min: '1',
+        max: serial.max,
+        cache: '1',
+        cycle: false,
+      };
+      const options = ['dataType', 'start', 'increment', 'min', 'max', 'cache', 'cycle'] as const;
       if (options.some((o) => made[o] !== seq[o])) {
         const sql = renderChange({ kind: 'alter-sequence', from: made, to: seq }, { online: false }).statements;
         tuned.push({ table: t.key, statement: sql[0]! });

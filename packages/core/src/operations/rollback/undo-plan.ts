@@ -4,6 +4,7 @@
  * script, a DROP of what it created), and the problems that refuse it (no reverse, data lost, dependents).
  */
 import type { SchemaModel } from '../../schema/model';
+import type { SchemaScope } from '../../schema/managed-scope';
 import type { Connection, Engine } from '../../engine/engine';
 import { DbeeError } from '../../errors';
 import type { Ledger, DeploymentRow, LedgerState, LedgerStep } from '../../ledger/ledger';
