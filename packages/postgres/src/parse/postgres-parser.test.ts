@@ -468,7 +468,7 @@ describe('references', () => {
     expect(refs(seq!)).toEqual([{ kind: 'relation', schema: 's', name: 't', via: 'owned by' }]);
   });
 
-  it("names the sequences serial columns make, as PostgreSQL names them (cut to 63 bytes)", async () => {
+  it('names the sequences serial columns make, as PostgreSQL names them (cut to 63 bytes)', async () => {
     const long = 'a'.repeat(40);
     const [table, added] = await parse(
       `create table s.t (id serial, n bigserial, m pg_catalog.serial4, k int);\nalter table s.${long} add column ${'b'.repeat(30)} smallserial;`,
