@@ -138,6 +138,8 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     expect(on.stderr).toBe('');
     expect(on.code).toBe(0);
     expect(await w.target.query("SELECT shop.greet('x') AS g")).toEqual([{ g: 'hello x' }]);
+    // The routine put back is compared with its sources, as a deployment's objects are (issue 88).
+    expect(on.stdout).toContain('shop: converged: the object the deployment touched equals the sources');
   });
 
   it('names the candidates when a name is ambiguous or missing', async () => {

@@ -76,6 +76,17 @@ describe.each(ENGINES)('the rollback test of a dry run [%s]', (engine) => {
     expect(script.stderr).toContain('"name":"ANN"');
     for (const f of ['V2__shout.sql', 'V2__shout.rollback.sql']) rmSync(join(w.root, 'shop/migrations', f));
 
+    // One whose rollback script leaves the column it added: the objects are compared by the check a deployment ends
+    // with (diffing/converge.ts), over the copy's whole schemas, since a migration names no object.
+    w.write('shop/migrations/V2__extra.sql', 'ALTER TABLE shop.customers ADD COLUMN extra int;\n');
+    w.write('shop/migrations/V2__extra.rollback.sql', 'SELECT 1;\n');
+    const column = await tryIt();
+    expect(column.code, column.stdout + column.stderr).toBe(1);
+    expect(column.stderr).toContain(
+      'rollback test: the release: its rollback leaves a difference on the copy:\n    table:shop.customers: drop-column extra',
+    );
+    for (const f of ['V2__extra.sql', 'V2__extra.rollback.sql']) rmSync(join(w.root, 'shop/migrations', f));
+
     // A column dropped without a backup: named, until the release declares it irreversible on purpose.
     w.write('shop/customers.sql', TABLE.replace(', note text', ''));
     const drop = await tryIt();

@@ -43,6 +43,10 @@ describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('shop: back to the sources at HEAD~1');
+    // What its steps touched is compared with the sources at the ref, as a deployment's with its sources (issue 88).
+    expect(r.stdout).toMatch(
+      /shop: converged: the (\d+ objects|object) the deployment touched equals? the sources at HEAD~1/,
+    );
     expect(await catalog(w)).toEqual(v1);
     const row = await w.target.query<{
       kind: string;

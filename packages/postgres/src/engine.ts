@@ -20,7 +20,7 @@ import {
 } from './introspect';
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
-import { isPresentSchema, newDatabaseModel } from './shadow/new-database';
+import { databaseSettings, isPresentSchema, newDatabaseModel } from './shadow/new-database';
 import { sameDefinition } from './compare/same-definition';
 import {
   captureDefinition,
@@ -145,6 +145,7 @@ export function createPostgresEngine(): Engine {
       // A SQL function's body may read a view that the copy creates after it (the catalog records no such dependency).
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
       newDatabase: newDatabaseModel,
+      targetSettings: (target) => databaseSettings(target),
     },
     catalog: {
       renderDrop: dropStatement,

@@ -28,6 +28,11 @@ export interface ConvergeInput {
   steps: readonly TouchedStep[];
   /** What the state must equal, when it is not the sources (a clone: the source environment). Absent: the sources. */
   against?: ConvergeAgainst;
+  /**
+   * With `against`: the whole of `against.scope` is read and compared, not the names the steps touched (a rollback
+   * test: every object must be as before the release, and a migration's steps name none). Absent: narrowed.
+   */
+  whole?: boolean;
 }
 
 /** What the check reads of a step: its project, its object, and whether it creates it only when the name is free. */
@@ -63,6 +68,7 @@ export interface ConvergeAgainst {
  */
 export async function convergence(ctx: OperationContext, input: ConvergeInput): Promise<Convergence> {
   const { engine, steps } = input;
+  if (input.whole && input.against) return wholeConvergence(input, input.against);
   const out: Convergence = { compared: [], divergences: [], notCompared: [] };
   const projects = [...new Set(steps.map((s) => s.project))];
   for (const project of projects) {
@@ -176,6 +182,38 @@ async function againstOther(
   ]);
   const cut = { reached: narrowModel(reached, names), wanted: narrowModel(wanted, names) };
   return { ...(against.sides?.(cut.reached, cut.wanted) ?? cut), owners: against.owners };
+}
+
+/**
+ * `convergence` over the whole of `against.scope` (`ConvergeInput.whole`): the state reached read whole, compared
+ * with `against`'s model (of the first project the steps name: the same state for every project) by the same
+ * comparison, every object that differs a `Divergence`.
+ */
+async function wholeConvergence(input: ConvergeInput, against: ConvergeAgainst): Promise<Convergence> {
+  const { engine } = input;
+  const project = input.steps[0]?.project;
+  if (!engine.diff || project === undefined)
+    return {
+      compared: [],
+      divergences: [],
+      notCompared: project === undefined ? [] : [{ project, reason: `the ${engine.name} engine reads no model` }],
+    };
+  const [wanted, reached] = await Promise.all([
+    against.model(project),
+    engine.diff.introspect(input.conn, against.scope),
+  ]);
+  const sides = against.sides?.(reached, wanted) ?? { reached, wanted };
+  const changes = modelChanges(engine, sides.reached, sides.wanted, { owners: against.owners });
+  const byObject = new Map<string, string[]>();
+  for (const c of changes) {
+    const object = formatKey(changeObjectKey(c));
+    byObject.set(object, [...(byObject.get(object) ?? []), describe(c)]);
+  }
+  return {
+    compared: [...against.scope.schemas],
+    divergences: [...byObject].map(([object, what]) => ({ object, what })),
+    notCompared: [],
+  };
 }
 
 /** A step that creates its object only when the name is free (`CREATE TABLE IF NOT EXISTS …`). */

@@ -657,6 +657,12 @@ export interface DiffRole {
    */
   readonly copySettings?: { relax: string[]; restore: string[] };
   /**
+   * Statements that give the copy's session the settings the target database gives every session of its own, which
+   * what the copy compiles may read (PostgreSQL: the custom parameters of `ALTER DATABASE ... SET app.x = ...`, which
+   * a view over `current_setting('app.x')` needs, as `set_config` calls). Read on the target. Absent: none.
+   */
+  targetSettings?(target: Connection): Promise<string[]>;
+  /**
    * What a new database already holds of `live`'s schemas before any statement (PostgreSQL: `public`, with its
    * initdb owner, grants and comment), the `from` side when `live` is written from nothing (a dry run's copy of the
    * target): only what differs from it is created. Absent: a new database holds nothing.

@@ -48,6 +48,11 @@ export interface EngineFacts {
    */
   builtInRoles: RegExp;
   /**
+   * Schemas of the engine's own catalog, which every database has and no copy makes (PostgreSQL: `pg_catalog`,
+   * `information_schema`, `pg_toast`...). Absent: none.
+   */
+  systemSchemas?: RegExp;
+  /**
    * What changing a column's type from `from` to `to` (both as `typeAliases` spell them after `parseType`) does:
    * whether the table is rewritten, and why values may be lost or rejected (null when every value converts exactly).
    */

@@ -71,6 +71,12 @@ export interface ParsedStatement {
    */
   constraintIndexes?: string[];
   /**
+   * Names of the sequences the statement's serial columns make (PostgreSQL: `id serial` makes `<table>_id_seq`),
+   * which later statements may name (`ALTER SEQUENCE t_id_seq CACHE 20`, `COMMENT ON SEQUENCE`, a grant on it): they
+   * are the table's, not a sequence the sources never create. Absent: none.
+   */
+  serialSequences?: string[];
+  /**
    * The columns the statement gives its table or view, in order, as the parser reads them: CREATE TABLE's column
    * definitions, the columns ALTER TABLE adds, a view's output columns. For the editor (completion, navigation of
    * columns); the planner does not use them. Absent: none known.

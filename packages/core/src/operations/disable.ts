@@ -6,7 +6,7 @@ import { openLedger } from '../ledger/open-ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { liveProjectPlan, type PlanStep } from '../plan/plan';
 import { planChecksum } from '../plan/serialize';
-import { runCompensation, type CompensatingStep } from '../runner/undo';
+import { runCompensation, type CompensatingStep, type CompensationOptions } from '../runner/undo';
 import { compensationRunResult } from '../pipeline/compensation';
 import { lockOwner, type DeploymentSession } from '../runner/session';
 import type { DeployReport } from '../runner/deploy-report';
@@ -26,6 +26,7 @@ import { graphProject, projectManagedScope } from '../planner/project-model';
 import { readRecordable, type RecordedFingerprint } from '../runner/recorded-fingerprint';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { DisableOptions, EnableOptions } from '../options';
+import { enabledConverged } from './enable-converged';
 
 export type { DisableOptions, EnableOptions };
 
@@ -124,7 +125,7 @@ export async function disable(ctx: OperationContext, options: DisableOptions): P
  * found under its original name. A command of the pipeline, as `disable` is.
  */
 export async function enable(ctx: OperationContext, options: EnableOptions): Promise<ExitCodeValue> {
-  return runRoutineCommand(ctx, options, 'enable', async ({ ledger, environment, history }) => {
+  return runRoutineCommand(ctx, options, 'enable', async ({ ledger, environment, history, conn }) => {
     const project = options.project;
     const pattern = requireObject(options.object);
     const matches = keyMatcher(pattern);
@@ -161,6 +162,8 @@ export async function enable(ctx: OperationContext, options: EnableOptions): Pro
       summary: {},
       done: (id) =>
         `${project}: enabled ${keyText} on ${environment.name} (deployment #${id} reverts #${active.deployment.id})`,
+      // The routine as its deployment made it: compared with the sources (a difference is exit 2).
+      converge: () => enabledConverged(ctx, { project, environment, conn, ledger, key: keyText }),
     };
   });
 }
@@ -181,6 +184,8 @@ interface Change {
   done(deploymentId: number): string;
   /** Checked after the change committed; a failure is exit 2 (the ledger has the record). */
   verify?: () => Promise<void>;
+  /** The convergence check once the steps ran (`CompensationOptions.converge`). Absent: not compared. */
+  converge?: CompensationOptions['converge'];
 }
 
 /** What `disable` and `enable` read before the lock: the environment, the engine and the project's drift scope. */
@@ -319,6 +324,7 @@ async function applyChange(
     steps: change.steps,
     summary: change.summary,
     fingerprint,
+    ...(change.converge ? { converge: change.converge } : {}),
     deployment: {
       project,
       environment: environment.name,
@@ -332,7 +338,9 @@ async function applyChange(
     },
   });
   let error: DbeeError | undefined;
-  if (result.status === 'failed') {
+  if (result.status === 'failed' && result.error?.code === 'NOT_CONVERGED') {
+    error = result.error;
+  } else if (result.status === 'failed') {
     error = DbeeError.carrying(
       result.error?.code ?? 'STATEMENT_FAILED',
       result.error?.message ?? `${change.kind} failed`,

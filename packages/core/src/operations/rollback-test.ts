@@ -2,14 +2,14 @@ import { Writable } from 'node:stream';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { durationMs } from '../config/units';
 import type { OperationContext } from '../context/operation-context';
-import { planChanges } from '../planner/plan-changes';
+import { convergence } from '../diffing/converge';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
 import type { Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { LoadedPackage } from '../package/package';
 import { ROLLBACK_PROOF, writeRollbackProof } from '../package/rollback-proof';
-import type { ObjectKey } from '../model/object-key';
+import { parseKey, type ObjectKey } from '../model/object-key';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { ProjectModel } from '../planner/project-model';
 import { formatDuration, type Reporter } from '../runner/reporter';
@@ -96,9 +96,9 @@ export interface RollbackTestResult {
  * Prove a release's rollback before it is needed (docs/rollback-readiness.md): on a scratch copy of the target's
  * schemas (with a ledger of its own, and a sample of the target's rows of the tables the release touches), deploy the
  * plan by the runner the real run uses, then roll each project's deployment back by the code `dbee rollback` uses
- * (`rollbackLastDeployment`), newest project first, and compare the copy with its state before the release by the
- * engine's introspection (every object of the projects' schemas, grants and comments included) and on the sampled
- * rows. Each step whose undo leaves a difference, each step `dbee rollback` would refuse (no reverse, or data lost
+ * (`rollbackLastDeployment`), newest project first, and compare the copy with its state before the release: its
+ * objects by the convergence check a dry run and a deployment end with (diffing/converge.ts, over the whole of the
+ * projects' schemas, grants and comments included), and the sampled rows. Each step whose undo leaves a difference, each step `dbee rollback` would refuse (no reverse, or data lost
  * without a backup under the environment's settings) and a rollback slower than `withinMs` is a problem, unless the
  * step's source declares it irreversible (`-- dbee:irreversible <reason>`: then listed). The target is only read.
  */
@@ -167,7 +167,7 @@ export async function testRollback(ctx: OperationContext, input: RollbackTestInp
     const smokeAfter = await smokeOnCopy(ctx, input, copy);
     result.problems.push(...judgeSmoke(input, smokeBefore, smokeAfter, result, touchedTables(before, plan)));
     await undoOnCopy(ctx, input, copy, ledger, quiet, declared, result);
-    await leftOnCopy(engine, copy, { schemas, model: before, rows: rowsBefore }, plan, result);
+    await leftOnCopy(ctx, input, copy, { schemas, model: before, rows: rowsBefore }, result);
     judge(result, plan, input.withinMs, rollbackScripts(plan, models));
     notProven(result, plan, sample.beyond, input);
     result.proven = !result.problems.length;
@@ -192,14 +192,31 @@ function notApplied(run: Awaited<ReturnType<typeof runPlan>>): string | null {
  * statements that would restore them) and the rows of the tables the copy holds (`before.rows`).
  */
 async function leftOnCopy(
-  engine: Engine,
+  ctx: OperationContext,
+  input: RollbackTestInput,
   copy: Connection,
   before: { schemas: string[]; model: SchemaModel; rows: Map<string, string[]> },
-  plan: Plan,
   result: RollbackTestResult,
 ): Promise<void> {
-  const after = await engine.diff!.introspect(copy, { schemas: before.schemas });
-  for (const d of differences(engine, after, before.model)) stepOf(result, plan, d.key).differences.push(d.text);
+  const { engine, plan } = input;
+  // The check a dry run and a deployment end with (diffing/converge.ts), against the state before the release, over
+  // the whole of the copied schemas: a migration's rollback script names no object, and must put back all it changed.
+  const left = await convergence(ctx, {
+    engine,
+    environment: input.environment,
+    models: input.models,
+    conn: copy,
+    steps: plan.steps,
+    against: {
+      label: 'the state before the release',
+      scope: { schemas: before.schemas },
+      model: async () => before.model,
+      owners: false,
+    },
+    whole: true,
+  });
+  for (const d of left.divergences)
+    stepOf(result, plan, parseKey(d.object)).differences.push(`${d.object}: ${d.what.join(', ')}`);
   const rowsAfter = await readRows(engine, copy, [...before.rows.keys()], result.uncompared);
   for (const [table, rows] of before.rows) {
     const left = rowDifference(rows, rowsAfter.get(table) ?? []);
@@ -545,14 +562,6 @@ function rollbackScripts(plan: Plan, models: readonly ProjectModel[]): Map<numbe
     if (script) out.set(step.order, script);
   }
   return out;
-}
-
-/** The differences between the copy after the rollback and before the release: the statements that would restore it. */
-function differences(engine: Engine, after: SchemaModel, before: SchemaModel): { key: ObjectKey; text: string }[] {
-  return planChanges(engine, after, before, { project: 'rollback-test', online: false }).steps.map((s) => ({
-    key: s.objectKey,
-    text: `${s.action} ${s.key}: ${s.statements.map((x) => x.replace(/\s+/g, ' ').trim()).join('; ')}`,
-  }));
 }
 
 /** The release step a difference concerns: its object's (or its object's table's, or a migration naming the table). */

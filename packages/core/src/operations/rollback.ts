@@ -14,7 +14,13 @@ import { graphProject, projectManagedScope } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
 import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../runner/session';
-import { runCompensation, type CompensatingStep, type CompensationResult } from '../runner/undo';
+import {
+  runCompensation,
+  type CompensatingStep,
+  type CompensationOptions,
+  type CompensationResult,
+} from '../runner/undo';
+import { convergedOnTarget, convergence } from '../diffing/converge';
 import { readSelection, selectsKey, type Selection } from '../planner/selection';
 import {
   formatSmokeResult,
@@ -590,6 +596,7 @@ async function undoAll(
     steps: CompensatingStep[],
     finalState: LedgerState | null,
     extra: Record<string, unknown>,
+    converge?: CompensationOptions['converge'],
   ) => {
     const read = --left === 0 ? laterFingerprint(input, session, sideSession(ctx, session)) : null;
     let fingerprint: (() => Promise<RecordedFingerprint | null>) | undefined;
@@ -599,6 +606,7 @@ async function undoAll(
       steps,
       finalState,
       fingerprintLater: read ? () => void (fingerprint = read()) : undefined,
+      ...(converge ? { converge } : {}),
     });
     results.push({ reverts, steps, result, ...(fingerprint ? { fingerprint } : {}) });
     return result;
@@ -622,7 +630,9 @@ async function undoAll(
     reporter.info(
       `${target.name}: going back to ${t.ref} (${t.commit.slice(0, 12)}): ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`,
     );
-    const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } });
+    const r = await run(null, t.steps, t.state, { toRef: { ref: t.ref, commit: t.commit } }, () =>
+      refConverged(ctx, input, conn, t),
+    );
     if (r.status === 'succeeded')
       reporter.info(
         `${target.name}: back to the sources at ${t.ref} in ${formatDuration(r.durationMs)} (deployment #${r.deploymentId})`,
@@ -681,6 +691,28 @@ function rollbackFailed(input: RollbackInputs, planned: PlannedRollback, failed:
   });
 }
 
+/**
+ * `rollback --to-ref`'s convergence check (diffing/converge.ts): what its steps touched, read from the target by name,
+ * equals the sources at the ref (the desired model its diff went to), by the comparison `diff` makes.
+ */
+async function refConverged(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  conn: Connection,
+  t: NonNullable<Prepared['toRef']>,
+) {
+  const against = `the sources at ${t.ref}`;
+  const c = await convergence(ctx, {
+    engine: input.engine,
+    environment: input.environment,
+    models: [],
+    conn,
+    steps: t.steps.map((s) => s.plan),
+    against: { label: against, scope: t.scope, model: async () => t.desired, owners: t.owners },
+  });
+  return convergedOnTarget(input.target.name, c, against);
+}
+
 /** Recorded in the summary of a rollback that had to run one transaction per step. */
 const ONE_PER_STEP = 'the whole rollback needed more than one transaction could hold';
 
@@ -703,6 +735,7 @@ async function undoOne(
     steps: CompensatingStep[];
     finalState: LedgerState | null;
     fingerprintLater?: (deploymentId: number) => void;
+    converge?: CompensationOptions['converge'];
   },
 ): Promise<CompensationResult> {
   const { engine, environment, target, graph, manage } = input;
@@ -726,6 +759,7 @@ async function undoOne(
           ? readRecordable(engine.diff, conn, { schemas: graph.schemas, manage })
           : null,
       fingerprintLater: what.fingerprintLater,
+      ...(what.converge ? { converge: what.converge } : {}),
       deployment: {
         ...deployment,
         project: target.name,

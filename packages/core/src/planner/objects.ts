@@ -63,6 +63,8 @@ export function groupObjects(
   const statementReferences = new Map<ObjectStatement, Reference[]>();
   /** `schema.index` → the table whose constraint makes that index. */
   const constraintIndexes = new Map<string, SourceObject>();
+  /** `schema.sequence` → the table whose serial column makes that sequence. */
+  const serials = new Map<string, SourceObject>();
   for (const file of files) {
     let previous: SourceObject | undefined;
     for (const st of file.statements) {
@@ -113,6 +115,8 @@ export function groupObjects(
       object.deferrable.push(...(st.deferrable ?? []));
       if (object.key.kind === 'table')
         for (const name of st.constraintIndexes ?? []) constraintIndexes.set(`${object.key.schema}.${name}`, object);
+      if (object.key.kind === 'table')
+        for (const name of st.serialSequences ?? []) serials.set(`${object.key.schema}.${name}`, object);
       previous = object;
     }
   }
@@ -120,6 +124,7 @@ export function groupObjects(
   if (errors.length > 1)
     throw new DbeeAggregateError(`${errors.length} problems grouping the statements of project ${project}`, errors);
   mergeRelationAliases(byId);
+  mergeSerialSequences(byId, serials);
   moveOwnedByOutOfCycles(byId, statementReferences);
   // A statement on an index that names no table (PostgreSQL's ALTER INDEX, COMMENT ON INDEX) belongs to the index of
   // that name the project creates: it runs after it, with its references (ALTER INDEX ... ATTACH PARTITION).
@@ -227,6 +232,24 @@ function mergeRelationAliases(byId: Map<string, SourceObject>): void {
     owner.statements.push(...o.statements);
     owner.references.push(...o.references);
     owner.deferrable.push(...o.deferrable);
+    byId.delete(id);
+  }
+}
+
+/**
+ * Statements on a sequence the sources never create, which a serial column of a table they create makes (`ALTER
+ * SEQUENCE t_id_seq CACHE 20`, `COMMENT ON SEQUENCE`, `GRANT ... ON SEQUENCE`): the table's last statements, not a
+ * sequence of its own (which the ledger would record as new, and a database the serial made it on would refuse).
+ */
+function mergeSerialSequences(byId: Map<string, SourceObject>, serials: ReadonlyMap<string, SourceObject>): void {
+  if (!serials.size) return;
+  for (const [id, o] of byId) {
+    if (o.key.kind !== 'sequence' || o.statements.some(isCreate)) continue;
+    const table = serials.get(`${o.key.schema}.${o.key.name}`);
+    if (!table) continue;
+    table.statements.push(...o.statements);
+    table.references.push(...o.references);
+    table.deferrable.push(...o.deferrable);
     byId.delete(id);
   }
 }

@@ -223,7 +223,7 @@ class ParsePack {
 
   static open(cache: ParseCache, project: DbProject, variables: Record<string, string>): ParsePack {
     const name = sha(
-      `dbee-parse-v3\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`,
+      `dbee-parse-v4\0${cache.parser}\0${project.name}\0${project.relativeRoot}\0${canonicalJson(variables)}`,
     );
     return new ParsePack(KeptPack.open(join(cache.dir, `${name}.json`)), cache.parser);
   }

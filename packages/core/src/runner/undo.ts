@@ -256,6 +256,11 @@ export interface CompensationOptions {
    * with it, and creates them again (`recreateWithDependents`). Without it, only the view is dropped and created.
    */
   scope?: SchemaScope;
+  /**
+   * The convergence check once every step ran (diffing/converge.ts, as `RunOptions.converge`): an error fails the
+   * deployment (exit 2, its objects in `summary.notConverged`); `said` is told. Absent: not compared.
+   */
+  converge?: () => Promise<{ error: DbeeError | null; objects: string[]; said: string | null }>;
 }
 
 type TransactionScopeName = 'object' | 'project' | 'plan';
@@ -438,15 +443,20 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     reporter,
   );
   const applied = outcome.applied.length;
-  const failure = outcome.failures[0]
+  let failure: { error: DbeeError; statement: string | null } | null = outcome.failures[0]
     ? { error: outcome.failures[0].error, statement: outcome.failures[0].statement }
     : null;
+  const verdict = !failure && options.converge ? await options.converge() : null;
+  if (verdict?.said) reporter.info(verdict.said);
+  // Every step ran: the ledger's state is theirs, converged or not.
   if (!failure && options.finalState) {
     const state = options.finalState;
     await conn.transaction((c) => ledger.objects.replaceState(project, state, deploymentId, c));
   }
+  if (verdict?.error) failure = { error: verdict.error, statement: null };
   const summary: DeploymentSummary = { transaction: scope, ...options.summary };
   if (failure) summary.failedAt = new Date().toISOString();
+  if (verdict?.error) summary.notConverged = verdict.objects;
   if (!failure && options.fingerprintLater) options.fingerprintLater(deploymentId);
   else {
     try {

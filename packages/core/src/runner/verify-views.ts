@@ -74,14 +74,17 @@ export async function closedModel(
   const scope = new Set(schemas);
   for (;;) {
     const live = await diff.introspect(conn, { schemas: [...scope], aggregates: true });
-    const missing = schemasUsed(live).filter((s) => !scope.has(s));
+    const missing = schemasUsed(live).filter((s) => !scope.has(s) && !diff.facts.systemSchemas?.test(s));
     if (missing.length === 0) return { live, schemas: [...scope] };
     for (const s of missing) scope.add(s);
   }
 }
 
-/** The schemas of everything a model's objects need (`dependsOn`, a column's type, a foreign key's table...). */
-function schemasUsed(model: SchemaModel): string[] {
+/**
+ * The schemas of everything a model's objects need (`dependsOn`, a column's type, a foreign key's table, a trigger's
+ * function: an expanded table's sync trigger calls one in the ledger's schema...).
+ */
+export function schemasUsed(model: SchemaModel): string[] {
   const keys: ObjectKey[] = [];
   for (const o of allObjects(model)) keys.push(...o.dependsOn);
   for (const t of model.tables) {
@@ -89,9 +92,23 @@ function schemasUsed(model: SchemaModel): string[] {
     for (const c of t.constraints) keys.push(...c.dependsOn, ...(c.references ? [c.references.table] : []));
   }
   for (const t of model.triggers) keys.push(t.function);
-  return [...new Set(keys.filter((k) => k.kind !== 'extension' && k.kind !== 'schema').map((k) => k.schema))].filter(
-    Boolean,
-  );
+  const named = keys.filter((k) => k.kind !== 'extension' && k.kind !== 'schema').map((k) => k.schema);
+  return [...new Set([...named, ...typeSchemas(model)])].filter(Boolean);
+}
+
+/**
+ * The schemas that qualify the types of a model's columns (`postgis.geometry(Point,4326)`, `ext.citext[]`): a type
+ * of an extension installed in a schema of its own is no object of the model (an extension's members are left out),
+ * so no `dependsOn` names its schema, yet a copy without that schema and its extension cannot create the column.
+ */
+export function typeSchemas(model: SchemaModel): string[] {
+  const out = new Set<string>();
+  for (const t of model.tables)
+    for (const c of t.columns) {
+      const m = /^(?:"((?:[^"]|"")+)"|([^".\s(]+))\./.exec(c.type);
+      if (m) out.add(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!);
+    }
+  return [...out];
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   closedModel,
   compileViewsOnCopy,
   dependentViewSchemas,
+  schemasUsed,
   type VerifiedViews,
   type VerifyBaseline,
 } from './verify-views';
@@ -171,16 +172,19 @@ export async function openCopy(
   );
   const shadow = await diff.openShadow(input.shadow, input.environment, { workspaceRoot: input.workspaceRoot, roles });
   const conn = shadow.conn;
+  // The settings the target database gives its sessions (the real run's): what the copy compiles may read them.
+  const settings = input.conn && diff.targetSettings ? await diff.targetSettings(input.conn) : [];
   const copyStatements = copy.flatMap((s) => s.statements);
   // The copy is made in the dependency order the catalog records; what it does not record (a SQL function's body
   // reading a view) is not checked while copying (the target holds it already), and is checked again for the plan.
   const relax = diff.copySettings?.relax ?? [];
   const restore = diff.copySettings?.restore ?? [];
-  const built = await runStatements(conn, [...relax, 'BEGIN', ...copyStatements, 'COMMIT']);
+  const before = [...settings, ...relax];
+  const built = await runStatements(conn, [...before, 'BEGIN', ...copyStatements, 'COMMIT']);
   if (built.error) {
     await conn.execute('ROLLBACK').catch(() => {});
     inBackground(shadow.dispose());
-    const failed = copyStatements[built.completed - relax.length - 1] ?? '';
+    const failed = copyStatements[built.completed - before.length - 1] ?? '';
     const also = widened.length
       ? `, with the schemas of the views that stand on what the plan changes: ${widened.join(', ')}`
       : '';
@@ -212,8 +216,15 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   const extra = [...new Set([...baselineSchemas, ...stepSchemas])];
   const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
   // With the aggregates, which the differ does not compare but the copy's views and routines call.
-  if (!extra.length)
-    return { live: await diff.introspect(input.conn, { schemas: input.schemas, aggregates: true }), widened: [] };
+  if (!extra.length) {
+    const live = await diff.introspect(input.conn, { schemas: input.schemas, aggregates: true });
+    // With the schemas its objects need besides (the types of an extension in a schema of its own, PostGIS in
+    // `postgis`; the functions of an expanded table's sync triggers, in the ledger's schema), and what they need.
+    const system = diff.facts.systemSchemas;
+    const needed = schemasUsed(live).filter((s) => !input.schemas.includes(s) && !system?.test(s));
+    if (!needed.length) return { live, widened: [] };
+    return { live: (await closedModel(engine, input.conn, [...input.schemas, ...needed])).live, widened: [] };
+  }
   const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
   return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };
 }

@@ -1,5 +1,12 @@
 import { layoutFolder, layoutName as safe, type Connection, type ObjectKey } from '@dbee/core';
-import { changeObjectKey, diffModels, type SchemaModel, type SchemaScope } from '@dbee/core/schema';
+import {
+  changeObjectKey,
+  diffModels,
+  restrictModel,
+  type ManagedScope,
+  type SchemaModel,
+  type SchemaScope,
+} from '@dbee/core/schema';
 import type { ExtractedObject } from '@dbee/core';
 import { introspect } from '../introspect';
 import { newDatabaseModel } from '../shadow/new-database';
@@ -18,7 +25,7 @@ import { postgresFacts } from '../introspect/postgres-facts';
  */
 export async function extract(conn: Connection, scope: SchemaScope): Promise<ExtractedObject[]> {
   const model = await introspect(conn, scope);
-  const files = extractModel(model);
+  const files = extractModel(model, scope.manage);
   // Row-level security and policies the renderer did not write (introspectors that do not read them yet).
   await addRowSecurity(conn, scope, model, files);
   const written = new Set(model.extensions.map((e) => e.key.name));
@@ -88,13 +95,29 @@ const SERIAL: Record<string, { type: string; max: string }> = {
   smallint: { type: 'smallserial', max: '32767' },
 };
 
+/** A serial column's sequence whose options differ from those `serial` gives it: written as an `ALTER SEQUENCE`. */
+export interface TunedSerial {
+  table: ObjectKey;
+  /** `ALTER SEQUENCE s CACHE 20 ...`: the options that differ from a new serial's. */
+  statement: string;
+}
+
 /**
- * Serial columns as the sources write them (`id serial`): a column whose default is `nextval` of a sequence it owns,
- * with the sequence's default parameters, loses the sequence and its default. Written as a sequence, a CREATE
- * SEQUENCE ... OWNED BY and the table's DEFAULT nextval(...) would need each other first.
+ * Serial columns as the sources write them (`id serial`): a column whose default is `nextval` of the sequence it
+ * owns, named as `serial` names it (`<table>_<column>_seq`), loses the sequence and its
+ * default. Written as a sequence, a CREATE SEQUENCE ... OWNED BY and the table's DEFAULT nextval(...) would need each
+ * other first, and a sequence file would be a new object to the ledger of a database the serial made it on (a
+ * deployment refused it: "already exists ... the ledger does not know it"). Options other than a new serial's
+ * (`CACHE 20`, `INCREMENT`, `CYCLE`, another type...) are `tuned`: an `ALTER SEQUENCE` in the table's file. The
+ * sequence's comment, grants and owner stay in the model: `extractModel` writes them in the table's file too.
  */
-export function withSerials(model: SchemaModel): SchemaModel {
-  const absorbed = new Set<string>();
+export function withSerials(model: SchemaModel): {
+  model: SchemaModel;
+  tuned: TunedSerial[];
+  absorbed: Map<string, ObjectKey>;
+} {
+  const absorbed = new Map<string, ObjectKey>();
+  const tuned: TunedSerial[] = [];
   const tables = model.tables.map((t) => ({
     ...t,
     columns: t.columns.map((c) => {
@@ -108,20 +131,25 @@ export function withSerials(model: SchemaModel): SchemaModel {
           s.ownedBy.table.name === t.key.name,
       );
       const serial = SERIAL[c.type];
-      if (
-        !seq ||
-        !serial ||
-        seq.dataType !== c.type ||
-        seq.start !== '1' ||
-        seq.increment !== '1' ||
-        seq.min !== '1' ||
-        seq.max !== serial.max ||
-        seq.cache !== '1' ||
-        seq.cycle
-      )
-        return c;
-      if (seq.key.name !== `${t.key.name}_${c.name}_seq`) return c;
-      absorbed.add(`${seq.key.schema}.${seq.key.name}`);
+      if (!seq || !serial || seq.key.name !== `${t.key.name}_${c.name}_seq`) return c;
+      // A serial's sequence is of its column's type; one whose column was retyped since (`integer` to `bigint`) keeps
+      // its own: written as an `AS integer` of the ALTER SEQUENCE.
+      const made = {
+        ...seq,
+        dataType: c.type,
+        start: '1',
+        increment: '1',
+        min: '1',
+        max: serial.max,
+        cache: '1',
+        cycle: false,
+      };
+      const options = ['dataType', 'start', 'increment', 'min', 'max', 'cache', 'cycle'] as const;
+      if (options.some((o) => made[o] !== seq[o])) {
+        const sql = renderChange({ kind: 'alter-sequence', from: made, to: seq }, { online: false }).statements;
+        tuned.push({ table: t.key, statement: sql[0]! });
+      }
+      absorbed.set(`${seq.key.schema}.${seq.key.name}`, t.key);
       return {
         ...c,
         type: serial.type,
@@ -132,23 +160,29 @@ export function withSerials(model: SchemaModel): SchemaModel {
       };
     }),
   }));
-  if (!absorbed.size) return model;
+  if (!absorbed.size) return { model, tuned, absorbed };
   const gone = (k: ObjectKey) => k.kind === 'sequence' && absorbed.has(`${k.schema}.${k.name}`);
   return {
-    ...model,
-    tables: tables.map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => !gone(d)) })),
-    sequences: model.sequences.filter((s) => !gone(s.key)),
-    privileges: model.privileges.filter((p) => !gone(p.target)),
-    comments: model.comments.filter((c) => !gone(c.target)),
-    owners: model.owners.filter((o) => !gone(o.target)),
+    model: {
+      ...model,
+      tables: tables.map((t) => ({ ...t, dependsOn: t.dependsOn.filter((d) => !gone(d)) })),
+      sequences: model.sequences.filter((s) => !gone(s.key)),
+    },
+    tuned,
+    absorbed,
   };
 }
 
 /** `extract` on a model already read. */
-export function extractModel(live: SchemaModel): ExtractedObject[] {
-  const model = withSerials(live);
-  // `public` is in every new database: what differs from initdb's is written, never a CREATE SCHEMA that fails.
-  const changes = diffModels(newDatabaseModel(model), model, { sameDefinition, facts: postgresFacts });
+export function extractModel(live: SchemaModel, manage?: ManagedScope): ExtractedObject[] {
+  const { model, tuned, absorbed } = withSerials(live);
+  // `public` is in every new database: what differs from initdb's is written, never a CREATE SCHEMA that fails. Seen
+  // through the project's `manage:` as the live side is (a grant to PUBLIC the sources never name is not read there,
+  // and is no REVOKE to write).
+  const changes = diffModels(restrictModel(newDatabaseModel(model), manage), model, {
+    sameDefinition,
+    facts: postgresFacts,
+  });
   const relations = new Map<string, ObjectKey>();
   for (const o of [...model.tables, ...model.views]) relations.set(`${o.key.schema}.${o.key.name}`, o.key);
   const routineCount = new Map<string, number>();
@@ -160,6 +194,8 @@ export function extractModel(live: SchemaModel): ExtractedObject[] {
     // Indexes, triggers, policies and constraints live with their table; sequences owned by a column too.
     let home: ObjectKey = key.parent ? (relations.get(key.parent) ?? key) : key;
     if (change.kind === 'create-sequence' && change.sequence.ownedBy) home = change.sequence.ownedBy.table;
+    // A serial's sequence (its comment, grants, owner) is written with its table, as `serial` makes it there.
+    if (key.kind === 'sequence') home = absorbed.get(`${key.schema}.${key.name}`) ?? home;
     const path = fileOf(home, routineCount);
     const sql = renderChange(change, { online: false });
     let file = files.get(path);
@@ -168,6 +204,13 @@ export function extractModel(live: SchemaModel): ExtractedObject[] {
       files.set(path, file);
     }
     file.statements.push(...sql.statements);
+    // A serial's sequence options, right after the CREATE TABLE that makes it.
+    if (change.kind === 'create-table')
+      file.statements.push(
+        ...tuned
+          .filter((x) => x.table.schema === change.table.key.schema && x.table.name === change.table.key.name)
+          .map((x) => x.statement),
+      );
   }
   return [...files.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

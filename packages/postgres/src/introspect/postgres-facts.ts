@@ -115,6 +115,7 @@ export const postgresFacts: EngineFacts = {
   sequenceFunction: 'nextval',
   // Predefined roles are all named pg_*; the rest are words that stand for a role.
   builtInRoles: /^(public|current_user|session_user|current_role|pg_.*)$/i,
+  systemSchemas: /^(pg_.*|information_schema)$/,
   typeChange,
   // PostgreSQL 17 added MAINTAIN (VACUUM, ANALYZE, REINDEX...), part of GRANT ALL there; 14-16 refuse the word.
   privilegesSince: { MAINTAIN: 170000 },

@@ -468,6 +468,16 @@ describe('references', () => {
     expect(refs(seq!)).toEqual([{ kind: 'relation', schema: 's', name: 't', via: 'owned by' }]);
   });
 
+  it('names the sequences serial columns make, as PostgreSQL names them (cut to 63 bytes)', async () => {
+    const long = 'a'.repeat(40);
+    const [table, added] = await parse(
+      `create table s.t (id serial, n bigserial, m pg_catalog.serial4, k int);\nalter table s.${long} add column ${'b'.repeat(30)} smallserial;`,
+    );
+    expect(table!.serialSequences).toEqual(['t_id_seq', 't_n_seq', 't_m_seq']);
+    // makeObjectName: the longer of the two names is cut first until the whole fits 63 bytes.
+    expect(added!.serialSequences).toEqual([`${'a'.repeat(29)}_${'b'.repeat(29)}_seq`]);
+  });
+
   it('gives an index its table and the functions of its expressions', async () => {
     const s = await one('create index on s.t (s.norm(name)) where s.active(id)');
     expect(refs(s)).toEqual([

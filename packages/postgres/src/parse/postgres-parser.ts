@@ -80,6 +80,7 @@ export function parsePostgresSource(original: string, file: string, options: Par
     if (analysis.deferrable) statement.deferrable = analysis.deferrable;
     if (analysis.constraintIndexes) statement.constraintIndexes = analysis.constraintIndexes;
     if (analysis.columns) statement.columns = analysis.columns;
+    if (analysis.serialSequences) statement.serialSequences = analysis.serialSequences;
     const aliases = relationAliases(raw.stmt);
     if (aliases.length) statement.aliases = aliases;
     if (!analysis.key && isDumpSessionSetting(sql)) statement.restoreSetting = true;

@@ -51,6 +51,8 @@ export interface StatementAnalysis {
   constraintIndexes?: string[];
   /** See `ParsedStatement.columns`. */
   columns?: ColumnDefinition[];
+  /** See `ParsedStatement.serialSequences`. */
+  serialSequences?: string[];
 }
 
 type AnyNode = Record<string, any>;
@@ -79,6 +81,38 @@ const FUNCTION_OPTIONS: ReadonlySet<string> = new Set([
 /** DefElem names whose argument names a type. */
 const TYPE_OPTIONS: ReadonlySet<string> = new Set(['stype', 'mstype', 'subtype', 'basetype', 'element', 'like']);
 
+/** The `serial` shorthands: each makes a sequence its column owns. */
+const SERIAL_TYPES: ReadonlySet<string> = new Set([
+  'serial',
+  'serial2',
+  'serial4',
+  'serial8',
+  'smallserial',
+  'bigserial',
+]);
+
+/**
+ * The name PostgreSQL gives a serial column's sequence (`makeObjectName`): `<table>_<column>_seq`, the longer of the
+ * two names cut until it fits 63 bytes. (A name taken already gets a number, which the sources cannot know.)
+ */
+export function serialSequenceName(table: string, column: string): string {
+  let a = Buffer.byteLength(table);
+  let b = Buffer.byteLength(column);
+  while (a + b > 63 - '_seq'.length - 1) {
+    if (a > b) a--;
+    else b--;
+  }
+  const cut = (s: string, n: number) => {
+    let out = '';
+    for (const ch of s) {
+      if (Buffer.byteLength(out + ch) > n) break;
+      out += ch;
+    }
+    return out;
+  };
+  return `${cut(table, a)}_${cut(column, b)}_seq`;
+}
+
 /** Classify one statement and collect its references. */
 export function analyzeStatement(node: Node, ctx: StatementContext): StatementAnalysis {
   const [type, body] = unwrap(node);
@@ -99,6 +133,7 @@ class Analyzer {
   private sink: ReferenceSink;
   private deferrable?: DeferrableConstraint[];
   private readonly constraintIndexes: string[] = [];
+  private readonly serialSequences: string[] = [];
   private columns?: ColumnDefinition[];
 
   constructor(private readonly ctx: StatementContext) {
@@ -280,6 +315,7 @@ class Analyzer {
     };
     if (this.deferrable?.length) analysis.deferrable = this.deferrable;
     if (this.constraintIndexes.length) analysis.constraintIndexes = this.constraintIndexes;
+    if (this.serialSequences.length) analysis.serialSequences = this.serialSequences;
     if (this.columns?.length) analysis.columns = this.columns;
     return analysis;
   }
@@ -361,6 +397,10 @@ class Analyzer {
   /** A column the statement gives its table (CREATE TABLE, ALTER TABLE ... ADD COLUMN). */
   private addColumn(c: ColumnDef): void {
     (this.columns ??= []).push(columnOf(c, this.ctx.frame, this.keys.defaultSchema));
+    const type = (c.typeName?.names ?? []).map((x) => (x as AnyNode)['String']?.sval as string | undefined);
+    const serial = type.length === 1 || (type.length === 2 && type[0] === 'pg_catalog');
+    if (serial && SERIAL_TYPES.has(type[type.length - 1] ?? '') && this.key && c.colname)
+      this.serialSequences.push(serialSequenceName(this.key.name, c.colname));
   }
 
   private constraint(c: Constraint | undefined, fkTargets?: Map<Constraint, Reference>): void {

@@ -1,6 +1,7 @@
-import type { ObjectKey } from '@dbee/core';
+import type { Connection, ObjectKey } from '@dbee/core';
 import { emptyModel, type SchemaModel } from '@dbee/core/schema';
 import { POSTGRES_DEFAULT_PRIVILEGES } from '../introspect';
+import { literal } from '../render/quote';
 
 /** Schemas every new PostgreSQL database has before any statement (initdb makes them in template1). */
 export const PRESENT_SCHEMAS: ReadonlySet<string> = new Set(['public']);
@@ -38,4 +39,22 @@ export function newDatabaseModel(live: SchemaModel): SchemaModel {
     model.comments.push({ target, text: 'standard public schema' });
   }
   return model;
+}
+
+/**
+ * The custom parameters the target database sets for every session (`ALTER DATABASE d SET app.user_id = ''`), as
+ * `set_config` calls for the copy's session: a view or function reading `current_setting('app.user_id')` fails on a
+ * database that never set it ("unrecognized configuration parameter"). Only custom (dotted) names: a server
+ * setting exists everywhere, and the copy keeps dbee's own.
+ */
+export async function databaseSettings(target: Connection): Promise<string[]> {
+  const r = await target.query<{ name: string; value: string }>(
+    `select split_part(c, '=', 1) as name, substr(c, strpos(c, '=') + 1) as value
+     from pg_db_role_setting s cross join unnest(s.setconfig) c
+     where s.setrole = 0 and s.setdatabase = (select oid from pg_database where datname = current_database())
+     order by 1`,
+  );
+  return r.rows
+    .filter((x) => x.name.includes('.'))
+    .map((x) => `SELECT pg_catalog.set_config(${literal(x.name)}, ${literal(x.value)}, false)`);
 }

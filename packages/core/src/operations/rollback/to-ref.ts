@@ -164,7 +164,9 @@ export async function prepareToRef(
     JSON.stringify(sortKeys(now.objects)) === JSON.stringify(sortKeys(state.objects)) &&
     Object.keys(now.migrations).length === Object.keys(migrations).length;
   if (!steps.length && sameState) return { units: [], problems, forced };
-  return { units: [], toRef: { steps, state, ref: ref.ref, commit: ref.commit }, problems, forced };
+  const desired = { scope: { schemas: [...scope, ...others], manage: ref.model.graph.manage }, desired: to };
+  const owners = ref.model.graph.manage?.owners ?? false;
+  return { units: [], toRef: { steps, state, ref: ref.ref, commit: ref.commit, ...desired, owners }, problems, forced };
 }
 
 function sortKeys(o: Record<string, string>): [string, string][] {

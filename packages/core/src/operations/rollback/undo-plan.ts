@@ -4,6 +4,7 @@
  * script, a DROP of what it created), and the problems that refuse it (no reverse, data lost, dependents).
  */
 import type { SchemaModel } from '../../schema/model';
+import type { SchemaScope } from '../../schema/managed-scope';
 import type { Connection, Engine } from '../../engine/engine';
 import { DbeeError } from '../../errors';
 import type { Ledger, DeploymentRow, LedgerState, LedgerStep } from '../../ledger/ledger';
@@ -34,7 +35,16 @@ export interface Unit {
 export interface Prepared {
   units: Unit[];
   /** `--to-ref`: the diff's steps, the ledger state of the ref's sources, and the ref. */
-  toRef?: { steps: CompensatingStep[]; state: LedgerState; ref: string; commit: string };
+  toRef?: {
+    steps: CompensatingStep[];
+    state: LedgerState;
+    ref: string;
+    commit: string;
+    /** What the diff went to (the ref's desired model), read in `scope`: what the convergence check compares with. */
+    desired: SchemaModel;
+    scope: SchemaScope;
+    owners: boolean;
+  };
   problems: DbeeError[];
   /** What `--force` accepted, recorded in the ledger. */
   forced: string[];
