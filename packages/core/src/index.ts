@@ -178,6 +178,8 @@ export type { ReleaseStore } from './ledger/release-store';
 export type { StepStore } from './ledger/step-store';
 export type { DeploymentInfo, DeploymentRow, StepRecord, StepStatus } from './ledger/ledger';
 export { runPlan } from './runner/runner';
+export { STEP_STAGES, sendStep } from './runner/step-stages';
+export type { StepStage, StepTransport } from './runner/step-stages';
 export type { RunOptions, RunResult, ProjectRunResult } from './runner/runner';
 export type { Reporter } from './runner/reporter';
 export { streamReporter } from './runner/reporter';

@@ -20,6 +20,7 @@ import { sendStatements } from './batch';
 import { capturesDefinition, Deployment, replacesOnlyItself, type PreparedStep } from './deployment';
 import type { Reporter } from './reporter';
 import type { StepConflict } from './step-conflict';
+import { sendStep } from './step-stages';
 import { undoApplied } from './undo';
 import type { AppliedStep } from './undo-steps';
 
@@ -483,7 +484,8 @@ function stepEffect(ctx: RunContext): StepEffect<PlanStep> {
 
 /**
  * Send one step statement by statement (no request takes it): the same prepared step as in a request, its rows after
- * its statements, each of a batched migration in keyset batches: the step's one statement loop, its one ledger row.
+ * its statements, each of a batched migration in keyset batches: the step's one statement loop, its one ledger row. The
+ * stages go in the order every transport follows (`sendStep`, step-stages.ts): the BTEQ export renders the same ones.
  */
 async function runStep(
   ctx: RunContext,
@@ -491,22 +493,50 @@ async function runStep(
   step: PlanStep,
   onStatement: (sql: string) => void,
 ): Promise<void> {
-  const path = searchPathChange(ctx, step.project);
-  if (path) {
-    await c.execute(path);
-    ctx.currentPath = path;
-  }
-  ctx.progress = null;
   const deployment = stateOf(ctx, step).deployment!;
   const t0 = Date.now();
-  const p = await deployment.prepare(step, c);
-  ctx.prepared.set(step, p);
-  const running: StepProgress = (ctx.progress = { index: -1, prepared: p });
-  // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
-  // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
-  if (p.journaled) await deployment.started(p, new Date(t0), c);
-  // The one statement loop: a statement goes as it is, an UPDATE of a batched migration in keyset batches of one
-  // transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
+  let p: PreparedStep | null = null;
+  let running: StepProgress | null = null;
+  await sendStep({
+    path: async () => {
+      const path = searchPathChange(ctx, step.project);
+      if (!path) return;
+      await c.execute(path);
+      ctx.currentPath = path;
+    },
+    prepare: async () => {
+      ctx.progress = null;
+      p = await deployment.prepare(step, c);
+      ctx.prepared.set(step, p);
+      running = ctx.progress = { index: -1, prepared: p };
+    },
+    // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
+    // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
+    started: async () => {
+      if (p!.journaled) await deployment.started(p!, new Date(t0), c);
+    },
+    statements: () => runStatements(ctx, c, step, running!, onStatement),
+    applied: async () => {
+      await deployment.writeApplied(p!, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
+      // In its transaction, the step commits only while the lock is held.
+      if (ctx.guard && step.transactional && ctx.engine.capabilities.transactionalDdl)
+        await c.query(`SELECT ${ctx.guard}`);
+    },
+  });
+}
+
+/**
+ * The one statement loop: a statement goes as it is, an UPDATE of a batched migration in keyset batches of one
+ * transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
+ */
+async function runStatements(
+  ctx: RunContext,
+  c: Connection,
+  step: PlanStep,
+  running: StepProgress,
+  onStatement: (sql: string) => void,
+): Promise<void> {
+  const p = running.prepared;
   const batched = step.batched
     ? {
         role: requireRole(ctx.engine, 'backfill', 'run a batched migration'),
@@ -529,9 +559,6 @@ async function runStep(
   });
   // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
   running.index = p.statements.length;
-  await deployment.writeApplied(p, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
-  // In its transaction, the step commits only while the lock is held.
-  if (ctx.guard && step.transactional && ctx.engine.capabilities.transactionalDdl) await c.query(`SELECT ${ctx.guard}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   DbeeError,
   type Ledger,
   openLedger,
+  sendStep,
   migrationVersionOf,
   type Connection,
   type LedgerDialect,
@@ -1399,41 +1400,55 @@ function prepared(d: DeployScript, step: PlanStep, idx: number): ScriptStep {
 }
 
 /**
- * One step, in the order BTEQ runs it: the lock's heartbeat, the default database, the checks that skip a step the
- * ledger already has or resume one this release started, the conflict check, the `started` row, the requests, and the
- * step's rows with its last request (`stepRows`).
+ * One step: the lock's heartbeat (BTEQ's own control flow, as the runner proves its lock before a step), then the
+ * step's stages in the runner's order (`sendStep`, core's runner/step-stages.ts), rendered as lines of the script: the
+ * default database; the run-time checks that skip a step the ledger already has, resume one this release started, or
+ * meet an object the ledger does not know; the `started` row; the requests; the step's rows with its last request
+ * (`stepRows`).
  */
 async function deployStep(d: DeployScript, s: ScriptStep, idx: number): Promise<void> {
   const { c, plan, lines } = d;
   const { step, n, statements } = s;
   if (d.lockedFrom >= 0) lines.push(...heartbeat(c, d.token));
   lines.push('', remark(`step ${n}/${plan.steps.length}: ${step.action} ${c.expand(step.key)}`));
-  // Each project's unqualified names resolve in the first database of its search path, as with the runner: the
-  // default database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an
-  // earlier step jumps over it).
-  const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
-  const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
-  if (database && database !== d.current) {
-    lines.push(`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
-    d.current = database;
-  }
-  if (c.ledger) {
-    lines.push(...alreadyDone(c, s));
-    if (s.marked) lines.push(...interrupted(c, step, n, statements, d.failures));
-    // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
-    // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
-    // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
-    lines.push(...namespaceConflict(c, s));
-    if (s.conflictable) lines.push(...(await objectConflict(d, s)));
-  }
-  if (!statements.length) lines.push(remark('nothing to run'));
-  if (s.marked) {
-    // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
-    await startedRow(c, step, statements, s.checksum);
-    lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
-  }
-  lines.push(...stepRequests(c, s, ''));
-  if (c.ledger) await stepRows(d, s);
+  await sendStep({
+    path: async () => void lines.push(...defaultDatabase(d, step, idx)),
+    prepare: async () => {
+      if (!c.ledger) return;
+      lines.push(...alreadyDone(c, s));
+      if (s.marked) lines.push(...interrupted(c, step, n, statements, d.failures));
+      // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
+      // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
+      // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
+      lines.push(...namespaceConflict(c, s));
+      if (s.conflictable) lines.push(...(await objectConflict(d, s)));
+    },
+    started: async () => {
+      if (!statements.length) lines.push(remark('nothing to run'));
+      if (!s.marked) return;
+      // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
+      await startedRow(c, step, statements, s.checksum);
+      lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
+    },
+    statements: async () => void lines.push(...stepRequests(c, s, '')),
+    applied: async () => {
+      if (c.ledger) await stepRows(d, s);
+    },
+  });
+}
+
+/**
+ * Each project's unqualified names resolve in the first database of its search path, as with the runner: the default
+ * database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an earlier
+ * step jumps over it).
+ */
+function defaultDatabase(d: DeployScript, step: PlanStep, idx: number): string[] {
+  const { c, plan } = d;
+  const first = (project: string) => plan.searchPaths?.[project]?.[0];
+  const database = first(step.project) ?? (idx === 0 ? first(plan.projects[0] ?? '') : undefined);
+  if (!database || database === d.current) return [];
+  d.current = database;
+  return [`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8'];
 }
 
 /** Rerun-safe: the ledger already has this step's result (`SKIP_n`). */
