@@ -105,6 +105,7 @@ export type { LockTimeouts } from './engine/lock-timeouts';
 export type {
   BlueGreenRole,
   BlueGreenSide,
+  EngineRouter,
   IdentityInput,
   PublishedTable,
   ReplicaIdentity,
@@ -112,6 +113,7 @@ export type {
   SequenceValue,
   SubscriptionHealth,
 } from './engine/blue-green-role';
+export { engineRouter } from './engine/blue-green-role';
 export type { HistoryTable, ImportRole, RenderedToolChange, ToolChange } from './engine/import-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
