@@ -2307,6 +2307,48 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
   lines.push('', remark(`step ${n}/${total}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`));
   const dropsTable = step.objectKey.kind === 'table' && reverse.some((x) => /^\s*DROP\s+TABLE\b/i.test(x));
   if (r.lockedFrom >= 0) lines.push(...heartbeat(c, r.token));
+  // The ledger rows that close a backup go with the step's undo rows (UNDONE_n), in one transaction.
+  let pending: { sql: string; params: unknown[] }[] = [];
+  // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
+  const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
+  const nothing = async () => {};
+  // The stages in the runner's order (`sendStep`), as `dbee rollback` sends an undo: no `started` row.
+  await sendStep({
+    path: nothing,
+    prepare: async () => {
+      pending = await undoChecks(r, step, n, dropsTable);
+    },
+    started: nothing,
+    statements: async () => {
+      lines.push(...reverseRequests(c, n, bundled ? reverse.slice(0, -1) : reverse));
+      if (!c.ledger || !RENAMED_BACK.has(step.objectKey.kind)) return;
+      lines.push(...objectBack(r, step, n));
+      await c.ledger.backups.backupGone(
+        r.deployed,
+        `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
+        c.recorder,
+      );
+      pending = c.recorder.requests.splice(0);
+    },
+    applied: async () => {
+      if (c.ledger) await undoRows(r, step, n, reverse, bundled, pending);
+    },
+  });
+}
+
+/**
+ * Before an undo's requests, at run time: a table the deploy script was building aside, dropped; whether the step was
+ * applied; a table put back from its backup (the rows that close the backup are returned, for the step's undo rows);
+ * a changed object's captured text put back.
+ */
+async function undoChecks(
+  r: UndoScript,
+  step: PlanStep,
+  n: number,
+  dropsTable: boolean,
+): Promise<{ sql: string; params: unknown[] }[]> {
+  const { c, lines } = r;
+  let pending: { sql: string; params: unknown[] }[] = [];
   if (dropsTable && c.ledger) {
     // A table the deploy script was building aside when it stopped (`buildAside`): this release's own, dropped.
     const { db, name } = qualified(c, step);
@@ -2320,8 +2362,6 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
     );
   }
   if (c.ledger) lines.push(...wasApplied(c, step, n, r.deployed, dropsTable));
-  // The ledger rows that close a backup go with the step's undo rows (UNDONE_n), in one transaction.
-  let pending: { sql: string; params: unknown[] }[] = [];
   if (dropsTable && c.ledger) {
     lines.push(...tableBack(r, step, n));
     await c.ledger.backups.backupGone(
@@ -2333,19 +2373,7 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
     lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`, ...emptyTableDropped(r, step, n));
   }
   if (c.ledger) lines.push(...restoreChanged(c, step, n, r.deployed));
-  // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
-  const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
-  lines.push(...reverseRequests(c, n, bundled ? reverse.slice(0, -1) : reverse));
-  if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
-    lines.push(...objectBack(r, step, n));
-    await c.ledger.backups.backupGone(
-      r.deployed,
-      `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
-      c.recorder,
-    );
-    pending = c.recorder.requests.splice(0);
-  }
-  if (c.ledger) await undoRows(r, step, n, reverse, bundled, pending);
+  return pending;
 }
 
 /**
