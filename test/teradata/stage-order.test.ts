@@ -80,8 +80,10 @@ interface Event {
   sql?: string;
 }
 
-/** The requests as events: a transaction that writes a step's row is that row's stage whole (BTEQ sends a step's last
- * DDL in its applied rows' transaction); the deployment's own ledger requests (its row, the lock) are none. */
+/**
+ * The requests as events: a transaction that writes a step's row is that row's stage whole (BTEQ sends a step's last
+ * DDL in its applied rows' transaction); the deployment's own ledger requests (its row, the lock) are none.
+ */
 function eventsOf(log: readonly Request[], autocommit: boolean): Event[] {
   const events: Event[] = [];
   for (const unit of transactions(log, autocommit)) {
@@ -115,7 +117,8 @@ function stagesOf(log: readonly Request[], autocommit: boolean): Map<number, Sta
     if (e.row) return i;
     if (e.sql) {
       const sql = e.sql.toUpperCase();
-      const named = rows.filter((j) => new RegExp(`\\b${events[j]!.row!.name}\\b`).test(sql));
+      const word = (name: string) => new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+      const named = rows.filter((j) => word(events[j]!.row!.name).test(sql));
       if (named.length) return named.reduce((a, b) => (Math.abs(b - i) <= Math.abs(a - i) ? b : a));
       return next(i) ?? rows.filter((j) => j < i).at(-1);
     }

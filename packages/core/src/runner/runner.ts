@@ -657,34 +657,45 @@ async function requestStatements(
   step: PlanStep,
 ): Promise<string[]> {
   const { conn, ledger, engine } = ctx;
-  // The object's definition before the step (its reverse when the plan has none) is read after what came before,
-  // under the project's search path (names print as its statements see them): a new path is set first then.
-  let path = searchPathChange(ctx, step.project);
-  if (path) ctx.currentPath = path;
-  if (path && capturesDefinition(step, engine)) {
-    await conn.execute(path);
-    path = null;
-  }
   const deployment = stateOf(ctx, step).deployment!;
-  const p = await deployment.prepare(step, conn);
-  ctx.prepared.set(step, p);
-  // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL writer, so
-  // its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
-  const asyncCommit = inline.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
-  const marks = ctx.firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
-  ctx.firstOfTransaction = false;
-  // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
-  // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
-  // unless the step's own statements may drop such statements.
-  const rows = deployment.rows(p, null, ctx.guard);
-  const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
-  if (drops) ledger.batch.forgetNamed(conn);
-  return [
-    ...(path ? [path] : []),
-    `SELECT ${marks.join(', ')}`,
-    ...p.statements,
-    ...(drops ? ledger.batch.inlineAll(rows) : await ledger.batch.inlineNamed(rows, conn)),
-  ];
+  const request: string[] = [];
+  let p: PreparedStep | null = null;
+  // The step's stages in the one order (`sendStep`), written into the request rather than sent one by one.
+  await sendStep({
+    // The object's definition before the step (its reverse when the plan has none) is read after what came before,
+    // under the project's search path (names print as its statements see them): a new path is set first then.
+    path: async () => {
+      const path = searchPathChange(ctx, step.project);
+      if (!path) return;
+      ctx.currentPath = path;
+      if (capturesDefinition(step, engine)) await conn.execute(path);
+      else request.push(path);
+    },
+    prepare: async () => {
+      p = await deployment.prepare(step, conn);
+      ctx.prepared.set(step, p);
+    },
+    // A step in a request runs in its transaction: nothing commits apart, no `started` row.
+    started: async () => {},
+    statements: async () => {
+      // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
+      // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
+      const asyncCommit = inline.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
+      const marks = ctx.firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
+      ctx.firstOfTransaction = false;
+      request.push(`SELECT ${marks.join(', ')}`, ...p!.statements);
+    },
+    // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
+    // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
+    // unless the step's own statements may drop such statements.
+    applied: async () => {
+      const rows = deployment.rows(p!, null, ctx.guard);
+      const drops = p!.statements.some((sql) => DROPS_NAMED.test(sql));
+      if (drops) ledger.batch.forgetNamed(conn);
+      request.push(...(drops ? ledger.batch.inlineAll(rows) : await ledger.batch.inlineNamed(rows, conn)));
+    },
+  });
+  return request;
 }
 
 /** How `executePlan` groups, admits, holds back and stops this run's steps. */
