@@ -105,6 +105,7 @@ export type { LockTimeouts } from './engine/lock-timeouts';
 export type {
   BlueGreenRole,
   BlueGreenSide,
+  EngineRouter,
   IdentityInput,
   PublishedTable,
   ReplicaIdentity,
@@ -112,6 +113,7 @@ export type {
   SequenceValue,
   SubscriptionHealth,
 } from './engine/blue-green-role';
+export { engineRouter } from './engine/blue-green-role';
 export type { HistoryTable, ImportRole, RenderedToolChange, ToolChange } from './engine/import-role';
 export { managedScope, restrictModel } from './schema/managed-scope';
 export type { ManagedScope, SchemaScope } from './schema/managed-scope';
@@ -178,6 +180,8 @@ export type { ReleaseStore } from './ledger/release-store';
 export type { StepStore } from './ledger/step-store';
 export type { DeploymentInfo, DeploymentRow, StepRecord, StepStatus } from './ledger/ledger';
 export { runPlan } from './runner/runner';
+export { STEP_STAGES, sendStep } from './runner/step-stages';
+export type { StepStage, StepTransport } from './runner/step-stages';
 export type { RunOptions, RunResult, ProjectRunResult } from './runner/runner';
 export type { Reporter } from './runner/reporter';
 export { streamReporter } from './runner/reporter';

@@ -1,4 +1,5 @@
-import { DbeeError } from '../errors';
+import type { ZodType } from 'zod';
+import { DbeeError, type ErrorLocation } from '../errors';
 import { envRefs, interpolateEnv } from './interpolate';
 import { durationMs } from './units';
 import type {
@@ -10,6 +11,7 @@ import type {
   ProjectConfig,
   VerifySettings,
 } from './schema';
+import { routerOf } from './schema';
 import type { YamlFile } from './yaml-file';
 
 /** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */
@@ -26,10 +28,12 @@ export interface ResolvedEnvironment {
   /** What a dry run proves on the scratch copy (`verify:`: the rollback test), when the environment says. */
   verify?: VerifySettings;
   /**
-   * `blueGreen:` (docs/blue-green.md); the PgBouncer admin URL's `${VAR}`s are interpolated when it is read, so an unset
-   * variable only matters to a blue/green phase.
+   * `blueGreen:` (docs/blue-green.md). `routerSettings`: the settings of a router the engine drives, checked with the
+   * engine's schema for them (`EngineRouter.settings`; a mistake refused at its file and line, as the YAML reader
+   * refuses one) and their `${VAR}`s interpolated, so an unset variable only matters to a blue/green phase;
+   * `routerDeclaredAt`: where that router is named.
    */
-  blueGreen?: BlueGreenSettings;
+  blueGreen?: BlueGreenSettings & { routerSettings?<T>(schema: ZodType<T>): T; routerDeclaredAt?: ErrorLocation };
   /** Where it was declared, for messages. */
   declaredAt: { file: string; line?: number };
   /** How a session is opened (`connectTimeout`, `connectRetries`), when the environment says; else the engine's defaults. */
@@ -183,7 +187,7 @@ export function resolveEnvironment(
     deploy: { ...workspaceDeploy, ...config.deploy },
     ...(config.compat ? { compat: config.compat } : {}),
     ...(config.verify ? { verify: config.verify } : {}),
-    ...blueGreenOf(config, envName, interpolate),
+    ...blueGreenOf(config, envName, interpolate, file),
     declaredAt: { file: file.displayPath },
     ...connectSettings(config),
     connectionVariables,
@@ -232,18 +236,34 @@ function connectSettings(config: EnvironmentConfig): Pick<ResolvedEnvironment, '
   };
 }
 
-/** `blueGreen` of a resolved environment: the PgBouncer admin URL interpolated when read (it may hold a password). */
+/**
+ * `blueGreen` of a resolved environment. The settings of a router the engine drives are checked by `routerSettings`
+ * with the engine's schema for them, as the YAML reader checks the rest (every mistake at its file and line); their
+ * strings are interpolated then (an admin URL may hold a password), so an unset variable only matters to a blue/green
+ * phase.
+ */
 function blueGreenOf(
   config: EnvironmentConfig,
   envName: string,
   interpolate: (value: unknown, path: (string | number)[]) => unknown,
+  file: YamlFile,
 ): Pick<ResolvedEnvironment, 'blueGreen'> {
   const settings = config.blueGreen;
   if (!settings) return {};
-  if (!('pgbouncer' in settings.router)) return { blueGreen: settings };
-  const pgbouncer = { ...settings.router.pgbouncer };
-  const written = pgbouncer.admin;
-  const path = ['environments', envName, 'blueGreen', 'router', 'pgbouncer', 'admin'];
-  Object.defineProperty(pgbouncer, 'admin', { get: () => interpolate(written, path) as string, enumerable: true });
-  return { blueGreen: { ...settings, router: { pgbouncer } } };
+  const router = routerOf(settings.router);
+  if ('commands' in router) return { blueGreen: settings };
+  const at = ['environments', envName, 'blueGreen', 'router', router.engine];
+  const routerSettings = <T>(schema: ZodType<T>): T => {
+    // Checked as written (a message never shows an interpolated secret), then made with the variables' values.
+    file.validate(schema, router.settings, at);
+    const values = Object.entries(router.settings).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? interpolate(v, [...at, k]) : v,
+    ]);
+    return schema.parse(Object.fromEntries(values));
+  };
+  const blueGreen = { ...settings, routerSettings };
+  // Looked up when an error names it (finding it parses the file when the value came from the cache).
+  Object.defineProperty(blueGreen, 'routerDeclaredAt', { get: () => file.locate(at), enumerable: false });
+  return { blueGreen };
 }

@@ -5,6 +5,8 @@ import { ENGINE_NAMES } from './units';
 
 // The values of the configuration that modules read without validating it: in units.ts, which does not load zod.
 export { ENGINE_NAMES, bytesOf, durationMs, type EngineName } from './units';
+// For the engines' own settings schemas (`EngineRouter.settings`), built with core's zod and its units (`duration`).
+export { z };
 
 /**
  * Schemas of `dbee.yaml` (workspace) and `db.yaml` (project), format `version: 1`. The README's configuration
@@ -319,42 +321,47 @@ export const fleetConfig = z
  */
 export const policiesConfig = z.record(z.string(), z.unknown());
 
+/** A router of the user's own commands (`blueGreen.router.commands`): any router, whatever the engine. */
+export const commandsRouter = z.strictObject({
+  commands: z.strictObject({
+    /** Holds the application's writes; exits 0 once none runs. */
+    pause: z.string(),
+    /** Points the application at `$DBEE_BLUE_GREEN_SIDE` (`blue` or `green`), database `$DBEE_BLUE_GREEN_DATABASE`. */
+    route: z.string(),
+    /** Lets the writes go. */
+    resume: z.string(),
+    /** Prints `blue` or `green`: the side served now. Optional. */
+    serving: z.string().optional(),
+    /** Bound of each command. Default 10s. */
+    timeout: duration.optional(),
+  }),
+});
+
 /**
  * The router of a blue/green deployment (docs/blue-green.md): what the application connects through, which dbee pauses,
- * points at the other side and resumes at a switchover. Either a PgBouncer driven through its admin console, or the
- * user's own commands for any other router.
+ * points at the other side and resumes at a switchover. Either the user's own commands for any router, or one router
+ * the environment's engine drives, under the name the engine gives it (`BlueGreenRole.routers`), its settings checked
+ * against the engine's schema for them when a blue/green phase reads them (with their file and line). Core names no
+ * router product: the engines do.
  */
 export const blueGreenRouter = z.union([
-  z.strictObject({
-    pgbouncer: z.strictObject({
-      /**
-       * Its admin console as a URL, a user of its `admin_users`; `${VAR}` for the password, e.g.
-       * `postgres://pgbouncer:${PGBOUNCER_PASSWORD}@10.0.0.9:6432/pgbouncer`.
-       */
-      admin: z.string(),
-      /** Its configuration file (`pgbouncer.ini`, on this machine), whose `[databases]` entry dbee rewrites. */
-      config: z.string(),
-      /** The `[databases]` name the application connects to, e.g. `sales`. */
-      database: z.string(),
-      /** Bound of each admin command but `PAUSE`. Default 5s. */
-      timeout: duration.optional(),
+  commandsRouter,
+  z
+    .record(z.string(), z.record(z.string(), z.unknown()))
+    .refine((r) => Object.keys(r).length === 1 && !('commands' in r), {
+      message: 'name one router: commands (pause, route, resume), or one the engine drives (docs/blue-green.md)',
     }),
-  }),
-  z.strictObject({
-    commands: z.strictObject({
-      /** Holds the application's writes; exits 0 once none runs. */
-      pause: z.string(),
-      /** Points the application at `$DBEE_BLUE_GREEN_SIDE` (`blue` or `green`), database `$DBEE_BLUE_GREEN_DATABASE`. */
-      route: z.string(),
-      /** Lets the writes go. */
-      resume: z.string(),
-      /** Prints `blue` or `green`: the side served now. Optional. */
-      serving: z.string().optional(),
-      /** Bound of each command. Default 10s. */
-      timeout: duration.optional(),
-    }),
-  }),
 ]);
+
+/** The router of `blueGreen.router`: the user's commands, or the name and settings of a router the engine drives. */
+export function routerOf(
+  router: z.infer<typeof blueGreenRouter>,
+): { commands: z.infer<typeof commandsRouter>['commands'] } | { engine: string; settings: Record<string, unknown> } {
+  if ('commands' in router && Object.keys(router).length === 1)
+    return { commands: (router as z.infer<typeof commandsRouter>).commands };
+  const [engine, settings] = Object.entries(router as Record<string, Record<string, unknown>>)[0]!;
+  return { engine, settings };
+}
 
 /** `blueGreen:` of an environment (blue's): its green, its router, the switchover's bounds (docs/blue-green.md). */
 export const blueGreenSettings = z.strictObject({

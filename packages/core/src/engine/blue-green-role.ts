@@ -1,3 +1,4 @@
+import type { ZodType } from 'zod';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection } from './connection';
 
@@ -95,12 +96,11 @@ export interface PublishedTable {
 
 /**
  * What stands between the application and its database and decides which side it writes to: a connection pooler
- * (PgBouncer, made by the engine: `BlueGreenRole.pgbouncer`) or the user's own commands (`hookRouter`,
- * blue-green/router.ts). A
+ * the engine drives (`BlueGreenRole.routers`) or the user's own commands (`hookRouter`, blue-green/router.ts). A
  * switchover pauses it, moves it, and resumes it; the application's clients keep their connections and wait.
  */
 export interface Router {
-  /** For messages, without secrets: `pgbouncer 127.0.0.1:6432, database app`. */
+  /** For messages, without secrets, e.g. `<router> 127.0.0.1:6432, database app`. */
   readonly description: string;
   /**
    * Hold the application's new transactions; resolves once none of its transactions runs on the database (those
@@ -117,16 +117,30 @@ export interface Router {
   describe(to: BlueGreenSide): string[];
 }
 
-/** A PgBouncer as `blueGreen.router.pgbouncer` of dbee.yaml names it (docs/blue-green.md). */
-export interface PgBouncerConfig {
-  /** Its admin console as a URL (a user of its `admin_users`, the password interpolated): a secret, never printed. */
-  admin: string;
-  /** Its configuration file, whose `[databases]` entry for `database` is rewritten at each switchover. */
-  config: string;
-  /** The `[databases]` name the application connects to. */
-  database: string;
-  /** Bound of each admin command but PAUSE, in milliseconds. */
-  timeoutMs?: number;
+/**
+ * A router an engine drives, under its name in `blueGreen.router` of dbee.yaml (`BlueGreenRole.routers`): the schema of
+ * its settings, and how it is made from them (`engineRouter` types the two together).
+ */
+export interface EngineRouter {
+  /**
+   * The settings under `blueGreen.router.<name>`, checked when a blue/green phase reads them: a mistake is refused with
+   * its file and line. Strings come interpolated (`${VAR}`).
+   */
+  settings: ZodType;
+  /** The router pointing the application's database at `sides`' databases, from settings `settings` accepts. */
+  make(
+    settings: unknown,
+    sides: Record<BlueGreenSide, ResolvedEnvironment>,
+    context: { workspaceRoot: string },
+  ): Router;
+}
+
+/** An {@link EngineRouter} whose `make` receives the settings as `settings` parses them. */
+export function engineRouter<S>(
+  settings: ZodType<S>,
+  make: (settings: S, sides: Record<BlueGreenSide, ResolvedEnvironment>, context: { workspaceRoot: string }) => Router,
+): EngineRouter {
+  return { settings, make: (value, sides, context) => make(settings.parse(value), sides, context) };
 }
 
 /**
@@ -239,13 +253,8 @@ export interface BlueGreenRole {
   /** Whether the ledger table `blue_green` of schema `ledgerSchema` exists (a read: it never makes it). */
   ledgerTableExists(conn: Connection, ledgerSchema: string): Promise<boolean>;
   /**
-   * A router over the PgBouncer of `config` that points the application's database at `sides`' databases (each side's
-   * host, port and database as PgBouncer's `[databases]` entry). Absent: the engine's clients do not go through
-   * PgBouncer (the router's `commands` remain).
+   * The routers the engine drives, by their name in `blueGreen.router` of dbee.yaml (e.g. the postgres engine's
+   * connection pooler). Absent or without the name written: refused, and the router's `commands` remain.
    */
-  pgbouncer?(
-    config: PgBouncerConfig,
-    sides: Record<BlueGreenSide, ResolvedEnvironment>,
-    context: { workspaceRoot: string },
-  ): Router;
+  routers?: Readonly<Record<string, EngineRouter>>;
 }

@@ -20,6 +20,7 @@ import { sendStatements } from './batch';
 import { capturesDefinition, Deployment, replacesOnlyItself, type PreparedStep } from './deployment';
 import type { Reporter } from './reporter';
 import type { StepConflict } from './step-conflict';
+import { sendStep } from './step-stages';
 import { undoApplied } from './undo';
 import type { AppliedStep } from './undo-steps';
 
@@ -483,7 +484,8 @@ function stepEffect(ctx: RunContext): StepEffect<PlanStep> {
 
 /**
  * Send one step statement by statement (no request takes it): the same prepared step as in a request, its rows after
- * its statements, each of a batched migration in keyset batches: the step's one statement loop, its one ledger row.
+ * its statements, each of a batched migration in keyset batches: the step's one statement loop, its one ledger row. The
+ * stages go in the order every transport follows (`sendStep`, step-stages.ts): the BTEQ export renders the same ones.
  */
 async function runStep(
   ctx: RunContext,
@@ -491,22 +493,50 @@ async function runStep(
   step: PlanStep,
   onStatement: (sql: string) => void,
 ): Promise<void> {
-  const path = searchPathChange(ctx, step.project);
-  if (path) {
-    await c.execute(path);
-    ctx.currentPath = path;
-  }
-  ctx.progress = null;
   const deployment = stateOf(ctx, step).deployment!;
   const t0 = Date.now();
-  const p = await deployment.prepare(step, c);
-  ctx.prepared.set(step, p);
-  const running: StepProgress = (ctx.progress = { index: -1, prepared: p });
-  // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
-  // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
-  if (p.journaled) await deployment.started(p, new Date(t0), c);
-  // The one statement loop: a statement goes as it is, an UPDATE of a batched migration in keyset batches of one
-  // transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
+  let p: PreparedStep | null = null;
+  let running: StepProgress | null = null;
+  await sendStep({
+    path: async () => {
+      const path = searchPathChange(ctx, step.project);
+      if (!path) return;
+      await c.execute(path);
+      ctx.currentPath = path;
+    },
+    prepare: async () => {
+      ctx.progress = null;
+      p = await deployment.prepare(step, c);
+      ctx.prepared.set(step, p);
+      running = ctx.progress = { index: -1, prepared: p };
+    },
+    // A step that cannot run in a transaction is journaled first: if the process dies while it runs, the next
+    // deployment finds it `started` and reconciles it against the catalog (runner/reconcile.ts).
+    started: async () => {
+      if (p!.journaled) await deployment.started(p!, new Date(t0), c);
+    },
+    statements: () => runStatements(ctx, c, step, running!, onStatement),
+    applied: async () => {
+      await deployment.writeApplied(p!, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
+      // In its transaction, the step commits only while the lock is held.
+      if (ctx.guard && step.transactional && ctx.engine.capabilities.transactionalDdl)
+        await c.query(`SELECT ${ctx.guard}`);
+    },
+  });
+}
+
+/**
+ * The one statement loop: a statement goes as it is, an UPDATE of a batched migration in keyset batches of one
+ * transaction each (resumed where an interrupted run left it, its cursor in the ledger's `backfills`).
+ */
+async function runStatements(
+  ctx: RunContext,
+  c: Connection,
+  step: PlanStep,
+  running: StepProgress,
+  onStatement: (sql: string) => void,
+): Promise<void> {
+  const p = running.prepared;
   const batched = step.batched
     ? {
         role: requireRole(ctx.engine, 'backfill', 'run a batched migration'),
@@ -529,9 +559,6 @@ async function runStep(
   });
   // Every statement ran: a failure from here on (writing the ledger) leaves all of them committed.
   running.index = p.statements.length;
-  await deployment.writeApplied(p, { startedAt: new Date(t0), durationMs: Date.now() - t0 }, c);
-  // In its transaction, the step commits only while the lock is held.
-  if (ctx.guard && step.transactional && ctx.engine.capabilities.transactionalDdl) await c.query(`SELECT ${ctx.guard}`);
 }
 
 /**
@@ -630,34 +657,45 @@ async function requestStatements(
   step: PlanStep,
 ): Promise<string[]> {
   const { conn, ledger, engine } = ctx;
-  // The object's definition before the step (its reverse when the plan has none) is read after what came before,
-  // under the project's search path (names print as its statements see them): a new path is set first then.
-  let path = searchPathChange(ctx, step.project);
-  if (path) ctx.currentPath = path;
-  if (path && capturesDefinition(step, engine)) {
-    await conn.execute(path);
-    path = null;
-  }
   const deployment = stateOf(ctx, step).deployment!;
-  const p = await deployment.prepare(step, conn);
-  ctx.prepared.set(step, p);
-  // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL writer, so
-  // its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
-  const asyncCommit = inline.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
-  const marks = ctx.firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
-  ctx.firstOfTransaction = false;
-  // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
-  // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
-  // unless the step's own statements may drop such statements.
-  const rows = deployment.rows(p, null, ctx.guard);
-  const drops = p.statements.some((sql) => DROPS_NAMED.test(sql));
-  if (drops) ledger.batch.forgetNamed(conn);
-  return [
-    ...(path ? [path] : []),
-    `SELECT ${marks.join(', ')}`,
-    ...p.statements,
-    ...(drops ? ledger.batch.inlineAll(rows) : await ledger.batch.inlineNamed(rows, conn)),
-  ];
+  const request: string[] = [];
+  let p: PreparedStep | null = null;
+  // The step's stages in the one order (`sendStep`), written into the request rather than sent one by one.
+  await sendStep({
+    // The object's definition before the step (its reverse when the plan has none) is read after what came before,
+    // under the project's search path (names print as its statements see them): a new path is set first then.
+    path: async () => {
+      const path = searchPathChange(ctx, step.project);
+      if (!path) return;
+      ctx.currentPath = path;
+      if (capturesDefinition(step, engine)) await conn.execute(path);
+      else request.push(path);
+    },
+    prepare: async () => {
+      p = await deployment.prepare(step, conn);
+      ctx.prepared.set(step, p);
+    },
+    // A step in a request runs in its transaction: nothing commits apart, no `started` row.
+    started: async () => {},
+    statements: async () => {
+      // Only on a connection that batches (a server): an embedded database (PGlite, in this process) has no WAL
+      // writer, so its asynchronous commits would wait for a checkpoint, and a killed process would lose them.
+      const asyncCommit = inline.asyncCommit && conn.executeBatch ? inline.asyncCommit : null;
+      const marks = ctx.firstOfTransaction && asyncCommit ? [asyncCommit, inline.markStart] : [inline.markStart];
+      ctx.firstOfTransaction = false;
+      request.push(`SELECT ${marks.join(', ')}`, ...p!.statements);
+    },
+    // The lock's guard goes with the step's row (written last, right before the COMMIT): a transaction that would
+    // commit after the lock is lost raises instead. The row is a statement the session keeps (`inlineNamed`),
+    // unless the step's own statements may drop such statements.
+    applied: async () => {
+      const rows = deployment.rows(p!, null, ctx.guard);
+      const drops = p!.statements.some((sql) => DROPS_NAMED.test(sql));
+      if (drops) ledger.batch.forgetNamed(conn);
+      request.push(...(drops ? ledger.batch.inlineAll(rows) : await ledger.batch.inlineNamed(rows, conn)));
+    },
+  });
+  return request;
 }
 
 /** How `executePlan` groups, admits, holds back and stops this run's steps. */

@@ -15,6 +15,7 @@ import { recreateWithDependents } from './recreate-dependents';
 import type { Reporter } from './reporter';
 import { runStatements, sendStatements } from './batch';
 import { executePlan } from './execute';
+import { sendStep } from './step-stages';
 import { Deployment } from './deployment';
 import { StepJournal } from './journal';
 import type { AppliedStep, CompensatingStep, PartialUndo } from './undo-steps';
@@ -363,14 +364,43 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     throw r.error;
   };
 
-  /** Run one step's statements on `c` (inside the step's transaction when it has one), then record it applied. */
+  /**
+   * Run one step's statements on `c` (inside the step's transaction when it has one), then record it applied: the
+   * stages of a step in the one order (`sendStep`), as `rollback.btq` writes them. An undo has no `started` row: what
+   * it undoes is in the ledger already, and the next rollback reads the catalog for it.
+   */
   const runOne = async (s: CompensatingStep, c: Connection, onStatement: (sql: string) => void) => {
     const started = Date.now();
     const inTransaction = s.plan.transactional && transactionalDdl;
-    const inlined = inTransaction ? await runInline(s, c, onStatement) : null;
-    if (inlined === 'done') return;
-    guarded = false;
+    let inlined: 'done' | 'fallback' | null = null;
     let ran = s.plan.statements;
+    const nothing = async () => {};
+    await sendStep({
+      path: nothing,
+      prepare: nothing,
+      started: nothing,
+      statements: async () => {
+        inlined = inTransaction ? await runInline(s, c, onStatement) : null;
+        if (inlined === 'done') return;
+        guarded = false;
+        ran = await compensate(c, s, inlined, inTransaction, onStatement);
+      },
+      // Sent inline, the rows went in the statements' request, after them (as BTEQ sends a step's last request with
+      // its rows): nothing is left to send.
+      applied: async () => {
+        if (inlined !== 'done') await journal.compensated(deploymentId, project, s, ran, started, backupsOf, c);
+      },
+    });
+  };
+
+  /** A step's statements run outside a request of its rows: its fallback when they fail; what ran is returned. */
+  const compensate = async (
+    c: Connection,
+    s: CompensatingStep,
+    inlined: 'fallback' | null,
+    inTransaction: boolean,
+    onStatement: (sql: string) => void,
+  ): Promise<string[]> => {
     const scope = options.scope;
     const exec = (list: readonly string[]) => runAll(c, list, onStatement);
     const around =
@@ -378,11 +408,12 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
         ? (run: (list: readonly string[]) => Promise<void>) =>
             recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run)
         : undefined;
-    if (inlined === 'fallback') ran = [...(await fallBack(exec, s.fallback!, around))];
-    else if (s.fallback && inTransaction) ran = [...(await withFallback(c, ran, s.fallback, onStatement, around))];
-    else if (inTransaction) await exec(ran);
-    else await sendStatements(c, ran, { onStatement: (sql) => onStatement(sql) });
-    await journal.compensated(deploymentId, project, s, ran, started, backupsOf, c);
+    if (inlined === 'fallback') return [...(await fallBack(exec, s.fallback!, around))];
+    if (s.fallback && inTransaction)
+      return [...(await withFallback(c, s.plan.statements, s.fallback, onStatement, around))];
+    if (inTransaction) await exec(s.plan.statements);
+    else await sendStatements(c, s.plan.statements, { onStatement: (sql) => onStatement(sql) });
+    return s.plan.statements;
   };
 
   // The runner's grouping rule; a step left as it is (`skip`) runs nothing and does not split the transaction.

@@ -5,6 +5,7 @@ import {
   DbeeError,
   type Ledger,
   openLedger,
+  sendStep,
   migrationVersionOf,
   type Connection,
   type LedgerDialect,
@@ -1399,41 +1400,55 @@ function prepared(d: DeployScript, step: PlanStep, idx: number): ScriptStep {
 }
 
 /**
- * One step, in the order BTEQ runs it: the lock's heartbeat, the default database, the checks that skip a step the
- * ledger already has or resume one this release started, the conflict check, the `started` row, the requests, and the
- * step's rows with its last request (`stepRows`).
+ * One step: the lock's heartbeat (BTEQ's own control flow, as the runner proves its lock before a step), then the
+ * step's stages in the runner's order (`sendStep`, core's runner/step-stages.ts), rendered as lines of the script: the
+ * default database; the run-time checks that skip a step the ledger already has, resume one this release started, or
+ * meet an object the ledger does not know; the `started` row; the requests; the step's rows with its last request
+ * (`stepRows`).
  */
 async function deployStep(d: DeployScript, s: ScriptStep, idx: number): Promise<void> {
   const { c, plan, lines } = d;
   const { step, n, statements } = s;
   if (d.lockedFrom >= 0) lines.push(...heartbeat(c, d.token));
   lines.push('', remark(`step ${n}/${plan.steps.length}: ${step.action} ${c.expand(step.key)}`));
-  // Each project's unqualified names resolve in the first database of its search path, as with the runner: the
-  // default database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an
-  // earlier step jumps over it).
-  const defaultDatabase = (project: string) => plan.searchPaths?.[project]?.[0];
-  const database = defaultDatabase(step.project) ?? (idx === 0 ? defaultDatabase(plan.projects[0] ?? '') : undefined);
-  if (database && database !== d.current) {
-    lines.push(`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8');
-    d.current = database;
-  }
-  if (c.ledger) {
-    lines.push(...alreadyDone(c, s));
-    if (s.marked) lines.push(...interrupted(c, step, n, statements, d.failures));
-    // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
-    // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
-    // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
-    lines.push(...namespaceConflict(c, s));
-    if (s.conflictable) lines.push(...(await objectConflict(d, s)));
-  }
-  if (!statements.length) lines.push(remark('nothing to run'));
-  if (s.marked) {
-    // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
-    await startedRow(c, step, statements, s.checksum);
-    lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
-  }
-  lines.push(...stepRequests(c, s, ''));
-  if (c.ledger) await stepRows(d, s);
+  await sendStep({
+    path: async () => void lines.push(...defaultDatabase(d, step, idx)),
+    prepare: async () => {
+      if (!c.ledger) return;
+      lines.push(...alreadyDone(c, s));
+      if (s.marked) lines.push(...interrupted(c, step, n, statements, d.failures));
+      // Conflicts: an object the ledger does not know that exists on the target. Under `ignore` the step runs over
+      // it as written, but from a copy of its requests of its own (OVER_n) that records no reverse: the earlier
+      // definition is not known to the script, and its planned reverse (a DROP) would lose the object.
+      lines.push(...namespaceConflict(c, s));
+      if (s.conflictable) lines.push(...(await objectConflict(d, s)));
+    },
+    started: async () => {
+      if (!statements.length) lines.push(remark('nothing to run'));
+      if (!s.marked) return;
+      // The step's `started` row, committed before its first request: a re-run after a kill finds it (interrupted).
+      await startedRow(c, step, statements, s.checksum);
+      lines.push(`.LABEL START_${n}`, ...ledgerGroup(c, c.recorder.take()));
+    },
+    statements: async () => void lines.push(...stepRequests(c, s, '')),
+    applied: async () => {
+      if (c.ledger) await stepRows(d, s);
+    },
+  });
+}
+
+/**
+ * Each project's unqualified names resolve in the first database of its search path, as with the runner: the default
+ * database is set before the first step of each project (before the step's checks, so that no `.GOTO` of an earlier
+ * step jumps over it).
+ */
+function defaultDatabase(d: DeployScript, step: PlanStep, idx: number): string[] {
+  const { c, plan } = d;
+  const first = (project: string) => plan.searchPaths?.[project]?.[0];
+  const database = first(step.project) ?? (idx === 0 ? first(plan.projects[0] ?? '') : undefined);
+  if (!database || database === d.current) return [];
+  d.current = database;
+  return [`DATABASE ${quoteIdent(c.expand(database))};`, '.IF ERRORCODE <> 0 THEN .QUIT 8'];
 }
 
 /** Rerun-safe: the ledger already has this step's result (`SKIP_n`). */
@@ -2292,6 +2307,48 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
   lines.push('', remark(`step ${n}/${total}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`));
   const dropsTable = step.objectKey.kind === 'table' && reverse.some((x) => /^\s*DROP\s+TABLE\b/i.test(x));
   if (r.lockedFrom >= 0) lines.push(...heartbeat(c, r.token));
+  // The ledger rows that close a backup go with the step's undo rows (UNDONE_n), in one transaction.
+  let pending: { sql: string; params: unknown[] }[] = [];
+  // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
+  const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
+  const nothing = async () => {};
+  // The stages in the runner's order (`sendStep`), as `dbee rollback` sends an undo: no `started` row.
+  await sendStep({
+    path: nothing,
+    prepare: async () => {
+      pending = await undoChecks(r, step, n, dropsTable);
+    },
+    started: nothing,
+    statements: async () => {
+      lines.push(...reverseRequests(c, n, bundled ? reverse.slice(0, -1) : reverse));
+      if (!c.ledger || !RENAMED_BACK.has(step.objectKey.kind)) return;
+      lines.push(...objectBack(r, step, n));
+      await c.ledger.backups.backupGone(
+        r.deployed,
+        `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
+        c.recorder,
+      );
+      pending = c.recorder.requests.splice(0);
+    },
+    applied: async () => {
+      if (c.ledger) await undoRows(r, step, n, reverse, bundled, pending);
+    },
+  });
+}
+
+/**
+ * Before an undo's requests, at run time: a table the deploy script was building aside, dropped; whether the step was
+ * applied; a table put back from its backup (the rows that close the backup are returned, for the step's undo rows);
+ * a changed object's captured text put back.
+ */
+async function undoChecks(
+  r: UndoScript,
+  step: PlanStep,
+  n: number,
+  dropsTable: boolean,
+): Promise<{ sql: string; params: unknown[] }[]> {
+  const { c, lines } = r;
+  let pending: { sql: string; params: unknown[] }[] = [];
   if (dropsTable && c.ledger) {
     // A table the deploy script was building aside when it stopped (`buildAside`): this release's own, dropped.
     const { db, name } = qualified(c, step);
@@ -2305,8 +2362,6 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
     );
   }
   if (c.ledger) lines.push(...wasApplied(c, step, n, r.deployed, dropsTable));
-  // The ledger rows that close a backup go with the step's undo rows (UNDONE_n), in one transaction.
-  let pending: { sql: string; params: unknown[] }[] = [];
   if (dropsTable && c.ledger) {
     lines.push(...tableBack(r, step, n));
     await c.ledger.backups.backupGone(
@@ -2318,19 +2373,7 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
     lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`, ...emptyTableDropped(r, step, n));
   }
   if (c.ledger) lines.push(...restoreChanged(c, step, n, r.deployed));
-  // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
-  const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
-  lines.push(...reverseRequests(c, n, bundled ? reverse.slice(0, -1) : reverse));
-  if (c.ledger && RENAMED_BACK.has(step.objectKey.kind)) {
-    lines.push(...objectBack(r, step, n));
-    await c.ledger.backups.backupGone(
-      r.deployed,
-      `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
-      c.recorder,
-    );
-    pending = c.recorder.requests.splice(0);
-  }
-  if (c.ledger) await undoRows(r, step, n, reverse, bundled, pending);
+  return pending;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ResolvedEnvironment } from '../../../config/resolve';
 import { bytesOf, durationMs } from '../../../config/units';
+import { routerOf } from '../../../config/schema';
 import type { Router } from '../../../engine/blue-green-role';
 import { DbeeError } from '../../../errors';
 import { dryRunGates, refuse } from '../../../pipeline/gates';
@@ -17,10 +18,13 @@ export interface BlueGreenConfig {
   /** The longest the deploy phase waits for green's initial copy. */
   copyTimeoutMs: number;
   /** The router of the configuration, pointing the application at `t`'s sides. */
-  router(t: BlueGreenTarget): Router;
+  router(t: RouterTarget): Router;
 }
 
 const COPY_TIMEOUT_MS = 3_600_000;
+
+/** What a router is made for: the engine and its blue/green role, and both sides. */
+export type RouterTarget = Pick<BlueGreenTarget, 'engine' | 'role' | 'blue' | 'green'>;
 
 /** Blue's `blueGreen:` settings; an environment without them is refused, showing what to write. */
 export function blueGreenConfig(ctx: OperationContext, blue: ResolvedEnvironment): BlueGreenConfig {
@@ -31,7 +35,7 @@ export function blueGreenConfig(ctx: OperationContext, blue: ResolvedEnvironment
       {
         code: 'CONFIG_INVALID',
         location: blue.declaredAt,
-        hint: `add under environments.${blue.name} in dbee.yaml: blueGreen: { green: <environment>, router: { pgbouncer: { admin, config, database } } } (or router: { commands: { pause, route, resume } }); see docs/blue-green.md`,
+        hint: `add under environments.${blue.name} in dbee.yaml: blueGreen: { green: <environment>, router: { commands: { pause, route, resume } } } (or a router the engine drives, by its name); see docs/blue-green.md`,
       },
     );
   return {
@@ -46,36 +50,42 @@ export function blueGreenConfig(ctx: OperationContext, blue: ResolvedEnvironment
       endTransactions: s.endTransactions ?? SWITCH_DEFAULTS.endTransactions,
     },
     copyTimeoutMs: s.copyTimeout === undefined ? COPY_TIMEOUT_MS : durationMs(s.copyTimeout),
-    router: (t) => {
-      const r = s.router;
-      if ('commands' in r) {
-        const { timeout, ...commands } = r.commands;
-        return hookRouter(
-          { ...commands, ...(timeout !== undefined ? { timeoutMs: durationMs(timeout) } : {}) },
-          {
-            cwd: ctx.workspace.root,
-            env: ctx.env,
-            databases: {
-              blue: t.role.databaseName(t.blue, { workspaceRoot: ctx.workspace.root }),
-              green: t.role.databaseName(t.green, { workspaceRoot: ctx.workspace.root }),
-            },
-          },
-        );
-      }
-      if (!t.role.pgbouncer)
-        throw new DbeeError(`the ${t.engine.name} engine cannot drive PgBouncer`, {
-          code: 'CONFIG_INVALID',
-          location: blue.declaredAt,
-          hint: 'name your router through blueGreen.router.commands (pause, route, resume)',
-        });
-      const { timeout, ...pgbouncer } = r.pgbouncer;
-      return t.role.pgbouncer(
-        { ...pgbouncer, ...(timeout !== undefined ? { timeoutMs: durationMs(timeout) } : {}) },
-        { blue: t.blue, green: t.green },
-        { workspaceRoot: ctx.workspace.root },
-      );
-    },
+    router: (t) => routerFor(ctx, blue, t),
   };
+}
+
+/**
+ * The router of blue's `blueGreen.router`: the user's commands, or a router the engine drives, its settings checked
+ * against the engine's schema for them (a mistake refused at its file and line).
+ */
+function routerFor(ctx: OperationContext, blue: ResolvedEnvironment, t: RouterTarget): Router {
+  const s = blue.blueGreen!;
+  const r = routerOf(s.router);
+  if ('commands' in r) {
+    const { timeout, ...commands } = r.commands;
+    return hookRouter(
+      { ...commands, ...(timeout !== undefined ? { timeoutMs: durationMs(timeout) } : {}) },
+      {
+        cwd: ctx.workspace.root,
+        env: ctx.env,
+        databases: {
+          blue: t.role.databaseName(t.blue, { workspaceRoot: ctx.workspace.root }),
+          green: t.role.databaseName(t.green, { workspaceRoot: ctx.workspace.root }),
+        },
+      },
+    );
+  }
+  const engine = t.role.routers?.[r.engine];
+  if (!engine) {
+    const known = Object.keys(t.role.routers ?? {});
+    throw new DbeeError(`the ${t.engine.name} engine drives no router named ${r.engine}`, {
+      code: 'CONFIG_INVALID',
+      location: s.routerDeclaredAt ?? blue.declaredAt,
+      hint: `name ${known.length ? `one of: ${known.join(', ')}, or ` : ''}your router's commands through blueGreen.router.commands (pause, route, resume); see docs/blue-green.md`,
+    });
+  }
+  const settings = s.routerSettings ? s.routerSettings(engine.settings) : engine.settings.parse(r.settings);
+  return engine.make(settings, { blue: t.blue, green: t.green }, { workspaceRoot: ctx.workspace.root });
 }
 
 /** The options every phase of the strategy gives the engine side (side-phases.ts). */
