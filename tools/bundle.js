@@ -33,7 +33,12 @@ const REPO = resolve(__dirname, '..');
 /** The published packages (packages/vscode is packaged with vsce, not bundled here). */
 const PACKAGES = ['packages/core', 'packages/postgres', 'packages/teradata', 'packages/cli', 'plugins/nx'];
 /** Modules bundled on their own, before the package's bundle, which requires them (src/ paths, without `.ts`). */
-const LEAVES = { 'packages/core': ['errors', 'compile-cache'] };
+const LEAVES = { 'packages/core': ['errors', 'compile-cache'], 'plugins/nx': ['executors/compile-cache'] };
+/**
+ * A leaf an entry's stub requires before the bundle, by the entry's folder: the Nx executors install the compile cache
+ * first (executors/compile-cache.ts), and the bundle they then load is the largest file it is for.
+ */
+const FIRST = { 'plugins/nx': { 'executors/': 'executors/compile-cache' } };
 /**
  * Dependencies bundled into the package that uses them (with what they require): small, pure JavaScript, used by no
  * other package through this one, so a second copy elsewhere is harmless. fast-glob is some 70 modules of its own.
@@ -104,7 +109,12 @@ function dbeeModules(dir, leaves, self) {
           pluginData: 'inner',
         });
         const leaf = leafFiles.get(r.path);
-        if (leaf && leaf !== self) return { path: `./${leaf}.js`, external: true };
+        // Required from the bundle (dist/) or from another leaf's file: the path from that file's folder.
+        if (leaf && leaf !== self) {
+          const at = self ? dirname(join(dir, 'dist', self)) : join(dir, 'dist');
+          const to = posix(relative(at, join(dir, 'dist', `${leaf}.js`)));
+          return { path: to.startsWith('.') ? to : `./${to}`, external: true };
+        }
         return r;
       });
       build.onLoad({ filter: /\.ts$/ }, (args) => {
@@ -122,9 +132,12 @@ function dbeeModules(dir, leaves, self) {
   };
 }
 
-/** What every bundle starts with: its dist/ folder and the process's record of evaluated modules. */
-const BANNER =
-  "var __dbeeDist = __dirname, __dbeeModules = (globalThis[Symbol.for('dbee.bundledModules')] ??= []);";
+/** What every bundle (or leaf `self`) starts with: the package's dist/ folder and the record of evaluated modules. */
+const banner = (self) => {
+  const up = self ? posix(relative(dirname(`/${self}`), '/')) : '';
+  const dist = up ? `require('node:path').join(__dirname, ${JSON.stringify(up)})` : '__dirname';
+  return `var __dbeeDist = ${dist}, __dbeeModules = (globalThis[Symbol.for('dbee.bundledModules')] ??= []);`;
+};
 
 const options = (dir, leaves, self) => ({
   bundle: true,
@@ -134,7 +147,7 @@ const options = (dir, leaves, self) => ({
   sourcemap: true,
   sourcesContent: false,
   logLevel: 'warning',
-  banner: { js: BANNER },
+  banner: { js: banner(self) },
   // Not the repository's tsconfig: its `paths` map @dbee/* to the sources, which would bundle every package into each.
   tsconfigRaw: { compilerOptions: { target: 'ES2022', useDefineForClassFields: true, esModuleInterop: true } },
   write: false,
@@ -176,27 +189,39 @@ async function bundlePackage(dir, { force = false } = {}) {
     entries.some((e) => !readFileSync(join(dir, 'dist', `${e}.js`), 'utf8').startsWith(marker));
   if (!stale) return null;
   for (const leaf of leaves)
-    writeOutput(await esbuild.build({
-      ...options(dir, leaves, leaf),
-      entryPoints: [join(dir, 'src', `${leaf}.ts`)],
-      outfile: join(dir, 'dist', `${leaf}.js`),
-    }));
-  const table = entries.map((e) => `  ${JSON.stringify(`${e}.js`)}: () => require(${JSON.stringify(`./src/${e}.ts`)}),`);
-  writeOutput(await esbuild.build({
-    ...options(dir, leaves),
-    stdin: {
-      contents: `const entries = {\n${table.join('\n')}\n};\nmodule.exports = (entry) => entries[entry]();\n`,
-      resolveDir: dir,
-      sourcefile: `${name}.bundle-entries.js`,
-      loader: 'js',
-    },
-    outfile: bundle,
-  }));
+    writeOutput(
+      await esbuild.build({
+        ...options(dir, leaves, leaf),
+        entryPoints: [join(dir, 'src', `${leaf}.ts`)],
+        outfile: join(dir, 'dist', `${leaf}.js`),
+      }),
+    );
+  const table = entries.map(
+    (e) => `  ${JSON.stringify(`${e}.js`)}: () => require(${JSON.stringify(`./src/${e}.ts`)}),`,
+  );
+  writeOutput(
+    await esbuild.build({
+      ...options(dir, leaves),
+      stdin: {
+        contents: `const entries = {\n${table.join('\n')}\n};\nmodule.exports = (entry) => entries[entry]();\n`,
+        resolveDir: dir,
+        sourcefile: `${name}.bundle-entries.js`,
+        loader: 'js',
+      },
+      outfile: bundle,
+    }),
+  );
+  const first = Object.entries(FIRST[posix(relative(REPO, dir))] ?? {});
   for (const e of entries) {
-    const to = posix(relative(dirname(join(dir, 'dist', e)), bundle));
+    const from = (file) => {
+      const to = posix(relative(dirname(join(dir, 'dist', e)), file));
+      return JSON.stringify(to.startsWith('.') ? to : `./${to}`);
+    };
+    const leaf = first.find(([folder]) => e.startsWith(folder))?.[1];
+    const before = leaf ? `require(${from(join(dir, 'dist', `${leaf}.js`))});\n` : '';
     writeFileSync(
       join(dir, 'dist', `${e}.js`),
-      `${marker}\n'use strict';\nmodule.exports = require(${JSON.stringify(to.startsWith('.') ? to : `./${to}`)})(${JSON.stringify(`${e}.js`)});\n`,
+      `${marker}\n'use strict';\n${before}module.exports = require(${from(bundle)})(${JSON.stringify(`${e}.js`)});\n`,
     );
   }
   return { bundle, entries, leaves };

@@ -48,7 +48,6 @@ describe('the bundled packages (tools/bundle.js), as installed', () => {
     expect(own).toEqual([
       'packages/cli/dist/cli.bundle.js',
       'packages/cli/dist/main.js',
-      'packages/cli/dist/run-command.js',
       'packages/core/dist/compile-cache.js',
       'packages/core/dist/core.bundle.js',
       'packages/core/dist/errors.js',
