@@ -46,6 +46,8 @@ const FIRST = { 'plugins/nx': { 'executors/': 'executors/compile-cache' } };
 const INLINED = ['fast-glob'];
 
 const posix = (p) => p.split(sep).join('/');
+/** How a stub starts (then the bundle's name): what tells a stub from what tsc wrote. */
+const STUB = '// bundled by tools/bundle.js: ';
 
 /** The dist/ files (without `.js`) a process may require: exports, main, bin targets, executors and generators. */
 function entryPoints(dir) {
@@ -174,20 +176,51 @@ function writeOutput(result) {
   }
 }
 
+/**
+ * Whether the package's bundle is older than its sources, its package.json or this script, or tsc has since written
+ * an entry or a leaf of it again (`tsc -b` writes only what changed, and a stub is never what it writes).
+ */
+function isStale(dir, bundle, entries, leaves) {
+  if (!existsSync(bundle)) return true;
+  const inputs = Math.max(
+    newest(join(dir, 'src')),
+    statSync(join(dir, 'package.json')).mtimeMs,
+    statSync(__filename).mtimeMs,
+  );
+  const starts = (file, text) => existsSync(file) && readFileSync(file, 'utf8').startsWith(text);
+  return (
+    inputs > statSync(bundle).mtimeMs ||
+    entries.some((e) => !starts(join(dir, 'dist', `${e}.js`), STUB)) ||
+    leaves.some((l) => !starts(join(dir, 'dist', `${l}.js`), 'var __dbeeDist'))
+  );
+}
+
+/** Each entry's dist/ file becomes a stub that takes its module from the bundle (after a `FIRST` leaf, if any). */
+function writeStubs(dir, bundle, entries) {
+  const first = Object.entries(FIRST[posix(relative(REPO, dir))] ?? {});
+  for (const e of entries) {
+    const from = (file) => {
+      const to = posix(relative(dirname(join(dir, 'dist', e)), file));
+      return JSON.stringify(to.startsWith('.') ? to : `./${to}`);
+    };
+    const leaf = first.find(([folder]) => e.startsWith(folder))?.[1];
+    const before = leaf ? `require(${from(join(dir, 'dist', `${leaf}.js`))});\n` : '';
+    writeFileSync(
+      join(dir, 'dist', `${e}.js`),
+      `${STUB}${posix(relative(join(dir, 'dist'), bundle))}\n'use strict';\n${before}` +
+        `module.exports = require(${from(bundle)})(${JSON.stringify(`${e}.js`)});\n`,
+    );
+  }
+}
+
 /** Bundle the package in folder `dir` (absolute); returns what it wrote, or null when it was up to date. */
 async function bundlePackage(dir, { force = false } = {}) {
   const esbuild = require('esbuild');
   const name = posix(relative(REPO, dir)).split('/').pop();
   const leaves = LEAVES[posix(relative(REPO, dir))] ?? [];
   const bundle = join(dir, 'dist', `${name}.bundle.js`);
-  const marker = `// bundled by tools/bundle.js: ${name}.bundle.js`;
   const entries = entryPoints(dir).filter((e) => !leaves.includes(e));
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-  const stale =
-    force ||
-    Math.max(newest(join(dir, 'src')), statSync(join(dir, 'package.json')).mtimeMs) > built ||
-    entries.some((e) => !readFileSync(join(dir, 'dist', `${e}.js`), 'utf8').startsWith(marker));
-  if (!stale) return null;
+  if (!force && !isStale(dir, bundle, entries, leaves)) return null;
   for (const leaf of leaves)
     writeOutput(
       await esbuild.build({
@@ -211,19 +244,7 @@ async function bundlePackage(dir, { force = false } = {}) {
       outfile: bundle,
     }),
   );
-  const first = Object.entries(FIRST[posix(relative(REPO, dir))] ?? {});
-  for (const e of entries) {
-    const from = (file) => {
-      const to = posix(relative(dirname(join(dir, 'dist', e)), file));
-      return JSON.stringify(to.startsWith('.') ? to : `./${to}`);
-    };
-    const leaf = first.find(([folder]) => e.startsWith(folder))?.[1];
-    const before = leaf ? `require(${from(join(dir, 'dist', `${leaf}.js`))});\n` : '';
-    writeFileSync(
-      join(dir, 'dist', `${e}.js`),
-      `${marker}\n'use strict';\n${before}module.exports = require(${from(bundle)})(${JSON.stringify(`${e}.js`)});\n`,
-    );
-  }
+  writeStubs(dir, bundle, entries);
   return { bundle, entries, leaves };
 }
 
