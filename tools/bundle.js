@@ -33,7 +33,17 @@ const REPO = resolve(__dirname, '..');
 /** The published packages (packages/vscode is packaged with vsce, not bundled here). */
 const PACKAGES = ['packages/core', 'packages/postgres', 'packages/teradata', 'packages/cli', 'plugins/nx'];
 /** Modules bundled on their own, before the package's bundle, which requires them (src/ paths, without `.ts`). */
-const LEAVES = { 'packages/core': ['errors', 'compile-cache'], 'plugins/nx': ['executors/compile-cache'] };
+const LEAVES = {
+  'packages/core': ['errors', 'compile-cache'],
+  // The command line: `--help` reads it alone, and a command's code (the bundle) loads after the compile cache.
+  'packages/cli': ['main'],
+  'plugins/nx': ['executors/compile-cache'],
+};
+/**
+ * Entries no package.json names, which a leaf loads: within a leaf, an entry is required from its stub (in the
+ * bundle), not bundled into the leaf.
+ */
+const EXTRA_ENTRIES = { 'packages/cli': ['lsp/lsp-command'] };
 /**
  * A leaf an entry's stub requires before the bundle, by the entry's folder: the Nx executors install the compile cache
  * first (executors/compile-cache.ts), and the bundle they then load is the largest file it is for.
@@ -72,6 +82,7 @@ function entryPoints(dir) {
     const text = readFileSync(join(dir, bin), 'utf8');
     for (const m of text.matchAll(/['"]\.\.\/dist\/([\w/.-]+?)(?:\.js)?['"]/g)) found.add(m[1]);
   }
+  for (const e of EXTRA_ENTRIES[posix(relative(REPO, dir))] ?? []) found.add(e);
   return [...found].filter((e) => existsSync(join(dir, 'src', `${e}.ts`))).sort();
 }
 
@@ -89,11 +100,12 @@ function newest(dir, skip = () => false) {
 /**
  * esbuild plugin: each module of src/ gets, on its first line (line numbers and source maps unchanged), the record
  * of its evaluation and, where it uses them, tsc's `__dirname` / `__filename`; the leaves (other than `self`) are
- * required from their own file.
+ * required from their own file, and so are the entries from a leaf (`self`).
  */
-function dbeeModules(dir, leaves, self) {
+function dbeeModules(dir, leaves, self, entries) {
   const srcDir = join(dir, 'src');
   const leafFiles = new Map(leaves.map((l) => [join(srcDir, `${l}.ts`), l]));
+  if (self) for (const e of entries) leafFiles.set(join(srcDir, `${e}.ts`), e);
   return {
     name: 'dbee-modules',
     setup(build) {
@@ -111,7 +123,7 @@ function dbeeModules(dir, leaves, self) {
           pluginData: 'inner',
         });
         const leaf = leafFiles.get(r.path);
-        // Required from the bundle (dist/) or from another leaf's file: the path from that file's folder.
+        // Required from the bundle (dist/) or from a leaf's file: the path from that file's folder.
         if (leaf && leaf !== self) {
           const at = self ? dirname(join(dir, 'dist', self)) : join(dir, 'dist');
           const to = posix(relative(at, join(dir, 'dist', `${leaf}.js`)));
@@ -141,7 +153,7 @@ const banner = (self) => {
   return `var __dbeeDist = ${dist}, __dbeeModules = (globalThis[Symbol.for('dbee.bundledModules')] ??= []);`;
 };
 
-const options = (dir, leaves, self) => ({
+const options = (dir, leaves, self, entries = []) => ({
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -153,7 +165,7 @@ const options = (dir, leaves, self) => ({
   // Not the repository's tsconfig: its `paths` map @dbee/* to the sources, which would bundle every package into each.
   tsconfigRaw: { compilerOptions: { target: 'ES2022', useDefineForClassFields: true, esModuleInterop: true } },
   write: false,
-  plugins: [dbeeModules(dir, leaves, self)],
+  plugins: [dbeeModules(dir, leaves, self, entries)],
 });
 
 /**
@@ -224,7 +236,7 @@ async function bundlePackage(dir, { force = false } = {}) {
   for (const leaf of leaves)
     writeOutput(
       await esbuild.build({
-        ...options(dir, leaves, leaf),
+        ...options(dir, leaves, leaf, entries),
         entryPoints: [join(dir, 'src', `${leaf}.ts`)],
         outfile: join(dir, 'dist', `${leaf}.js`),
       }),

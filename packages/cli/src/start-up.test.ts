@@ -41,13 +41,14 @@ require(${JSON.stringify(BIN)});`;
 }
 
 describe('the bundled packages (tools/bundle.js), as installed', () => {
-  it('a command reads each dbee package from one file: its bundle, with the stubs of the entries it came by', () => {
+  it('a command reads each dbee package from one file: its bundle, the stubs of the entries it came by, the leaves', () => {
     const run = modulesLoaded(['deploy', 'no-such-project']);
     expect(run.code).toBe(1);
     const own = run.files.filter((f) => /^(packages|plugins)\/[^/]+\/dist\//.test(f)).sort();
     expect(own).toEqual([
       'packages/cli/dist/cli.bundle.js',
       'packages/cli/dist/main.js',
+      'packages/cli/dist/run-command.js',
       'packages/core/dist/compile-cache.js',
       'packages/core/dist/core.bundle.js',
       'packages/core/dist/errors.js',
