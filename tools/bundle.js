@@ -12,19 +12,21 @@
  *   - every entry point (package.json `exports`, `main`, the `bin` scripts' targets, executors.json and
  *     generators.json) replaced in `dist/` by a one-line stub that takes its module from the bundle: whichever entry a
  *     process comes in by, each module of the package exists once in it (`instanceof DbeeError` holds across packages);
- *   - a few leaves bundled on their own and required by the bundle (core's `errors`, `compile-cache`): `dbee --help`
- *     loads the command table and the errors only, and the compile cache is installed before the bundle compiles;
+ *   - a few leaves bundled on their own and required by the bundle (core's `errors` and `compile-cache`, the CLI's
+ *     command line `main`): `dbee --help` loads the command line and the errors only, and the compile cache is
+ *     installed before the bundles compile;
  *   - the rest of tsc's `dist/` as it was (declarations, and the modules' text some caches hash: config-cache.ts).
  *
  * Other packages (dependencies, peers and the other @dbee packages) stay external: pg, PGlite, libpg-query, zod,
- * teradatasql load from node_modules as before, and each @dbee package from its own bundle.
+ * teradatasql load from node_modules as before, and each @dbee package from its own bundle; fast-glob is inlined.
  * Modules keep their `__dirname` and `__filename` as compiled by tsc (`dist/<folder>`), and each records its
  * evaluation in `globalThis[Symbol.for('dbee.bundledModules')]` as its former dist/ path: the start-up tests read it
  * to tell which modules a command evaluated (packages/cli/src/start-up.test.ts).
  * Source maps point at `src/*.ts`; an internal error's stack is mapped through them when it is printed
- * (`sourceMappedStack`, @dbee/core/errors).
+ * (`sourceMappedStack`, packages/cli/src/stack-trace.ts).
  *
- * Incremental: a package whose bundle is newer than its sources, package.json and dist/ is skipped.
+ * Incremental: a package whose bundle is newer than its sources, its package.json and this script, and whose stubs
+ * and leaves are in place, is skipped. `--force` bundles every package named.
  */
 const { existsSync, readFileSync, readdirSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join, relative, resolve, sep } = require('node:path');
