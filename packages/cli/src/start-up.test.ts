@@ -47,6 +47,7 @@ describe('the bundled packages (tools/bundle.js), as installed', () => {
     const own = run.files.filter((f) => /^(packages|plugins)\/[^/]+\/dist\//.test(f)).sort();
     expect(own).toEqual([
       'packages/cli/dist/cli.bundle.js',
+      'packages/cli/dist/commands.generated.json',
       'packages/cli/dist/main.js',
       'packages/cli/dist/run-command.js',
       'packages/core/dist/compile-cache.js',
