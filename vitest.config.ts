@@ -46,8 +46,8 @@ if (!process.env.DBEE_TEST_CACHE) {
 process.env.DBEE_TEST_DB_POOL ??= `dbee_pool_${Date.now().toString(36)}_${process.pid}`;
 
 // Processes the tests start (the dbee CLI, Nx and its plugin, the diff target's fingerprint script) run the compiled
-// dist/ that test/support/global-setup.ts builds first (tsc -b, incremental), as installed dbee runs: about 0.4 s less
-// per process than compiling the sources on the fly. The tests' own imports are the sources (aliases below).
+// and bundled dist/ that test/support/global-setup.ts builds first (tsc -b and tools/bundle.js, both incremental), as
+// installed dbee runs: about 0.4 s less per process than compiling the sources on the fly. The tests' own imports are the sources (aliases below).
 process.env.DBEE_USE_DIST = '1';
 export default defineConfig({
   resolve: {

@@ -4,7 +4,8 @@
  * Installed-product test: dbee as a user gets it, from the packed tarballs, in a fresh Nx workspace OUTSIDE this
  * repository (`npm run test:installed`; .ci/run calls it after `npm test`).
  *
- *   1. `npm pack --workspaces` (prepack compiles every package with tsc -b) into a temporary folder;
+ *   1. `npm pack --workspaces` (prepack compiles every package with tsc -b and bundles it, tools/bundle.js) into a
+ *      temporary folder; each package's main is a stub of its bundle, which is in the tarball with its source map;
  *   2. a new workspace: package.json + nx.json (no analytics, no cloud, local cache) and nothing else, no tsconfig;
  *      `npm install -D nx @nx/devkit` at this repository's Nx version and the tarballs of a PostgreSQL user
  *      (@dbee/core, @dbee/postgres, @dbee/cli, @dbee/nx: not @dbee/teradata);
@@ -113,6 +114,15 @@ for (const t of tarballs) {
     !pkg.private && String(pkg.main).startsWith('./dist/'),
     `${t}: public, main in dist/`,
     JSON.stringify({ private: pkg.private, main: pkg.main }),
+  );
+  const bundle = `package/dist/${pkg.name.split('/').pop()}.bundle.js`;
+  const main = execFileSync('tar', ['xzOf', join(packs, t), `package/${pkg.main.replace(/^\.\//, '')}`], {
+    encoding: 'utf8',
+  });
+  check(
+    files.includes(bundle) && files.includes(`${bundle}.map`) && /^\/\/ bundled by tools\/bundle\.js/.test(main),
+    `${t}: bundled (${bundle.slice('package/'.length)} and its map; main a stub of it)`,
+    main,
   );
 }
 

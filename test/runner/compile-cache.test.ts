@@ -119,6 +119,9 @@ describe.runIf(ownCache)('compile cache (Node 20)', () => {
     expect(first.stderr).toContain('no dbee.yaml found');
     expect(cacheFiles()).toHaveLength(1);
     expect(readFileSync(cacheFiles()[0]!).includes(Buffer.from(join('cli', 'dist', 'run-command.js')))).toBe(true);
+    // The packages' bundles (tools/bundle.js) load after the cache is installed: the command line is a leaf of its own.
+    for (const bundle of [join('cli', 'dist', 'cli.bundle.js'), join('core', 'dist', 'core.bundle.js')])
+      expect(readFileSync(cacheFiles()[0]!).includes(Buffer.from(bundle)), bundle).toBe(true);
     expect(status().stderr).toBe(first.stderr);
     // Its V8 flags (--max-opt=1) name the file: a process without them (an Nx executor) keeps a file of its own
     // instead of rewriting the command's on every run (V8 refuses code cached under other flags).

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// The dbee command: runs the compiled dist/ of @dbee/cli. No TypeScript loader is involved in an installed package.
+// The dbee command: runs the compiled dist/ of @dbee/cli (dist/main.js, a stub of the package's bundle, see
+// tools/bundle.js). No TypeScript loader is involved in an installed package.
 //
 // Inside the dbee repository (src/ sits beside this file and tools/dev-register.js two levels up; neither is part
 // of the published package) it runs the TypeScript sources instead, so `npx dbee` and the tests never need a build.

@@ -20,12 +20,15 @@ import { COMMAND_NAMES, isCommandName } from './command-table';
 import { engineByName } from './engines';
 import { optionSchemas } from './option-schemas';
 import { validOptions } from './option-values';
+import { sourceMappedStack } from './stack-trace';
 
 /** Commands, which are also the default Nx target names; declared with their options in @dbee/core (options/). */
 export { COMMAND_NAMES as COMMANDS } from './command-table';
 export type { CommandName } from '@dbee/core/options';
 /** Options checked without zod (the Nx executors check theirs with it too). */
 export { validOptions } from './option-values';
+/** An internal error's stack at the TypeScript sources (the Nx executors print theirs with it too). */
+export { sourceMappedStack } from './stack-trace';
 
 export interface CommandContext {
   /** Absolute workspace root (the folder holding dbee.yaml). */
@@ -112,8 +115,7 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
     stderr.write(`error: ${e.format()}\n`);
     return e.exitCode;
   }
-  stderr.write(
-    `internal error (a bug in dbee, please report it):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-  );
+  const text = e instanceof Error ? (e.stack ? sourceMappedStack(e.stack) : e.message) : String(e);
+  stderr.write(`internal error (a bug in dbee, please report it):\n${text}\n`);
   return ExitCode.invalid;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scratchDatabase } from '../../../test/support/pg';
@@ -9,14 +9,20 @@ const REPO = join(__dirname, '..', '..', '..');
 const BIN = join(REPO, 'packages', 'cli', 'bin', 'dbee.js');
 
 /**
- * The modules a `dbee` process (the compiled dist/, as installed) loads for `args`, relative to the repository, with
+ * What a process evaluated, as a script's expression: the files Node loaded (`require.cache`) and the modules of the
+ * packages' bundles (tools/bundle.js), each by the dist/ file tsc compiles it to.
+ */
+const LOADED = `[...new Set([...Object.keys(require.cache), ...(globalThis[Symbol.for('dbee.bundledModules')] ?? [])])]`;
+
+/**
+ * The modules a `dbee` process (the bundled dist/, as installed) loads for `args`, relative to the repository, with
  * its exit code. What the process prints is not checked here (options.test.ts and the e2e tests do).
  */
 function modulesLoaded(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): { code: number | null; modules: string[]; output: string } {
-  const probe = `process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache))));
+): { code: number | null; modules: string[]; files: string[]; output: string } {
+  const probe = `process.on('exit', () => process.stderr.write('\\nMODULES ' + JSON.stringify([${LOADED}, Object.keys(require.cache)])));
 process.argv.splice(1, 0, ${JSON.stringify(BIN)});
 require(${JSON.stringify(BIN)});`;
   const r = spawnSync(process.execPath, ['-e', probe, '--', ...args], {
@@ -25,12 +31,49 @@ require(${JSON.stringify(BIN)});`;
   });
   const list = /\nMODULES (.*)$/.exec(r.stderr)?.[1];
   if (!list) throw new Error(`no module list from dbee ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
+  const [modules, files] = JSON.parse(list) as [string[], string[]];
   return {
     code: r.status,
-    modules: (JSON.parse(list) as string[]).map((f) => relative(REPO, f)),
+    modules: modules.map((f) => relative(REPO, f)),
+    files: files.map((f) => relative(REPO, f)),
     output: r.stdout + r.stderr.replace(/\nMODULES .*$/, ''),
   };
 }
+
+describe('the bundled packages (tools/bundle.js), as installed', () => {
+  it('a command reads each dbee package from one file: its bundle, the stubs of the entries it came by, the leaves', () => {
+    const run = modulesLoaded(['deploy', 'no-such-project']);
+    expect(run.code).toBe(1);
+    const own = run.files.filter((f) => /^(packages|plugins)\/[^/]+\/dist\//.test(f)).sort();
+    expect(own).toEqual([
+      'packages/cli/dist/cli.bundle.js',
+      'packages/cli/dist/commands.generated.json',
+      'packages/cli/dist/main.js',
+      'packages/cli/dist/run-command.js',
+      'packages/core/dist/compile-cache.js',
+      'packages/core/dist/core.bundle.js',
+      'packages/core/dist/errors.js',
+      'packages/core/dist/operations/run.js',
+    ]);
+    // The stubs are one line each; the modules they stand for are in the bundle.
+    expect(readFileSync(join(REPO, 'packages/core/dist/operations/run.js'), 'utf8')).toMatch(
+      /^\/\/ bundled by tools\/bundle\.js: core\.bundle\.js\n'use strict';\nmodule\.exports = require\("\.\.\/core\.bundle\.js"\)\("operations\/run\.js"\);\n$/,
+    );
+    expect(run.modules).toContain('packages/core/dist/operations/deploy.js');
+  });
+
+  it("an internal error's stack names the TypeScript sources, through the bundles' source maps", () => {
+    // Options that are no object: a programming error inside the bundle of @dbee/cli, printed with its stack.
+    const probe = `require(${JSON.stringify(join(REPO, 'packages/cli/dist/index.js'))})
+  .runDbeeCommand('deploy', null, { workspaceRoot: process.cwd() })
+  .then((code) => process.stdout.write(String(code)));`;
+    const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    expect(r.stdout).toBe('1');
+    expect(r.stderr).toMatch(/^internal error \(a bug in dbee, please report it\):\nTypeError/);
+    expect(r.stderr).toMatch(/\(.*packages\/cli\/src\/[\w/-]+\.ts:\d+:\d+\)/);
+    expect(r.stderr).not.toMatch(/\.bundle\.js/);
+  });
+});
 
 describe('the start of the dbee process', () => {
   it.each([
@@ -227,7 +270,7 @@ describe('a direct deployment loads what it runs (dbee deploy, compiled, its con
 describe('the PostgreSQL engine a command loads (@dbee/postgres/engine, compiled)', () => {
   it("loads neither core's barrel (every module of core, zod and yaml with them) nor the extractor", () => {
     const probe = `require(${JSON.stringify(join(REPO, 'packages', 'postgres', 'dist', 'engine.js'))}).createPostgresEngine();
-process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
+process.stdout.write(JSON.stringify(${LOADED}));`;
     const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     const modules = (JSON.parse(r.stdout) as string[]).map((f) => relative(REPO, f));

@@ -9,8 +9,8 @@ const BATCH = join(REPO, 'plugins', 'nx', 'dist', 'executors', 'deploy', 'deploy
 
 /**
  * An Nx batch worker of `deploy` (the compiled batch implementation, as installed, called as Nx's batch runner calls
- * it) deploying `projects` of the workspace at `root`, one task each: its output and the modules it loaded, relative
- * to the repository.
+ * it) deploying `projects` of the workspace at `root`, one task each: its output and the modules it loaded (files, and
+ * the modules of the bundles it evaluated), relative to the repository.
  */
 function batchRun(root: string, projects: string[], env: NodeJS.ProcessEnv) {
   const tasks = Object.fromEntries(
@@ -27,7 +27,9 @@ function batchRun(root: string, projects: string[], env: NodeJS.ProcessEnv) {
   const graph = ${JSON.stringify(taskGraph)};
   for await (const r of await batch(graph, ${JSON.stringify(inputs)}, {}, { root: ${JSON.stringify(root)}, taskGraph: graph }))
     process.stdout.write(r.task + ' ' + r.result.success + '\\n' + r.result.terminalOutput);
-  process.stderr.write('\\nMODULES ' + JSON.stringify(Object.keys(require.cache)));
+  // The files Node loaded and the modules of the packages' bundles it evaluated (tools/bundle.js), by dist/ file.
+  const bundled = globalThis[Symbol.for('dbee.bundledModules')] ?? [];
+  process.stderr.write('\\nMODULES ' + JSON.stringify([...new Set([...Object.keys(require.cache), ...bundled])]));
 })();`;
   const r = spawnSync(process.execPath, ['-e', probe], {
     encoding: 'utf8',

@@ -1,7 +1,7 @@
 import './compile-cache'; // first: before what it caches
 import type { ExecutorContext, PromiseExecutor } from '@nx/devkit';
 // What runs a command, not the packages' indexes (`@dbee/cli` and `@dbee/core` load every module of core).
-import { runDbeeCommand } from '@dbee/cli/run';
+import { runDbeeCommand, sourceMappedStack } from '@dbee/cli/run';
 import type { CommandInput } from '@dbee/core';
 import { isDbeeError } from '@dbee/core/errors';
 import type { CommandName } from '@dbee/core/options';
@@ -88,7 +88,7 @@ export async function runCommandExecutor(
 /** A user error prints its message with location and hint; a programming error prints its stack. */
 export function describeError(error: unknown): string {
   if (isDbeeError(error)) return error.format();
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  if (error instanceof Error) return error.stack ? sourceMappedStack(error.stack) : `${error.name}: ${error.message}`;
   return String(error);
 }
 
