@@ -58,7 +58,7 @@ export default defineConfig({
       { find: /^\.\.\/lazy-schemas$/, replacement: resolve(__dirname, 'test/support/lazy-schemas.ts') },
       { find: /^\.\/option-schemas$/, replacement: resolve(__dirname, 'test/support/option-schemas.ts') },
       // The same for the PostgreSQL engine's roles, loaded on first use.
-      { find: /^\.\/lazy-roles$/, replacement: resolve(__dirname, 'test/support/lazy-roles.ts') },
+      { find: /^(?:\.\.?\/)+lazy-roles$/, replacement: resolve(__dirname, 'test/support/lazy-roles.ts') },
       { find: /^@dbee\/core\/(options|schema|lsp)$/, replacement: `${src('packages/core')}/$1/index.ts` },
       { find: /^@dbee\/core\/(compile-cache|errors)$/, replacement: `${src('packages/core')}/$1.ts` },
       { find: /^@dbee\/core\/run$/, replacement: `${src('packages/core')}/operations/run.ts` },

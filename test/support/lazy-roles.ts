@@ -1,4 +1,5 @@
 import * as adviseRole from '../../packages/postgres/src/advise/advise-role';
+import * as pgbouncerSettingsModule from '../../packages/postgres/src/blue-green/pgbouncer-settings';
 import * as blueGreenRole from '../../packages/postgres/src/blue-green/postgres-blue-green';
 import * as querySourcesRole from '../../packages/postgres/src/check/query-sources';
 import * as backfillRole from '../../packages/postgres/src/expand/backfill-sql';
@@ -17,6 +18,8 @@ export const expandSql: typeof Production.expandSql = () => expandRole;
 export const backfillSql: typeof Production.backfillSql = () => backfillRole;
 
 export const blueGreen: typeof Production.blueGreen = () => blueGreenRole;
+
+export const pgbouncerSettings: typeof Production.pgbouncerSettings = () => pgbouncerSettingsModule;
 
 export const querySources: typeof Production.querySources = () => querySourcesRole;
 

@@ -1,4 +1,4 @@
-import type { Engine, EngineCapabilities } from '@dbee/core';
+import type { BlueGreenRole, Engine, EngineCapabilities } from '@dbee/core';
 import { DbeeError } from '@dbee/core/errors';
 import { formatKey } from '@dbee/core/schema';
 import { openPostgres } from './connection/open';
@@ -72,6 +72,19 @@ function lazyRole<T extends object>(load: () => T): T {
   });
 }
 
+/**
+ * Blue/green's role with the router the engine drives (`routers.pgbouncer`), whose settings' schema (zod, through
+ * core's index) loads only when a blue/green phase reads it: a direct deployment loads the role for
+ * `ledgerTableExists` alone.
+ */
+function blueGreenWithRouters(): BlueGreenRole {
+  const role: BlueGreenRole = { ...lazy.blueGreen().postgresBlueGreen };
+  return Object.defineProperty(role, 'routers', {
+    get: () => ({ pgbouncer: lazy.pgbouncerSettings().PGBOUNCER_ROUTER }),
+    enumerable: true,
+  });
+}
+
 /** The PostgreSQL engine: pg for servers, PGlite for embedded databases (the same SQL, another transport). */
 export function createPostgresEngine(): Engine {
   const parser = new PostgresParser();
@@ -88,7 +101,7 @@ export function createPostgresEngine(): Engine {
     advise: lazyRole(() => lazy.advise().postgresAdvise),
     lineage: { read: readQueryLineage },
     preview: lazyRole(() => lazy.preview().postgresPreview),
-    blueGreen: lazyRole(() => lazy.blueGreen().postgresBlueGreen),
+    blueGreen: lazyRole(blueGreenWithRouters),
     import: postgresImport,
     // The scanner's keyword list quotes identifiers in the SQL sent (parse/names.ts): loaded while the connection opens.
     connect: async (environment, { workspaceRoot }) =>

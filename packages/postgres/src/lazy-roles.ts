@@ -11,6 +11,10 @@ export const backfillSql = () => require('./expand/backfill-sql') as typeof impo
 export const blueGreen = () =>
   require('./blue-green/postgres-blue-green') as typeof import('./blue-green/postgres-blue-green');
 
+/** The settings of blue/green's PgBouncer router (zod): read only when a blue/green phase reads its router. */
+export const pgbouncerSettings = () =>
+  require('./blue-green/pgbouncer-settings') as typeof import('./blue-green/pgbouncer-settings');
+
 export const querySources = () => require('./check/query-sources') as typeof import('./check/query-sources');
 
 export const advise = () => require('./advise/advise-role') as typeof import('./advise/advise-role');

@@ -11,7 +11,7 @@ import type {
   ProjectConfig,
   VerifySettings,
 } from './schema';
-import { routerOf } from './schema';
+import { routerOf } from './router-of';
 import type { YamlFile } from './yaml-file';
 
 /** An environment ready to connect to: `${VAR}` references replaced, deploy settings merged. */

@@ -353,16 +353,6 @@ export const blueGreenRouter = z.union([
     }),
 ]);
 
-/** The router of `blueGreen.router`: the user's commands, or the name and settings of a router the engine drives. */
-export function routerOf(
-  router: z.infer<typeof blueGreenRouter>,
-): { commands: z.infer<typeof commandsRouter>['commands'] } | { engine: string; settings: Record<string, unknown> } {
-  if ('commands' in router && Object.keys(router).length === 1)
-    return { commands: (router as z.infer<typeof commandsRouter>).commands };
-  const [engine, settings] = Object.entries(router as Record<string, Record<string, unknown>>)[0]!;
-  return { engine, settings };
-}
-
 /** `blueGreen:` of an environment (blue's): its green, its router, the switchover's bounds (docs/blue-green.md). */
 export const blueGreenSettings = z.strictObject({
   /** The environment of dbee.yaml that is green: its database (absent before) is made by the deploy phase. */

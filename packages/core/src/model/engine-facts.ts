@@ -48,8 +48,8 @@ export interface EngineFacts {
    */
   builtInRoles: RegExp;
   /**
-   * Schemas of the engine's own catalog, which every database has and no copy makes (PostgreSQL: `pg_catalog`,
-   * `information_schema`, `pg_toast`...). Absent: none.
+   * Schemas of the engine's own catalog, which every database has and no copy makes (PostgreSQL's catalog schema,
+   * `information_schema`, its toast schema...). Absent: none.
    */
   systemSchemas?: RegExp;
   /**

@@ -1,13 +1,4 @@
-import {
-  durationMs,
-  engineRouter,
-  schemas,
-  type BlueGreenRole,
-  type Connection,
-  type ReplicaIdentity,
-  type ResolvedEnvironment,
-  type SubscriptionHealth,
-} from '@dbee/core';
+import type { BlueGreenRole, Connection, ReplicaIdentity, ResolvedEnvironment, SubscriptionHealth } from '@dbee/core';
 import { DbeeError } from '@dbee/core/errors';
 import { PgConnection } from '../connection/postgres-connection';
 import { onDatabase, postgresTarget, type PostgresTarget } from '../connection/target';
@@ -16,7 +7,6 @@ import { quoteIdent } from '../parse/names';
 import { literal, qualified } from '../render/quote';
 import { backupName } from '../catalog/postgres-objects';
 import { conninfo, databaseOf } from './conninfo';
-import { pgbouncerEntry, pgbouncerRouter } from './pgbouncer-router';
 
 /** Bounds of the statements on the server's maintenance session (CREATE DATABASE copies a template). */
 const ADMIN_SETTINGS = ['SET lock_timeout = 10000', 'SET statement_timeout = 300000'];
@@ -29,41 +19,6 @@ const SLOTS_NEEDED = 3;
 
 /** The current database's own subscription `name` (subscriptions are kept per cluster, named per database). */
 const OWN_SUBSCRIPTION = `subname = $1 AND subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`;
-
-/**
- * `blueGreen.router.pgbouncer` of dbee.yaml (docs/blue-green.md): a PgBouncer driven through its admin console, whose
- * `[databases]` entry for the application's database is rewritten at each switchover. The postgres engine declares it;
- * core validates it through `BlueGreenRole.routers`.
- */
-const pgbouncerSettings = schemas.z.strictObject({
-  /**
-   * Its admin console as a URL, a user of its `admin_users`; `${VAR}` for the password, e.g.
-   * `postgres://pgbouncer:${PGBOUNCER_PASSWORD}@10.0.0.9:6432/pgbouncer`.
-   */
-  admin: schemas.z.string(),
-  /** Its configuration file (`pgbouncer.ini`, on this machine), whose `[databases]` entry dbee rewrites. */
-  config: schemas.z.string(),
-  /** The `[databases]` name the application connects to, e.g. `sales`. */
-  database: schemas.z.string(),
-  /** Bound of each admin command but `PAUSE`. Default 5s. */
-  timeout: schemas.duration.optional(),
-});
-
-const PGBOUNCER_ROUTER = engineRouter(pgbouncerSettings, (config, sides, { workspaceRoot }) => {
-  const url = parseAdmin(config.admin);
-  return pgbouncerRouter({
-    admin: {
-      host: decodeURIComponent(url.hostname) || '127.0.0.1',
-      port: Number(url.port || 6432),
-      user: decodeURIComponent(url.username) || 'pgbouncer',
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    },
-    ini: config.config,
-    database: config.database,
-    entries: { blue: pgbouncerEntry(sides.blue, workspaceRoot), green: pgbouncerEntry(sides.green, workspaceRoot) },
-    ...(config.timeout !== undefined ? { timeoutMs: durationMs(config.timeout) } : {}),
-  });
-});
 
 /**
  * Blue/green on PostgreSQL: logical replication (a publication on the side serving, a slot made on its own, a
@@ -322,7 +277,6 @@ export const postgresBlueGreen: BlueGreenRole = {
       return true;
     });
   },
-  routers: { pgbouncer: PGBOUNCER_ROUTER },
   async ledgerTableExists(conn, schema) {
     const r = await conn.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
       `${quoteIdent(schema)}.blue_green`,
@@ -437,18 +391,4 @@ async function withAdmin<T>(
   } finally {
     await admin.close();
   }
-}
-
-/** The admin console's URL of `blueGreen.router.pgbouncer.admin`; a malformed one is refused without echoing it. */
-function parseAdmin(admin: string): URL {
-  try {
-    const url = new URL(admin);
-    if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') return url;
-  } catch {
-    // Said below, without the value (it may hold a password).
-  }
-  throw new DbeeError("blueGreen.router.pgbouncer.admin is not a postgres:// URL of PgBouncer's admin console", {
-    code: 'CONFIG_INVALID',
-    hint: 'e.g. postgres://pgbouncer:${PGBOUNCER_PASSWORD}@127.0.0.1:6432/pgbouncer (a user of its admin_users)',
-  });
 }

@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../../../config/resolve';
 import { bytesOf, durationMs } from '../../../config/units';
-import { routerOf } from '../../../config/schema';
+import { routerOf } from '../../../config/router-of';
 import type { Router } from '../../../engine/blue-green-role';
 import { DbeeError } from '../../../errors';
 import { dryRunGates, refuse } from '../../../pipeline/gates';
