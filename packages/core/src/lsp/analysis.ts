@@ -216,6 +216,9 @@ function referenceDiagnostics(ws: WorkspaceIndex, a: WorkspaceAnalysis): EditorD
 
 function unknown(a: WorkspaceAnalysis, object: SourceObject, ref: Reference): boolean {
   if (a.references.targets(object.project, ref).length) return false;
+  // A sequence a serial column of the table makes (`ALTER SEQUENCE t_id_seq …` in the table's file): the table's own.
+  const own = (ref.schema ?? object.key.schema).toLowerCase() === object.key.schema.toLowerCase();
+  if (own && object.serials?.some((n) => n.toLowerCase() === ref.name.toLowerCase())) return false;
   return !a.references
     .schemasFor(object.project, ref)
     .some((s) => a.migrationNames.has(`${s}.${ref.name}`.toLowerCase()));

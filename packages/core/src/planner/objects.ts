@@ -30,6 +30,8 @@ export interface SourceObject {
   deferrable: DeferrableConstraint[];
   /** Where it is created (its first create statement, else its first statement). */
   location: SourceLocation;
+  /** A table's: the sequences its serial columns make (`<table>_<column>_seq`), in its schema. Absent: none. */
+  serials?: string[];
 }
 
 /** A parsed statement together with its template text. */
@@ -115,8 +117,10 @@ export function groupObjects(
       object.deferrable.push(...(st.deferrable ?? []));
       if (object.key.kind === 'table')
         for (const name of st.constraintIndexes ?? []) constraintIndexes.set(`${object.key.schema}.${name}`, object);
-      if (object.key.kind === 'table')
-        for (const name of st.serialSequences ?? []) serials.set(`${object.key.schema}.${name}`, object);
+      if (object.key.kind === 'table' && st.serialSequences?.length) {
+        for (const name of st.serialSequences) serials.set(`${object.key.schema}.${name}`, object);
+        object.serials = [...(object.serials ?? []), ...st.serialSequences];
+      }
       previous = object;
     }
   }
