@@ -233,10 +233,7 @@ function mergeRelationAliases(byId: Map<string, SourceObject>): void {
     if (o.key.kind !== 'table' || o.statements.some(isCreate)) continue;
     const owner = relations.get(`${o.key.schema}.${o.key.name}`);
     if (!owner) continue;
-    owner.statements.push(...o.statements);
-    owner.references.push(...o.references);
-    owner.deferrable.push(...o.deferrable);
-    byId.delete(id);
+    absorb(owner, o, byId, id);
   }
 }
 
@@ -251,11 +248,16 @@ function mergeSerialSequences(byId: Map<string, SourceObject>, serials: Readonly
     if (o.key.kind !== 'sequence' || o.statements.some(isCreate)) continue;
     const table = serials.get(`${o.key.schema}.${o.key.name}`);
     if (!table) continue;
-    table.statements.push(...o.statements);
-    table.references.push(...o.references);
-    table.deferrable.push(...o.deferrable);
-    byId.delete(id);
+    absorb(table, o, byId, id);
   }
+}
+
+/** `o`'s statements, references and deferrable constraints become `owner`'s last ones; `o` is no object of its own. */
+function absorb(owner: SourceObject, o: SourceObject, byId: Map<string, SourceObject>, id: string): void {
+  owner.statements.push(...o.statements);
+  owner.references.push(...o.references);
+  owner.deferrable.push(...o.deferrable);
+  byId.delete(id);
 }
 
 /**

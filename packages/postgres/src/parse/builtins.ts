@@ -3,6 +3,16 @@
  * search path, so an unqualified use of one of these names is not a reference to a project object.
  */
 
+/** The `serial` shorthands, accepted only in column definitions: each makes a sequence its column owns. */
+export const SERIAL_TYPES: ReadonlySet<string> = new Set([
+  'serial',
+  'serial2',
+  'serial4',
+  'serial8',
+  'smallserial',
+  'bigserial',
+]);
+
 /** Type names of `pg_catalog` (internal names and the pseudo-types), plus the `serial` shorthands. */
 export const BUILTIN_TYPES: ReadonlySet<string> = new Set([
   'bool',
@@ -115,12 +125,7 @@ export const BUILTIN_TYPES: ReadonlySet<string> = new Set([
   'smgr',
   'opaque',
   // Accepted only in column definitions, expanded by CREATE TABLE.
-  'serial',
-  'serial2',
-  'serial4',
-  'serial8',
-  'smallserial',
-  'bigserial',
+  ...SERIAL_TYPES,
   // Spellings the grammar turns into the names above; they reach us unqualified from PL/pgSQL declarations.
   'integer',
   'int',

@@ -23,6 +23,7 @@ import type {
   RangeVar,
   TypeName,
 } from '@pgsql/types';
+import { SERIAL_TYPES } from './builtins';
 import { columnOf, primaryKeyColumns, viewColumns } from './columns';
 import { chooseName, nameAddition } from './default-names';
 import { CreateTableText, deferrableConstraints, foreignKeysOf } from './foreign-keys';
@@ -80,16 +81,6 @@ const FUNCTION_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 /** DefElem names whose argument names a type. */
 const TYPE_OPTIONS: ReadonlySet<string> = new Set(['stype', 'mstype', 'subtype', 'basetype', 'element', 'like']);
-
-/** The `serial` shorthands: each makes a sequence its column owns. */
-const SERIAL_TYPES: ReadonlySet<string> = new Set([
-  'serial',
-  'serial2',
-  'serial4',
-  'serial8',
-  'smallserial',
-  'bigserial',
-]);
 
 /**
  * The name PostgreSQL gives a serial column's sequence (`makeObjectName`): `<table>_<column>_seq`, the longer of the
