@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Connection, StateFingerprints } from '@dbee/core';
+import { outOfResources } from '@dbee/core/errors';
 import { type IntrospectScope, withCatalogSettings } from './introspect';
+import { inHalves, VIEW_NAMES_SQL } from './lock-table';
 
 /**
  * An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). The subquery only for an
@@ -274,13 +276,49 @@ const FINGERPRINT_SETTINGS = {
 type Row = { i: unknown; system: unknown; database: unknown; lines: unknown; hash: unknown };
 
 async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> {
+  try {
+    return await fingerprintRows(conn, FINGERPRINT_SQL, params);
+  } catch (e) {
+    if (!outOfResources(e)) throw e;
+  }
+  // More views than the server's lock table holds in one statement (printing one locks it): the views printed first,
+  // in groups the server holds (`inHalves`), then the query takes their text from its parameters. The same lines.
+  const printed = await withCatalogSettings(conn, async () => {
+    const views = (await conn.query<{ oid: number }>(VIEW_NAMES_SQL, [params[0]])).rows.map((r) => r.oid);
+    return inHalves(
+      views,
+      async (part) =>
+        (
+          await conn.query<{ oid: number; def: string }>(
+            `select oid, pg_get_viewdef(oid) as def from unnest($1::oid[]) oid`,
+            [part],
+          )
+        ).rows,
+    );
+  });
+  return fingerprintRows(conn, PRINTED_VIEWS_SQL, [...params, printed.map((v) => v.oid), printed.map((v) => v.def)]);
+}
+
+async function fingerprintRows(conn: Connection, sql: string, params: unknown[]): Promise<Row[]> {
   // The catalog's deparsers qualify names by the session's search_path (a deployment sets it): print them as the
   // introspector does, with pg_catalog only, so the fingerprint recorded by a deployment is the one status reads.
   // The joins run in the order written (each starts from the scope's few rows): a new session plans the query
   // once, and the planner's search of join orders was a fifth of that planning (a fleet plans it once per target).
-  if (conn.queryPrepared) return (await conn.queryPrepared<Row>(FINGERPRINT_SQL, params, FINGERPRINT_SETTINGS)).rows;
+  if (conn.queryPrepared) return (await conn.queryPrepared<Row>(sql, params, FINGERPRINT_SETTINGS)).rows;
   // Without prepared queries (PGlite, a plain connection): the same settings for the session, put back after.
-  return withCatalogSettings(conn, async () => (await conn.query<Row>(FINGERPRINT_SQL, params)).rows);
+  return withCatalogSettings(conn, async () => (await conn.query<Row>(sql, params)).rows);
+}
+
+/** `FINGERPRINT_SQL` with each view's printed text given (`$6` oids, `$7` their `pg_get_viewdef`), when it has one. */
+const PRINTED_VIEWS_SQL = replaceOnce(
+  replaceOnce(FINGERPRINT_SQL, 'then pg_get_viewdef(c.oid) end', 'then coalesce(pv.def, pg_get_viewdef(c.oid)) end'),
+  'from rel r join pg_class c on c.oid = r.oid\n',
+  'from rel r join pg_class c on c.oid = r.oid left join unnest($6::oid[], $7::text[]) pv(oid, def) on pv.oid = c.oid\n',
+);
+
+function replaceOnce(text: string, from: string, to: string): string {
+  if (text.split(from).length !== 2) throw new Error(`fingerprint query: expected one ${from}`);
+  return text.replace(from, to);
 }
 
 /**

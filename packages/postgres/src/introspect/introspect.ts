@@ -1,4 +1,5 @@
 import type { Connection, ObjectKey } from '@dbee/core';
+import { outOfResources } from '@dbee/core/errors';
 import { formatKey } from '@dbee/core/schema';
 import type {
   Collation,
@@ -28,6 +29,7 @@ import type {
 import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
 import type { DefinitionForm } from '@dbee/core';
 import { readBackForm } from '../compare/read-back-form';
+import { inHalves, VIEW_NAMES_SQL } from './lock-table';
 import { AGGREGATES_SQL, aggregateStatement, type AggregateRow } from './aggregate-rows';
 import { loadPostgresParser } from '../parse/libpg';
 import {
@@ -108,20 +110,32 @@ async function readModel(
     const rows: Partial<Rows> = {};
     if (c.queryMany) {
       // A session's share in one request: the server's version, then each query, with the catalog settings for them.
-      const [version, ...answers] = await c.queryMany(
-        [
-          { sql: SERVER_VERSION_SQL },
-          ...queries.map((q) => ({ sql: sqlOf(q), ...(paramsOf(q) ? { params: paramsOf(q) } : {}) })),
-        ],
-        CATALOG_SETTINGS,
-      );
-      if (c === conn) serverVersion = Number((version!.rows[0] as { version: string }).version);
-      queries.forEach((q, i) => (rows[q] = answers[i]!.rows as Row[]));
-      return rows;
+      // The request is one transaction, which keeps the lock each printed view or column default takes (PostgreSQL's
+      // deparser opens the relation) until its end: past the server's lock table (`max_locks_per_transaction` x its
+      // sessions; about 7,000 on a default server) it fails with "out of shared memory" and changes nothing. Then
+      // each query goes in a transaction of its own, as on a connection that sends one query at a time.
+      try {
+        const [version, ...answers] = await c.queryMany(
+          [
+            { sql: SERVER_VERSION_SQL },
+            ...queries.map((q) => ({ sql: sqlOf(q), ...(paramsOf(q) ? { params: paramsOf(q) } : {}) })),
+          ],
+          CATALOG_SETTINGS,
+        );
+        if (c === conn) serverVersion = Number((version!.rows[0] as { version: string }).version);
+        queries.forEach((q, i) => (rows[q] = answers[i]!.rows as Row[]));
+        return rows;
+      } catch (e) {
+        if (!outOfResources(e)) throw e;
+      }
     }
     return withCatalogSettings(c, async (server) => {
       if (c === conn) serverVersion = server.version;
-      for (const q of queries) rows[q] = (await c.query<Row>(sqlOf(q), paramsOf(q))).rows;
+      for (const q of queries)
+        rows[q] =
+          q === 'views'
+            ? await readViews(c, sqlOf(q), paramsOf(q), names)
+            : (await c.query<Row>(sqlOf(q), paramsOf(q))).rows;
       return rows;
     });
   };
@@ -136,6 +150,33 @@ async function readModel(
   const model = new ModelBuilder().build(Object.assign(none, ...parts) as Rows);
   if (serverVersion) model.serverVersion = serverVersion;
   return restrictModel(model, scope.manage);
+}
+
+/**
+ * The views query in a transaction of its own; when even that is more than the server's lock table holds (printing a
+ * view locks it: some 650 views on a server of 10 locks per transaction and 10 connections), the views read in groups
+ * by name (`inHalves`).
+ */
+async function readViews(
+  c: Connection,
+  sql: string,
+  params: unknown[] | undefined,
+  names: string[] | null,
+): Promise<Row[]> {
+  try {
+    return (await c.query<Row>(sql, params)).rows;
+  } catch (e) {
+    if (!outOfResources(e)) throw e;
+  }
+  const schemas = params![0];
+  const wanted = names ? new Set(names) : null;
+  const listed = (await c.query<{ name: string }>(VIEW_NAMES_SQL, [schemas])).rows.map((r) => r.name);
+  const narrowed = NARROWED.views!(VIEWS_SQL);
+  return inHalves(
+    listed.filter((n) => !wanted || wanted.has(n)),
+    async (part) => (await c.query<Row>(narrowed, [schemas, part])).rows,
+    true,
+  );
 }
 
 type CatalogRows = Omit<Rows, 'aggregates'>;
