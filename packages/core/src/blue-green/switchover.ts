@@ -388,7 +388,7 @@ async function undo(input: SwitchInput, done: PausedStep[], cause: unknown): Pro
       code: 'SWITCHOVER_FAILED',
       hint: resumed
         ? `${from} serves as before and ${to} is kept in sync again; fix the cause and run the ${switchPhase(from)} again`
-        : `resume the writes by hand on the router (PgBouncer: RESUME), then run the ${switchPhase(from)} again`,
+        : `resume the writes by hand on ${router.description} (${router.describe(from).at(-1)}), then run the ${switchPhase(from)} again`,
       cause,
     },
   );
