@@ -56,31 +56,53 @@ describe('the scratch database of a diff on the server (shadow: server)', () => 
     await queryUrl(SERVER_URL, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
   });
 
-  it('is gone after the shadow is disposed, with no session left, and the target is free at once', async () => {
+  it('is wiped and kept for the next command of the process, then gone when the command ends, with no session left, and the target is free at once', async () => {
     const url = await createDatabase(target);
     const environment = { name: 'test', connection: { url } } as unknown as ResolvedEnvironment;
-    const shadow = await createPostgresEngine().diff!.openShadow('server', environment, {
-      workspaceRoot: process.cwd(),
-      roles: [],
-    });
-    const name = /\(shadow (dbee_shadow_\w+)\)/.exec(shadow.conn.description ?? '')?.[1];
+    const engine = createPostgresEngine();
+    const open = () => engine.diff!.openShadow('server', environment, { workspaceRoot: process.cwd(), roles: [] });
+    const nameOf = (s: { conn: { description?: string } }) =>
+      /\(shadow (dbee_shadow_\w+)\)/.exec(s.conn.description ?? '')?.[1];
+    const first = await open();
+    const name = nameOf(first);
     expect(name).toMatch(/^dbee_shadow_/);
-    await shadow.conn.execute('CREATE TABLE t (id int)');
-    await shadow.dispose();
+    await first.conn.execute('CREATE SCHEMA s; CREATE TABLE s.t (id int); CREATE TABLE t (id int)');
+    await first.dispose();
+    // The next shadow of the process is the same database, as new: what the first one built is gone.
+    const second = await open();
+    expect(nameOf(second)).toBe(name);
+    const left = await second.conn.query(
+      `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('s', 'public')`,
+    );
+    expect(left.rows).toEqual([]);
+    // What the wipe cannot undo (a publication lives outside every schema) is never handed on: that one is dropped.
+    await second.conn.execute('CREATE PUBLICATION dbee_probe');
+    await second.dispose();
+    const third = await open();
+    const other = nameOf(third);
+    expect(other).not.toBe(name);
+    await until('dropped', async () => {
+      const left = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      return left.length === 0;
+    });
+    await third.dispose();
+    // The command ended: the kept one goes (the dbee command and the Nx executors call release).
+    await engine.release!();
+    const shadowName = other!;
     const dropping = await queryUrl<{ datname: string }>(
       SERVER_URL,
       'SELECT datname FROM pg_stat_activity WHERE query = $1',
-      [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`],
+      [`DROP DATABASE IF EXISTS ${shadowName} WITH (FORCE)`],
     );
     expect(dropping.filter((s) => s.datname !== 'postgres')).toEqual([]);
     // The drop runs on a session of the maintenance database: nothing of dbee's is left on the target, which a script
     // may drop right after the diff (without FORCE: it would fail while a session is connected to it).
     await queryUrl(SERVER_URL, `DROP DATABASE ${target}`);
     await until('dropped', async () => {
-      const left = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      const left = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [shadowName]);
       return left.length === 0;
     });
-    const sessions = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_stat_activity WHERE datname = $1', [name]);
+    const sessions = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_stat_activity WHERE datname = $1', [shadowName]);
     expect(sessions).toEqual([]);
   });
 });

@@ -30,6 +30,11 @@ const FACTORIES: Record<string, () => Engine> = Object.fromEntries(
 
 const cache = new Map<string, Engine>();
 
+/** Let every engine made in this process let go of what it keeps for a next command (`Engine.release`). */
+export async function releaseEngines(): Promise<void> {
+  for (const engine of cache.values()) await engine.release?.().catch(() => {});
+}
+
 export function engineByName(name: string): Engine {
   let engine = cache.get(name);
   if (!engine) {

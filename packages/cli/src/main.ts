@@ -49,6 +49,11 @@ export async function main(argv: string[], hooks: MainHooks = {}): Promise<numbe
   }
   hooks.beforeCommand?.();
   // Loaded only to run a command: core, zod, the engines and their drivers are not needed for --help or a usage error.
-  const { runDbeeCommand } = await import('./run-command');
-  return runDbeeCommand(command, line.options, { workspaceRoot: line.cwd ?? process.cwd() });
+  const { runDbeeCommand, releaseEngines } = await import('./run-command');
+  try {
+    return await runDbeeCommand(command, line.options, { workspaceRoot: line.cwd ?? process.cwd() });
+  } finally {
+    // No command follows in this process: what an engine keeps for the next one (a server shadow) goes now.
+    await releaseEngines();
+  }
 }

@@ -29,6 +29,7 @@ export type { CommandName } from '@dbee/core/options';
 export { validOptions } from './option-values';
 /** An internal error's stack at the TypeScript sources (the Nx executors print theirs with it too). */
 export { sourceMappedStack } from './stack-trace';
+export { releaseEngines } from './engines';
 
 export interface CommandContext {
   /** Absolute workspace root (the folder holding dbee.yaml). */

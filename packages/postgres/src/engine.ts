@@ -35,7 +35,7 @@ import {
 import { disableRoutine, findRoutines } from './catalog/postgres-disable';
 import { stepOutcome } from './catalog/postgres-recover';
 import { RESET_SHADOW } from './shadow/embedded-shadow';
-import { openShadow } from './shadow/open-shadow';
+import { openShadow, releaseKeptShadow } from './shadow/open-shadow';
 import { dropStatement, quoteIdent } from './render/drop-statement';
 import { postgresFacts } from './introspect/postgres-facts';
 import { copySample, maintainedColumns, missingRows } from './shadow/scratch-rows';
@@ -103,6 +103,8 @@ export function createPostgresEngine(): Engine {
     preview: lazyRole(() => lazy.preview().postgresPreview),
     blueGreen: lazyRole(blueGreenWithRouters),
     import: postgresImport,
+    // A server shadow kept for the next command of this process (shadow/open-shadow.ts), dropped.
+    release: releaseKeptShadow,
     // The scanner's keyword list quotes identifiers in the SQL sent (parse/names.ts): loaded while the connection opens.
     connect: async (environment, { workspaceRoot }) =>
       (

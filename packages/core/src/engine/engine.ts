@@ -1286,6 +1286,11 @@ export interface Engine {
   ): Promise<LockHandle>;
   /** Map a driver error to a user-facing `DbeeError` (object missing, already exists, permission...). */
   mapError(error: unknown, context: { statement?: string }): Error;
+  /**
+   * Let go of what the engine keeps in this process for the next command (PostgreSQL: a server shadow kept for reuse),
+   * when no command follows: the dbee command and the Nx executors call it once their command ended.
+   */
+  release?(): Promise<void>;
 
   /** Shadow-database diffs (`dbee diff`, `clone`, `adopt`, verified dry runs, drift by fingerprint). PostgreSQL. */
   readonly diff?: DiffRole;

@@ -556,6 +556,12 @@ export class PgConnection implements Connection {
     await this.client.end().catch(() => {});
   }
 
+  /** Whether the session is inside a transaction block (open or failed), as the server last said. */
+  inTransaction(): boolean {
+    const status = (this.client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus();
+    return status === 'T' || status === 'E';
+  }
+
   /**
    * Send `sql` (one statement, no parameters) and close the session without waiting for it: the server runs it to its
    * end, then reads the goodbye that follows it and ends the session. For work whose outcome nobody reads (dropping a

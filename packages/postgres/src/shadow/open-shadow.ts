@@ -2,7 +2,7 @@ import type { Connection } from '@dbee/core';
 import { loadPglite } from '../connection/open';
 import { PgConnection } from '../connection/postgres-connection';
 import { onDatabase, type PostgresTarget } from '../connection/target';
-import { openEmbeddedShadow } from './embedded-shadow';
+import { censusSql, openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
 import { removeLeftShadows, shadowComment, shadowName } from './shadow-leftovers';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 
@@ -26,7 +26,9 @@ export async function openShadow(
       roles,
     );
   }
-  let made: string[] = [];
+  const server = serverKey(target);
+  const reused = takeKept(server);
+  if (reused) return serverShadow(target, reused.name, reused.conn, reused.pristine, roles);
   const name = shadowName();
   const admin = await PgConnection.open(target.config, target.description);
   try {
@@ -34,48 +36,165 @@ export async function openShadow(
     await removeLeftShadows(admin);
     await admin.execute(`CREATE DATABASE ${name}`);
     await admin.execute(shadowComment(name));
-  } catch (e) {
+  } finally {
     await admin.close();
-    throw e;
   }
-  const drop = async () => {
-    await admin.execute(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-    await dropShadowRoles(admin, made);
-    await admin.close();
-  };
+  let conn: PgConnection;
   try {
-    const conn = await PgConnection.open(onDatabase(target.config, name), `${target.description} (shadow ${name})`);
-    try {
-      made = await ensureShadowRoles(conn, roles);
-    } catch (e) {
-      await conn.close();
-      throw e;
-    }
-    let side: Promise<PgConnection | undefined> | undefined;
-    return {
-      conn,
-      side: () =>
-        (side ??= PgConnection.open(onDatabase(target.config, name), `${target.description} (shadow ${name})`).catch(
-          () => undefined,
-        )),
-      async dispose() {
-        await (await side)?.close();
-        await conn.close();
-        // Dropping a database waits for a checkpoint of the whole server (seconds on a busy one): the server drops the
-        // scratch database after dbee has its answer, without dbee waiting. Roles made for it must wait for it. The
-        // drop is left running on a session of the maintenance database, not the target's: the target is free for
-        // what comes next (a DROP DATABASE of it would wait for that session, or with FORCE end the drop half-way).
-        if (made.length) return drop();
-        const maintenance = await PgConnection.open(onDatabase(target.config, 'postgres'), target.description).catch(
-          () => null,
-        );
-        if (!maintenance) return drop();
-        await admin.close();
-        await maintenance.leave(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => maintenance.close());
-      },
-    };
+    conn = await PgConnection.open(onDatabase(target.config, name), `${target.description} (shadow ${name})`);
   } catch (e) {
-    await drop();
+    await dropShadow(target, name, []);
     throw e;
   }
+  let pristine: string;
+  try {
+    pristine = await census(conn);
+  } catch (e) {
+    await conn.close();
+    await dropShadow(target, name, []);
+    throw e;
+  }
+  return serverShadow(target, name, conn, pristine, roles);
+}
+
+/**
+ * A server shadow over `conn` (database `name`), with `roles` made. Disposed without roles made for it, it is wiped
+ * and kept for the next shadow of this process on the same server (`keep`); else dropped.
+ */
+async function serverShadow(
+  target: PostgresTarget & { kind: 'server' },
+  name: string,
+  conn: PgConnection,
+  pristine: string,
+  roles: readonly string[],
+): Promise<{ conn: Connection; side?: () => Promise<Connection | undefined>; dispose(): Promise<void> }> {
+  let made: string[] = [];
+  try {
+    made = await ensureShadowRoles(conn, roles);
+  } catch (e) {
+    await conn.close();
+    await dropShadow(target, name, made);
+    throw e;
+  }
+  let side: Promise<PgConnection | undefined> | undefined;
+  let disposed = false;
+  return {
+    conn,
+    side: () =>
+      (side ??= PgConnection.open(onDatabase(target.config, name), `${target.description} (shadow ${name})`).catch(
+        () => undefined,
+      )),
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await (await side)?.close();
+      if (
+        !made.length &&
+        (await wipedAsNew(conn, pristine)) &&
+        keep(serverKey(target), { target, name, conn, pristine })
+      )
+        return;
+      await conn.close();
+      await dropShadow(target, name, made);
+    },
+  };
+}
+
+/**
+ * Drop a server shadow. Dropping a database waits for a checkpoint of the whole server (seconds on a busy one): the
+ * server drops the scratch database after dbee has its answer, without dbee waiting. Roles made for it must wait for
+ * it. The drop is left running on a session of the maintenance database, not the target's: the target is free for
+ * what comes next (a DROP DATABASE of it would wait for that session, or with FORCE end the drop half-way).
+ */
+async function dropShadow(target: PostgresTarget & { kind: 'server' }, name: string, made: string[]): Promise<void> {
+  const drop = `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`;
+  if (!made.length) {
+    const maintenance = await PgConnection.open(onDatabase(target.config, 'postgres'), target.description).catch(
+      () => null,
+    );
+    if (maintenance) return maintenance.leave(drop).catch(() => maintenance.close());
+  }
+  const admin = await PgConnection.open(target.config, target.description).catch(() => null);
+  if (!admin) return;
+  try {
+    await admin.execute(drop).catch(() => {});
+    await dropShadowRoles(admin, made);
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * The server shadow kept for reuse within this process: creating a database copies its template (about 0.2-0.3 s of
+ * the server's time, with its write-ahead log), dropping it waits for a checkpoint, where wiping one costs a few
+ * milliseconds, and a process often needs several one after the other: a verified dry run builds the desired model,
+ * then copies the target; an Nx task process or a test runs many commands. A disposed shadow is wiped as the embedded
+ * one is (`RESET_SHADOW`) and kept only if its census (censusSql('database')) then equals the one taken when it was
+ * new. At most one is kept; it is dropped after {@link KEPT_IDLE_MS} unused, and when the command ends
+ * (`releaseKeptShadow`: the dbee command and the Nx executors call the engines' `release`). It keeps its session, so
+ * no other dbee process takes it for a left one (`removeLeftShadows`).
+ */
+export const KEPT_IDLE_MS = 5_000;
+
+interface KeptShadow {
+  target: PostgresTarget & { kind: 'server' };
+  name: string;
+  conn: PgConnection;
+  pristine: string;
+}
+
+let kept: { key: string; shadow: KeptShadow; timer: NodeJS.Timeout } | null = null;
+
+/** Counters for tests: server shadows made and taken from the kept one. */
+export const serverShadowStats = { kept: 0, reused: 0 };
+
+function keep(key: string, shadow: KeptShadow): boolean {
+  if (kept) return false;
+  const timer = setTimeout(() => void releaseKeptShadow(), KEPT_IDLE_MS);
+  timer.unref();
+  kept = { key, shadow, timer };
+  serverShadowStats.kept++;
+  return true;
+}
+
+function takeKept(key: string): KeptShadow | null {
+  if (kept?.key !== key) return null;
+  const { shadow, timer } = kept;
+  clearTimeout(timer);
+  kept = null;
+  serverShadowStats.reused++;
+  return shadow;
+}
+
+/** Drop the kept server shadow now, if there is one (the end of a command). */
+export async function releaseKeptShadow(): Promise<void> {
+  if (!kept) return;
+  const { shadow, timer } = kept;
+  kept = null;
+  clearTimeout(timer);
+  await shadow.conn.close().catch(() => {});
+  await dropShadow(shadow.target, shadow.name, []);
+}
+
+/** A server and a user: a kept shadow serves the environments of the same server and user only. */
+function serverKey(target: PostgresTarget & { kind: 'server' }): string {
+  return JSON.stringify(onDatabase(target.config, ''));
+}
+
+/** Wipe a server shadow back to its state when new; false when it could not be, and must not be reused. */
+async function wipedAsNew(conn: PgConnection, pristine: string): Promise<boolean> {
+  try {
+    if (conn.inTransaction()) await conn.execute('ROLLBACK');
+    await conn.execute('DISCARD ALL');
+    await conn.execute(RESET_SHADOW);
+    return (await census(conn)) === pristine;
+  } catch {
+    return false;
+  }
+}
+
+const CENSUS = censusSql('database');
+
+async function census(conn: Connection): Promise<string> {
+  return String((await conn.query<{ census: string }>(CENSUS)).rows[0]!.census);
 }

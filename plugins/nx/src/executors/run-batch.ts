@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { releaseEngines } from '@dbee/cli/run';
 import { runTask, type DbeeCommand, type TaskRun } from './run-command-executor';
 
 /** One task's result as a batch executor reports it (Nx's `BatchExecutorTaskResult`, not exported by the devkit). */
@@ -76,6 +77,7 @@ export async function* runBatch(
     }
   } finally {
     await sessions.close();
+    await releaseEngines();
     saveCompileCache(); // Nx may end this worker without an exit event
   }
 }

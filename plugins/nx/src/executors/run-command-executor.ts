@@ -1,7 +1,7 @@
 import './compile-cache'; // first: before what it caches
 import type { ExecutorContext, PromiseExecutor } from '@nx/devkit';
 // What runs a command, not the packages' indexes (`@dbee/cli` and `@dbee/core` load every module of core).
-import { runDbeeCommand, sourceMappedStack } from '@dbee/cli/run';
+import { releaseEngines, runDbeeCommand, sourceMappedStack } from '@dbee/cli/run';
 import type { CommandInput } from '@dbee/core';
 import { isDbeeError } from '@dbee/core/errors';
 import type { CommandName } from '@dbee/core/options';
@@ -65,6 +65,9 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
   } catch (error) {
     run.io.stderr.write(describeError(error) + '\n');
     return isDbeeError(error) ? error.exitCode : 1;
+  } finally {
+    // A task of its own: Nx may end this process once it returns; a batch lets go when it ends (run-batch.ts).
+    if (!run.sessions) await releaseEngines();
   }
 }
 
