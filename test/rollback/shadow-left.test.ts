@@ -60,6 +60,7 @@ describe('a scratch database left on the server by a killed run', () => {
     const uncommented = `dbee_shadow_${Math.floor(Date.now() / 1000).toString(36)}_${dead}_${host}_abcdef`;
     await createDatabase(uncommented);
     expect(await exists(uncommented)).toBe(true);
+    // The shadow before it was kept for the next command of this process: taking it removes what was left too.
     const after = await createPostgresEngine().diff!.openShadow('server', environment, {
       workspaceRoot: process.cwd(),
       roles: [],
@@ -68,6 +69,7 @@ describe('a scratch database left on the server by a killed run', () => {
       expect(await exists(uncommented)).toBe(false);
     } finally {
       await after.dispose();
+      await createPostgresEngine().release!();
     }
   });
 });

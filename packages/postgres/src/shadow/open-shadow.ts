@@ -28,7 +28,11 @@ export async function openShadow(
   }
   const server = serverKey(target);
   const reused = takeKept(server);
-  if (reused) return serverShadow(target, reused.name, reused.conn, reused.pristine, roles);
+  if (reused) {
+    // What a killed run left is removed by every command that takes a scratch database, a kept one too.
+    await removeLeftShadows(reused.conn);
+    return serverShadow(target, reused.name, reused.conn, reused.pristine, roles);
+  }
   const name = shadowName();
   const admin = await PgConnection.open(target.config, target.description);
   try {
