@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { pgliteTemplate } from '../../packages/postgres/src/connection/pglite-template';
-import { dropPooledDatabases } from './pg';
+import { PgConnection } from '../../packages/postgres/src/connection/postgres-connection';
+import { removeLeftShadows } from '../../packages/postgres/src/shadow/shadow-leftovers';
+import { dropPooledDatabases, SERVER_URL } from './pg';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -91,9 +93,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(dir, { recursive: true, force: true });
     // The server databases the workers kept for reuse (test/support/pg.ts).
     if (process.env.DBEE_TEST_DB_POOL) await dropPooledDatabases(process.env.DBEE_TEST_DB_POOL);
+    // The server shadows the workers kept for their next command (packages/postgres/src/shadow/open-shadow.ts): a
+    // worker ends without a command's end to drop it; its makers are gone now, so the next command would remove them.
+    await removeWorkersShadows();
     // The run's machine cache of dbee (vitest.config.ts), inside the scratch folder where there is one.
     if (process.env.DBEE_TEST_CACHE) rmSync(process.env.DBEE_TEST_CACHE, { recursive: true, force: true });
     // The run's scratch folder (vitest.config.ts), with whatever a test left in it.
     if (process.env.DBEE_TEST_SCRATCH) rmSync(process.env.DBEE_TEST_SCRATCH, { recursive: true, force: true });
   };
+}
+
+async function removeWorkersShadows(): Promise<void> {
+  const admin = await PgConnection.open({ connectionString: SERVER_URL }, 'test teardown');
+  try {
+    await removeLeftShadows(admin);
+  } finally {
+    await admin.close();
+  }
 }
