@@ -117,6 +117,34 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
     await convergeScratch(live, desired, 'cs5', 'create table cs5.t (a integer primary key, b text);', pk('cs5'));
   });
 
+  test('a materialized view clustered on its index: created, then clustered; clustered in place; its index re-created', async () => {
+    const mv = (s: string, cols = 'a') => `
+      create table ${s}.t (a integer primary key, b text);
+      create materialized view ${s}.mv as select a, b from ${s}.t;
+      create index mv_a on ${s}.mv (${cols});`;
+    const clustered = (s: string, cols?: string) => `${mv(s, cols)} alter materialized view ${s}.mv cluster on mv_a;`;
+    // New: the view, its index, then CLUSTER ON (the view's create cannot name an index that does not exist yet).
+    const created = await convergeScratch(live, desired, 'cm1', '', clustered('cm1'));
+    expect(summary(created.changes)).toEqual([
+      'create-table table:cm1.t',
+      'create-view materialized-view:cm1.mv',
+      'create-index index:cm1.mv_a@cm1.mv',
+      'alter-table-options materialized-view:cm1.mv',
+    ]);
+    // Only CLUSTER ON changed: in place, with its reverse (the materialized view is not dropped and filled again).
+    const set = await convergeScratch(live, desired, 'cm2', mv('cm2'), clustered('cm2'));
+    expect(summary(set.changes)).toEqual(['alter-table-options materialized-view:cm2.mv']);
+    expect(set.steps.flatMap((x) => x.statements)).toEqual(['ALTER MATERIALIZED VIEW cm2.mv CLUSTER ON mv_a']);
+    expect(set.steps.flatMap((x) => x.reverse ?? [])).toEqual(['ALTER MATERIALIZED VIEW cm2.mv SET WITHOUT CLUSTER']);
+    // Its index re-created: clustered on again.
+    const again = await convergeScratch(live, desired, 'cm3', clustered('cm3'), clustered('cm3', 'a, b'));
+    expect(summary(again.changes)).toEqual([
+      'drop-index index:cm3.mv_a@cm3.mv',
+      'create-index index:cm3.mv_a@cm3.mv',
+      'alter-table-options materialized-view:cm3.mv',
+    ]);
+  });
+
   test('a retyped column keeps the storage the sources give it', async () => {
     const t = (s: string, type: string) =>
       `create table ${s}.t (a integer, b ${type}); alter table ${s}.t alter column b set storage external;`;

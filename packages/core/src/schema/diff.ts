@@ -558,11 +558,18 @@ class Differ {
    * with the dropped index) is marked again once created, when the table itself is kept and says so on both sides.
    */
   private clusterOnAgain(index: Index): void {
-    const table = this.to.tables.find((x) => formatKey(x.key) === formatKey(index.table));
-    if (!table || table.attrs['clusterOn'] !== index.key.name) return;
-    const { clusterOn: _c, ...before } = table.attrs;
-    if (this.changes.some((c) => c.kind === 'create-table' && formatKey(c.table.key) === formatKey(table.key))) return;
-    this.push({ kind: 'alter-table-options', table: table.key, from: before, to: table.attrs });
+    const relation = [...this.to.tables, ...this.to.views].find((x) => formatKey(x.key) === formatKey(index.table));
+    if (!relation || relation.attrs['clusterOn'] !== index.key.name) return;
+    const { clusterOn: _c, ...before } = relation.attrs;
+    const same = (k: ObjectKey) => formatKey(k) === formatKey(relation.key);
+    // Made with the relation (created or re-created here): that marks it already.
+    if (
+      this.changes.some(
+        (c) => (c.kind === 'create-table' && same(c.table.key)) || (c.kind === 'create-view' && same(c.view.key)),
+      )
+    )
+      return;
+    this.push({ kind: 'alter-table-options', table: relation.key, from: before, to: relation.attrs });
   }
 
   /** Foreign keys between `gone` tables (not to themselves) whose referenced table reaches back to theirs. */
@@ -861,32 +868,43 @@ class Differ {
 
   private diffViews(): void {
     const p = pairBy(this.from.views, this.to.views, byKey);
-    for (const v of p.onlyTo) {
-      this.push({ kind: 'create-view', view: v });
-      this.create(v.key);
-    }
+    for (const v of p.onlyTo) this.createView(v);
     for (const v of p.onlyFrom) {
       this.push({ kind: 'drop-view', view: v });
       this.drop(v.key);
       this.goneParents.add(formatKey(v.key));
     }
     for (const [f, t] of p.both) {
+      const { clusterOn: clusterBefore, ...fAttrs } = f.attrs;
+      const { clusterOn: clusterAfter, ...tAttrs } = t.attrs;
       if (
         this.same(f.definition, t.definition, 'query') &&
         sameData(f.columns, t.columns) &&
-        sameData(f.attrs, t.attrs)
-      )
+        sameData(fAttrs, tAttrs)
+      ) {
+        // A materialized view's CLUSTER ON alone: altered in place (ALTER MATERIALIZED VIEW ... CLUSTER ON).
+        if ((clusterBefore ?? null) !== (clusterAfter ?? null))
+          this.push({ kind: 'alter-table-options', table: t.key, from: f.attrs, to: t.attrs });
         continue;
+      }
       if (f.key.kind === 'view' && viewColumnsCompatible(f, t)) {
         this.push({ kind: 'replace-view', from: f, to: t });
       } else {
         const cause = formatKey(f.key);
         this.push({ kind: 'drop-view', view: f, recreate: { cause } });
-        this.push({ kind: 'create-view', view: t, recreate: { cause } });
         this.drop(f.key);
-        this.create(t.key);
+        this.createView(t, { cause });
       }
     }
+  }
+
+  /** A view created; a materialized view's CLUSTER ON set once its index exists (as a table's, `createTable`). */
+  private createView(v: View, recreate?: { cause: string }): void {
+    const { clusterOn: _c, ...attrs } = v.attrs;
+    this.push({ kind: 'create-view', view: { ...v, attrs }, ...(recreate ? { recreate } : {}) });
+    this.create(v.key);
+    if (typeof v.attrs['clusterOn'] === 'string')
+      this.push({ kind: 'alter-table-options', table: v.key, from: attrs, to: v.attrs });
   }
 
   private diffRoutines(): void {

@@ -217,6 +217,7 @@ where tc.relkind in ('r', 'p', 'm') and ${IN_SCOPE.replace(/n\.nspname/g, 'tn.ns
 export const VIEWS_SQL = `
 select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.relname as name, c.relkind,
   c.reloptions::text[] as reloptions, pg_get_userbyid(c.relowner) as owner, pg_get_viewdef(c.oid) as definition,
+  (select ic.relname from pg_index ri join pg_class ic on ic.oid = ri.indexrelid where ri.indrelid = c.oid and ri.indisclustered) as cluster_index,
   ${explicitArrayCasts(`(select r.ev_action from pg_rewrite r where r.ev_class = c.oid and r.rulename = '_RETURN')`)} as explicit_array_casts,
   coalesce((
     select json_agg(json_build_object('num', a.attnum, 'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) order by a.attnum)

@@ -703,7 +703,11 @@ class ModelBuilder {
         columns: cols.map((c) => ({ name: c.name, type: c.type })),
         dependsOn: [],
         dependsOnColumns: [],
-        attrs: reloptions.length ? { reloptions: reloptions.sort() } : {},
+        attrs: {
+          ...(reloptions.length ? { reloptions: reloptions.sort() } : {}),
+          // ALTER MATERIALIZED VIEW ... CLUSTER ON: the index CLUSTER uses when it names none (as a table's).
+          ...(r.cluster_index ? { clusterOn: str(r.cluster_index) } : {}),
+        },
       };
       this.model.views.push(view);
       const entity: Entity = { is: 'view', obj: view, columns: new Map(cols.map((c) => [c.num, c.name])) };

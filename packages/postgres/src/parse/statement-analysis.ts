@@ -594,10 +594,10 @@ class Analyzer {
       return;
     }
     const clusterOn = cmds.length === 1 && cmds[0]?.subtype === 'AT_ClusterOn' ? cmds[0].name : undefined;
-    if (kind === 'table' && clusterOn) {
-      // ALTER TABLE ... CLUSTER ON idx, in the table's file as psql runs it and pg_dump prints it: a statement on the
-      // index (as ALTER INDEX is, see README), so that it runs once the index exists, or with the table whose
-      // constraint makes it.
+    if ((kind === 'table' || kind === 'materialized-view') && clusterOn) {
+      // ALTER TABLE ... CLUSTER ON idx (or ALTER MATERIALIZED VIEW), in the relation's file as psql runs it and pg_dump
+      // prints it: a statement on the index (as ALTER INDEX is, see README), so that it runs once the index exists, or
+      // with the table whose constraint makes it.
       this.target(this.keys.relation('index', { ...rv, relname: clusterOn }), 'alter', rv.location);
       this.relationRef(rv, 'cluster on');
       return;

@@ -63,7 +63,8 @@ const routineRef = (k: ObjectKey) => `${key(k)}(${(k.args ?? []).join(', ')})`;
 const routineWord = (k: ObjectKey) =>
   k.kind === 'procedure' ? 'PROCEDURE' : k.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION';
 const viewWord = (k: ObjectKey) => (k.kind === 'materialized-view' ? 'MATERIALIZED VIEW' : 'VIEW');
-const alterTable = (table: ObjectKey) => `ALTER TABLE ${key(table)}`;
+const alterTable = (table: ObjectKey) =>
+  `ALTER ${table.kind === 'materialized-view' ? 'MATERIALIZED VIEW' : 'TABLE'} ${key(table)}`;
 const column = (table: ObjectKey, name: string) => `${alterTable(table)} ALTER COLUMN ${ident(name)}`;
 /** pg_get_viewdef ends with a semicolon; statements are joined by the runner, so drop it. */
 const body = (definition: string) => definition.trim().replace(/;\s*$/, '');
