@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgConnection } from '../../packages/postgres/src/connection/postgres-connection';
 import { fingerprint, stateOf } from '../../packages/postgres/src/introspect/fingerprint';
 import { generateProject } from '../../tools/bench/generate';
-import { openScratch } from './helpers';
+import type { ResolvedEnvironment } from '@dbee/core';
+import { createPostgresEngine } from '@dbee/postgres';
+import { openScratch, SERVER_URL } from './helpers';
 import { OwnCluster } from '../support/own-cluster';
 import { run } from '../support/run';
 
@@ -35,6 +37,15 @@ describe('a shadow build too big for the lock table [postgres]', () => {
   let result: { code: number; stdout: string; stderr: string };
 
   beforeAll(async () => {
+    // As in the whole suite: this process keeps a server shadow of the main server already, so the shadows below are
+    // new ones, whose census runs while the diff's read of the 900 views holds this cluster's lock table (it failed
+    // the diff then: a census short of locks now only means the shadow is not kept).
+    const kept = await createPostgresEngine().diff!.openShadow(
+      'server',
+      { name: 'main', connection: { url: SERVER_URL } } as unknown as ResolvedEnvironment,
+      { workspaceRoot: process.cwd(), roles: [] },
+    );
+    await kept.dispose();
     cluster = await OwnCluster.start({ max_locks_per_transaction: '10', max_connections: '10' });
     admin = new pg.Client({ connectionString: cluster.url() });
     await admin.connect();
@@ -72,6 +83,7 @@ describe('a shadow build too big for the lock table [postgres]', () => {
     }
   }, 120_000);
   afterAll(async () => {
+    await createPostgresEngine().release!();
     await admin?.end();
     await cluster?.stop();
     if (root) rmSync(root, { recursive: true, force: true });

@@ -50,14 +50,9 @@ export async function openShadow(
     await dropShadow(target, name, []);
     throw e;
   }
-  let pristine: string;
-  try {
-    pristine = await census(conn);
-  } catch (e) {
-    await conn.close();
-    await dropShadow(target, name, []);
-    throw e;
-  }
+  // The census a wiped shadow must equal to be kept. A server short of locks for it at this moment (another session
+  // of the command reading a large catalog holds the shared lock table) only means this shadow is not kept.
+  const pristine = await census(conn).catch(() => null);
   return serverShadow(target, name, conn, pristine, roles);
 }
 
@@ -69,7 +64,7 @@ async function serverShadow(
   target: PostgresTarget & { kind: 'server' },
   name: string,
   conn: PgConnection,
-  pristine: string,
+  pristine: string | null,
   roles: readonly string[],
 ): Promise<{ conn: Connection; side?: () => Promise<Connection | undefined>; dispose(): Promise<void> }> {
   let made: string[] = [];
@@ -94,6 +89,7 @@ async function serverShadow(
       await (await side)?.close();
       if (
         !made.length &&
+        pristine !== null &&
         (await wipedAsNew(conn, pristine)) &&
         keep(serverKey(target), { target, name, conn, pristine })
       )
