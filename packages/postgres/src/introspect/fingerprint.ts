@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Connection, StateFingerprints } from '@dbee/core';
 import { outOfResources } from '@dbee/core/errors';
 import { type IntrospectScope, withCatalogSettings } from './introspect';
-import { inHalves, VIEW_NAMES_SQL } from './lock-table';
+import { inHalves, VIEW_NAMES_SQL, whenHeld } from './lock-table';
 
 /**
  * An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). The subquery only for an
@@ -296,7 +296,9 @@ async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> 
         ).rows,
     );
   });
-  return fingerprintRows(conn, PRINTED_VIEWS_SQL, [...params, printed.map((v) => v.oid), printed.map((v) => v.def)]);
+  return whenHeld(() =>
+    fingerprintRows(conn, PRINTED_VIEWS_SQL, [...params, printed.map((v) => v.oid), printed.map((v) => v.def)]),
+  );
 }
 
 async function fingerprintRows(conn: Connection, sql: string, params: unknown[]): Promise<Row[]> {

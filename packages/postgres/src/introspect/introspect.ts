@@ -29,7 +29,7 @@ import type {
 import { emptyModel, restrictModel, type SchemaScope } from '@dbee/core/schema';
 import type { DefinitionForm } from '@dbee/core';
 import { readBackForm } from '../compare/read-back-form';
-import { inHalves, VIEW_NAMES_SQL } from './lock-table';
+import { inHalves, VIEW_NAMES_SQL, whenHeld } from './lock-table';
 import { AGGREGATES_SQL, aggregateStatement, type AggregateRow } from './aggregate-rows';
 import { loadPostgresParser } from '../parse/libpg';
 import {
@@ -135,7 +135,7 @@ async function readModel(
         rows[q] =
           q === 'views'
             ? await readViews(c, sqlOf(q), paramsOf(q), names)
-            : (await c.query<Row>(sqlOf(q), paramsOf(q))).rows;
+            : (await whenHeld(() => c.query<Row>(sqlOf(q), paramsOf(q)))).rows;
       return rows;
     });
   };

@@ -14,13 +14,29 @@ export async function inHalves<T, R>(
 ): Promise<R[]> {
   if (!tried || items.length < 2) {
     try {
-      return await read([...items]);
+      return await (items.length < 2 ? whenHeld(() => read([...items])) : read([...items]));
     } catch (e) {
       if (!outOfResources(e) || items.length < 2) throw e;
     }
   }
   const half = Math.ceil(items.length / 2);
   return [...(await inHalves(items.slice(0, half), read)), ...(await inHalves(items.slice(half), read))];
+}
+
+/**
+ * `read` again while the server is short of locks for it, a few times, waiting longer each time: the lock table is
+ * shared, and another session (of this command too: a shadow built beside the target's read) may hold most of it
+ * for the length of its transaction. Then the server's refusal is the answer.
+ */
+export async function whenHeld<R>(read: () => Promise<R>, waits = [50, 200, 500, 1000, 2000]): Promise<R> {
+  for (let i = 0; ; i++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (!outOfResources(e) || i >= waits.length) throw e;
+      await new Promise((r) => setTimeout(r, waits[i]));
+    }
+  }
 }
 
 /** The views and materialized views of `schemas` (`schema.name`, in name order), with their oids. */
