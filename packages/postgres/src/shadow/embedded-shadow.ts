@@ -100,17 +100,36 @@ export async function closeIdleEmbeddedShadow(): Promise<void> {
 }
 
 /** Wipe a shadow back to its state when new; false when it could not be, and must not be reused. */
-async function wipe(kept: Kept, madeRoles: readonly string[]): Promise<boolean> {
+function wipe(kept: Kept, madeRoles: readonly string[]): Promise<boolean> {
+  return wipedAsNew(kept.conn, kept.pristine, CENSUS, madeRoles);
+}
+
+/**
+ * Wipe a shadow (embedded, or a server's: open-shadow.ts) back to its state when new: the session reset, every schema
+ * dropped (`RESET_SHADOW`), the roles made for its last user dropped; true when its census (`censusSql`) then equals
+ * `pristine`, false when not or when the wipe failed: it must not be reused.
+ */
+export async function wipedAsNew(
+  conn: Connection & { inTransaction(): boolean },
+  pristine: string,
+  censusQuery: string,
+  madeRoles: readonly string[] = [],
+): Promise<boolean> {
   try {
     // DISCARD ALL: settings, session authorization, prepared statements, temporary tables, advisory locks, listens.
-    if (kept.conn.inTransaction()) await kept.conn.execute('ROLLBACK');
-    await kept.conn.execute('DISCARD ALL');
-    await kept.conn.execute(RESET_SHADOW);
-    for (const role of madeRoles) await kept.conn.execute(`DROP ROLE IF EXISTS ${ident(role)}`);
-    return (await census(kept.conn)) === kept.pristine;
+    if (conn.inTransaction()) await conn.execute('ROLLBACK');
+    await conn.execute('DISCARD ALL');
+    await conn.execute(RESET_SHADOW);
+    for (const role of madeRoles) await conn.execute(`DROP ROLE IF EXISTS ${ident(role)}`);
+    return (await censusOf(conn, censusQuery)) === pristine;
   } catch {
     return false;
   }
+}
+
+/** The one value of a census query (`censusSql`). */
+export async function censusOf(conn: Connection, censusQuery: string): Promise<string> {
+  return String((await conn.query<{ census: string }>(censusQuery)).rows[0]!.census);
 }
 
 /**
@@ -206,6 +225,6 @@ export function censusSql(scope: 'cluster' | 'database'): string {
 
 const CENSUS = censusSql('cluster');
 
-async function census(conn: Connection): Promise<string> {
-  return String((await conn.query<{ census: string }>(CENSUS)).rows[0]!.census);
+function census(conn: Connection): Promise<string> {
+  return censusOf(conn, CENSUS);
 }

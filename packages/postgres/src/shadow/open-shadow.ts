@@ -2,7 +2,7 @@ import type { Connection } from '@dbee/core';
 import { loadPglite } from '../connection/open';
 import { PgConnection } from '../connection/postgres-connection';
 import { onDatabase, type PostgresTarget } from '../connection/target';
-import { censusSql, openEmbeddedShadow, RESET_SHADOW } from './embedded-shadow';
+import { censusOf, censusSql, openEmbeddedShadow, wipedAsNew } from './embedded-shadow';
 import { removeLeftShadows, shadowComment, shadowName } from './shadow-leftovers';
 import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 
@@ -90,7 +90,7 @@ async function serverShadow(
       if (
         !made.length &&
         pristine !== null &&
-        (await wipedAsNew(conn, pristine)) &&
+        (await wipedAsNew(conn, pristine, CENSUS)) &&
         keep(serverKey(target), { target, name, conn, pristine })
       )
         return;
@@ -181,20 +181,8 @@ function serverKey(target: PostgresTarget & { kind: 'server' }): string {
   return JSON.stringify(onDatabase(target.config, ''));
 }
 
-/** Wipe a server shadow back to its state when new; false when it could not be, and must not be reused. */
-async function wipedAsNew(conn: PgConnection, pristine: string): Promise<boolean> {
-  try {
-    if (conn.inTransaction()) await conn.execute('ROLLBACK');
-    await conn.execute('DISCARD ALL');
-    await conn.execute(RESET_SHADOW);
-    return (await census(conn)) === pristine;
-  } catch {
-    return false;
-  }
-}
-
 const CENSUS = censusSql('database');
 
-async function census(conn: Connection): Promise<string> {
-  return String((await conn.query<{ census: string }>(CENSUS)).rows[0]!.census);
+function census(conn: Connection): Promise<string> {
+  return censusOf(conn, CENSUS);
 }
