@@ -124,6 +124,35 @@ describe('a shadow build too big for the lock table [postgres]', () => {
     expect(d.code, d.stderr + d.stdout).toBe(0);
   });
 
+  it('opens a session while another holds the whole lock table, once it lets go', async () => {
+    // A session's start takes a lock: CI saw the connect to a new shadow fail "out of shared memory" while this
+    // command's read of the views held the table. One session takes every entry it can (an advisory lock at a time,
+    // each in a subtransaction, until the server refuses one) and lets go after a moment.
+    const holder = new pg.Client({ connectionString: cluster.url('app') });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        'DO $$ BEGIN FOR i IN 1..1000000 LOOP BEGIN PERFORM pg_advisory_xact_lock(i); EXCEPTION WHEN out_of_memory THEN EXIT; END; END LOOP; END $$',
+      );
+      const probe = new pg.Client({ connectionString: cluster.url('app') });
+      probe.on('error', () => {});
+      const refused = await probe.connect().then(
+        () => probe.end().then(() => null),
+        (e: { code?: string }) => e.code,
+      );
+      expect(refused, 'the lock table was full').toBe('53200');
+      const opening = PgConnection.open({ connectionString: cluster.url('app'), connectRetries: 0 }, 'postgres:after');
+      await new Promise((r) => setTimeout(r, 300));
+      await holder.query('COMMIT');
+      const conn = await opening;
+      expect((await conn.query<{ one: number }>('select 1 as one')).rows[0]!.one).toBe(1);
+      await conn.close();
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('fingerprints those views as a server that holds them in one statement does', async () => {
     const small = await PgConnection.open({ connectionString: cluster.url('app') }, 'postgres:small');
     const whole = await openScratch('postgres');

@@ -37,8 +37,14 @@ export const DEFAULT_CONNECT_RETRIES = 2;
 /** node-postgres's settings, with how many times `PgConnection.open` tries again (`connectRetries`). */
 export type PgConnectConfig = ClientConfig & { connectRetries?: number };
 
-/** SQLSTATEs of a server that cannot take a session yet: starting up or shutting down, too many connections. */
-const NOT_YET = new Set(['57P03', '53300']);
+/**
+ * SQLSTATEs of a server that cannot take a session yet: starting up or shutting down, too many connections, short of
+ * shared memory (a session's start takes a lock, and the lock table is shared: other sessions' transactions, this
+ * command's too, may hold all of it for a moment).
+ */
+const NOT_YET = new Set(['57P03', '53300', '53200']);
+/** A server short of shared memory is tried again at least this many times, whatever `connectRetries` says. */
+const SHORT_OF_MEMORY_RETRIES = 5;
 /** Network failures worth another attempt: no answer, refused or reset (a server restarting, a failover). */
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN']);
 
@@ -91,7 +97,7 @@ export class PgConnection implements Connection {
   /**
    * Open a session, trying again with backoff (0.5 s, 1 s, 2 s, ... with jitter) while the server cannot be reached
    * or cannot take it yet (no answer within `connectionTimeoutMillis`, refused, reset, starting up, too many
-   * connections), `connectRetries` times (default 2). A failure the settings cause (authentication, a database that
+   * connections, short of shared memory), `connectRetries` times (default 2; five at least when short of memory). A failure the settings cause (authentication, a database that
    * does not exist, a malformed URL) is not tried again. Only the connect is retried, never a statement.
    */
   static async open(config: PgConnectConfig, description: string): Promise<PgConnection> {
@@ -102,7 +108,11 @@ export class PgConnection implements Connection {
         return await PgConnection.openOnce({ ...clientConfig, connectionTimeoutMillis: timeoutMs }, description);
       } catch (e) {
         const cause = (e as { cause?: unknown }).cause;
-        if (!transientConnectFailure(cause) || attempt >= connectRetries) {
+        const retries =
+          (cause as { code?: string } | undefined)?.code === '53200'
+            ? Math.max(connectRetries, SHORT_OF_MEMORY_RETRIES)
+            : connectRetries;
+        if (!transientConnectFailure(cause) || attempt >= retries) {
           throw connectionError(cause ?? e, description, { attempts: attempt + 1, timeoutMs });
         }
         await new Promise((r) => setTimeout(r, 500 * 2 ** attempt + Math.random() * 250));
