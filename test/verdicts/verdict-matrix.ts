@@ -488,6 +488,18 @@ export const RUNS = {
     files: { [PRODUCTS]: PRODUCTS_NOTE(), ...coreCorrectFiles() },
     ...dryRun('core', { objects: ['table:core.products'] }),
   },
+  // A change in the dependency only: core's objects selected while deploying sales, which is unchanged.
+  "--objects sales: core's products given a column selected, core's function left pending": {
+    files: { [PRODUCTS]: PRODUCTS_NOTE(), ...coreCorrectFiles() },
+    ...dryRun('sales', { objects: ['table:core.products'] }),
+  },
+  '--objects sales: a view of core reading a new column of products, the table not selected': {
+    files: {
+      [PRODUCTS]: PRODUCTS_NOTE(),
+      'core/schema/core/views/products_v.sql': 'CREATE VIEW core.products_v AS SELECT sku, note FROM core.products;\n',
+    },
+    ...dryRun('sales', { objects: ['view:core.products_v'] }),
+  },
   '--objects core: a view reading a new column of products, the table not selected': {
     files: {
       [PRODUCTS]: PRODUCTS_NOTE(),
@@ -931,6 +943,16 @@ CELLS.push(
     'function:core.shout(text)',
     'view:core.products_v',
   ),
+  ...objectsCells(
+    'a change in the dependency only',
+    {
+      correct: "--objects sales: core's products given a column selected, core's function left pending",
+      broken: '--objects sales: a view of core reading a new column of products, the table not selected',
+    },
+    'table:core.products',
+    'function:core.shout(text)',
+    'view:core.products_v',
+  ),
 );
 
 // `check --dbt`: the models of the manifest every `check` run carries (verdict-dbt.ts).
@@ -938,12 +960,8 @@ CELLS.push(...DBT_CELLS);
 
 /** Why the cells of a capability not in `CELLS` are not covered yet (issue 89; each is a row to add). */
 const PENDING_BY_CAPABILITY: Partial<Record<Capability, string>> = {
-  '--objects':
-    "a selection names objects of the project deployed: a dependency's own objects are selected by deploying it (the touch-trigger cells, on core)",
   advise:
     "needs HypoPG, which this server lacks, on a cluster of its own (test/advise); its extension's functions would also land in pub's public, a shape of this workspace",
-  'blue/green phases':
-    'needs logical replication and a cluster of its own (test/blue-green/setup.ts); item 6 (a release refused on green: no "next: dbee switch", switch and its dry run refused) is test/blue-green/phases.test.ts, on one project',
 };
 
 /** Every cell of the cross product that `cells` (default `CELLS`) does not cover, with its reason. */
@@ -957,6 +975,36 @@ export function pendingCells(cells: readonly Cell[] = CELLS): PendingCell[] {
         out.push({ capability, shape, release, pending });
       }
   return out;
+}
+
+/** The rows the shared workspace is seeded with once deployed (verdicts.test.ts; verdicts-blue-green.test.ts). */
+export const SEED = `
+INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
+INSERT INTO sales.orders (customer_id) SELECT id FROM core.customers, generate_series(1, 3);
+INSERT INTO sales.order_lines SELECT o.id, l, CASE WHEN l = 1 THEN 'TEA-001' ELSE 'MUG-001' END, l, 6.5 FROM sales.orders o, generate_series(1, 2) l;
+INSERT INTO lab.items SELECT g, g FROM generate_series(1, 20) g;
+INSERT INTO lab.events SELECT g, DATE '2025-06-01' + g * 10, g FROM generate_series(1, 40) g;
+BEGIN;
+INSERT INTO lab.a SELECT g, 'a' || g, g FROM generate_series(1, 10) g;
+INSERT INTO lab.b SELECT g, g FROM generate_series(1, 10) g;
+COMMIT;
+INSERT INTO lab.log SELECT g, now() - g * interval '1 minute', 'line ' || g FROM generate_series(1, 500) g;
+INSERT INTO lab.readings SELECT 's' || (g % 3), g % 5 FROM generate_series(1, 30) g;
+INSERT INTO lab.kinds VALUES ('a'), ('b'), ('c');
+INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 15) g;
+`;
+
+/** What a cell's run got wrong (empty when the verdict is right); a cell whose run never ran is wrong. */
+export function judgeCell(cell: Cell, got: { code: number; out: string } | undefined): string[] {
+  const where = `${cell.capability} × ${cell.shape} × ${cell.release} (${cell.run})`;
+  if (!got) return [`${where}: its run never ran`];
+  const wrong: string[] = [];
+  if (got.code !== cell.exit) wrong.push(`${where}: exit ${got.code}, expected ${cell.exit}`);
+  const says = (p: string | RegExp) => (typeof p === 'string' ? got.out.includes(p) : p.test(got.out));
+  for (const p of cell.names) if (!says(p)) wrong.push(`${where}: does not say ${String(p)}`);
+  for (const p of cell.never ?? []) if (says(p)) wrong.push(`${where}: says ${String(p)}`);
+  if (wrong.length) wrong.push(`${where}: its output was:\n${got.out}`);
+  return wrong;
 }
 
 /** The file of the example workspace at `rel` (under examples/). */

@@ -13,9 +13,13 @@ export interface Uncarried {
   reason: string;
 }
 
-/** The replica identity of `table` in `model`, as the engine reads it from the neutral model. */
+/**
+ * The replica identity of `table` in `model`, as the engine reads it from the neutral model. A partition has the
+ * primary key of the table it is a partition of (the server gives it that key's index, which the model records once, on
+ * the partitioned table): its rows are found by it as the partitioned table's are.
+ */
 export function identityOf(role: BlueGreenRole, model: SchemaModel, table: Table): ReplicaIdentity {
-  const primary = table.constraints.find((c) => c.kind === 'primary-key');
+  const primary = primaryKeyOf(model, table);
   const input: IdentityInput = {
     attrs: table.attrs,
     primaryKey: primary ? primary.columns : null,
@@ -37,6 +41,18 @@ export function identityOf(role: BlueGreenRole, model: SchemaModel, table: Table
 }
 
 const nameOf = (t: Table) => `${t.key.schema}.${t.key.name}`;
+
+/** The primary key of `table`, or of the nearest table above it in its partition tree (`attrs.partitionOf`). */
+function primaryKeyOf(model: SchemaModel, table: Table) {
+  let t: Table | undefined = table;
+  for (let i = 0; t && i < 64; i++) {
+    const primary = t.constraints.find((c) => c.kind === 'primary-key');
+    if (primary) return primary;
+    const parent: unknown = t.attrs['partitionOf'];
+    t = typeof parent === 'string' ? model.tables.find((x) => nameOf(x) === parent) : undefined;
+  }
+  return undefined;
+}
 
 /**
  * What logical replication cannot carry between `blue` (the live database) and `green` (the release's shape: the

@@ -71,6 +71,12 @@ export async function makeGreen(
   if (problems.length) await t.role.dropDatabase(t.green, root);
   refuseServer(problems, `green (${t.green.name})`);
   const cloned: string[] = [];
+  // The clone reads blue's work in flight; this deploy phase's own (begun above) is not work to tell of: it would say
+  // "deploy did not finish: run it again" of the phase that is running.
+  const inFlight: InFlightReader = async (conn, engine, names) => {
+    const work = await options.inFlight(conn, engine, names);
+    return work?.strategy === 'blue-green' && work.project === t.project.name ? null : work;
+  };
   try {
     await recordOn(ctx, t, options, {
       step: 'begin',
@@ -84,7 +90,7 @@ export async function makeGreen(
       await clone(
         quiet(ctx),
         { ...o, assumeYes: true, allowHazards: [...HAZARD_KINDS], ticket },
-        { migrations: true, inFlight: options.inFlight },
+        { migrations: true, inFlight },
       );
       cloned.push(project);
     }

@@ -88,7 +88,7 @@ export async function blueGreenSwitch(
 }
 
 /** Why a switchover from `from` cannot start in `state`, or null. */
-function switchRefusal(state: BlueGreenState | null, from: 'blue' | 'green'): string | null {
+export function switchRefusal(state: BlueGreenState | null, from: 'blue' | 'green'): string | null {
   if (!state?.inFlight) return 'no green is made (run the deploy phase first)';
   if (state.phase === 'deploy' && state.status !== 'done') return 'the deploy phase did not finish';
   if (state.release === 'running')

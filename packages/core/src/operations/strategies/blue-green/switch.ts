@@ -12,8 +12,8 @@ import { withSession, type DeploymentSession } from '../../../runner/session';
 import { otherSide } from '../../../blue-green/names';
 import { switchPhase } from '../../../blue-green/switchover';
 import { projectScope } from '../../../schema/managed-scope';
-import { blueGreenState, blueGreenTarget, type BlueGreenOptions, type BlueGreenTarget } from './sides';
-import { blueGreenSwitch } from './side-phases';
+import { blueGreenState, blueGreenTarget, refuseState, type BlueGreenOptions, type BlueGreenTarget } from './sides';
+import { blueGreenSwitch, switchRefusal } from './side-phases';
 import type { PhaseCommand, PhaseOptions } from '../strategy';
 import { applyPhase, asProblem, phasePlan, type PhaseWork } from './phase-rows';
 import { refuseSideDrift, sideDrift } from './drift';
@@ -124,6 +124,8 @@ async function refusals(ctx: OperationContext, input: SwitchInputs, session: Dep
     return [];
   }
   try {
+    // No green made: refused as the switchover refuses it, before green's database (none) is connected to.
+    if (!state?.inFlight) refuseState(state, switchPhase(from), switchRefusal(state, from), input.t);
     await switchOf(ctx, input, from, session, true);
     // The application moves to green: a hand edit there since the release would serve it, and green's ledger would
     // record it as the release's. (A fallback moves it to blue, which the pipeline's own drift stage judges.) After

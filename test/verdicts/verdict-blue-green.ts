@@ -1,0 +1,325 @@
+import {
+  example,
+  exampleFiles,
+  LAB_NOTE,
+  LAB_SQL,
+  ORDERS,
+  PRODUCTS,
+  PRODUCTS_NOTE,
+  PUB_NOTE,
+  PUB_SQL,
+  type Cell,
+  type Shape,
+} from './verdict-matrix';
+
+/**
+ * The verdict matrix's column `blue/green phases` (issue 89), judged by verdicts-blue-green.test.ts on a cluster of its
+ * own (logical replication: `wal_level = logical`, which the shared server lacks). Its workspace is the shared one
+ * (the example projects core and sales, lab with every table shape, pub owning `public`) with a project `app` that
+ * depends on all of them: a switchover moves the whole database, so blue/green deploys a project that depends on every
+ * project of the database (docs/blue-green.md), blue the database `app`, green `app_green`, the router a file.
+ *
+ * The runs, in order, on one blue and one green:
+ * 1. the deploy phase's dry run while lab.readings has no key: refused before green is made, the table named with what
+ *    to do (a table without a key cannot have its updates replicated); then lab given `REPLICA IDENTITY FULL`, as the
+ *    refusal says (a direct deploy of lab: a setup run);
+ * 2. correct, sales, lab and pub changed and core not: a column `note` on each shape's table (what replication
+ *    carries), sales's function replaced; the deploy phase makes green and deploys the release to it: done, `status`
+ *    says `next: dbee switch`, `switch --dry-run` passes; then blue is written (every shape's table: inserts, updates,
+ *    deletes, the touch triggers firing on blue) and green is compared with blue, table by table (the probe);
+ * 3. correct, core changed and sales not (the dependency only, its touch-triggered tables given a column): deployed to
+ *    the green in sync, judged as 2;
+ * 4. broken: every shape's table given a narrower column type (a `data-loss` hazard green's environment does not
+ *    allow): the release refused on green, each step named; `status` names the deploy again, never the switch;
+ *    `switch` and its dry run refused.
+ * Cells are judged on a run's whole output: each command's `$ dbee ...: exit N` line and its output, then the probe's.
+ */
+export interface BlueGreenRun {
+  /** Files written before the run (workspace-relative); restored after it unless `keep`. */
+  files: Record<string, string>;
+  /** The commands, in order: the first is the deploy phase, whose exit code is the cell's. */
+  commands: BlueGreenCommand[];
+  /** After the commands: blue written, then each shape's table compared on both sides (`probe` in the test). */
+  probe?: true;
+  /** The run's files stay (a setup, or a release deployed to green that the next release builds on). */
+  keep?: true;
+  /** A setup run: it must exit 0 and judges no cell. */
+  setup?: true;
+}
+export interface BlueGreenCommand {
+  command: 'deploy' | 'status' | 'switch';
+  options: Record<string, unknown> & { project: string };
+}
+
+/** The project that depends on every project of the database: what blue/green deploys. */
+export const UMBRELLA = 'app';
+const phase = (command: BlueGreenCommand['command'], extra: Record<string, unknown> = {}): BlueGreenCommand => ({
+  command,
+  options: {
+    project: UMBRELLA,
+    env: 'blue',
+    ...(command === 'status' ? {} : { assumeYes: true, ticket: 'CHG-89' }),
+    ...extra,
+  },
+});
+const DEPLOY = phase('deploy', { strategy: 'blue-green' });
+const DEPLOY_DRY = phase('deploy', { strategy: 'blue-green', dryRun: true });
+const STATUS = phase('status');
+const SWITCH_DRY = phase('switch', { dryRun: true });
+const SWITCH = phase('switch');
+
+const FULL = 'ALTER TABLE lab.readings REPLICA IDENTITY FULL;\n';
+const CUSTOMERS = 'core/schema/core/tables/customers.sql';
+const LINE_AMOUNT = 'sales/schema/sales/functions/line_amount.sql';
+/** A column `note` added after a table's last column `updated_at` (the example's tables end so). */
+const withNote = (sql: string) =>
+  sql.replace(/(updated_at +timestamptz NOT NULL DEFAULT now\(\))\n\);/, '$1,\n  note        text\n);');
+
+/** The workspace the runs start from: the shared one, `app` depending on every project. */
+export function blueGreenFiles(): Record<string, string> {
+  return {
+    ...exampleFiles(),
+    'lab/db.yaml': 'version: 1\nname: lab\nengine: postgres\nschemas: [lab]\n',
+    'lab/lab.sql': LAB_SQL,
+    'pub/db.yaml': 'version: 1\nname: pub\nengine: postgres\nschemas: [public]\n',
+    'pub/notes.sql': PUB_SQL,
+    [`${UMBRELLA}/db.yaml`]: `version: 1\nname: ${UMBRELLA}\nengine: postgres\nschemas: [${UMBRELLA}]\ndependsOn: [sales, lab, pub]\n`,
+    [`${UMBRELLA}/schema.sql`]: `CREATE SCHEMA ${UMBRELLA};\n`,
+  };
+}
+
+/** Release 2: a column `note` on each table of lab (and the keyless one's identity kept), pub and sales; a function. */
+const SALES_LAB_PUB = {
+  'lab/lab.sql': LAB_NOTE + FULL,
+  'lab/log_index.sql': 'CREATE INDEX log_at_idx ON lab.log (at);\n',
+  'pub/notes.sql': PUB_NOTE,
+  [ORDERS]: withNote(example(ORDERS)),
+  [LINE_AMOUNT]: example(LINE_AMOUNT).replace('quantity * unit_price', '(quantity * unit_price)'),
+};
+/** Release 3: core's tables (each with its touch trigger) given a column, and a new function. */
+const CORE = {
+  [PRODUCTS]: PRODUCTS_NOTE(),
+  [CUSTOMERS]: withNote(example(CUSTOMERS)),
+  'core/schema/core/functions/shout.sql':
+    'CREATE FUNCTION core.shout(t text) RETURNS text LANGUAGE sql IMMUTABLE RETURN upper(t);\n',
+};
+/** Release 4: a narrower type on a column of each shape's table: a data-loss hazard green does not allow. */
+const NARROWER = {
+  'lab/lab.sql': (LAB_NOTE + FULL)
+    .replace('qty int NOT NULL', 'qty smallint NOT NULL')
+    .replace('v int NOT NULL, note text, PRIMARY', 'v smallint NOT NULL, note text, PRIMARY')
+    .replace('label text NOT NULL', 'label varchar(3) NOT NULL')
+    .replace('msg text NOT NULL', 'msg varchar(3) NOT NULL')
+    .replace('(sensor text NOT NULL', '(sensor varchar(3) NOT NULL'),
+  'pub/notes.sql': PUB_NOTE.replace('body text', 'body varchar(3)'),
+  [ORDERS]: withNote(example(ORDERS)).replace('status       text', 'status       varchar(3)'),
+  [PRODUCTS]: PRODUCTS_NOTE().replace('name        text', 'name        varchar(3)'),
+  [CUSTOMERS]: withNote(example(CUSTOMERS)).replace('full_name   text', 'full_name   varchar(3)'),
+};
+
+export const BLUE_GREEN_RUNS = {
+  'blue/green: the deploy phase while a table has no key (dry run)': { files: {}, commands: [DEPLOY_DRY, SWITCH_DRY] },
+  'blue/green setup: lab.readings given REPLICA IDENTITY FULL (a direct deploy of lab)': {
+    files: { 'lab/lab.sql': LAB_SQL + FULL },
+    commands: [{ command: 'deploy', options: { project: 'lab', env: 'blue', assumeYes: true } }],
+    keep: true,
+    setup: true,
+  },
+  'blue/green: a column per table of lab, pub and sales, core unchanged': {
+    files: SALES_LAB_PUB,
+    commands: [DEPLOY, STATUS, SWITCH_DRY],
+    probe: true,
+    keep: true,
+  },
+  "blue/green: core's touch-triggered tables given a column, sales unchanged": {
+    files: CORE,
+    commands: [DEPLOY, STATUS, SWITCH_DRY],
+    probe: true,
+    keep: true,
+  },
+  'blue/green: a narrower column type on every shape': {
+    files: NARROWER,
+    commands: [DEPLOY, STATUS, SWITCH_DRY, SWITCH],
+  },
+} satisfies Record<string, BlueGreenRun>;
+type RunName = keyof typeof BLUE_GREEN_RUNS;
+
+/** The tables the probe writes on blue and compares on both sides, with the columns blue has (not the release's). */
+export const PROBED: Record<string, string> = {
+  'lab.items': 'id, qty',
+  'lab.events': 'id, at, v',
+  'lab.a': 'id, label, b_id',
+  'lab.b': 'id, a_id',
+  'lab.log': 'id, at, msg',
+  'lab.readings': 'sensor, v',
+  'public.notes': 'id, body',
+  'sales.orders': 'id, customer_id, status, ordered_at, updated_at',
+  'core.customers': 'id, email, email_key, full_name, status, country, created_at, updated_at',
+  'core.products': 'sku, name, unit_price, active, updated_at',
+};
+
+/** The probe's writes on blue, round `k` (each probe writes new keys): every shape's table inserted, updated, deleted. */
+export function probeWrites(k: number): string[] {
+  const id = 1000 + k;
+  return [
+    `INSERT INTO lab.items VALUES (${id}, 1); UPDATE lab.items SET qty = qty + 1 WHERE id <= 5; DELETE FROM lab.items WHERE id = ${20 - k}`,
+    // A row in each partition, one moved between them, one deleted.
+    `INSERT INTO lab.events VALUES (${id}, '2025-03-01', 1), (${id + 1}, '2026-03-01', 1); UPDATE lab.events SET at = at + 365 WHERE id = ${1 + k}; DELETE FROM lab.events WHERE id = ${40 - k}`,
+    // The cycle: both rows in one transaction (a's key to b deferred).
+    `BEGIN; INSERT INTO lab.a VALUES (${id}, 'new', ${id}); INSERT INTO lab.b VALUES (${id}, ${id}); UPDATE lab.a SET label = label || '.' WHERE id <= 3; COMMIT`,
+    `INSERT INTO lab.log VALUES (${id}, now(), 'new'); UPDATE lab.log SET msg = msg || '.' WHERE id > 490`,
+    // No key: duplicate rows updated and deleted (found by the full row).
+    `UPDATE lab.readings SET v = v + 100 WHERE sensor = 's1'; DELETE FROM lab.readings WHERE sensor = 's2' AND v = ${k}`,
+    `INSERT INTO public.notes VALUES (${id}, 'new'); UPDATE public.notes SET body = body || '.' WHERE id <= 3`,
+    // The touch triggers fire on blue: green must take blue's updated_at, not fire its own.
+    `UPDATE sales.orders SET status = 'paid' WHERE id <= ${3 + k}`,
+    `UPDATE core.customers SET full_name = full_name || '.' WHERE id <= 3; INSERT INTO core.customers (email, full_name, country) VALUES ('new${k}@example.org', 'New', 'FR')`,
+    "UPDATE core.products SET unit_price = unit_price + 1 WHERE sku = 'TEA-001'",
+  ];
+}
+/** What the probe says of a table whose rows on green are blue's. */
+const carried = (table: string) =>
+  new RegExp(`probe: green has blue's rows of ${table.replace('.', '\\.')} \\(\\d+ rows\\)`);
+
+const CORRECT_SALES_LAB_PUB: RunName = 'blue/green: a column per table of lab, pub and sales, core unchanged';
+const CORRECT_CORE: RunName = "blue/green: core's touch-triggered tables given a column, sales unchanged";
+const BROKEN: RunName = 'blue/green: a narrower column type on every shape';
+const KEYLESS: RunName = 'blue/green: the deploy phase while a table has no key (dry run)';
+
+/** A correct release: deployed on green, next the switch, whose dry run passes; its steps and green's rows named. */
+const DONE = [
+  '$ dbee deploy app --env blue --strategy blue-green: exit 0',
+  /green \(green\) is in sync with blue \(blue\)/,
+  'blue/green of app: blue (blue) serves; deploy done',
+  'next: dbee switch app --env blue',
+  '$ dbee switch app --env blue --dry-run: exit 0',
+];
+function correct(
+  shape: Shape,
+  run: RunName,
+  tables: string[],
+  steps: (string | RegExp)[],
+  failedBefore?: string,
+): Cell {
+  return {
+    ...(failedBefore ? { failedBefore } : {}),
+    capability: 'blue/green phases',
+    shape,
+    release: 'correct',
+    run,
+    exit: 0,
+    names: [...DONE, ...steps, ...tables.map(carried)],
+    // The deploy phase's clone said of the phase running: "deploy did not finish (at step begin): run it again".
+    never: [/probe: green differs/, /error:/, 'did not finish'],
+  };
+}
+/** A step of the release deployed to green (after the clone's steps, which only `create`). */
+const onGreen = (step: string) =>
+  new RegExp(`-> green \\(postgres:[^]*\\] ${step.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`);
+/** The summary's line of projects: sales deployed with core unchanged, or the other way round. */
+const SALES_ONLY = /projects: [^\n]*core unchanged, sales succeeded/;
+const CORE_ONLY = /projects: [^\n]*core succeeded [^\n]*, sales unchanged/;
+
+/** A broken release: refused on green, its step named; never the switch; the switch and its dry run refused. */
+function broken(shape: Shape, column: string, from: string, to: string): Cell {
+  return {
+    capability: 'blue/green phases',
+    shape,
+    release: 'broken',
+    run: BROKEN,
+    exit: 1,
+    names: [
+      'has hazards environment green does not allow',
+      new RegExp(
+        `changes ${column.replaceAll('.', '\\.')} from ${from} to ${to.replace('(', '\\(').replace(')', '\\)')}`,
+      ),
+      'deploy done, but the release on green failed or was refused',
+      'next: dbee deploy app --env blue --strategy blue-green',
+      '$ dbee switch app --env blue --dry-run: exit 1',
+      '$ dbee switch app --env blue: exit 1',
+      'the release on green failed or was refused: deploy it again first',
+    ],
+    never: ['next: dbee switch', /switch app --env blue[^\n]*: exit 0/],
+  };
+}
+
+/** How the partitions failed before (the partitions' key is recorded once, on the partitioned table). */
+const PARTITIONS =
+  'the deploy phase refused, green never made: "lab.events_2025 has no primary key or replica identity: its updates and deletes cannot be replicated", exit 1';
+
+export const BLUE_GREEN_CELLS: Cell[] = [
+  correct(
+    'one project',
+    CORRECT_SALES_LAB_PUB,
+    ['lab.items'],
+    [onGreen('alter table:lab.items')],
+    'the deploy phase (exit 0) said of itself, while cloning app: "deploy did not finish (at step begin): run it again"',
+  ),
+  correct('partitions', CORRECT_SALES_LAB_PUB, ['lab.events'], [onGreen('alter table:lab.events')], PARTITIONS),
+  correct('a foreign-key cycle', CORRECT_SALES_LAB_PUB, ['lab.a', 'lab.b'], [onGreen('alter table:lab.a')]),
+  correct(
+    'tables past the sample bound',
+    CORRECT_SALES_LAB_PUB,
+    ['lab.log'],
+    [onGreen('alter table:lab.log'), onGreen('create index:lab.log_at_idx@lab.log')],
+  ),
+  correct(
+    'a table without a primary key',
+    CORRECT_SALES_LAB_PUB,
+    ['lab.readings'],
+    [onGreen('alter table:lab.readings')],
+  ),
+  correct('public', CORRECT_SALES_LAB_PUB, ['public.notes'], [onGreen('alter table:public.notes')]),
+  correct(
+    'dependent projects, one unchanged',
+    CORRECT_SALES_LAB_PUB,
+    ['sales.orders'],
+    [onGreen('replace function:sales.line_amount(integer,numeric)'), SALES_ONLY],
+  ),
+  correct(
+    'a change in the dependency only',
+    CORRECT_CORE,
+    ['core.customers', 'sales.orders'],
+    [onGreen('create function:core.shout(text)'), onGreen('alter table:core.customers'), CORE_ONLY],
+  ),
+  // The touch triggers fired on blue; replication gave green blue's updated_at (probe), its triggers did not fire.
+  correct(
+    'touch triggers',
+    CORRECT_CORE,
+    ['core.products', 'core.customers', 'sales.orders'],
+    [onGreen('alter table:core.products')],
+  ),
+  // Without a key, a table's updates and deletes cannot be replicated: refused before green is made, named with what
+  // to do; the other shapes' tables are not named.
+  {
+    capability: 'blue/green phases',
+    shape: 'a table without a primary key',
+    release: 'correct',
+    run: KEYLESS,
+    exit: 1,
+    names: [
+      'lab.readings has no primary key or replica identity: its updates and deletes cannot be replicated',
+      'REPLICA IDENTITY FULL',
+      '--strategy expand-contract',
+      // No green: the switch says to run the deploy phase first.
+      '$ dbee switch app --env blue --dry-run: exit 1',
+      'switch refused: no green is made (run the deploy phase first)',
+      'next: dbee deploy app --env blue --strategy blue-green',
+    ],
+    never: [
+      /lab\.(?:items|events|events_2025|events_2026|a|b|log|kinds)\b[^\n]*(?:no primary key|cannot)/,
+      'in sync',
+      'cannot connect',
+    ],
+    failedBefore: `${PARTITIONS}: each partition named beside lab.readings; and the switch's dry run, with no green made, said "environment green: cannot connect ... database "app_green" does not exist" with a hint to check the server`,
+  },
+  broken('one project', 'lab.items.qty', 'integer', 'smallint'),
+  broken('partitions', 'lab.events.v', 'integer', 'smallint'),
+  broken('a foreign-key cycle', 'lab.a.label', 'text', 'character varying(3)'),
+  broken('tables past the sample bound', 'lab.log.msg', 'text', 'character varying(3)'),
+  broken('a table without a primary key', 'lab.readings.sensor', 'text', 'character varying(3)'),
+  broken('public', 'public.notes.body', 'text', 'character varying(3)'),
+  broken('dependent projects, one unchanged', 'sales.orders.status', 'text', 'character varying(3)'),
+  broken('a change in the dependency only', 'core.customers.full_name', 'text', 'character varying(3)'),
+  broken('touch triggers', 'core.products.name', 'text', 'character varying(3)'),
+];
