@@ -130,6 +130,11 @@ export interface AdviseIndex extends TableName {
   predicate: string | null;
   /** Backs a constraint (primary key, unique, exclusion): dropping it drops the constraint. */
   constraint: boolean;
+  /**
+   * A partition's index attached to the partitioned table's index (`schema.name` of that one): plans scan the
+   * partitions' indexes, and dropping the partitioned table's index drops them.
+   */
+  attachedTo?: string | null;
   /** Index scans since the counters were reset. */
   scans: number;
   bytes: number;
@@ -156,6 +161,11 @@ export interface PlannedCost {
 export interface ReleaseFacts {
   createdIndexes: { key: string; index: IndexShape }[];
   droppedIndexes: { key: string; schema: string; name: string }[];
+  /**
+   * Constraints the release drops (`ALTER TABLE ... DROP CONSTRAINT`): a primary key's, unique or exclusion
+   * constraint's index (of the constraint's name) goes with it.
+   */
+  droppedConstraints: { key: string; schema: string; table: string; name: string }[];
   /** Foreign keys the release adds (on new or existing tables). */
   foreignKeys: (ColumnSet & { key: string })[];
   /** Tables whose rows a migration or backfill writes. */

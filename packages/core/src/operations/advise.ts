@@ -132,17 +132,22 @@ async function adviseStatistics(
   return ExitCode.ok;
 }
 
-/** The plan `deploy` would make of the project's sources on this target (as `status` reads its pending steps). */
+/**
+ * The plan `deploy` would make of the project's sources on this target (as `status` reads its pending steps), its
+ * dependencies' pending changes first: `dbee deploy <project>` deploys them too (and under Nx their own deploy tasks
+ * run before), and the project's queries read their tables.
+ */
 async function releasePlan(ctx: OperationContext, loaded: LoadedTarget, conn: Connection): Promise<Plan> {
   const quiet: OperationContext = { ...ctx, reporter: { info: () => {}, warn: () => {}, step: () => {} } };
   const ledger = openLedger(conn, loaded.engine.ledger);
-  const deployed = await deployedStates(ctx, ledger, loaded.environment, [loaded.target.name]);
+  const planned = loaded.all.map((p) => p.name);
+  const deployed = await deployedStates(ctx, ledger, loaded.environment, planned);
   return planSources(
     quiet,
     {
       engine: loaded.engine,
       models: loaded.models,
-      planned: [loaded.target.name],
+      planned,
       schemaOwners: schemaOwners(ctx, loaded.environment),
       deployed,
       sourceCommit: null,
@@ -201,8 +206,10 @@ async function gather(
     searchPath,
     steps: plan.steps.length,
     facts,
-    workload: considered,
+    // Every query planned (past the calls floor): one an index the release drops serves is cheap today.
+    workload: workload.filter((q) => q.query.calls === undefined || q.query.calls >= thresholds.minCalls),
     indexes,
+    releaseIndexes: await role.indexes(conn, [...new Set(loaded.models.flatMap((m) => m.graph.schemas))]),
     foreignKeys,
     advised: missing.map((m) => m.index),
     canHide: proof.ok && proof.hide,

@@ -71,7 +71,9 @@ export async function adviseIndexes(conn: Connection, schemas: string[]): Promis
             am.amname AS method, x.indisunique AS "unique", x.indisprimary AS "primary",
             pg_get_expr(x.indpred, x.indrelid) AS predicate,
             EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p','u','x')) AS "constraint",
-            s.idx_scan AS scans, pg_relation_size(i.oid) AS bytes, pg_get_indexdef(x.indexrelid) AS definition
+            s.idx_scan AS scans, pg_relation_size(i.oid) AS bytes, pg_get_indexdef(x.indexrelid) AS definition,
+            (SELECT pn.nspname || '.' || p.relname FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent
+               JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE h.inhrelid = x.indexrelid) AS "attachedTo"
        FROM pg_index x
        JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
        JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = i.relam
@@ -139,30 +141,57 @@ export async function plannedCost(conn: Connection, sql: string, searchPath: str
 
 async function explainCost(conn: Connection, sql: string): Promise<PlannedCost> {
   const params = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
-  let plan: unknown;
   if (params === 0) {
-    plan = (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`)).rows[0]?.['QUERY PLAN'];
-  } else {
-    await conn.execute(`PREPARE dbee_advise AS ${sql}`);
-    try {
-      await conn.execute(`SET plan_cache_mode = force_generic_plan`);
-      const args = Array.from({ length: params }, () => 'NULL').join(', ');
-      plan = (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE dbee_advise(${args})`))
-        .rows[0]?.['QUERY PLAN'];
-    } finally {
-      await conn.execute(`RESET plan_cache_mode; DEALLOCATE dbee_advise`);
-    }
+    const plan = (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`)).rows[0]?.['QUERY PLAN'];
+    const { pruned: _, ...planned } = costOf(topPlan(plan));
+    return planned;
   }
-  const top = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: PlanNode }[];
+  const { pruned, ...planned } = costOf(await explainGeneric(conn, sql, params, false));
+  if (!pruned) return planned;
+  // `EXPLAIN EXECUTE` starts the executor, which prunes the partitions its arguments (NULL) rule out: every one when
+  // the query compares the partition key with a parameter, and their index scans with them. The generic plan planned
+  // without run-time pruning scans them all: the indexes are read from it, the cost from the plan the server runs.
+  const unpruned = costOf(await explainGeneric(conn, sql, params, true));
+  return { cost: planned.cost, indexes: unpruned.indexes, indexOnly: unpruned.indexOnly };
+}
+
+/** The generic plan of a query with `params` parameters, explained with NULL arguments (nothing runs). */
+async function explainGeneric(conn: Connection, sql: string, params: number, unpruned: boolean): Promise<PlanNode> {
+  await conn.execute(`PREPARE dbee_advise AS ${sql}`);
+  try {
+    await conn.execute(
+      `SET plan_cache_mode = force_generic_plan${unpruned ? '; SET enable_partition_pruning = off' : ''}`,
+    );
+    const args = Array.from({ length: params }, () => 'NULL').join(', ');
+    return topPlan(
+      (await conn.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE dbee_advise(${args})`)).rows[0]?.[
+        'QUERY PLAN'
+      ],
+    );
+  } finally {
+    await conn.execute(
+      `RESET plan_cache_mode;${unpruned ? ' RESET enable_partition_pruning;' : ''} DEALLOCATE dbee_advise`,
+    );
+  }
+}
+
+function topPlan(plan: unknown): PlanNode {
+  return ((typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: PlanNode }[])[0]!.Plan;
+}
+
+/** A plan's cost, the indexes it scans (those scanned index-only), and whether the executor pruned subplans. */
+function costOf(top: PlanNode): PlannedCost & { pruned: boolean } {
   const indexes = new Set<string>();
   const indexOnly = new Set<string>();
+  let pruned = false;
   const walk = (node: PlanNode) => {
     if (node['Index Name']) indexes.add(node['Index Name']);
     if (node['Index Name'] && node['Node Type'] === 'Index Only Scan') indexOnly.add(node['Index Name']);
+    if ((node['Subplans Removed'] ?? 0) > 0) pruned = true;
     for (const child of node.Plans ?? []) walk(child);
   };
-  walk(top[0]!.Plan);
-  return { cost: top[0]!.Plan['Total Cost'], indexes: [...indexes], indexOnly: [...indexOnly] };
+  walk(top);
+  return { cost: top['Total Cost'], indexes: [...indexes], indexOnly: [...indexOnly], pruned };
 }
 
 /**
@@ -183,20 +212,44 @@ interface PlanNode {
   'Node Type': string;
   'Total Cost': number;
   'Index Name'?: string;
+  'Subplans Removed'?: number;
   Plans?: PlanNode[];
+}
+
+/**
+ * HypoPG's functions, called by the extension's schema: it may live in a schema of its own that is not on the
+ * session's search path (in a database where a project owns `public`, the extension's functions there would be among
+ * that project's objects). Looked up once per session and advice (`hypotheticalAvailable` forgets them).
+ */
+const hypopgFunctions = new WeakMap<Connection, Map<string, string | null>>();
+
+/** HypoPG's function `name`, qualified by the extension's schema; null when the extension (or the function) is not there. */
+async function hypopgFunction(conn: Connection, name: string): Promise<string | null> {
+  const known = hypopgFunctions.get(conn) ?? new Map<string, string | null>();
+  hypopgFunctions.set(conn, known);
+  if (!known.has(name)) {
+    const r = await conn.query<{ schema: string }>(
+      `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname = 'hypopg'
+          AND EXISTS (SELECT 1 FROM pg_proc p WHERE p.pronamespace = n.oid AND p.proname = $1)`,
+      [name],
+    );
+    known.set(name, r.rows.length ? qualified(r.rows[0]!.schema, name) : null);
+  }
+  return known.get(name)!;
 }
 
 export async function hypotheticalAvailable(
   conn: Connection,
 ): Promise<{ ok: true; hide: boolean } | { ok: false; reason: string }> {
-  const r = await conn.query<{ installed: string | null; available: string | null; major: number; hide: boolean }>(
+  hypopgFunctions.delete(conn);
+  const r = await conn.query<{ installed: string | null; available: string | null; major: number }>(
     `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'hypopg') AS installed,
             (SELECT default_version FROM pg_available_extensions WHERE name = 'hypopg') AS available,
-            current_setting('server_version_num')::int / 10000 AS major,
-            EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'hypopg_hide_index') AS hide`,
+            current_setting('server_version_num')::int / 10000 AS major`,
   );
   const row = r.rows[0]!;
-  if (row.installed) return { ok: true, hide: row.hide };
+  if (row.installed) return { ok: true, hide: (await hypopgFunction(conn, 'hypopg_hide_index')) !== null };
   return {
     ok: false,
     reason: row.available
@@ -205,25 +258,35 @@ export async function hypotheticalAvailable(
   };
 }
 
+/** HypoPG's function `name`, qualified; an error when the extension is not in this database (checked before). */
+async function hypopg(conn: Connection, name: string): Promise<string> {
+  const f = await hypopgFunction(conn, name);
+  if (!f) throw new Error(`HypoPG's ${name}() is not in this database`);
+  return f;
+}
+
 export async function createHypothetical(conn: Connection, index: IndexShape): Promise<string> {
-  const r = await conn.query<{ indexname: string }>(`SELECT indexname FROM hypopg_create_index($1)`, [
-    createIndexSql(index, false),
-  ]);
+  const r = await conn.query<{ indexname: string }>(
+    `SELECT indexname FROM ${await hypopg(conn, 'hypopg_create_index')}($1)`,
+    [createIndexSql(index, false)],
+  );
   return r.rows[0]!.indexname;
 }
 
 export async function hideIndex(conn: Connection, index: { schema: string; name: string }): Promise<boolean> {
-  const has = await conn.query(`SELECT 1 FROM pg_proc WHERE proname = 'hypopg_hide_index'`);
-  if (!has.rows.length) return false;
-  const r = await conn.query<{ hidden: boolean }>(`SELECT hypopg_hide_index($1::regclass) AS hidden`, [
+  const hide = await hypopgFunction(conn, 'hypopg_hide_index');
+  if (!hide) return false;
+  const r = await conn.query<{ hidden: boolean }>(`SELECT ${hide}($1::regclass) AS hidden`, [
     qualified(index.schema, index.name),
   ]);
   return Boolean(r.rows[0]?.hidden);
 }
 
 export async function resetHypothetical(conn: Connection): Promise<void> {
-  const hide = await conn.query(`SELECT 1 FROM pg_proc WHERE proname = 'hypopg_unhide_all_indexes'`);
-  await conn.execute(`SELECT hypopg_reset()${hide.rows.length ? '; SELECT hypopg_unhide_all_indexes()' : ''}`);
+  const reset = await hypopgFunction(conn, 'hypopg_reset');
+  if (!reset) return;
+  const unhide = await hypopgFunction(conn, 'hypopg_unhide_all_indexes');
+  await conn.execute(`SELECT ${reset}()${unhide ? `; SELECT ${unhide}()` : ''}`);
 }
 
 /**

@@ -5,7 +5,7 @@ import { releaseFacts } from './release-facts';
 describe("a release's facts for the advice", () => {
   beforeAll(() => loadPostgresParser());
 
-  it('reads created and dropped indexes, foreign keys added, and tables whose rows a migration writes', () => {
+  it('reads created and dropped indexes, dropped constraints, foreign keys added, and tables whose rows a migration writes', () => {
     const facts = releaseFacts([
       { key: 'index:s.t_a', action: 'create', statements: ['CREATE INDEX CONCURRENTLY t_a ON s.t USING btree (a)'] },
       { key: 'index:s.t_expr', action: 'create', statements: ['CREATE INDEX t_expr ON s.t (lower(b))'] },
@@ -19,7 +19,10 @@ describe("a release's facts for the advice", () => {
       {
         key: 'table:s.t',
         action: 'alter',
-        statements: ['ALTER TABLE s.t ADD CONSTRAINT t_v FOREIGN KEY (v) REFERENCES s.v NOT VALID'],
+        statements: [
+          'ALTER TABLE s.t ADD CONSTRAINT t_v FOREIGN KEY (v) REFERENCES s.v NOT VALID',
+          'ALTER TABLE s.t DROP CONSTRAINT t_pkey',
+        ],
       },
       {
         key: 'migration:p/V3',
@@ -31,6 +34,8 @@ describe("a release's facts for the advice", () => {
       { key: 'index:s.t_a', index: { schema: 's', table: 't', columns: ['a'], name: 't_a' } },
     ]);
     expect(facts.droppedIndexes).toEqual([{ key: 'migration:p/V3', schema: 's', name: 'old_idx' }]);
+    // A key's index goes with its constraint (the diff drops a primary key so).
+    expect(facts.droppedConstraints).toEqual([{ key: 'table:s.t', schema: 's', table: 't', name: 't_pkey' }]);
     expect(facts.foreignKeys.map((f) => `${f.table}(${f.columns})`)).toEqual(['r(t_id)', 'r(u)', 't(v)']);
     expect(facts.dataChanged.map((d) => `${d.key} ${d.schema}.${d.name}`)).toEqual([
       'migration:p/V3 s.t',

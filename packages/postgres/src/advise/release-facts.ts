@@ -6,11 +6,17 @@ type AnyNode = Record<string, any>;
 
 /**
  * What a release's statements do that the advice weighs: indexes created (plain column lists only) and dropped,
- * foreign keys added (in `CREATE TABLE` or `ALTER TABLE`), and tables whose rows a migration writes. The parser must be
+ * constraints dropped (a key's index goes with it), foreign keys added (in `CREATE TABLE` or `ALTER TABLE`), and tables whose rows a migration writes. The parser must be
  * loaded (a plan was parsed to be made). A statement that does not parse tells nothing.
  */
 export function releaseFacts(steps: { key: string; action: string; statements: string[] }[]): ReleaseFacts {
-  const facts: ReleaseFacts = { createdIndexes: [], droppedIndexes: [], foreignKeys: [], dataChanged: [] };
+  const facts: ReleaseFacts = {
+    createdIndexes: [],
+    droppedIndexes: [],
+    droppedConstraints: [],
+    foreignKeys: [],
+    dataChanged: [],
+  };
   for (const step of steps) {
     for (const sql of step.statements) {
       let parsed: AnyNode;
@@ -67,6 +73,8 @@ function statementFacts(key: string, stmt: AnyNode, facts: ReleaseFacts): void {
       const def = cmd.AlterTableCmd?.def?.Constraint;
       if (cmd.AlterTableCmd?.subtype === 'AT_AddConstraint' && def?.contype === 'CONSTR_FOREIGN')
         constraints.push(foreignKey(def));
+      if (cmd.AlterTableCmd?.subtype === 'AT_DropConstraint' && cmd.AlterTableCmd.name)
+        facts.droppedConstraints.push({ key, schema, table, name: cmd.AlterTableCmd.name as string });
     }
     for (const c of constraints)
       if (c.columns.length)
