@@ -17,6 +17,7 @@ import {
   SHAPES,
   type Run,
 } from './verdict-matrix';
+import { ADVISE_CELLS, ADVISE_RUNS, ADVISE_SETUP, ADVISE_TEARDOWN } from './verdict-advise';
 import { BLUE_GREEN_CELLS } from './verdict-blue-green';
 import { CLONE_CELLS, CLONE_CHECK_RUNS, CLONE_DRIFT, CLONE_RUNS } from './verdict-clone';
 import { EXPAND_CELLS, EXPAND_RUNS } from './verdict-expand';
@@ -44,9 +45,15 @@ const COPY_ENV = '  copy:\n    engine: postgres\n    connection:\n      url: ${D
 describe('the verdict matrix', () => {
   it('every covered cell gives its verdict (exit code, the broken thing named); the pending cells are listed', async () => {
     // A cell names its run: the names of every phase are unique.
-    const names = [RUNS, EXPAND_RUNS, ROLLBACK_OBJECTS_RUNS, CLONE_RUNS, CLONE_CHECK_RUNS, PREVIEW_RUNS].flatMap(
-      Object.keys,
-    );
+    const names = [
+      RUNS,
+      EXPAND_RUNS,
+      ROLLBACK_OBJECTS_RUNS,
+      CLONE_RUNS,
+      CLONE_CHECK_RUNS,
+      PREVIEW_RUNS,
+      ADVISE_RUNS,
+    ].flatMap(Object.keys);
     expect(names.filter((n, i) => names.indexOf(n) !== i)).toEqual([]);
     const examples = exampleFiles();
     // What a release's files replace (the examples, lab's and pub's sources) is written back after its run.
@@ -98,7 +105,15 @@ describe('the verdict matrix', () => {
     failures.push(...(await rollbackPhase(ws, originals, outputs, only, schemasBefore)));
     failures.push(...(await clonePhase(ws, copy, originals, outputs, only)));
     failures.push(...(await runAll(ws, PREVIEW_RUNS, originals, outputs, only)));
-    const cells = [...CELLS, ...EXPAND_CELLS, ...ROLLBACK_OBJECTS_CELLS, ...CLONE_CELLS, ...PREVIEW_CELLS];
+    failures.push(...(await advisePhase(ws, originals, outputs, only)));
+    const cells = [
+      ...CELLS,
+      ...EXPAND_CELLS,
+      ...ROLLBACK_OBJECTS_CELLS,
+      ...CLONE_CELLS,
+      ...PREVIEW_CELLS,
+      ...ADVISE_CELLS,
+    ];
     for (const cell of cells) if (!only || outputs.has(cell.run)) failures.push(...judge(cell, outputs.get(cell.run)));
     // The blue/green cells are judged by verdicts-blue-green.test.ts, on a cluster of their own: covered here.
     const pending = pendingCells([...cells, ...BLUE_GREEN_CELLS]);
@@ -190,6 +205,36 @@ async function clonePhase(
     await c.close();
   }
   return [...failures, ...(await runAll(ws, CLONE_CHECK_RUNS, originals, outputs, only))];
+}
+
+/**
+ * `advise` (verdict-advise.ts), on the target itself: rows and HypoPG (in a schema of its own) added, its runs, the
+ * target then as it was before them (advise applies nothing), the rows and the extension taken away again.
+ */
+async function advisePhase(
+  ws: TestWorkspace,
+  originals: Record<string, string>,
+  outputs: Map<string, Output>,
+  only: RegExp | null,
+): Promise<string[]> {
+  if (only && !Object.keys(ADVISE_RUNS).some((name) => only.test(name))) return [];
+  const sql = async (text: string) => {
+    const c = await ws.target.connect();
+    try {
+      await c.execute(text);
+    } finally {
+      await c.close();
+    }
+  };
+  await sql(ADVISE_SETUP);
+  try {
+    const before = await snapshot(ws.target);
+    const failures = await runAll(ws, ADVISE_RUNS, originals, outputs, only);
+    if ((await snapshot(ws.target)).hash !== before.hash) failures.push('advise changed the target');
+    return failures;
+  } finally {
+    await sql(ADVISE_TEARDOWN);
+  }
 }
 
 /** How a catalog differs from the one expected (the entries each has that the other lacks), as failures. */
