@@ -12,6 +12,8 @@ const POLL_MS = 200;
  * or a firewall may apply (the session also turns its own `idle_session_timeout` off, and TCP keepalives are on).
  */
 export const KEEPALIVE_MS = 5_000;
+/** The keepalive query: named, so that `pg_stat_activity` (and a count of a command's requests) tells it apart. */
+export const KEEPALIVE_SQL = 'SELECT 1 AS dbee_lock_keepalive';
 
 /** 64-bit advisory lock id for a key: the first 8 bytes of its SHA-256, as a signed bigint string. */
 export function advisoryLockId(key: string): string {
@@ -84,7 +86,7 @@ export async function takeAdvisoryLock(conn: PgConnection, key: string, options:
   const guard = held ? lockGuard(holderId) : undefined;
   let released = false;
   const keepalive = setInterval(() => {
-    if (!conn.closedReason) void conn.query('SELECT 1').catch(() => {});
+    if (!conn.closedReason) void conn.query(KEEPALIVE_SQL).catch(() => {});
   }, KEEPALIVE_MS);
   keepalive.unref();
   return {
