@@ -21,26 +21,28 @@ import {
  *
  * The runs, in order, on one blue and one green:
  * 1. the deploy phase's dry run while lab.readings has no key: refused before green is made, the table named with what
- *    to do (a table without a key cannot have its updates replicated); then lab given `REPLICA IDENTITY FULL`, as the
- *    refusal says (a direct deploy of lab: a setup run);
- * 2. correct, sales, lab and pub changed and core not: a column `note` on each shape's table (what replication
- *    carries), sales's function replaced; the deploy phase makes green and deploys the release to it: done, `status`
- *    says `next: dbee switch`, `switch --dry-run` passes; then blue is written (every shape's table: inserts, updates,
- *    deletes, the touch triggers firing on blue) and green is compared with blue, table by table (the probe);
- * 3. correct, core changed and sales not (the dependency only, its touch-triggered tables given a column): deployed to
- *    the green in sync, judged as 2;
- * 4. broken: every shape's table given a narrower column type (a `data-loss` hazard green's environment does not
- *    allow): the release refused on green, each step named; `status` names the deploy again, never the switch;
- *    `switch` and its dry run refused.
+ *    to do (a table without a key cannot have its updates replicated), and the switch says to deploy first; then lab
+ *    given `REPLICA IDENTITY FULL`, as the refusal says (a direct deploy of lab: a setup run);
+ * 2. broken: every shape's table given a narrower column type (a `data-loss` hazard green's environment does not
+ *    allow): green made, the release refused on it, each step named; `status` names the deploy again, never the
+ *    switch; `switch` and its dry run refused;
+ * 3. correct, sales, lab and pub changed and core not: a column `note` on each shape's table (an index on the keyless
+ *    one), sales's function replaced; deployed to the green in sync: done, `status` says `next: dbee switch`, `switch
+ *    --dry-run` passes; then blue is written (every shape's table: inserts, updates, deletes, the touch triggers firing
+ *    on blue) and green compared with blue, table by table (the probe);
+ * 4. broken: the keyless table given a column (its full-row identity could not be carried back): refused, named;
+ * 5. correct, core changed and sales not (the dependency only, its touch-triggered tables given a column): judged as
+ *    3; then the switch, the application's writes on green (keys from green's sequences) and blue compared with green.
  * Cells are judged on a run's whole output: each command's `$ dbee ...: exit N` line and its output, then the probe's.
  */
 export interface BlueGreenRun {
   /** Files written before the run (workspace-relative); restored after it unless `keep`. */
   files: Record<string, string>;
-  /** The commands, in order: the first is the deploy phase, whose exit code is the cell's. */
-  commands: BlueGreenCommand[];
-  /** After the commands: blue written, then each shape's table compared on both sides (`probe` in the test). */
-  probe?: true;
+  /**
+   * The steps, in order: dbee commands (the first is the deploy phase, whose exit code is the cell's) and probes (the
+   * application's writes on the side named, every shape's table then compared on the other side: `probe` in the test).
+   */
+  steps: (BlueGreenCommand | { probe: 'blue' | 'green' })[];
   /** The run's files stay (a setup, or a release deployed to green that the next release builds on). */
   keep?: true;
   /** A setup run: it must exit 0 and judges no cell. */
@@ -88,63 +90,73 @@ export function blueGreenFiles(): Record<string, string> {
   };
 }
 
-/** Release 2: a column `note` on each table of lab (and the keyless one's identity kept), pub and sales; a function. */
+/**
+ * The first correct release: a column `note` on each table of lab but the keyless one (which gets an index: a table
+ * found by its full row cannot gain a column blue lacks, refused below), of pub and of sales; a function.
+ */
+const LAB_RELEASE = `${LAB_NOTE.replace('v int NOT NULL, note text);', 'v int NOT NULL);')}${FULL}CREATE INDEX readings_sensor_idx ON lab.readings (sensor);\n`;
 const SALES_LAB_PUB = {
-  'lab/lab.sql': LAB_NOTE + FULL,
+  'lab/lab.sql': LAB_RELEASE,
   'lab/log_index.sql': 'CREATE INDEX log_at_idx ON lab.log (at);\n',
   'pub/notes.sql': PUB_NOTE,
   [ORDERS]: withNote(example(ORDERS)),
   [LINE_AMOUNT]: example(LINE_AMOUNT).replace('quantity * unit_price', '(quantity * unit_price)'),
 };
-/** Release 3: core's tables (each with its touch trigger) given a column, and a new function. */
+/** The second: core's tables (each with its touch trigger) given a column, and a new function. */
 const CORE = {
   [PRODUCTS]: PRODUCTS_NOTE(),
   [CUSTOMERS]: withNote(example(CUSTOMERS)),
   'core/schema/core/functions/shout.sql':
     'CREATE FUNCTION core.shout(t text) RETURNS text LANGUAGE sql IMMUTABLE RETURN upper(t);\n',
 };
-/** Release 4: a narrower type on a column of each shape's table: a data-loss hazard green does not allow. */
+/** The broken release: a narrower type on a column of each shape's table, a data-loss hazard green does not allow. */
 const NARROWER = {
-  'lab/lab.sql': (LAB_NOTE + FULL)
+  'lab/lab.sql': (LAB_SQL + FULL)
     .replace('qty int NOT NULL', 'qty smallint NOT NULL')
-    .replace('v int NOT NULL, note text, PRIMARY', 'v smallint NOT NULL, note text, PRIMARY')
+    .replace('v int NOT NULL, PRIMARY', 'v smallint NOT NULL, PRIMARY')
     .replace('label text NOT NULL', 'label varchar(3) NOT NULL')
     .replace('msg text NOT NULL', 'msg varchar(3) NOT NULL')
     .replace('(sensor text NOT NULL', '(sensor varchar(3) NOT NULL'),
-  'pub/notes.sql': PUB_NOTE.replace('body text', 'body varchar(3)'),
-  [ORDERS]: withNote(example(ORDERS)).replace('status       text', 'status       varchar(3)'),
-  [PRODUCTS]: PRODUCTS_NOTE().replace('name        text', 'name        varchar(3)'),
-  [CUSTOMERS]: withNote(example(CUSTOMERS)).replace('full_name   text', 'full_name   varchar(3)'),
+  'pub/notes.sql': PUB_SQL.replace('body text', 'body varchar(3)'),
+  [ORDERS]: example(ORDERS).replace('status       text', 'status       varchar(3)'),
+  [PRODUCTS]: example(PRODUCTS).replace('name        text', 'name        varchar(3)'),
+  [CUSTOMERS]: example(CUSTOMERS).replace('full_name   text', 'full_name   varchar(3)'),
 };
 
 export const BLUE_GREEN_RUNS = {
-  'blue/green: the deploy phase while a table has no key (dry run)': { files: {}, commands: [DEPLOY_DRY, SWITCH_DRY] },
+  'blue/green: the deploy phase while a table has no key (dry run)': { files: {}, steps: [DEPLOY_DRY, SWITCH_DRY] },
   'blue/green setup: lab.readings given REPLICA IDENTITY FULL (a direct deploy of lab)': {
     files: { 'lab/lab.sql': LAB_SQL + FULL },
-    commands: [{ command: 'deploy', options: { project: 'lab', env: 'blue', assumeYes: true } }],
+    steps: [{ command: 'deploy', options: { project: 'lab', env: 'blue', assumeYes: true } }],
     keep: true,
     setup: true,
   },
-  'blue/green: a column per table of lab, pub and sales, core unchanged': {
-    files: SALES_LAB_PUB,
-    commands: [DEPLOY, STATUS, SWITCH_DRY],
-    probe: true,
-    keep: true,
-  },
-  "blue/green: core's touch-triggered tables given a column, sales unchanged": {
-    files: CORE,
-    commands: [DEPLOY, STATUS, SWITCH_DRY],
-    probe: true,
-    keep: true,
-  },
+  // Green made, the release refused on it.
   'blue/green: a narrower column type on every shape': {
     files: NARROWER,
-    commands: [DEPLOY, STATUS, SWITCH_DRY, SWITCH],
+    steps: [DEPLOY, STATUS, SWITCH_DRY, SWITCH],
+  },
+  // Deployed to the green in sync, as the refused release's deploy phase run again.
+  'blue/green: a column per table of lab, pub and sales, core unchanged': {
+    files: SALES_LAB_PUB,
+    steps: [DEPLOY, STATUS, SWITCH_DRY, { probe: 'blue' }],
+    keep: true,
+  },
+  // The keyless table (REPLICA IDENTITY FULL) given a column: refused on the green in sync, before anything changes.
+  'blue/green: a column added to the table without a key (dry run)': {
+    files: { 'lab/lab.sql': LAB_NOTE + FULL },
+    steps: [DEPLOY_DRY],
+  },
+  // Then the switch: the application writes on green (new keys from green's sequences), blue gets the rows back.
+  "blue/green: core's touch-triggered tables given a column, sales unchanged; then the switch": {
+    files: CORE,
+    steps: [DEPLOY, STATUS, SWITCH_DRY, { probe: 'blue' }, SWITCH, { probe: 'green' }],
+    keep: true,
   },
 } satisfies Record<string, BlueGreenRun>;
 type RunName = keyof typeof BLUE_GREEN_RUNS;
 
-/** The tables the probe writes on blue and compares on both sides, with the columns blue has (not the release's). */
+/** The tables the probe writes on one side and compares on both, with the columns blue has (not the release's). */
 export const PROBED: Record<string, string> = {
   'lab.items': 'id, qty',
   'lab.events': 'id, at, v',
@@ -158,7 +170,11 @@ export const PROBED: Record<string, string> = {
   'core.products': 'sku, name, unit_price, active, updated_at',
 };
 
-/** The probe's writes on blue, round `k` (each probe writes new keys): every shape's table inserted, updated, deleted. */
+/**
+ * The probe's writes (on blue, or on green after the switch), round `k` (each writes new keys): every shape's table
+ * inserted, updated, deleted; core.customers and sales.orders given keys by their sequences (green's are set past
+ * blue's at the switch).
+ */
 export function probeWrites(k: number): string[] {
   const id = 1000 + k;
   return [
@@ -172,17 +188,20 @@ export function probeWrites(k: number): string[] {
     `UPDATE lab.readings SET v = v + 100 WHERE sensor = 's1'; DELETE FROM lab.readings WHERE sensor = 's2' AND v = ${k}`,
     `INSERT INTO public.notes VALUES (${id}, 'new'); UPDATE public.notes SET body = body || '.' WHERE id <= 3`,
     // The touch triggers fire on blue: green must take blue's updated_at, not fire its own.
-    `UPDATE sales.orders SET status = 'paid' WHERE id <= ${3 + k}`,
+    `UPDATE sales.orders SET status = 'paid' WHERE id <= ${3 + k}; INSERT INTO sales.orders (customer_id) VALUES (1)`,
     `UPDATE core.customers SET full_name = full_name || '.' WHERE id <= 3; INSERT INTO core.customers (email, full_name, country) VALUES ('new${k}@example.org', 'New', 'FR')`,
     "UPDATE core.products SET unit_price = unit_price + 1 WHERE sku = 'TEA-001'",
   ];
 }
-/** What the probe says of a table whose rows on green are blue's. */
-const carried = (table: string) =>
-  new RegExp(`probe: green has blue's rows of ${table.replace('.', '\\.')} \\(\\d+ rows\\)`);
+/** What the probe says of a table whose rows on `to` are those written on the other side. */
+const carried = (table: string, to: 'green' | 'blue' = 'green') =>
+  new RegExp(
+    `probe: ${to} has ${to === 'green' ? 'blue' : 'green'}'s rows of ${table.replace('.', '\\.')} \\(\\d+ rows\\)`,
+  );
 
 const CORRECT_SALES_LAB_PUB: RunName = 'blue/green: a column per table of lab, pub and sales, core unchanged';
-const CORRECT_CORE: RunName = "blue/green: core's touch-triggered tables given a column, sales unchanged";
+const CORRECT_CORE: RunName =
+  "blue/green: core's touch-triggered tables given a column, sales unchanged; then the switch";
 const BROKEN: RunName = 'blue/green: a narrower column type on every shape';
 const KEYLESS: RunName = 'blue/green: the deploy phase while a table has no key (dry run)';
 
@@ -208,7 +227,7 @@ function correct(
     release: 'correct',
     run,
     exit: 0,
-    names: [...DONE, ...steps, ...tables.map(carried)],
+    names: [...DONE, ...steps, ...tables.map((t) => carried(t))],
     // The deploy phase's clone said of the phase running: "deploy did not finish (at step begin): run it again".
     never: [/probe: green differs/, /error:/, 'did not finish'],
   };
@@ -219,6 +238,22 @@ const onGreen = (step: string) =>
 /** The summary's line of projects: sales deployed with core unchanged, or the other way round. */
 const SALES_ONLY = /projects: [^\n]*core unchanged, sales succeeded/;
 const CORE_ONLY = /projects: [^\n]*core succeeded [^\n]*, sales unchanged/;
+
+/**
+ * The switch after the correct releases: done (exit 0); then the application writes on green, every shape's table
+ * (new keys from green's sequences, set past blue's), and blue, retired, gets the rows back as green has them.
+ */
+function switched(shape: Shape, tables: string[]): Cell {
+  return {
+    capability: 'blue/green phases',
+    shape,
+    release: 'correct',
+    run: CORRECT_CORE,
+    exit: 0,
+    names: ['$ dbee switch app --env blue: exit 0', ...tables.map((t) => carried(t, 'blue'))],
+    never: [/probe: (?:green|blue) differs/, /error:/],
+  };
+}
 
 /** A broken release: refused on green, its step named; never the switch; the switch and its dry run refused. */
 function broken(shape: Shape, column: string, from: string, to: string): Cell {
@@ -267,7 +302,7 @@ export const BLUE_GREEN_CELLS: Cell[] = [
     'a table without a primary key',
     CORRECT_SALES_LAB_PUB,
     ['lab.readings'],
-    [onGreen('alter table:lab.readings')],
+    [onGreen('create index:lab.readings_sensor_idx@lab.readings')],
   ),
   correct('public', CORRECT_SALES_LAB_PUB, ['public.notes'], [onGreen('alter table:public.notes')]),
   correct(
@@ -312,6 +347,31 @@ export const BLUE_GREEN_CELLS: Cell[] = [
       'cannot connect',
     ],
     failedBefore: `${PARTITIONS}: each partition named beside lab.readings; and the switch's dry run, with no green made, said "environment green: cannot connect ... database "app_green" does not exist" with a hint to check the server`,
+  },
+  switched('one project', ['lab.items']),
+  switched('partitions', ['lab.events']),
+  switched('a foreign-key cycle', ['lab.a', 'lab.b']),
+  switched('tables past the sample bound', ['lab.log']),
+  switched('a table without a primary key', ['lab.readings']),
+  switched('public', ['public.notes']),
+  switched('dependent projects, one unchanged', ['sales.orders']),
+  switched('a change in the dependency only', ['core.customers', 'sales.orders']),
+  switched('touch triggers', ['core.products', 'core.customers', 'sales.orders']),
+  // A column the keyless table gains on green: the way back could not carry its full-row identity.
+  {
+    capability: 'blue/green phases',
+    shape: 'a table without a primary key',
+    release: 'broken',
+    run: 'blue/green: a column added to the table without a key (dry run)',
+    exit: 1,
+    names: [
+      'lab.readings is found by its full row (REPLICA IDENTITY FULL) and gains column note on green',
+      'the release cannot be deployed to green',
+      '--strategy expand-contract',
+    ],
+    never: [/lab\.(?:items|events|a|log)\b[^\n]*(?:gains|cannot)/, 'dry run: nothing was applied'],
+    failedBefore:
+      'the release deployed on green, the switch done (exit 0), then every UPDATE and DELETE of lab.readings on green failed: cannot update table "readings": Column list used by the publication does not cover the replica identity',
   },
   broken('one project', 'lab.items.qty', 'integer', 'smallint'),
   broken('partitions', 'lab.events.v', 'integer', 'smallint'),

@@ -63,12 +63,16 @@ environments:
       let out = '';
       let code = -1;
       try {
-        for (const { command, options } of spec.commands) {
-          const r = await run(w.root, command, options);
+        for (const step of spec.steps) {
+          if ('probe' in step) {
+            const [from, to] = step.probe === 'blue' ? [blueUrl, greenUrl] : [greenUrl, blueUrl];
+            out += await probe(step.probe, from, to, ++round);
+            continue;
+          }
+          const r = await run(w.root, step.command, step.options);
           if (code === -1) code = r.code;
-          out += `$ dbee ${command} ${flags(options)}: exit ${r.code}\n${r.stdout}${r.stderr}\n`;
+          out += `$ dbee ${step.command} ${flags(step.options)}: exit ${r.code}\n${r.stdout}${r.stderr}\n`;
         }
-        if (spec.probe) out += await probe(blueUrl, greenUrl, ++round);
       } finally {
         if (spec.keep) Object.assign(originals, spec.files);
         else
@@ -96,13 +100,13 @@ function flags(options: Record<string, unknown>): string {
 }
 
 /**
- * Blue written (`probeWrites`: every shape's table), then each table of `PROBED` compared on both sides (blue's
- * columns, every row) until green has blue's rows (replication applies them in a moment) or 30 s went by: one line per
- * table, `probe: green has blue's rows of <table> (<n> rows)` or `probe: green differs from blue on <table>: ...`.
+ * The application's writes on `side` (`probeWrites`: every shape's table), then each table of `PROBED` compared on
+ * both sides (the columns blue has, every row) until the other side has the rows (replication applies them in a
+ * moment) or 30 s went by: one line per table, `probe: green has blue's rows of <table> (<n> rows)` or `probe: green
+ * differs from blue on <table>: ...`; a write refused is said so (`probe: ... differs ...: <error>`).
  */
-async function probe(blueUrl: string, greenUrl: string, round: number): Promise<string> {
-  // dbee's sessions aside, blue is written by the application only: its sessions are not read-only before a switch.
-  await sql(blueUrl, ...probeWrites(round));
+async function probe(side: 'blue' | 'green', fromUrl: string, toUrl: string, round: number): Promise<string> {
+  const other = side === 'blue' ? 'green' : 'blue';
   const digest = async (url: string) =>
     Object.fromEntries(
       await Promise.all(
@@ -115,19 +119,23 @@ async function probe(blueUrl: string, greenUrl: string, round: number): Promise<
         }),
       ),
     );
-  const blue = await digest(blueUrl);
-  const greenDigest = () => digest(greenUrl).catch((e: Error) => ({ error: e.message }) as Record<string, string>);
-  let green = await greenDigest();
-  for (let i = 0; i < 150 && Object.keys(blue).some((t) => green[t] !== blue[t]); i++) {
+  const failed = (e: Error) => ({ error: e.message }) as Record<string, string>;
+  // The side the application writes to: blue before the switch, green after it (blue is then read-only for it).
+  const wrote = await sql(fromUrl, ...probeWrites(round)).then(() => null, failed);
+  if (wrote) return `probe: ${other} differs from ${side}: the writes on ${side} failed: ${wrote['error']}\n`;
+  const written = await digest(fromUrl);
+  const there = () => digest(toUrl).catch(failed);
+  let got = await there();
+  for (let i = 0; i < 150 && Object.keys(written).some((t) => got[t] !== written[t]); i++) {
     await new Promise((r) => setTimeout(r, 200));
-    green = await greenDigest();
+    got = await there();
   }
-  if (green['error']) return `probe: green differs from blue: ${green['error']}\n`;
+  if (got['error']) return `probe: ${other} differs from ${side}: ${got['error']}\n`;
   return Object.keys(PROBED)
     .map((t) =>
-      green[t] === blue[t]
-        ? `probe: green has blue's rows of ${t} (${blue[t]!.split(' ')[0]} rows)\n`
-        : `probe: green differs from blue on ${t}: blue ${blue[t]}, green ${green[t]}\n`,
+      got[t] === written[t]
+        ? `probe: ${other} has ${side}'s rows of ${t} (${written[t]!.split(' ')[0]} rows)\n`
+        : `probe: ${other} differs from ${side} on ${t}: ${side} ${written[t]}, ${other} ${got[t]}\n`,
     )
     .join('');
 }

@@ -65,7 +65,9 @@ function primaryKeyOf(model: SchemaModel, table: Table) {
  *   replication) leaves blue's writes nowhere to go;
  * - a changed replica identity (primary key) finds no rows, or the wrong ones, on the other side;
  * - a column green adds NOT NULL without a default cannot take blue's rows, which lack it;
- * - a column green makes generated cannot take the values blue writes into it.
+ * - a column green makes generated cannot take the values blue writes into it;
+ * - a table found by its full row (REPLICA IDENTITY FULL) that gains a column on green cannot be published back with
+ *   blue's columns only: the server refuses green's updates and deletes of it once the publication exists.
  * New tables and new nullable (or defaulted) columns on green are carried: blue's rows fill them with their defaults,
  * and the way back carries only blue's columns.
  */
@@ -96,6 +98,13 @@ export function uncarriedChanges(
       continue;
     }
     out.push(...columnChanges(b, g));
+    // The way back publishes blue's columns only; a full-row identity needs every column of green's row in it.
+    const added = g.columns.filter((c) => c.generated === null && !b.columns.some((x) => x.name === c.name));
+    if (identity.kind === 'full' && added.length)
+      out.push({
+        table,
+        reason: `${table} is found by its full row (REPLICA IDENTITY FULL) and gains ${added.map((c) => `column ${c.name}`).join(', ')} on green: after the switchover green publishes blue's columns only, which cannot carry a full-row identity (every update and delete of ${table} on green would fail); give it a primary key first`,
+      });
     const next = identityOf(role, green, g);
     if (identity.kind !== 'none' && !sameIdentity(identity, next)) {
       out.push({

@@ -65,7 +65,7 @@ export async function blueGreenSwitch(
         const greenModel = await t.diff.introspect(rep.green.conn, { schemas: t.schemas });
         const found = uncarriedChanges(t.role, blueModel, greenModel, t.schemas);
         refuseUncarried(found, t.project.name, `the ${phase} is refused`);
-        return tablesOf(blueModel, t.schemas);
+        return tablesOf(blueModel, t.schemas, { green: greenModel, role: t.role });
       };
       const result = await switchover({
         rep,

@@ -9,7 +9,7 @@ import { requireRole, type Connection, type DiffRole, type Engine } from '../../
 import { DbeeError } from '../../../errors';
 import type { ProjectModel } from '../../../planner/project-model';
 import { withSession } from '../../../runner/session';
-import type { SchemaModel } from '../../../schema/model';
+import type { SchemaModel, Table } from '../../../schema/model';
 import { recordedNames, replicationNames, type ReplicationNames } from '../../../blue-green/names';
 import {
   BlueGreenLedger,
@@ -19,7 +19,7 @@ import {
   type BlueGreenState,
   type StepInput,
 } from '../../../blue-green/record';
-import { uncarriedChanges, type Uncarried } from '../../../blue-green/refusals';
+import { identityOf, uncarriedChanges, type Uncarried } from '../../../blue-green/refusals';
 import type { Replication } from '../../../blue-green/replication';
 import { blueGreenNext } from './in-flight';
 
@@ -107,20 +107,24 @@ export async function blueGreenState(
 
 /**
  * What the release would change that logical replication cannot carry: blue's live tables against the model the
- * sources build (the release as green will have it). Empty when it can be deployed blue/green.
+ * sources build (the release as green will have it), for the project and each of its dependencies (the deploy phase
+ * deploys them all to green; each project's model holds its own schemas). Empty when it can be deployed blue/green.
  */
 export async function uncarriedRelease(ctx: OperationContext, t: BlueGreenTarget): Promise<Uncarried[]> {
-  const desired = await desiredModelFor(ctx, {
-    engine: t.engine,
-    environment: t.blue,
-    models: t.models,
-    target: t.project.name,
-  });
   const live = await withSession(session(ctx, t, t.blue), ({ conn }) =>
     t.diff.introspect(conn, { schemas: t.schemas }),
   );
-  const own = t.models.find((m) => m.project.name === t.project.name)!.graph.schemas;
-  return uncarriedChanges(t.role, live, desired.model, own);
+  const out: Uncarried[] = [];
+  for (const m of t.models) {
+    const desired = await desiredModelFor(ctx, {
+      engine: t.engine,
+      environment: t.blue,
+      models: t.models,
+      target: m.project.name,
+    });
+    out.push(...uncarriedChanges(t.role, live, desired.model, m.graph.schemas));
+  }
+  return out;
 }
 
 export const session = (ctx: OperationContext, t: BlueGreenTarget, environment: ResolvedEnvironment) => ({
@@ -214,15 +218,41 @@ export function refuseState(
   });
 }
 
-/** The tables of blue's model in the replicated schemas, each with every column (what green's publication carries back). */
-export function tablesOf(model: SchemaModel, schemas: readonly string[]): PublishedTable[] {
+/**
+ * The tables of blue's model in the replicated schemas that hold rows, each with every column (what green's
+ * publication carries back). A partitioned table holds none: its partitions are published, each with the columns of
+ * the table at the top of its tree (the model records them there; the server refuses a column list on a partitioned
+ * table, and a partition's list of none is no list). Given green's model (`whole`), a table found by its full row
+ * (REPLICA IDENTITY FULL) that green has with blue's columns exactly is published whole, with no list: PostgreSQL 15
+ * refuses every update and delete of such a table under any column list (one that gains a column on green is refused
+ * before: `uncarriedChanges`).
+ */
+export function tablesOf(
+  model: SchemaModel,
+  schemas: readonly string[],
+  whole?: { green: SchemaModel; role: BlueGreenRole },
+): PublishedTable[] {
+  const columnsOf = (m: SchemaModel, t: Table): string[] => {
+    let at = t;
+    for (let i = 0; i < 64 && typeof at.attrs['partitionOf'] === 'string'; i++) {
+      const parent = m.tables.find((x) => `${x.key.schema}.${x.key.name}` === at.attrs['partitionOf']);
+      if (!parent) break;
+      at = parent;
+    }
+    return at.columns.filter((c) => c.generated === null).map((c) => c.name);
+  };
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c) => b.includes(c));
   return model.tables
-    .filter((t) => schemas.includes(t.key.schema))
-    .map((t) => ({
-      schema: t.key.schema,
-      name: t.key.name,
-      columns: t.columns.filter((c) => c.generated === null).map((c) => c.name),
-    }))
+    .filter((t) => schemas.includes(t.key.schema) && typeof t.attrs['partitionBy'] !== 'string')
+    .map((t) => {
+      const columns = columnsOf(model, t);
+      const there = whole?.green.tables.find((g) => g.key.schema === t.key.schema && g.key.name === t.key.name);
+      const all =
+        there !== undefined &&
+        identityOf(whole!.role, model, t).kind === 'full' &&
+        same(columns, columnsOf(whole!.green, there));
+      return { schema: t.key.schema, name: t.key.name, ...(all ? {} : { columns }) };
+    })
     .sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`));
 }
 
