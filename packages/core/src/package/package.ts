@@ -116,10 +116,13 @@ function clearTarget(dir: string): void {
  */
 function fileWriter(dir: string, files: Record<string, string>): (rel: string, text: string) => void {
   const made = new Set<string>();
+  // The folder's path is normalised once: a `join` per file was a tenth of the writing's CPU in `plan --out`.
+  const root = join(dir, sep);
+  const native = sep === '/' ? (rel: string) => rel : (rel: string) => rel.split('/').join(sep);
   return (rel, text) => {
     const folder = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
     if (!made.has(folder)) mkdirSync(join(dir, folder), { recursive: true }), made.add(folder);
-    writeFileSync(join(dir, rel), text);
+    writeFileSync(root + native(rel), text);
     files[rel] = sha256(text);
   };
 }
