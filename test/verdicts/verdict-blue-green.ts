@@ -147,6 +147,14 @@ export const BLUE_GREEN_RUNS = {
     files: { 'lab/lab.sql': LAB_NOTE + FULL },
     steps: [DEPLOY_DRY],
   },
+  // A data migration on the green in sync: deployed, and warned of (blue's later writes of its rows win on green).
+  'blue/green: a data migration of lab.items (dry run)': {
+    files: {
+      'lab/migrations/V1__bump.sql': 'UPDATE lab.items SET qty = qty + 1;\n',
+      'lab/migrations/V1__bump.rollback.sql': 'UPDATE lab.items SET qty = qty - 1;\n',
+    },
+    steps: [DEPLOY_DRY],
+  },
   // Then the switch: the application writes on green (new keys from green's sequences), blue gets the rows back.
   "blue/green: core's touch-triggered tables given a column, sales unchanged; then the switch": {
     files: CORE,
@@ -372,6 +380,19 @@ export const BLUE_GREEN_CELLS: Cell[] = [
     never: [/lab\.(?:items|events|a|log)\b[^\n]*(?:gains|cannot)/, 'dry run: nothing was applied'],
     failedBefore:
       'the release deployed on green, the switch done (exit 0), then every UPDATE and DELETE of lab.readings on green failed: cannot update table "readings": Column list used by the publication does not cover the replica identity',
+  },
+  // A data migration runs on green while blue takes writes: deployed, and the loss of its changes to rows blue writes
+  // after it is said, the migration named.
+  {
+    capability: 'blue/green phases',
+    shape: 'one project',
+    release: 'correct',
+    run: 'blue/green: a data migration of lab.items (dry run)',
+    exit: 0,
+    names: [
+      /data migrations \(migration:lab\/V1 \(lab\/migrations\/V1__bump\.sql\)\) run on green while blue takes writes/,
+    ],
+    failedBefore: 'the deploy phase said nothing of blue overwriting, on green, the rows the migration changed',
   },
   broken('one project', 'lab.items.qty', 'integer', 'smallint'),
   broken('partitions', 'lab.events.v', 'integer', 'smallint'),

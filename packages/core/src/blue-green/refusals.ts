@@ -195,3 +195,25 @@ export function refuseServer(problems: readonly string[], where: string): void {
     details: { problems },
   });
 }
+
+/**
+ * The warning of a release whose data migrations run on green while blue takes writes, or null when it has none.
+ * Replication carries blue's rows as blue has them: a row blue writes after a migration changed it on green reaches
+ * green as blue wrote it, and the migration's change to that row is lost (a table found by its full row does not even
+ * find the row, and the write is skipped). Not refused: a migration of rows the application no longer writes (a
+ * backfill of a new column, a table only green uses) is the use blue/green is chosen for.
+ */
+export function migrationsOnGreen(
+  steps: readonly { action: string; key: string; source?: { file: string } | null }[],
+): string | null {
+  const migrations = steps
+    .filter((s) => s.action === 'migrate')
+    .map((s) => (s.source ? `${s.key} (${s.source.file})` : s.key));
+  if (!migrations.length) return null;
+  return (
+    `the release's data migrations (${migrations.join(', ')}) run on green while blue takes writes: a row blue ` +
+    'writes after a migration changed it reaches green as blue has it, and the change is lost (replication carries ' +
+    "blue's rows, not the migration); run a migration of rows the application writes after the switch, in a release " +
+    'of its own, or keep the application from writing them until the switch'
+  );
+}

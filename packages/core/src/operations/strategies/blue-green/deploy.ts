@@ -7,7 +7,7 @@ import { checkStepPolicies } from '../../../pipeline/gates';
 import type { StepConflict } from '../../../runner/step-conflict';
 import { withSession } from '../../../runner/session';
 import { formatState } from '../../../blue-green/record';
-import { refuseUncarried } from '../../../blue-green/refusals';
+import { migrationsOnGreen, refuseUncarried } from '../../../blue-green/refusals';
 import {
   blueGreenState,
   blueGreenTarget,
@@ -82,6 +82,8 @@ export const blueGreenDeploy: PhaseCommand<DeployOptions> = (ctx, options, run) 
         throw e;
       }
       if (options.dryRun && releaseEnv === target?.t.blue.name) judgeByGreen(ctx, options, target!.t.green, planned);
+      const migrations = migrationsOnGreen(planned.plan.steps);
+      if (migrations) ctx.reporter.warn(migrations);
       const problems = [...planned.problems, ...(await drift.refusals())];
       if (problems.length) await refused(problems.map((p) => p.message));
       return planned;
