@@ -143,6 +143,16 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
       'create-index index:cm3.mv_a@cm3.mv',
       'alter-table-options materialized-view:cm3.mv',
     ]);
+    // Re-created as a dependent (a column it reads retyped): its index and CLUSTER ON made again after it.
+    const retyped = (s: string, type: string) => clustered(s).replace('b text', `b ${type}`);
+    const dependent = await convergeScratch(
+      live,
+      desired,
+      'cm4',
+      retyped('cm4', 'text'),
+      retyped('cm4', 'varchar(20)'),
+    );
+    expect(summary(dependent.changes)).toContain('alter-table-options materialized-view:cm4.mv');
   });
 
   test('a retyped column keeps the storage the sources give it', async () => {
