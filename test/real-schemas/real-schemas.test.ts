@@ -299,6 +299,22 @@ $$ LANGUAGE 'plpgsql';`,
       onlyDeployed: [],
     },
   },
+  {
+    // Evergreen ILS's own SQL files (not a dump), reduced to 15 tables of actor, config and permission: foreign-key
+    // cycles (actor.usr <-> actor.usr_address, actor.org_unit <-> actor.org_address, self-references), all deferrable,
+    // three tables without a primary key (actor.patron_loader_log, config.patron_loader_header_map and _value_map).
+    name: 'evergreen',
+    file: 'evergreen/schema.sql',
+    schemas: 'public,evergreen,config,actor,permission',
+    edits: [
+      {
+        file: 'schema/actor/tables/patron_loader_log.sql',
+        from: '  event text,\n',
+        to: '  event text,\n  note text,\n',
+      },
+    ],
+    byHand: 'ALTER TABLE actor.patron_loader_log ADD COLUMN note text;',
+  },
 ];
 
 /** `pg_dump -s` of a database without dbee's ledger schema, its `\restrict` lines (random per run) left out. */
