@@ -28,6 +28,8 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(back.stdout).toContain('shop: undoing deployment #2 (deploy, succeeded');
     expect(back.stdout).toMatch(/shop: deployment #2 rolled back: \d+ steps undone in .* \(deployment #3\)/);
     expect(back.stdout).toMatch(/smoke: +shop passed/);
+    // Compared with the state deployment #1 recorded (its fingerprint): the same.
+    expect(back.stdout).toContain('shop: converged: its schemas are as deployment #1 left them');
     expect(await catalog(w)).toEqual(v1);
     expect(await objects(w.target)).toEqual(v1Objects);
     expect(await w.target.query('SELECT id, name FROM shop.customers ORDER BY id')).toEqual([
@@ -71,6 +73,10 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('shop: undoing deployment #3 (rollback, succeeded');
+    // The email column put back takes a new position, which the fingerprint deployment #2 recorded holds: not proven.
+    expect(again.stdout).toContain(
+      "shop: not proven converged: its schemas' fingerprint differs from the one deployment #2 recorded",
+    );
     expect(await catalog(w)).toEqual(v2);
     expect(await objects(w.target)).toEqual(v2Objects);
     expect(await w.target.query('SELECT status FROM dbee.steps WHERE deployment_id = 2 GROUP BY status')).toEqual([
@@ -89,6 +95,22 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(await catalog(w)).toEqual(v2);
     expect(await diffCount(w)).toBe(0);
     // Eleven commands in a row, several of them diffs that build a shadow database: longer than one test's default.
+  });
+
+  it('an undo that leaves a change in place is not said converged', async () => {
+    const w = keep(await shopAtV1(engine));
+    // A migration that changes the schema, with a rollback script that changes nothing.
+    writeAll(w, {
+      'shop/migrations/V2__note.sql': 'ALTER TABLE shop.customers ADD COLUMN note text;\n',
+      'shop/migrations/V2__note.rollback.sql': 'SELECT 1;\n',
+    });
+    await deployOk(w);
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(
+      "shop: not proven converged: its schemas' fingerprint differs from the one deployment #1 recorded",
+    );
+    expect(back.stdout).not.toContain('shop: converged');
   });
 
   it('--dry-run prints the SQL of the rollback and changes nothing, not even the ledger', async () => {

@@ -51,6 +51,7 @@ import { parseCacheOf, schemaOwners } from '../context/load';
 import { prepareUndo, stateBefore, undoable, type Prepared } from './rollback/undo-plan';
 import { loadRef, prepareToRef, type LoadedRef } from './rollback/to-ref';
 import { rollbackDriftRefusal } from './rollback/drift';
+import { rolledBackTo } from './rollback/rolled-back-to';
 import { printRollback } from './rollback/print';
 
 export type { RollbackOptions };
@@ -611,13 +612,21 @@ async function undoAll(
     results.push({ reverts, steps, result, ...(fingerprint ? { fingerprint } : {}) });
     return result;
   };
+  const compared = {
+    engine,
+    project: target.name,
+    scope: { schemas: input.graph.schemas, manage: input.manage },
+    environment: input.environment.name,
+  };
   for (const unit of prepared.units) {
     const d = unit.deployment;
     reporter.info(
       `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
     );
     const ledgerBefore = unit.whole ? await stateBefore(ledger, d.id) : null;
-    const r = await run(d.id, unit.steps, ledgerBefore, {});
+    // A whole deployment undone: the schemas compared with the state it started from (rolled-back-to.ts).
+    const converge = unit.whole ? () => rolledBackTo(compared, conn, planned.history, d) : undefined;
+    const r = await run(d.id, unit.steps, ledgerBefore, {}, converge);
     if (r.status === 'failed') break;
     const state = planned.before.get(d.id);
     if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);
