@@ -72,10 +72,12 @@ describe.each(ENGINES)('the definitions a deployment replaces, read together [%s
     const reads = sent.filter((s) => /^\s*SELECT\b[\s\S]*(pg_get_viewdef|pg_get_functiondef)/.test(s));
     expect(reads).toHaveLength(1);
     if (engine === 'postgres') {
-      // The steps go in requests of many: a step alone in its request was sent with its COMMIT after it, apart.
-      const stepRequests = sent.filter((s) => /CREATE OR REPLACE (VIEW|FUNCTION)/.test(s));
+      // The steps go in one request that opens their transaction: a step alone in its request was sent with its COMMIT
+      // after it, apart. (Not counted: the build of the sources' model in a shadow, one request without BEGIN, which
+      // the whole suite once saw twice in a command.)
+      const stepRequests = sent.filter((s) => /CREATE OR REPLACE (VIEW|FUNCTION)/.test(s) && /^BEGIN\b/.test(s));
       const shown = stepRequests.map((s) => `${s.length} chars: ${s.slice(0, 160).replace(/\s+/g, ' ')}`).join('\n');
-      expect(stepRequests.length, shown).toBeLessThanOrEqual(2);
+      expect(stepRequests.length, shown).toBe(1);
       expect(sent.filter((s) => /^SELECT \(1 \/ \(NOT pg_try_advisory/.test(s))).toEqual([]);
     }
 

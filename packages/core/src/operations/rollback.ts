@@ -542,7 +542,34 @@ async function applyRollback(
     throw e;
   });
   if (smoke.error) runs[runs.length - 1]!.error = smoke.error;
+  await sayReached(ctx, input, planned, results);
   return { runs, smoke: smoke.line };
+}
+
+/**
+ * What the rollback reached (rolled-back-to.ts), said when its last undone deployment was undone whole: the
+ * fingerprint it recorded (read as it closed, or on the lock's session while the checks ran) against the state the
+ * deployment started from.
+ */
+async function sayReached(
+  ctx: OperationContext,
+  input: RollbackInputs,
+  planned: PlannedRollback,
+  results: UndoneDeployment[],
+): Promise<void> {
+  const last = results.at(-1);
+  const unit = planned.prepared.units.find((u) => u.deployment.id === last?.reverts);
+  if (!last || !unit?.whole || !input.engine.diff) return;
+  const now = last.fingerprint ? ((await last.fingerprint())?.fingerprint ?? null) : (last.result.fingerprint ?? null);
+  const scope = { schemas: input.graph.schemas, manage: input.manage };
+  ctx.reporter.info(
+    rolledBackTo(
+      { diff: input.engine.diff, project: input.target.name, scope, environment: input.environment.name },
+      planned.history,
+      unit.deployment,
+      now,
+    ),
+  );
 }
 
 /**
@@ -612,21 +639,13 @@ async function undoAll(
     results.push({ reverts, steps, result, ...(fingerprint ? { fingerprint } : {}) });
     return result;
   };
-  const compared = {
-    engine,
-    project: target.name,
-    scope: { schemas: input.graph.schemas, manage: input.manage },
-    environment: input.environment.name,
-  };
   for (const unit of prepared.units) {
     const d = unit.deployment;
     reporter.info(
       `${target.name}: undoing deployment #${d.id} (${d.kind}, ${d.status}, ${unit.steps.length} step${unit.steps.length === 1 ? '' : 's'})`,
     );
     const ledgerBefore = unit.whole ? await stateBefore(ledger, d.id) : null;
-    // A whole deployment undone: the schemas compared with the state it started from (rolled-back-to.ts).
-    const converge = unit.whole ? () => rolledBackTo(compared, conn, planned.history, d) : undefined;
-    const r = await run(d.id, unit.steps, ledgerBefore, {}, converge);
+    const r = await run(d.id, unit.steps, ledgerBefore, {});
     if (r.status === 'failed') break;
     const state = planned.before.get(d.id);
     if (state) await recordSmokeChecks(conn, engine.ledger, r.deploymentId, state.checks);

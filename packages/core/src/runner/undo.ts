@@ -278,6 +278,8 @@ export interface CompensationResult {
   transaction: TransactionScopeName;
   error?: DbeeError;
   failedStatement?: string | null;
+  /** The fingerprint recorded with it, when read as it closed (not for later: `fingerprintLater`). */
+  fingerprint?: string | null;
 }
 
 /** The ledger action of the step that undoes a step recorded with `action`: `create` ↔ `undo-create`, `disable` ↔ `enable`. */
@@ -496,6 +498,7 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       summary.fingerprint = null;
     }
   }
+  const recorded = 'fingerprint' in summary ? { fingerprint: summary.fingerprint ?? null } : {};
   await deployment.close(
     failure ? 'failed' : 'succeeded',
     summary,
@@ -509,5 +512,6 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
     durationMs: Date.now() - t0,
     transaction: scope,
     ...(failure ? { error: failure.error, failedStatement: failure.statement } : {}),
+    ...recorded,
   };
 }

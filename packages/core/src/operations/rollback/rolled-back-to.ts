@@ -1,44 +1,46 @@
-import type { Connection } from '../../engine/connection';
-import { recordedDrift } from '../../diffing/drift';
-import type { Engine } from '../../engine/engine';
+import type { DiffRole } from '../../engine/engine';
 import type { DeploymentRow } from '../../ledger/ledger';
 import { deploymentSummary } from '../../ledger/types';
 import { scopeKey } from '../../runner/recorded-fingerprint';
 import type { SchemaScope } from '../../schema/managed-scope';
 
 /**
- * A plain rollback's convergence check (`dbee rollback <project>`, `--to <id>`; diffing/converge.ts is the deploy's):
- * the project's schemas once deployment `undone` is undone, compared by fingerprint with the state its newest earlier
- * deployment recorded, which is the state `undone` started from when nothing changed outside dbee in between.
+ * What a plain rollback reached (`dbee rollback <project>`, `--to <id>`; diffing/converge.ts is the deploy's check),
+ * said once the last deployment it undoes is undone: the fingerprint the rollback recorded (no read of its own),
+ * compared with the one its newest earlier deployment recorded, which is the state the undone deployment started from
+ * when nothing changed outside dbee in between.
  *
- * - Equal: said, "converged".
- * - Not equal: said, "not proven converged", not a failure. The recorded fingerprint holds each column's position,
- *   and a column put back (a dropped column re-added, a rollback of a rollback) takes a new one; nor can it tell
- *   changes outside dbee that `undone` was deployed over from an undo that missed something. `dbee diff` names what
- *   differs from the sources. (A fingerprint without positions, recorded by every deployment, would let this fail.)
- * - Nothing to compare with (`undone` was the first deployment, the earlier one recorded no fingerprint or another
- *   scope, the engine has none): said, "not compared", with why.
+ * - Equal: "converged".
+ * - Not equal: "not proven converged", not a failure. The recorded fingerprint holds each column's position, and a
+ *   column put back (a dropped column re-added, a rollback of a rollback) takes a new one; nor can it tell changes
+ *   outside dbee that the undone deployment was deployed over from an undo that missed something. `dbee diff` names
+ *   what differs from the sources. (A fingerprint without positions, recorded by every deployment, would let this
+ *   fail.)
+ * - Nothing to compare with (the project's first deployment undone, an earlier one that recorded no fingerprint or
+ *   the state of another scope, none recorded now): "not compared", with why.
  */
-export async function rolledBackTo(
-  input: { engine: Engine; project: string; scope: SchemaScope; environment: string },
-  conn: Connection,
+export function rolledBackTo(
+  input: { diff: DiffRole | undefined; project: string; scope: SchemaScope; environment: string },
   history: readonly DeploymentRow[],
   undone: DeploymentRow,
-): Promise<{ error: null; objects: string[]; said: string }> {
-  const { project } = input;
-  const said = (text: string) => ({ error: null, objects: [], said: `${project}: ${text}` });
+  now: string | null,
+): string {
+  const { project, diff } = input;
+  const said = (text: string) => `${project}: ${text}`;
   // The ledger lists the project's deployments newest first.
   const earlier = history.find((h) => h.id < undone.id);
   if (!earlier) return said(`not compared with an earlier state: deployment #${undone.id} was its first`);
-  const recordedScope = deploymentSummary(earlier).fingerprintScope;
-  if (recordedScope && recordedScope !== scopeKey(input.scope))
+  const summary = deploymentSummary(earlier);
+  if (summary.fingerprintScope && summary.fingerprintScope !== scopeKey(input.scope))
     return said(
       `not compared with deployment #${earlier.id}: it recorded the state of other schemas or settings than the project has now`,
     );
-  const drift = await recordedDrift(input.engine, conn, { project, scope: input.scope, last: earlier });
-  if (drift.state === 'no')
+  const recorded = summary.fingerprint ?? null;
+  if (!recorded) return said(`not compared with deployment #${earlier.id}: it recorded no fingerprint`);
+  if (!now) return said(`not compared with deployment #${earlier.id}: no fingerprint was read after the rollback`);
+  const state = (f: string) => diff?.stateOf?.(f) ?? f;
+  if (now === recorded || state(now) === state(recorded))
     return said(`converged: its schemas are as deployment #${earlier.id} left them (the fingerprint it recorded)`);
-  if (drift.state === 'unknown') return said(`not compared with deployment #${earlier.id}: ${drift.reason}`);
   return said(
     `not proven converged: its schemas' fingerprint differs from the one deployment #${earlier.id} recorded, as it does when ` +
       'the undo missed something, and also when a column is put back (it takes a new position) or the deployment ran over ' +
