@@ -1226,7 +1226,7 @@ class Differ {
 }
 
 /** The top of the partition tree `table` belongs to in `model` (itself when it is no partition). */
-function partitionRoot(model: SchemaModel, table: Table): Table {
+export function partitionRoot(model: SchemaModel, table: Table): Table {
   let t = table;
   for (let i = 0; i < 64 && typeof t.attrs['partitionOf'] === 'string'; i++) {
     const parent = model.tables.find((x) => `${x.key.schema}.${x.key.name}` === t.attrs['partitionOf']);

@@ -9,6 +9,7 @@ import { requireRole, type Connection, type DiffRole, type Engine } from '../../
 import { DbeeError } from '../../../errors';
 import type { ProjectModel } from '../../../planner/project-model';
 import { withSession } from '../../../runner/session';
+import { partitionRoot } from '../../../schema/diff';
 import type { SchemaModel, Table } from '../../../schema/model';
 import { recordedNames, replicationNames, type ReplicationNames } from '../../../blue-green/names';
 import {
@@ -232,15 +233,10 @@ export function tablesOf(
   schemas: readonly string[],
   whole?: { green: SchemaModel; role: BlueGreenRole },
 ): PublishedTable[] {
-  const columnsOf = (m: SchemaModel, t: Table): string[] => {
-    let at = t;
-    for (let i = 0; i < 64 && typeof at.attrs['partitionOf'] === 'string'; i++) {
-      const parent = m.tables.find((x) => `${x.key.schema}.${x.key.name}` === at.attrs['partitionOf']);
-      if (!parent) break;
-      at = parent;
-    }
-    return at.columns.filter((c) => c.generated === null).map((c) => c.name);
-  };
+  const columnsOf = (m: SchemaModel, t: Table): string[] =>
+    partitionRoot(m, t)
+      .columns.filter((c) => c.generated === null)
+      .map((c) => c.name);
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c) => b.includes(c));
   return model.tables
     .filter((t) => schemas.includes(t.key.schema) && typeof t.attrs['partitionBy'] !== 'string')
