@@ -181,8 +181,10 @@ async function gather(
   const mine = input.queries.filter((q) => namesATable(q, schemas, allTables));
   const workload = await costWorkload(role, conn, mine, searchPath);
   const considered = eligible(workload, thresholds);
+  // The indexes of every project the release deploys (what it may drop), read once; the project's own are advised on.
+  const releaseIndexes = await role.indexes(conn, [...new Set(loaded.models.flatMap((m) => m.graph.schemas))]);
   const [indexes, foreignKeys, extended, statsSince] = [
-    (await role.indexes(conn, schemas)).filter(chosen),
+    releaseIndexes.filter((i) => schemas.includes(i.schema) && chosen(i)),
     (await role.foreignKeys(conn, schemas)).filter(chosen),
     await role.extendedStatistics(conn, schemas),
     await role.statsSince(conn),
@@ -209,7 +211,7 @@ async function gather(
     // Every query planned (past the calls floor): one an index the release drops serves is cheap today.
     workload: workload.filter((q) => q.query.calls === undefined || q.query.calls >= thresholds.minCalls),
     indexes,
-    releaseIndexes: await role.indexes(conn, [...new Set(loaded.models.flatMap((m) => m.graph.schemas))]),
+    releaseIndexes,
     foreignKeys,
     advised: missing.map((m) => m.index),
     canHide: proof.ok && proof.hide,
