@@ -15,6 +15,7 @@ import {
   catalogVersion,
   fingerprint,
   fingerprints,
+  recordableFingerprints,
   stateFingerprints,
   stateOf,
 } from './introspect';
@@ -134,6 +135,7 @@ export function createPostgresEngine(): Engine {
       introspectRelations: (conn, scope) => introspectRelations(conn, scope),
       fingerprint: (conn, scope) => fingerprint(conn, scope),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
+      recordableFingerprints: (conn, scopes) => recordableFingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),
       stateOf,
       catalogVersion: (conn) => catalogVersion(conn),

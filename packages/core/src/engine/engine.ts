@@ -588,6 +588,18 @@ export interface DiffRole {
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
   /**
+   * `fingerprints`, each with the scope's position-free fingerprint read by the same catalog query: its definitions
+   * without any column's position, so that a column dropped and put back (it takes a new position) leaves it equal. A
+   * deployment records both (`DeploymentSummary.positionFreeFingerprint`); a rollback compares the position-free one
+   * with the one the deployment before it recorded, and fails when they differ (operations/rollback/rolled-back-to.ts).
+   * Compared only within one database. Absent (an engine without it): none is recorded, and a rollback whose
+   * fingerprint differs is said "not proven converged".
+   */
+  recordableFingerprints?(
+    conn: Connection,
+    scopes: readonly SchemaScope[],
+  ): Promise<{ fingerprint: string; positionFree: string }[]>;
+  /**
    * Like `fingerprints`, but without the database's identity: equal for any two databases whose definitions in
    * `scope` are equal. A fleet deployment groups its targets by it (with their ledgers' state) to build one plan per
    * live state. Absent: every target of a fleet is planned on its own.

@@ -170,6 +170,12 @@ export interface DeploymentSummary {
   /** The engine's fingerprint of the project's schemas when the deployment ended: `status` compares it (drift). */
   fingerprint?: string | null;
   /**
+   * The same state without the columns' positions (`DiffRole.recordableFingerprints`), read by the same query: a
+   * rollback compares it with the one the deployment before the undone one recorded (equal: converged; different: the
+   * rollback fails, not converged). Absent or null: not recorded (an older dbee, an engine without it).
+   */
+  positionFreeFingerprint?: string | null;
+  /**
    * The engine's catalog version read right before that fingerprint (`DiffRole.catalogVersion`): while the database's
    * is still equal, the fingerprint is still the live one, and drift checks do not read it again.
    */

@@ -13,6 +13,7 @@ import { runOrigin } from '../context/origin';
 import type { OperationContext } from '../context/operation-context';
 import { loadTarget, schemaOwners } from '../context/load';
 import { Deployment } from '../runner/deployment';
+import { readFingerprint, type RecordedFingerprint } from '../runner/recorded-fingerprint';
 import type { RunResult } from '../runner/runner';
 import type { DeploymentSession } from '../runner/session';
 import {
@@ -215,7 +216,7 @@ async function applyAdoption(
     recorded: run.recorded,
     migrations: run.migrations,
     ticket,
-    fingerprint: () => diff.fingerprint(session.conn, scope),
+    fingerprint: () => readFingerprint(diff, session.conn, scope),
   });
   reporter.info(`${target.name}: adopted as deployment ${id} (kind adopt); deploy applies only the differences`);
   const result: RunResult = {
@@ -302,7 +303,7 @@ async function recordAdoption(
     recorded: { key: string; checksum: string }[];
     migrations: AdoptedMigration[];
     ticket: string | null;
-    fingerprint: () => Promise<string>;
+    fingerprint: () => Promise<Pick<RecordedFingerprint, 'fingerprint' | 'positionFree'>>;
   },
 ): Promise<number> {
   await ledger.tables.ensure();
@@ -322,7 +323,10 @@ async function recordAdoption(
     for (const m of adoption.migrations)
       await ledger.objects.recordMigration(adoption.project, m.version, m.description, m.checksum, id, tx);
   });
-  const fingerprint = await adoption.fingerprint();
-  await deployment.close('succeeded', { fingerprint });
+  const { fingerprint, positionFree } = await adoption.fingerprint();
+  await deployment.close('succeeded', {
+    fingerprint,
+    ...(positionFree ? { positionFreeFingerprint: positionFree } : {}),
+  });
   return id;
 }

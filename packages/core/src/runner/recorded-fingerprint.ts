@@ -7,6 +7,11 @@ import type { DeploymentSummary } from '../ledger/ledger';
 /** What a deployment records of its schemas (drift detection): the fingerprint, and the catalog version before it. */
 export interface RecordedFingerprint {
   fingerprint: string;
+  /**
+   * The position-free fingerprint read with it (`DiffRole.recordableFingerprints`): what a rollback compares to say
+   * it converged. Absent when the engine has none.
+   */
+  positionFree?: string;
   /** `DiffRole.catalogVersion`, read right before the fingerprint; absent when the engine has none. */
   catalogVersion?: string;
   /** `scopeKey` of the scope the fingerprint covers, with the catalog version. */
@@ -34,16 +39,31 @@ export async function readRecordable(
   scope: SchemaScope,
 ): Promise<RecordedFingerprint> {
   const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => undefined) : undefined;
-  const fingerprint = await diff.fingerprint(conn, scope);
-  return catalogVersion ? { fingerprint, catalogVersion, scope: scopeKey(scope) } : { fingerprint };
+  const read = await readFingerprint(diff, conn, scope);
+  return catalogVersion ? { ...read, catalogVersion, scope: scopeKey(scope) } : read;
+}
+
+/**
+ * The fingerprint a deployment records, with its position-free one where the engine reads both in one query
+ * (`DiffRole.recordableFingerprints`), else the fingerprint alone.
+ */
+export async function readFingerprint(
+  diff: DiffRole,
+  conn: Connection,
+  scope: SchemaScope,
+): Promise<Pick<RecordedFingerprint, 'fingerprint' | 'positionFree'>> {
+  if (!diff.recordableFingerprints) return { fingerprint: await diff.fingerprint(conn, scope) };
+  const [read] = await diff.recordableFingerprints(conn, [scope]);
+  return { fingerprint: read!.fingerprint, positionFree: read!.positionFree };
 }
 
 /** The summary fields of a recorded fingerprint (none read: all null, as a deployment without one records). */
 export function summaryOf(
   recorded: RecordedFingerprint | null,
-): Pick<DeploymentSummary, 'fingerprint' | 'catalogVersion' | 'fingerprintScope'> {
+): Pick<DeploymentSummary, 'fingerprint' | 'positionFreeFingerprint' | 'catalogVersion' | 'fingerprintScope'> {
   return {
     fingerprint: recorded?.fingerprint ?? null,
+    positionFreeFingerprint: recorded?.positionFree ?? null,
     catalogVersion: recorded?.catalogVersion ?? null,
     fingerprintScope: recorded?.scope ?? null,
   };

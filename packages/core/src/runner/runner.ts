@@ -1,4 +1,4 @@
-import { readRecordable, summaryOf, type RecordedFingerprint } from './recorded-fingerprint';
+import { readFingerprint, readRecordable, summaryOf, type RecordedFingerprint } from './recorded-fingerprint';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { runBatchedUpdate } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
@@ -1068,7 +1068,7 @@ async function fingerprintOf(
 ): Promise<RecordedFingerprint | null> {
   try {
     const diff = requireRole(engine, 'diff', 'read a fingerprint');
-    return withVersion ? await readRecordable(diff, conn, scope) : { fingerprint: await diff.fingerprint(conn, scope) };
+    return withVersion ? await readRecordable(diff, conn, scope) : await readFingerprint(diff, conn, scope);
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

@@ -280,6 +280,8 @@ export interface CompensationResult {
   failedStatement?: string | null;
   /** The fingerprint recorded with it, when read as it closed (not for later: `fingerprintLater`). */
   fingerprint?: string | null;
+  /** The position-free fingerprint recorded with it (`DeploymentSummary.positionFreeFingerprint`), read with that one. */
+  positionFreeFingerprint?: string | null;
 }
 
 /** The ledger action of the step that undoes a step recorded with `action`: `create` ↔ `undo-create`, `disable` ↔ `enable`. */
@@ -498,7 +500,10 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
       summary.fingerprint = null;
     }
   }
-  const recorded = 'fingerprint' in summary ? { fingerprint: summary.fingerprint ?? null } : {};
+  const recorded =
+    'fingerprint' in summary
+      ? { fingerprint: summary.fingerprint ?? null, positionFreeFingerprint: summary.positionFreeFingerprint ?? null }
+      : {};
   await deployment.close(
     failure ? 'failed' : 'succeeded',
     summary,

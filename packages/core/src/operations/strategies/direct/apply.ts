@@ -258,12 +258,12 @@ function fingerprintsAtClose(
       // Read before the fingerprints, recorded with each (`readRecordable`): while it stays equal, drift checks need
       // not read them again.
       const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => null) : null;
-      const fingerprints = await diff
-        .fingerprints(
-          conn,
-          list.map((p) => p.scope),
-        )
-        .catch(() => null);
+      const scopes = list.map((p) => p.scope);
+      // With the position-free fingerprints where the engine reads them in the same query.
+      const fingerprints = await (diff.recordableFingerprints
+        ? diff.recordableFingerprints(conn, scopes)
+        : diff.fingerprints(conn, scopes).then((all) => all.map((fingerprint) => ({ fingerprint, positionFree: null })))
+      ).catch(() => null);
       if (!fingerprints) return;
       // The summaries in one transaction, in one request where the ledger merges them without reading them: one commit
       // for the batch, not one per deployment. A write that fails there leaves every deployment of the batch without
@@ -274,7 +274,8 @@ function fingerprintsAtClose(
               {
                 id: p.deploymentId,
                 patch: {
-                  fingerprint: fingerprints[i],
+                  fingerprint: fingerprints[i].fingerprint,
+                  ...(fingerprints[i].positionFree ? { positionFreeFingerprint: fingerprints[i].positionFree } : {}),
                   ...(catalogVersion ? { catalogVersion, fingerprintScope: scopeKey(p.scope) } : {}),
                 },
               },
