@@ -39,6 +39,11 @@ export interface DatabaseNotice {
 export interface Connection {
   /** Secret-free description for messages, e.g. `postgres://app@db.internal:5432/sales` or `pglite:.dbee/local`. */
   readonly description: string;
+  /**
+   * The database runs in this process's thread (an embedded engine, PGlite): each request holds the process until it
+   * ends, so a long piece of work is sent in shorter requests (`desiredModel`'s shadow build). Absent: a server.
+   */
+  readonly inProcess?: boolean;
   /** Run one statement with positional parameters (`$1` on PostgreSQL, `?` on Teradata). */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>>;
   /**

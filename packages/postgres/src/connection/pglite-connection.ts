@@ -29,6 +29,7 @@ export const PGLITE_START_PARAMS = [
  * at a time; the embedded lock (see postgres-lock.ts) guarantees that for deployments.
  */
 export class PgliteConnection implements Connection {
+  readonly inProcess = true;
   private readonly noticeListeners = new Set<(notice: DatabaseNotice) => void>();
   // PGlite reports notices per call, not per session: pass a callback to every call while someone listens.
   private readonly options = {

@@ -46,6 +46,20 @@ describe('embedded shadows are wiped and reused within a process', () => {
     await again.dispose();
   });
 
+  test('a disposed shadow is wiped when it is taken again, not when it is disposed (a command that ends pays nothing)', async () => {
+    const used = await open();
+    await used.conn.execute('CREATE SCHEMA sales; CREATE TABLE sales.orders (id integer PRIMARY KEY)');
+    const { wiped, reused } = embeddedShadowStats;
+    await used.dispose();
+    expect(embeddedShadowStats.wiped).toBe(wiped);
+    const again = await open();
+    expect([embeddedShadowStats.wiped, embeddedShadowStats.reused]).toEqual([wiped + 1, reused + 1]);
+    expect(
+      (await again.conn.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'sales'`)).rows,
+    ).toEqual([{ n: 0 }]);
+    await again.dispose();
+  });
+
   test('a shadow left in a failed transaction is rolled back and reused', async () => {
     const used = await open();
     await used.conn.execute('BEGIN');
@@ -69,8 +83,8 @@ describe('embedded shadows are wiped and reused within a process', () => {
       await used.conn.execute(leftover);
       const { discarded, started } = embeddedShadowStats;
       await used.dispose();
-      expect(embeddedShadowStats.discarded, leftover).toBe(discarded + 1);
       const next = await open();
+      expect(embeddedShadowStats.discarded, leftover).toBe(discarded + 1);
       expect(embeddedShadowStats.started, leftover).toBe(started + 1);
       expect(
         (await next.conn.query(`SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'made_by_a_migration'`)).rows,

@@ -116,13 +116,14 @@ export async function uncarriedRelease(ctx: OperationContext, t: BlueGreenTarget
     t.diff.introspect(conn, { schemas: t.schemas }),
   );
   const out: Uncarried[] = [];
+  const args = { engine: t.engine, environment: t.blue, models: t.models, target: t.project.name };
+  // One build for the whole closure, read over every project's schemas; a project with `manage:` (its model holds only
+  // what it manages) is judged on a model of its own.
+  const whole = t.models.some((m) => !m.graph.manage)
+    ? await desiredModelFor(ctx, { ...args, schemas: t.schemas })
+    : null;
   for (const m of t.models) {
-    const desired = await desiredModelFor(ctx, {
-      engine: t.engine,
-      environment: t.blue,
-      models: t.models,
-      target: m.project.name,
-    });
+    const desired = m.graph.manage || !whole ? await desiredModelFor(ctx, { ...args, target: m.project.name }) : whole;
     out.push(...uncarriedChanges(t.role, live, desired.model, m.graph.schemas));
   }
   return out;

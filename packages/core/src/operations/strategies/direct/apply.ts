@@ -8,7 +8,8 @@ import { openLedger } from '../../../ledger/open-ledger';
 import type { Plan } from '../../../plan/plan';
 import { runPlan, type RunOptions, type RunResult, type StepConflict } from '../../../runner/runner';
 import { lockOwner, sessionSettings, type DeploymentSession } from '../../../runner/session';
-import { convergedOnTarget, convergence } from '../../../diffing/converge';
+import { buildConvergenceSources, convergedOnTarget, convergence } from '../../../diffing/converge';
+import { inBackground } from '../../../background';
 import type { ConflictDecision } from '../../conflicts';
 import { ciJob } from '../../../context/origin';
 import type { OperationContext } from '../../../context/operation-context';
@@ -47,19 +48,37 @@ export function applyInput(
     continueOnError: input.options.continueOnError ?? false,
     schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
     smoke: run.smoke,
-    ...(input.pkg ? {} : { converge: convergeOnTarget(ctx, input, session.conn) }),
+    ...(input.pkg ? {} : convergeOnTarget(ctx, input, session.conn, run.plan)),
   };
 }
 
 /**
  * The real run's convergence check (`RunOptions.converge`): the objects a project's steps touched, read from the
- * target by name, compared with its sources' model: the one planning left in the cache, or built now (in a shadow
- * database, as a diff builds it) when the project was planned from its files alone.
+ * target by name, compared with its sources' model: the one planning left in the cache, or built (in a shadow
+ * database, as a diff builds it) when the project was planned from its files alone. That build starts with the run
+ * (`prepareConvergence`), not after its steps: the model depends on the sources only, and its shadow's work (an
+ * embedded one runs in this process) fills the time the process waits for the target's steps. The check waits for it,
+ * so a model is never built twice; a build that failed is built again by the check, which reports its error.
  */
-function convergeOnTarget(ctx: OperationContext, input: DeployInputs, conn: Connection): RunOptions['converge'] {
+function convergeOnTarget(
+  ctx: OperationContext,
+  input: DeployInputs,
+  conn: Connection,
+  plan: Plan,
+): Pick<ApplyInput, 'converge' | 'prepareConvergence'> {
   const { engine, environment, models } = input;
-  return async (project, steps) =>
-    convergedOnTarget(project, await convergence(ctx, { engine, environment, models, conn, steps }));
+  let warm: Promise<void> | undefined;
+  return {
+    prepareConvergence: () => {
+      warm ??= buildConvergenceSources(ctx, { engine, environment, models, steps: plan.steps }).catch(() => {});
+      // A run that fails before its check still waits for the build before the command ends (no shadow left open).
+      inBackground(warm);
+    },
+    converge: async (project, steps) => {
+      await warm;
+      return convergedOnTarget(project, await convergence(ctx, { engine, environment, models, conn, steps }));
+    },
+  };
 }
 
 function failedProject(result: RunResult) {
@@ -188,6 +207,7 @@ export async function confirmObjectStates(
 
 export async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResult> {
   const { settings } = input;
+  input.prepareConvergence?.();
   const owner = lockOwner();
   const result = await runPlan({
     engine: input.engine,

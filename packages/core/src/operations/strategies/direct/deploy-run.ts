@@ -98,6 +98,11 @@ export interface DeployRun {
 export interface ApplyInput {
   /** The convergence check after each project's steps (`RunOptions.converge`); absent: not compared (a package). */
   converge?: RunOptions['converge'];
+  /**
+   * Start building the sources' models the convergence check compares with, while the steps run (`apply` calls it
+   * before the first step): they depend on the sources alone, so the shadow's work overlaps the target's.
+   */
+  prepareConvergence?: () => void;
   /** Proves the deployment lock is still held; called before every step. */
   assertLock: () => Promise<void>;
   lockGuard: string | null;
