@@ -14,7 +14,7 @@ import type { ManagedScope } from '../schema/managed-scope';
 import { loadProjectModel, graphProject, type ParseCache, type ProjectModel } from '../planner/project-model';
 import { engineFor, type OperationContext } from './operation-context';
 import { gitCommit } from './origin';
-import { formatKey } from '../model/object-key';
+import { formatKey, parseKey } from '../model/object-key';
 
 /**
  * A value computed once for all the tasks of one Nx batch (`ctx.sessions`), and afresh by every operation outside
@@ -299,8 +299,14 @@ export async function loadTarget(
 export function removedObjects(model: ProjectModel, deployed: { objects: ReadonlyMap<string, string> }): string[] {
   const present = new Set(model.objects.map((o) => o.id));
   for (const s of model.graph.schemas) present.add(`schema:${s}`);
-  // A foreign key of a cycle is planned and recorded as a step of its own, still written in its table's file.
-  for (const o of model.objects)
-    for (const d of o.deferrable) if (o.key.kind === 'table') present.add(formatKey(deferredConstraintKey(o.key, d)));
-  return [...deployed.objects.keys()].filter((k) => !present.has(k) && !k.startsWith('migration:')).sort();
+  const missing = [...deployed.objects.keys()].filter((k) => !present.has(k) && !k.startsWith('migration:'));
+  // A foreign key of a cycle is planned and recorded as a step of its own, still written in its table's file. Its key
+  // comes from the table's parsed statement: read only for the tables of such keys the ledger has (a no-op deployment
+  // of 1,005 objects parsed every table's for it, about a third of the command's CPU).
+  const parents = new Set(missing.filter((k) => k.startsWith('constraint:')).map((k) => parseKey(k).parent));
+  if (parents.size)
+    for (const o of model.objects)
+      if (o.key.kind === 'table' && o.deferrable.length && parents.has(`${o.key.schema}.${o.key.name}`))
+        for (const d of o.deferrable) present.add(formatKey(deferredConstraintKey(o.key, d)));
+  return missing.filter((k) => !present.has(k)).sort();
 }
