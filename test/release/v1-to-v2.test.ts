@@ -65,7 +65,7 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     );
 
   beforeAll(async () => {
-    w = await releaseWorkspace(engine, ['qa', 'prod', 'old', 'ref', 'hand', 'resume']);
+    w = await releaseWorkspace(engine, ['qa', 'prod', 'old', 'ref', 'hand', 'resume', 'elsewhere']);
     w.commit(V0, 'v0');
     await ok(w, 'deploy', { project: 'tracking', env: 'old' });
     v1 = w.commit(V1, 'v1');
@@ -73,6 +73,7 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     await ok(w, 'deploy', { project: 'tracking', env: 'prod' });
     await ok(w, 'deploy', { project: 'tracking', env: 'hand' });
     await ok(w, 'deploy', { project: 'tracking', env: 'resume' });
+    await ok(w, 'deploy', { project: 'tracking', env: 'elsewhere' });
     w.commit(V2, 'v2');
   });
   afterAll(async () => {
@@ -136,6 +137,9 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     const dry = await deploy('qa', { dryRun: true });
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(
+      /dry run: verified on a scratch copy of the target's schemas \(\d+ steps, all applied\) and converged/,
+    );
     const numbers = [...dry.stdout.matchAll(/-- step (\d+)\/(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
     expect(numbers.length).toBeGreaterThan(3);
     numbers.forEach(([i, n], k) => expect([i, n]).toEqual([k + 1, numbers.length]));
@@ -145,6 +149,8 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('pass  backfilled'); // the package's smoke checks, not only the working tree's
+      // The workspace is at the package's commit: the run ends with the convergence check, as a deploy of the sources.
+      expect(r.stdout).toMatch(/tracking: converged: the \d+ objects the deployment touched equal the sources/);
     }
     await w.db('ref').exec(V2_BY_PSQL);
     const reference = await w.db('ref').dump('tracking');
@@ -218,5 +224,26 @@ describe.each(ENGINES)('a release package from git, built once, deployed to qa t
     expect(await w.db('resume').dump('tracking')).toEqual(await w.db('ref').dump('tracking'));
     const diff = await ok(w, 'diff', { project: 'tracking', env: 'resume', format: 'json', cache: false });
     expect(JSON.parse(diff).changes).toBe(0);
+  });
+
+  it("deployed from a workspace whose sources are not the package's, it says it could not compare them, and why", async () => {
+    w.write('tracking/recent.sql', `-- edited since the release\n${V2['tracking/recent.sql']}`);
+    try {
+      const dry = await deploy('elsewhere', { dryRun: true });
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain(
+        "not verified against the sources: the workspace's sources are not the package's: 1 file differ, tracking/recent.sql first",
+      );
+      const r = await deploy('elsewhere');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(
+        "tracking: not compared with the sources after deploying (the workspace's sources are not the package's: 1 file differ, tracking/recent.sql first; deploy it from a checkout of the commit it was planned from",
+      );
+      expect(r.stdout).not.toContain('tracking: converged');
+      expect(await w.db('elsewhere').dump('tracking')).toEqual(await w.db('ref').dump('tracking'));
+    } finally {
+      w.write('tracking/recent.sql', V2['tracking/recent.sql']!);
+    }
   });
 });

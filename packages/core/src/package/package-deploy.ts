@@ -9,7 +9,7 @@ import type { OperationContext } from '../context/operation-context';
 import type { Plan, PlanStep } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
-import { checksumStatements } from '../sources/checksum';
+import { checksumStatements, sha256 } from '../sources/checksum';
 import type { LoadedPackage } from './package';
 import { boundKeyProblems, keysFor } from './package-keys';
 import { valuesHash } from './release';
@@ -383,4 +383,24 @@ async function recordedCommit(
     history.find((d) => d.kind === 'deploy' && d.status === 'succeeded' && d.git_commit)?.git_commit ??
     null
   );
+}
+
+/**
+ * Why a package's deployment cannot be compared with its sources here, or null when it can: a package carries its
+ * plan and the checksums of the source files it was planned from (`manifest.sources`), not the files. When the
+ * workspace's files of the package's projects are those (a release deployed from a checkout of its commit, as CI
+ * does), the sources' model is built from them, and its dry run and its run end with the same check as a deployment
+ * of the sources.
+ */
+export function packageSourcesElsewhere(pkg: LoadedPackage, models: readonly ProjectModel[]): string | null {
+  const wanted = new Map(Object.entries(pkg.manifest.sources ?? {}));
+  const here = new Map(
+    models
+      .filter((m) => pkg.plan.projects.includes(m.project.name))
+      .flatMap((m) => m.files.map((f) => [f.path, sha256(f.text)] as const)),
+  );
+  const differ = [...new Set([...wanted.keys(), ...here.keys()])].filter((f) => wanted.get(f) !== here.get(f)).sort();
+  if (!differ.length) return null;
+  const commit = pkg.manifest.sourceCommit ? ` (${pkg.manifest.sourceCommit.slice(0, 12)})` : '';
+  return `the workspace's sources are not the package's: ${differ.length} file${differ.length === 1 ? '' : 's'} differ, ${differ[0]} first; deploy it from a checkout of the commit it was planned from${commit} to compare`;
 }

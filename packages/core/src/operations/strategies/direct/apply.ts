@@ -10,6 +10,7 @@ import { runPlan, type RunOptions, type RunResult, type StepConflict } from '../
 import { lockOwner, sessionSettings, type DeploymentSession } from '../../../runner/session';
 import { buildConvergenceSources, convergedOnTarget, convergence } from '../../../diffing/converge';
 import { inBackground } from '../../../background';
+import { packageSourcesElsewhere } from '../../../package/package-deploy';
 import type { ConflictDecision } from '../../conflicts';
 import { ciJob } from '../../../context/origin';
 import type { OperationContext } from '../../../context/operation-context';
@@ -27,6 +28,7 @@ export function applyInput(
   report: DeployReport,
   side: Connection | undefined,
 ): ApplyInput {
+  const elsewhere = input.pkg ? packageSourcesElsewhere(input.pkg, input.models) : null;
   return {
     assertLock: session.assertLock,
     lockGuard: session.lockGuard,
@@ -48,7 +50,18 @@ export function applyInput(
     continueOnError: input.options.continueOnError ?? false,
     schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
     smoke: run.smoke,
-    ...(input.pkg ? {} : convergeOnTarget(ctx, input, session.conn, run.plan)),
+    ...(elsewhere ? notComparedHere(elsewhere) : convergeOnTarget(ctx, input, session.conn, run.plan)),
+  };
+}
+
+/** The convergence check's answer where it cannot be made: the run says why, and does not fail for it. */
+function notComparedHere(why: string): Pick<ApplyInput, 'converge'> {
+  return {
+    converge: async (project) => ({
+      error: null,
+      objects: [],
+      said: `${project}: not compared with the sources after deploying (${why})`,
+    }),
   };
 }
 

@@ -8,6 +8,7 @@ import { printPlan } from '../../print';
 import type { DryRunHooks } from '../../compat';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { conflictOf } from './apply';
+import { packageSourcesElsewhere } from '../../../package/package-deploy';
 import { type DeployInputs, type DeployRun, compatChecks } from './deploy-run';
 
 export async function dryRun(
@@ -64,8 +65,11 @@ async function verifyOnCopy(
   const { engine, environment, models } = input;
   const { plan, decisions, problems } = run;
   const { reporter, workspace } = ctx;
+  // A package carries its plan and the checksums of its sources: its copy is compared with the sources only when the
+  // workspace's are those (package-deploy.ts).
+  const elsewhere = input.pkg ? packageSourcesElsewhere(input.pkg, models) : null;
   // The sources' side of the convergence check before the copy is opened: one embedded shadow for both (converge.ts).
-  if (!input.pkg) await buildConvergenceSources(ctx, { engine, environment, models, steps: plan.steps });
+  if (!elsewhere) await buildConvergenceSources(ctx, { engine, environment, models, steps: plan.steps });
   const verdict = await verifyPlan({
     engine,
     conn,
@@ -83,8 +87,7 @@ async function verifyOnCopy(
       const deployed = [...(run.deployed.get(project)?.objects.keys() ?? [])];
       return model ? [{ model, deployed, timeoutMs: run.smoke!.timeoutMs.get(project)! }] : [];
     }),
-    // A package carries its plan, not the sources it was made from: its copy is compared with nothing.
-    ...(input.pkg
+    ...(elsewhere
       ? {}
       : {
           converge: (copy: Connection) =>
@@ -92,7 +95,7 @@ async function verifyOnCopy(
         }),
   });
   if (!verdict.verified) problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
-  else reporter.info(`dry run: ${verifiedLine(verdict, Boolean(input.pkg))}`);
+  else reporter.info(`dry run: ${verifiedLine(verdict, elsewhere)}`);
   const diverged = verdict.convergence?.divergences ?? [];
   if (diverged.length) problems.push(notConverged(null, diverged, 'copy'));
   for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
@@ -121,7 +124,7 @@ async function verifyOnCopy(
  * What the dry run says of the copy: "verified" only when every step applied and the copy then equals the sources
  * on every object the plan touched (ARCHITECTURE invariant 14); otherwise what it did prove, and what it did not.
  */
-export function verifiedLine(verdict: VerifyResult, fromPackage: boolean): string {
+export function verifiedLine(verdict: VerifyResult, notComparedBecause: string | null = null): string {
   const steps = `${verdict.ran} step${verdict.ran === 1 ? '' : 's'}`;
   if (verdict.problems.length)
     return `ran on a scratch copy of the target's schemas (${steps}, ${verdict.problems.length} failing)`;
@@ -133,8 +136,8 @@ export function verifiedLine(verdict: VerifyResult, fromPackage: boolean): strin
     return `not verified: applied on a scratch copy of the target's schemas (${steps}, all applied), but ${c.divergences.length} object${c.divergences.length === 1 ? '' : 's'} then differ${c.divergences.length === 1 ? 's' : ''} from the sources${also}`;
   if (c?.compared.length)
     return `verified on a scratch copy of the target's schemas (${steps}, all applied) and converged: ${c.compared.length === 1 ? 'the object they touch equals' : `the ${c.compared.length} objects they touch equal`} the sources${also}`;
-  const why = fromPackage
-    ? 'a package carries no sources to compare the copy with'
+  const why = notComparedBecause
+    ? notComparedBecause
     : c?.notCompared.length
       ? also.slice(2)
       : 'no step touches an object a comparison reads';
