@@ -73,9 +73,10 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('shop: undoing deployment #3 (rollback, succeeded');
-    // The email column put back takes a new position, which the fingerprint deployment #2 recorded holds: not proven.
+    // The email column put back takes a new position, which the fingerprint deployment #2 recorded holds; the
+    // position-free one it recorded too is equal (failed before: "not proven converged").
     expect(again.stdout).toContain(
-      "shop: not proven converged: its schemas' fingerprint differs from the one deployment #2 recorded",
+      "shop: converged: its schemas are as deployment #2 left them (the fingerprint it recorded, the columns' positions aside)",
     );
     expect(await catalog(w)).toEqual(v2);
     expect(await objects(w.target)).toEqual(v2Objects);
@@ -97,7 +98,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     // Eleven commands in a row, several of them diffs that build a shadow database: longer than one test's default.
   });
 
-  it('an undo that leaves a change in place is not said converged', async () => {
+  it('a migration whose rollback script changes nothing fails the rollback, not converged (exit 2), recorded failed', async () => {
     const w = keep(await shopAtV1(engine));
     // A migration that changes the schema, with a rollback script that changes nothing.
     writeAll(w, {
@@ -105,6 +106,44 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
       'shop/migrations/V2__note.rollback.sql': 'SELECT 1;\n',
     });
     await deployOk(w);
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    // Failed before: exit 0, "not proven converged".
+    expect(back.code, back.stderr).toBe(2);
+    expect(back.stdout).not.toContain('shop: converged');
+    expect(back.stderr).toContain(
+      'shop: not converged: every step of the rollback ran (deployment #3), but its schemas then differ from the state deployment #1 left',
+    );
+    // What it can say of what differs: the step that undid the migration, by its rollback script; and what to do.
+    expect(back.stderr).toMatch(/migration:shop\/V2: undone by its rollback script/);
+    expect(back.stderr).toContain('a rollback script that does not undo its migration?');
+    expect(back.stderr).toContain('dbee diff shop --env target names what differs from the sources');
+    expect(back.stderr).not.toMatch(/^\s+at /m);
+    // The rollback's step ran and stays applied; its deployment is recorded failed, not converged.
+    expect(
+      await w.target.query(
+        "SELECT 1 AS x FROM information_schema.columns WHERE table_schema = 'shop' AND column_name = 'note'",
+      ),
+    ).toEqual([{ x: 1 }]);
+    const [row] = await w.target.query<{ status: string; error: string; summary: { notConverged?: string[] } }>(
+      'SELECT status, error, summary FROM dbee.deployments WHERE id = 3',
+    );
+    expect(row!.status).toBe('failed');
+    expect(row!.error).toContain('shop: not converged');
+    expect(row!.summary.notConverged).toEqual(['migration:shop/V2']);
+  });
+
+  it("compared with a deployment that recorded no position-free fingerprint (an older dbee's), a difference is not proven converged, not a failure", async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, {
+      'shop/migrations/V2__note.sql': 'ALTER TABLE shop.customers ADD COLUMN note text;\n',
+      'shop/migrations/V2__note.rollback.sql': 'SELECT 1;\n',
+    });
+    await deployOk(w);
+    const [first] = await w.target.query<{ summary: { positionFreeFingerprint?: string } }>(
+      'SELECT summary FROM dbee.deployments WHERE id = 1',
+    );
+    expect(first!.summary.positionFreeFingerprint).toMatch(/^pg3np:\d+:[0-9a-f]{32}$/);
+    await w.target.query("UPDATE dbee.deployments SET summary = summary - 'positionFreeFingerprint' WHERE id = 1");
     const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain(

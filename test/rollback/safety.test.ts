@@ -167,6 +167,10 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
     const forced = await run(w.root, 'rollback', { project: 'shop', force: true }, w.target.vars);
     expect(forced.stderr).toBe('');
     expect(forced.code).toBe(0);
+    // The table made outside dbee stays: the schemas are not as deployment #1 left them, said but not failed (--force).
+    expect(forced.stdout).toContain(
+      "shop: not converged: its schemas differ from the state deployment #1 left (the fingerprint it recorded, the columns' positions aside); not failed: --force",
+    );
   });
 
   it('refuses an emergency rollback outside the maintenance window only without --emergency', async () => {

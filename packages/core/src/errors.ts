@@ -336,6 +336,11 @@ export const ERROR_CODES = {
   ROLLBACK_FAILED: { exit: 2, about: 'a rollback failed while applying; the ledger records which steps were undone.' },
   ROLLBACK_INCOMPLETE: { exit: 1, about: 'the rollback could not be finished; the message says what is left.' },
   ROLLBACK_IRREVERSIBLE: { exit: 1, about: 'the release holds a step that cannot be undone.' },
+  ROLLBACK_NOT_CONVERGED: {
+    exit: 2,
+    about:
+      "every step of a rollback ran, but the schemas then differ from the state it went back to (the fingerprint that state recorded, the columns' positions aside); recorded as failed.",
+  },
   ROLLBACK_NOT_LAST: { exit: 1, about: 'only the last deployment can be rolled back.' },
   ROLLBACK_NOT_PROVEN: { exit: 1, about: 'the rollback is proven only on a sample of the rows the release writes.' },
   ROLLBACK_TEST_FAILED: { exit: 1, about: 'the rollback test failed on a scratch copy.' },

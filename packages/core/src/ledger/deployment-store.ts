@@ -369,6 +369,21 @@ export class DeploymentStore {
     });
   }
 
+  /**
+   * Mark a closed deployment `failed` after all, with `error` and `patch` merged into its summary, in one transaction:
+   * a rollback whose steps all ran, found not converged by the fingerprint it recorded after it closed (read while its
+   * smoke checks ran).
+   */
+  async failAfterClose(id: number, error: string, patch: DeploymentSummary): Promise<void> {
+    await this.writer.conn.transaction(async (tx) => {
+      await this.updateSummary(id, patch, tx);
+      await tx.query(
+        `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('status')} = ${this.writer.p(1)}, ${this.writer.q('error')} = ${this.writer.p(2)} WHERE ${this.writer.q('id')} = ${this.writer.p(3)}`,
+        ['failed', error, id],
+      );
+    });
+  }
+
   /** The statement merging `patch` into deployment `id`'s summary without reading it; null when the dialect cannot. */
   protected summaryMerge(id: number, patch: DeploymentSummary): LedgerWrite | null {
     const merge = this.writer.dialect.mergeJson;

@@ -186,7 +186,9 @@ export interface DeploymentSummary {
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /**
    * Every step applied, but these objects then differed from the sources (the convergence check,
-   * diffing/converge.ts): the deployment is `failed`, not converged. Absent when it converged or was not compared.
+   * diffing/converge.ts): the deployment is `failed`, not converged. Absent when it converged or was not compared. A
+   * rollback whose schemas then differ from the state it went back to (operations/rollback/rolled-back-to.ts) records
+   * the objects its steps undid: its fingerprints do not say which of them differs.
    */
   notConverged?: string[];
   /** Smoke checks after the deployment; `not run` until they exist. */

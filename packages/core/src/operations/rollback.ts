@@ -89,6 +89,8 @@ interface RollbackInputs {
   graph: ReturnType<typeof graphProject>;
   manage: ReturnType<typeof projectManagedScope>;
   emergency: boolean;
+  /** `--force`: no drift check, whatever changed outside dbee accepted (what it reached is then said, not failed). */
+  force: boolean;
   smokeWanted: boolean;
   sources: ProjectSources | null;
   ref: LoadedRef | null;
@@ -345,6 +347,7 @@ async function rollbackInputs(ctx: OperationContext, options: RollbackOptions): 
     graph,
     manage,
     emergency,
+    force: options.force ?? false,
     smokeWanted,
     sources,
     ref,
@@ -542,34 +545,47 @@ async function applyRollback(
     throw e;
   });
   if (smoke.error) runs[runs.length - 1]!.error = smoke.error;
-  await sayReached(ctx, input, planned, results);
+  // Not converged is the rollback's failure (exit 2), before what its smoke checks found (exit 3).
+  const reached = await sayReached(ctx, input, planned, results);
+  if (reached) runs[runs.length - 1]!.error = reached;
   return { runs, smoke: smoke.line };
 }
 
 /**
- * What the rollback reached (rolled-back-to.ts), said when its last undone deployment was undone whole: the
- * fingerprint it recorded (read as it closed, or on the lock's session while the checks ran) against the state the
- * deployment started from.
+ * What the rollback reached (rolled-back-to.ts), judged when its last undone deployment was undone whole: the
+ * fingerprints it recorded (read as it closed, or on the lock's session while the checks ran) against the state the
+ * deployment started from. Said, or, not converged, its deployment recorded failed and the error returned.
  */
 async function sayReached(
   ctx: OperationContext,
   input: RollbackInputs,
   planned: PlannedRollback,
   results: UndoneDeployment[],
-): Promise<void> {
+): Promise<DbeeError | null> {
   const last = results.at(-1);
   const unit = planned.prepared.units.find((u) => u.deployment.id === last?.reverts);
-  if (!last || !unit?.whole || !input.engine.diff) return;
-  const now = last.fingerprint ? ((await last.fingerprint())?.fingerprint ?? null) : (last.result.fingerprint ?? null);
+  if (!last || !unit?.whole || !input.engine.diff) return null;
+  const read = last.fingerprint
+    ? await last.fingerprint()
+    : { fingerprint: last.result.fingerprint, positionFree: last.result.positionFreeFingerprint };
   const scope = { schemas: input.graph.schemas, manage: input.manage };
-  ctx.reporter.info(
-    rolledBackTo(
-      { diff: input.engine.diff, project: input.target.name, scope, environment: input.environment.name },
-      planned.history,
-      unit.deployment,
-      now,
-    ),
+  const id = last.result.deploymentId;
+  const reached = rolledBackTo(
+    {
+      diff: input.engine.diff,
+      project: input.target.name,
+      scope,
+      environment: input.environment.name,
+      forced: input.force,
+    },
+    planned.history,
+    unit,
+    { id, fingerprint: read?.fingerprint ?? null, positionFree: read?.positionFree ?? null },
   );
+  if (reached.said) ctx.reporter.info(reached.said);
+  if (!reached.error) return null;
+  await planned.ledger.deployments.failAfterClose(id, reached.error.message, { notConverged: reached.objects });
+  return reached.error;
 }
 
 /**
