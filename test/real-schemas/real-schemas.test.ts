@@ -315,6 +315,55 @@ $$ LANGUAGE 'plpgsql';`,
     ],
     byHand: 'ALTER TABLE actor.patron_loader_log ADD COLUMN note text;',
   },
+  {
+    // eVaka's Flyway baseline (a pg_dump): 15 exclusion constraints as published, most over a daterange with
+    // btree_gist's `=` on a uuid (btree_gist and uuid-ossp in a schema of their own, ext), partial ones, two
+    // DEFERRABLE with `<>` on a date. The edits change exclusion constraints: a WHERE predicate added, a range's bounds
+    // and an operator changed, deferrability dropped, and a new one over text (btree_gist again).
+    name: 'evaka',
+    file: 'evaka/schema.sql',
+    schemas: 'public',
+    edits: [
+      {
+        file: 'schema/public/tables/placement.sql',
+        from: `CONSTRAINT exclude$placement_no_overlap EXCLUDE USING gist (child_id WITH =, daterange(start_date, end_date, '[]'::text) WITH &&)`,
+        to: `CONSTRAINT exclude$placement_no_overlap EXCLUDE USING gist (child_id WITH =, daterange(start_date, end_date, '[]'::text) WITH &&) WHERE ((type <> 'CLUB'::public.placement_type))`,
+      },
+      {
+        file: 'schema/public/tables/daycare_caretaker.sql',
+        from: `daycare_caretaker_no_overlap EXCLUDE USING gist (group_id WITH =, daterange(start_date, end_date, '[]'::text) WITH &&)`,
+        to: `daycare_caretaker_no_overlap EXCLUDE USING gist (group_id WITH =, daterange(start_date, end_date, '[)'::text) WITH &&)`,
+      },
+      {
+        file: 'schema/public/tables/fridge_partner.sql',
+        from: 'partnership_end_date_matches EXCLUDE USING gist (partnership_id WITH =, end_date WITH <>) DEFERRABLE INITIALLY DEFERRED',
+        to: 'partnership_end_date_matches EXCLUDE USING gist (partnership_id WITH =, end_date WITH <>)',
+      },
+      {
+        file: 'schema/public/tables/fridge_partner.sql',
+        from: 'partnership_start_date_matches EXCLUDE USING gist (partnership_id WITH =, start_date WITH <>)',
+        to: 'partnership_start_date_matches EXCLUDE USING gist (partnership_id WITH =, start_date WITH =)',
+      },
+      {
+        file: 'schema/public/tables/daycare_group.sql',
+        from: '  CONSTRAINT daycare_group_pkey PRIMARY KEY (id)',
+        to: `  CONSTRAINT daycare_group_pkey PRIMARY KEY (id),\n  CONSTRAINT daycare_group_name_no_overlap EXCLUDE USING gist (daycare_id WITH =, name WITH =, daterange(start_date, end_date, '[]'::text) WITH &&)`,
+      },
+    ],
+    byHand: `ALTER TABLE public.placement DROP CONSTRAINT "exclude$placement_no_overlap",
+        ADD CONSTRAINT "exclude$placement_no_overlap"
+          EXCLUDE USING gist (child_id WITH =, daterange(start_date, end_date, '[]') WITH &&) WHERE (type <> 'CLUB');
+      ALTER TABLE public.daycare_caretaker DROP CONSTRAINT daycare_caretaker_no_overlap,
+        ADD CONSTRAINT daycare_caretaker_no_overlap
+          EXCLUDE USING gist (group_id WITH =, daterange(start_date, end_date, '[)') WITH &&);
+      ALTER TABLE public.fridge_partner DROP CONSTRAINT partnership_end_date_matches,
+        ADD CONSTRAINT partnership_end_date_matches EXCLUDE USING gist (partnership_id WITH =, end_date WITH <>);
+      ALTER TABLE public.fridge_partner DROP CONSTRAINT partnership_start_date_matches,
+        ADD CONSTRAINT partnership_start_date_matches EXCLUDE USING gist (partnership_id WITH =, start_date WITH =)
+          DEFERRABLE INITIALLY DEFERRED;
+      ALTER TABLE public.daycare_group ADD CONSTRAINT daycare_group_name_no_overlap
+        EXCLUDE USING gist (daycare_id WITH =, name WITH =, daterange(start_date, end_date, '[]') WITH &&);`,
+  },
 ];
 
 /** `pg_dump -s` of a database without dbee's ledger schema, its `\restrict` lines (random per run) left out. */

@@ -121,18 +121,28 @@ export function extensionFiles(
     for (const r of use.installed.get(queue.pop()!)?.requires ?? []) if (!used.has(r)) queue.push(r), used.add(r);
   }
   const out: ExtractedObject[] = [];
+  // The file that makes each schema of their own: the first of its extensions (by name). A second file that made it
+  // too would define the schema twice in the sources, which refuse that.
+  const schemaMadeIn = new Map<string, string>();
   for (const name of [...used].sort()) {
     const e = use.installed.get(name);
     if (!e || written.has(name)) continue;
     const ident = (s: string) => (/^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
     const key: ObjectKey = { kind: 'extension', schema: e.schema, name };
+    const path = pathOf(key);
+    const madeIn = schemaMadeIn.get(e.schema);
+    if (!madeIn && !isPresentSchema(e.schema)) schemaMadeIn.set(e.schema, path);
     out.push({
       key,
-      path: pathOf(key),
+      path,
       text:
         `-- Installed in schema ${e.schema}, outside the project's schemas: the project's objects use it.\n` +
         // A schema of its own (`postgis`) is made with it; `public` is in every database.
-        (isPresentSchema(e.schema) ? '' : `CREATE SCHEMA IF NOT EXISTS ${ident(e.schema)};\n\n`) +
+        (isPresentSchema(e.schema)
+          ? ''
+          : madeIn
+            ? `-- Schema ${e.schema} is made in ${madeIn}.\n`
+            : `CREATE SCHEMA IF NOT EXISTS ${ident(e.schema)};\n\n`) +
         `CREATE EXTENSION IF NOT EXISTS ${ident(name)} WITH SCHEMA ${ident(e.schema)}${e.requires.length ? ' CASCADE' : ''};\n` +
         (e.comment !== null ? `\nCOMMENT ON EXTENSION ${ident(name)} IS '${e.comment.replace(/'/g, "''")}';\n` : ''),
     });
