@@ -406,7 +406,7 @@ describe(`the change window on ${LIVE ? 'a live Teradata system' : 'the test dou
       );
       expect(columns.map((c) => String(c.C).toUpperCase())).not.toContain('CHANNEL');
       const undone = await t.query(
-        `SELECT COUNT(*) AS n FROM ${t.ledger}."steps" WHERE "action" = 'undo' AND "object_key" LIKE '%ORDERS'`,
+        `SELECT COUNT(*) AS n FROM ${t.ledger}."steps" WHERE "action" = 'undo-alter' AND "object_key" LIKE '%ORDERS'`,
       );
       expect(Number(undone[0]?.N)).toBe(1);
       expect(await lockRows(t)).toEqual([]);

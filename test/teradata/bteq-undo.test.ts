@@ -70,7 +70,7 @@ describe('rollback.btq undoes an added column as the deploy path does a step (#9
       else if (/CHANNEL/.test(system.catalog.get('DEV_EDW.ORDERS')!.show))
         problems.push(`killed before request ${kill}: CHANNEL is still there`);
       const undone = (system.rows('DBEE_LEDGER.steps') ?? []).filter(
-        (s) => s.ACTION === 'undo' && String(s.OBJECT_KEY) === 'table:DEV_EDW.ORDERS',
+        (s) => s.ACTION === 'undo-alter' && String(s.OBJECT_KEY) === 'table:DEV_EDW.ORDERS',
       );
       if (undone.length !== 1) problems.push(`killed before request ${kill}: ${undone.length} undo rows for ORDERS`);
     }

@@ -278,9 +278,53 @@ describe("a step's stages: the BTEQ script in the runner's order (#92)", () => {
   });
 });
 
+/**
+ * What the ledger holds of a rollback once it ran, read by column (ids and times aside, the deployments' ids in the
+ * hazards' texts masked): each undo step's row, the rows of the deployment's steps it undid, the objects' states and
+ * which backups are closed. `dbee status`, `dbee history` and the next `dbee rollback` (which undoes an undo by its
+ * action, `undo-create` back to `create`) read these.
+ */
+function undoneLedger(w: TeradataWorkspace): Record<string, unknown> {
+  const rollback = w.ledger('deployments').find((d) => d.KIND === 'rollback')!;
+  const deploy = Number(rollback.REVERTS);
+  const ids = (text: unknown) => (typeof text === 'string' ? text.replace(/#\d+/g, '#<id>') : text);
+  const row = (s: Record<string, unknown>) => ({
+    order: Number(s.STEP_ORDER),
+    key: s.OBJECT_KEY,
+    action: s.ACTION,
+    status: s.STATUS,
+    checksum: s.CHECKSUM,
+    statements: s.STATEMENTS,
+    reverse: s.REVERSE_STATEMENTS,
+    previousChecksum: s.PREVIOUS_CHECKSUM,
+    revertsStep: s.REVERTS_STEP === null ? null : Number(s.REVERTS_STEP),
+    hazards: ids(s.HAZARDS),
+  });
+  const steps = w.ledger('steps');
+  const byOrder = (a: { order: number }, b: { order: number }) => a.order - b.order;
+  return {
+    undo: steps
+      .filter((s) => Number(s.DEPLOYMENT_ID) === Number(rollback.ID))
+      .map(row)
+      .sort(byOrder),
+    undone: steps
+      .filter((s) => Number(s.DEPLOYMENT_ID) === deploy)
+      .map((s) => ({ order: Number(s.STEP_ORDER), key: s.OBJECT_KEY, status: s.STATUS }))
+      .sort(byOrder),
+    objects: w
+      .ledger('objects')
+      .map((o) => `${o.PROJECT} ${o.OBJECT_KEY} ${o.CHECKSUM}`)
+      .sort(),
+    backups: w
+      .ledger('backups')
+      .map((b) => `${b.OBJECT_KEY} ${b.DROPPED_AT === null ? 'open' : 'closed'}`)
+      .sort(),
+  };
+}
+
 describe("an undo's stages: rollback.btq in the order of dbee rollback (#92)", () => {
   it.each(RELEASES.filter((r) => r.name === 'example-tera' || r.name === 'example-ansi'))(
-    '$name: each undo step, by dbee rollback and by rollback.btq',
+    '$name: each undo step, by dbee rollback and by rollback.btq: its stages, and the rows it leaves in the ledger',
     async (release) => {
       const byScript = await release.target();
       const r = await byScript.dbee('plan', { format: 'bteq', out: 'out', ...release.options });
@@ -307,6 +351,10 @@ describe("an undo's stages: rollback.btq in the order of dbee rollback (#92)", (
           `undo step ${order}: rollback.btq ${other} against dbee rollback ${stages}`,
         ).toEqual(shared(stages, other));
       }
+      // The undo's rows come from dbee rollback's own step journal, over the script's recorder: the same rows.
+      const ledger = undoneLedger(byRunner);
+      expect((ledger.undo as unknown[]).length).toBeGreaterThan(0);
+      expect(undoneLedger(byScript)).toEqual(ledger);
     },
   );
 });

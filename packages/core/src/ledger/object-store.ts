@@ -212,6 +212,29 @@ export class ObjectStore {
     return writes;
   }
 
+  /**
+   * The object's state put back, under `deploymentId`, to what it was before step `undone.order` of deployment
+   * `undone.deploymentId`: that step's row's previous checksum, read as the write runs (none: the object is forgotten).
+   * For a writer that cannot read the row first: a BTEQ script, written before the step it undoes ran.
+   */
+  stateBeforeStepWrites(
+    project: string,
+    objectKey: string,
+    deploymentId: number,
+    undone: { deploymentId: number; order: number },
+  ): LedgerWrite[] {
+    const w = this.writer;
+    const where = `${w.q('deployment_id')} = ${w.p(4)} AND ${w.q('step_order')} = ${w.p(5)} AND ${w.q('previous_checksum')} IS NOT NULL`;
+    return [
+      ...this.objectStateWrites(project, objectKey, null, deploymentId),
+      {
+        sql: `INSERT INTO ${w.t('objects')} (${w.cols('project', 'object_key', 'checksum', 'deployment_id')}) SELECT ${w.params(2)}, ${w.q('previous_checksum')}, ${w.p(3)} FROM ${w.t('steps')} WHERE ${where}`,
+        params: [project, objectKey, deploymentId, undone.deploymentId, undone.order],
+        table: 'objects',
+      },
+    ];
+  }
+
   async recordMigration(
     project: string,
     version: string,

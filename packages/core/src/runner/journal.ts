@@ -311,10 +311,23 @@ export class StepJournal {
     return [
       ...this.undoneStatuses(u),
       ...this.compensationWrites(deploymentId, s, 'applied', fields),
-      ...(ACCESS_ACTIONS.has(step.action)
-        ? []
-        : this.ledger.objects.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId)),
+      ...(ACCESS_ACTIONS.has(step.action) ? [] : this.stateBefore(project, u, deploymentId)),
     ];
+  }
+
+  /** The writes that put the object of undone step `u.step` back to its state before it. */
+  private stateBefore(
+    project: string,
+    u: NonNullable<CompensatingStep['undoes']>,
+    deploymentId: number,
+  ): LedgerWrite[] {
+    const { step } = u;
+    return u.previousFromRow
+      ? this.ledger.objects.stateBeforeStepWrites(project, step.objectKey, deploymentId, {
+          deploymentId: u.deployment.id,
+          order: step.order,
+        })
+      : this.ledger.objects.objectStateWrites(project, step.objectKey, step.previousChecksum, deploymentId);
   }
 
   /**
@@ -353,21 +366,24 @@ export class StepJournal {
    * since `started`. For a step that undoes a recorded one: that step becomes `undone` (and when it was itself the
    * undo of an earlier step, that earlier step is `applied` again), the object's ledger state goes back to what it was
    * before it (a migration is forgotten, or recorded again), a backup it renamed back is marked gone (or present
-   * again). `backupsOf` gives a deployment's backups as they were before this deployment started.
+   * again). `backupsOf` gives a deployment's backups as they were before this deployment started. `started`: when the
+   * step started (ms, the client's clock; its duration is measured now), or its row's timing as given (a BTEQ script:
+   * the server's clock when the row is written).
    */
   async compensated(
     deploymentId: number,
     project: string,
     s: CompensatingStep,
     ran: string[],
-    started: number,
+    started: number | { startedAt: Date; durationMs: number },
     backupsOf: (id: number) => Promise<BackupRow[]>,
     c: Connection,
   ): Promise<void> {
+    const timing =
+      typeof started === 'number' ? { startedAt: new Date(started), durationMs: Date.now() - started } : started;
     const fields = (more: { previousChecksum?: string | null; previousDefinition?: string | null }) => ({
-      durationMs: Date.now() - started,
+      ...timing,
       error: null,
-      startedAt: new Date(started),
       statements: ran,
       ...more,
     });

@@ -40,7 +40,16 @@ export interface CompensatingStep {
   /** Action recorded in the ledger, e.g. `undo-create` (undoing that gives `create` again), `enable`. */
   ledgerAction: string;
   /** The recorded step this one undoes, and its deployment; absent for steps of a diff (a rollback to a git ref). */
-  undoes?: { step: LedgerStep; deployment: DeploymentRow };
+  undoes?: {
+    step: LedgerStep;
+    deployment: Pick<DeploymentRow, 'id' | 'kind' | 'reverts'>;
+    /**
+     * The object's state before `step` is not known to the caller (a BTEQ rollback script, written before the step it
+     * undoes ran): it is put back from `step`'s own row as the write runs (`ObjectStore.stateBeforeStepWrites`), not
+     * from `step.previousChecksum`. Default false.
+     */
+    previousFromRow?: boolean;
+  };
   /** Not run: recorded `skipped` with this reason (an irreversible step that `--force` leaves applied). */
   skip?: string;
   /**

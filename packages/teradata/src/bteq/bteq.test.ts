@@ -730,17 +730,17 @@ describe('toBteqRollback', () => {
       .LABEL UNDONE_1
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."backups" SET "dropped_at" = CURRENT_TIMESTAMP(6) WHERE "deployment_id" = 42 AND "backup_name" = 'PROD_EDW.PURGE_bak_20261121t103000';
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."steps" SET "status" = 'undone' WHERE "deployment_id" = 42 AND "step_order" = 2;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + -1 WHERE "id" = 42;
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 1, 'macro:{{env}}_EDW.PURGE', 'undo-replace', 'v1:b49f10f50970661cddb3c4209740d5ee131c84063de56eb3165056ac1b25210b', '["DROP MACRO PROD_EDW.PURGE"]', '["REPLACE MACRO PROD_EDW.purge (d DATE) AS (\\n  DELETE FROM PROD_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM PROD_EDW.orders; -- left\\n)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 2, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'macro:{{env}}_EDW.PURGE';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       INSERT INTO DBEE_LEDGER."objects" ("project", "object_key", "checksum", "deployment_id") SELECT 'edw', 'macro:{{env}}_EDW.PURGE', "previous_checksum", 92 FROM DBEE_LEDGER."steps" WHERE "deployment_id" = 42 AND "step_order" = 2 AND "previous_checksum" IS NOT NULL;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 1, 'macro:{{env}}_EDW.PURGE', 'undo', 'v1:c0604594cc1a227e417358ee3e2821a8e62490b4bee9e50349435c4d4397b47e', '["DROP MACRO PROD_EDW.PURGE"]', '["REPLACE MACRO {{env}}_EDW.purge (d DATE) AS (\\n  DELETE FROM {{env}}_EDW.orders WHERE d < :d;\\n  SELECT COUNT(*) FROM {{env}}_EDW.orders; -- left\\n)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 2, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'macro:{{env}}_EDW.PURGE'));
+      UPDATE DBEE_LEDGER."backups" SET "dropped_at" = CURRENT_TIMESTAMP(6) WHERE "deployment_id" = 42 AND "backup_name" = 'PROD_EDW.PURGE_bak_20261121t103000';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
@@ -855,15 +855,15 @@ describe('toBteqRollback', () => {
       .LABEL UNDONE_2
       BT;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      UPDATE DBEE_LEDGER."backups" SET "dropped_at" = CURRENT_TIMESTAMP(6) WHERE "deployment_id" = 42 AND "backup_name" = 'PROD_EDW.ORDERS_bak_20261121t103000';
-      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."steps" SET "status" = 'undone' WHERE "deployment_id" = 42 AND "step_order" = 1;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       UPDATE DBEE_LEDGER."deployments" SET "steps_applied" = "steps_applied" + -1 WHERE "id" = 42;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
+      INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 2, 'table:{{env}}_EDW.ORDERS', 'undo-create', 'v1:e057ca348d9b32144d5e61577775b0efdfc244016c57b91b8e26061e8693e211', '["DROP TABLE PROD_EDW.ORDERS"]', '["CREATE MULTISET TABLE PROD_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 1, '[{"kind":"data-loss","message":"DROP TABLE PROD_EDW.ORDERS: the data written there since deployment #42 is lost"}]', (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
+      .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       DELETE FROM DBEE_LEDGER."objects" WHERE "project" = 'edw' AND "object_key" = 'table:{{env}}_EDW.ORDERS';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
-      INSERT INTO DBEE_LEDGER."steps" ("deployment_id", "step_order", "object_key", "action", "checksum", "statements", "reverse_statements", "previous_definition", "transactional", "started_at", "duration_ms", "status", "error", "reverts_step", "hazards", "previous_checksum") VALUES (92, 2, 'table:{{env}}_EDW.ORDERS', 'undo', 'v1:cdaeeb1dcf6bb0fb002a35c900fa31a03e437a2c297dd840f4072872b4686843', '["DROP TABLE PROD_EDW.ORDERS"]', '["CREATE MULTISET TABLE {{env}}_EDW.orders (id INTEGER NOT NULL) -- the orders\\nPRIMARY INDEX (id)"]', NULL, 1, CURRENT_TIMESTAMP(6), 0, 'applied', NULL, 1, NULL, (SELECT o."checksum" FROM DBEE_LEDGER."objects" o, DBEE_LEDGER."deployments" d WHERE d."id" = 92 AND o."project" = d."project" AND o."object_key" = 'table:{{env}}_EDW.ORDERS'));
+      UPDATE DBEE_LEDGER."backups" SET "dropped_at" = CURRENT_TIMESTAMP(6) WHERE "deployment_id" = 42 AND "backup_name" = 'PROD_EDW.ORDERS_bak_20261121t103000';
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16
       ET;
       .IF ERRORCODE <> 0 THEN .GOTO UNLOCK_16

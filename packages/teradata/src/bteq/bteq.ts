@@ -3,9 +3,14 @@ import {
   backupStamp,
   checksumStatements,
   DbeeError,
+  inverseAction,
+  type BackupRow,
+  type CompensatingStep,
   type Ledger,
   openLedger,
+  reverseHazards,
   sendStep,
+  StepJournal,
   migrationVersionOf,
   type Connection,
   type LedgerDialect,
@@ -1328,15 +1333,22 @@ async function deploymentStart(d: DeployScript, ledgerOptions: BteqLedgerOptions
   lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
 }
 
+/**
+ * A step's statements as the deploy script runs and records them: placeholders expanded, and a view, macro, procedure,
+ * function or trigger written with CREATE (as SHOW, d-bee and dbee extract write them) run as REPLACE: its CREATE would
+ * fail (3804...) once the object exists, halfway through the script (#64 S1).
+ */
+function scriptStatements(c: Ctx, step: PlanStep): string[] {
+  return step.statements
+    .map(c.expand)
+    .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
+}
+
 /** A plan step's facts and its ledger rows (`ScriptStep`). */
 function prepared(d: DeployScript, step: PlanStep, idx: number): ScriptStep {
   const { c } = d;
   const options = c.options;
-  // A view, macro, procedure, function or trigger written with CREATE (as SHOW, d-bee and dbee extract write them)
-  // runs as REPLACE: its CREATE would fail (3804...) once the object exists, halfway through the script (#64 S1).
-  const statements = step.statements
-    .map(c.expand)
-    .map((st, i) => (i === 0 && REPLACEABLE_KINDS.has(step.objectKey.kind) ? toReplace(st) : st));
+  const statements = scriptStatements(c, step);
   const checksum = checksumStatements(step.statements, options.variables ?? {});
   const inPlace = step.action === 'alter' ? options.changedInPlace?.get(step.key) : undefined;
   // A step whose requests commit apart (several requests, or a procedure whose rows follow its compile check) can be
@@ -2307,48 +2319,33 @@ async function undoStep(r: UndoScript, step: PlanStep, n: number, total: number)
   lines.push('', remark(`step ${n}/${total}: undo plan step ${step.order} (${step.action} ${c.expand(step.key)})`));
   const dropsTable = step.objectKey.kind === 'table' && reverse.some((x) => /^\s*DROP\s+TABLE\b/i.test(x));
   if (r.lockedFrom >= 0) lines.push(...heartbeat(c, r.token));
-  // The ledger rows that close a backup go with the step's undo rows (UNDONE_n), in one transaction.
-  let pending: { sql: string; params: unknown[] }[] = [];
   // An ALTER step's last reverse request goes with the step's undo rows, as the deploy script's does (undoAlter).
   const bundled = c.ledger !== null && step.action === 'alter' && reverse.length > 0 && !isProcedure(reverse.at(-1)!);
+  const renamedBack = RENAMED_BACK.has(step.objectKey.kind);
   const nothing = async () => {};
   // The stages in the runner's order (`sendStep`), as `dbee rollback` sends an undo: no `started` row.
   await sendStep({
     path: nothing,
-    prepare: async () => {
-      pending = await undoChecks(r, step, n, dropsTable);
-    },
+    prepare: async () => void lines.push(...undoChecks(r, step, n, dropsTable)),
     started: nothing,
     statements: async () => {
       lines.push(...reverseRequests(c, n, bundled ? reverse.slice(0, -1) : reverse));
-      if (!c.ledger || !RENAMED_BACK.has(step.objectKey.kind)) return;
-      lines.push(...objectBack(r, step, n));
-      await c.ledger.backups.backupGone(
-        r.deployed,
-        `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
-        c.recorder,
-      );
-      pending = c.recorder.requests.splice(0);
+      if (c.ledger && renamedBack) lines.push(...objectBack(r, step, n));
     },
     applied: async () => {
-      if (c.ledger) await undoRows(r, step, n, reverse, bundled, pending);
+      if (c.ledger) await undoRows(r, step, n, reverse, bundled, dropsTable || renamedBack);
     },
   });
 }
 
 /**
  * Before an undo's requests, at run time: a table the deploy script was building aside, dropped; whether the step was
- * applied; a table put back from its backup (the rows that close the backup are returned, for the step's undo rows);
- * a changed object's captured text put back.
+ * applied; a table put back from its backup (its backup's row is closed with the step's undo rows); a changed object's
+ * captured text put back.
  */
-async function undoChecks(
-  r: UndoScript,
-  step: PlanStep,
-  n: number,
-  dropsTable: boolean,
-): Promise<{ sql: string; params: unknown[] }[]> {
-  const { c, lines } = r;
-  let pending: { sql: string; params: unknown[] }[] = [];
+function undoChecks(r: UndoScript, step: PlanStep, n: number, dropsTable: boolean): string[] {
+  const { c } = r;
+  const lines: string[] = [];
   if (dropsTable && c.ledger) {
     // A table the deploy script was building aside when it stopped (`buildAside`): this release's own, dropped.
     const { db, name } = qualified(c, step);
@@ -2362,18 +2359,10 @@ async function undoChecks(
     );
   }
   if (c.ledger) lines.push(...wasApplied(c, step, n, r.deployed, dropsTable));
-  if (dropsTable && c.ledger) {
-    lines.push(...tableBack(r, step, n));
-    await c.ledger.backups.backupGone(
-      r.deployed,
-      `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
-      c.recorder,
-    );
-    pending = c.recorder.requests.splice(0);
-    lines.push(`.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`, ...emptyTableDropped(r, step, n));
-  }
+  if (dropsTable && c.ledger)
+    lines.push(...tableBack(r, step, n), `.GOTO UNDONE_${n}`, `.LABEL NOBACKUP_${n}`, ...emptyTableDropped(r, step, n));
   if (c.ledger) lines.push(...restoreChanged(c, step, n, r.deployed));
-  return pending;
+  return lines;
 }
 
 /**
@@ -2495,10 +2484,51 @@ function objectBack(r: UndoScript, step: PlanStep, n: number): string[] {
 }
 
 /**
- * The undo's rows, as `dbee rollback` writes them: the deploy step marked undone, the object's state put back (a
- * migration forgotten, a created object gone, else the state before the step: its row's previous checksum), the undo
- * step's row; with the `pending` rows that close a backup. An ALTER's last reverse request goes with them (`undoAlter`).
- * Then `UNDONE_n`, `SKIP_n`, and the step's failure path (`FAIL_n`).
+ * The undo of plan step `step` as `dbee rollback` plans one (`CompensatingStep`), `n`th of the script: it runs the step's
+ * `reverse` and records, as its own reverse, what the deploy script ran; it undoes the deploy script's row of the step,
+ * whose object's state before it is read from that row as the script runs (one the step created had none).
+ */
+function undoOf(r: UndoScript, step: PlanStep, n: number, reverse: string[]): CompensatingStep {
+  const { c, deployed } = r;
+  const ran = scriptStatements(c, step);
+  return {
+    plan: {
+      ...step,
+      order: n,
+      statements: reverse,
+      reverse: ran,
+      hazards: reverseHazards(reverse, { id: deployed }),
+      checksum: checksumStatements(reverse),
+    },
+    ledgerAction: inverseAction(step.action),
+    undoes: {
+      step: {
+        deploymentId: deployed,
+        order: step.order,
+        objectKey: step.key,
+        action: step.action,
+        checksum: checksumStatements(step.statements, c.options.variables ?? {}),
+        statements: ran,
+        reverse: step.reverse,
+        previousDefinition: null,
+        previousChecksum: null,
+        transactional: step.transactional,
+        status: 'applied',
+        revertsStep: null,
+        hazards: step.hazards,
+      },
+      deployment: { id: deployed, kind: 'deploy', reverts: null },
+      previousFromRow: !(step.action === 'create' && !replaces(step)),
+    },
+  };
+}
+
+/**
+ * The undo's rows, written by `dbee rollback`'s own step journal (`StepJournal.compensated`) over the script's recorder:
+ * the deploy step marked undone, the undo step's row, the object's state put back (a migration forgotten, a created
+ * object gone, else the state before the step, read from its row as the script runs), and the row of the backup the
+ * deploy script's `rename` kept (`kept`), closed. An ALTER's last reverse request goes with them (`undoAlter`). Then
+ * `UNDONE_n`, `SKIP_n`, and the step's failure path (`FAIL_n`).
  */
 async function undoRows(
   r: UndoScript,
@@ -2506,35 +2536,29 @@ async function undoRows(
   n: number,
   reverse: string[],
   bundled: boolean,
-  pending: { sql: string; params: unknown[] }[],
+  kept: boolean,
 ): Promise<void> {
   const { c, deployed, lines } = r;
   const ledger = c.ledger!;
-  c.recorder.requests.push(...pending);
-  await ledger.steps.setStepStatus(deployed, step.order, 'applied', 'undone', c.recorder);
-  if (step.action === 'migrate')
-    await ledger.objects.forgetMigration(step.project, migrationVersionOf(step.objectKey.name), c.recorder);
-  else if (step.action === 'create' && !replaces(step))
-    await ledger.objects.setObjectState(step.project, step.key, null, c.id, c.recorder);
-  // The object's state before the step, as the deploy script recorded it (previous_checksum of its step row).
-  else c.recorder.requests.push(...c.guard.stateBeforeStep(step.project, step.key, c.id, deployed, step.order));
-  await ledger.steps.recordStep(
+  // The backup by the name the release's stamp gives it: the run-time checks found it open (`tableBack`, `objectBack`).
+  const backup: BackupRow = {
+    id: 0,
+    deployment_id: deployed,
+    object_key: step.key,
+    backup_name: `${qualified(c, step).db}.${tableBackupNames(c, step, r.stamp).backup}`,
+    created_at: '',
+    retain_until: null,
+    dropped_at: null,
+  };
+  const timing = { startedAt: new SqlNow(), durationMs: 0 };
+  const undo = undoOf(r, step, n, reverse);
+  await new StepJournal(ledger).compensated(
     c.id,
-    {
-      order: n,
-      objectKey: step.key,
-      action: 'undo',
-      checksum: checksumStatements(step.reverse!, c.options.variables ?? {}),
-      statements: reverse,
-      reverse: step.statements,
-      previousDefinition: null,
-      transactional: step.transactional,
-      startedAt: new SqlNow(),
-      durationMs: 0,
-      status: 'applied',
-      error: null,
-      revertsStep: step.order,
-    },
+    step.project,
+    undo,
+    reverse,
+    timing,
+    async () => (kept ? [backup] : []),
     c.recorder,
   );
   const rows = c.recorder.take();

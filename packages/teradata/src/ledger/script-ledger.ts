@@ -151,32 +151,6 @@ export class ScriptLedger {
     return `DELETE FROM ${this.t('backups')} WHERE ${this.is('deployment_id', deployment)} AND ${this.is('object_key', key)};`;
   }
 
-  /**
-   * The object's state as it was before step `order` of deployment `deployed` (the step row's previous checksum), under
-   * deployment `id`: requests with `?` parameters, for the script's recorder.
-   */
-  stateBeforeStep(
-    project: string,
-    key: string,
-    id: number,
-    deployed: number,
-    order: number,
-  ): { sql: string; params: unknown[] }[] {
-    const columns = ['project', 'object_key', 'checksum', 'deployment_id'].map((c) => this.q(c)).join(', ');
-    return [
-      {
-        sql: `DELETE FROM ${this.t('objects')} WHERE ${this.q('project')} = ? AND ${this.q('object_key')} = ?`,
-        params: [project, key],
-      },
-      {
-        sql:
-          `INSERT INTO ${this.t('objects')} (${columns}) ` +
-          `SELECT ?, ?, ${this.q('previous_checksum')}, ? FROM ${this.t('steps')} WHERE ${this.q('deployment_id')} = ? AND ${this.q('step_order')} = ? AND ${this.q('previous_checksum')} IS NOT NULL`,
-        params: [project, key, id, deployed, order],
-      },
-    ];
-  }
-
   /** The lock table's name, for the script's remarks. */
   get lockTable(): string {
     return this.t('lock');

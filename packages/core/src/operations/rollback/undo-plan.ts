@@ -797,8 +797,11 @@ function dataLoss(s: LedgerStep, packaged: readonly Hazard[]): string | null {
   return null;
 }
 
-/** Hazards of the statements a rollback runs, for review: what they drop goes with the rows written since. */
-function reverseHazards(statements: string[], d: DeploymentRow): Hazard[] {
+/**
+ * Hazards of the statements a rollback runs, for review: what they drop goes with the rows written since deployment
+ * `d`. Recorded with the undo's row, by `dbee rollback` and by a BTEQ rollback script alike.
+ */
+export function reverseHazards(statements: readonly string[], d: Pick<DeploymentRow, 'id'>): Hazard[] {
   const out: Hazard[] = [];
   for (const raw of statements) {
     const sql = raw.replace(COMMENTS, '');
