@@ -27,6 +27,11 @@ export interface AppliedRecord {
   /** The deployment lock's guard, evaluated by the step's row (server-timed rows only: `timing` null). */
   guard?: string | null;
   /**
+   * The object's checksum the step leaves in `objects`, when it is not `checksum`: the last of a BTEQ script's steps of
+   * an object planned in place at export records the sources' checksum. Default `checksum`.
+   */
+  stateChecksum?: string;
+  /**
    * Whether the step writes its object's `objects` row (default true); false where its deployment folds its steps
    * into `objects` when it ends (`Ledger.fold`): its `steps` row says the same.
    */
@@ -101,7 +106,7 @@ export class StepJournal {
         ...this.ledger.objects.objectStateWrites(
           step.project,
           step.key,
-          step.action === 'drop' ? null : r.checksum,
+          step.action === 'drop' ? null : (r.stateChecksum ?? r.checksum),
           deploymentId,
         ),
       );

@@ -4,6 +4,7 @@ import {
   checksumStatements,
   DbeeError,
   inverseAction,
+  type AppliedRecord,
   type BackupRow,
   type CompensatingStep,
   type Ledger,
@@ -488,6 +489,8 @@ interface Ctx {
   options: BteqOptions;
   ansi: boolean;
   ledger: Ledger | null;
+  /** `dbee deploy`'s and `dbee rollback`'s step journal over the script's ledger: the rows of its steps and undos. */
+  journal: StepJournal | null;
   recorder: ScriptRecorder;
   /** The ledger's questions the script asks at run time (`ledger/script-ledger.ts`). */
   guard: ScriptLedger;
@@ -502,10 +505,12 @@ function context(options: BteqOptions, id: number): Ctx {
   const vars = options.variables ?? {};
   const dialect = (options.ledger && options.ledger.dialect) || teradataLedger('DBEE_LEDGER');
   const recorder = new ScriptRecorder(ScriptLedger.fixedIds(id));
+  const ledger = options.ledger === false ? null : openLedger(recorder, dialect);
   return {
     options,
     ansi,
-    ledger: options.ledger === false ? null : openLedger(recorder, dialect),
+    ledger,
+    journal: ledger && new StepJournal(ledger),
     recorder,
     guard: new ScriptLedger(dialect),
     id,
@@ -1225,8 +1230,9 @@ interface DeployScript {
 }
 
 /**
- * One step of the plan as the script runs it: its facts computed once (`PreparedStep`'s habit), and the rows core's
- * stores write for it, recorded (`record`: its step row; `state`: the object's or migration's state).
+ * One step of the plan as the script runs it: its facts computed once (`PreparedStep`'s habit), and the rows `dbee
+ * deploy`'s step journal writes for it (core's `StepJournal`), recorded: `applied`, its step row and the object's or
+ * migration's state; `failed`, its row when it fails.
  */
 interface ScriptStep {
   step: PlanStep;
@@ -1243,15 +1249,15 @@ interface ScriptStep {
   strategy: BteqConflictStrategy;
   /** A create or replace of a kind the conflict check looks up. */
   conflictable: boolean;
-  record(
-    status: 'applied' | 'failed',
-    error: string | null,
+  /** Record it applied, having run `ran` (default its statements), with `reverse` and `action` (default the step's). */
+  applied(
     ran?: string[],
     reverse?: string[] | null,
     action?: PlanStep['action'],
     replacesStarted?: boolean,
   ): Promise<void>;
-  state(): Promise<void>;
+  /** Record it failed, with why. */
+  failed(error: string): Promise<void>;
 }
 
 /** The deploy script of a plan (see the module comment). */
@@ -1367,47 +1373,43 @@ function prepared(d: DeployScript, step: PlanStep, idx: number): ScriptStep {
     marked,
     strategy: options.conflictStrategy?.(step) ?? 'raise',
     conflictable: CONFLICT_KINDS.has(step.objectKey.kind) && (step.action === 'create' || step.action === 'replace'),
-    record: (
-      status,
-      error,
+    applied: (
       ran = statements,
       reverse = step.reverse,
       action = step.action,
       // The applied row replaces the step's `started` row; a failed one keeps it for the re-run (`interrupted`).
-      replacesStarted = marked && status === 'applied',
-    ) =>
-      c.ledger!.steps.recordStep(
+      replacesStarted = marked,
+    ) => {
+      const record: AppliedRecord = {
+        deploymentId: c.id,
+        step: action === step.action ? step : { ...step, action },
+        checksum,
+        statements: ran,
+        reverse,
+        previousDefinition: null,
+        replacesStarted,
+        timing: { startedAt: new SqlNow(), durationMs: 0 },
+        // An object planned in place at export: its last step records the sources' checksum (#73 item 4).
+        ...(inPlace && step.order === inPlace.orders.at(-1) ? { stateChecksum: inPlace.to } : {}),
+      };
+      return c.journal!.writeApplied(record, null, c.recorder);
+    },
+    failed: (error) =>
+      c.journal!.writeOutcome(
         c.id,
+        step,
+        'failed',
         {
-          order: step.order,
-          objectKey: step.key,
-          action,
           checksum,
-          statements: ran,
-          reverse,
-          previousDefinition: null,
-          transactional: step.transactional,
+          statements,
+          reverse: step.reverse,
           startedAt: new SqlNow(),
           durationMs: 0,
-          status,
           error,
-          hazards: step.hazards,
-          replacesStarted,
+          replacesStarted: false,
         },
         c.recorder,
       ),
-    state: async () => {
-      if (step.action === 'migrate') {
-        const version = migrationVersionOf(step.objectKey.name);
-        const file = step.source?.file ?? '';
-        await c.ledger!.objects.recordMigration(step.project, version, file, step.checksum, c.id, c.recorder);
-      } else {
-        // An object planned in place at export: its last step records the sources' checksum (#73 item 4).
-        const last = inPlace && step.order === inPlace.orders.at(-1) ? inPlace.to : checksum;
-        const state = step.action === 'drop' ? null : last;
-        await c.ledger!.objects.setObjectState(step.project, step.key, state, c.id, c.recorder);
-      }
-    },
   };
 }
 
@@ -1601,8 +1603,7 @@ async function renamedAside(d: DeployScript, s: ScriptStep): Promise<string[]> {
   if (step.objectKey.kind === 'table') {
     const appliedRows = async (ran: string[]) => {
       const back = `RENAME TABLE ${quoteIdent(db)}.${quoteIdent(backup)} TO ${sql}`;
-      await s.record('applied', null, ran, step.reverse ? [...step.reverse, back] : null);
-      await s.state();
+      await s.applied(ran, step.reverse ? [...step.reverse, back] : null);
       return c.recorder.take();
     };
     return [...lines, ...(await buildAside(c, step, n, s.statements, d.stamp, d.failures, appliedRows))];
@@ -1720,8 +1721,7 @@ async function stepRows(d: DeployScript, s: ScriptStep): Promise<void> {
     const { db, name, sql } = qualified(c, step);
     const backup = `${quoteIdent(db)}.${quoteIdent(`${name}_bak_${d.stamp}`.slice(0, 128))}`;
     const back = `RENAME ${kindKeyword(kind)} ${backup} TO ${sql}`;
-    await s.record('applied', null, s.statements, step.reverse ? [...step.reverse, back] : null);
-    await s.state();
+    await s.applied(s.statements, step.reverse ? [...step.reverse, back] : null);
     const rows = c.recorder.take();
     lines.push(
       c.guard.backupOpen(c.id, step.key),
@@ -1732,8 +1732,7 @@ async function stepRows(d: DeployScript, s: ScriptStep): Promise<void> {
       `.LABEL PLAIN_${n}`,
     );
   }
-  await s.record('applied', null);
-  await s.state();
+  await s.applied();
   const rows = c.recorder.take();
   // An ALTER of a table takes the table's lock first, with NOWAIT and a bounded number of tries (#92 item 2).
   const locked = bundled && step.action === 'alter' && kind === 'table';
@@ -1745,8 +1744,7 @@ async function stepRows(d: DeployScript, s: ScriptStep): Promise<void> {
     // reverse, as the runner records a step whose earlier definition it could not read. `dbee rollback` then
     // refuses to undo the step (ROLLBACK_IRREVERSIBLE) instead of dropping the object, and so does the rollback
     // script (rollbackPreflight).
-    await s.record('applied', null, s.statements, null, 'replace', false);
-    await s.state();
+    await s.applied(s.statements, null, 'replace', false);
     const over = c.recorder.take();
     lines.push(
       `.GOTO SKIP_${n}`,
@@ -1758,7 +1756,7 @@ async function stepRows(d: DeployScript, s: ScriptStep): Promise<void> {
   }
   lines.push(`.LABEL SKIP_${n}`);
   const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
-  await s.record('failed', error);
+  await s.failed(error);
   await c.ledger!.deployments.finishDeployment(c.id, 'failed', error, null, {
     transaction: 'object',
     failedAt: 'bteq',
@@ -2552,7 +2550,7 @@ async function undoRows(
   };
   const timing = { startedAt: new SqlNow(), durationMs: 0 };
   const undo = undoOf(r, step, n, reverse);
-  await new StepJournal(ledger).compensated(
+  await c.journal!.compensated(
     c.id,
     step.project,
     undo,
