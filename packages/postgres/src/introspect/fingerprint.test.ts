@@ -53,4 +53,20 @@ describe('the position-free fingerprint [pglite]', () => {
       expect((await read()).positionFree, change).not.toBe(before.positionFree);
     }
   });
+
+  test('holds for a quoted name with a pipe and letters of several bytes, and positions of two digits', async () => {
+    const columns = Array.from({ length: 12 }, (_, i) => `"Größe|${i}" int default ${i}`).join(', ');
+    await conn.execute(`create schema r; create table r."Maß|t" (${columns})`);
+    const other = { schemas: ['r'] };
+    const first = (await recordableFingerprints(conn, [other]))[0]!;
+    await conn.execute(
+      `drop table r."Maß|t"; create table r."Maß|t" (gone int, ${columns}); alter table r."Maß|t" drop column gone`,
+    );
+    const shifted = (await recordableFingerprints(conn, [other]))[0]!;
+    expect(shifted.fingerprint).not.toBe(first.fingerprint);
+    expect(shifted.positionFree).toBe(first.positionFree);
+    // A column's name is not its position: renamed, it differs.
+    await conn.execute(`alter table r."Maß|t" rename column "Größe|11" to "Größe|12"`);
+    expect((await recordableFingerprints(conn, [other]))[0]!.positionFree).not.toBe(first.positionFree);
+  });
 });
