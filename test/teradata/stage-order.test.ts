@@ -163,6 +163,16 @@ const DIVERGES: Readonly<Record<string, readonly number[]>> = {
   'example-over-hand-made': [6],
 };
 
+/**
+ * The releases whose deploy.btq still leaves other rows in the ledger than dbee deploy: objects the ledger does not
+ * know stand at the steps' names (`ifExists: rename` / `drop`). dbee deploy records the conflict's requests with the
+ * step (the rename aside, the dependents dropped and made again, a dropped object's captured definition in the reverse)
+ * and names its backups `_BKP_`; the script records the step's own requests, its backups `_BAK_`, and cannot capture
+ * an unknown object's definition when it is written. The list only shrinks: a release listed here whose rows agree
+ * fails the test until it is taken off.
+ */
+const LEDGER_DIVERGES: Readonly<Record<string, true>> = { 'example-over-hand-made': true };
+
 interface Release {
   name: string;
   ansi?: boolean;
@@ -243,7 +253,7 @@ async function sent(w: TeradataWorkspace, fn: () => Promise<number>): Promise<Re
 }
 
 describe("a step's stages: the BTEQ script in the runner's order (#92)", () => {
-  it.each(RELEASES)('$name: each step, by dbee deploy and by deploy.btq', async (release) => {
+  it.each(RELEASES)('$name: each step, by dbee deploy and by deploy.btq: its stages, and its rows', async (release) => {
     const byScript = await release.target();
     const out = 'out';
     const r = await byScript.dbee('plan', { format: 'bteq', out, ...release.options });
@@ -275,6 +285,11 @@ describe("a step's stages: the BTEQ script in the runner's order (#92)", () => {
     }
     // A step listed apart that follows the runner's order now is taken off the list.
     expect(diverging, 'the steps listed in DIVERGES that still diverge').toEqual(DIVERGES[release.name] ?? []);
+    // And both leave the same rows in the ledger, but where the script still records a step its own way (listed).
+    const rows = deployedLedger(byRunner);
+    expect((rows.steps as unknown[]).length).toBeGreaterThan(0);
+    if (LEDGER_DIVERGES[release.name]) expect(deployedLedger(byScript)).not.toEqual(rows);
+    else expect(deployedLedger(byScript)).toEqual(rows);
   });
 });
 
@@ -314,6 +329,50 @@ function undoneLedger(w: TeradataWorkspace): Record<string, unknown> {
     objects: w
       .ledger('objects')
       .map((o) => `${o.PROJECT} ${o.OBJECT_KEY} ${o.CHECKSUM}`)
+      .sort(),
+    backups: w
+      .ledger('backups')
+      .map((b) => `${b.OBJECT_KEY} ${b.DROPPED_AT === null ? 'open' : 'closed'}`)
+      .sort(),
+  };
+}
+
+/**
+ * What the ledger holds once the newest deployment ran (ids and times aside): its steps' rows, the objects' states,
+ * the migrations run and which backups are open.
+ */
+function deployedLedger(w: TeradataWorkspace): Record<string, unknown> {
+  const deploy = w
+    .ledger('deployments')
+    .filter((d) => d.KIND === 'deploy')
+    .map((d) => Number(d.ID))
+    .sort((x, y) => x - y)
+    .at(-1);
+  const row = (s: Record<string, unknown>) => ({
+    order: Number(s.STEP_ORDER),
+    key: s.OBJECT_KEY,
+    action: s.ACTION,
+    status: s.STATUS,
+    checksum: s.CHECKSUM,
+    statements: s.STATEMENTS,
+    reverse: s.REVERSE_STATEMENTS,
+    previousChecksum: s.PREVIOUS_CHECKSUM,
+    transactional: Number(s.TRANSACTIONAL),
+    hazards: s.HAZARDS,
+  });
+  return {
+    steps: w
+      .ledger('steps')
+      .filter((s) => Number(s.DEPLOYMENT_ID) === deploy)
+      .map(row)
+      .sort((x, y) => x.order - y.order),
+    objects: w
+      .ledger('objects')
+      .map((o) => `${o.PROJECT} ${o.OBJECT_KEY} ${o.CHECKSUM}`)
+      .sort(),
+    migrations: w
+      .ledger('migrations')
+      .map((o) => `${o.PROJECT} ${o.VERSION} ${o.CHECKSUM}`)
       .sort(),
     backups: w
       .ledger('backups')
