@@ -177,6 +177,8 @@ export class StepJournal {
       previousDefinition: string | null;
       startedAt: Date;
       previousChecksum?: string | null;
+      /** The row replaces the `started` row an earlier run of the same deployment left (a BTEQ script run again). */
+      replacesStarted?: boolean;
     },
     conn: Connection,
   ): Promise<void> {

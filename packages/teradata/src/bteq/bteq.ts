@@ -1129,30 +1129,12 @@ function plannedAtExport(c: Ctx, steps: readonly PlanStep[], failures: string[])
 }
 
 /**
- * The `started` row of a step (core's `StepStatus` `started`, as the runner writes one before a step that runs outside
- * a transaction), written again on a re-run (`replacesStarted`: the earlier one is deleted first).
+ * The `started` row of a step, as `dbee deploy` writes one before a step that runs outside a transaction (core's step
+ * journal, `StepJournal.started`), written again on a re-run (`replacesStarted`: the earlier one is deleted first).
  */
 async function startedRow(c: Ctx, step: PlanStep, statements: string[], checksum: string): Promise<void> {
-  await c.ledger!.steps.recordStep(
-    c.id,
-    {
-      order: step.order,
-      objectKey: step.key,
-      action: step.action,
-      checksum,
-      statements,
-      reverse: step.reverse,
-      previousDefinition: null,
-      transactional: step.transactional,
-      startedAt: new SqlNow(),
-      durationMs: 0,
-      status: 'started',
-      error: null,
-      hazards: step.hazards,
-      replacesStarted: true,
-    },
-    c.recorder,
-  );
+  const fields = { checksum, statements, reverse: step.reverse, previousDefinition: null, startedAt: new SqlNow() };
+  await c.journal!.started(c.id, step, { ...fields, replacesStarted: true }, c.recorder);
 }
 
 /**
