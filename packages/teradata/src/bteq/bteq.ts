@@ -22,7 +22,7 @@ import {
 import { expandPlaceholders } from '../parse/placeholders';
 import { quoteIdent, quoteString } from '../parse/teradata-identifiers';
 import { kindKeyword, REPLACEABLE_KINDS, toReplace } from '../render/teradata-renderer';
-import { teradataLedger } from '../ledger/teradata-ledger';
+import { TERADATA_LEDGER_DATABASE, teradataLedger } from '../ledger/teradata-ledger';
 import { ScriptLedger } from '../ledger/script-ledger';
 import { tokenize } from '../parse/splitter';
 import { parseTeradata } from '../parse/teradata-parser';
@@ -503,7 +503,7 @@ interface Ctx {
 function context(options: BteqOptions, id: number): Ctx {
   const ansi = options.transactionMode === 'ANSI';
   const vars = options.variables ?? {};
-  const dialect = (options.ledger && options.ledger.dialect) || teradataLedger('DBEE_LEDGER');
+  const dialect = (options.ledger && options.ledger.dialect) || teradataLedger(TERADATA_LEDGER_DATABASE);
   const recorder = new ScriptRecorder(ScriptLedger.fixedIds(id));
   const ledger = options.ledger === false ? null : openLedger(recorder, dialect);
   return {
