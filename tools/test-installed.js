@@ -175,6 +175,14 @@ nx('g', '@dbee/nx:project', 'a');
 nx('g', '@dbee/nx:project', 'b', '--depends-on=a');
 
 step('nx run db-b:deploy --env=local, twice');
+// nx:run-commands' habit: the flags as one string. Nx hands `args` to the executor (every schema declares it), which
+// reads it as dbee's command line does; it crashed Nx's batch with a SchemaError before. A dry run: nothing applied.
+const viaArgs = nx('run', 'db-b:deploy', '--args=--env=local --dry-run', '--outputStyle=static', '--skip-nx-cache');
+check(
+  /^dbee deploy b -> local .*\[dry run\]/m.test(viaArgs) && /dry run: nothing was applied/.test(viaArgs) && !/SchemaError/.test(viaArgs),
+  '--args="--env=local --dry-run" is a dry run on local',
+  viaArgs,
+);
 const first = nx('run', 'db-b:deploy', '--env=local', '--outputStyle=static');
 const ia = first.indexOf('nx run db-a:deploy');
 const ib = first.indexOf('nx run db-b:deploy');

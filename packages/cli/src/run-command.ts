@@ -30,6 +30,8 @@ export { validOptions } from './option-values';
 /** An internal error's stack at the TypeScript sources (the Nx executors print theirs with it too). */
 export { sourceMappedStack } from './stack-trace';
 export { releaseEngines } from './engines';
+/** The command line's parser (the Nx executors read their `args` with it). */
+export { parseCommandLine, positionalsOf } from './options';
 
 export interface CommandContext {
   /** Absolute workspace root (the folder holding dbee.yaml). */

@@ -140,6 +140,30 @@ describe('executors', () => {
     expect(cli.runDbeeCommand.mock.calls.map((c) => c[1].env)).toEqual([undefined, 'prod']);
   });
 
+  it('reads args as the command line reads its flags (the habit of nx:run-commands), over the defaults Nx fills in', async () => {
+    // As Nx calls the executor: the schema's defaults filled in (dryRun: false), the target's options (env: test).
+    await deployExecutor(
+      { project: 'sales', dryRun: false, args: '--env=local --dry-run --allow-hazards data-loss' } as never,
+      context(),
+    );
+    await deployExecutor({ project: 'sales', env: 'test', args: '--env local --ticket "CHG 42"' } as never, context());
+
+    expect(cli.runDbeeCommand.mock.calls.map((c) => c[1])).toEqual([
+      { project: 'sales', env: 'local', dryRun: true, allowHazards: ['data-loss'] },
+      { project: 'sales', env: 'local', ticket: 'CHG 42' },
+    ]);
+  });
+
+  it('refuses args naming a flag the command does not have, as the command line does, without a stack', async () => {
+    const result = await deployExecutor({ project: 'sales', args: '--env=local --dryrun' } as never, context());
+
+    expect(result).toEqual({ success: false });
+    expect(cli.runDbeeCommand).not.toHaveBeenCalled();
+    expect(stderr).toBe(
+      '@dbee/nx:deploy (db-sales): invalid args\nunknown option --dryrun for dbee deploy: did you mean --dry-run?\n  hint: see dbee deploy --help\n',
+    );
+  });
+
   it('refuses invalid options before running anything, listing every problem', async () => {
     const result = await deployExecutor(
       {
@@ -197,7 +221,9 @@ describe('schemas', () => {
         expect(schema.required[0]).toBe('project');
         for (const property of Object.values(schema.properties) as Array<{ description?: string }>)
           expect(property.description).toMatch(/\.$/);
-        return [command, Object.keys(schema.properties)];
+        // Besides the command's options, its flags as one string (nx:run-commands' habit), read by the executor.
+        expect(schema.properties.args).toMatchObject({ type: 'string' });
+        return [command, Object.keys(schema.properties).filter((k) => k !== 'args')];
       }),
     );
 

@@ -1,7 +1,7 @@
 import './compile-cache'; // first: before what it caches
 import type { ExecutorContext, PromiseExecutor } from '@nx/devkit';
 // What runs a command, not the packages' indexes (`@dbee/cli` and `@dbee/core` load every module of core).
-import { releaseEngines, runDbeeCommand, sourceMappedStack } from '@dbee/cli/run';
+import { parseCommandLine, positionalsOf, releaseEngines, runDbeeCommand, sourceMappedStack } from '@dbee/cli/run';
 import type { CommandInput } from '@dbee/core';
 import { isDbeeError } from '@dbee/core/errors';
 import type { CommandName } from '@dbee/core/options';
@@ -37,10 +37,16 @@ export interface TaskRun {
  * dbee's message, anything else its stack, and both count as a failure.
  */
 export async function runTask(rawOptions: object, run: TaskRun): Promise<number> {
-  const options = { ...rawOptions } as Record<string, unknown>;
+  const where = run.nxProject ? ` (${run.nxProject})` : '';
+  let options: Record<string, unknown>;
+  try {
+    options = withArgs(run.command, rawOptions as Record<string, unknown>);
+  } catch (error) {
+    run.io.stderr.write(`@dbee/nx:${run.command}${where}: invalid args\n${describeError(error)}\n`);
+    return 1;
+  }
   const problems = validateOptions(run.command, options);
   if (problems.length > 0) {
-    const where = run.nxProject ? ` (${run.nxProject})` : '';
     run.io.stderr.write(
       `@dbee/nx:${run.command}${where}: invalid options\n${problems.map((p) => `  - ${p}\n`).join('')}`,
     );
@@ -69,6 +75,28 @@ export async function runTask(rawOptions: object, run: TaskRun): Promise<number>
     // A task of its own: Nx may end this process once it returns; a batch lets go when it ends (run-batch.ts).
     if (!run.sessions) await releaseEngines();
   }
+}
+
+/**
+ * The options with `args` (the command's flags as one string, as `nx:run-commands` takes them: `nx affected -t deploy
+ * --args="--env=test --dry-run"`) read as dbee's command line reads them, into the options they name, over the
+ * target's options and the schema's defaults that Nx fills in. Throws the command line's error for a flag the command does not have.
+ */
+export function withArgs(command: DbeeCommand, given: Record<string, unknown>): Record<string, unknown> {
+  const { args, ...options } = given;
+  if (args === undefined || args === null || args === '') return options;
+  const tokens = [...String(args).matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+  // The positional arguments (the project) come from the task's own options: args holds flags.
+  const positionals: string[] = [];
+  for (const name of positionalsOf(command)) {
+    if (options[name] === undefined) break;
+    positionals.push(String(options[name]));
+  }
+  const parsed = parseCommandLine(command, [...positionals, ...tokens]);
+  if (parsed.help) return options;
+  // Nx fills the schema's defaults in (`dryRun: false`): the flags of args, typed on the command line, win over them
+  // and over the target's configured options, as any flag given to `nx run` does.
+  return { ...options, ...parsed.options };
 }
 
 /** The executor for one command: `{ success: true }` exactly when the command exits with 0. */
