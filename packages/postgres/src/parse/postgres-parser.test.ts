@@ -177,6 +177,14 @@ describe('object keys and actions', () => {
     ],
     ['create policy own on s.t using (true)', { kind: 'policy', schema: 's', name: 'own', parent: 's.t' }, 'create'],
     ['alter table s.t add column c int', { kind: 'table', schema: 's', name: 't' }, 'alter'],
+    // A trigger's enabled state, written after its CREATE TRIGGER (extract does so): the trigger's, run once it exists.
+    ['alter table s.t disable trigger trg', { kind: 'trigger', schema: 's', name: 'trg', parent: 's.t' }, 'alter'],
+    [
+      'alter table t enable replica trigger trg',
+      { kind: 'trigger', schema: 'app', name: 'trg', parent: 'app.t' },
+      'alter',
+    ],
+    ['alter table s.t disable trigger all', { kind: 'table', schema: 's', name: 't' }, 'alter'],
     ['alter sequence s.seq restart', { kind: 'sequence', schema: 's', name: 'seq' }, 'alter'],
     ['alter view s.v rename to w', { kind: 'view', schema: 's', name: 'v' }, 'alter'],
     ['alter view s.v owner to app', { kind: 'view', schema: 's', name: 'v' }, 'alter'],

@@ -117,6 +117,9 @@ function unwrap(node: unknown): [string, AnyNode] {
   return ['', {}];
 }
 
+/** `ALTER TABLE` subcommands that set one named trigger's enabled state. */
+const TRIGGER_STATES = new Set(['AT_EnableTrig', 'AT_DisableTrig', 'AT_EnableReplicaTrig', 'AT_EnableAlwaysTrig']);
+
 class Analyzer {
   private key: ObjectKey | null = null;
   private action: StatementAction = 'other';
@@ -600,6 +603,19 @@ class Analyzer {
       // with the table whose constraint makes it.
       this.target(this.keys.relation('index', { ...rv, relname: clusterOn }), 'alter', rv.location);
       this.relationRef(rv, 'cluster on');
+      return;
+    }
+    const trigger =
+      cmds.length === 1 && cmds[0] && TRIGGER_STATES.has(cmds[0].subtype ?? '') ? cmds[0].name : undefined;
+    if (kind === 'table' && trigger) {
+      // ALTER TABLE ... DISABLE TRIGGER trg (ENABLE REPLICA, ALWAYS), after the CREATE TRIGGER as extract writes it: a
+      // statement on the trigger, run once the trigger exists (on the table, it ran before, and failed).
+      this.target(
+        this.keys.child('trigger', { schema: rv.schemaname, name: rv.relname ?? '' }, trigger),
+        'alter',
+        rv.location,
+      );
+      this.relationRef(rv, 'trigger of');
       return;
     }
     this.target(this.keys.relation(kind, rv), 'alter', rv.location);
