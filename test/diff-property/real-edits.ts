@@ -39,6 +39,7 @@ export const REAL_SEEDS: RealSchema[] = [
   { name: 'openstreetmap', file: 'openstreetmap/structure.sql', schemas: 'public' },
   { name: 'safecast', file: 'safecast/structure.sql', schemas: 'public' },
   { name: 'musicbrainz', file: 'musicbrainz/schema.sql', schemas: 'musicbrainz,public' },
+  { name: 'evaka', file: 'evaka/schema.sql', schemas: 'public' },
   {
     name: 'danbooru',
     file: 'danbooru/structure.sql',

@@ -97,9 +97,10 @@ export function schemasUsed(model: SchemaModel): string[] {
 }
 
 /**
- * The schemas that qualify the types of a model's columns (`postgis.geometry(Point,4326)`, `ext.citext[]`): a type
- * of an extension installed in a schema of its own is no object of the model (an extension's members are left out),
- * so no `dependsOn` names its schema, yet a copy without that schema and its extension cannot create the column.
+ * The schemas that qualify the types of a model's columns (`postgis.geography(Point,4326)`, `ext.citext[]`), and the
+ * functions and types their defaults and generated expressions call and cast to (`ext.uuid_generate_v1mc()`): a type or
+ * function of an extension installed in a schema of its own is no object of the model (an extension's members are left
+ * out), so no `dependsOn` names its schema, yet a copy without that schema and its extension cannot create the column.
  */
 export function typeSchemas(model: SchemaModel): string[] {
   const out = new Set<string>();
@@ -107,8 +108,23 @@ export function typeSchemas(model: SchemaModel): string[] {
     for (const c of t.columns) {
       const m = /^(?:"((?:[^"]|"")+)"|([^".\s(]+))\./.exec(c.type);
       if (m) out.add(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!);
+      for (const e of [c.default, c.generated]) if (e) for (const s of calledSchemas(e)) out.add(s);
     }
   return [...out];
+}
+
+/**
+ * The schemas of the qualified functions an expression calls (`ext.f(`) and types it casts to (`::ext.t`), as the
+ * engine prints them; what string literals hold is left out.
+ */
+function calledSchemas(expression: string): string[] {
+  const code = expression.replace(/'(?:[^']|'')*'/g, "''");
+  const name = '(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)';
+  const found = code.matchAll(new RegExp(`(?:(?<![\\w$."])(${name})\\.${name}\\s*\\(|::\\s*(${name})\\.${name})`, 'g'));
+  return [...found].map((m) => {
+    const s = (m[1] ?? m[2])!;
+    return s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
+  });
 }
 
 /**
