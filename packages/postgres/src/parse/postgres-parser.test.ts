@@ -506,6 +506,13 @@ describe('references', () => {
     ]);
   });
 
+  it("refers a trigger's ALTER TABLE ... DISABLE TRIGGER to its table, not to every trigger of its name", async () => {
+    // A reference names no table: it reached every trigger of that name, and eVaka's 23 set_timestamp made a cycle.
+    expect(refs(await one('alter table s.t disable trigger set_timestamp'))).toEqual([
+      { kind: 'relation', schema: 's', name: 't', via: 'trigger of' },
+    ]);
+  });
+
   it('makes COMMENT, GRANT and ALTER refer to their target', async () => {
     const [comment, grant, alter] = await parse(
       "comment on column s.t.c is 'x'; grant select on s.t, s.u to r; alter function s.f(int) owner to r;",

@@ -609,12 +609,9 @@ class Analyzer {
       cmds.length === 1 && cmds[0] && TRIGGER_STATES.has(cmds[0].subtype ?? '') ? cmds[0].name : undefined;
     if (kind === 'table' && trigger) {
       // ALTER TABLE ... DISABLE TRIGGER trg (ENABLE REPLICA, ALWAYS), after the CREATE TRIGGER as extract writes it: a
-      // statement on the trigger, run once the trigger exists (on the table, it ran before, and failed).
-      this.target(
-        this.keys.child('trigger', { schema: rv.schemaname, name: rv.relname ?? '' }, trigger),
-        'alter',
-        rv.location,
-      );
+      // statement of the trigger, run once it exists (with the table, it ran before, and failed). No reference to the
+      // trigger by name: one names no table, and would reach every trigger of that name (eVaka's 23 set_timestamp).
+      this.define(this.keys.child('trigger', { schema: rv.schemaname, name: rv.relname ?? '' }, trigger), 'alter');
       this.relationRef(rv, 'trigger of');
       return;
     }
