@@ -22,6 +22,7 @@ import {
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { databaseSettings, isPresentSchema, newDatabaseModel } from './shadow/new-database';
+import { extensionSchemas } from './extract/extensions';
 import { sameDefinition } from './compare/same-definition';
 import {
   captureDefinition,
@@ -163,6 +164,7 @@ export function createPostgresEngine(): Engine {
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
       newDatabase: newDatabaseModel,
       targetSettings: (target) => databaseSettings(target),
+      extensionSchemas: (target, schemas) => extensionSchemas(target, schemas),
     },
     catalog: {
       renderDrop: dropStatement,

@@ -675,6 +675,13 @@ export interface DiffRole {
    */
   targetSettings?(target: Connection): Promise<string[]>;
   /**
+   * The schemas, outside `schemas`, of the extensions the objects of `schemas` use in ways the model does not record
+   * (PostgreSQL: an exclusion constraint's or index's operator class, `gist_int4_ops` of btree_gist installed in a
+   * schema of its own; the functions and types of an extension there): the copy of the target takes them, with what is
+   * installed there. Read on the target. Absent: none.
+   */
+  extensionSchemas?(target: Connection, schemas: readonly string[]): Promise<string[]>;
+  /**
    * What a new database already holds of `live`'s schemas before any statement (PostgreSQL: `public`, with its
    * initdb owner, grants and comment), the `from` side when `live` is written from nothing (a dry run's copy of the
    * target): only what differs from it is created. Absent: a new database holds nothing.

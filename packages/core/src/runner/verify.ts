@@ -221,7 +221,8 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
     // With the schemas its objects need besides (the types of an extension in a schema of its own, PostGIS in
     // `postgis`; the functions of an expanded table's sync triggers, in the ledger's schema), and what they need.
     const system = diff.facts.systemSchemas;
-    const needed = schemasUsed(live).filter((s) => !input.schemas.includes(s) && !system?.test(s));
+    const used = [...schemasUsed(live), ...((await diff.extensionSchemas?.(input.conn, input.schemas)) ?? [])];
+    const needed = [...new Set(used)].filter((s) => !input.schemas.includes(s) && !system?.test(s));
     if (!needed.length) return { live, widened: [] };
     return { live: (await closedModel(engine, input.conn, [...input.schemas, ...needed])).live, widened: [] };
   }

@@ -91,6 +91,27 @@ export async function readExtensionUse(conn: Connection, scope: SchemaScope): Pr
   };
 }
 
+/**
+ * `DiffRole.extensionSchemas`: the schemas, outside `schemas`, of the installed extensions whose objects those of
+ * `schemas` depend on in the catalog (a column's type, a default's function, an index's or exclusion constraint's
+ * operator class).
+ */
+export async function extensionSchemas(conn: Connection, schemas: readonly string[]): Promise<string[]> {
+  const r = await conn.query<{ schema: string }>(
+    `select distinct x.nspname as schema
+     from pg_depend u
+     join pg_depend m on m.classid = u.refclassid and m.objid = u.refobjid and m.refclassid = 'pg_extension'::regclass and m.deptype = 'e'
+     join pg_extension e on e.oid = m.refobjid
+     join pg_namespace x on x.oid = e.extnamespace
+     join pg_namespace n on n.oid = ${namespaceOf('u.classid', 'u.objid')}
+     where u.deptype in ('n', 'a') and n.nspname = any($1::text[]) and not (x.nspname = any($1::text[]))
+       and ${notExtensionMember('u.classid', 'u.objid')}
+     order by 1`,
+    [[...schemas]],
+  );
+  return r.rows.map((row) => row.schema);
+}
+
 /** `schema.name` pairs a file's text qualifies, as PostgreSQL prints them (`public.cube`, `"My".name`). */
 export function qualifiedNames(text: string): string[] {
   return [...text.matchAll(/\b("?)([a-z_][a-z0-9_$]*)\1\.("?)([A-Za-z_][A-Za-z0-9_$]*)\3/g)].map(
