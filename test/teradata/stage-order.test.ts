@@ -173,6 +173,14 @@ const DIVERGES: Readonly<Record<string, readonly number[]>> = {
  */
 const LEDGER_DIVERGES: Readonly<Record<string, true>> = { 'example-over-hand-made': true };
 
+/**
+ * The releases whose deploy.btq records another `steps_total` in its deployment's row than dbee deploy: the script is
+ * written for a target whose state it cannot read, with a step for each object of the sources that a table changed in
+ * place stands under (example-alter: 9), and skips at run time the steps whose object the ledger holds at their
+ * checksum (5); dbee deploy plans the steps that differ (4). The list only shrinks, as `LEDGER_DIVERGES`.
+ */
+const STEPS_TOTAL_DIVERGES: Readonly<Record<string, true>> = { 'example-alter': true };
+
 interface Release {
   name: string;
   ansi?: boolean;
@@ -288,14 +296,23 @@ describe("a step's stages: the BTEQ script in the runner's order (#92)", () => {
     // And both leave the same rows in the ledger, but where the script still records a step its own way (listed).
     const rows = deployedLedger(byRunner);
     expect((rows.steps as unknown[]).length).toBeGreaterThan(0);
-    if (LEDGER_DIVERGES[release.name]) expect(deployedLedger(byScript)).not.toEqual(rows);
-    else expect(deployedLedger(byScript)).toEqual(rows);
+    const left = deployedLedger(byScript);
+    // The deployment's own row: opened and closed by dbee deploy's code (`Deployment`), over the script's recorder.
+    const total = (d: unknown) => (d as { stepsTotal: number }).stepsTotal;
+    if (STEPS_TOTAL_DIVERGES[release.name]) {
+      expect(total(left.deployment), 'steps_total').not.toBe(total(rows.deployment));
+      left.deployment = { ...(left.deployment as object), stepsTotal: total(rows.deployment) };
+    }
+    if (LEDGER_DIVERGES[release.name]) {
+      expect(left.deployment, "the deployment's row").toEqual(rows.deployment);
+      expect(left).not.toEqual(rows);
+    } else expect(left).toEqual(rows);
   });
 });
 
 /**
  * What the ledger holds of a rollback once it ran, read by column (ids and times aside, the deployments' ids in the
- * hazards' texts masked): each undo step's row, the rows of the deployment's steps it undid, the objects' states and
+ * hazards' texts masked): its own row (`deploymentRow`), each undo step's row, the rows of the deployment's steps it undid, the objects' states and
  * which backups are closed. `dbee status`, `dbee history` and the next `dbee rollback` (which undoes an undo by its
  * action, `undo-create` back to `create`) read these.
  */
@@ -318,6 +335,7 @@ function undoneLedger(w: TeradataWorkspace): Record<string, unknown> {
   const steps = w.ledger('steps');
   const byOrder = (a: { order: number }, b: { order: number }) => a.order - b.order;
   return {
+    deployment: deploymentRow(rollback, deploy, false),
     undo: steps
       .filter((s) => Number(s.DEPLOYMENT_ID) === Number(rollback.ID))
       .map(row)
@@ -338,13 +356,37 @@ function undoneLedger(w: TeradataWorkspace): Record<string, unknown> {
 }
 
 /**
- * What the ledger holds once the newest deployment ran (ids and times aside): its steps' rows, the objects' states,
- * the migrations run and which backups are open.
+ * A deployment's own row as `dbee status` and `dbee history` read it, and the next deployment's checks: its project,
+ * environment, kind, status, steps counted, error and failed statement, the deployment it reverts (`reverts`: whether
+ * it is `deployed`) and the summary's transaction scope (`scoped`). Left out, as not the pipeline's: the id and times;
+ * who ran it (tool version, OS user, host, CI job); the plan checksum (the script's is the export's checksum of the
+ * plan it was written from); `ledger_before` (not known when a script is written: null, `DeploymentInfo.before`); the
+ * summary's smoke checks and fingerprint (a script runs no smoke checks and reads no fingerprint), and a rollback's
+ * transaction scope (rollback.btq's summary is empty).
+ */
+function deploymentRow(d: Record<string, unknown>, deployed: number | null, scoped: boolean): Record<string, unknown> {
+  const summary = JSON.parse(String(d.SUMMARY ?? '{}')) as Record<string, unknown>;
+  return {
+    project: d.PROJECT,
+    environment: d.ENVIRONMENT,
+    kind: d.KIND,
+    status: d.STATUS,
+    stepsTotal: Number(d.STEPS_TOTAL),
+    stepsApplied: Number(d.STEPS_APPLIED),
+    error: d.ERROR,
+    failedStatement: d.FAILED_STATEMENT,
+    reverts: d.REVERTS === null ? null : Number(d.REVERTS) === deployed,
+    ...(scoped ? { transaction: summary.transaction } : {}),
+  };
+}
+
+/**
+ * What the ledger holds once the newest deployment ran (ids and times aside): its own row (`deploymentRow`), its
+ * steps' rows, the objects' states, the migrations run and which backups are open.
  */
 function deployedLedger(w: TeradataWorkspace): Record<string, unknown> {
-  const deploy = w
-    .ledger('deployments')
-    .filter((d) => d.KIND === 'deploy')
+  const deployments = w.ledger('deployments').filter((d) => d.KIND === 'deploy');
+  const deploy = deployments
     .map((d) => Number(d.ID))
     .sort((x, y) => x - y)
     .at(-1);
@@ -361,6 +403,7 @@ function deployedLedger(w: TeradataWorkspace): Record<string, unknown> {
     hazards: s.HAZARDS,
   });
   return {
+    deployment: deploymentRow(deployments.find((d) => Number(d.ID) === deploy)!, null, true),
     steps: w
       .ledger('steps')
       .filter((s) => Number(s.DEPLOYMENT_ID) === deploy)

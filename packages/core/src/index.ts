@@ -182,6 +182,7 @@ export type { BackupRow, DeploymentInfo, DeploymentRow, LedgerStep, StepRecord, 
 export { runPlan } from './runner/runner';
 export { STEP_STAGES, sendStep } from './runner/step-stages';
 export { StepJournal } from './runner/journal';
+export { Deployment } from './runner/deployment';
 export type { AppliedRecord } from './runner/journal';
 export { inverseAction } from './runner/undo';
 export { reverseHazards } from './operations/rollback/undo-plan';

@@ -47,7 +47,7 @@ export class DeploymentStore {
    * read first.
    */
   async startDeployment(info: DeploymentInfo): Promise<number> {
-    const before = info.before ?? (await this.objects.state(info.project));
+    const before = info.before === undefined ? await this.objects.state(info.project) : info.before;
     const empty = createdEmpty.get(rawConnection(this.writer.conn))?.delete(this.writer.versionTable) ?? false;
     const open = openDeployments.get(rawConnection(this.writer.conn)) ?? new Map<string, OpenDeployment>();
     openDeployments.set(rawConnection(this.writer.conn), open);
@@ -81,7 +81,7 @@ export class DeploymentStore {
       'running',
       info.stepsTotal,
       info.reverts ?? null,
-      JSON.stringify(before),
+      before === null ? null : JSON.stringify(before),
       ...(info.ticket ? [info.ticket] : []),
     ];
     const start = this.writer.asyncSession?.start ?? null;

@@ -47,8 +47,12 @@ export interface DeploymentInfo {
   stepsTotal: number;
   /** For a rollback or an enable: the deployment it undoes (null for a rollback to a git ref). */
   reverts?: number | null;
-  /** The project's ledger state now (`state(project)`), when the caller has just read it: not read again. */
-  before?: LedgerState;
+  /**
+   * The project's ledger state now (`state(project)`), when the caller has just read it: not read again. Null when it
+   * cannot be known as the row is written (a BTEQ script's row, written before the script runs): recorded as null, as
+   * on rows older than that column, never as the empty state a read would make up; nothing is read.
+   */
+  before?: LedgerState | null;
   /** The change ticket it runs under (`--ticket`), recorded in `deployments.ticket` (ledger version 3); none by default. */
   ticket?: string | null;
 }

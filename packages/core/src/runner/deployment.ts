@@ -133,19 +133,19 @@ export class Deployment {
     readonly id: number,
     /** The project it deploys. */
     readonly project: string,
-    /** The project's ledger state when the deployment started. */
-    readonly before: LedgerState,
+    /** The project's ledger state when the deployment started; null when not known (`DeploymentInfo.before`). */
+    readonly before: LedgerState | null,
     private readonly plan: DeploymentPlan | null,
   ) {
     this.journal = new StepJournal(ledger);
-    this.objects = new Map(Object.entries(before.objects));
+    this.objects = new Map(Object.entries(before?.objects ?? {}));
     this.defers = plan !== null && ledger.objects.folds;
   }
 
   /**
-   * Open a deployment: read the project's ledger state once (unless `info.before` has it) and write the deployment's
-   * row, `running`. The caller holds the deployment lock. `plan` is what `prepare` needs. A deployment of the same
-   * project that died before its steps were folded into `objects` is folded first.
+   * Open a deployment: read the project's ledger state once (unless `info.before` has it, or says it cannot be known)
+   * and write the deployment's row, `running`. The caller holds the deployment lock. `plan` is what `prepare` needs. A
+   * deployment of the same project that died before its steps were folded into `objects` is folded first.
    */
   static async open(
     ledger: RunnerLedger,
@@ -153,7 +153,7 @@ export class Deployment {
     plan: DeploymentPlan | null = null,
   ): Promise<Deployment> {
     let before = info.before;
-    if (!before) {
+    if (before === undefined) {
       const read = await ledger.objects.stateAndUnfolded(info.project);
       before = read.state;
       // A deployment of the project whose process died before it folded its steps (the caller holds the lock): its
@@ -162,6 +162,15 @@ export class Deployment {
     }
     const id = await ledger.deployments.startDeployment({ ...info, before });
     return new Deployment(ledger, id, info.project, before, plan);
+  }
+
+  /**
+   * Deployment `id` of `project`, whose row is open already, to record and close it: nothing is read or written. A BTEQ
+   * script, written over a recording connection before it runs, closes its deployment on each of its exits (each failed
+   * step's, its end), each a run of its own, one of which runs: each exit closes through a handle of its own.
+   */
+  static of(ledger: RunnerLedger, id: number, project: string): Deployment {
+    return new Deployment(ledger, id, project, null, null);
   }
 
   /** The keys of the objects the ledger records for the project as the committed steps left them. */

@@ -7,6 +7,7 @@ import {
   type AppliedRecord,
   type BackupRow,
   type CompensatingStep,
+  Deployment,
   type Ledger,
   openLedger,
   reverseHazards,
@@ -491,6 +492,8 @@ interface Ctx {
   ledger: Ledger | null;
   /** `dbee deploy`'s and `dbee rollback`'s step journal over the script's ledger: the rows of its steps and undos. */
   journal: StepJournal | null;
+  /** The projects of the plan (the deployment's `project`). */
+  project: string;
   recorder: ScriptRecorder;
   /** The ledger's questions the script asks at run time (`ledger/script-ledger.ts`). */
   guard: ScriptLedger;
@@ -500,7 +503,7 @@ interface Ctx {
   exclusive: Set<string>;
 }
 
-function context(options: BteqOptions, id: number): Ctx {
+function context(options: BteqOptions, id: number, plan: Plan): Ctx {
   const ansi = options.transactionMode === 'ANSI';
   const vars = options.variables ?? {};
   const dialect = (options.ledger && options.ledger.dialect) || teradataLedger(TERADATA_LEDGER_DATABASE);
@@ -511,12 +514,22 @@ function context(options: BteqOptions, id: number): Ctx {
     ansi,
     ledger,
     journal: ledger && new StepJournal(ledger),
+    project: plan.projects.join(','),
     recorder,
     guard: new ScriptLedger(dialect),
     id,
     expand: (s) => expandPlaceholders(s, vars),
     exclusive: new Set(),
   };
+}
+
+/**
+ * The deployment's closing row on one of the script's ways out (a failed step's label, its end), as `dbee deploy` and
+ * `dbee rollback` close theirs (`Deployment.close`): each way out is a run of its own, one of which runs, so each closes
+ * through a handle of its own (`Deployment.of`).
+ */
+async function closeDeployment(c: Ctx, ...how: Parameters<Deployment['close']>): Promise<void> {
+  await Deployment.of(c.ledger!, c.id, c.project).close(...how);
 }
 
 /** Tries of a `LOCKING ... NOWAIT` before the script gives up on a table, and BTEQ's sleeps (s) between two tries. */
@@ -1247,7 +1260,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   const now = options.now ?? new Date();
   const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
   const id = ledgerOptions?.deploymentId ?? defaultBteqDeploymentId(now);
-  const c = context(options, id);
+  const c = context(options, id, plan);
   const checksum = ledgerOptions?.planChecksum ?? sha256(JSON.stringify(plan.steps));
   const d: DeployScript = {
     c,
@@ -1268,10 +1281,7 @@ export async function toBteq(plan: Plan, options: BteqOptions = {}): Promise<str
   for (const [idx, step] of steps.entries()) await deployStep(d, prepared(d, step, idx), idx);
   d.lines.push('');
   if (c.ledger) {
-    await c.ledger.deployments.finishDeployment(id, 'succeeded', null, null, {
-      transaction: 'object',
-      smoke: 'not run',
-    });
+    await closeDeployment(c, 'succeeded', { transaction: 'object', smoke: 'not run' });
     d.lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL DONE');
   }
   d.lines.push('.LOGOFF', '.QUIT 0', ...d.failures);
@@ -1300,7 +1310,9 @@ async function deploymentStart(d: DeployScript, ledgerOptions: BteqLedgerOptions
     `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
     '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
   );
-  await c.ledger!.deployments.startDeployment({
+  // Opened as `dbee deploy` opens its deployment. The ledger state before it is not known when the script is written:
+  // recorded as unknown (`before: null`), never as the empty state the recorder's reads would make up.
+  await Deployment.open(c.ledger!, {
     project,
     environment: ledgerOptions.environment,
     kind: 'deploy',
@@ -1313,11 +1325,8 @@ async function deploymentStart(d: DeployScript, ledgerOptions: BteqLedgerOptions
     ciJob: null,
     host: ledgerOptions.host ?? 'bteq',
     stepsTotal: plan.steps.length,
+    before: null,
   });
-  // The ledger state before the deployment is not known when the script is written: recorded as unknown (null,
-  // as on rows older than that column), never as the empty state the recorder's reads would make up.
-  const start = c.recorder.requests.at(-1)!;
-  start.params[14] = null;
   lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
 }
 
@@ -1739,10 +1748,7 @@ async function stepRows(d: DeployScript, s: ScriptStep): Promise<void> {
   lines.push(`.LABEL SKIP_${n}`);
   const error = `step ${n} (${c.expand(step.key)}) failed; see the BTEQ output`;
   await s.failed(error);
-  await c.ledger!.deployments.finishDeployment(c.id, 'failed', error, null, {
-    transaction: 'object',
-    failedAt: 'bteq',
-  });
+  await closeDeployment(c, 'failed', { transaction: 'object', failedAt: 'bteq' }, { error, statement: null });
   d.failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()));
   d.failures.push('.LOGOFF', `.QUIT ${s.code}`);
 }
@@ -1790,7 +1796,6 @@ async function remadeIndexes(
   c: Ctx,
   steps: readonly PlanStep[],
   deployed: number,
-  id: number,
   failures: string[],
 ): Promise<string[]> {
   if (!c.ledger) return [];
@@ -1810,13 +1815,8 @@ async function remadeIndexes(
       ...(c.ansi ? ['COMMIT;', `.IF ERRORCODE <> 0 THEN .GOTO REMAKE_FAILED_${n}`] : []),
       `.LABEL REMADE_${n}`,
     );
-    await c.ledger.deployments.finishDeployment(
-      id,
-      'failed',
-      `every step was undone; ${c.expand(step.key)}, made by hand and dropped by deployment ${deployed}, could not be made again`,
-      null,
-      {},
-    );
+    const error = `every step was undone; ${c.expand(step.key)}, made by hand and dropped by deployment ${deployed}, could not be made again`;
+    await closeDeployment(c, 'failed', {}, { error, statement: null });
     failures.push(
       '',
       `.LABEL REMAKE_FAILED_${n}`,
@@ -2177,7 +2177,7 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   const now = options.now ?? new Date();
   const ledgerOptions = options.ledger === false ? null : (options.ledger ?? null);
   const deployed = ledgerOptions?.deploymentId ?? defaultBteqDeploymentId(now);
-  const c = context(options, deployed + 50);
+  const c = context(options, deployed + 50, plan);
   const steps = [...plan.steps].reverse().filter((s) => s.reverse !== null);
   // One lock identity per release: the deploy script's (`bteq-<deployment id>-<plan checksum>`), so that the rollback of a deploy
   // script that was killed holding the lock takes it over instead of waiting hours for its expiry.
@@ -2208,9 +2208,9 @@ export async function toBteqRollback(plan: Plan, options: BteqOptions = {}): Pro
   );
   if (c.ledger) await rollbackStart(r, plan, steps, ledgerOptions, checksum);
   for (const [idx, step] of steps.entries()) await undoStep(r, step, idx + 1, steps.length);
-  r.lines.push('', ...(await remadeIndexes(c, steps, deployed, c.id, r.failures)));
+  r.lines.push('', ...(await remadeIndexes(c, steps, deployed, r.failures)));
   if (c.ledger) {
-    await c.ledger.deployments.finishDeployment(c.id, 'succeeded', null, null, {});
+    await closeDeployment(c, 'succeeded', {});
     r.lines.push(...ledgerGroup(c, c.recorder.take()));
   }
   r.lines.push('.LOGOFF', '.QUIT 0', ...r.failures);
@@ -2259,7 +2259,8 @@ async function rollbackStart(
     `.IF ERRORCODE <> 0 THEN .QUIT ${BTEQ_LEDGER_FAILED}`,
     '.IF ACTIVITYCOUNT > 0 THEN .GOTO RESUME',
   );
-  await c.ledger!.deployments.startDeployment({
+  // Opened as `dbee rollback` opens its compensating deployment; the ledger state before it unknown, as the deploy's.
+  await Deployment.open(c.ledger!, {
     project,
     environment: ledgerOptions.environment,
     kind: 'rollback',
@@ -2273,8 +2274,8 @@ async function rollbackStart(
     host: ledgerOptions.host ?? 'bteq',
     stepsTotal: steps.length,
     reverts: deployed,
+    before: null,
   });
-  c.recorder.requests.at(-1)!.params[14] = null;
   lines.push(...ledgerGroup(c, c.recorder.take()), '.LABEL RESUME');
 }
 
@@ -2519,7 +2520,6 @@ async function undoRows(
   kept: boolean,
 ): Promise<void> {
   const { c, deployed, lines } = r;
-  const ledger = c.ledger!;
   // The backup by the name the release's stamp gives it: the run-time checks found it open (`tableBack`, `objectBack`).
   const backup: BackupRow = {
     id: 0,
@@ -2545,7 +2545,7 @@ async function undoRows(
   if (bundled) lines.push(...undoAlter(c, step, n, reverse.at(-1)!, rows, deployed, r.failures), `.GOTO SKIP_${n}`);
   lines.push(`.LABEL UNDONE_${n}`, ...ledgerGroup(c, rows), `.LABEL SKIP_${n}`);
   const error = `undo of step ${step.order} (${c.expand(step.key)}) failed; see the BTEQ output`;
-  await ledger.deployments.finishDeployment(c.id, 'failed', error, null, {});
+  await closeDeployment(c, 'failed', {}, { error, statement: null });
   r.failures.push('', `.LABEL FAIL_${n}`, ...(c.ansi ? ['ROLLBACK;'] : []), ...ledgerGroup(c, c.recorder.take()));
   r.failures.push('.LOGOFF', `.QUIT ${bteqReturnCode(n)}`);
 }

@@ -339,7 +339,7 @@ export async function recordCompletion(p: Phases, r: ExpandRelease, deployment: 
   if (!states) return;
   const ledger = openLedger(p.conn, p.engine.ledger);
   await p.conn.transaction(async (tx) => {
-    for (const key of Object.keys(deployment.before.objects))
+    for (const key of Object.keys(deployment.before?.objects ?? {}))
       if (!(key in states) && !key.startsWith('migration:'))
         await ledger.objects.setObjectState(r.project, key, null, deployment.id, tx);
     for (const [key, checksum] of Object.entries(states))
