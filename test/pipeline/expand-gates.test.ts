@@ -98,14 +98,17 @@ describe.each(SERVER)('expand-contract through the pipeline [%s]', (engine) => {
     const noTicket = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true }, both);
     expect(noTicket.code).toBe(1);
     expect(noTicket.stderr).toContain('environment prod requires a change ticket: complete refused');
-    // Its dry run is verified on a scratch copy of the expanded tables, and changes nothing.
+    // Its dry run is verified on a scratch copy of the expanded tables, and changes nothing,
     const dryComplete = await ws.dbee(
       'complete',
       { project: 'a', env: 'prod', dryRun: true, assumeYes: true, ticket: 'CHG-3' },
       both,
     );
     expect(dryComplete.code, dryComplete.stderr).toBe(0);
-    expect(dryComplete.stdout + dryComplete.stderr).toContain('dry run: applied on a scratch copy');
+    // and compared there with the sources, as the real run is on the target.
+    expect(dryComplete.stdout + dryComplete.stderr).toContain(
+      "dry run: verified on a scratch copy of the target's schemas (2 steps, all applied) and converged: the object they touch equals the sources",
+    );
     const completed = await ws.dbee('complete', { project: 'a', env: 'prod', assumeYes: true, ticket: 'CHG-3' }, both);
     expect(completed.code, completed.stderr).toBe(0);
     expect(received.slice(2).map((n) => [n.event, n.phase, n.ticket])).toEqual([

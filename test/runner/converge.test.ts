@@ -164,6 +164,12 @@ describe('verified means converged [postgres]', () => {
     // dropped (complete drops the old version schema).
     w.write('k/schema/k/tables/t.sql', 'CREATE TABLE k.t (id int PRIMARY KEY, a bigint NOT NULL, b int);\n');
     expect((await w.dbee('deploy', { project: 'k', env, strategy: 'expand-contract' })).code).toBe(0);
+    // Its dry run ends with the same check, on the copy it contracts (it said "not compared with the sources" before).
+    const dry = await w.dbee('complete', { project: 'k', env, dryRun: true });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout + dry.stderr).toMatch(
+      /dry run: verified on a scratch copy of the target's schemas \(\d+ steps, all applied\) and converged: the object they touch equals the sources/,
+    );
     await w.exec(
       1,
       `CREATE FUNCTION public.stamp_k() RETURNS event_trigger LANGUAGE plpgsql AS $$

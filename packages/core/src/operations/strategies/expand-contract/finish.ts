@@ -24,7 +24,15 @@ import { statementStepOf, statementsPlan } from '../../../runner/phase-run';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { verifyPlan } from '../../../runner/verify';
 import { loadTarget, schemaOwners } from '../../../context/load';
-import { convergedOnTarget, convergence } from '../../../diffing/converge';
+import {
+  buildConvergenceSources,
+  convergedOnTarget,
+  convergence,
+  notConverged,
+  type Convergence,
+} from '../../../diffing/converge';
+import type { Connection } from '../../../engine/engine';
+import { verifiedLine } from '../direct/verify';
 import { formatKey, parseKey } from '../../../model/object-key';
 import { planFromSources } from '../../../planner/planner';
 import { type Phases, names, releaseChecksum, strategyLockTimeout } from './settings';
@@ -101,7 +109,7 @@ export function finishCommand(
     verify: async (input, session, run) => {
       ctx.stdout.write(`-- ${kind} (each statement under lock_timeout ${run.phases.lockTimeoutMs} ms, retried):\n`);
       for (const s of run.statements) ctx.stdout.write(`-- ${s.what}\n${s.sql};\n`);
-      await verifyFinish(ctx, input, session, run);
+      await verifyFinish(ctx, input, session, run, kind);
     },
     settle: async () => ExitCode.ok,
     apply: (input, _session, run, report) => applyFinish(input, run, report, kind),
@@ -112,12 +120,15 @@ export function finishCommand(
 /**
  * The dry run of `complete` or `abort`, verified as a deployment's is: its statements applied to a scratch copy of the
  * target's schemas as they are now (expanded), every failing statement a refusal, a copy that cannot be made too.
+ * `complete`'s copy then ends with the check its real run ends with (`completeConvergence`): a table that differs from
+ * the sources refuses it (exit 1), as a deployment's dry run is refused.
  */
 export async function verifyFinish(
   ctx: OperationContext,
   input: FinishInputs,
   session: DeploymentSession,
   run: FinishRun,
+  kind: 'complete' | 'abort',
 ): Promise<void> {
   const engine = input.session.engine;
   if (!input.verify) {
@@ -125,6 +136,9 @@ export async function verifyFinish(
     return;
   }
   const ensureLedgerSchema = ledgerSchemaOnCopy(engine);
+  const checked = kind === 'complete' ? completeChecked(input, run) : null;
+  // The sources' side of the check before the copy is opened: one embedded shadow for both (converge.ts).
+  if (checked) await buildConvergenceSources(ctx, { ...checked, models: input.models });
   const verdict = await verifyPlan({
     engine,
     conn: session.conn,
@@ -135,13 +149,17 @@ export async function verifyFinish(
     variables: new Map(),
     schemas: [...run.release.plan.schemas],
     shadow: ctx.workspace.config.shadow ?? 'embedded',
+    ...(checked ? { converge: (copy: Connection) => completeConvergence(input, run, copy) } : {}),
   });
   if (!verdict.verified) run.problems.push(notVerified(verdict.skipped ?? 'the copy could not be made'));
+  else if (checked) ctx.reporter.info(`dry run: ${verifiedLine(verdict)}`);
   else
     ctx.reporter.info(
-      // Never "verified" (issue 88): the phase's outcome is not compared with the sources yet.
-      `dry run: ${verdict.problems.length ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the sources`,
+      // Never "verified" (issue 88): what `abort` leaves is not compared with the state before the release.
+      `dry run: ${verdict.problems.length ? 'ran' : 'applied'} on a scratch copy of the target's schemas (${verdict.ran} statement${verdict.ran === 1 ? '' : 's'}${verdict.problems.length ? `, ${verdict.problems.length} failing` : ', all applied'}); not compared with the state before the release`,
     );
+  const diverged = verdict.convergence?.divergences ?? [];
+  if (diverged.length) run.problems.push(notConverged(run.release.project, diverged, 'copy'));
   run.problems.push(...verdict.problems);
 }
 
@@ -277,13 +295,17 @@ export async function applyFinish(
   return applied;
 }
 
-/**
- * `complete`'s convergence check (diffing/converge.ts): the tables the release changed, read by name once it is
- * contracted, equal the sources, when their sources are still those the release was expanded from (its recorded
- * object states); a table whose source changed since is said not compared (the next deployment plans the rest).
- */
+/** `complete`'s convergence check on the target it contracted (`completeConvergence`): exit 2 on a difference. */
 async function completeConverged(input: FinishInputs, run: FinishRun) {
-  const { ctx, engine, environment, conn } = run.phases;
+  return convergedOnTarget(run.release.project, await completeConvergence(input, run, run.phases.conn));
+}
+
+/**
+ * What `complete`'s convergence check compares: the tables the release changed (as steps), when their sources are
+ * still those the release was expanded from (its recorded object states); else the tables whose source changed since.
+ */
+function completeChecked(input: FinishInputs, run: FinishRun) {
+  const { ctx, engine, environment } = run.phases;
   const r = run.release;
   const keys = r.plan.tables
     .filter(
@@ -303,8 +325,29 @@ async function completeConverged(input: FinishInputs, run: FinishRun) {
   });
   const checksums = new Map(now.steps.map((s) => [s.key, s.checksum]));
   const moved = keys.filter((k) => checksums.get(k) !== r.plan.objectStates?.[k]);
+  const steps = moved.length
+    ? []
+    : keys.map((key) => ({
+        project: r.project,
+        key,
+        objectKey: parseKey(key),
+        action: 'alter' as const,
+        statements: [],
+      }));
+  return { engine, environment, steps, moved };
+}
+
+/**
+ * `complete`'s convergence check (diffing/converge.ts): the tables the release changed, read by name from `conn` once
+ * it is contracted (the target, or a dry run's copy), equal the sources, when their sources are still those the
+ * release was expanded from; a table whose source changed since is said not compared (the next deployment plans the
+ * rest).
+ */
+async function completeConvergence(input: FinishInputs, run: FinishRun, conn: Connection): Promise<Convergence> {
+  const r = run.release;
+  const { engine, environment, steps, moved } = completeChecked(input, run);
   if (moved.length)
-    return convergedOnTarget(r.project, {
+    return {
       compared: [],
       divergences: [],
       notCompared: [
@@ -313,18 +356,8 @@ async function completeConverged(input: FinishInputs, run: FinishRun) {
           reason: `the sources of ${moved.join(', ')} changed since release ${r.release} was expanded`,
         },
       ],
-    });
-  const steps = keys.map((key) => ({
-    project: r.project,
-    key,
-    objectKey: parseKey(key),
-    action: 'alter' as const,
-    statements: [],
-  }));
-  return convergedOnTarget(
-    r.project,
-    await convergence(ctx, { engine, environment, models: input.models, conn, steps }),
-  );
+    };
+  return convergence(run.phases.ctx, { engine, environment, models: input.models, conn, steps });
 }
 
 /** `complete`: the contract phase of the release in flight (from `expanded`, or resuming `contracting`). */
