@@ -199,7 +199,10 @@ export class StepJournal {
     );
   }
 
-  /** Record the backup a step left behind (a step that failed after renaming an object aside). */
+  /**
+   * Record the backup a step left behind: an object it renamed aside (a step that failed after renaming it; a BTEQ
+   * script's step, in the transaction of its RENAME, so that no backup is made without its row).
+   */
   async backupLeft(deploymentId: number, step: PlanStep, backup: string, conn?: Connection): Promise<void> {
     await this.ledger.backups.recordBackup(deploymentId, step.key, backup, conn);
   }

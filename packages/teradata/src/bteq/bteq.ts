@@ -1020,7 +1020,7 @@ async function buildAside(
     }
     lines.push(...copyGrants(c, step, n, { from: name, to: aside }, `ASIDE_${n}`));
   }
-  await c.ledger!.backups.recordBackup(c.id, step.key, `${db}.${backup}`, c.recorder);
+  await c.journal!.backupLeft(c.id, step, `${db}.${backup}`, c.recorder);
   const backupRow = c.recorder.take();
   const first = `RENAME TABLE ${sql} TO ${backupSql}`;
   const second = `RENAME TABLE ${asideSql} TO ${sql}`;
@@ -1599,7 +1599,7 @@ async function renamedAside(d: DeployScript, s: ScriptStep): Promise<string[]> {
     };
     return [...lines, ...(await buildAside(c, step, n, s.statements, d.stamp, d.failures, appliedRows))];
   }
-  await c.ledger!.backups.recordBackup(c.id, step.key, `${db}.${backup}`, c.recorder);
+  await c.journal!.backupLeft(c.id, step, `${db}.${backup}`, c.recorder);
   const rename = `RENAME ${kindKeyword(step.objectKey.kind)} ${sql} TO ${quoteIdent(db)}.${quoteIdent(backup)};`;
   return [...lines, ...withRows(c, c.recorder.take(), [rename, `.IF ERRORCODE <> 0 THEN .GOTO FAIL_${n}`], n)];
 }
