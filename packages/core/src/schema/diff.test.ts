@@ -301,6 +301,22 @@ describe('diffModels', () => {
   });
 });
 
+describe('materialized views', () => {
+  const mv = (attrs: View['attrs']): View => ({
+    ...view('mv', 'select a from t', [['a', 'integer']]),
+    key: k('materialized-view', 's', 'mv'),
+    attrs,
+  });
+
+  test('storage parameters alone are altered in place, not by dropping and creating it again', () => {
+    // ALTER MATERIALIZED VIEW ... SET (fillfactor = 70): the plan dropped it and created it again (eVaka seed 11).
+    const from = model({ views: [mv({})] });
+    const to = model({ views: [mv({ reloptions: ['fillfactor=70'] })] });
+    expect(diffModels(from, to).map((c) => c.kind)).toEqual(['alter-table-options']);
+    expect(diffModels(to, from).map((c) => c.kind)).toEqual(['alter-table-options']);
+  });
+});
+
 describe('declared renames', () => {
   const before = table('orders_old', [col('id'), col('note', 'text')], [pk('orders_pkey', ['id'])]);
   const after = table('orders', [col('id'), col('memo', 'text')], [pk('orders_pkey', ['id'])]);

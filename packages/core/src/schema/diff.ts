@@ -875,15 +875,16 @@ class Differ {
       this.goneParents.add(formatKey(v.key));
     }
     for (const [f, t] of p.both) {
-      const { clusterOn: clusterBefore, ...fAttrs } = f.attrs;
-      const { clusterOn: clusterAfter, ...tAttrs } = t.attrs;
+      // A materialized view's CLUSTER ON and storage parameters: altered in place (ALTER MATERIALIZED VIEW ...
+      // CLUSTER ON, SET (...)), as a table's are; a view's options go with its body.
+      const inPlace = f.key.kind === 'materialized-view' ? ['clusterOn', 'reloptions'] : ['clusterOn'];
+      const rest = (a: typeof f.attrs) => Object.fromEntries(Object.entries(a).filter(([k]) => !inPlace.includes(k)));
       if (
         this.same(f.definition, t.definition, 'query') &&
         sameData(f.columns, t.columns) &&
-        sameData(fAttrs, tAttrs)
+        sameData(rest(f.attrs), rest(t.attrs))
       ) {
-        // A materialized view's CLUSTER ON alone: altered in place (ALTER MATERIALIZED VIEW ... CLUSTER ON).
-        if ((clusterBefore ?? null) !== (clusterAfter ?? null))
+        if (inPlace.some((a) => !sameData(f.attrs[a] ?? null, t.attrs[a] ?? null)))
           this.push({ kind: 'alter-table-options', table: t.key, from: f.attrs, to: t.attrs });
         continue;
       }

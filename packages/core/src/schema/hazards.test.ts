@@ -87,6 +87,24 @@ describe('classifyHazards', () => {
     ]);
   });
 
+  test('a materialized view dropped and created again with its columns unchanged is said so, naming no column', () => {
+    // Its query changed, its columns did not: the message read "appends column  (it is dropped and created again)".
+    const mv = (definition: string) => ({
+      key: { kind: 'materialized-view', schema: 's', name: 'm' } as ObjectKey,
+      definition,
+      columns: [{ name: 'a', type: 'integer' }],
+      dependsOn: [tableKey],
+      dependsOnColumns: [],
+      attrs: {},
+    });
+    const from: SchemaModel = { ...withTable, views: [mv('SELECT a FROM s.t')] };
+    const to: SchemaModel = { ...withTable, views: [mv('SELECT a FROM s.t WHERE a > 0')] };
+    const change: Change = { kind: 'drop-view', view: from.views[0]!, recreate: { cause: 'materialized-view:s.m' } };
+    expect(classifyHazards(change, from, to, { online: false, facts }).map((h) => h.message)).toEqual([
+      'materialized-view s.m is dropped and created again, its columns unchanged',
+    ]);
+  });
+
   test('adding a column rewrites the table only for a volatile default, an identity or a stored expression', () => {
     const add = (c: Column): Change => ({ kind: 'add-column', table: tableKey, column: c });
     expect(kinds(add(col('c', 'timestamptz', { default: 'now()' })))).toEqual([]);

@@ -165,7 +165,9 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
           const added = next.columns.slice(v.columns.length).map((c) => c.name);
           add(
             'changing-view-columns',
-            `${v.key.kind} ${name(v.key)} appends column${added.length > 1 ? 's' : ''} ${added.join(', ')} (it is dropped and created again)`,
+            added.length
+              ? `${v.key.kind} ${name(v.key)} appends column${added.length > 1 ? 's' : ''} ${added.join(', ')} (it is dropped and created again)`
+              : `${v.key.kind} ${name(v.key)} is dropped and created again, its columns unchanged`,
           );
         } else if (next) add('changing-view-columns', `${v.key.kind} ${name(v.key)} changes the order of its columns`);
       } else if (!change.recreate) {
