@@ -179,7 +179,9 @@ step('nx run db-b:deploy --env=local, twice');
 // reads it as dbee's command line does; it crashed Nx's batch with a SchemaError before. A dry run: nothing applied.
 const viaArgs = nx('run', 'db-b:deploy', '--args=--env=local --dry-run', '--outputStyle=static', '--skip-nx-cache');
 check(
-  /^dbee deploy b -> local .*\[dry run\]/m.test(viaArgs) && /dry run: nothing was applied/.test(viaArgs) && !/SchemaError/.test(viaArgs),
+  /^dbee deploy b -> local .*\[dry run\]/m.test(viaArgs) &&
+    /dry run: nothing was applied/.test(viaArgs) &&
+    !/SchemaError/.test(viaArgs),
   '--args="--env=local --dry-run" is a dry run on local',
   viaArgs,
 );
