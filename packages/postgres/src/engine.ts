@@ -22,7 +22,6 @@ import {
 import { safeSourceStep } from './render/safe-rewrites';
 import { renderPlanSteps } from './render';
 import { databaseSettings, isPresentSchema, newDatabaseModel } from './shadow/new-database';
-import { extensionSchemas } from './extract/extensions';
 import { sameDefinition } from './compare/same-definition';
 import {
   captureDefinition,
@@ -164,7 +163,8 @@ export function createPostgresEngine(): Engine {
       copySettings: { relax: ['SET check_function_bodies = off'], restore: ['RESET check_function_bodies'] },
       newDatabase: newDatabaseModel,
       targetSettings: (target) => databaseSettings(target),
-      extensionSchemas: (target, schemas) => extensionSchemas(target, schemas),
+      // The extensions' module, loaded when a dry run's copy asks (a deployment does not load it).
+      extensionSchemas: (target, schemas) => lazy.extensions().extensionSchemas(target, schemas),
     },
     catalog: {
       renderDrop: dropStatement,
