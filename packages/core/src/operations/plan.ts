@@ -73,7 +73,10 @@ export async function plan(ctx: OperationContext, options: PlanOptions): Promise
   }
   refusePolicies(policies);
   if (policies?.exceptions.size) planned.plan.policyExceptions = Object.fromEntries(policies.exceptions);
-  const release = planned.release ?? (await sourcesRelease(ctx, loaded, planned));
+  const release = {
+    ...(planned.release ?? (await sourcesRelease(ctx, loaded, planned))),
+    toSources: planned.toSources,
+  };
   if (options.out) return writePlanPackage(ctx, options, loaded, planned, release);
   if (options.format === 'json') ctx.stdout.write(serializePlan(planned.plan));
   else printPlan(ctx.stdout, planned.plan, loaded.models);
@@ -111,6 +114,8 @@ interface PlanMade {
   plan: Plan;
   release?: ReleaseInfo;
   packaged: ProjectModel[];
+  /** The plan leads to the packaged models' sources (`ReleaseInfo.toSources`). */
+  toSources: boolean;
 }
 
 /**
@@ -141,11 +146,14 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
       withDependencies: withDeps,
       safe: options.safe,
     });
-    return { plan: r.plan, release: r.release, packaged: r.models };
+    return { plan: r.plan, release: r.release, packaged: r.models, toSources: true };
   }
   if (options.diff || options.againstEnv || options.base || options.head) {
     const plan = (await diffPlan(ctx, { ...options, project: target.name }, inFlightReader(STRATEGIES))).plan;
-    return { plan, packaged: models.filter((m) => m.project.name === target.name) };
+    // `--diff` alone leads to the working tree's sources; `--against-env` to another environment's state, `--head` to
+    // the sources at a ref (the package holds the working tree's checksums).
+    const toSources = Boolean(options.diff) && !options.againstEnv && !options.head && !options.base;
+    return { plan, packaged: models.filter((m) => m.project.name === target.name), toSources };
   }
   if (options.safe) {
     throw new DbeeError(
@@ -179,7 +187,7 @@ async function planOf(ctx: OperationContext, options: PlanOptions, loaded: Loade
         false,
       )
     : whole;
-  return { plan, packaged: models.filter((m) => planned.includes(m.project.name)) };
+  return { plan, packaged: models.filter((m) => planned.includes(m.project.name)), toSources: true };
 }
 
 /** The release of a plan that is not an incremental one: from nothing to the sources (or the gap's head). */

@@ -393,6 +393,10 @@ async function recordedCommit(
  * of the sources.
  */
 export function packageSourcesElsewhere(pkg: LoadedPackage, models: readonly ProjectModel[]): string | null {
+  if (pkg.release?.toSources !== true)
+    return pkg.release?.toSources === false
+      ? 'the package leads to another state than its sources (a plan --against-env, or --head alone)'
+      : 'the package does not say which sources it leads to (made by an older dbee)';
   const wanted = new Map(Object.entries(pkg.manifest.sources ?? {}));
   const here = new Map(
     models

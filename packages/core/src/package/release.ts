@@ -12,6 +12,13 @@ export interface ReleaseInfo {
   /** The sources the package leads to: the ref (null for the working tree) and its commit (`-dirty` when uncommitted). */
   head: { ref: string | null; commit: string | null };
   /**
+   * The plan leads to the sources whose checksums the manifest holds (`manifest.sources`): a full-state or incremental
+   * package, or a gap package of `--diff`; not one to another environment's state (`--against-env`) or to the sources
+   * at `--head` alone. Only then does its deployment compare what it reached with the workspace's sources (when they
+   * are those). Absent: a package of an older dbee, not compared.
+   */
+  toSources?: boolean;
+  /**
    * Per project, the `{{variables}}` its sources and smoke checks use: names (a target environment must define
    * them all) and, for incremental packages, a hash of the values the statements were rendered with (their SQL is
    * rendered from models built with them, so a target must have the same values). Step keys keep their
