@@ -24,6 +24,17 @@ const FILES = {
   'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, name FROM shop.customers;\n',
 };
 
+/**
+ * Tables enough that the shadow's build outlasts the opening of the target's session on a loaded machine: with the
+ * three objects above alone, the whole suite once saw the shadow read back before the target's first request went out.
+ */
+const WIDE = Object.fromEntries(
+  Array.from({ length: 120 }, (_, i) => [
+    `shop/t${i}.sql`,
+    `CREATE TABLE shop.t${i} (id int PRIMARY KEY, a text, b int);\nCREATE INDEX t${i}_b ON shop.t${i} (b);\n`,
+  ]),
+);
+
 describe('an uncached diff reads the live side while the shadow is built [postgres]', () => {
   let w: TestWorkspace;
   let log: ReturnType<typeof logRequests>;
@@ -32,6 +43,7 @@ describe('an uncached diff reads the live side while the shadow is built [postgr
   beforeAll(async () => {
     w = await workspaceWith('postgres', {
       ...FILES,
+      ...WIDE,
       'dbee.yaml': workspaceYaml('postgres', { top: 'shadow: server' }),
     });
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
