@@ -57,6 +57,16 @@ export async function readFingerprint(
   return { fingerprint: read!.fingerprint, positionFree: read!.positionFree };
 }
 
+/** `readFingerprint` of several scopes in one query (an Nx batch's deployments, recorded when it closes). */
+export async function readFingerprints(
+  diff: DiffRole,
+  conn: Connection,
+  scopes: readonly SchemaScope[],
+): Promise<Pick<RecordedFingerprint, 'fingerprint' | 'positionFree'>[]> {
+  if (diff.recordableFingerprints) return diff.recordableFingerprints(conn, scopes);
+  return (await diff.fingerprints(conn, scopes)).map((fingerprint) => ({ fingerprint }));
+}
+
 /** The summary fields of a recorded fingerprint (none read: all null, as a deployment without one records). */
 export function summaryOf(
   recorded: RecordedFingerprint | null,

@@ -1,4 +1,4 @@
-import { readRecordable, scopeKey, summaryOf } from '../../../runner/recorded-fingerprint';
+import { readFingerprints, readRecordable, scopeKey, summaryOf } from '../../../runner/recorded-fingerprint';
 import type { Connection, Engine } from '../../../engine/engine';
 import type { SessionPool } from '../../../engine/session-pool';
 import { projectScope, type SchemaScope } from '../../../schema/managed-scope';
@@ -291,11 +291,11 @@ function fingerprintsAtClose(
       // Read before the fingerprints, recorded with each (`readRecordable`): while it stays equal, drift checks need
       // not read them again.
       const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => null) : null;
-      const scopes = list.map((p) => p.scope);
       // With the position-free fingerprints where the engine reads them in the same query.
-      const fingerprints = await (diff.recordableFingerprints
-        ? diff.recordableFingerprints(conn, scopes)
-        : diff.fingerprints(conn, scopes).then((all) => all.map((fingerprint) => ({ fingerprint, positionFree: null })))
+      const fingerprints = await readFingerprints(
+        diff,
+        conn,
+        list.map((p) => p.scope),
       ).catch(() => null);
       if (!fingerprints) return;
       // The summaries in one transaction, in one request where the ledger merges them without reading them: one commit
