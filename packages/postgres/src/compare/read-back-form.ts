@@ -21,7 +21,7 @@ import { isPostgresParserLoaded, parseSql, scanSql } from '../parse/libpg';
  * A text that does not parse, or a rewrite that would not parse, leaves the definition as printed.
  */
 export function readBackForm(definition: string, form: DefinitionForm, arrayCasts: boolean): string {
-  if (!isPostgresParserLoaded() || !/ARRAY\[|SELECT/i.test(definition)) return definition;
+  if (!isPostgresParserLoaded() || !mayBeRewritten(definition, arrayCasts)) return definition;
   const prefix = PREFIX[form];
   let text: Buffer = Buffer.from(prefix + definition, 'utf8');
   try {
@@ -39,6 +39,23 @@ export function readBackForm(definition: string, form: DefinitionForm, arrayCast
   } catch {
     return definition;
   }
+}
+
+/**
+ * Whether `readBackForm` can change `definition`, told from its text without parsing it (a full deploy reads back
+ * hundreds of views, and most are plain `SELECT … FROM … WHERE …`). An edit needs one of:
+ * - an `ARRAY[...]` constructor (its cast, with `arrayCasts`);
+ * - a set operation (`UNION`, `INTERSECT`, `EXCEPT`: a branch other than the first);
+ * - a subquery in an expression, which PostgreSQL prints after an opening parenthesis (`EXISTS ( SELECT`,
+ *   `IN ( SELECT`, `ARRAY( SELECT`, `( WITH … SELECT`). A subquery in `FROM` or a `WITH` query is printed the same
+ *   way and is parsed for nothing: a text that may need an edit is parsed, never one that may not.
+ * A word inside a literal or a quoted name matches too, and only costs the parse.
+ */
+export function mayBeRewritten(definition: string, arrayCasts: boolean): boolean {
+  return (
+    (arrayCasts && /ARRAY\[/i.test(definition)) ||
+    /\b(?:UNION|INTERSECT|EXCEPT)\b|\(\s*(?:SELECT|WITH)\b/i.test(definition)
+  );
 }
 
 /** What a definition of each form is wrapped in to make a statement (its length is taken off again). */
