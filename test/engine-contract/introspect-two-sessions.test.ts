@@ -95,4 +95,27 @@ describe('the live schema read on two sessions at once [postgres]', () => {
       JSON.stringify(await diff.introspect(conn, scope)),
     );
   });
+
+  it('a second session still busy (a promise) takes its share once free; none, and the first reads it after its own', async () => {
+    // A deployment's convergence check: the lock's session reads the fingerprint first, then its share of the check.
+    const diff = createPostgresEngine().diff!;
+    const scope = { schemas: ['a', 'b'], names: ['a.people', 'b.orders', 'a.happy'] };
+    const alone = JSON.stringify(await diff.introspect(conn, scope));
+    const sent: string[] = [];
+    const busy = side.query('select pg_sleep(0.2)').then(() => {
+      sent.push('side free');
+      return side;
+    });
+    const wire = (side as unknown as { client: { connection: NodeJS.EventEmitter } }).client.connection;
+    const onQuery = () => void sent.push('side answered');
+    wire.on('readyForQuery', onQuery);
+    try {
+      expect(JSON.stringify(await diff.introspect(conn, scope, busy))).toBe(alone);
+    } finally {
+      wire.off('readyForQuery', onQuery);
+    }
+    // The check's share went to the side session after its own read, in one request.
+    expect(sent).toEqual(['side answered', 'side free', 'side answered']);
+    expect(JSON.stringify(await diff.introspect(conn, scope, Promise.resolve(undefined)))).toBe(alone);
+  });
 });

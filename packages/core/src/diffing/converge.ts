@@ -24,6 +24,12 @@ export interface ConvergeInput {
   models: readonly ProjectModel[];
   /** The database the steps ran on: the scratch copy of a dry run, or the target of a real run. Only read. */
   conn: Connection;
+  /**
+   * A second session on the same database that only reads (the lock's own, `RunOptions.side`), once it is free of
+   * what it reads before (the fingerprint the deployment records): the read of the touched objects is shared between
+   * the two sessions. Absent: read on `conn` alone.
+   */
+  side?: Promise<Connection | undefined>;
   /** The steps that ran: what they touched is what is compared. */
   steps: readonly TouchedStep[];
   /** What the state must equal, when it is not the sources (a clone: the source environment). Absent: the sources. */
@@ -119,7 +125,7 @@ async function againstSources(
   const { model, args } = sources;
   const [desired, reached] = await Promise.all([
     prebuilt.get(input.models)?.get(project) ?? desiredModelFor(ctx, args),
-    engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }),
+    engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }, input.side),
   ]);
   return {
     reached: narrowModel(reached, names),

@@ -570,9 +570,15 @@ export interface DiffRole {
   /**
    * Read the live schema of some schemas into the neutral model, with a fixed number of catalog queries, without
    * what `scope.manage` leaves out (`restrictModel`). With `side` (a second session of the lock's holder that only
-   * reads meanwhile: `LockHandle.session`), the queries are shared between the two sessions and run at once.
+   * reads meanwhile: `LockHandle.session`), the queries are shared between the two sessions and run at once. A side
+   * given as a promise is one still busy with another read: its share is sent once it resolves (to no session: after
+   * `conn`'s own share, on `conn`), while `conn`'s goes at once.
    */
-  introspect(conn: Connection, scope: SchemaScope, side?: Connection): Promise<SchemaModel>;
+  introspect(
+    conn: Connection,
+    scope: SchemaScope,
+    side?: Connection | Promise<Connection | undefined>,
+  ): Promise<SchemaModel>;
   /**
    * The tables and views of some schemas with their columns' names and types as `introspect` reads them, and nothing
    * else of the model (no constraints, indexes, routines, comments, dependencies...): fewer catalog queries, for a

@@ -111,6 +111,7 @@ export interface RunOptions {
   converge?: (
     project: string,
     steps: readonly PlanStep[],
+    side?: Promise<Connection | undefined>,
   ) => Promise<{ error: DbeeError | null; objects: string[]; said: string | null }>;
 }
 
@@ -869,7 +870,15 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
   const migrationStates = ctx.options.plan.migrationStates?.[state.project];
   if (migrationStates && !state.failure)
     await recordMigrationStates(ctx.ledger, state.project, migrationStates, state.deploymentId!);
-  await convergeCheck(ctx, state, summary);
+  // The check's read shares the side session once the fingerprint above is read there (never two requests at once).
+  const side =
+    options.side && !batched
+      ? (early ?? Promise.resolve(null)).then(
+          () => options.side,
+          () => undefined,
+        )
+      : undefined;
+  await convergeCheck(ctx, state, summary, side);
   await smokeChecks(ctx, state, objectStates, summary);
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
@@ -908,9 +917,14 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
  * Verified means converged (`RunOptions.converge`): the objects the project's steps touched, compared with its sources
  * once they all applied. A difference is the deployment's failure, with the objects in the ledger's summary.
  */
-async function convergeCheck(ctx: RunContext, state: ProjectState, summary: DeploymentSummary): Promise<void> {
+async function convergeCheck(
+  ctx: RunContext,
+  state: ProjectState,
+  summary: DeploymentSummary,
+  side: Promise<Connection | undefined> | undefined,
+): Promise<void> {
   if (state.failure || !ctx.options.converge || state.deploymentId === null || !state.applied.length) return;
-  const verdict = await ctx.options.converge(state.project, state.steps);
+  const verdict = await ctx.options.converge(state.project, state.steps, side);
   if (verdict.said) ctx.reporter.info(verdict.said);
   if (!verdict.error) return;
   summary.notConverged = verdict.objects;

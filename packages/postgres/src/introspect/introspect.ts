@@ -72,7 +72,11 @@ type Row = Record<string, unknown>;
  * dependencies), never one per object. Objects that belong to extensions are left out. Definitions are printed
  * by PostgreSQL itself, with `search_path` set to `pg_catalog` so every name is qualified.
  */
-export async function introspect(conn: Connection, scope: IntrospectScope, side?: Connection): Promise<SchemaModel> {
+export async function introspect(
+  conn: Connection,
+  scope: IntrospectScope,
+  side?: Connection | Promise<Connection | undefined>,
+): Promise<SchemaModel> {
   const all = Object.keys(CATALOG_QUERIES) as (keyof Rows)[];
   // Plain aggregates only when asked for (`SchemaScope.aggregates`: a scratch copy), in the same request.
   return readModel(conn, scope, scope.aggregates ? [...all, 'aggregates'] : all, side);
@@ -91,7 +95,7 @@ async function readModel(
   conn: Connection,
   scope: IntrospectScope,
   all: readonly (keyof Rows)[],
-  side?: Connection,
+  side?: Connection | Promise<Connection | undefined>,
 ): Promise<SchemaModel> {
   const params: unknown[] = [scope.schemas.filter((s) => s !== 'dbee')];
   // Narrowed to names (`SchemaScope.names`): the queries of named objects keep the rows of those names only.
@@ -142,10 +146,12 @@ async function readModel(
   const shared = all.filter((q) => ON_SIDE.has(q));
   const own = all.filter((q) => !ON_SIDE.has(q));
   // A second session that fails (its lock lost, say) leaves its share to the first: what the loss means is for the
-  // lock's own check to say, before the next step.
-  const parts = side
-    ? await Promise.all([read(conn, own), read(side, shared).catch(() => read(conn, shared))])
-    : [await read(conn, all)];
+  // lock's own check to say, before the next step. One still busy (a promise) takes its share once free; none then,
+  // the first session reads it after its own (one query at a time on a session).
+  const first = side ? read(conn, own) : null;
+  const onSide = async (s: Connection | undefined) =>
+    s ? read(s, shared).catch(() => first!.then(() => read(conn, shared))) : first!.then(() => read(conn, shared));
+  const parts = first ? await Promise.all([first, Promise.resolve(side).then(onSide)]) : [await read(conn, all)];
   const none = Object.fromEntries([...Object.keys(CATALOG_QUERIES), 'aggregates'].map((q) => [q, []]));
   const model = new ModelBuilder().build(Object.assign(none, ...parts) as Rows);
   if (serverVersion) model.serverVersion = serverVersion;

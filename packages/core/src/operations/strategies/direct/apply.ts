@@ -87,9 +87,9 @@ function convergeOnTarget(
       // A run that fails before its check still waits for the build before the command ends (no shadow left open).
       inBackground(warm);
     },
-    converge: async (project, steps) => {
+    converge: async (project, steps, side) => {
       await warm;
-      return convergedOnTarget(project, await convergence(ctx, { engine, environment, models, conn, steps }));
+      return convergedOnTarget(project, await convergence(ctx, { engine, environment, models, conn, side, steps }));
     },
   };
 }
