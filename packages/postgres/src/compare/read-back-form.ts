@@ -24,11 +24,16 @@ export function readBackForm(definition: string, form: DefinitionForm, arrayCast
   if (!isPostgresParserLoaded() || !mayBeRewritten(definition, arrayCasts)) return definition;
   const prefix = PREFIX[form];
   let text: Buffer = Buffer.from(prefix + definition, 'utf8');
+  // Without an array constructor no cast of one can be edited: the tree is not walked for them.
+  const withArrays = /ARRAY\[/i.test(definition);
   try {
     // Each pass applies the edits that do not overlap; an edit inside another one waits for the next pass.
     for (let pass = 0; pass < 8; pass++) {
       const tree = parseSql(text.toString('utf8')) as unknown;
-      const edits = [...(arrayCasts ? arrayCastEdits(tree, text) : []), ...unnamedColumnEdits(tree, text)];
+      const edits = [
+        ...(arrayCasts && withArrays ? arrayCastEdits(tree, text) : []),
+        ...unnamedColumnEdits(tree, text),
+      ];
       const chosen = disjoint(edits);
       if (!chosen.length) break;
       text = applyEdits(text, chosen);
