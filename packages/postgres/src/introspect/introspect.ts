@@ -146,12 +146,17 @@ async function readModel(
   const shared = all.filter((q) => ON_SIDE.has(q));
   const own = all.filter((q) => !ON_SIDE.has(q));
   // A second session that fails (its lock lost, say) leaves its share to the first: what the loss means is for the
-  // lock's own check to say, before the next step. One still busy (a promise) takes its share once free; none then,
-  // the first session reads it after its own (one query at a time on a session).
+  // lock's own check to say, before the next step. One still busy (a promise) takes its share if it is free before the
+  // first session has read its own; otherwise the first reads both, one after the other (one query at a time on a
+  // session), and the second is not waited for.
   const first = side ? read(conn, own) : null;
-  const onSide = async (s: Connection | undefined) =>
-    s ? read(s, shared).catch(() => first!.then(() => read(conn, shared))) : first!.then(() => read(conn, shared));
-  const parts = first ? await Promise.all([first, Promise.resolve(side).then(onSide)]) : [await read(conn, all)];
+  const afterFirst = () => first!.then(() => read(conn, shared));
+  const second = first
+    ? Promise.race([Promise.resolve(side).then((s) => s), first.then(() => undefined)]).then((s) =>
+        s ? read(s, shared).catch(afterFirst) : afterFirst(),
+      )
+    : null;
+  const parts = first ? await Promise.all([first, second!]) : [await read(conn, all)];
   const none = Object.fromEntries([...Object.keys(CATALOG_QUERIES), 'aggregates'].map((q) => [q, []]));
   const model = new ModelBuilder().build(Object.assign(none, ...parts) as Rows);
   if (serverVersion) model.serverVersion = serverVersion;
