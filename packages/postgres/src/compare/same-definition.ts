@@ -41,9 +41,23 @@ const STATEMENT: Record<DefinitionForm, (definition: string) => string> = {
 };
 
 function canonical(sql: string, form: DefinitionForm): string {
+  const key = `${form}\0${sql}`;
+  const known = canonicals.get(key);
+  if (known !== undefined) return known;
   const tree = parseSync(STATEMENT[form](sql)) as unknown;
-  return JSON.stringify(normalise(tree, null));
+  const out = JSON.stringify(normalise(tree, null));
+  if (canonicals.size >= CANONICALS_KEPT) canonicals.clear();
+  canonicals.set(key, out);
+  return out;
 }
+
+/**
+ * The canonical forms made in this process, by form and text: the sources' side of a comparison is the same text for
+ * every database compared with it (a fleet's targets, each compared with the one model of the sources; the same view
+ * printed by servers of two versions), and parsing it is most of a comparison's cost. Emptied when full.
+ */
+const canonicals = new Map<string, string>();
+const CANONICALS_KEPT = 5_000;
 
 /** Names a lone relation of a SELECT can be referred to by (its alias, else its name; a subquery's alias). */
 function loneRelation(select: Record<string, unknown>): string | null {
