@@ -1,6 +1,7 @@
 import type { DefinitionForm } from '@dbee/core';
 import { isPostgresParserLoaded } from '../parse';
 import { parseSync } from 'libpg-query';
+import { TextMemo } from './text-memo';
 
 /**
  * Whether two definitions as PostgreSQL prints them (`pg_get_viewdef`, `pg_get_constraintdef`, `pg_get_indexdef`,
@@ -40,10 +41,17 @@ const STATEMENT: Record<DefinitionForm, (definition: string) => string> = {
   expression: (d) => `SELECT ${d}`,
 };
 
+/**
+ * A definition's tree as compared, without positions and after the rewrites above (JSON). Kept per text (`TextMemo`):
+ * a fleet's targets compare the same printed definitions with the same sources. A text that does not parse throws,
+ * and is not kept.
+ */
 function canonical(sql: string, form: DefinitionForm): string {
-  const tree = parseSync(STATEMENT[form](sql)) as unknown;
-  return JSON.stringify(normalise(tree, null));
+  return CANONICAL.get(`${form[0]}${sql}`, () => JSON.stringify(normalise(parseSync(STATEMENT[form](sql)), null)));
 }
+
+/** The canonical trees computed in this process: 8 million characters (a tree's JSON is a few times its text). */
+const CANONICAL = new TextMemo(8_000_000);
 
 /** Names a lone relation of a SELECT can be referred to by (its alias, else its name; a subquery's alias). */
 function loneRelation(select: Record<string, unknown>): string | null {
