@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment } from '../config/resolve';
-import { batchShared, hasExportedModels, loadModels } from '../context/load';
+import { hasExportedModels, loadModels } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
 import type { Convergence, Divergence } from '../check/verify-result';
 import type { Connection, Engine } from '../engine/engine';
@@ -105,7 +105,7 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
 
 /**
  * The divergences of `sides` on `names` (`modelChanges`). A state reached that equals, to the last property, one that
- * an earlier check of the same fleet (or Nx batch) found converged with the same wanted model (`Sides.key`) has
+ * an earlier target of the same fleet deployment found converged with the same wanted model (`Sides.key`) has
  * converged too: the comparison is a function of the two models and the owners' rule alone, so it is not made again.
  * Equal means the same JSON: any difference the read sees, whether or not the recorded fingerprint covers it (column
  * settings, partitioning, a sequence's owner), makes it another state, compared in full. Only converged states are
@@ -117,7 +117,7 @@ function compare(
   sides: ComparedSides,
   names: ReadonlySet<string>,
 ): Divergence[] {
-  const converged = batchShared(ctx, 'convergence: converged states', () => new Set<string>());
+  const converged = fleetShared(ctx, 'convergence: converged states', () => new Set<string>());
   const state =
     sides.key === undefined ? null : sha256(`${sides.key}\0${sides.owners}\0${JSON.stringify(sides.reached)}`);
   if (state && converged.has(state)) return [];
@@ -157,19 +157,27 @@ async function againstSources(
   ]);
   // The wanted side, cut once per sources' model and names: every target of a fleet compares the same one.
   const key = `${desired.key}\0${[...names].sort().join('\0')}`;
-  const cut = batchShared(ctx, 'convergence: wanted models', () => new Map<string, SchemaModel>());
+  const cut = fleetShared(ctx, 'convergence: wanted models', () => new Map<string, SchemaModel>());
   let wanted = cut.get(key);
   if (!wanted) cut.set(key, (wanted = narrowModel(desired.model, names)));
   return { reached: narrowModel(reached, names), wanted, owners: model.graph.manage?.owners ?? false, key };
 }
 
 /**
- * `desiredModelFor`, read (or built) once for every target of a fleet, or every task of an Nx batch, that checks the
- * same sources (`batchShared`, by `desiredModelKey`), not once per target; the model is only read (narrowed) by the
+ * A value the targets of one fleet deployment share (`FleetPlans.memo`, dropped when the fleet ends); computed afresh
+ * by every check elsewhere (an Nx batch's tasks check different projects: nothing would be read twice, only kept).
+ */
+function fleetShared<T>(ctx: OperationContext, key: string, compute: () => T): T {
+  return ctx.plans ? ctx.plans.memo(`${key}\0${ctx.workspace.root}`, compute) : compute();
+}
+
+/**
+ * `desiredModelFor`, read (or built) once for every target of a fleet deployment that checks the same sources
+ * (`fleetShared`, by `desiredModelKey`), not once per target; the model is only read (narrowed) by the
  * check. A read or build that fails is forgotten: the next target tries again, and reports its own error.
  */
 function sharedDesiredModel(ctx: OperationContext, args: Parameters<typeof desiredModelFor>[1]): Promise<DesiredModel> {
-  const shared = batchShared(ctx, 'convergence: sources models', () => new Map<string, Promise<DesiredModel>>());
+  const shared = fleetShared(ctx, 'convergence: sources models', () => new Map<string, Promise<DesiredModel>>());
   const key = desiredModelKeyFor(ctx, args);
   let model = shared.get(key);
   if (!model) {
