@@ -24,6 +24,9 @@
  * with this workspace's node_modules linked: each run deploys with both builds, in alternating order, each paired
  * with a floor run of its own, and the table adds the other build's row and the median of the paired quotients
  * (this build's ratio / the other's): a before/after comparison that the machine's load moves less than two runs.
+ * Before the runs, each build deploys the fleet once from a workspace without dbee's cache (not counted in the
+ * ratios): the first deployment of a workspace builds the sources' model (an embedded shadow, in the process), which
+ * the later runs read from the cache; its peak memory and CPU are printed per build, beside the counted runs'.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,8 +121,9 @@ async function main(): Promise<void> {
         }
       });
     const rec: Records = { fleet: {}, floor: {}, other: {} };
-    const { fleet, floor, other } = rec;
+    const { fleet, floor } = rec;
     const loop: { ms: number[]; peakMb: number[]; runs: number[]; failed?: string } = { ms: [], peakMb: [], runs: [] };
+    const cold = against ? await coldRuns(root, concurrencies.at(-1)!, empty, [BIN, against], dbs.length) : [];
     for (let run = 0; run < runs; run++) {
       for (const p of concurrencies) await measureRow({ root, dbs, p, empty }, run, against, rec);
       if (only !== null) continue;
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     }
     console.log(`project: ${gen.objects} objects; ${count} databases; ${runs} run${runs === 1 ? '' : 's'}`);
     const rows = resultRows(concurrencies, fleet, floor, only === null ? loop : null);
-    if (against) rows.push(...againstRows(concurrencies, fleet, floor, other, args[againstAt + 1]!));
+    if (against) rows.push(...againstRows(concurrencies, rec, args[againstAt + 1]!));
     const figures = table(
       [
         'row',
@@ -149,6 +153,7 @@ async function main(): Promise<void> {
       rows,
     );
     console.log(figures);
+    if (against) console.log(processTable(concurrencies, rec, cold, args[againstAt + 1]!));
     const judged = printGoals(fleetGoals(fleet, floor), loadAtStart);
     writeDocs(
       'fleet',
@@ -162,9 +167,9 @@ async function main(): Promise<void> {
 
 /** What the runs measured: this build's fleet rows and their floors, and the other build's (`--against`). */
 interface Records {
-  fleet: Record<number, { ms: number[]; peakMb: number[] }>;
+  fleet: Record<number, { ms: number[]; peakMb: number[]; cpuMs: number[] }>;
   floor: Record<number, number[]>;
-  other: Record<number, { ms: number[]; floor: number[] }>;
+  other: Record<number, { ms: number[]; floor: number[]; peakMb: number[]; cpuMs: number[] }>;
 }
 
 /**
@@ -182,17 +187,21 @@ async function measureRow(
   const m = await measure(root, dbs, p, empty);
   const o = first ?? (against ? await measure(root, dbs, p, empty, against) : null);
   if (o) {
-    (rec.other[p] ??= { ms: [], floor: [] }).ms.push(o.fleet.ms);
-    rec.other[p]!.floor.push(o.floorMs);
+    const r = (rec.other[p] ??= { ms: [], floor: [], peakMb: [], cpuMs: [] });
+    r.ms.push(o.fleet.ms);
+    r.floor.push(o.floorMs);
+    r.peakMb.push(o.fleet.peakMb);
+    r.cpuMs.push(o.fleet.cpuMs);
     console.log(
-      `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o.fleet.ms)} (CPU ${fmtMs(o.fleet.cpuMs)}), floor ${fmtMs(o.floorMs)}, ${fmtRatio(o.fleet.ms / o.floorMs)}`,
+      `  run ${run + 1}, concurrency ${p}, ${against}: fleet ${fmtMs(o.fleet.ms)} (CPU ${fmtMs(o.fleet.cpuMs)}, peak ${Math.round(o.fleet.peakMb)} MB), floor ${fmtMs(o.floorMs)}, ${fmtRatio(o.fleet.ms / o.floorMs)}`,
     );
   }
   (rec.floor[p] ??= []).push(m.floorMs);
-  (rec.fleet[p] ??= { ms: [], peakMb: [] }).ms.push(m.fleet.ms);
+  (rec.fleet[p] ??= { ms: [], peakMb: [], cpuMs: [] }).ms.push(m.fleet.ms);
   rec.fleet[p]!.peakMb.push(m.fleet.peakMb);
+  rec.fleet[p]!.cpuMs.push(m.fleet.cpuMs);
   console.log(
-    `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)} (its process's CPU ${fmtMs(m.fleet.cpuMs)}), floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
+    `  run ${run + 1}, concurrency ${p}: fleet ${fmtMs(m.fleet.ms)} (its process's CPU ${fmtMs(m.fleet.cpuMs)}, peak ${Math.round(m.fleet.peakMb)} MB), floor ${fmtMs(m.floorMs)}, ${fmtRatio(m.fleet.ms / m.floorMs)}; load ${load()}`,
   );
 }
 
@@ -305,13 +314,8 @@ function resultRows(
 }
 
 /** With `--against`: the other build's row per concurrency, and this build's paired ratios over the other's. */
-function againstRows(
-  concurrencies: readonly number[],
-  fleet: Record<number, { ms: number[] }>,
-  floor: Record<number, number[]>,
-  other: Record<number, { ms: number[]; floor: number[] }>,
-  dir: string,
-): string[][] {
+function againstRows(concurrencies: readonly number[], rec: Records, dir: string): string[][] {
+  const { fleet, floor, other } = rec;
   return concurrencies.flatMap((p) => {
     const o = other[p]!;
     const ratios = o.ms.map((ms, i) => ms / o.floor[i]!);
@@ -320,13 +324,89 @@ function againstRows(
       [
         `fleet deploy --concurrency ${p}, ${dir}`,
         fmtMs(median(o.ms)),
-        '',
+        `${Math.round(Math.max(...o.peakMb))} MB`,
         fmtMs(median(o.floor)),
         fmtRatio(median(ratios)),
       ],
-      [`this build / ${dir}, concurrency ${p}`, '', '', '', `${fmtRatio(median(quotients))} (median of paired)`],
+      [
+        `this build / ${dir}, concurrency ${p}`,
+        '',
+        '',
+        '',
+        `${fmtRatio(median(quotients))} (median of paired; ${quotients.map((q) => q.toFixed(2)).join(' ')})`,
+      ],
     ];
   });
+}
+
+/** A fleet deployment's process from a workspace without dbee's cache: it builds the sources' model first. */
+interface ColdRun {
+  bin: string;
+  ms: number;
+  cpuMs: number;
+  peakMb: number;
+}
+
+/**
+ * With `--against`, before the counted runs: each build deploys the fleet at concurrency `p` once from a workspace
+ * whose cache (.dbee/) is removed first, so that each pays the first run's build of the sources' model; the counted
+ * runs then both read the model from the cache.
+ */
+async function coldRuns(
+  root: string,
+  p: number,
+  empty: () => Promise<void>,
+  bins: readonly string[],
+  count: number,
+): Promise<ColdRun[]> {
+  const out: ColdRun[] = [];
+  for (const bin of bins) {
+    rmSync(join(root, '.dbee'), { recursive: true, force: true });
+    await empty();
+    const r = await dbeeTimed(['deploy', 'gen', '--env', 'fleet', '--concurrency', String(p)], root, bin);
+    if (r.code !== 0) throw new Error(`the first fleet deploy (${bin}) exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+    out.push({ bin, ms: r.ms, cpuMs: r.cpuMs, peakMb: r.peakMb });
+    console.log(
+      `  first run (no cache), ${bin}: ${count} targets in ${fmtMs(r.ms)}, CPU ${fmtMs(r.cpuMs)}, peak ${Math.round(r.peakMb)} MB`,
+    );
+  }
+  return out;
+}
+
+/** With `--against`: each build's process, CPU and peak memory (the counted runs, and its first run without cache). */
+function processTable(concurrencies: readonly number[], rec: Records, cold: readonly ColdRun[], dir: string): string {
+  const rows = concurrencies.flatMap((p) => {
+    const mine = rec.fleet[p]!;
+    const o = rec.other[p]!;
+    const cpuQ = mine.cpuMs.map((c, i) => c / o.cpuMs[i]!);
+    const peakQ = mine.peakMb.map((m, i) => m / o.peakMb[i]!);
+    return [
+      [
+        `this build, concurrency ${p}`,
+        fmtMs(median(mine.cpuMs)),
+        `${Math.round(median(mine.peakMb))} MB`,
+        `${Math.round(Math.max(...mine.peakMb))} MB`,
+      ],
+      [
+        `${dir}, concurrency ${p}`,
+        fmtMs(median(o.cpuMs)),
+        `${Math.round(median(o.peakMb))} MB`,
+        `${Math.round(Math.max(...o.peakMb))} MB`,
+      ],
+      [`this build / ${dir} (median of paired)`, fmtRatio(median(cpuQ)), fmtRatio(median(peakQ)), ''],
+    ];
+  });
+  for (const c of cold)
+    rows.push([
+      `first run without cache, ${c.bin === BIN ? 'this build' : dir}`,
+      fmtMs(c.cpuMs),
+      `${Math.round(c.peakMb)} MB`,
+      `${Math.round(c.peakMb)} MB`,
+    ]);
+  return table(
+    ['the fleet process', 'CPU, user + system (median)', 'peak memory (median)', 'peak memory (largest)'],
+    rows,
+  );
 }
 
 /** The goals of issue #61 at concurrency 8, from the paired runs. */

@@ -11,7 +11,8 @@ import type { ProjectModel } from '../planner/project-model';
 import { changeObjectKey, type Change } from '../schema/change';
 import { projectScope, type SchemaScope } from '../schema/managed-scope';
 import type { SchemaModel } from '../schema/model';
-import { type DesiredModel, desiredModelFor } from './desired';
+import { sha256 } from '../sources/checksum';
+import { type DesiredModel, desiredModelFor, desiredModelKeyFor } from './desired';
 import { NAMED, nameOf, narrowModel } from './narrow';
 
 export type { Convergence, Divergence } from '../check/verify-result';
@@ -102,15 +103,48 @@ export async function convergence(ctx: OperationContext, input: ConvergeInput): 
       out.notCompared.push({ project, reason: sides.reason });
       continue;
     }
-    const changes = modelChanges(engine, sides.reached, sides.wanted, { owners: sides.owners });
     out.compared.push(...[...names].sort());
-    out.divergences.push(...divergencesOf(changes, names));
+    out.divergences.push(...compare(ctx, engine, sides, names));
   }
   return out;
 }
 
-/** The state reached and the one wanted, cut to `names`, and whether owners are compared; or why not compared. */
-type Sides = { reached: SchemaModel; wanted: SchemaModel; owners: boolean } | { reason: string };
+/**
+ * The divergences of `sides` on `names` (`modelChanges`). A state reached that equals, to the last property, one that
+ * an earlier target of the same fleet deployment found converged with the same wanted model (`Sides.key`) has
+ * converged too: the comparison is a function of the two models and the owners' rule alone, so it is not made again.
+ * Equal means the same JSON: any difference the read sees, whether or not the recorded fingerprint covers it (column
+ * settings, partitioning, a sequence's owner), makes it another state, compared in full. Only converged states are
+ * kept, each as a digest.
+ */
+function compare(
+  ctx: OperationContext,
+  engine: Engine,
+  sides: ComparedSides,
+  names: ReadonlySet<string>,
+): Divergence[] {
+  const converged = fleetShared(ctx, 'convergence: converged states', () => new Set<string>());
+  const state =
+    sides.key === undefined ? null : sha256(`${sides.key}\0${sides.owners}\0${JSON.stringify(sides.reached)}`);
+  if (state && converged.has(state)) return [];
+  const divergences = divergencesOf(modelChanges(engine, sides.reached, sides.wanted, { owners: sides.owners }), names);
+  if (state && !divergences.length) converged.add(state);
+  return divergences;
+}
+
+/**
+ * The state reached and the one wanted, cut to `names`, and whether owners are compared; with `key`, what identifies
+ * the wanted model (the sources' model's key and the names: `compare` may answer from an earlier equal state).
+ */
+interface ComparedSides {
+  reached: SchemaModel;
+  wanted: SchemaModel;
+  owners: boolean;
+  key?: string;
+}
+
+/** The two sides compared, or why not compared. */
+type Sides = ComparedSides | { reason: string };
 
 /** The state reached on `names` and the sources' model of `project` (the cached one, or built now). */
 async function againstSources(
@@ -124,14 +158,39 @@ async function againstSources(
   if (!sources) return { reason: 'its sources are not loaded in this run' };
   const { model, args } = sources;
   const [desired, reached] = await Promise.all([
-    prebuilt.get(input.models)?.get(project) ?? desiredModelFor(ctx, args),
+    prebuilt.get(input.models)?.get(project) ?? sharedDesiredModel(ctx, args),
     engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }, input.side),
   ]);
-  return {
-    reached: narrowModel(reached, names),
-    wanted: narrowModel(desired.model, names),
-    owners: model.graph.manage?.owners ?? false,
-  };
+  // The wanted side, cut once per sources' model and names: every target of a fleet compares the same one.
+  const key = `${desired.key}\0${[...names].sort().join('\0')}`;
+  const cut = fleetShared(ctx, 'convergence: wanted models', () => new Map<string, SchemaModel>());
+  let wanted = cut.get(key);
+  if (!wanted) cut.set(key, (wanted = narrowModel(desired.model, names)));
+  return { reached: narrowModel(reached, names), wanted, owners: model.graph.manage?.owners ?? false, key };
+}
+
+/**
+ * A value the targets of one fleet deployment share (`FleetPlans.memo`, dropped when the fleet ends); computed afresh
+ * by every check elsewhere (an Nx batch's tasks check different projects: nothing would be read twice, only kept).
+ */
+function fleetShared<T>(ctx: OperationContext, key: string, compute: () => T): T {
+  return ctx.plans ? ctx.plans.memo(`${key}\0${ctx.workspace.root}`, compute) : compute();
+}
+
+/**
+ * `desiredModelFor`, read (or built) once for every target of a fleet deployment that checks the same sources
+ * (`fleetShared`, by `desiredModelKey`), not once per target; the model is only read (narrowed) by the
+ * check. A read or build that fails is forgotten: the next target tries again, and reports its own error.
+ */
+function sharedDesiredModel(ctx: OperationContext, args: Parameters<typeof desiredModelFor>[1]): Promise<DesiredModel> {
+  const shared = fleetShared(ctx, 'convergence: sources models', () => new Map<string, Promise<DesiredModel>>());
+  const key = desiredModelKeyFor(ctx, args);
+  let model = shared.get(key);
+  if (!model) {
+    shared.set(key, (model = desiredModelFor(ctx, args)));
+    model.catch(() => shared.delete(key));
+  }
+  return model;
 }
 
 /** `project`'s model and what its desired model is built from: it with its dependencies; null when not loaded. */
@@ -165,7 +224,7 @@ export async function buildConvergenceSources(
     const steps = input.steps.filter((s) => s.project === project && !acceptsExisting(s));
     if (!touchedNames(steps).size) continue;
     const sources = await sourcesOf(ctx, input, project).catch(() => null);
-    const desired = sources && (await desiredModelFor(ctx, sources.args).catch(() => null));
+    const desired = sources && (await sharedDesiredModel(ctx, sources.args).catch(() => null));
     if (!desired) continue;
     const built = prebuilt.get(input.models) ?? new Map<string, DesiredModel>();
     prebuilt.set(input.models, built.set(project, desired));

@@ -372,12 +372,19 @@ export function desiredModelFor(
   });
 }
 
+/** `desiredModelKey` of the model `desiredModelFor` gives for these arguments (the configured shadow kind). */
+export function desiredModelKeyFor(
+  ctx: OperationContext,
+  args: { engine: Engine; models: readonly ProjectModel[]; target: string },
+): string {
+  const shadow = ctx.workspace.config.shadow ?? 'embedded';
+  return desiredModelKey(args.models, args.target, args.engine.name, shadow, ctx.toolVersion);
+}
+
 /** Whether `desiredModelFor` with these arguments would read its model from the cache (build nothing). */
 export function desiredModelCached(
   ctx: OperationContext,
   args: { engine: Engine; models: ProjectModel[]; target: string },
 ): boolean {
-  const shadow = ctx.workspace.config.shadow ?? 'embedded';
-  const key = desiredModelKey(args.models, args.target, args.engine.name, shadow, ctx.toolVersion);
-  return existsSync(join(cacheDir(ctx.workspace.root, 'models'), `${key}.json`));
+  return existsSync(join(cacheDir(ctx.workspace.root, 'models'), `${desiredModelKeyFor(ctx, args)}.json`));
 }

@@ -1,6 +1,7 @@
 import type { DefinitionForm } from '@dbee/core';
 import { isPostgresParserLoaded } from '../parse';
 import { parseSync } from 'libpg-query';
+import { TextMemo } from './text-memo';
 
 /**
  * Whether two definitions as PostgreSQL prints them (`pg_get_viewdef`, `pg_get_constraintdef`, `pg_get_indexdef`,
@@ -40,24 +41,17 @@ const STATEMENT: Record<DefinitionForm, (definition: string) => string> = {
   expression: (d) => `SELECT ${d}`,
 };
 
+/**
+ * A definition's tree as compared, without positions and after the rewrites above (JSON). Kept per text (`TextMemo`):
+ * a fleet's targets compare the same printed definitions with the same sources. A text that does not parse throws,
+ * and is not kept.
+ */
 function canonical(sql: string, form: DefinitionForm): string {
-  const key = `${form}\0${sql}`;
-  const known = canonicals.get(key);
-  if (known !== undefined) return known;
-  const tree = parseSync(STATEMENT[form](sql)) as unknown;
-  const out = JSON.stringify(normalise(tree, null));
-  if (canonicals.size >= CANONICALS_KEPT) canonicals.clear();
-  canonicals.set(key, out);
-  return out;
+  return CANONICAL.get(`${form[0]}${sql}`, () => JSON.stringify(normalise(parseSync(STATEMENT[form](sql)), null)));
 }
 
-/**
- * The canonical forms made in this process, by form and text: the sources' side of a comparison is the same text for
- * every database compared with it (a fleet's targets, each compared with the one model of the sources; the same view
- * printed by servers of two versions), and parsing it is most of a comparison's cost. Emptied when full.
- */
-const canonicals = new Map<string, string>();
-const CANONICALS_KEPT = 5_000;
+/** The canonical trees computed in this process: 8 million characters (a tree's JSON is a few times its text). */
+const CANONICAL = new TextMemo(8_000_000);
 
 /** Names a lone relation of a SELECT can be referred to by (its alias, else its name; a subquery's alias). */
 function loneRelation(select: Record<string, unknown>): string | null {
