@@ -56,6 +56,11 @@ describe("a new embedded database's folder written from the template [pglite]", 
     expect(existsSync(join(byNode, 'PG_VERSION'))).toBe(true);
     // Nothing left beside it: the staging folder was renamed into place.
     expect(readdirSync(scratch).filter((n) => n.includes('.new-'))).toEqual([]);
+    // A second writer (another process opening the same new environment) finds the whole folder there and keeps it.
+    writeFileSync(join(byNode, 'written-after'), 'x');
+    expect(writeTemplateFolder(byNode, bytes)).toBe(true);
+    expect(existsSync(join(byNode, 'written-after'))).toBe(true);
+    expect(readdirSync(scratch).filter((n) => n.includes('.new-'))).toEqual([]);
   });
 
   test('opens as a database of its own that keeps what is written to it', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
 
 /**
@@ -9,9 +9,10 @@ import { dirname, join, normalize, sep } from 'node:path';
  * (a first `dbee deploy`, each test of the suite's PGlite legs) paid it.
  *
  * The files go to a folder beside `dataDir` that is renamed into place at the end, so a process killed half-way
- * leaves no half-made database where the next open would take it for a whole one. Returns false, writing nothing,
- * when the dump is not a plain tar this reader knows (PGlite's `dumpDataDir('none')`), or when `dataDir` is already
- * there: the caller then hands the dump to PGlite as before.
+ * leaves no half-made database where the next open would take it for a whole one. Returns true when `dataDir` holds
+ * the database (this call's, or another process's that was renamed into place first); false, writing nothing, when
+ * the dump is not a plain tar this reader knows (PGlite's `dumpDataDir('none')`) or `dataDir` holds something else:
+ * the caller then hands the dump to PGlite as before.
  */
 export function writeTemplateFolder(dataDir: string, dump: Uint8Array): boolean {
   const entries = tarEntries(dump);
@@ -34,10 +35,11 @@ export function writeTemplateFolder(dataDir: string, dump: Uint8Array): boolean 
     return true;
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
-    // An existing folder (empty or not) is left to PGlite, which knows what to do with it.
-    if ((e as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (e as NodeJS.ErrnoException).code === 'EEXIST')
-      return false;
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    // A folder is there already: a whole database another process renamed into place first is opened as it is;
+    // anything else is left to PGlite, which knows what to do with it.
+    return existsSync(join(dataDir, 'PG_VERSION'));
   }
 }
 
