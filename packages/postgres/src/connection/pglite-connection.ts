@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Connection, QueryResult, StatementDescription } from '@dbee/core';
 import { mapPostgresError } from './postgres-errors';
 import { runInTransaction, toNotice, type DatabaseNotice } from './postgres-connection';
+import { writeTemplateFolder } from './template-folder';
 
 /**
  * PGlite's own start parameters, with 16 MB of shared buffers instead of PostgreSQL's 128 MB. PGlite is one
@@ -51,9 +52,19 @@ export class PgliteConnection implements Connection {
   static async open(dataDir: string | null, description: string, template?: Blob): Promise<PgliteConnection> {
     if (dataDir) mkdirSync(dirname(dataDir), { recursive: true });
     try {
+      // A new folder from the template: written by Node rather than through PGlite's file system (template-folder.ts).
+      const written =
+        !!dataDir &&
+        !!template &&
+        !existsSync(join(dataDir, 'PG_VERSION')) &&
+        writeTemplateFolder(dataDir, new Uint8Array(await template.arrayBuffer()));
       // One options object: PGlite reads its second argument only when the first is a folder, so
       // `new PGlite(undefined, { loadDataDir })` silently ran initdb (about 1 s) instead of loading the template.
-      const db = new PGlite({ dataDir: dataDir ?? undefined, loadDataDir: template, startParams: PGLITE_START_PARAMS });
+      const db = new PGlite({
+        dataDir: dataDir ?? undefined,
+        loadDataDir: written ? undefined : template,
+        startParams: PGLITE_START_PARAMS,
+      });
       await db.waitReady;
       return new PgliteConnection(db, description);
     } catch (e) {
