@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-connection';
 import { releasePglite } from '../support/pglite-share';
+import { childEnvironment } from '../support/child-env';
 
 const run = promisify(execFile);
 const REPO = resolve(__dirname, '..', '..');
@@ -63,9 +64,7 @@ export class NxWorkspace {
   /** `nx <args>` in this workspace, without daemon or cloud; never throws, returns the whole output. */
   async nx(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; output: string }> {
     await releasePglite();
-    const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith('NX_') && !k.startsWith('DBEE_') && k !== 'VITEST'),
-    );
+    const clean = childEnvironment();
     try {
       const { stdout, stderr } = await run(process.execPath, [NX, ...args], {
         cwd: this.root,

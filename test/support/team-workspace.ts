@@ -6,6 +6,7 @@ import { PgliteConnection } from '../../packages/postgres/src/connection/pglite-
 import { NxWorkspace } from '../nx-cache/workspace';
 import { scratchDatabase } from './pg';
 import { releasePglite } from './pglite-share';
+import { childEnvironment } from './child-env';
 
 const run = promisify(execFile);
 const REPO = resolve(__dirname, '..', '..');
@@ -110,12 +111,9 @@ export class TeamWorkspace {
     env: Record<string, string | undefined> = {},
   ): Promise<{ child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> }> {
     await releasePglite();
-    const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith('DBEE_') && !k.startsWith('NX_') && k !== 'VITEST'),
-    );
     const child = spawn(process.execPath, [DBEE_BIN, ...args], {
       cwd: this.root,
-      env: { ...clean, DBEE_USE_DIST: '1', FORCE_COLOR: '0', ...this.environment, ...env },
+      env: { ...childEnvironment(), DBEE_USE_DIST: '1', FORCE_COLOR: '0', ...this.environment, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

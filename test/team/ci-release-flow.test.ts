@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { ciGenerator } from '../../plugins/nx/src/generators/ci/ci';
 import { releasePglite } from '../support/pglite-share';
 import { TEAM_DBEE_YAML, TEAM_FILES, TeamWorkspace } from '../support/team-workspace';
+import { childEnvironment } from '../support/child-env';
 
 /**
  * The release flow `nx g @dbee/nx:ci --provider=github` writes, run as GitHub's runner would: each job of a push to
@@ -117,9 +118,7 @@ describe('the generated GitHub workflow, run step by step on a push to main (qa,
 
   async function bash(script: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
     await releasePglite();
-    const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith('DBEE_') && !k.startsWith('NX_') && k !== 'VITEST'),
-    );
+    const clean = childEnvironment();
     return new Promise((resolve) => {
       execFile(
         'bash',
