@@ -40,9 +40,16 @@ const rollback = (project: string): Pick<Run, 'command' | 'options'> => ({
   options: { project, assumeYes: true },
 });
 
-/** lab's correct release: a column and a view per table (as `rollback --objects`'s), a partition, an index. */
+/**
+ * lab's correct release: a column and a view per table (as `rollback --objects`'s), the cycle's foreign key changed, a
+ * partition, an index.
+ */
 const LAB_RELEASE = {
-  'lab/lab.sql': LAB_NOTE,
+  // The cycle's deferred foreign key given an action: put back by the rollback while the rows of the cycle stay.
+  'lab/lab.sql': LAB_NOTE.replace(
+    'REFERENCES lab.b (id) DEFERRABLE',
+    'REFERENCES lab.b (id) ON DELETE SET NULL DEFERRABLE',
+  ),
   'lab/views.sql': LAB_TABLES.map(noteView('lab')).join(''),
   'lab/events_2027.sql':
     "CREATE TABLE lab.events_2027 PARTITION OF lab.events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');\n",
