@@ -20,16 +20,15 @@ import { SALES_FILES, type PhaseRun } from './verdict-rollback-objects';
  *   a view; `deploy sales`: sales.orders and core.products given a column and a view each), then each project rolled
  *   back (core apart from sales, which `deploy sales` deployed together): exit 0, "converged". verdicts.test.ts then
  *   compares the target's catalog with the one before the deploys (`ROLLBACK_RUNS`): equal.
- * - broken: each project deployed with a migration per shape's table that adds a column `kept`, whose rollback script
- *   undoes nothing, then rolled back: exit 2 ("not converged", `ROLLBACK_NOT_CONVERGED`), each shape's migration named
- *   as undone by its rollback script, the rollback
- *   recorded failed (verdicts.test.ts reads the ledger and checks that the catalog differs by the columns `kept` alone);
- *   then a migration of each project drops the columns again (`ROLLBACK_CLEANUP_RUNS`), so the later phases start from
- *   the target as it was.
- * One deploy and one rollback per project (two for sales, whose deploy changes core too) holds the cells of all its
- * shapes: a correct rollback converges only if every shape's part is undone. A broken one is not converged as long as
- * one shape's column is left, so its cells do not tell each shape apart: they hold the verdict, its exit code and the
- * naming of each shape's rollback script.
+ * - broken: a migration per shape's table that adds a column `kept`, whose rollback script undoes nothing, deployed
+ *   and rolled back: exit 2 ("not converged", `ROLLBACK_NOT_CONVERGED`), the shape's migration named as undone by its
+ *   rollback script, the rollback recorded failed (verdicts.test.ts reads the ledger, and checks that the catalog
+ *   differs by the columns `kept` alone); then a migration of each project drops the columns again
+ *   (`ROLLBACK_CLEANUP_RUNS`), so the later phases start from the target as it was.
+ * One deploy and one rollback per project (two for sales, whose deploy changes core too) holds the correct cells of all
+ * its shapes: a rollback converges only if every shape's part is undone. The broken ones would mask each other in one
+ * release (any shape's column left is a difference), so lab's are undone one table at a time (`ROLLBACK_BROKEN_RUNS`):
+ * each rollback is not converged by its own table's column alone and names its own migration only.
  */
 const deploy = (project: string, extra: Record<string, unknown> = {}): Pick<Run, 'command' | 'options'> => ({
   command: 'deploy',
@@ -88,16 +87,10 @@ export const KEPT_RELATIONS = [
 ];
 const addKept = (table: string) => `ALTER TABLE ${table} ADD COLUMN kept int;`;
 const dropKept = (table: string) => `ALTER TABLE ${table} DROP COLUMN kept;`;
-/** A project's broken release: a migration per table that adds `kept`, its rollback script undoing nothing. */
-function keptRelease(project: string): Record<string, string> {
-  const tables = new Map(KEPT[project]!.map(([, table, version]) => [table, version]));
-  return Object.assign(
-    {},
-    ...[...tables].map(([table, version]) =>
-      migration(project, version, `keep_${table.split('.')[1]}`, addKept(table), UNDO_NOTHING),
-    ),
-  );
-}
+/** The migration of a broken release that adds `kept` to a table, its rollback script undoing nothing. */
+const keep = (project: string, table: string, version: number) =>
+  migration(project, version, `keep_${table.split('.')[1]}`, addKept(table), UNDO_NOTHING);
+const SALES_KEPT = { ...keep('sales', 'sales.orders', 91), ...keep('core', 'core.products', 91) };
 /** A project's cleanup: one migration that drops the columns `kept`, with the rollback script that adds them back. */
 function dropRelease(project: string): Record<string, string> {
   const tables = [...new Set(KEPT[project]!.map(([, table]) => table))];
@@ -105,7 +98,9 @@ function dropRelease(project: string): Record<string, string> {
 }
 
 const correct = (project: string) => `rollback ${project}: its release undone whole`;
-const broken = (project: string) => `rollback ${project}: rollback scripts that undo nothing`;
+/** The run of a broken rollback: one per migration of `KEPT` (lab's are undone one deployment at a time). */
+const broken = (project: string, version: number) =>
+  `rollback ${project}: V${version}'s rollback script undoes nothing`;
 
 /** The correct releases, deployed and rolled back; the target's schemas are then as before the deploys. */
 export const ROLLBACK_RUNS: Record<string, PhaseRun> = {
@@ -130,27 +125,32 @@ export const ROLLBACK_RUNS: Record<string, PhaseRun> = {
   [correct('core')]: { files: {}, ...rollback('core') },
 };
 
-/** The broken releases, deployed and rolled back (not converged); then the columns they leave dropped. */
+/**
+ * The broken releases, deployed and rolled back (not converged). lab's five tables one deployment and rollback at a
+ * time: each rollback is compared with the state the failed rollback before it left (the earlier columns `kept`
+ * included), so it is not converged by its own table's column alone, and names only its own migration. sales's and
+ * core's in one `deploy sales`, each project rolled back on its own.
+ */
 export const ROLLBACK_BROKEN_RUNS: Record<string, PhaseRun> = {
-  'deploy lab: a migration per table adds a column, its rollback script undoes nothing': {
-    files: keptRelease('lab'),
-    ...deploy('lab'),
-    setup: true,
-  },
-  [broken('lab')]: { files: keptRelease('lab'), ...rollback('lab') },
-  'deploy pub: a migration adds a column, its rollback script undoes nothing': {
-    files: keptRelease('pub'),
+  ...Object.fromEntries(
+    KEPT.lab!.flatMap(([, table, version]) => [
+      [
+        `deploy lab: V${version} adds a column to ${table}, its rollback script undoes nothing`,
+        { files: keep('lab', table, version), ...deploy('lab'), setup: true },
+      ],
+      [broken('lab', version), { files: keep('lab', table, version), ...rollback('lab') }],
+    ]),
+  ),
+  'deploy pub: V91 adds a column to public.notes, its rollback script undoes nothing': {
+    files: keep('pub', 'public.notes', 91),
     ...deploy('pub'),
     setup: true,
   },
-  [broken('pub')]: { files: keptRelease('pub'), ...rollback('pub') },
-  'deploy sales: a migration of orders and one of core.products add a column, their rollback scripts undo nothing': {
-    files: { ...keptRelease('sales'), ...keptRelease('core') },
-    ...deploy('sales'),
-    setup: true,
-  },
-  [broken('sales')]: { files: { ...keptRelease('sales'), ...keptRelease('core') }, ...rollback('sales') },
-  [broken('core')]: { files: { ...keptRelease('sales'), ...keptRelease('core') }, ...rollback('core') },
+  [broken('pub', 91)]: { files: keep('pub', 'public.notes', 91), ...rollback('pub') },
+  'deploy sales: V91 of sales and of core add a column to orders and core.products, their rollback scripts undo nothing':
+    { files: SALES_KEPT, ...deploy('sales'), setup: true },
+  [broken('sales', 91)]: { files: SALES_KEPT, ...rollback('sales') },
+  [broken('core', 91)]: { files: SALES_KEPT, ...rollback('core') },
 };
 
 /** The columns `kept` the broken rollbacks leave, dropped by a migration of each project. */
@@ -164,13 +164,11 @@ export const ROLLBACK_CLEANUP_RUNS: Record<string, PhaseRun> = {
   },
 };
 
-/** The projects whose broken rollback verdicts.test.ts expects recorded failed, with the migrations each undid. */
-export const NOT_CONVERGED = Object.fromEntries(
-  Object.entries(KEPT).map(([project, tables]) => [
-    project,
-    [...new Set(tables.map(([, , version]) => `migration:${project}/V${version}`))],
-  ]),
-);
+/** The broken rollbacks verdicts.test.ts expects recorded failed, in order: the project, the migrations each undid. */
+export const NOT_CONVERGED: { project: string; undone: string[] }[] = [
+  ...KEPT.lab!.map(([, , version]) => ({ project: 'lab', undone: [`migration:lab/V${version}`] })),
+  ...['pub', 'sales', 'core'].map((project) => ({ project, undone: [`migration:${project}/V91`] })),
+];
 
 const literal = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The line a rollback says when its schemas are as before the deployment it undid. */
@@ -193,14 +191,15 @@ function cells(shape: Shape, project: string, undone: string[], never: RegExp[] 
       capability: 'rollback',
       shape,
       release: 'broken',
-      run: broken(project),
+      run: broken(project, version),
       exit: 2,
       names: [
         `${project}: not converged: every step of the rollback ran`,
         'The rollback is applied and recorded as failed',
         `migration:${project}/V${version}: undone by its rollback script`,
       ],
-      never: [converged(project)],
+      // Its own migration alone: another's rollback script cannot be what left the difference.
+      never: [converged(project), new RegExp(`migration:[a-z]+/V(?!${version}:)\\d+: undone`)],
     },
   ];
 }

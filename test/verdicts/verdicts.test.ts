@@ -216,7 +216,7 @@ async function rollbackPhase(
       [ledger?.last],
     );
     const rollbacks = rows.map((r) => ({ ...r, not_converged: r.not_converged && [...r.not_converged].sort() }));
-    const expected = Object.entries(NOT_CONVERGED).map(([project, undone]) => ({
+    const expected = NOT_CONVERGED.map(({ project, undone }) => ({
       project,
       status: 'failed',
       not_converged: [...undone].sort(),
