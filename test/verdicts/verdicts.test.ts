@@ -38,8 +38,8 @@ import {
  * on the server; each run writes its release, runs its command and takes the release out again; each cell asserts its
  * exit code and what its verdict names. First the runs that change nothing (`RUNS`, `EXPAND_RUNS`: dry runs, a
  * package's plan, check: the target's snapshot is the same after them), then the phases that change the target or the
- * copy (rollback --objects and rollback, clone, preview), each checked whole after its runs. The pending cells are printed with
- * their reasons.
+ * copy (rollback --objects and rollback, clone, preview), each checked whole after its runs. The pending cells are
+ * printed with their reasons.
  */
 
 let w: TestWorkspace | undefined;
