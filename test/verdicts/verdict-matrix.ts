@@ -24,6 +24,7 @@ export const CAPABILITIES = [
   'check',
   'check --dbt',
   '--objects',
+  'rollback',
   'rollback --objects',
   'preview',
   'clone',
@@ -89,14 +90,20 @@ const dryRun = (project: string, extra: Record<string, unknown> = {}) => ({
 });
 
 /** A migration and its rollback script in a project (`lab/migrations/V1__x.sql`, `V1__x.rollback.sql`). */
-function migration(project: string, version: number, name: string, up: string, down: string): Record<string, string> {
+export function migration(
+  project: string,
+  version: number,
+  name: string,
+  up: string,
+  down: string,
+): Record<string, string> {
   return {
     [`${project}/migrations/V${version}__${name}.sql`]: `${up}\n`,
     [`${project}/migrations/V${version}__${name}.rollback.sql`]: `${down}\n`,
   };
 }
 
-const UNDO_NOTHING = 'SELECT 1;';
+export const UNDO_NOTHING = 'SELECT 1;';
 const LINE_AMOUNT = 'sales/schema/sales/functions/line_amount.sql';
 
 /** lab's data migrations, one per shape of its tables: each with its correct undo, or an undo that undoes nothing. */

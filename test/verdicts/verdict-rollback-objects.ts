@@ -34,7 +34,8 @@ const rollback = (project: string, objects: string[], dryRun: boolean): Pick<Run
   options: { project, objects, assumeYes: true, ...(dryRun ? { dryRun } : {}) },
 });
 
-const SALES_FILES = {
+/** sales's release of a column `note` on orders and core's products (touch trigger), a view over each. */
+export const SALES_FILES = {
   [ORDERS]: example(ORDERS).replace(
     'updated_at   timestamptz NOT NULL DEFAULT now()',
     'updated_at   timestamptz NOT NULL DEFAULT now(),\n  note         text',

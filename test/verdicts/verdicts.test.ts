@@ -6,6 +6,7 @@ import { dbYaml, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } fr
 import { scratchDatabase } from '../support/pg';
 import { run } from '../support/run';
 import {
+  CAPABILITIES,
   CELLS,
   exampleFiles,
   judgeCell as judge,
@@ -23,14 +24,22 @@ import { CLONE_CELLS, CLONE_CHECK_RUNS, CLONE_DRIFT, CLONE_RUNS } from './verdic
 import { EXPAND_CELLS, EXPAND_RUNS } from './verdict-expand';
 import { PREVIEW_CELLS, PREVIEW_RUNS } from './verdict-preview';
 import { ROLLBACK_OBJECTS_CELLS, ROLLBACK_OBJECTS_RUNS, type PhaseRun } from './verdict-rollback-objects';
+import {
+  KEPT_RELATIONS,
+  NOT_CONVERGED,
+  ROLLBACK_BROKEN_RUNS,
+  ROLLBACK_CELLS,
+  ROLLBACK_CLEANUP_RUNS,
+  ROLLBACK_RUNS,
+} from './verdict-rollback';
 
 /**
  * The verdict matrix (verdict-matrix.ts; docs/verdicts.md): one workspace with every shape, deployed and seeded once
  * on the server; each run writes its release, runs its command and takes the release out again; each cell asserts its
  * exit code and what its verdict names. First the runs that change nothing (`RUNS`, `EXPAND_RUNS`: dry runs, a
  * package's plan, check: the target's snapshot is the same after them), then the phases that change the target or the
- * copy (rollback --objects, clone, preview), each checked whole after its runs. The pending cells are printed with
- * their reasons.
+ * copy (rollback --objects and rollback, clone, preview), each checked whole after its runs. The pending cells are
+ * printed with their reasons.
  */
 
 let w: TestWorkspace | undefined;
@@ -49,6 +58,9 @@ describe('the verdict matrix', () => {
       RUNS,
       EXPAND_RUNS,
       ROLLBACK_OBJECTS_RUNS,
+      ROLLBACK_RUNS,
+      ROLLBACK_BROKEN_RUNS,
+      ROLLBACK_CLEANUP_RUNS,
       CLONE_RUNS,
       CLONE_CHECK_RUNS,
       PREVIEW_RUNS,
@@ -102,7 +114,9 @@ describe('the verdict matrix', () => {
     // Every run was a dry run or a package's plan: the target is as it was.
     expect((await snapshot(ws.target)).hash).toBe(before.hash);
     // Then the phases that change the target (and the copy), each checked whole after its runs.
+    const phase = Date.now();
     failures.push(...(await rollbackPhase(ws, originals, outputs, only, schemasBefore)));
+    const rollbackMs = Date.now() - phase;
     failures.push(...(await clonePhase(ws, copy, originals, outputs, only)));
     failures.push(...(await runAll(ws, PREVIEW_RUNS, originals, outputs, only)));
     failures.push(...(await advisePhase(ws, originals, outputs, only)));
@@ -110,6 +124,7 @@ describe('the verdict matrix', () => {
       ...CELLS,
       ...EXPAND_CELLS,
       ...ROLLBACK_OBJECTS_CELLS,
+      ...ROLLBACK_CELLS,
       ...CLONE_CELLS,
       ...PREVIEW_CELLS,
       ...ADVISE_CELLS,
@@ -119,7 +134,7 @@ describe('the verdict matrix', () => {
     const pending = pendingCells([...cells, ...BLUE_GREEN_CELLS]);
     console.info(
       [
-        `verdict matrix: ${cells.length} cells held by ${outputs.size} runs (setup ${setup} ms, runs ${[...outputs.values()].reduce((n, o) => n + o.ms, 0)} ms), ${BLUE_GREEN_CELLS.length} by verdicts-blue-green.test.ts, ${pending.length} cells pending of ${Object.keys(SHAPES).length} shapes × 12 capabilities × 2 releases:`,
+        `verdict matrix: ${cells.length} cells held by ${outputs.size} runs (setup ${setup} ms, runs ${[...outputs.values()].reduce((n, o) => n + o.ms, 0)} ms, of which the phase of real deploys and rollbacks ${rollbackMs} ms: rollback --objects ${msOf(outputs, ROLLBACK_OBJECTS_RUNS)} ms, rollback ${msOf(outputs, ROLLBACK_RUNS, ROLLBACK_BROKEN_RUNS, ROLLBACK_CLEANUP_RUNS)} ms), ${BLUE_GREEN_CELLS.length} by verdicts-blue-green.test.ts, ${pending.length} cells pending of ${Object.keys(SHAPES).length} shapes × ${CAPABILITIES.length} capabilities × 2 releases:`,
         // One line per capability and reason: the cells it leaves pending.
         ...[...groupBy(pending, (p) => `${p.capability}: ${p.pending}`)].map(
           ([why, cells]) =>
@@ -167,7 +182,12 @@ async function runAll(
   return failures;
 }
 
-/** `rollback --objects` (verdict-rollback-objects.ts): after its runs, the target's schemas are as they were before. */
+/**
+ * The phase of real deploys and rollbacks. `rollback --objects` (verdict-rollback-objects.ts), then a plain `rollback`
+ * of correct releases (verdict-rollback.ts): after each, the target's schemas are as they were before. Then the broken
+ * releases' rollbacks: each recorded failed with the migrations it undid, the schemas as before but for the columns
+ * `kept` their rollback scripts left; then dropped by a migration, the schemas as before again.
+ */
 async function rollbackPhase(
   ws: TestWorkspace,
   originals: Record<string, string>,
@@ -175,9 +195,41 @@ async function rollbackPhase(
   only: RegExp | null,
   schemasBefore: string[],
 ): Promise<string[]> {
+  const schemas = async () => (await snapshot(ws.target, { withLedger: false })).catalog;
   const failures = await runAll(ws, ROLLBACK_OBJECTS_RUNS, originals, outputs, only);
-  const after = (await snapshot(ws.target, { withLedger: false })).catalog;
-  return [...failures, ...differs('the target after the rollbacks', after, schemasBefore)];
+  failures.push(...differs('the target after rollback --objects', await schemas(), schemasBefore));
+  failures.push(...(await runAll(ws, ROLLBACK_RUNS, originals, outputs, only)));
+  failures.push(...differs('the target after the correct releases rolled back', await schemas(), schemasBefore));
+  const [ledger] = await ws.target.query<{ last: string }>('SELECT max(id)::text AS last FROM dbee.deployments');
+  failures.push(...(await runAll(ws, ROLLBACK_BROKEN_RUNS, originals, outputs, only)));
+  const broken = Object.keys(ROLLBACK_BROKEN_RUNS).some((name) => outputs.has(name));
+  if (Object.keys(ROLLBACK_BROKEN_RUNS).every((name) => outputs.has(name))) {
+    // What the broken rollbacks left: the columns `kept` and nothing else, and each rollback recorded failed.
+    const left = await schemas();
+    const kept = left.filter((e) => e.endsWith(', kept integer')).map((e) => e.replace(/^relation (\S+):.*/, '$1'));
+    if (kept.sort().join() !== [...KEPT_RELATIONS].sort().join())
+      failures.push(`the columns kept after the broken rollbacks: ${kept.join(', ')}`);
+    const aside = left.map((e) => e.replace(/, kept integer$/, ''));
+    failures.push(...differs('the target after the broken rollbacks, the columns kept aside', aside, schemasBefore));
+    const rows = await ws.target.query<{ project: string; status: string; not_converged: string[] | null }>(
+      "SELECT project, status, summary->'notConverged' AS not_converged FROM dbee.deployments WHERE kind = 'rollback' AND id > $1 ORDER BY id",
+      [ledger?.last],
+    );
+    const rollbacks = rows.map((r) => ({ ...r, not_converged: r.not_converged && [...r.not_converged].sort() }));
+    const expected = NOT_CONVERGED.map(({ project, undone }) => ({
+      project,
+      status: 'failed',
+      not_converged: [...undone].sort(),
+    }));
+    if (JSON.stringify(rollbacks) !== JSON.stringify(expected))
+      failures.push(
+        `the broken rollbacks' ledger rows: ${JSON.stringify(rollbacks)}, expected ${JSON.stringify(expected)}`,
+      );
+  }
+  // The cleanup runs whenever a broken release ran (VERDICTS_ONLY too): the later phases need the target as it was.
+  if (broken) failures.push(...(await runAll(ws, ROLLBACK_CLEANUP_RUNS, originals, outputs, null)));
+  failures.push(...differs('the target after the columns kept were dropped', await schemas(), schemasBefore));
+  return failures;
 }
 
 /**
@@ -245,6 +297,11 @@ function differs(what: string, got: string[], expected: string[]): string[] {
   return extra.length || missing.length
     ? [`${what}: not the schemas expected:\n+ ${extra.join('\n+ ')}\n- ${missing.join('\n- ')}`]
     : [];
+}
+
+/** The time the runs of `phases` took, in ms. */
+function msOf(outputs: Map<string, Output>, ...phases: Record<string, unknown>[]): number {
+  return phases.flatMap(Object.keys).reduce((n, name) => n + (outputs.get(name)?.ms ?? 0), 0);
 }
 
 /** Items grouped by a key, in the order each key first comes. */
