@@ -47,7 +47,7 @@ import {
   psqlFile,
   REPO,
   runMain,
-  SERVER_URL,
+  writeFleetConfig,
   table,
   timeProcess,
   type Timed,
@@ -229,26 +229,6 @@ async function measure(
       `fleet deploy at concurrency ${p} exited ${r.code}, ${report.counts.succeeded} of ${dbs.length} succeeded:\n${r.stderr.slice(-3000)}`,
     );
   return { floorMs, fleet: r };
-}
-
-/** The workspace's dbee.yaml: one fleet environment whose targets are `dbs` on the benchmark's server. */
-function writeFleetConfig(root: string, dbs: readonly string[], target: (i: number) => string): void {
-  const u = new URL(SERVER_URL);
-  writeFileSync(
-    join(root, 'dbee.yaml'),
-    [
-      'version: 1',
-      'defaultEnvironment: fleet',
-      'shadow: embedded',
-      'environments:',
-      '  fleet:',
-      '    engine: postgres',
-      `    connection: { host: "${u.hostname}", port: ${u.port || 5432}, user: "${decodeURIComponent(u.username || 'postgres')}" }`,
-      '    fleet:',
-      '      targets:',
-      ...dbs.map((db, i) => `        - { name: ${target(i)}, connection: { database: ${db} } }`),
-    ].join('\n') + '\n',
-  );
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  *   node tools/run.js tools/bench/fleet-profile.ts [databases=200] [--concurrency 8] [--bin <other checkout>/packages/cli/bin/dbee.js]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateProject } from './generate';
@@ -58,22 +58,8 @@ async function main(): Promise<void> {
     const gen = generateProject(join(root, 'gen'), { name: 'gen', objects: 50 });
     const dbs: string[] = [];
     for (let i = 0; i < count; i++) dbs.push(await L.createDb(`fprof_${String(i).padStart(3, '0')}`));
-    const u = new URL(L.SERVER_URL);
-    writeFileSync(
-      join(root, 'dbee.yaml'),
-      [
-        'version: 1',
-        'defaultEnvironment: fleet',
-        'shadow: embedded',
-        'environments:',
-        '  fleet:',
-        '    engine: postgres',
-        `    connection: { host: "${u.hostname}", port: ${u.port || 5432}, user: "${decodeURIComponent(u.username || 'postgres')}" }`,
-        '    fleet:',
-        '      targets:',
-        ...dbs.map((db, i) => `        - { name: t${String(i).padStart(3, '0')}, connection: { database: ${db} } }`),
-      ].join('\n') + '\n',
-    );
+    L.writeFleetConfig(root, dbs, (i) => `t${String(i).padStart(3, '0')}`);
+
     // A first run, not profiled, fills the workspace's caches (the sources' model, PGlite's template), as the runs of
     // tools/bench-fleet.ts after its first find them; then the databases are emptied again.
     const warm = await L.timeProcess(

@@ -693,3 +693,23 @@ export function machine(): string {
   );
   return `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, Node ${process.version}, PostgreSQL ${(pg.stdout || '?').trim()}`;
 }
+
+/** The workspace's dbee.yaml: one fleet environment whose targets are `dbs` on the benchmark's server. */
+export function writeFleetConfig(root: string, dbs: readonly string[], target: (i: number) => string): void {
+  const u = new URL(SERVER_URL);
+  writeFileSync(
+    join(root, 'dbee.yaml'),
+    [
+      'version: 1',
+      'defaultEnvironment: fleet',
+      'shadow: embedded',
+      'environments:',
+      '  fleet:',
+      '    engine: postgres',
+      `    connection: { host: "${u.hostname}", port: ${u.port || 5432}, user: "${decodeURIComponent(u.username || 'postgres')}" }`,
+      '    fleet:',
+      '      targets:',
+      ...dbs.map((db, i) => `        - { name: ${target(i)}, connection: { database: ${db} } }`),
+    ].join('\n') + '\n',
+  );
+}
