@@ -123,12 +123,17 @@ function compare(
   sides: ComparedSides,
   names: ReadonlySet<string>,
 ): Divergence[] {
-  const converged = fleetShared(ctx, 'convergence: converged states', () => new Set<string>());
-  const state =
-    sides.key === undefined ? null : sha256(`${sides.key}\0${sides.owners}\0${JSON.stringify(sides.reached)}`);
-  if (state && converged.has(state)) return [];
+  // Only in a fleet deployment: elsewhere no other target asks, and the state's digest would be work for nothing.
+  const converged =
+    ctx.plans && sides.key !== undefined
+      ? {
+          states: fleetShared(ctx, 'convergence: converged states', () => new Set<string>()),
+          state: sha256(`${sides.key}\0${sides.owners}\0${JSON.stringify(sides.reached)}`),
+        }
+      : null;
+  if (converged?.states.has(converged.state)) return [];
   const divergences = divergencesOf(modelChanges(engine, sides.reached, sides.wanted, { owners: sides.owners }), names);
-  if (state && !divergences.length) converged.add(state);
+  if (converged && !divergences.length) converged.states.add(converged.state);
   return divergences;
 }
 

@@ -149,14 +149,13 @@ async function readModel(
   // lock's own check to say, before the next step. One still busy (a promise) takes its share if it is free before the
   // first session has read its own; otherwise the first reads both, one after the other (one query at a time on a
   // session), and the second is not waited for.
-  const first = side ? read(conn, own) : null;
-  const afterFirst = () => first!.then(() => read(conn, shared));
-  const second = first
-    ? Promise.race([Promise.resolve(side).then((s) => s), first.then(() => undefined)]).then((s) =>
-        s ? read(s, shared).catch(afterFirst) : afterFirst(),
-      )
-    : null;
-  const parts = first ? await Promise.all([first, second!]) : [await read(conn, all)];
+  const readShared = async (side: Connection | Promise<Connection | undefined>) => {
+    const first = read(conn, own);
+    const afterFirst = () => first.then(() => read(conn, shared));
+    const free = await Promise.race([side, first.then(() => undefined)]);
+    return Promise.all([first, free ? read(free, shared).catch(afterFirst) : afterFirst()]);
+  };
+  const parts = side ? await readShared(side) : [await read(conn, all)];
   const none = Object.fromEntries([...Object.keys(CATALOG_QUERIES), 'aggregates'].map((q) => [q, []]));
   const model = new ModelBuilder().build(Object.assign(none, ...parts) as Rows);
   if (serverVersion) model.serverVersion = serverVersion;
