@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempWorkspace } from '../support/workspace';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { fleetYaml } from './fleet-workspace';
-import { queryUrl, scratchDatabase } from '../support/pg';
+import { fleetYaml, scratchFleet } from './fleet-workspace';
+import { queryUrl } from '../support/pg';
 
 /**
  * `rollback`, `diff` and `smoke-test` on a fleet: the targets `--labels` and `--shard` select, `--concurrency` at once,
@@ -22,9 +21,8 @@ const PROJECT = {
 };
 
 describe('rollback, diff and smoke-test on a fleet of server databases', () => {
-  const dbs: { url: string; drop(): Promise<void> }[] = [];
-  const env: Record<string, string> = {};
-  let w: ReturnType<typeof tempWorkspace>;
+  const fleet = scratchFleet('dbee_fleet_cmd', COUNT, { 'dbee.yaml': WORKSPACE, ...PROJECT });
+  const { dbs, env } = fleet;
   /** The fleet's variables with target i pointing at a database that does not exist: it is refused (exit 1). */
   const unreachable = (...targets: number[]) => ({
     ...env,
@@ -35,30 +33,20 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
   const targetsIn = (out: string) => [...new Set([...out.matchAll(/^\[(t\d)\] /gm)].map((m) => m[1]))].sort();
 
   beforeAll(async () => {
-    for (let i = 0; i < COUNT; i++) {
-      const db = await scratchDatabase('dbee_fleet_cmd');
-      dbs.push(db);
-      env[`URL_${i + 1}`] = db.url;
-    }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT });
-    const deployed = await run(w.root, 'deploy', { project: 'a', concurrency: 4 }, env);
+    const deployed = await run(fleet.w.root, 'deploy', { project: 'a', concurrency: 4 }, env);
     expect(deployed.code, deployed.stderr).toBe(0);
   }, 120_000);
-  afterAll(async () => {
-    w?.remove();
-    for (const db of dbs) await db.drop();
-  });
 
   it('smoke-test: two --shard i/2 runs check every target once; an unreachable target makes it exit 2', async () => {
     const shards = await Promise.all(
-      [1, 2].map((i) => run(w.root, 'smoke-test', { project: 'a', shard: `${i}/2`, concurrency: 2 }, env)),
+      [1, 2].map((i) => run(fleet.w.root, 'smoke-test', { project: 'a', shard: `${i}/2`, concurrency: 2 }, env)),
     );
     for (const s of shards) expect(s.code, s.stderr).toBe(0);
     const seen = shards.flatMap((s) => targetsIn(s.stdout));
     expect(seen.sort()).toEqual(['t1', 't2', 't3', 't4']);
     expect(shards[0]!.stdout).toMatch(/^fleet fleet shard 1\/2: smoke-test on \d targets?: \d succeeded$/m);
 
-    const one = await run(w.root, 'smoke-test', { project: 'a', concurrency: 4 }, unreachable(1));
+    const one = await run(fleet.w.root, 'smoke-test', { project: 'a', concurrency: 4 }, unreachable(1));
     expect(one.code).toBe(2);
     expect(one.stdout).toMatch(
       /^fleet fleet: smoke-test on 4 targets: 3 succeeded, 1 refused\n {2}refused: t2 \(exit 1\): /m,
@@ -68,7 +56,7 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
 
   it('rollback: --max-failures stops starting targets; nothing done is exit 1, some done is exit 2', async () => {
     // t1 unreachable, one at a time, the default --max-failures 1: t1 is refused, no other target starts.
-    const stopped = await run(w.root, 'rollback', { project: 'a', assumeYes: true }, unreachable(0));
+    const stopped = await run(fleet.w.root, 'rollback', { project: 'a', assumeYes: true }, unreachable(0));
     expect(stopped.code).toBe(1);
     expect(stopped.stdout).toMatch(/refused: t1 \(exit 1\)/);
     expect(stopped.stdout).toMatch(/stopped: 1 target failed \(--max-failures 1\); 3 targets not started/);
@@ -77,7 +65,7 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
     // t3 unreachable, --max-failures 2 and 2 at once: the three others are rolled back, the fleet exits 2. --report
     // writes the fleet's report, as a fleet deployment's (before: refused, every target wrote the same file).
     const some = await run(
-      w.root,
+      fleet.w.root,
       'rollback',
       { project: 'a', assumeYes: true, concurrency: 2, maxFailures: 2, report: 'out/rollback.json' },
       unreachable(2),
@@ -88,7 +76,7 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
     );
     expect(await Promise.all([0, 1, 2, 3].map(hasTable))).toEqual([false, false, true, false]);
     expect(some.stdout).toMatch(/report written to .*rollback\.json and .*rollback\.md/);
-    const report = JSON.parse(readFileSync(join(w.root, 'out/rollback.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(join(fleet.w.root, 'out/rollback.json'), 'utf8'));
     expect(report).toMatchObject({
       command: 'rollback',
       fleet: 'fleet',
@@ -103,20 +91,20 @@ describe('rollback, diff and smoke-test on a fleet of server databases', () => {
     expect(byTarget.t3).toMatchObject({ result: 'refused', deploymentIds: [] });
     for (const t of ['t1', 't2', 't4'])
       expect(byTarget[t]).toMatchObject({ result: 'succeeded', deploymentIds: [expect.any(Number)] });
-    const markdown = readFileSync(join(w.root, 'out/rollback.md'), 'utf8');
+    const markdown = readFileSync(join(fleet.w.root, 'out/rollback.md'), 'utf8');
     expect(markdown).toContain('# dbee rollback a on fleet fleet');
     expect(markdown).toMatch(/\| t3 \| 2 \| refused \|/);
   }, 120_000);
 
   it('diff --fail-on-diff: the targets that differ are named; some differ is exit 2, all differ is exit 1', async () => {
-    const some = await run(w.root, 'diff', { project: 'a', failOnDiff: true, concurrency: 4 }, env);
+    const some = await run(fleet.w.root, 'diff', { project: 'a', failOnDiff: true, concurrency: 4 }, env);
     expect(some.code, some.stdout + some.stderr).toBe(2);
     expect(some.stdout).toMatch(/^fleet fleet: diff on 4 targets: /m);
     expect(
       [...some.stdout.matchAll(/^ {2}differs: (t\d) \(exit 1\)$/gm)].map((m) => m[1]).sort(),
       some.stdout + some.stderr,
     ).toEqual(['t1', 't2', 't4']);
-    const all = await run(w.root, 'diff', { project: 'a', failOnDiff: true, labels: 'n=1|2' }, env);
+    const all = await run(fleet.w.root, 'diff', { project: 'a', failOnDiff: true, labels: 'n=1|2' }, env);
     expect(all.code).toBe(1);
     expect(all.stdout).toMatch(/^fleet fleet: diff on 2 targets: 2 differs$/m);
   }, 120_000);

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempWorkspace } from '../support/workspace';
+import { describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { fleetYaml, PROJECT_A } from './fleet-workspace';
-import { queryUrl, scratchDatabase } from '../support/pg';
+import { fleetYaml, PROJECT_A, scratchFleet } from './fleet-workspace';
+import { queryUrl } from '../support/pg';
 
 /**
  * Every target of a fleet ends its deployment with the convergence check, whatever the targets before it found. The
@@ -29,32 +28,18 @@ interface Report {
 }
 
 describe('the convergence check on a fleet', () => {
-  const dbs: { url: string; drop(): Promise<void> }[] = [];
-  const env: Record<string, string> = {};
-  let w: ReturnType<typeof tempWorkspace>;
-  const report = () => JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as Report;
-
-  beforeAll(async () => {
-    for (let i = 0; i < COUNT; i++) {
-      const db = await scratchDatabase('dbee_fleet_converge');
-      dbs.push(db);
-      env[`URL_${i + 1}`] = db.url;
-    }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT_A });
-  }, 120_000);
-  afterAll(async () => {
-    w?.remove();
-    for (const db of dbs) await db.drop();
-  });
+  const fleet = scratchFleet('dbee_fleet_converge', COUNT, { 'dbee.yaml': WORKSPACE, ...PROJECT_A });
+  const { dbs, env } = fleet;
+  const report = () => JSON.parse(readFileSync(join(fleet.w.root, 'out/fleet.json'), 'utf8')) as Report;
 
   it('a target in the same live state as converged ones, but with a column setting of its own, does not converge', async () => {
-    const first = await run(w.root, 'deploy', { project: 'a', concurrency: 1 }, env);
+    const first = await run(fleet.w.root, 'deploy', { project: 'a', concurrency: 1 }, env);
     expect(first.code, first.stderr).toBe(0);
     // Outside dbee, on t3 only: a statistics target, which the fingerprint does not read (no drift, the same state).
     await queryUrl(dbs[2]!.url, 'ALTER TABLE a.t ALTER COLUMN name SET STATISTICS 500');
-    w.write('a/t.sql', 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, name text, note text);\n');
+    fleet.w.write('a/t.sql', 'CREATE SCHEMA a;\nCREATE TABLE a.t (id int PRIMARY KEY, name text, note text);\n');
     // One at a time, in the fleet's order: t1 and t2 converge before t3 is checked.
-    const second = await run(w.root, 'deploy', { project: 'a', concurrency: 1, report: 'out/fleet.json' }, env);
+    const second = await run(fleet.w.root, 'deploy', { project: 'a', concurrency: 1, report: 'out/fleet.json' }, env);
     expect(second.code, second.stderr).toBe(2);
     const r = report();
     // One plan for the three: their recorded states are equal.

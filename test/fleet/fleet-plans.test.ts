@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
-import { fleetYaml, PROJECT_A } from './fleet-workspace';
+import { fleetYaml, PROJECT_A, scratchFleet } from './fleet-workspace';
 import { queryUrl, scratchDatabase } from '../support/pg';
 
 /**
@@ -28,10 +28,9 @@ interface Report {
 }
 
 describe('plans on a fleet', () => {
-  const dbs: { url: string; drop(): Promise<void> }[] = [];
-  const env: Record<string, string> = {};
-  let w: ReturnType<typeof tempWorkspace>;
-  const report = () => JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as Report;
+  const fleet = scratchFleet('dbee_fleet_plans', COUNT, { 'dbee.yaml': WORKSPACE, ...PROJECT_A });
+  const { dbs, env } = fleet;
+  const report = () => JSON.parse(readFileSync(join(fleet.w.root, 'out/fleet.json'), 'utf8')) as Report;
   const ledger = async (i: number) =>
     queryUrl<{ status: string; steps: number }>(
       dbs[i]!.url,
@@ -45,23 +44,10 @@ describe('plans on a fleet', () => {
       )
     ).map((r) => r.object_key);
 
-  beforeAll(async () => {
-    for (let i = 0; i < COUNT; i++) {
-      const db = await scratchDatabase('dbee_fleet_plans');
-      dbs.push(db);
-      env[`URL_${i + 1}`] = db.url;
-    }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT_A });
-  }, 120_000);
-  afterAll(async () => {
-    w?.remove();
-    for (const db of dbs) await db.drop();
-  });
-
   it('6 targets in 2 live states: 2 plans built, 4 reused, each target deployed by the plan of its own state', async () => {
     // Release 1 on group a only: the fleet is then in two states (a: release 1, b: empty).
     const first = await run(
-      w.root,
+      fleet.w.root,
       'deploy',
       { project: 'a', labels: 'group=a', concurrency: 3, report: 'out/fleet.json' },
       env,
@@ -69,8 +55,8 @@ describe('plans on a fleet', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(report().plans).toEqual({ built: 1, reused: 2, package: 0 });
 
-    w.write('a/w.sql', 'CREATE VIEW a.w AS SELECT count(*)::int AS n FROM a.t;\n');
-    const second = await run(w.root, 'deploy', { project: 'a', concurrency: 3, report: 'out/fleet.json' }, env);
+    fleet.w.write('a/w.sql', 'CREATE VIEW a.w AS SELECT count(*)::int AS n FROM a.t;\n');
+    const second = await run(fleet.w.root, 'deploy', { project: 'a', concurrency: 3, report: 'out/fleet.json' }, env);
     expect(second.code, second.stderr).toBe(0);
     const r = report();
     expect(r.plans).toEqual({ built: 2, reused: 4, package: 0 });
@@ -109,20 +95,20 @@ describe('plans on a fleet', () => {
     // t6 drifted (a comment written outside dbee): same ledger as the others, other definitions. Drift is refused by
     // default (test/runner/drift.test.ts); `--if-exists drop` puts it back, in t6's own plan.
     await queryUrl(dbs[5]!.url, "COMMENT ON TABLE a.t IS 'by hand'");
-    w.write('a/x.sql', 'CREATE VIEW a.x AS SELECT 1 AS one;\n');
+    fleet.w.write('a/x.sql', 'CREATE VIEW a.x AS SELECT 1 AS one;\n');
     const options = { project: 'a', concurrency: 2, report: 'out/fleet.json', ifExists: 'drop' };
-    const r = await run(w.root, 'deploy', options, env);
+    const r = await run(fleet.w.root, 'deploy', options, env);
     expect(r.code, r.stderr).toBe(0);
     expect(report().plans).toEqual({ built: 2, reused: 4, package: 0 });
     expect(report().targets.find((t) => t.target === 't6')?.plan?.origin).toBe('built');
   }, 300_000);
 
   it('a release package is deployed as is: no plan built', async () => {
-    w.write('a/y.sql', 'CREATE VIEW a.y AS SELECT 2 AS two;\n');
-    const planned = await run(w.root, 'plan', { project: 'a', env: 'fleet/t1', out: 'dist/release' }, env);
+    fleet.w.write('a/y.sql', 'CREATE VIEW a.y AS SELECT 2 AS two;\n');
+    const planned = await run(fleet.w.root, 'plan', { project: 'a', env: 'fleet/t1', out: 'dist/release' }, env);
     expect(planned.code, planned.stderr).toBe(0);
     const r = await run(
-      w.root,
+      fleet.w.root,
       'deploy',
       { project: 'a', package: 'dist/release', concurrency: 3, report: 'out/fleet.json' },
       env,

@@ -1,10 +1,9 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PgConnection } from '@dbee/postgres';
 import { EMPTY_STATE, fingerprints, stateFingerprints } from '../../packages/postgres/src/introspect';
-import { tempWorkspace } from '../support/workspace';
 import { run } from '../support/run';
-import { fleetYaml, PROJECT_A } from './fleet-workspace';
+import { fleetYaml, PROJECT_A, scratchFleet } from './fleet-workspace';
 import { queryUrl, scratchDatabase } from '../support/pg';
 import { KEEPALIVE_SQL } from '../../packages/postgres/src/lock/postgres-lock';
 
@@ -24,18 +23,11 @@ interface Sent {
 }
 
 describe('a new target of a fleet, request by request [postgres]', () => {
-  const dbs: { url: string; drop(): Promise<void> }[] = [];
-  const env: Record<string, string> = {};
-  let w: ReturnType<typeof tempWorkspace>;
+  const fleet = scratchFleet('dbee_fleet_requests', COUNT, { 'dbee.yaml': WORKSPACE, ...PROJECT_A });
+  const { dbs, env } = fleet;
   const sent: Sent[] = [];
 
   beforeAll(async () => {
-    for (let i = 0; i < COUNT; i++) {
-      const db = await scratchDatabase('dbee_fleet_requests');
-      dbs.push(db);
-      env[`URL_${i + 1}`] = db.url;
-    }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT_A });
     const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
     const query = proto.query;
     proto.query = function (this: { database?: string; connectionParameters?: { application_name?: string } }, ...a) {
@@ -48,16 +40,12 @@ describe('a new target of a fleet, request by request [postgres]', () => {
       return query.apply(this, a);
     };
     try {
-      const r = await run(w.root, 'deploy', { project: 'a', concurrency: 1 }, env);
+      const r = await run(fleet.w.root, 'deploy', { project: 'a', concurrency: 1 }, env);
       expect(r.code, r.stderr).toBe(0);
     } finally {
       proto.query = query;
     }
   }, 120_000);
-  afterAll(async () => {
-    w?.remove();
-    for (const db of dbs) await db.drop();
-  });
 
   /** What target `i` was sent, on its lock session or its working session. */
   const of = (i: number, lock: boolean) =>
@@ -117,7 +105,7 @@ describe('a new target of a fleet, request by request [postgres]', () => {
 
   it("records the fingerprint of the target's own database: status reads no drift, and drift once it changes", async () => {
     const drift = async () => {
-      const status = await run(w.root, 'status', { project: 'a', env: 'fleet', format: 'json' }, env);
+      const status = await run(fleet.w.root, 'status', { project: 'a', env: 'fleet', format: 'json' }, env);
       expect(status.code, status.stderr).toBe(0);
       return (JSON.parse(status.stdout) as { targets: { target: string; drift: string }[] }).targets.map(
         (t) => `${t.target}:${t.drift}`,

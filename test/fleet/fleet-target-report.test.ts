@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempWorkspace } from '../support/workspace';
+import { describe, expect, it } from 'vitest';
 import { run } from '../support/run';
-import { fleetYaml, PROJECT_A } from './fleet-workspace';
-import { scratchDatabase } from '../support/pg';
+import { fleetYaml, PROJECT_A, scratchFleet } from './fleet-workspace';
 
 /**
  * A fleet's report is made from each target's deployment report as the deployment hands it over, in memory: no file is
@@ -23,35 +21,21 @@ interface Line {
 }
 
 describe('a fleet deployment and its report, without a temporary folder [postgres]', () => {
-  const dbs: { url: string; drop(): Promise<void> }[] = [];
-  const env: Record<string, string> = {};
-  let w: ReturnType<typeof tempWorkspace>;
-
-  beforeAll(async () => {
-    for (let i = 0; i < COUNT; i++) {
-      const db = await scratchDatabase('dbee_fleet_report');
-      dbs.push(db);
-      env[`URL_${i + 1}`] = db.url;
-    }
-    w = tempWorkspace({ 'dbee.yaml': WORKSPACE, ...PROJECT_A });
-  }, 60_000);
-  afterAll(async () => {
-    w?.remove();
-    for (const db of dbs) await db.drop();
-  });
+  const fleet = scratchFleet('dbee_fleet_report', COUNT, { 'dbee.yaml': WORKSPACE, ...PROJECT_A }, 60_000);
+  const { dbs, env } = fleet;
 
   it('deploys every target and reports each one’s deployment, steps and database', async () => {
     const saved = process.env.TMPDIR;
-    process.env.TMPDIR = join(w.root, 'no-such-folder');
+    process.env.TMPDIR = join(fleet.w.root, 'no-such-folder');
     let r: Awaited<ReturnType<typeof run>>;
     try {
-      r = await run(w.root, 'deploy', { project: 'a', concurrency: 2, report: 'out/fleet.json' }, env);
+      r = await run(fleet.w.root, 'deploy', { project: 'a', concurrency: 2, report: 'out/fleet.json' }, env);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(readFileSync(join(w.root, 'out/fleet.json'), 'utf8')) as { targets: Line[] };
+    const report = JSON.parse(readFileSync(join(fleet.w.root, 'out/fleet.json'), 'utf8')) as { targets: Line[] };
     expect(
       report.targets.map((t) => ({ target: t.target, result: t.result, ids: t.deploymentIds, steps: t.steps })),
     ).toEqual([
