@@ -63,16 +63,28 @@ interface Tally {
 let tally: Tally | null = null;
 let inFlight = 0;
 let busySince = 0;
-/** `--requests FILE`: every request of the measured runs, one line each (label, kind, ms, the statement's start). */
+/** `--requests FILE`: every request of the measured runs, one line each (label, kind, ms, start in ms since the run began, session, the statement's start). */
 const requestsFile = argv.includes('--requests') ? argv[argv.indexOf('--requests') + 1] : undefined;
 let requestLabel = '';
-function logRequest(kind: string, ms: number, sql: string): void {
+/** Each connection's number in the request log, in the order they first sent something. */
+const sessions = new WeakMap<object, number>();
+let sessionCount = 0;
+function logRequest(kind: string, ms: number, sql: string, start: number, session: unknown): void {
   if (!requestsFile || !tally) return;
   const head = sql.replace(/\s+/g, ' ').trim().slice(0, 160);
-  appendFileSync(requestsFile, `${requestLabel}\t${kind}\t${ms.toFixed(1)}\t${head}\n`);
+  if (typeof session === 'object' && session !== null && !sessions.has(session)) sessions.set(session, sessionCount++);
+  const id = typeof session === 'object' && session !== null ? sessions.get(session) : '-';
+  const at = (start - tallyStart).toFixed(1);
+  appendFileSync(requestsFile, `${requestLabel}\t${kind}\t${ms.toFixed(1)}\t${at}\ts${id}\t${head}\n`);
 }
 /** One request timed into the tally under `kind`. */
-async function timed<T>(kind: Kind, logKind: string, text: () => string, send: () => Promise<T>): Promise<T> {
+async function timed<T>(
+  kind: Kind,
+  logKind: string,
+  text: () => string,
+  send: () => Promise<T>,
+  session?: unknown,
+): Promise<T> {
   const t = performance.now();
   if (inFlight++ === 0) busySince = t;
   try {
@@ -83,7 +95,7 @@ async function timed<T>(kind: Kind, logKind: string, text: () => string, send: (
     if (tally) {
       tally.ms.set(kind, (tally.ms.get(kind) ?? 0) + now - t);
       tally.calls.set(kind, (tally.calls.get(kind) ?? 0) + 1);
-      logRequest(logKind, now - t, text());
+      logRequest(logKind, now - t, text(), t, session);
     }
   }
 }
@@ -106,6 +118,7 @@ function instrument(): void {
       'batch',
       () => `[${statements.length} statements] ${statements.join('; ')}`,
       () => batch.call(this, statements),
+      this,
     );
   };
   // queryMany: several catalog queries in one request (the live schema's), counted as one round trip.
@@ -124,6 +137,7 @@ function instrument(): void {
       'catalog reads',
       () => `[${queries.length} queries] ${queries.map((q) => q.sql).join('; ')}`,
       () => many.call(this, queries, ...rest),
+      this,
     );
   };
   for (const m of ['query', 'execute', 'queryPrepared'] as const) {
@@ -135,6 +149,7 @@ function instrument(): void {
         k,
         () => sql,
         () => orig.call(this, sql, ...rest),
+        this,
       );
     };
   }
