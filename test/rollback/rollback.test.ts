@@ -142,7 +142,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     const [first] = await w.target.query<{ summary: { positionFreeFingerprint?: string } }>(
       'SELECT summary FROM dbee.deployments WHERE id = 1',
     );
-    expect(first!.summary.positionFreeFingerprint).toMatch(/^pg3np:\d+:[0-9a-f]{32}$/);
+    expect(first!.summary.positionFreeFingerprint).toMatch(/^pg4np:\d+:[0-9a-f]{32}$/);
     await w.target.query("UPDATE dbee.deployments SET summary = summary - 'positionFreeFingerprint' WHERE id = 1");
     const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
     expect(back.code, back.stderr).toBe(0);
@@ -150,6 +150,24 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
       "shop: not proven converged: its schemas' fingerprint differs from the one deployment #1 recorded",
     );
     expect(back.stdout).not.toContain('shop: converged');
+  });
+
+  it('compared with a deployment an earlier dbee recorded in an earlier fingerprint format: not compared, not a failure', async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, V2);
+    await deployOk(w);
+    // Deployment #1's fingerprints as an earlier dbee recorded them (`pg3`, which prints less than `pg4`).
+    await w.target.query(
+      `UPDATE dbee.deployments SET summary = summary
+         || jsonb_build_object('fingerprint', regexp_replace(summary->>'fingerprint', '^pg4:', 'pg3:'))
+         || jsonb_build_object('positionFreeFingerprint', regexp_replace(summary->>'positionFreeFingerprint', '^pg4np:', 'pg3np:'))
+       WHERE id = 1`,
+    );
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(
+      'shop: not compared with deployment #1: it recorded its fingerprint in an earlier format (pg3, by an earlier dbee)',
+    );
   });
 
   it('--dry-run prints the SQL of the rollback and changes nothing, not even the ledger', async () => {

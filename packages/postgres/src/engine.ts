@@ -133,7 +133,7 @@ export function createPostgresEngine(): Engine {
     diff: {
       introspect: (conn, scope, side) => introspect(conn, scope, side),
       introspectRelations: (conn, scope) => introspectRelations(conn, scope),
-      fingerprint: (conn, scope) => fingerprint(conn, scope),
+      fingerprint: (conn, scope, like) => fingerprint(conn, scope, like),
       fingerprints: (conn, scopes) => fingerprints(conn, scopes),
       recordableFingerprints: (conn, scopes) => recordableFingerprints(conn, scopes),
       stateFingerprints: (conn, scopes) => stateFingerprints(conn, scopes),

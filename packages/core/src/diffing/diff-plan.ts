@@ -574,7 +574,8 @@ function writeCachedDiff(root: string, key: string, plan: Plan): void {
  */
 export async function assertFreshBase(engine: Engine, conn: Connection, plan: Plan, scope: SchemaScope): Promise<void> {
   if (!plan.baseFingerprint || !engine.diff) return;
-  const now = await engine.diff.fingerprint(conn, plan.baseScope ?? scope);
+  // In the base's format: a plan made by an earlier dbee is not stale for what that dbee did not print.
+  const now = await engine.diff.fingerprint(conn, plan.baseScope ?? scope, plan.baseFingerprint);
   if (now !== plan.baseFingerprint) {
     throw new DbeeError(
       'the plan is stale: the database changed since the plan was made, so its steps may no longer apply',

@@ -93,7 +93,8 @@ export async function recordedDrift(
   const base = { project, recorded, since: last.id, sinceEnvironment: last.environment, objects: [] };
   // Nothing in the catalog changed since it was recorded: the recorded fingerprint is the live one.
   if (await stillRecorded(engine, conn, summary, input.catalogVersion)) return { ...base, state: 'no', live: recorded };
-  const live = await diff.fingerprint(conn, input.scope);
+  // Read in the recorded one's format: what an earlier dbee did not print is not a change.
+  const live = await diff.fingerprint(conn, input.scope, recorded);
   // Equal definitions in another database (a copy of this one, a restored snapshot): no drift.
   if (live === recorded || sameState(diff, live, recorded)) return { ...base, state: 'no', live };
   return { ...base, state: 'yes', live };

@@ -589,8 +589,12 @@ export interface DiffRole {
    * One cheap catalog query whose answer changes whenever anything in `scope` changes; what `scope.manage` leaves
    * out (unmanaged grants, owners, comments, ignored objects) and what the engine makes on its own (internal
    * triggers, extension members) never changes it.
+   *
+   * `like`: a fingerprint recorded earlier (a deployment's, a plan's base) that the value read is compared with. The
+   * engine reads in that value's format when it is an earlier format of its own (an earlier dbee recorded it), so that
+   * a newer format's added lines are not taken for a change; otherwise in its current format.
    */
-  fingerprint(conn: Connection, scope: SchemaScope): Promise<string>;
+  fingerprint(conn: Connection, scope: SchemaScope, like?: string): Promise<string>;
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */
   fingerprints(conn: Connection, scopes: readonly SchemaScope[]): Promise<string[]>;
   /**

@@ -305,7 +305,11 @@ async function gapAlreadyApplied(input: PackagePlanInput): Promise<boolean> {
     if (last.kind !== 'deploy' || last.status !== 'succeeded' || last.plan_checksum !== pkg.manifest.planChecksum)
       return false;
     if (await stillRecorded(engine, conn, summary)) continue;
-    const live = await engine.diff.fingerprint(conn, { schemas: model.graph.schemas, manage: model.graph.manage });
+    const live = await engine.diff.fingerprint(
+      conn,
+      { schemas: model.graph.schemas, manage: model.graph.manage },
+      summary.fingerprint,
+    );
     if (definitions(live) !== definitions(summary.fingerprint)) return false;
   }
   return true;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { PgliteConnection } from '../connection/pglite-connection';
 import { pgliteTemplate } from '../connection/pglite-template';
-import { fingerprints, recordableFingerprints } from './fingerprint';
+import { fingerprint, fingerprints, recordableFingerprints, stateOf } from './fingerprint';
 
 /**
  * The position-free fingerprint a deployment records beside its fingerprint (one catalog query for both): the same
@@ -24,7 +24,7 @@ describe('the position-free fingerprint [pglite]', () => {
     const table = `id int primary key, name text not null default 'x', note varchar(20) collate "C"`;
     await conn.execute(`create schema s; create table s.t (${table}); comment on column s.t.note is 'a note'`);
     const first = await read();
-    expect(first.positionFree).toMatch(/^pg3np:\d+:[0-9a-f]{32}$/);
+    expect(first.positionFree).toMatch(/^pg4np:\d+:[0-9a-f]{32}$/);
     // The fingerprint is the one `fingerprints` gives: the same query.
     expect(first.fingerprint).toBe((await fingerprints(conn, [scope]))[0]);
 
@@ -68,5 +68,41 @@ describe('the position-free fingerprint [pglite]', () => {
     // A column's name is not its position: renamed, it differs.
     await conn.execute(`alter table r."Maß|t" rename column "Größe|11" to "Größe|12"`);
     expect((await recordableFingerprints(conn, [other]))[0]!.positionFree).not.toBe(first.positionFree);
+  });
+});
+
+/**
+ * The earlier format (`pg3`), read to compare with what an earlier dbee recorded, prints its lines exactly as that
+ * dbee did: the state below is what it read of this schema (PGlite, taken before `pg4` was added).
+ */
+describe('the earlier fingerprint format [pglite]', () => {
+  const root = inject('pgliteTemplateRoot');
+  test('reads the lines an earlier dbee read; the current format prints the same lines where none of its additions is set', async () => {
+    const conn = await PgliteConnection.open(null, 'pglite:fingerprint-pg3', await pgliteTemplate(root));
+    try {
+      await conn.execute(`create schema g;
+        create type g.mood as enum ('sad', 'ok');
+        create domain g.pos as int check (value > 0);
+        create sequence g.seq start 5;
+        create table g.t (id int generated always as identity primary key, n g.pos not null default 1, m g.mood, note text collate "C", unique (n, m));
+        create table g.p (k int not null, v text) partition by range (k);
+        create table g.p1 partition of g.p for values from (0) to (10);
+        create index t_note on g.t (lower(note)) where note is not null;
+        create view g.v as select id, n from g.t where m = 'ok';
+        create function g.f(x int) returns int language sql as $$ select x + 1 $$;
+        comment on table g.t is 'the t';`);
+      const scope = { schemas: ['g'] };
+      const earlier = await fingerprint(conn, scope, 'pg3:');
+      expect(stateOf(earlier)).toBe('pg3:51:11dd30dcf53586a83552d395254dc212');
+      // The current format prints the partitioned table's key and the partition's parent; without them, the same lines.
+      const current = await fingerprint(conn, scope);
+      expect(current).toMatch(/^pg4:/);
+      expect(current.split(':').slice(2)).not.toEqual(earlier.split(':').slice(2));
+      await conn.execute('drop table g.p');
+      const [before, now] = [await fingerprint(conn, scope, 'pg3:'), await fingerprint(conn, scope)];
+      expect(now.split(':').slice(2)).toEqual(before.split(':').slice(2));
+    } finally {
+      await conn.close();
+    }
   });
 });

@@ -50,7 +50,19 @@ const notExtensionMember = (catalog: string, oid: string) =>
  * identified by the cluster's system identifier (a random value made by initdb, PGlite included) and the database
  * oid, so two databases never share a fingerprint even when their definitions are equal.
  */
-export const FINGERPRINT_SQL = `
+export type FingerprintFormat = 3 | 4;
+
+/** `text` in the current format's query only: in the earlier one, the lines as an earlier dbee printed them. */
+const since4 = (format: FingerprintFormat, text: string) => (format >= 4 ? text : '');
+
+/**
+ * The fingerprint query of a format. `pg4` (what a deployment records) adds, each only when set, so that a line with
+ * none of them is the line `pg3` printed: a partitioned table's key, a partition's parent and a table's inheritance
+ * parents; a column's statistics target, options, compression and storage when not its type's; a sequence's owning
+ * column. `pg3` is read only to compare with what an earlier dbee recorded.
+ */
+export function fingerprintSql(format: FingerprintFormat): string {
+  return `
 with ns as (
   select oid, nspname from pg_namespace where nspname = any($1::text[]) and nspname <> 'dbee'
 ), ext as materialized (
@@ -97,11 +109,27 @@ with ns as (
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end,
                    -- Only when not the default, so that the lines of every other relation stay as they were.
                    case when c.relkind in ('r', 'p') and c.relreplident not in ('d', 'i') then 'replica identity ' || c.relreplident::text end,
-                   case when c.relkind in ('i', 'I') and c.relispartition then 'attached' end), r.ident, r.nspname, null, null
+                   case when c.relkind in ('i', 'I') and c.relispartition then 'attached' end${since4(
+                     format,
+                     `,
+                   case when c.relkind = 'p' then 'partition key ' || pg_get_partkeydef(c.oid) end,
+                   (select case when c.relispartition then 'partition of ' else 'inherits ' end
+                           || string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ',' order by h.inhseqno)
+                      from pg_inherits h join pg_class pc on pc.oid = h.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
+                      where h.inhrelid = c.oid and c.relkind in ('r', 'p'))`,
+                   )}), r.ident, r.nspname, null, null
   from rel r join pg_class c on c.oid = r.oid
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('pg_class', 'a.attrelid', 'a.attnum')}), r.ident, r.nspname,
+                   a.attgenerated, pg_get_expr(d.adbin, d.adrelid), co.collname, ${acl('a.attacl')}, ${comment('pg_class', 'a.attrelid', 'a.attnum')}${since4(
+                     format,
+                     `,
+                   case when a.attstattarget >= 0 then 'statistics ' || a.attstattarget::text end,
+                   (select 'options ' || string_agg(o, ',' order by o) from unnest(a.attoptions) o
+                      where split_part(o, '=', 1) in ('n_distinct', 'n_distinct_inherited')),
+                   case a.attcompression when 'p' then 'compression pglz' when 'l' then 'compression lz4' end,
+                   case when a.attstorage <> (select ty.typstorage from pg_type ty where ty.oid = a.atttypid) then 'storage ' || a.attstorage::text end`,
+                   )}), r.ident, r.nspname,
          -- After \`c|<name>|\`; the position is never null, so it is always there.
          length(r.qname) + 4, length(a.attnum::text) + 1
   -- Each relation's columns by its oid (an index scan), not a hash of the whole pg_attribute: the query's cost then
@@ -139,7 +167,15 @@ with ns as (
   from typ t
   where t.typtype in ('e', 'd', 'r', 'm', 'b') or (t.typtype = 'c' and (select relkind from pg_class where oid = t.typrelid) = 'c')
   union all
-  select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle), r.ident, r.nspname, null, null
+  select concat_ws('|', 's', r.qname, format_type(s.seqtypid, null), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle${since4(
+    format,
+    `,
+                   (select 'owned by ' || quote_ident(tn.nspname) || '.' || quote_ident(tc.relname) || '.' || quote_ident(a.attname)
+                      from pg_depend d join pg_class tc on tc.oid = d.refobjid join pg_namespace tn on tn.oid = tc.relnamespace
+                      join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+                      where d.classid = 'pg_class'::regclass and d.objid = s.seqrelid and d.refclassid = 'pg_class'::regclass
+                        and d.deptype = 'a' and d.refobjsubid > 0 limit 1)`,
+  )}), r.ident, r.nspname, null, null
   from pg_sequence s join rel r on r.oid = s.seqrelid
   union all
   select concat_ws('|', 'o', quote_ident(ns.nspname) || '.' || quote_ident(co.collname), co.collprovider, co.collcollate, co.collctype,
@@ -190,14 +226,26 @@ left join (members m join (select defs.*, case when pos is null then line else o
   on d.nsp::text = m.nsp) on m.i = sc.i and not (d.ident ~ any(sc.ignore))
 group by sc.i
 order by sc.i`;
+}
+
+/** The current format's query (`pg4`): what a deployment records and every fresh read compares. */
+export const FINGERPRINT_SQL = fingerprintSql(4);
 
 /**
  * A value that changes whenever the definition of any object in `scope` changes, and differs between any two
  * databases (one catalog query, no definitions printed). Equal fingerprints mean a cached live model and diff can
  * be reused; a plan whose base fingerprint no longer matches is stale.
  */
-export async function fingerprint(conn: Connection, scope: IntrospectScope): Promise<string> {
-  return (await fingerprints(conn, [scope]))[0]!;
+export async function fingerprint(conn: Connection, scope: IntrospectScope, like?: string): Promise<string> {
+  return (await recordableFingerprints(conn, [scope], formatOf(like)))[0]!.fingerprint;
+}
+
+/**
+ * The format of a recorded fingerprint (or position-free one): `pg3` for what an earlier dbee recorded, else the
+ * current one. A fingerprint read to compare with a recorded one is read in the recorded one's format (`like`).
+ */
+export function formatOf(like: string | undefined): FingerprintFormat {
+  return like !== undefined && /^pg3(np)?:/.test(like) ? 3 : 4;
 }
 
 /**
@@ -209,7 +257,7 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
 }
 
 /**
- * `fingerprints`, each with its position-free fingerprint (`pg3np:<lines>:<hash>`) from the same catalog query: the
+ * `fingerprints`, each with its position-free fingerprint (`pg4np:<lines>:<hash>`; `format` 3: `pg3np`) from the same catalog query: the
  * hash of the same lines with no column's position in them. A column dropped and added again (a rollback puts back a
  * column a deployment dropped) takes a new position, and the fingerprint changes; the position-free one does not,
  * whatever else is equal. Without the database's identity: the state of the definitions, compared within one database.
@@ -217,6 +265,7 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
 export async function recordableFingerprints(
   conn: Connection,
   scopes: readonly IntrospectScope[],
+  format: FingerprintFormat = 4,
 ): Promise<{ fingerprint: string; positionFree: string }[]> {
   const out: { fingerprint: string; positionFree: string }[] = [];
   const groups = new Map<string, number[]>();
@@ -240,10 +289,10 @@ export async function recordableFingerprints(
       m ? m.comments : true,
       JSON.stringify(each),
     ];
-    for (const row of await catalogRows(conn, params)) {
+    for (const row of await catalogRows(conn, params, format)) {
       out[members[Number(row.i) - 1]!] = {
-        fingerprint: `pg3:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`,
-        positionFree: `pg3np:${String(row.lines)}:${String(row.unplaced)}`,
+        fingerprint: `pg${format}:${String(row.system)}.${String(row.database)}:${String(row.lines)}:${String(row.hash)}`,
+        positionFree: `pg${format}np:${String(row.lines)}:${String(row.unplaced)}`,
       };
     }
   }
@@ -276,17 +325,17 @@ export async function stateFingerprints(
 }
 
 /**
- * A fingerprint of `fingerprints` without the database's identity (`pg3:<system>.<database>:<lines>:<hash>` ->
- * `pg3:<lines>:<hash>`): the state `stateFingerprints` reads. Null for any other value (an older format, another
+ * A fingerprint of `fingerprints` without the database's identity (`pg4:<system>.<database>:<lines>:<hash>` ->
+ * `pg4:<lines>:<hash>`, and as well for `pg3`): the state `stateFingerprints` reads. Null for any other value (an older format, another
  * engine's).
  */
 export function stateOf(fingerprint: string): string | null {
-  const m = /^pg3:[^:]*:(\d+:[0-9a-f]+)$/.exec(fingerprint);
-  return m ? `pg3:${m[1]}` : null;
+  const m = /^(pg[34]):[^:]*:(\d+:[0-9a-f]+)$/.exec(fingerprint);
+  return m ? `${m[1]}:${m[2]}` : null;
 }
 
 /** The state fingerprint of a scope without a line: none of its schemas exists (no line, the MD5 of nothing). */
-export const EMPTY_STATE = `pg3:0:${createHash('md5').update('').digest('hex')}`;
+export const EMPTY_STATE = `pg4:0:${createHash('md5').update('').digest('hex')}`;
 
 /**
  * The session settings of the catalog query (local to its request): see `catalogRows`. No JIT, as for every prepared
@@ -300,9 +349,10 @@ const FINGERPRINT_SETTINGS = {
 
 type Row = { i: unknown; system: unknown; database: unknown; lines: unknown; hash: unknown; unplaced: unknown };
 
-async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> {
+async function catalogRows(conn: Connection, params: unknown[], format: FingerprintFormat): Promise<Row[]> {
+  const sql = queriesOf(format);
   try {
-    return await fingerprintRows(conn, FINGERPRINT_SQL, params);
+    return await fingerprintRows(conn, sql.plain, params);
   } catch (e) {
     if (!outOfResources(e)) throw e;
   }
@@ -322,7 +372,7 @@ async function catalogRows(conn: Connection, params: unknown[]): Promise<Row[]> 
     );
   });
   return whenHeld(() =>
-    fingerprintRows(conn, PRINTED_VIEWS_SQL, [...params, printed.map((v) => v.oid), printed.map((v) => v.def)]),
+    fingerprintRows(conn, sql.printedViews, [...params, printed.map((v) => v.oid), printed.map((v) => v.def)]),
   );
 }
 
@@ -336,12 +386,23 @@ async function fingerprintRows(conn: Connection, sql: string, params: unknown[])
   return withCatalogSettings(conn, async () => (await conn.query<Row>(sql, params)).rows);
 }
 
-/** `FINGERPRINT_SQL` with each view's printed text given (`$6` oids, `$7` their `pg_get_viewdef`), when it has one. */
-const PRINTED_VIEWS_SQL = replaceOnce(
-  replaceOnce(FINGERPRINT_SQL, 'then pg_get_viewdef(c.oid) end', 'then coalesce(pv.def, pg_get_viewdef(c.oid)) end'),
-  'from rel r join pg_class c on c.oid = r.oid\n',
-  'from rel r join pg_class c on c.oid = r.oid left join unnest($6::oid[], $7::text[]) pv(oid, def) on pv.oid = c.oid\n',
-);
+/** A format's query with each view's printed text given (`$6` oids, `$7` their `pg_get_viewdef`), when it has one. */
+const printedViewsSql = (sql: string) =>
+  replaceOnce(
+    replaceOnce(sql, 'then pg_get_viewdef(c.oid) end', 'then coalesce(pv.def, pg_get_viewdef(c.oid)) end'),
+    'from rel r join pg_class c on c.oid = r.oid\n',
+    'from rel r join pg_class c on c.oid = r.oid left join unnest($6::oid[], $7::text[]) pv(oid, def) on pv.oid = c.oid\n',
+  );
+
+/** The current format's queries, plain and with printed views. */
+const CURRENT_QUERIES = { plain: FINGERPRINT_SQL, printedViews: printedViewsSql(FINGERPRINT_SQL) };
+let earlierQueries: typeof CURRENT_QUERIES | undefined;
+/** A format's queries; the earlier format's made when first asked for. */
+function queriesOf(format: FingerprintFormat): typeof CURRENT_QUERIES {
+  if (format === 4) return CURRENT_QUERIES;
+  earlierQueries ??= { plain: fingerprintSql(3), printedViews: printedViewsSql(fingerprintSql(3)) };
+  return earlierQueries;
+}
 
 function replaceOnce(text: string, from: string, to: string): string {
   if (text.split(from).length !== 2) throw new Error(`fingerprint query: expected one ${from}`);

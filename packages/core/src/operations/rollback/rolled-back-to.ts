@@ -30,7 +30,8 @@ export interface RolledBackTo {
  * - Else (an earlier deployment recorded by an older dbee, an engine without it) the fingerprints: equal, "converged";
  *   different, "not proven converged", not a failure, since a column put back takes a new position.
  * - Nothing to compare with (the project's first deployment undone, an earlier one that recorded no fingerprint or
- *   the state of another scope, none recorded now): "not compared", with why.
+ *   the state of another scope, none recorded now, or one recorded by an earlier dbee in an earlier format of the
+ *   engine's, which prints less: `pg3` against `pg4`): "not compared", with why.
  */
 export function rolledBackTo(
   input: { diff: DiffRole | undefined; project: string; scope: SchemaScope; environment: string; forced: boolean },
@@ -52,6 +53,12 @@ export function rolledBackTo(
   if (!recorded) return said(`not compared with deployment #${earlier.id}: it recorded no fingerprint`);
   if (!now.fingerprint)
     return said(`not compared with deployment #${earlier.id}: no fingerprint was read after the rollback`);
+  // A fingerprint's format is its text before the first colon (a position-free one's ends in `np`).
+  const format = (f: string) => f.slice(0, f.indexOf(':')).replace(/np$/, '');
+  if (format(recorded) !== format(now.fingerprint))
+    return said(
+      `not compared with deployment #${earlier.id}: it recorded its fingerprint in an earlier format (${format(recorded)}, by an earlier dbee), which the rollback's (${format(now.fingerprint)}) cannot be compared with`,
+    );
   const leftThem = `converged: its schemas are as deployment #${earlier.id} left them`;
   const state = (f: string) => diff?.stateOf?.(f) ?? f;
   const positionFree = summary.positionFreeFingerprint ?? null;
