@@ -93,7 +93,7 @@ describe.each(ENGINES)('a batch session pool gives each project its own session 
     }
     const rows = await recorded();
     expect(rows.map((r) => r.project)).toEqual(['c', 'd']);
-    for (const r of rows) expect(r.fingerprint).toMatch(/^pg3:\d+\.\d+:\d+:[0-9a-f]{32}$/);
+    for (const r of rows) expect(r.fingerprint).toMatch(/^pg4:\d+\.\d+:\d+:[0-9a-f]{32}$/);
     expect(rows[0]!.fingerprint).not.toBe(rows[1]!.fingerprint);
     for (const name of ['c', 'd']) {
       out = '';

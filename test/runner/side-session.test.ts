@@ -101,7 +101,7 @@ describe('reads that overlap on the lock session [postgres]', () => {
       'SELECT summary FROM dbee.deployments ORDER BY id DESC LIMIT 1',
     );
     expect(row!.summary.smoke).toMatch(/^passed/);
-    expect(row!.summary.fingerprint).toMatch(/^pg3:/);
+    expect(row!.summary.fingerprint).toMatch(/^pg4:/);
     expect(row!.summary.catalogVersion).toMatch(/^pgv2:/);
     // status finds no drift by the catalog version alone: no fingerprint query.
     const statusEv = await during(async () => {

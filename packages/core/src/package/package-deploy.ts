@@ -316,7 +316,7 @@ async function gapAlreadyApplied(input: PackagePlanInput): Promise<boolean> {
 }
 
 /**
- * The part of a fingerprint that describes definitions. PostgreSQL's (`pg3:<system id>.<database oid>:<lines>:<md5>`)
+ * The part of a fingerprint that describes definitions. PostgreSQL's (`pg4:<system id>.<database oid>:<lines>:<md5>`)
  * starts with the database's identity, so that two databases never share one; a copy of a database (CREATE DATABASE
  * ... TEMPLATE, a restore) has another identity but the same definitions, and is not changed outside dbee.
  */
