@@ -33,10 +33,12 @@ describe.each(ENGINES)('drift by fingerprint covers what the diff compares [%s]'
     await w?.remove();
   });
 
+  /** The drift `status` reports: its state, and the objects it names. */
   const drift = async (): Promise<string> => {
     const r = await run(w.root, 'status', { project: 'lab', format: 'json' }, w.target.vars);
     expect(r.stderr).toBe('');
-    return JSON.parse(r.stdout).drift.state;
+    const found = JSON.parse(r.stdout).drift as { state: string; objects: string[] };
+    return found.state === 'yes' ? `yes: ${found.objects.join(', ')}` : found.state;
   };
   const execute = async (sql: string) => {
     const c = await w.target.connect();
@@ -49,38 +51,30 @@ describe.each(ENGINES)('drift by fingerprint covers what the diff compares [%s]'
 
   it('a hand edit of each is drift; put back by hand, it is none', async () => {
     expect(await drift()).toBe('no');
-    const edits: [string, string][] = [
+    // Each edit, the object status names, and the edit that puts it back.
+    const column = 'ALTER TABLE lab.t ALTER COLUMN note';
+    const partitioned = 'DROP TABLE lab.m; CREATE TABLE lab.m (k int NOT NULL, v int) PARTITION BY';
+    const edits: [string, string, string][] = [
+      [`${column} SET STATISTICS 500`, 'table:lab.t', `${column} SET STATISTICS -1`],
+      [`${column} SET STORAGE MAIN`, 'table:lab.t', `${column} SET STORAGE EXTENDED`],
+      [`${column} SET COMPRESSION pglz`, 'table:lab.t', `${column} SET COMPRESSION DEFAULT`],
+      [`${column} SET (n_distinct = 5)`, 'table:lab.t', `${column} RESET (n_distinct)`],
       [
-        'ALTER TABLE lab.t ALTER COLUMN note SET STATISTICS 500',
-        'ALTER TABLE lab.t ALTER COLUMN note SET STATISTICS -1',
+        'ALTER SEQUENCE lab.counter OWNED BY lab.t.id',
+        'sequence:lab.counter',
+        'ALTER SEQUENCE lab.counter OWNED BY NONE',
       ],
-      [
-        'ALTER TABLE lab.t ALTER COLUMN note SET STORAGE MAIN',
-        'ALTER TABLE lab.t ALTER COLUMN note SET STORAGE EXTENDED',
-      ],
-      [
-        'ALTER TABLE lab.t ALTER COLUMN note SET COMPRESSION pglz',
-        'ALTER TABLE lab.t ALTER COLUMN note SET COMPRESSION DEFAULT',
-      ],
-      [
-        'ALTER TABLE lab.t ALTER COLUMN note SET (n_distinct = 5)',
-        'ALTER TABLE lab.t ALTER COLUMN note RESET (n_distinct)',
-      ],
-      ['ALTER SEQUENCE lab.counter OWNED BY lab.t.id', 'ALTER SEQUENCE lab.counter OWNED BY NONE'],
-      [
-        'DROP TABLE lab.m; CREATE TABLE lab.m (k int NOT NULL, v int) PARTITION BY LIST (k)',
-        'DROP TABLE lab.m; CREATE TABLE lab.m (k int NOT NULL, v int) PARTITION BY RANGE (k)',
-      ],
+      [`${partitioned} LIST (k)`, 'table:lab.m', `${partitioned} RANGE (k)`],
     ];
-    for (const [edit, back] of edits) {
+    for (const [edit, object, back] of edits) {
       await execute(edit);
-      expect(await drift(), edit).toBe('yes');
+      expect(await drift(), edit).toBe(`yes: ${object}`);
       await execute(back);
       expect(await drift(), back).toBe('no');
     }
     // Last: a table taken out of its parent (its columns become its own, which INHERIT does not undo).
     await execute('ALTER TABLE lab.child NO INHERIT lab.parent');
-    expect(await drift()).toBe('yes');
+    expect(await drift()).toBe('yes: table:lab.child');
   });
 });
 
