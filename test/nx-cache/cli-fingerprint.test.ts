@@ -58,7 +58,7 @@ describe.each([['local'], ['server']])('fingerprint [%s]', (env) => {
   test('the environment-wide value changes when any project is deployed; a project value only with its own', async () => {
     await deploy('core');
     const [wholeBefore, coreBefore, salesBefore] = [await fp(), await fp('db/core'), await fp('db/sales')];
-    expect(wholeBefore).toMatch(new RegExp(`^${env} pg3:\\d+\\.\\d+:\\d+:[0-9a-f]{32} deployments:\\d+,none$`));
+    expect(wholeBefore).toMatch(new RegExp(`^${env} pg4:\\d+\\.\\d+:\\d+:[0-9a-f]{32} deployments:\\d+,none$`));
     expect(salesBefore).toMatch(/ deployment:none$/);
     expect(await fp()).toBe(wholeBefore);
 
