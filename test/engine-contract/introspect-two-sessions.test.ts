@@ -86,6 +86,28 @@ describe('the live schema read on two sessions at once [postgres]', () => {
       ]);
   });
 
+  it("sends its requests before it returns, so the caller's next synchronous work runs while they are answered", async () => {
+    // A deployment's diff reads the live schema, then reads and parses the cached sources' model (tens of ms at 1,000
+    // objects): the catalog queries must be on the wire by then, not sent after it (issue 90).
+    const diff = createPostgresEngine().diff!;
+    const scope = { schemas: ['a', 'b'] };
+    const alone = JSON.stringify(await diff.introspect(conn, scope));
+    const sent: string[] = [];
+    const proto = PgConnection.prototype as unknown as { queryMany: (...a: unknown[]) => Promise<unknown> };
+    const queryMany = proto.queryMany;
+    proto.queryMany = function (this: PgConnection, ...a: unknown[]) {
+      sent.push(this === conn ? 'working' : 'side');
+      return queryMany.apply(this, a);
+    };
+    try {
+      const reading = diff.introspect(conn, scope, side);
+      expect(sent).toEqual(['working', 'side']);
+      expect(JSON.stringify(await reading)).toBe(alone);
+    } finally {
+      proto.queryMany = queryMany;
+    }
+  });
+
   it("reads the second session's share on the first when the second fails (its lock lost, say)", async () => {
     const diff = createPostgresEngine().diff!;
     const scope = { schemas: ['a', 'b'] };

@@ -223,7 +223,7 @@ export async function diffSides(input: {
   diff: DiffRole;
   conn: Connection;
   scope: SchemaScope;
-  side?: Connection;
+  side?: Connection | Promise<Connection | undefined>;
   narrowing: Narrowing | null;
   /**
    * Whether the narrowed read may stand (the schemas are as the last deployment recorded them), told while it runs:

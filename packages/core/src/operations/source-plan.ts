@@ -59,7 +59,11 @@ export async function planSources(
 /** How `planSources` plans: `--safe`, a second session for catalog reads, and whether a diff may read what changed. */
 export interface SourcePlanOptions {
   safe?: boolean;
-  side?: Connection;
+  /**
+   * The lock's own session for a share of the live side's catalog reads (`DiffRole.introspect`'s `side`); a promise
+   * while it is busy with another read (the drift stage's: `DriftFound.side`).
+   */
+  side?: Connection | Promise<Connection | undefined>;
   /**
    * Whether the live side of a project's diff may be narrowed to what changed and what depends on it
    * (`diffing/narrow.ts`): true when its schemas are as its last deployment recorded them (the drift stage's `no`).
@@ -156,7 +160,7 @@ async function withViewsReplacedIncompatibly(
   environment: ResolvedEnvironment,
   conn: Connection,
   planned: SourcePlan,
-  side: Connection | undefined,
+  side: Connection | Promise<Connection | undefined> | undefined,
 ): Promise<SourcePlan> {
   const { engine } = input;
   const replaced = planned.plan.steps.filter((s) => s.action === 'replace' && s.objectKey?.kind === 'view');

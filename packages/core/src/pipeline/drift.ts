@@ -52,6 +52,14 @@ export class DriftFound {
     private readonly refusal: (drift: ProjectDrift) => DbeeError,
     /** See `DriftRequest.decides`. */
     readonly decides = false,
+    /**
+     * The lock's own session once the drift stage is done with it (the reading there settled), for the command's
+     * catalog reads (`DiffRole.introspect`'s `side` given as a promise): given at once, a read's share went on the side
+     * session ahead of the reading's next request, and the verdict the plan waits for came after it. Undefined when
+     * there is no side session; a promise of undefined when the reading there failed (it is read again on the working
+     * session).
+     */
+    readonly side?: Promise<Connection | undefined>,
   ) {}
 
   private found(): Promise<ReadonlyMap<string, ProjectDrift>> {
@@ -114,7 +122,8 @@ export async function driftStage(
       : (d: ProjectDrift) => driftRefusal(d, environment.name, args.command);
   const subjects = 'subjects' in request ? request.subjects.filter((s) => s.scope.schemas.length) : [];
   const decides = 'subjects' in request && (request.decides ?? false);
-  if (!subjects.length || !args.engine.diff) return new DriftFound(async () => new Map(), refusal);
+  if (!subjects.length || !args.engine.diff)
+    return new DriftFound(async () => new Map(), refusal, false, args.side && Promise.resolve(args.side));
   if (!args.side) {
     // Its failure is the finding's (thrown to whoever asks), as a side reading's would be.
     const read = await readDrifts(ctx, args, subjects).then(
@@ -123,8 +132,14 @@ export async function driftStage(
     );
     return new DriftFound(read, refusal, decides);
   }
-  const onSide = readDrifts(ctx, { ...args, conn: args.side }, subjects).catch(() => null);
-  return new DriftFound(async () => (await onSide) ?? readDrifts(ctx, args, subjects), refusal, decides);
+  const { side } = args;
+  const onSide = readDrifts(ctx, { ...args, conn: side }, subjects).catch(() => null);
+  return new DriftFound(
+    async () => (await onSide) ?? readDrifts(ctx, args, subjects),
+    refusal,
+    decides,
+    onSide.then((r) => (r ? side : undefined)),
+  );
 }
 
 async function readDrifts(

@@ -37,10 +37,17 @@ export async function readRecordable(
   diff: DiffRole,
   conn: Connection,
   scope: SchemaScope,
+  /** The catalog version, already read on `conn` (`readCatalogVersion`); read now when absent. */
+  version?: Promise<string | undefined>,
 ): Promise<RecordedFingerprint> {
-  const catalogVersion = diff.catalogVersion ? await diff.catalogVersion(conn).catch(() => undefined) : undefined;
+  const catalogVersion = await (version ?? readCatalogVersion(diff, conn));
   const read = await readFingerprint(diff, conn, scope);
   return catalogVersion ? { ...read, catalogVersion, scope: scopeKey(scope) } : read;
+}
+
+/** `DiffRole.catalogVersion`, or undefined when the engine has none or it cannot be read. */
+export async function readCatalogVersion(diff: DiffRole, conn: Connection): Promise<string | undefined> {
+  return diff.catalogVersion ? diff.catalogVersion(conn).catch(() => undefined) : undefined;
 }
 
 /**

@@ -1,4 +1,10 @@
-import { readFingerprint, readRecordable, summaryOf, type RecordedFingerprint } from './recorded-fingerprint';
+import {
+  readCatalogVersion,
+  readFingerprint,
+  readRecordable,
+  summaryOf,
+  type RecordedFingerprint,
+} from './recorded-fingerprint';
 import { DbeeError, ExitCode, type ExitCodeValue } from '../errors';
 import { runBatchedUpdate } from '../expand/batched-migration';
 import type { ManagedScope, SchemaScope } from '../schema/managed-scope';
@@ -855,11 +861,12 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
   // The deployment's steps have all committed (its transactions are behind it): the fingerprint it records is read on
   // the side session while the checks below run on this one. Both only read; an automatic rollback after a failed
   // check changes the schemas again, and the fingerprint is then read after it. A side session that fails leaves the
-  // reading to this one, after the checks (never between their requests).
-  const early =
-    covered && !batched && options.side && !state.failure
-      ? fingerprintOf(options.engine, options.side, covered, true)
-      : null;
+  // reading to this one, after the checks (never between their requests). On the side session, in this order: the
+  // catalog version recorded with the fingerprint, the convergence check's share of its read, then the fingerprint,
+  // while this session runs the smoke checks: read first, the fingerprint put the check's share on this session after
+  // its own, and every smoke check behind both (issue 90).
+  const sideFirst = covered && !batched && options.side && !state.failure ? options.side : null;
+  const version = sideFirst && options.engine.diff ? readCatalogVersion(options.engine.diff, sideFirst) : null;
   // Where the ledger folds the steps' object states into `objects` (`Ledger.fold`), they reach it here when something
   // below writes `objects` after them (the synced object states, an automatic rollback's undone steps); otherwise the
   // fold goes in the closing row's request (`Deployment.close`): the readers before it (the smoke checks) lay the
@@ -870,15 +877,18 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
   const migrationStates = ctx.options.plan.migrationStates?.[state.project];
   if (migrationStates && !state.failure)
     await recordMigrationStates(ctx.ledger, state.project, migrationStates, state.deploymentId!);
-  // The check's read shares the side session once the fingerprint above is read there (never two requests at once).
+  // The check's read shares the side session once the catalog version above is read there (never two requests at
+  // once); the fingerprint is read there after the check (a failed check's automatic rollback makes it stale: read
+  // after the rollback instead, by `recordFingerprint`).
   const side =
     options.side && !batched
-      ? (early ?? Promise.resolve(null)).then(
+      ? (version ?? Promise.resolve()).then(
           () => options.side,
           () => undefined,
         )
       : undefined;
   await convergeCheck(ctx, state, summary, side);
+  const early = sideFirst ? fingerprintOf(options.engine, sideFirst, covered!, true, version ?? undefined) : null;
   await smokeChecks(ctx, state, objectStates, summary);
   const conflicts = state.steps.flatMap((s) => {
     const c = options.conflicts?.get(s.order);
@@ -1079,10 +1089,12 @@ async function fingerprintOf(
   conn: Connection,
   scope: SchemaScope,
   withVersion: boolean,
+  /** The catalog version already read on `conn` (`readCatalogVersion`). */
+  version?: Promise<string | undefined>,
 ): Promise<RecordedFingerprint | null> {
   try {
     const diff = requireRole(engine, 'diff', 'read a fingerprint');
-    return withVersion ? await readRecordable(diff, conn, scope) : await readFingerprint(diff, conn, scope);
+    return withVersion ? await readRecordable(diff, conn, scope, version) : await readFingerprint(diff, conn, scope);
   } catch {
     // Drift detection is a convenience; a fingerprint that cannot be read must not fail a finished deployment.
     return null;

@@ -106,7 +106,10 @@ async function readModel(
   // A narrowed query takes both; the others the schemas, or nothing (comments, dependencies read whole).
   const paramsOf = (q: keyof Rows) =>
     q !== 'aggregates' && names && NARROWED[q] ? params : UNSCOPED.has(q) ? undefined : params.slice(0, 1);
-  await loadPostgresParser();
+  // The parser builds the model from the rows, not the requests: loaded while they run. Awaited first, it let the
+  // caller's next synchronous work (a cached desired model read and parsed, `diffSides`) run before anything was sent.
+  const parser = loadPostgresParser();
+  parser.catch(() => {}); // its failure is thrown below, after the reads
   // One after the other on a session: a pg client runs one query at a time anyway, and queues are deprecated there.
   // With a second session, each runs its share at the same time (shares of about equal cost at 5,000 objects).
   let serverVersion: number | undefined;
@@ -152,10 +155,12 @@ async function readModel(
   const readShared = async (side: Connection | Promise<Connection | undefined>) => {
     const first = read(conn, own);
     const afterFirst = () => first.then(() => read(conn, shared));
-    const free = await Promise.race([side, first.then(() => undefined)]);
+    // A free one (no promise) takes its share at once, in the caller's tick as the first's.
+    const free = 'then' in side ? await Promise.race([side, first.then(() => undefined)]) : side;
     return Promise.all([first, free ? read(free, shared).catch(afterFirst) : afterFirst()]);
   };
   const parts = side ? await readShared(side) : [await read(conn, all)];
+  await parser;
   const none = Object.fromEntries([...Object.keys(CATALOG_QUERIES), 'aggregates'].map((q) => [q, []]));
   const model = new ModelBuilder().build(Object.assign(none, ...parts) as Rows);
   if (serverVersion) model.serverVersion = serverVersion;

@@ -159,11 +159,12 @@ async function planDeployment(
       environment,
       conn,
       backupStamp(input.now),
-      // The live schema of a project planned by a diff is read on both sessions (`DiffRole.introspect`).
+      // The live schema of a project planned by a diff is read on both sessions (`DiffRole.introspect`), the lock's
+      // once the drift stage's reading there is done (the plan waits for its verdict: `DriftFound.side`).
       // A project whose schemas are as its last deployment recorded them: its diff reads what changed (diffing/narrow.ts).
       {
         safe: options.safe,
-        side: sideSession(ctx, session),
+        side: drift.side ?? sideSession(ctx, session),
         narrow: async (project) => (await drift.state(project)) === 'no',
       },
     );
