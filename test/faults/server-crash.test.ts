@@ -5,7 +5,7 @@ import { generateProject } from '../../tools/bench/generate';
 import { OwnCluster } from '../support/own-cluster';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
-import { spawnDbee, workspaceYaml, type Target } from '../runner/helpers';
+import { connectedTarget, spawnDbee, workspaceYaml, type Target } from '../runner/helpers';
 import { assertLedgerInvariants } from './invariants';
 import { openPostgres } from '@dbee/postgres';
 
@@ -52,20 +52,7 @@ afterAll(async () => {
 
 function serverTarget(url: string): Target {
   const connect = () => openPostgres({ kind: 'server', config: { connectionString: url }, description: 'crash' });
-  return {
-    engine: 'postgres',
-    vars: { DBEE_RUNNER_URL: url },
-    connect,
-    async query(sql, params) {
-      const c = await connect();
-      try {
-        return (await c.query(sql, params)).rows as never[];
-      } finally {
-        await c.close();
-      }
-    },
-    done: async () => {},
-  };
+  return connectedTarget('postgres', { DBEE_RUNNER_URL: url }, connect, async () => {});
 }
 
 /** A small deterministic generator (mulberry32): the kill points of a run are reproducible from its seed. */

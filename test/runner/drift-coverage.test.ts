@@ -40,14 +40,7 @@ describe.each(ENGINES)('drift by fingerprint covers what the diff compares [%s]'
     const found = JSON.parse(r.stdout).drift as { state: string; objects: string[] };
     return found.state === 'yes' ? `yes: ${found.objects.join(', ')}` : found.state;
   };
-  const execute = async (sql: string) => {
-    const c = await w.target.connect();
-    try {
-      await c.execute(sql);
-    } finally {
-      await c.close();
-    }
-  };
+  const execute = (sql: string) => w.target.execute(sql);
 
   it('a hand edit of each is drift; put back by hand, it is none', async () => {
     expect(await drift()).toBe('no');
@@ -124,9 +117,7 @@ describe.each(ENGINES)('a deployment recorded in the earlier format [%s]', (engi
       };
       expect(await status()).toBe('no');
       // A change the earlier format prints is still drift.
-      const e = await w.target.connect();
-      await e.execute('ALTER TABLE lab.t ADD COLUMN extra int');
-      await e.close();
+      await w.target.execute('ALTER TABLE lab.t ADD COLUMN extra int');
       expect(await status()).toBe('yes');
     } finally {
       await w.remove();

@@ -20,6 +20,8 @@ export interface Target {
   connect(): Promise<Connection>;
   /** Run one statement on a fresh connection. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Run a script (statements separated by `;`) on a fresh connection. */
+  execute(sql: string): Promise<void>;
   done(): Promise<void>;
 }
 
@@ -73,43 +75,49 @@ export async function workspaceWith(engine: Target['engine'], files: Record<stri
   };
 }
 
+/**
+ * A target whose connections `connect` opens: `query` and `execute` each on a connection of their own, closed after.
+ * `server` a scratch database on the server (or a test's own cluster), `pglite` an embedded folder.
+ */
+export function connectedTarget(
+  engine: Target['engine'],
+  vars: NodeJS.ProcessEnv,
+  connect: () => Promise<Connection>,
+  done: () => Promise<void>,
+): Target {
+  const on = async <T>(f: (c: Connection) => Promise<T>): Promise<T> => {
+    const c = await connect();
+    try {
+      return await f(c);
+    } finally {
+      await c.close();
+    }
+  };
+  return {
+    engine,
+    vars,
+    connect,
+    query: (sql, params) => on(async (c) => (await c.query(sql, params)).rows as never[]),
+    execute: (sql) => on((c) => c.execute(sql)),
+    done,
+  };
+}
+
 async function pgliteTarget(root: string): Promise<Target> {
   const dataDir = join(root, '.dbee', 'db');
   await copyPgliteTemplate(dataDir);
-  const connect = () => PgliteConnection.open(dataDir, 'pglite:test');
-  return {
-    engine: 'pglite',
-    vars: {},
-    connect,
-    async query(sql, params) {
-      const c = await connect();
-      try {
-        return (await c.query(sql, params)).rows as never[];
-      } finally {
-        await c.close();
-      }
-    },
-    done: async () => {},
-  };
+  return connectedTarget(
+    'pglite',
+    {},
+    () => PgliteConnection.open(dataDir, 'pglite:test'),
+    async () => {},
+  );
 }
 
 async function serverTarget(): Promise<Target> {
   const db = await scratchDatabase('dbee_run');
   const connect = () => openPostgres({ kind: 'server', config: { connectionString: db.url }, description: db.name });
-  return {
-    engine: 'postgres',
-    vars: { DBEE_RUNNER_URL: db.url },
-    connect,
-    async query(sql, params) {
-      const c = await connect();
-      try {
-        return (await c.query(sql, params)).rows as never[];
-      } finally {
-        await c.close();
-      }
-    },
-    done: db.drop,
-  };
+  return connectedTarget('postgres', { DBEE_RUNNER_URL: db.url }, connect, db.drop);
 }
 
 export const ENGINES = ['pglite', 'postgres'] as const;

@@ -592,7 +592,9 @@ export interface DiffRole {
    *
    * `like`: a fingerprint recorded earlier (a deployment's, a plan's base) that the value read is compared with. The
    * engine reads in that value's format when it is an earlier format of its own (an earlier dbee recorded it), so that
-   * a newer format's added lines are not taken for a change; otherwise in its current format.
+   * a newer format's added lines are not taken for a change; otherwise in its current format. A fingerprint's format
+   * is its text before the first colon (a position-free one's with `np` after it): values of two formats are never
+   * compared (operations/rollback/rolled-back-to.ts says so instead).
    */
   fingerprint(conn: Connection, scope: SchemaScope, like?: string): Promise<string>;
   /** The fingerprints of many scopes, each equal to `fingerprint` of it, with one catalog query (an Nx batch's end). */

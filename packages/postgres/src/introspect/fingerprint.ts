@@ -58,8 +58,8 @@ const since4 = (format: FingerprintFormat, text: string) => (format >= 4 ? text 
 /**
  * The fingerprint query of a format. `pg4` (what a deployment records) adds, each only when set, so that a line with
  * none of them is the line `pg3` printed: a partitioned table's key, a partition's parent and a table's inheritance
- * parents; a column's statistics target, options, compression and storage when not its type's; a sequence's owning
- * column. `pg3` is read only to compare with what an earlier dbee recorded.
+ * parents; a column's statistics target, options, compression, and storage when a column of variable length is not
+ * extended; a sequence's owning column. `pg3` is read only to compare with what an earlier dbee recorded.
  */
 export function fingerprintSql(format: FingerprintFormat): string {
   return `
@@ -269,8 +269,8 @@ export async function fingerprints(conn: Connection, scopes: readonly Introspect
 }
 
 /**
- * `fingerprints`, each with its position-free fingerprint (`pg4np:<lines>:<hash>`; `format` 3: `pg3np`) from the same catalog query: the
- * hash of the same lines with no column's position in them. A column dropped and added again (a rollback puts back a
+ * `fingerprints`, each with its position-free fingerprint (`pg4np:<lines>:<hash>`; `format` 3: `pg3np`) from the same
+ * catalog query: the hash of the same lines with no column's position in them. A column dropped and added again (a rollback puts back a
  * column a deployment dropped) takes a new position, and the fingerprint changes; the position-free one does not,
  * whatever else is equal. Without the database's identity: the state of the definitions, compared within one database.
  */
@@ -338,8 +338,8 @@ export async function stateFingerprints(
 
 /**
  * A fingerprint of `fingerprints` without the database's identity (`pg4:<system>.<database>:<lines>:<hash>` ->
- * `pg4:<lines>:<hash>`, and as well for `pg3`): the state `stateFingerprints` reads. Null for any other value (an older format, another
- * engine's).
+ * `pg4:<lines>:<hash>`, and as well for `pg3`): the state `stateFingerprints` reads. Null for any other value (an
+ * older format, another engine's).
  */
 export function stateOf(fingerprint: string): string | null {
   const m = /^(pg[34]):[^:]*:(\d+:[0-9a-f]+)$/.exec(fingerprint);
@@ -412,7 +412,10 @@ let earlierQueries: typeof CURRENT_QUERIES | undefined;
 /** A format's queries; the earlier format's made when first asked for. */
 function queriesOf(format: FingerprintFormat): typeof CURRENT_QUERIES {
   if (format === 4) return CURRENT_QUERIES;
-  earlierQueries ??= { plain: fingerprintSql(3), printedViews: printedViewsSql(fingerprintSql(3)) };
+  if (!earlierQueries) {
+    const plain = fingerprintSql(3);
+    earlierQueries = { plain, printedViews: printedViewsSql(plain) };
+  }
   return earlierQueries;
 }
 
