@@ -112,7 +112,7 @@ describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) =>
     expect(text.stdout).toContain(
       '  drift: yes (the schemas changed outside dbee since the last deployment: table:shop.customers)',
     );
-    expect(text.stdout).toContain('    replace table:shop.customers (drift: changed outside dbee)');
+    expect(text.stdout).toContain('    alter table:shop.customers (drift: changed outside dbee)');
 
     writeAll(w, shopV2(true));
     // The hand-made column is drift: no deployment writes over it (the default strategy refuses it, exit 1).

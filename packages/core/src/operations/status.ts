@@ -256,7 +256,8 @@ function heldBack(drops: string[], work: InFlightWork | null): string[] {
 /**
  * The drift of the project's schemas since its last deployment; each drifted object is also put first among
  * `pendingSteps` (null while a release is in flight): what a deployment must decide before anything else (deploy
- * refuses it or puts it back, by the conflict strategy).
+ * refuses it or puts it back, by the conflict strategy), named by the diff's first step that puts it back (a view's
+ * `replace`, a table's `alter`, the `drop` of an object made outside dbee).
  */
 async function statusDrift(
   ctx: OperationContext,
@@ -266,7 +267,11 @@ async function statusDrift(
   const read = await readDrift(ctx, input);
   for (const o of pendingSteps ? read.objects : [])
     if (!pendingSteps!.some((p) => p.key === o.key))
-      pendingSteps!.unshift({ key: o.key, action: o.how === 'changed' ? 'replace' : 'drop', drift: o.how });
+      pendingSteps!.unshift({
+        key: o.key,
+        action: o.actions[0] ?? (o.how === 'changed' ? 'replace' : 'drop'),
+        drift: o.how,
+      });
   return {
     state: read.state,
     recorded: read.recorded,
