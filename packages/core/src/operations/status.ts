@@ -269,7 +269,7 @@ async function statusDrift(
     if (!pendingSteps!.some((p) => p.key === o.key))
       pendingSteps!.unshift({
         key: o.key,
-        action: o.actions[0] ?? (o.how === 'changed' ? 'replace' : 'drop'),
+        action: pendingAction(o),
         drift: o.how,
       });
   return {
@@ -279,6 +279,16 @@ async function statusDrift(
     ...(read.reason ? { reason: read.reason } : {}),
     objects: read.objects.map((o) => o.key),
   };
+}
+
+/**
+ * How the pending list names a drifted object: the diff's one action on it (a view's `replace`, a table's `alter`, the
+ * `drop` of an object made outside dbee), `replace` when it is dropped and created again (an enum whose values were
+ * changed by hand).
+ */
+function pendingAction(o: { how: string; actions: readonly string[] }): string {
+  if (o.actions.includes('drop') && o.actions.includes('create')) return 'replace';
+  return o.actions[0] ?? (o.how === 'changed' ? 'replace' : 'drop');
 }
 
 /** The project's deployment metrics on this environment, from its ledger history. */
