@@ -2,9 +2,8 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandName } from '@dbee/cli';
-import { createPostgresEngine } from '@dbee/postgres';
-import { registerEngine } from '../../packages/cli/src/engines';
 import { scratchDatabase } from '../support/pg';
+import { registerPostgresDiff } from '../support/postgres-diff';
 import { run } from '../support/run';
 import { tempWorkspace } from '../support/workspace';
 
@@ -39,20 +38,12 @@ describe.each(['embedded', 'server'] as const)('shadow builds per command, shado
   let opened = 0;
   let unregister = () => {};
   beforeAll(() => {
-    unregister = registerEngine('postgres', () => {
-      const engine = createPostgresEngine();
-      const diff = engine.diff!;
-      return {
-        ...engine,
-        diff: {
-          ...diff,
-          openShadow: (...args) => {
-            opened++;
-            return diff.openShadow(...args);
-          },
-        },
-      };
-    });
+    unregister = registerPostgresDiff((diff) => ({
+      openShadow: (...args) => {
+        opened++;
+        return diff.openShadow(...args);
+      },
+    }));
   });
   const drops: Array<() => Promise<void>> = [];
   afterEach(async () => {
