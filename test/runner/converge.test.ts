@@ -1,8 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresEngine } from '@dbee/postgres';
-import { registerEngine } from '../../packages/cli/src/engines';
+import { registerPostgresDiff } from '../support/postgres-diff';
 import { envWorkspace } from '../env-management/helpers';
 
 /**
@@ -51,30 +50,22 @@ describe('verified means converged [postgres]', () => {
 
   it('a plan that loses the constraint and index is refused by the dry run and fails the real run', async () => {
     // The planner as it was: the re-creations of what DROP COLUMN took along are left out of the rendered plan.
-    unregister = registerEngine('postgres', () => {
-      const engine = createPostgresEngine();
-      const diff = engine.diff!;
-      return {
-        ...engine,
-        diff: {
-          ...diff,
-          renderChanges: (changes, options) =>
-            diff.renderChanges(
-              changes.filter(
-                (c) =>
-                  !(
-                    (c.kind === 'add-constraint' ||
-                      c.kind === 'create-index' ||
-                      c.kind === 'drop-constraint' ||
-                      c.kind === 'drop-index') &&
-                    c.recreate
-                  ),
+    unregister = registerPostgresDiff((diff) => ({
+      renderChanges: (changes, options) =>
+        diff.renderChanges(
+          changes.filter(
+            (c) =>
+              !(
+                (c.kind === 'add-constraint' ||
+                  c.kind === 'create-index' ||
+                  c.kind === 'drop-constraint' ||
+                  c.kind === 'drop-index') &&
+                c.recreate
               ),
-              options,
-            ),
-        },
-      };
-    });
+          ),
+          options,
+        ),
+    }));
     const dry = await w.dbee('deploy', { project: 'g', env: w.env(1), dryRun: true });
     expect(dry.code).toBe(1);
     expect(dry.stdout).not.toContain('dry run: verified');

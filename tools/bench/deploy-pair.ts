@@ -7,11 +7,14 @@
  * each other (median of the paired ratios this / other). Both sides' compile caches are filled by an untimed deploy
  * first, as `npm run bench`'s CLI rows; each side has a copy of the workspace of its own (its own `.dbee` caches).
  * `--uncached`: the sources' model is removed from the cache before each deploy (sources no deploy has seen, as in CI
- * after a commit: a convergence check builds it); by default it stays cached from the untimed deploy.
+ * after a commit: a convergence check builds it); by default it stays cached from the untimed deploy. `--policies`:
+ * the workspace configures review policies (`policies: {}`, the default set: deploy judges them over the sources'
+ * model). `--dry-run`: `deploy --dry-run` instead (the plan verified on a copy; nothing applied), still beside the floor.
  *
  *   node tools/run.js tools/bench/deploy-pair.ts --against /tmp/dbee-before [objects=1000] [--runs 5] [--uncached]
+ *     [--policies] [--dry-run]
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateProject } from './generate';
@@ -24,6 +27,9 @@ const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith
 const RUNS = Number(option('runs') ?? 5);
 const AGAINST = option('against');
 const UNCACHED = argv.includes('--uncached');
+const POLICIES = argv.includes('--policies');
+const DRY_RUN = argv.includes('--dry-run');
+const WHAT = DRY_RUN ? 'deploy --dry-run' : 'full deploy';
 if (!AGAINST) throw new Error('usage: deploy-pair.ts --against <another checkout, built> [objects] [--runs n]');
 const SIDES = { before: checkOtherBuild(AGAINST), after: L.REPO } as const;
 type Side = keyof typeof SIDES;
@@ -32,11 +38,12 @@ L.runMain(async () => {
   if (!L.buildDist()) throw new Error('npm run build failed: the CLI processes run the compiled dist/');
   const root = mkdtempSync(join(tmpdir(), 'dbee-deploy-pair-'));
   console.log(
-    `full deploy pair: ${N} objects, ${RUNS} rounds, sources' model ${UNCACHED ? 'not cached' : 'cached'}; ${L.machine()}; load ${L.load()}`,
+    `${WHAT} pair: ${N} objects, ${RUNS} rounds, sources' model ${UNCACHED ? 'not cached' : 'cached'}${POLICIES ? ', policies: {}' : ''}; ${L.machine()}; load ${L.load()}`,
   );
   try {
     const ws = join(root, 'ws');
     L.writeWorkspace(ws, ['d']);
+    if (POLICIES) appendFileSync(join(ws, 'dbee.yaml'), 'policies: {}\n');
     const gen = generateProject(join(ws, 'gen'), { name: 'gen', objects: N });
     const script = join(root, 'floor.sql');
     writeFileSync(script, gen.script);
@@ -48,7 +55,16 @@ L.runMain(async () => {
       await L.quietServer();
       const r = await L.timeCpu(
         process.execPath,
-        [join(SIDES[side], 'packages/cli/bin/dbee.js'), 'deploy', 'gen', '--env', 'd', '--cwd', wsOf[side]],
+        [
+          join(SIDES[side], 'packages/cli/bin/dbee.js'),
+          'deploy',
+          'gen',
+          '--env',
+          'd',
+          '--cwd',
+          wsOf[side],
+          ...(DRY_RUN ? ['--dry-run'] : []),
+        ],
         { cwd: SIDES[side], env: { ...process.env, DBEE_USE_DIST: '1', [L.envVar('d')]: L.dbUrl(db) } },
       );
       if (r.code !== 0) throw new Error(`${side}: dbee deploy exited ${r.code}: ${r.stderr.slice(-2000)}`);
@@ -91,9 +107,9 @@ L.runMain(async () => {
       L.table(
         ['figure', 'before (median)', 'after (median)', 'after / before (median of paired ratios)', 'paired ratios'],
         [
-          row('full deploy, CLI process, wall', wall, L.fmtMs),
-          row('full deploy, CLI process, CPU (user + system)', cpu, L.fmtMs),
-          row('full deploy / its floor (psql -1)', toFloor, L.fmtRatio),
+          row(`${WHAT}, CLI process, wall`, wall, L.fmtMs),
+          row(`${WHAT}, CLI process, CPU (user + system)`, cpu, L.fmtMs),
+          row(`${WHAT} / its floor (psql -1)`, toFloor, L.fmtRatio),
         ],
       ),
     );

@@ -30,17 +30,17 @@ let written = 0;
 /**
  * Write a cache file in the background: to a temporary name first, then renamed, so that a reader (another process,
  * or this one once the operation settled) sees the old file or the whole new one. Failures (a read-only workspace)
- * only lose the cache entry.
+ * only lose the cache entry. Resolves once the file is there (or could not be written); never rejects.
  */
-export function writeCacheFile(file: string, text: string): void {
+export function writeCacheFile(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${++written}.tmp`;
-  inBackground(
-    (async () => {
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(tmp, text);
-      await rename(tmp, file);
-    })(),
-  );
+  const write = (async () => {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  })();
+  inBackground(write);
+  return write.catch(() => {});
 }
 
 /** A promise's outcome as a value: a reading started ahead, or one of two run at once, leaves no rejection unhandled. */

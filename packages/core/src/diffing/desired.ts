@@ -102,24 +102,33 @@ export async function desiredModel(args: {
     return { model: JSON.parse(readFileSync(file, 'utf8')) as SchemaModel, key, cached: true };
   }
   // The same model asked for again while it is being built (a fleet's targets deploying at once, a deployment's
-  // convergence check while its warm-up builds it): one build, each later caller given a copy of its own.
+  // convergence check while its warm-up builds it), or once built and before its cache file is written (the
+  // policies' judgment, then the convergence check): one build per command, each later caller given a copy of its
+  // own, read from the text the cache file gets (as a later command reads it).
   const running = args.useCache !== false ? building.get(key) : undefined;
-  if (running) return running.then((d) => ({ ...d, model: structuredClone(d.model) }));
-  const built = buildDesiredModel(args, diff, key, file);
-  if (args.useCache === false) return built;
-  building.set(key, built);
-  return built.finally(() => building.delete(key));
+  if (running) return running.then(({ desired, text }) => ({ ...desired, model: JSON.parse(text) as SchemaModel }));
+  const build = buildDesiredModel(args, diff, key, file);
+  if (args.useCache === false) return build.then((b) => b.desired);
+  building.set(key, build);
+  void build.then(
+    (b) => b.written.then(() => building.delete(key)),
+    () => building.delete(key),
+  );
+  return build.then((b) => b.desired);
 }
 
-/** Models being built in this process, by `desiredModelKey` (see `desiredModel`). */
-const building = new Map<string, Promise<DesiredModel>>();
+/**
+ * Models built (or being built) in this process whose cache file is not written yet, by `desiredModelKey` (see
+ * `desiredModel`): the cache file's text, and the write. Once the file is there, it serves.
+ */
+const building = new Map<string, Promise<{ desired: DesiredModel; text: string; written: Promise<void> }>>();
 
 async function buildDesiredModel(
   args: Parameters<typeof desiredModel>[0],
   diff: NonNullable<Engine['diff']>,
   key: string,
   file: string,
-): Promise<DesiredModel> {
+): Promise<{ desired: DesiredModel; text: string; written: Promise<void> }> {
   const { engine, models, target } = args;
   const plan = planFromSources({
     engine,
@@ -165,8 +174,13 @@ async function buildDesiredModel(
   // What routines' bodies read and call orders their creation (as the planner orders the sources): the catalog does
   // not record it, and a SQL function's body is checked when it is created.
   model = await withBodyDependencies(model, engine.parser, targetModel.graph.searchPath);
-  writeCacheFile(file, JSON.stringify(model));
-  return { model, key, cached: false, applied: { projects: applied, of: plan.projects.length } };
+  const text = JSON.stringify(model);
+  const written = writeCacheFile(file, text);
+  return {
+    desired: { model, key, cached: false, applied: { projects: applied, of: plan.projects.length } },
+    text,
+    written,
+  };
 }
 
 /**

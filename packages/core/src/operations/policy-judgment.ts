@@ -46,7 +46,10 @@ export async function judgeProject(
   if (!settings.rules.some((r) => r.level !== 'off')) return null;
   const steps = args.judged === 'all' ? null : args.judged.filter((s) => s.project === project.name);
   if (steps && steps.length === 0) return null;
-  const models = await fullModels(ctx, args.models, environment, engine);
+  // The project with its dependencies, as every other reader of its desired model builds it: the same model (a
+  // dependent's grants or comments do not reach into it), and one build the command shares (desiredModelKey).
+  const closure = new Set(ctx.workspace.withDependencies(project.name).map((p) => p.name));
+  const models = (await fullModels(ctx, args.models, environment, engine)).filter((m) => closure.has(m.project.name));
   const own = models.find((m) => m.project.name === project.name);
   if (!own) return null;
   const { exceptions, problems } = readExceptions(own.files);
