@@ -113,6 +113,13 @@ const SEEN: [edit: string, object: string | null, back: string][] = [
     'ALTER TABLE wide.t ALTER COLUMN note DROP DEFAULT',
   ],
   ["COMMENT ON COLUMN wide.t.note IS 'hand'", 'table:wide.t', 'COMMENT ON COLUMN wide.t.note IS NULL'],
+  ["COMMENT ON COLUMN wide.v.note IS 'hand'", 'view:wide.v', 'COMMENT ON COLUMN wide.v.note IS NULL'],
+  ["COMMENT ON TRIGGER trg ON wide.t IS 'hand'", 'trigger:wide.trg@wide.t', 'COMMENT ON TRIGGER trg ON wide.t IS NULL'],
+  [
+    'ALTER TABLE wide.p ADD CONSTRAINT p_chk CHECK (id > 0) NOT VALID',
+    'table:wide.p',
+    'ALTER TABLE wide.p DROP CONSTRAINT p_chk',
+  ],
   ['ALTER SEQUENCE wide.counter CACHE 10', 'sequence:wide.counter', 'ALTER SEQUENCE wide.counter CACHE 1'],
   [
     'ALTER TABLE wide.t ALTER COLUMN n SET INCREMENT BY 7',

@@ -110,6 +110,8 @@ class Differ {
       for (const c of t.columns) this.inTo.add(columnNode(t.key, c.name));
       for (const c of t.constraints) this.inTo.add(constraintNode(t.key, c.name));
     }
+    // A view's columns carry comments and grants too: one made by hand on a surviving view is taken back.
+    for (const v of to.views) for (const c of v.columns) this.inTo.add(columnNode(v.key, c.name));
   }
 
   /** Whether two definitions (or two absent ones) mean the same thing: equal text, else the engine's comparison. */
