@@ -94,6 +94,8 @@ CREATE INDEX t_expr_idx ON wide.t ((lower(note)));
   'wide/v.sql': 'CREATE VIEW wide.v AS SELECT id, note FROM wide.t;\n',
   'wide/counter.sql': 'CREATE SEQUENCE wide.counter;\n',
   'wide/pol.sql': 'CREATE POLICY pol ON wide.t USING (true);\n',
+  // Grants to PUBLIC are managed (the sources grant to it); to other roles not.
+  'wide/grants.sql': 'GRANT SELECT ON wide.v TO PUBLIC;\n',
 };
 
 /** A hand edit, the object a diff plans back (null: one the model does not compare), the edit that undoes it. */
@@ -145,8 +147,20 @@ const SEEN: [edit: string, object: string | null, back: string][] = [
   ],
   ["ALTER VIEW wide.v ALTER COLUMN note SET DEFAULT 'd'", null, 'ALTER VIEW wide.v ALTER COLUMN note DROP DEFAULT'],
   ['CREATE STATISTICS wide.st ON note, wide FROM wide.t', null, 'DROP STATISTICS wide.st'],
-  // Grants are not managed by a project whose sources grant nothing.
-  ['GRANT SELECT ON wide.t TO PUBLIC', null, 'REVOKE SELECT ON wide.t FROM PUBLIC'],
+  ['GRANT UPDATE (note) ON wide.t TO PUBLIC', 'table:wide.t', 'REVOKE UPDATE (note) ON wide.t FROM PUBLIC'],
+  ['GRANT SELECT (note) ON wide.v TO PUBLIC', 'view:wide.v', 'REVOKE SELECT (note) ON wide.v FROM PUBLIC'],
+  // PUBLIC's EXECUTE is the default a routine is created with: revoked by hand, it is drift all the same.
+  [
+    'REVOKE EXECUTE ON FUNCTION wide.f() FROM PUBLIC',
+    'function:wide.f()',
+    'GRANT EXECUTE ON FUNCTION wide.f() TO PUBLIC',
+  ],
+  ['REVOKE USAGE ON TYPE wide.mood FROM PUBLIC', 'type:wide.mood', 'GRANT USAGE ON TYPE wide.mood TO PUBLIC'],
+  [
+    'ALTER DEFAULT PRIVILEGES IN SCHEMA wide GRANT SELECT ON TABLES TO PUBLIC',
+    null,
+    'ALTER DEFAULT PRIVILEGES IN SCHEMA wide REVOKE SELECT ON TABLES FROM PUBLIC',
+  ],
 ];
 
 describe.each(ENGINES)('drift and the diff agree on every hand edit [%s]', (engine) => {

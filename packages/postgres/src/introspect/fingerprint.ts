@@ -11,6 +11,15 @@ import { inHalves, VIEW_NAMES_SQL, whenHeld } from './lock-table';
 const acl = (column: string) =>
   `case when ${column} is not null then (select string_agg(a::text, ',' order by a::text) from unnest(${column}) a
      where $2::text[] is null or (case when split_part(a::text, '=', 1) = '' then 'PUBLIC' else btrim(split_part(a::text, '=', 1), '"') end) = any($2::text[])) end`;
+/**
+ * The ACL of an object whose default grants PUBLIC a privilege (a routine's EXECUTE, a type's USAGE), with the same
+ * filter as `acl`: a null ACL read as the default it stands for (`acldefault`), so that `REVOKE EXECUTE ... FROM PUBLIC`
+ * by hand, which leaves only the owner's entry, is not printed as the null ACL was (`pg4`; the model reads the same
+ * effective privileges).
+ */
+const aclOrDefault = (column: string, kind: string, owner: string) =>
+  `(select string_agg(a::text, ',' order by a::text) from unnest(coalesce(${column}, acldefault('${kind}', ${owner}))) a
+     where $2::text[] is null or (case when split_part(a::text, '=', 1) = '' then 'PUBLIC' else btrim(split_part(a::text, '=', 1), '"') end) = any($2::text[]))`;
 /** An owner, only when owners are managed ($3). */
 const owner = (column: string) => `case when $3 then pg_get_userbyid(${column}) end`;
 /**
@@ -66,7 +75,8 @@ const since4 = (format: FingerprintFormat, text: string) => (format >= 4 ? text 
  * The fingerprint query of a format. `pg4` (what a deployment records) adds, each only when set, so that a line with
  * none of them is the line `pg3` printed: a partitioned table's key, a partition's parent and a table's inheritance
  * parents; a table column's statistics target, options, compression, and storage when a column of variable length is
- * not extended; a sequence's owning column. It prints what the model compares and no more: not the settings of an
+ * not extended; a sequence's owning column. A routine's or a type's null ACL is read as its default (`aclOrDefault`): a
+ * line of one differs from `pg3`'s where PUBLIC's grants are managed. It prints what the model compares and no more: not the settings of an
  * index's or a view's columns, nor a view column's default, which `pg3` printed (drift that no object of the diff
  * explains, test/runner/drift-coverage.test.ts). `pg3` is read only to compare with what an earlier dbee recorded.
  */
@@ -168,7 +178,7 @@ ${since4(
   union all
   select concat_ws('|', 'f', quote_ident(ns.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                    p.prokind, case when p.prokind in ('f', 'p', 'w') then pg_get_functiondef(p.oid) else pg_get_function_result(p.oid) end,
-                   ${owner('p.proowner')}, ${acl('p.proacl')}, ${comment('pg_proc', 'p.oid')}),
+                   ${owner('p.proowner')}, ${format >= 4 ? aclOrDefault('p.proacl', 'f', 'p.proowner') : acl('p.proacl')}, ${comment('pg_proc', 'p.oid')}),
          case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end || ':' || ns.nspname || '.' || p.proname, ns.nspname, null, null
   from pg_proc p join ns on ns.oid = p.pronamespace
   where ${notExtensionMember('pg_proc', 'p.oid')}
@@ -182,7 +192,7 @@ ${since4(
   from pg_policy y join rel r on r.oid = y.polrelid
   union all
   select concat_ws('|', 'y', t.qname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
-                   ${owner('t.typowner')}, ${acl('t.typacl')}, ${comment('pg_type', 't.oid')},
+                   ${owner('t.typowner')}, ${format >= 4 ? aclOrDefault('t.typacl', 'T', 't.typowner') : acl('t.typacl')}, ${comment('pg_type', 't.oid')},
                    (select string_agg(quote_literal(e.enumlabel), ',' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid),
                    (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid)), t.ident, t.nspname, null, null
   from typ t
