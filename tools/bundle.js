@@ -37,8 +37,6 @@ const PACKAGES = ['packages/core', 'packages/postgres', 'packages/teradata', 'pa
 /** Modules bundled on their own, before the package's bundle, which requires them (src/ paths, without `.ts`). */
 const LEAVES = {
   'packages/core': ['errors', 'compile-cache'],
-  // The parse threads' entry (parse/parse-threads.ts starts it by its file): the parser's modules only.
-  'packages/postgres': ['parse/parse-worker'],
   // The command line: `--help` reads it alone, and a command's code (the bundle) loads after the compile cache.
   'packages/cli': ['main'],
   'plugins/nx': ['executors/compile-cache'],

@@ -19,15 +19,6 @@ export interface KeyNameRules {
 export interface SourceParser {
   parse(text: string, file: string, options: ParseOptions): Promise<ParsedStatement[]>;
   /**
-   * Parse a project's files at once, in the order given: for each, what `parse` returns, or the error it throws.
-   * Optional: without it each file is parsed by `parse`, one after the other. PostgreSQL's parses a large project on
-   * more than one thread.
-   */
-  parseMany?(
-    files: readonly { text: string; file: string }[],
-    options: ParseOptions,
-  ): Promise<(ParsedStatement[] | Error)[]>;
-  /**
    * Remove several foreign keys from one CREATE TABLE (to add them after the tables of a cycle). Optional: only a
    * parser that reports `ParsedStatement.deferrable` needs it, and without it the planner splits one key per table
    * and refuses more (Teradata reports none).

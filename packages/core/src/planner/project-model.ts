@@ -111,26 +111,33 @@ export async function loadProjectModel(
   const sources = discoverSources(workspaceRoot, project);
   const errors: DbeeError[] = [];
   const pack = cache ? ParsePack.open(cache, project, variables) : null;
-  const inputs = [...sources.objects, ...sources.migrations.flatMap((m) => [m, m.rollback])];
-  const outcomes = await parseFiles(inputs, variables, graph.searchPath, parser, pack);
-  const parsed = (i: number): SourceStatement[] => {
-    const outcome = outcomes[i]!;
-    if (Array.isArray(outcome)) return outcome;
-    if (outcome instanceof DbeeAggregateError) errors.push(...outcome.errors);
-    else if (outcome instanceof DbeeError) errors.push(outcome);
-    else throw outcome;
-    return [];
+  const parseFile = async (file: SourceFile): Promise<SourceStatement[]> => {
+    try {
+      const expanded = expandPlaceholders(file.text, variables, file.path);
+      const statements = pack
+        ? await pack.parse(parser, expanded.expanded, file.path, graph.searchPath)
+        : await parser.parse(expanded.expanded, file.path, { searchPath: graph.searchPath });
+      return statements.map((st) => ({
+        ...st,
+        template:
+          expanded.template === expanded.expanded
+            ? st.sql
+            : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
+      }));
+    } catch (e) {
+      if (e instanceof DbeeAggregateError) errors.push(...e.errors);
+      else if (e instanceof DbeeError) errors.push(e);
+      else throw e;
+      return [];
+    }
   };
   const parsedFiles: { path: string; statements: SourceStatement[] }[] = [];
   // A dump's session settings configure a restore, not an object (see `ParsedStatement.restoreSetting`).
-  sources.objects.forEach((file, i) =>
-    parsedFiles.push({ path: file.path, statements: parsed(i).filter((st) => !st.restoreSetting) }),
-  );
+  for (const file of sources.objects)
+    parsedFiles.push({ path: file.path, statements: (await parseFile(file)).filter((st) => !st.restoreSetting) });
   const migrations: ParsedMigration[] = [];
-  const first = sources.objects.length;
-  sources.migrations.forEach((m, i) =>
-    migrations.push({ file: m, statements: parsed(first + 2 * i), rollback: parsed(first + 2 * i + 1) }),
-  );
+  for (const m of sources.migrations)
+    migrations.push({ file: m, statements: await parseFile(m), rollback: await parseFile(m.rollback) });
   // Kept even when a file failed: the files that parsed are not parsed again once it is mended.
   pack?.save();
   let baseline: Baseline | null = null;
@@ -189,58 +196,6 @@ function refuseOtherCase(project: DbProject, graph: GraphProject, objects: reado
 }
 
 /**
- * Each file's statements (with their template text), or what stopped it (an unknown placeholder, a syntax error), in
- * the order given: the files the parse cache holds read back, the others parsed together (`parser.parseMany`, which
- * may use more than one thread) or one by one.
- */
-async function parseFiles(
-  files: readonly SourceFile[],
-  variables: Record<string, string>,
-  searchPath: string[],
-  parser: SourceParser,
-  pack: ParsePack | null,
-): Promise<(SourceStatement[] | unknown)[]> {
-  const outcomes: (ParsedStatement[] | unknown)[] = new Array(files.length);
-  const expansions = files.map((file, i) => {
-    try {
-      return expandPlaceholders(file.text, variables, file.path);
-    } catch (e) {
-      outcomes[i] = e;
-      return undefined;
-    }
-  });
-  const toParse: number[] = [];
-  for (const [i, expanded] of expansions.entries()) {
-    if (!expanded) continue;
-    const kept = pack && (await pack.get(parser, expanded.expanded, files[i]!.path, searchPath));
-    if (kept) outcomes[i] = kept;
-    else toParse.push(i);
-  }
-  const jobs = toParse.map((i) => ({ text: expansions[i]!.expanded, file: files[i]!.path }));
-  let parsed: unknown[] = [];
-  if (parser.parseMany) parsed = await parser.parseMany(jobs, { searchPath });
-  else
-    for (const job of jobs)
-      parsed.push(await parser.parse(job.text, job.file, { searchPath }).catch((e: unknown) => e));
-  toParse.forEach((i, k) => {
-    const statements = parsed[k];
-    if (Array.isArray(statements)) pack?.put(expansions[i]!.expanded, files[i]!.path, searchPath, statements);
-    outcomes[i] = statements;
-  });
-  return outcomes.map((outcome, i) => {
-    if (!Array.isArray(outcome)) return outcome;
-    const expanded = expansions[i]!;
-    return (outcome as ParsedStatement[]).map((st) => ({
-      ...st,
-      template:
-        expanded.template === expanded.expanded
-          ? st.sql
-          : expanded.templateSlice(st.location.line, st.location.column, st.sql.length),
-    }));
-  });
-}
-
-/**
  * Where parsed files are kept between runs (`.dbee/cache/parse`), and what else their parse depends on besides the
  * text, the file's path and the search path: the parser (engine name, dbee's version).
  */
@@ -273,24 +228,14 @@ class ParsePack {
     return new ParsePack(KeptPack.open(join(cache.dir, `${name}.json`)), cache.parser);
   }
 
-  /** The statements kept for this text, path and search path (counted as used), made whole; undefined if none. */
-  async get(
-    parser: SourceParser,
-    text: string,
-    path: string,
-    searchPath: string[],
-  ): Promise<ParsedStatement[] | undefined> {
-    const statements = this.pack.get(this.key(text, path, searchPath));
-    return statements && parser.revive ? parser.revive(statements) : statements;
-  }
-
-  /** Keep what the parser made of this text, path and search path (new in this run: the pack is written). */
-  put(text: string, path: string, searchPath: string[], statements: ParsedStatement[]): void {
-    this.pack.put(this.key(text, path, searchPath), statements, true);
-  }
-
-  private key(text: string, path: string, searchPath: string[]): string {
-    return sha(`${this.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`);
+  async parse(parser: SourceParser, text: string, path: string, searchPath: string[]): Promise<ParsedStatement[]> {
+    const key = sha(`${this.parser}\0${path}\0${searchPath.join('\0')}\0\0${text}`);
+    let statements = this.pack.get(key);
+    if (statements && parser.revive) statements = await parser.revive(statements);
+    const made = !statements;
+    statements ??= await parser.parse(text, path, { searchPath });
+    this.pack.put(key, statements, made);
+    return statements;
   }
 
   /** Write the pack when it changed (something was parsed, or a file it held is gone or changed), in the background. */

@@ -9,8 +9,6 @@ import { skipSpaceAndComments, SourceText } from './source-text';
 import { relationAliases } from './columns';
 import { analyzeStatement } from './statement-analysis';
 import { isDumpSessionSetting, withoutDumpRestrict } from './dump-settings';
-import { parseOnThreads, parseThreadCount, type ParseOutcome } from './parse-threads';
-import type { ParseJob } from './parse-worker';
 
 /**
  * Parses PostgreSQL sources with PostgreSQL's own parser (libpg-query): one parse per file, one more per routine
@@ -31,31 +29,13 @@ export class PostgresParser implements SourceParser {
     return parsePostgresSource(text, file, options);
   }
 
-  /**
-   * A project's files: on more than one thread when they are many (parse-threads.ts), each outcome the same as
-   * `parse`'s.
-   */
-  async parseMany(files: readonly ParseJob[], options: ParseOptions): Promise<(ParsedStatement[] | Error)[]> {
-    await loadPostgresParser();
-    const here = (job: ParseJob): ParseOutcome => {
-      try {
-        return { statements: parsePostgresSource(job.text, job.file, options) };
-      } catch (error) {
-        return { error };
-      }
-    };
-    const threads = parseThreadCount(files);
-    const outcomes = threads
-      ? await parseOnThreads(files, options.searchPath, threads, here, reviveStatements)
-      : files.map(here);
-    return outcomes.map((o) => ('statements' in o ? o.statements : (o.error as Error)));
-  }
-
   /** Statements read back from the parse cache, made whole (foreign keys serialised before use: see `reviveDeferrable`). */
   async revive(statements: ParsedStatement[]): Promise<ParsedStatement[]> {
     if (!statements.some((s) => s.deferrable?.some((d) => 'deferred' in d))) return statements;
     await loadPostgresParser();
-    return reviveStatements(statements);
+    return statements.map((s) =>
+      s.deferrable && s.key ? { ...s, deferrable: reviveDeferrable(s.sql, s.key, s.deferrable) } : s,
+    );
   }
 
   /** Remove several foreign keys from one CREATE TABLE at once; see {@link removeConstraints}. */
@@ -63,14 +43,6 @@ export class PostgresParser implements SourceParser {
     if (constraints.length === 1) return constraints[0]!.statementWithout;
     return removeConstraints(createTable, constraints);
   }
-}
-
-/** {@link PostgresParser.revive} once the parser is loaded. */
-export function reviveStatements(statements: ParsedStatement[]): ParsedStatement[] {
-  if (!statements.some((s) => s.deferrable?.some((d) => 'deferred' in d))) return statements;
-  return statements.map((s) =>
-    s.deferrable && s.key ? { ...s, deferrable: reviveDeferrable(s.sql, s.key, s.deferrable) } : s,
-  );
 }
 
 /**
