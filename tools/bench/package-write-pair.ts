@@ -8,8 +8,8 @@
  *
  *   node tools/run.js tools/bench/package-write-pair.ts --against <checkout, built> [objects=10000] [--runs 7] [--pool 4,16]
  *
- * The package is made once by this checkout's `dbee plan gen --out`. The writing runs with V8's `--max-opt=1`, as in
- * the dbee command (bin/dbee.js). CPU is the whole process's (libuv's threads included), from `process.resourceUsage()`. Every write goes to a new folder, removed at the end only (see
+ * The package is made once by this checkout's `dbee plan gen --out`. The writing runs with the dbee command's V8 flags
+ * (`--turbo-filter=findStringEnd`, bin/dbee.js). CPU is the whole process's (libuv's threads included), from `process.resourceUsage()`. Every write goes to a new folder, removed at the end only (see
  * plan-out-pair.ts: ext4 without a journal makes a file created right after a removal cost several times more).
  */
 import { spawnSync } from 'node:child_process';
@@ -30,8 +30,8 @@ const POOLS = (option('pool') ?? '4,16').split(',').map(Number);
 const AGAINST = option('against');
 if (!AGAINST) throw new Error('usage: package-write-pair.ts --against <another checkout, built> [objects] [--runs n]');
 checkOtherBuild(AGAINST);
-// As the dbee command runs its code: V8's baseline compiler is its top tier (bin/dbee.js).
-setFlagsFromString('--max-opt=1');
+// As the dbee command runs its code: V8's baseline compiler is its top tier but for one function (bin/dbee.js).
+setFlagsFromString('--turbo-filter=findStringEnd');
 const other = require(join(AGAINST, 'packages/core/dist/index.js')) as typeof import('@dbee/core');
 
 interface Cost {

@@ -24,13 +24,17 @@ if (inRepository) require(devRegister);
 // The compiled code of dbee's modules is kept between runs (a faster start): Node >= 22.1's own compile cache, or
 // on Node 20 @dbee/core's (compile-cache.ts). Installed once the command line is parsed, before the command's code
 // loads: `--help` and a usage error load a few small files only and do not pay for reading the cache.
-// With it, V8's top tier is its baseline compiler (`--max-opt=1`): a dbee command is a process of a few seconds whose
-// code mostly runs a few times, and the optimising compiler's work (TurboFan, on threads of its own) did not pay back
-// in it: a full deploy's process used about 230 ms less CPU at 1,000 objects and 430 ms less at 5,000, its wall time
-// no longer (paired runs). This process only: the Nx executors run in Nx's processes, tests and tools in theirs.
+// With it, V8's top tier is its baseline compiler for all but one function (`--turbo-filter`): a dbee command is a
+// process of a few seconds whose code mostly runs a few times, and the optimising compiler's work (TurboFan, on threads
+// of its own) did not pay back in it: a full deploy's process used about 230 ms less CPU at 1,000 objects and 430 ms
+// less at 5,000 without it (`--max-opt=1`), its wall time no longer (paired runs). The one function TurboFan compiles is
+// Emscripten's `findStringEnd` (libpg-query's, and PGlite's), a byte loop that reads every parse tree's text out of
+// WebAssembly: 12 % of `plan --out`'s samples at the baseline tier (docs/performance.md, Decision 7). V8 takes one
+// name there, and no other function is optimised. This process only: the Nx executors run in Nx's processes, tests and
+// tools in theirs.
 const beforeCommand = inRepository
   ? undefined
-  : () => require('@dbee/core/compile-cache').enableCompileCache({ v8Flags: ['--max-opt=1'] });
+  : () => require('@dbee/core/compile-cache').enableCompileCache({ v8Flags: ['--turbo-filter=findStringEnd'] });
 
 // `dbee lsp` runs as long as the editor does: its code is cached, but V8 keeps its optimising compiler.
 const beforeServer = inRepository ? undefined : () => require('@dbee/core/compile-cache').enableCompileCache();

@@ -60,7 +60,7 @@ const KEEP_UNUSED_BELOW = 32 * 1024 * 1024;
 /** What the process that installs the cache changes about V8. */
 export interface CompileCacheOptions {
   /**
-   * V8 flags set first (`v8.setFlagsFromString`), e.g. `['--max-opt=1']` (the dbee command's). V8 refuses code cached
+   * V8 flags set first (`v8.setFlagsFromString`), e.g. `['--turbo-filter=findStringEnd']` (the dbee command's). V8 refuses code cached
    * under other flags, so the cache file's name says them: processes with and without them do not rewrite each
    * other's file on every run. Default: none.
    */
