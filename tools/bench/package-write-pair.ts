@@ -32,6 +32,7 @@ if (!AGAINST) throw new Error('usage: package-write-pair.ts --against <another c
 checkOtherBuild(AGAINST);
 // As the dbee command runs its code: V8's baseline compiler is its top tier but for one function (bin/dbee.js).
 setFlagsFromString('--turbo-filter=findStringEnd');
+setFlagsFromString('--no-maglev');
 const other = require(join(AGAINST, 'packages/core/dist/index.js')) as typeof import('@dbee/core');
 
 interface Cost {

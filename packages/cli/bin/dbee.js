@@ -30,11 +30,15 @@ if (inRepository) require(devRegister);
 // less at 5,000 without it (`--max-opt=1`), its wall time no longer (paired runs). The one function TurboFan compiles is
 // Emscripten's `findStringEnd` (libpg-query's, and PGlite's), a byte loop that reads every parse tree's text out of
 // WebAssembly: 12 % of `plan --out`'s samples at the baseline tier (docs/performance.md, Decision 7). V8 takes one
-// name there, and no other function is optimised. This process only: the Nx executors run in Nx's processes, tests and
+// name there, and no other function is optimised; `--no-maglev` keeps the tier between them off where a later Node
+// turns it on by default (Node 22's V8), as Node 20's is (`--max-opt=1` held both). This process only: the Nx executors run in Nx's processes, tests and
 // tools in theirs.
 const beforeCommand = inRepository
   ? undefined
-  : () => require('@dbee/core/compile-cache').enableCompileCache({ v8Flags: ['--turbo-filter=findStringEnd'] });
+  : () =>
+      require('@dbee/core/compile-cache').enableCompileCache({
+        v8Flags: ['--turbo-filter=findStringEnd', '--no-maglev'],
+      });
 
 // `dbee lsp` runs as long as the editor does: its code is cached, but V8 keeps its optimising compiler.
 const beforeServer = inRepository ? undefined : () => require('@dbee/core/compile-cache').enableCompileCache();
