@@ -94,6 +94,8 @@ CREATE INDEX t_expr_idx ON wide.t ((lower(note)));
   'wide/v.sql': 'CREATE VIEW wide.v AS SELECT id, note FROM wide.t;\n',
   'wide/counter.sql': 'CREATE SEQUENCE wide.counter;\n',
   'wide/pol.sql': 'CREATE POLICY pol ON wide.t USING (true);\n',
+  'wide/pair.sql': 'CREATE TYPE wide.pair AS (a int, b text);\n',
+  'wide/mv.sql': 'CREATE MATERIALIZED VIEW wide.mv AS SELECT id FROM wide.t;\n',
   // Grants to PUBLIC are managed (the sources grant to it); to other roles not.
   'wide/grants.sql': 'GRANT SELECT ON wide.v TO PUBLIC;\n',
 };
@@ -147,6 +149,14 @@ const SEEN: [edit: string, object: string | null, back: string][] = [
   ],
   ["ALTER VIEW wide.v ALTER COLUMN note SET DEFAULT 'd'", null, 'ALTER VIEW wide.v ALTER COLUMN note DROP DEFAULT'],
   ['CREATE STATISTICS wide.st ON note, wide FROM wide.t', null, 'DROP STATISTICS wide.st'],
+  ["COMMENT ON COLUMN wide.pair.a IS 'hand'", null, 'COMMENT ON COLUMN wide.pair.a IS NULL'],
+  [
+    'ALTER MATERIALIZED VIEW wide.mv ALTER COLUMN id SET STATISTICS 100',
+    null,
+    'ALTER MATERIALIZED VIEW wide.mv ALTER COLUMN id SET STATISTICS -1',
+  ],
+  ["COMMENT ON COLUMN wide.mv.id IS 'hand'", 'materialized-view:wide.mv', 'COMMENT ON COLUMN wide.mv.id IS NULL'],
+  ['ALTER TYPE wide.pair ADD ATTRIBUTE c int', 'type:wide.pair', 'ALTER TYPE wide.pair DROP ATTRIBUTE c'],
   ['GRANT UPDATE (note) ON wide.t TO PUBLIC', 'table:wide.t', 'REVOKE UPDATE (note) ON wide.t FROM PUBLIC'],
   ['GRANT SELECT (note) ON wide.v TO PUBLIC', 'view:wide.v', 'REVOKE SELECT (note) ON wide.v FROM PUBLIC'],
   // PUBLIC's EXECUTE is the default a routine is created with: revoked by hand, it is drift all the same.

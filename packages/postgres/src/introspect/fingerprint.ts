@@ -75,7 +75,8 @@ const since4 = (format: FingerprintFormat, text: string) => (format >= 4 ? text 
  * The fingerprint query of a format. `pg4` (what a deployment records) adds, each only when set, so that a line with
  * none of them is the line `pg3` printed: a partitioned table's key, a partition's parent and a table's inheritance
  * parents; a table column's statistics target, options, compression, and storage when a column of variable length is
- * not extended; a sequence's owning column. A routine's or a type's null ACL is read as its default (`aclOrDefault`): a
+ * not extended; a sequence's owning column. Not a composite type's attribute's comment (the model holds a type's own
+ * comment only). A routine's or a type's null ACL is read as its default (`aclOrDefault`): a
  * line of one differs from `pg3`'s where PUBLIC's grants are managed. It prints what the model compares and no more: not the settings of an
  * index's or a view's columns, nor a view column's default, which `pg3` printed (drift that no object of the diff
  * explains, test/runner/drift-coverage.test.ts). `pg3` is read only to compare with what an earlier dbee recorded.
@@ -146,7 +147,7 @@ ${since4(
   ${since4(format, 'left join inh on inh.inhrelid = c.oid')}
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, ${format >= 4 ? TABLE_DEFAULT : 'pg_get_expr(d.adbin, d.adrelid)'}, co.collname, ${acl('a.attacl')}, ${comment('pg_class', 'a.attrelid', 'a.attnum')}${since4(
+                   a.attgenerated, ${format >= 4 ? TABLE_DEFAULT : 'pg_get_expr(d.adbin, d.adrelid)'}, co.collname, ${acl('a.attacl')}, ${format >= 4 ? `case when r.relkind <> 'c' then ${comment('pg_class', 'a.attrelid', 'a.attnum')} end` : comment('pg_class', 'a.attrelid', 'a.attnum')}${since4(
                      format,
                      `,
                    -- One test of the settings most columns leave at their defaults, then their text. Storage only
