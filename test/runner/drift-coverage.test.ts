@@ -11,6 +11,13 @@ import { dbYaml, ENGINES, workspaceWith, workspaceYaml, type TestWorkspace } fro
  * it back by hand is no drift again. A deployment recorded by an earlier dbee (`pg3`, which printed none of them) is
  * compared in its own format: no drift is reported for what it never recorded.
  */
+/** The drift `status` reports for `project`: its state, and the objects it names. */
+async function driftOf(w: TestWorkspace, project: string): Promise<{ state: string; objects: string[] }> {
+  const r = await run(w.root, 'status', { project, format: 'json' }, w.target.vars);
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout).drift;
+}
+
 const FILES: Record<string, string> = {
   'lab/db.yaml': dbYaml('lab'),
   'lab/schema.sql': 'CREATE SCHEMA lab;\n',
@@ -35,9 +42,7 @@ describe.each(ENGINES)('drift by fingerprint covers what the diff compares [%s]'
 
   /** The drift `status` reports: its state, and the objects it names. */
   const drift = async (): Promise<string> => {
-    const r = await run(w.root, 'status', { project: 'lab', format: 'json' }, w.target.vars);
-    expect(r.stderr).toBe('');
-    const found = JSON.parse(r.stdout).drift as { state: string; objects: string[] };
+    const found = await driftOf(w, 'lab');
     return found.state === 'yes' ? `yes: ${found.objects.join(', ')}` : found.state;
   };
   const execute = (sql: string) => w.target.execute(sql);
@@ -184,9 +189,7 @@ describe.each(ENGINES)('drift and the diff agree on every hand edit [%s]', (engi
       const expected: string[] = [];
       for (const [edit, object, back] of SEEN) {
         await w.target.execute(edit);
-        const status = await run(w.root, 'status', { project: 'wide', format: 'json' }, w.target.vars);
-        expect(status.stderr).toBe('');
-        const drift = JSON.parse(status.stdout).drift as { state: string; objects: string[] };
+        const drift = await driftOf(w, 'wide');
         const diff = await run(w.root, 'diff', { project: 'wide', format: 'json' }, w.target.vars);
         expect(diff.stderr).toBe('');
         const planned = [...new Set((JSON.parse(diff.stdout).steps as { key: string }[]).map((s) => s.key))];
@@ -244,11 +247,7 @@ describe.each(ENGINES)('a deployment recorded in the earlier format [%s]', (engi
       } finally {
         await c.close();
       }
-      const status = async () => {
-        const s = await run(w.root, 'status', { project: 'lab', format: 'json' }, w.target.vars);
-        expect(s.stderr).toBe('');
-        return JSON.parse(s.stdout).drift.state;
-      };
+      const status = async () => (await driftOf(w, 'lab')).state;
       expect(await status()).toBe('no');
       // A change the earlier format prints is still drift.
       await w.target.execute('ALTER TABLE lab.t ADD COLUMN extra int');

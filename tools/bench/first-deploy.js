@@ -21,22 +21,26 @@ async function main() {
     const db = `dbee_bench_first_${process.pid}_${i}`;
     await admin.query(`CREATE DATABASE ${db}`);
     const env = { ...process.env, [envVar]: `${prefix}/${db}` };
-    const c0 = process.cpuUsage();
-    const code = await runDbeeCommand(
-      'deploy',
-      { project: 'gen', env: 'd' },
-      {
-        workspaceRoot: ws,
-        stdout: new PassThrough().resume(),
-        stderr: new PassThrough().resume(),
-        env,
-        interactive: false,
-      },
-    );
-    const c = process.cpuUsage(c0);
-    if (code !== 0) throw new Error(`exit ${code}`);
-    out.push(`run${i} ${((c.user + c.system) / 1000).toFixed(0)}`);
-    await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
+    try {
+      const c0 = process.cpuUsage();
+      const code = await runDbeeCommand(
+        'deploy',
+        { project: 'gen', env: 'd' },
+        {
+          workspaceRoot: ws,
+          stdout: new PassThrough().resume(),
+          stderr: new PassThrough().resume(),
+          env,
+          interactive: false,
+        },
+      );
+      const c = process.cpuUsage(c0);
+      if (code !== 0) throw new Error(`exit ${code}`);
+      out.push(`run${i} ${((c.user + c.system) / 1000).toFixed(0)}`);
+    } finally {
+      // A failed run leaves no database behind either.
+      await admin.query(`DROP DATABASE ${db} WITH (FORCE)`);
+    }
   }
   await admin.end();
   console.log(out.join(' '));

@@ -31,8 +31,8 @@ if (inRepository) require(devRegister);
 // Emscripten's `findStringEnd` (libpg-query's, and PGlite's), a byte loop that reads every parse tree's text out of
 // WebAssembly: 12 % of `plan --out`'s samples at the baseline tier (docs/performance.md, Decision 7). V8 takes one
 // name there, and no other function is optimised; `--no-maglev` keeps the tier between them off where a later Node
-// turns it on by default (Node 22's V8), as Node 20's is (`--max-opt=1` held both). This process only: the Nx executors run in Nx's processes, tests and
-// tools in theirs.
+// turns it on by default (Node 22's V8), as Node 20's is (`--max-opt=1` held both). This process only: the Nx
+// executors run in Nx's processes, tests and tools in theirs.
 const beforeCommand = inRepository
   ? undefined
   : () =>

@@ -8,9 +8,7 @@ import { inHalves, VIEW_NAMES_SQL, whenHeld } from './lock-table';
  * An ACL as text, with only the entries of the managed grantees ($2; null keeps every entry). The subquery only for an
  * ACL that is there: most columns and many objects have none, and a subquery run per line is a fifth of the query.
  */
-const acl = (column: string) =>
-  `case when ${column} is not null then (select string_agg(a::text, ',' order by a::text) from unnest(${column}) a
-     where $2::text[] is null or (case when split_part(a::text, '=', 1) = '' then 'PUBLIC' else btrim(split_part(a::text, '=', 1), '"') end) = any($2::text[])) end`;
+const acl = (column: string) => `case when ${column} is not null then ${managedEntries(column)} end`;
 /**
  * The ACL of an object whose default grants PUBLIC a privilege (a routine's EXECUTE, a type's USAGE), with the same
  * filter as `acl`: a null ACL read as the default it stands for (`acldefault`), so that `REVOKE EXECUTE ... FROM PUBLIC`
@@ -18,7 +16,10 @@ const acl = (column: string) =>
  * effective privileges).
  */
 const aclOrDefault = (column: string, kind: string, owner: string) =>
-  `(select string_agg(a::text, ',' order by a::text) from unnest(coalesce(${column}, acldefault('${kind}', ${owner}))) a
+  managedEntries(`coalesce(${column}, acldefault('${kind}', ${owner}))`);
+/** The entries of the ACL `value` whose grantee is managed ($2; null: every grantee), sorted, as one text. */
+const managedEntries = (value: string) =>
+  `(select string_agg(a::text, ',' order by a::text) from unnest(${value}) a
      where $2::text[] is null or (case when split_part(a::text, '=', 1) = '' then 'PUBLIC' else btrim(split_part(a::text, '=', 1), '"') end) = any($2::text[]))`;
 /** An owner, only when owners are managed ($3). */
 const owner = (column: string) => `case when $3 then pg_get_userbyid(${column}) end`;
@@ -67,19 +68,25 @@ export type FingerprintFormat = 3 | 4;
  * printed it, and such an edit was drift that no object explained, which the next deployment then recorded as its own.
  */
 const TABLE_DEFAULT = `case when r.relkind not in ('v', 'm') then pg_get_expr(d.adbin, d.adrelid) end`;
+/** A column's comment (`pg4` prints none for a composite type's attribute). */
+const COLUMN_COMMENT = comment('pg_class', 'a.attrelid', 'a.attnum');
 
-/** `text` in the current format's query only: in the earlier one, the lines as an earlier dbee printed them. */
-const since4 = (format: FingerprintFormat, text: string) => (format >= 4 ? text : '');
+/** `current` in the current format's query, `earlier` (the text an earlier dbee printed) in `pg3`'s. */
+const inFormat = (format: FingerprintFormat, current: string, earlier: string) => (format >= 4 ? current : earlier);
+/** `text` in the current format's query only. */
+const since4 = (format: FingerprintFormat, text: string) => inFormat(format, text, '');
 
 /**
- * The fingerprint query of a format. `pg4` (what a deployment records) adds, each only when set, so that a line with
- * none of them is the line `pg3` printed: a partitioned table's key, a partition's parent and a table's inheritance
- * parents; a table column's statistics target, options, compression, and storage when a column of variable length is
- * not extended; a sequence's owning column. Not a composite type's attribute's comment (the model holds a type's own
- * comment only). A routine's or a type's null ACL is read as its default (`aclOrDefault`): a
- * line of one differs from `pg3`'s where PUBLIC's grants are managed. It prints what the model compares and no more: not the settings of an
- * index's or a view's columns, nor a view column's default, which `pg3` printed (drift that no object of the diff
- * explains, test/runner/drift-coverage.test.ts). `pg3` is read only to compare with what an earlier dbee recorded.
+ * The fingerprint query of a format. `pg4` (what a deployment records) prints what the model compares and no more
+ * (test/runner/drift-coverage.test.ts):
+ * - it adds, each only when set (a line with none of them is the line `pg3` printed): a partitioned table's key, a
+ *   partition's parent and a table's inheritance parents; a table column's statistics target, options, compression,
+ *   and storage when a column of variable length is not extended; a sequence's owning column;
+ * - it reads a routine's or a type's null ACL as its default (`aclOrDefault`): such a line differs from `pg3`'s where
+ *   PUBLIC's grants are managed;
+ * - it leaves out what `pg3` printed and the model does not hold (drift that no object of the diff explains): a view
+ *   column's default (`TABLE_DEFAULT`) and a composite type's attribute's comment.
+ * `pg3` is read only to compare with what an earlier dbee recorded.
  */
 export function fingerprintSql(format: FingerprintFormat): string {
   return `
@@ -147,7 +154,7 @@ ${since4(
   ${since4(format, 'left join inh on inh.inhrelid = c.oid')}
   union all
   select concat_ws('|', 'c', r.qname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity,
-                   a.attgenerated, ${format >= 4 ? TABLE_DEFAULT : 'pg_get_expr(d.adbin, d.adrelid)'}, co.collname, ${acl('a.attacl')}, ${format >= 4 ? `case when r.relkind <> 'c' then ${comment('pg_class', 'a.attrelid', 'a.attnum')} end` : comment('pg_class', 'a.attrelid', 'a.attnum')}${since4(
+                   a.attgenerated, ${inFormat(format, TABLE_DEFAULT, 'pg_get_expr(d.adbin, d.adrelid)')}, co.collname, ${acl('a.attacl')}, ${inFormat(format, `case when r.relkind <> 'c' then ${COLUMN_COMMENT} end`, COLUMN_COMMENT)}${since4(
                      format,
                      `,
                    -- One test of the settings most columns leave at their defaults, then their text. Storage only
@@ -179,7 +186,7 @@ ${since4(
   union all
   select concat_ws('|', 'f', quote_ident(ns.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
                    p.prokind, case when p.prokind in ('f', 'p', 'w') then pg_get_functiondef(p.oid) else pg_get_function_result(p.oid) end,
-                   ${owner('p.proowner')}, ${format >= 4 ? aclOrDefault('p.proacl', 'f', 'p.proowner') : acl('p.proacl')}, ${comment('pg_proc', 'p.oid')}),
+                   ${owner('p.proowner')}, ${inFormat(format, aclOrDefault('p.proacl', 'f', 'p.proowner'), acl('p.proacl'))}, ${comment('pg_proc', 'p.oid')}),
          case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate' else 'function' end || ':' || ns.nspname || '.' || p.proname, ns.nspname, null, null
   from pg_proc p join ns on ns.oid = p.pronamespace
   where ${notExtensionMember('pg_proc', 'p.oid')}
@@ -193,7 +200,7 @@ ${since4(
   from pg_policy y join rel r on r.oid = y.polrelid
   union all
   select concat_ws('|', 'y', t.qname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
-                   ${owner('t.typowner')}, ${format >= 4 ? aclOrDefault('t.typacl', 'T', 't.typowner') : acl('t.typacl')}, ${comment('pg_type', 't.oid')},
+                   ${owner('t.typowner')}, ${inFormat(format, aclOrDefault('t.typacl', 'T', 't.typowner'), acl('t.typacl'))}, ${comment('pg_type', 't.oid')},
                    (select string_agg(quote_literal(e.enumlabel), ',' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid),
                    (select format_type(g.rngsubtype, null) from pg_range g where g.rngtypid = t.oid)), t.ident, t.nspname, null, null
   from typ t
