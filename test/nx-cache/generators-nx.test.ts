@@ -31,13 +31,16 @@ test('nx g @dbee/nx:init, :project and :migration give a workspace that deploys'
   ]);
   expect(readFileSync(join(ws.root, '.gitignore'), 'utf8')).toMatch(/^\.dbee\/$/m);
 
-  await nx('g', '@dbee/nx:project', 'core');
+  // `public` among a project's schemas: every database has it, so its file must not create it (a plain CREATE SCHEMA
+  // public is refused by the planner).
+  await nx('g', '@dbee/nx:project', 'core', '--schemas=core,public');
   await nx('g', '@dbee/nx:project', 'sales', '--depends-on=core', '--schemas=sales,sales_audit');
   expect(await nx('g', '@dbee/nx:migration', 'db-sales', 'seed data')).toContain(
     'databases/sales/migrations/V1__seed_data.rollback.sql',
   );
   ws.write({
     'databases/core/schema/core/tables/customers.sql': 'CREATE TABLE core.customers (id bigint PRIMARY KEY);\n',
+    'databases/core/schema/public/tables/settings.sql': 'CREATE TABLE public.settings (name text PRIMARY KEY);\n',
     'databases/sales/schema/sales/tables/orders.sql':
       'CREATE TABLE sales.orders (id bigint PRIMARY KEY, customer bigint REFERENCES core.customers);\n',
     'databases/sales/migrations/V1__seed_data.sql': 'INSERT INTO core.customers VALUES (1);\n',

@@ -52,11 +52,23 @@ export async function projectGenerator(tree: Tree, options: ProjectGeneratorSche
   }
 
   tree.write(`${directory}/${PROJECT_FILE}`, projectConfig(name, schemas, missing as string[]));
-  for (const schema of schemas) {
-    tree.write(`${directory}/schema/${schema}/schema.sql`, `CREATE SCHEMA ${schema};\n`);
-  }
+  for (const schema of schemas) tree.write(`${directory}/schema/${schema}/schema.sql`, schemaFile(schema));
   tree.write(`${directory}/smoke/${name}.yaml`, smokeChecks(schemas));
   return () => {};
+}
+
+/**
+ * A schema's file. Every PostgreSQL database has `public` already, and a plain `CREATE SCHEMA public` is refused by the
+ * planner (its hint says so): its file creates it only where it is missing, and says why.
+ */
+function schemaFile(schema: string): string {
+  if (schema !== 'public') return `CREATE SCHEMA ${schema};\n`;
+  return [
+    '-- Every PostgreSQL database has schema public: dbee takes it as the database has it. Its GRANT, REVOKE and',
+    '-- COMMENT statements may go here.',
+    'CREATE SCHEMA IF NOT EXISTS public;',
+    '',
+  ].join('\n');
 }
 
 function projectConfig(name: string, schemas: string[], dependsOn: string[]): string {
@@ -71,7 +83,7 @@ function projectConfig(name: string, schemas: string[], dependsOn: string[]): st
   if (dependsOn.length > 0) {
     lines.push(`dependsOn: [${dependsOn.join(', ')}]`);
     lines.push('# Unqualified names are looked up in these schemas, in order.');
-    lines.push(`searchPath: [${[...schemas, 'public'].join(', ')}]`);
+    lines.push(`searchPath: [${[...new Set([...schemas, 'public'])].join(', ')}]`);
   }
   return `${lines.join('\n')}\n`;
 }
