@@ -39,9 +39,16 @@ export async function deployInputs(
       hint: 'dbee deploy <project> --dry-run --test-rollback (without --no-verify); see docs/rollback-readiness.md',
     });
   }
-  const withDeps = !pkg && (options.withDependencies ?? !ctx.fromNx);
+  // Under Nx a real run deploys the project alone (its dependencies' own tasks run first), but its dry run plans the
+  // dependencies too: their dry runs apply nothing, so the scratch copy would miss what the real run finds there (a
+  // column of core's that a view of sales reads) and refuse a change that deploys.
+  const withDeps = !pkg && (options.withDependencies ?? (!ctx.fromNx || options.dryRun === true));
   const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
   report.planned = planned;
+  if (ctx.fromNx && !pkg && withDeps && planned.length > 1)
+    ctx.reporter.info(
+      `dry run: ${planned.slice(0, -1).join(', ')} planned first, as their own Nx tasks deploy them before ${target.name}: the copy holds what they will have made`,
+    );
   if (pkg && options.safe) {
     throw new DbeeError('--safe applies when a plan is made: a package is deployed as it was planned', {
       code: 'OPTIONS_INVALID',

@@ -366,9 +366,9 @@ async function collectProblems(
       allowHazards: input.valid.allowHazards,
     }),
   );
-  // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx a dry
-  // run is not asked: the real run deploys the dependencies first, their dry runs create nothing.
-  if (input.pkg || !plan.steps.length || (options.dryRun && ctx.fromNx)) return;
+  // Dependencies this run does not apply must be there (a package checks its own in packagePlan). Under Nx their own
+  // tasks deploy them first; a dry run there plans them too (inputs.ts).
+  if (input.pkg || !plan.steps.length) return;
   const missing = await missingDependencySchemas(
     engine,
     conn,
