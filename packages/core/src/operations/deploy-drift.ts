@@ -10,6 +10,9 @@ import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { ConflictRules } from './conflicts';
 import type { InFlightReader } from '../diffing/in-flight-work';
+import type { DeploymentSummary } from '../ledger/ledger';
+import { readStartedFrom } from '../runner/recorded-fingerprint';
+import { projectScope } from '../schema/managed-scope';
 
 /**
  * Drift before a deployment plans: for each project planned from its sources whose schemas the drift stage found
@@ -74,6 +77,34 @@ export async function resolveDrift(
       );
   }
   return problems;
+}
+
+/**
+ * The state each planned project whose schemas changed outside dbee since its last deployment (the drift stage's
+ * finding, which this run puts back or planned from) starts from, read under the lock before any step, in one catalog
+ * query for them all (none without drift). Its deployment records it (`DeploymentSummary.startedFrom`): its steps'
+ * reverses return to it, hand changes included, not to the state the earlier deployment recorded, and a rollback of it
+ * is judged against it.
+ */
+export async function startedFromDrift(
+  engine: Engine,
+  conn: Connection,
+  models: readonly ProjectModel[],
+  planned: readonly string[],
+  drift: DriftFound,
+): Promise<Map<string, NonNullable<DeploymentSummary['startedFrom']>>> {
+  const drifted: ProjectModel[] = [];
+  for (const project of planned) {
+    const model = models.find((m) => m.project.name === project);
+    if (model?.graph.schemas.length && (await drift.state(project)) === 'yes') drifted.push(model);
+  }
+  if (!drifted.length || !engine.diff) return new Map();
+  const read = await readStartedFrom(
+    engine.diff,
+    conn,
+    drifted.map((m) => projectScope(m.graph)),
+  );
+  return new Map(drifted.map((m, i) => [m.project.name, read[i]!]));
 }
 
 function driftRefused(
