@@ -2,7 +2,7 @@ import type { ConflictStrategy } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
 import { driftedNames, driftedObjects, type DriftedObject, type ProjectDrift } from '../diffing/drift';
-import { driftSince, type DriftFound } from '../pipeline/drift';
+import { driftSince, type DriftFound, type DriftSubject } from '../pipeline/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -12,7 +12,6 @@ import { ConflictRules } from './conflicts';
 import type { InFlightReader } from '../diffing/in-flight-work';
 import type { DeploymentSummary } from '../ledger/ledger';
 import { readStartedFrom } from '../runner/recorded-fingerprint';
-import { projectScope } from '../schema/managed-scope';
 
 /**
  * Drift before a deployment plans: for each project planned from its sources whose schemas the drift stage found
@@ -80,31 +79,27 @@ export async function resolveDrift(
 }
 
 /**
- * The state each planned project whose schemas changed outside dbee since its last deployment (the drift stage's
- * finding, which this run puts back or planned from) starts from, read under the lock before any step, in one catalog
- * query for them all (none without drift). Its deployment records it (`DeploymentSummary.startedFrom`): its steps'
- * reverses return to it, hand changes included, not to the state the earlier deployment recorded, and a rollback of it
- * is judged against it.
+ * The state each project a command changes starts from when its schemas changed outside dbee since its last
+ * deployment (the drift stage's finding, which the command puts back: a deployment under a conflict strategy, a gap
+ * package, a clone), read under the lock before any step, in one catalog query for them all (none without drift). Its
+ * deployment records it (`DeploymentSummary.startedFrom`): its steps' reverses return to it, hand changes included,
+ * not to the state the earlier deployment recorded, and a rollback of it is judged against it.
  */
 export async function startedFromDrift(
   engine: Engine,
   conn: Connection,
-  models: readonly ProjectModel[],
-  planned: readonly string[],
+  subjects: readonly DriftSubject[],
   drift: DriftFound,
 ): Promise<Map<string, NonNullable<DeploymentSummary['startedFrom']>>> {
-  const drifted: ProjectModel[] = [];
-  for (const project of planned) {
-    const model = models.find((m) => m.project.name === project);
-    if (model?.graph.schemas.length && (await drift.state(project)) === 'yes') drifted.push(model);
-  }
+  const drifted: DriftSubject[] = [];
+  for (const s of subjects) if (s.scope.schemas.length && (await drift.state(s.project)) === 'yes') drifted.push(s);
   if (!drifted.length || !engine.diff) return new Map();
   const read = await readStartedFrom(
     engine.diff,
     conn,
-    drifted.map((m) => projectScope(m.graph)),
+    drifted.map((s) => s.scope),
   );
-  return new Map(drifted.map((m, i) => [m.project.name, read[i]!]));
+  return new Map(drifted.map((s, i) => [s.project, read[i]!]));
 }
 
 function driftRefused(

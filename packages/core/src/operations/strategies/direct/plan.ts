@@ -227,7 +227,14 @@ async function driftIntoPlan(
   const { engine, environment, models, planned, pkg } = input;
   // Read once the drift is decided, before the steps: what a drifted project's deployment starts from.
   const startedFrom = async () => {
-    if (!input.options.dryRun) run.startedFrom = await startedFromDrift(engine, conn, models, planned, drift);
+    if (input.options.dryRun) return;
+    const subjects = models.filter((m) => planned.includes(m.project.name));
+    run.startedFrom = await startedFromDrift(
+      engine,
+      conn,
+      subjects.map((m) => ({ project: m.project.name, scope: projectScope(m.graph) })),
+      drift,
+    );
   };
   if (pkg) {
     if (pkg.plan.baseFingerprint) for (const p of planned) await drift.decide(p);
