@@ -85,6 +85,15 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('clone --from prod --to test
       "SELECT kind, status FROM dbee.deployments WHERE kind = 'clone'",
     );
     expect(recorded).toEqual([{ kind: 'clone', status: 'succeeded' }]);
+    // It records the state it started from, the hand edit included, which a rollback of it goes back to and is
+    // compared with (not the state deployment #1 left).
+    const [started] = await w.query<{ from: { fingerprint: string } | null; earlier: string }>(
+      2,
+      `SELECT c.summary->'startedFrom' AS from, d.summary->>'fingerprint' AS earlier
+         FROM dbee.deployments c, dbee.deployments d WHERE c.kind = 'clone' AND d.id = 1`,
+    );
+    expect(started!.from?.fingerprint).toMatch(/^pg4:/);
+    expect(started!.from!.fingerprint).not.toBe(started!.earlier);
     // test's ledger now says what prod's says: deploying the sources there has nothing to do, and no drift.
     const next = await w.dbee('deploy', { project: 'shop', env: test });
     expect(next.code, next.stderr).toBe(0);

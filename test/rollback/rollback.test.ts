@@ -9,6 +9,8 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+/** The sources grant EXECUTE on shop.greet to PUBLIC: a REVOKE by hand is drift. */
+const GRANTED = { 'shop/grants.sql': 'GRANT EXECUTE ON FUNCTION shop.greet(text) TO PUBLIC;\n' };
 
 describe.each(ENGINES)('rollback [%s]', (engine) => {
   it('rolls back v2 to v1 (diff against v1 empty), a rollback of the rollback restores v2, and deploys afterwards do the right thing', async () => {
@@ -132,6 +134,49 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(row!.summary.notConverged).toEqual(['migration:shop/V2']);
   });
 
+  it('a deployment that put back changes made outside dbee is rolled back to the state it started from, the hand edit included; an undo that misses something still fails', async () => {
+    const w = keep(await shopAtV1(engine, '', GRANTED));
+    // A hand edit (drift), put back by deployment #2 (--if-exists drop) along with a new table.
+    await w.target.query('REVOKE EXECUTE ON FUNCTION shop.greet(text) FROM PUBLIC');
+    const edited = await catalog(w);
+    writeAll(w, { 'shop/orders.sql': V2['shop/orders.sql']! });
+    const put = await run(w.root, 'deploy', { project: 'shop', ifExists: 'drop' }, w.target.vars);
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.stdout + put.stderr).toContain('shop: changed outside dbee since deployment #1');
+    // A hand edit after deployment #2 still refuses the rollback (its own drift check), as before.
+    await w.target.query("COMMENT ON COLUMN shop.orders.total IS 'by hand'");
+    const refused = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('the schemas of shop changed outside dbee since deployment #2');
+    await w.target.query('COMMENT ON COLUMN shop.orders.total IS NULL');
+
+    // The rollback brings the hand edit back (the reverse of the step that put it back): the state #2 started from.
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    // Failed before: exit 2, "not converged ... differ from the state deployment #1 left".
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(
+      "shop: converged: its schemas are as they were before deployment #2, changes made outside dbee included (the fingerprint it read before its steps, the columns' positions aside)",
+    );
+    expect(await catalog(w)).toEqual(edited);
+
+    // Again over a hand edit, a deployment (#4) whose migration's rollback script changes nothing: compared with the
+    // state #4 started from, the column it leaves is still found (exit 2).
+    await w.target.query("COMMENT ON COLUMN shop.names.name IS 'by hand'");
+    writeAll(w, {
+      'shop/migrations/V2__note.sql': 'ALTER TABLE shop.customers ADD COLUMN note text;\n',
+      'shop/migrations/V2__note.rollback.sql': 'SELECT 1;\n',
+    });
+    const again = await run(w.root, 'deploy', { project: 'shop', ifExists: 'drop' }, w.target.vars);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout + again.stderr).toContain('shop: changed outside dbee since deployment #3');
+    const missed = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(missed.code, missed.stderr).toBe(2);
+    expect(missed.stderr).toContain(
+      "shop: not converged: every step of the rollback ran (deployment #5), but its schemas then differ from the state before deployment #4, changes made outside dbee included (the fingerprint it read before its steps, the columns' positions aside)",
+    );
+    expect(missed.stderr).toMatch(/migration:shop\/V2: undone by its rollback script/);
+  });
+
   it("compared with a deployment that recorded no position-free fingerprint (an older dbee's), a difference is not proven converged, not a failure", async () => {
     const w = keep(await shopAtV1(engine));
     writeAll(w, {
@@ -240,6 +285,37 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     const bad = await run(w.root, 'rollback', { project: 'shop', to: '99' }, w.target.vars);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--to 99: deployment 99 is not a deployment of shop on target');
+  });
+});
+
+// The recording is the first case's, on both engines; what `--to` compares with is engine-neutral: on the server only.
+describe('rollback --to over drift put back [postgres]', () => {
+  it('--to <id> over deployments that put back changes made outside dbee: judged against the state the oldest undone one started from', async () => {
+    const w = keep(await shopAtV1('postgres', '', GRANTED));
+    await w.target.query('REVOKE EXECUTE ON FUNCTION shop.greet(text) FROM PUBLIC');
+    const edited = await catalog(w);
+    writeAll(w, { 'shop/orders.sql': V2['shop/orders.sql']! });
+    expect((await run(w.root, 'deploy', { project: 'shop', ifExists: 'drop' }, w.target.vars)).code).toBe(0);
+    w.write('shop/items.sql', 'CREATE TABLE shop.items (id int PRIMARY KEY);\n');
+    await deployOk(w);
+    const toFirst = await run(w.root, 'rollback', { project: 'shop', to: '1' }, w.target.vars);
+    // Failed before: exit 2, compared with the state deployment #1 left.
+    expect(toFirst.code, toFirst.stderr).toBe(0);
+    expect(toFirst.stdout).toContain(
+      'shop: converged: its schemas are as they were before deployment #2, changes made outside dbee included',
+    );
+    expect(await catalog(w)).toEqual(edited);
+
+    // A hand edit put back by a later deployment (#7) than the oldest one undone (#6): undoing #7 brings it back, so
+    // the state #6 started from is not reached, and which of the two a difference is cannot be told: said, not failed.
+    await deployOk(w);
+    await w.target.query("COMMENT ON COLUMN shop.customers.name IS 'by hand'");
+    w.write('shop/tags.sql', 'CREATE TABLE shop.tags (id int PRIMARY KEY);\n');
+    expect((await run(w.root, 'deploy', { project: 'shop', ifExists: 'drop' }, w.target.vars)).code).toBe(0);
+    const toFive = await run(w.root, 'rollback', { project: 'shop', to: '5' }, w.target.vars);
+    expect(toFive.code, toFive.stderr).toBe(0);
+    expect(toFive.stdout).toContain('shop: not proven converged: its schemas differ from the state deployment #5 left');
+    expect(toFive.stdout).toContain('deployment #7 put back changes made outside dbee after deployment #6');
   });
 });
 

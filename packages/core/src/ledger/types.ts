@@ -186,6 +186,14 @@ export interface DeploymentSummary {
   catalogVersion?: string | null;
   /** Which scope that fingerprint covers (`scopeKey`: its schemas and what it manages), with the catalog version. */
   fingerprintScope?: string | null;
+  /**
+   * The state the deployment started from, when it was not the one its project's newest earlier deployment recorded:
+   * changes made outside dbee since then, which its steps put back (a conflict strategy, a gap package), so the state
+   * its reverses return to holds them. Read under the lock before its steps, by the same query and in the same formats
+   * as `fingerprint`, `positionFreeFingerprint` and `fingerprintScope`. A rollback of it compares with this state
+   * (operations/rollback/rolled-back-to.ts). Absent: it started from the state the earlier deployment recorded.
+   */
+  startedFrom?: Pick<DeploymentSummary, 'fingerprint' | 'positionFreeFingerprint' | 'fingerprintScope'>;
   /** Objects that existed without the ledger knowing them, and what was done about them. */
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /**

@@ -19,7 +19,8 @@ import type { Ledger, LedgerState } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { CloneOptions } from '../options';
 import { planChecksum } from '../plan/serialize';
-import { runPlan, type RunResult } from '../runner/runner';
+import { runPlan, type RunOptions, type RunResult } from '../runner/runner';
+import { startedFromDrift } from './deploy-drift';
 import type { SchemaModel } from '../schema/model';
 import { withBodyDependencies } from '../schema/body-dependencies';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -92,7 +93,10 @@ interface CloneInputs extends PipelineInputs {
   sides: CloneSides;
 }
 
-interface ClonePlan extends PipelinePlan {}
+interface ClonePlan extends PipelinePlan {
+  /** What the clone starts from when the target was changed outside dbee (`RunOptions.startedFrom`). */
+  startedFrom?: RunOptions['startedFrom'];
+}
 
 /**
  * Clone through the pipeline (`runPipeline`): the target's ticket, maintenance windows and protection gate it (its
@@ -131,7 +135,10 @@ function cloneCommand(
         );
       await markInterruptedClones(ctx, options, openLedger(session.conn, sides.engine.ledger), session.owner);
       const plan = await planClone(ctx, options, sides, session.conn);
-      return { plan, problems: [], planChecksum: planChecksum(plan), commit: null };
+      const subjects = [{ project: sides.project.name, scope: sides.scope }];
+      const startedFrom =
+        edited && !options.dryRun ? await startedFromDrift(sides.engine, session.conn, subjects, drift) : undefined;
+      return { plan, problems: [], planChecksum: planChecksum(plan), commit: null, startedFrom };
     },
     verify: async () => {},
     settle: async ({ sides }, _session, run) => {
@@ -141,7 +148,7 @@ function cloneCommand(
       return ExitCode.ok;
     },
     apply: async ({ sides }, session, run, report) => ({
-      result: await applyClone(ctx, sides, session, run.plan, report.ticket),
+      result: await applyClone(ctx, sides, session, run, report.ticket),
       smoke: new Map(),
     }),
     failure: projectFailure,
@@ -404,10 +411,11 @@ async function applyClone(
   ctx: OperationContext,
   sides: CloneSides,
   session: DeploymentSession,
-  plan: Plan,
+  run: ClonePlan,
   ticket: string | null,
 ): Promise<RunResult> {
   const { engine, target, source, project, scope, settings } = sides;
+  const { plan } = run;
   const { reporter } = ctx;
   const { conn, owner } = session;
   const result = await runPlan({
@@ -431,6 +439,7 @@ async function applyClone(
     schemas: new Map([[project.name, scope.schemas]]),
     manage: scope.manage ? new Map([[project.name, scope.manage]]) : undefined,
     kind: 'clone',
+    startedFrom: run.startedFrom,
     converge: async (name, steps) =>
       convergedOnTarget(
         name,

@@ -2,7 +2,7 @@ import type { ConflictStrategy } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
 import { driftedNames, driftedObjects, type DriftedObject, type ProjectDrift } from '../diffing/drift';
-import { driftSince, type DriftFound } from '../pipeline/drift';
+import { driftSince, type DriftFound, type DriftSubject } from '../pipeline/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
 import type { Plan, PlanStep } from '../plan/plan';
@@ -10,6 +10,8 @@ import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { ConflictRules } from './conflicts';
 import type { InFlightReader } from '../diffing/in-flight-work';
+import type { DeploymentSummary } from '../ledger/ledger';
+import { readStartedFrom } from '../runner/recorded-fingerprint';
 
 /**
  * Drift before a deployment plans: for each project planned from its sources whose schemas the drift stage found
@@ -74,6 +76,30 @@ export async function resolveDrift(
       );
   }
   return problems;
+}
+
+/**
+ * The state each project a command changes starts from when its schemas changed outside dbee since its last
+ * deployment (the drift stage's finding, which the command puts back: a deployment under a conflict strategy, a gap
+ * package, a clone), read under the lock before any step, in one catalog query for them all (none without drift). Its
+ * deployment records it (`DeploymentSummary.startedFrom`): its steps' reverses return to it, hand changes included,
+ * not to the state the earlier deployment recorded, and a rollback of it is judged against it.
+ */
+export async function startedFromDrift(
+  engine: Engine,
+  conn: Connection,
+  subjects: readonly DriftSubject[],
+  drift: DriftFound,
+): Promise<Map<string, NonNullable<DeploymentSummary['startedFrom']>>> {
+  const drifted: DriftSubject[] = [];
+  for (const s of subjects) if (s.scope.schemas.length && (await drift.state(s.project)) === 'yes') drifted.push(s);
+  if (!drifted.length || !engine.diff) return new Map();
+  const read = await readStartedFrom(
+    engine.diff,
+    conn,
+    drifted.map((s) => s.scope),
+  );
+  return new Map(drifted.map((s, i) => [s.project, read[i]!]));
 }
 
 function driftRefused(

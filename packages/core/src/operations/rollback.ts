@@ -579,7 +579,11 @@ async function sayReached(
       forced: input.force,
     },
     planned.history,
-    unit,
+    // The deployments undone before it (`--to`), newer than it.
+    {
+      ...unit,
+      newer: planned.prepared.units.filter((u) => u.deployment.id > unit.deployment.id).map((u) => u.deployment),
+    },
     { id, fingerprint: read?.fingerprint ?? null, positionFree: read?.positionFree ?? null },
   );
   if (reached.said) ctx.reporter.info(reached.said);

@@ -74,6 +74,22 @@ export async function readFingerprints(
   return (await diff.fingerprints(conn, scopes)).map((fingerprint) => ({ fingerprint }));
 }
 
+/**
+ * The state several projects' deployments start from (`DeploymentSummary.startedFrom`), read in one query before
+ * their steps: the fingerprint, its position-free form where the engine reads one, and the scope it covers.
+ */
+export async function readStartedFrom(
+  diff: DiffRole,
+  conn: Connection,
+  scopes: readonly SchemaScope[],
+): Promise<NonNullable<DeploymentSummary['startedFrom']>[]> {
+  return (await readFingerprints(diff, conn, scopes)).map((read, i) => ({
+    fingerprint: read.fingerprint,
+    positionFreeFingerprint: read.positionFree ?? null,
+    fingerprintScope: scopeKey(scopes[i]!),
+  }));
+}
+
 /** The summary fields of a recorded fingerprint (none read: all null, as a deployment without one records). */
 export function summaryOf(
   recorded: RecordedFingerprint | null,

@@ -91,6 +91,11 @@ export interface RunOptions {
   /** What each project manages in its schemas (db.yaml `manage:`), so the recorded fingerprint leaves the rest out. */
   manage?: ReadonlyMap<string, ManagedScope>;
   /**
+   * The state a project's deployment starts from, recorded in its summary (`DeploymentSummary.startedFrom`): given for
+   * a project whose schemas were changed outside dbee since its last deployment, which its steps put back.
+   */
+  startedFrom?: ReadonlyMap<string, NonNullable<DeploymentSummary['startedFrom']>>;
+  /**
    * Takes the reading of a project's fingerprint for later, to be merged into the summary of deployment
    * `deploymentId`. An Nx batch reads them all at its end, in one query, and writes them in one request, still under
    * its lock (operations/deploy.ts). The deployment closes without one until then. Without it, the fingerprint is read
@@ -851,7 +856,12 @@ function runResult(ctx: RunContext): RunResult {
 async function finishProject(ctx: RunContext, state: ProjectState): Promise<void> {
   state.finished = true;
   const { options } = ctx;
-  const summary: DeploymentSummary = { transaction: ctx.scope, smoke: 'not run' };
+  const startedFrom = options.startedFrom?.get(state.project);
+  const summary: DeploymentSummary = {
+    transaction: ctx.scope,
+    smoke: 'not run',
+    ...(startedFrom ? { startedFrom } : {}),
+  };
   // A diff-based deployment's object states are synced before the checks read them (the smoke baseline checks the
   // objects the ledger holds: a dropped table's indexes must be gone from it first). A failed run restores them
   // from the deployment's ledger_before when it is undone.

@@ -50,6 +50,7 @@ export function applyInput(
     continueOnError: input.options.continueOnError ?? false,
     schemas: new Map(input.models.map((m) => [m.project.name, m.graph.schemas])),
     smoke: run.smoke,
+    startedFrom: run.startedFrom,
     ...(elsewhere ? notComparedHere(elsewhere) : convergeOnTarget(ctx, input, session.conn, run.plan)),
   };
 }
@@ -253,6 +254,7 @@ export async function apply(ctx: OperationContext, input: ApplyInput): Promise<R
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
     converge: input.converge,
+    startedFrom: input.startedFrom,
     fingerprintLater: ctx.sessions
       ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment)
       : undefined,

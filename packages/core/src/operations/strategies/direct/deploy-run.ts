@@ -86,6 +86,8 @@ export interface DeployRun {
   deployed: ReadonlyMap<string, DeployedState>;
   /** The ledger on the working session. */
   ledger?: Ledger;
+  /** What a drifted project's deployment starts from (`RunOptions.startedFrom`), read under the lock in a real run. */
+  startedFrom?: RunOptions['startedFrom'];
   /** The schema policies' exceptions the change was judged with: recorded in the deployment's row. */
   policyExceptions?: ReadonlyMap<string, PolicyException[]>;
 }
@@ -129,6 +131,7 @@ export interface ApplyInput {
   everySchema: string[];
   /** Smoke checks to run after each project, or null when this environment does not run them after deploying. */
   smoke: SmokePlan | null;
+  startedFrom?: RunOptions['startedFrom'];
 }
 
 /** The smoke checks of each project about to be deployed, loaded (and validated) before anything runs. */

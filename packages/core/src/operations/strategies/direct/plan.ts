@@ -18,7 +18,7 @@ import type { PipelineApplied } from '../../../pipeline/pipeline';
 import type { DriftFound } from '../../../pipeline/drift';
 import { deployedStates, removedObjects } from '../../../context/load';
 import { pruneSteps } from '../../../diffing/prune';
-import { resolveDrift } from '../../deploy-drift';
+import { resolveDrift, startedFromDrift } from '../../deploy-drift';
 import { planSources } from '../../source-plan';
 import { lastDeployment, refuseInFlight } from '../../batch-reads';
 import { selectedPlan } from '../../selection';
@@ -225,9 +225,20 @@ async function driftIntoPlan(
   drift: DriftFound,
 ): Promise<void> {
   const { engine, environment, models, planned, pkg } = input;
+  // Read once the drift is decided, before the steps: what a drifted project's deployment starts from.
+  const startedFrom = async () => {
+    if (input.options.dryRun) return;
+    const subjects = models.filter((m) => planned.includes(m.project.name));
+    run.startedFrom = await startedFromDrift(
+      engine,
+      conn,
+      subjects.map((m) => ({ project: m.project.name, scope: projectScope(m.graph) })),
+      drift,
+    );
+  };
   if (pkg) {
     if (pkg.plan.baseFingerprint) for (const p of planned) await drift.decide(p);
-    return;
+    return startedFrom();
   }
   const before = run.plan.steps.length;
   run.problems.push(
@@ -245,6 +256,7 @@ async function driftIntoPlan(
     })),
   );
   if (run.plan.steps.length !== before) report.source.planChecksum = run.planChecksum = planChecksum(run.plan);
+  await startedFrom();
 }
 
 /**
