@@ -229,6 +229,27 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     expect(r.stdout).toMatch(/CREATE OR REPLACE VIEW shop\.names AS/);
     expect(r.stdout).toContain('dry run: nothing was applied');
     expect((await snapshot(w.target)).hash).toBe(before.hash);
+    // A CHECK the sources add to an existing table: its undo drops the constraint, not the table (it said `drop
+    // table:shop.customers` before).
+    w.write(
+      'shop/customers.sql',
+      V2['shop/customers.sql']!.replace('name text NOT NULL', 'name text NOT NULL CHECK (length(name) > 0)'),
+    );
+    await deployOk(w);
+    const check = await run(w.root, 'rollback', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain('-- step 1/1: alter table:shop.customers  (undoes step 1: add-constraint)');
+    expect(check.stdout).toMatch(/ALTER TABLE shop\.customers DROP CONSTRAINT customers_name_check;/);
+    // Selected alone, the table is not taken for one the undo drops (which shop.names, standing on it, would lose:
+    // refused before).
+    const alone = await run(
+      w.root,
+      'rollback',
+      { project: 'shop', dryRun: true, objects: ['table:shop.customers'] },
+      w.target.vars,
+    );
+    expect(alone.code, alone.stdout + alone.stderr).toBe(0);
+    expect(alone.stdout).toContain('DROP CONSTRAINT customers_name_check');
   });
 
   it('--to <deployment> undoes every later deployment, newest first; --to V<n> stops after that migration', async () => {

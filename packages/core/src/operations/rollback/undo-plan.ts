@@ -227,7 +227,7 @@ interface Newest {
   step: LedgerStep;
 }
 
-const dropsIt = (n: Newest) => planAction(inverseAction(n.action)) === 'drop';
+const dropsIt = (n: Newest) => planAction(inverseAction(n.action), safeParseKey(n.step.objectKey)) === 'drop';
 
 /**
  * Objects the rollback puts back to an earlier definition (the one the ledger captured before their newest
@@ -538,7 +538,7 @@ async function compensate(
     project,
     key: s.objectKey,
     objectKey: key,
-    action: planAction(action),
+    action: planAction(action, key),
     statements: reverse ?? [],
     reverse: s.statements,
     transactional: s.transactional,
@@ -702,11 +702,16 @@ export function safeParseKey(text: string): ObjectKey {
   }
 }
 
-/** The plan action that shows a compensating step: undoing a create drops, undoing a drop creates. */
-function planAction(ledgerAction: string): StepAction {
+/**
+ * The plan action that shows a compensating step: undoing a create drops, undoing a drop creates. Undoing a constraint
+ * added to a table drops the constraint: a `drop` of a constraint's own key (one split out of a foreign-key cycle), an
+ * `alter` of a table's (a CHECK the sources added to an existing table), which is not dropped.
+ */
+function planAction(ledgerAction: string, key: ObjectKey): StepAction {
   switch (ledgerAction) {
-    case 'undo-create':
     case 'undo-add-constraint':
+      return key.kind === 'constraint' ? 'drop' : 'alter';
+    case 'undo-create':
     case 'drop':
       return 'drop';
     case 'undo-drop':
