@@ -693,6 +693,10 @@ class Differ {
       const { attachedTo: _fa, ...fa } = a.attrs;
       const { attachedTo: _ta, ...ta } = b.attrs;
       if (a.kind === b.kind && this.same(a.definition, b.definition, 'constraint') && sameData(fa, ta)) continue;
+      if (this.onlyTiming(f, t, a, b) && sameData(fa, ta)) {
+        this.push({ kind: 'alter-constraint', table: key, from: a, to: b });
+        continue;
+      }
       const cause = constraintNode(key, a.name);
       this.push({ kind: 'drop-constraint', table: key, constraint: a, recreate: { cause } });
       this.push({ kind: 'add-constraint', table: key, constraint: b, recreate: { cause } });
@@ -703,6 +707,21 @@ class Differ {
       this.push({ kind: 'add-constraint', table: key, constraint: c });
       this.fresh.add(constraintNode(key, c.name));
     }
+  }
+
+  /**
+   * Whether a foreign key differs in its deferrability alone (`DEFERRABLE`, `INITIALLY DEFERRED`), which PostgreSQL
+   * alters in place (`ALTER CONSTRAINT`) without checking the rows again. Only a foreign key: PostgreSQL alters no other
+   * kind. Not on a partitioned table, nor one referencing a partitioned table: the constraint is then cloned onto
+   * each partition, which a drop and an add make again as a fresh build does.
+   */
+  private onlyTiming(f: Table, t: Table, a: Constraint, b: Constraint): boolean {
+    if (a.kind !== 'foreign-key' || b.kind !== 'foreign-key' || !a.references || !b.references) return false;
+    const partitioned = (model: SchemaModel, table: ObjectKey) =>
+      tableOf(model, table)?.attrs['partitionBy'] !== undefined;
+    if (f.attrs['partitionBy'] !== undefined || t.attrs['partitionBy'] !== undefined) return false;
+    if (partitioned(this.from, a.references.table) || partitioned(this.to, b.references.table)) return false;
+    return this.same(a.definition, b.definition, 'constraint-without-timing');
   }
 
   /** Columns `f` inherits from parents that `t` no longer names (PostgreSQL `attrs.inherits`), by name. */
@@ -859,6 +878,10 @@ class Differ {
     };
     for (const [f, t] of p.both) {
       if (this.same(f.definition, t.definition, 'statement') && sameData(compared(f), compared(t))) continue;
+      if (this.onlyOptions(f, t, compared)) {
+        this.push({ kind: 'alter-index-options', from: f, to: t });
+        continue;
+      }
       const cause = formatKey(f.key);
       this.push({ kind: 'drop-index', index: f, recreate: { cause } });
       this.push({ kind: 'create-index', index: t, recreate: { cause } });
@@ -866,6 +889,18 @@ class Differ {
       this.create(t.key);
       this.clusterOnAgain(t);
     }
+  }
+
+  /**
+   * Whether two indexes differ in their storage parameters alone (`attrs.reloptions`, PostgreSQL's `WITH (...)`), which
+   * the engine changes in place without a rebuild. Not a partitioned table's index: its partitions' indexes took the
+   * parameters when they were built and keep them (PostgreSQL's ALTER INDEX does not reach them).
+   */
+  private onlyOptions(f: Index, t: Index, compared: (i: Index) => Index['attrs']): boolean {
+    if (f.attrs['partitioned'] === true || t.attrs['partitioned'] === true) return false;
+    const { reloptions: _f, ...fa } = compared(f);
+    const { reloptions: _t, ...ta } = compared(t);
+    return sameData(fa, ta) && this.same(f.definition, t.definition, 'index-without-options');
   }
 
   private diffViews(): void {
@@ -1054,6 +1089,8 @@ class Differ {
             ...namedColumns(this.from, i.table, i.definition),
           ],
           (cause) => {
+            // An index re-created needs no ALTER of its storage parameters: it is built with the new ones.
+            this.withdraw((x) => x.kind === 'alter-index-options' && formatKey(x.to.key) === id);
             this.push({ kind: 'drop-index', index: i, recreate: { cause } });
             const next = toIndexes.get(id);
             if (next) {
@@ -1084,6 +1121,9 @@ class Differ {
           id,
           deps,
           apply: (cause) => {
+            this.withdraw(
+              (x) => x.kind === 'alter-constraint' && formatKey(x.table) === tableId && x.to.name === c.name,
+            );
             this.push({ kind: 'drop-constraint', table: table.key, constraint: c, recreate: { cause } });
             const again = next?.constraints.find((x) => x.name === c.name);
             if (again) {
@@ -1133,6 +1173,12 @@ class Differ {
         changed = true;
       }
     }
+  }
+
+  /** Takes back the change `which` finds, if any: an alter in place that a drop and a create made needless. */
+  private withdraw(which: (c: Change) => boolean): void {
+    const i = this.changes.findIndex(which);
+    if (i >= 0) this.changes.splice(i, 1);
   }
 
   private diffComments(): void {

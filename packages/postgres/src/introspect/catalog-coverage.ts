@@ -100,7 +100,10 @@ export const CATALOG_COVERAGE: Record<string, Record<string, CatalogColumn>> = {
     relfrozenxid: STORAGE,
     relminmxid: STORAGE,
     relacl: ACL,
-    reloptions: m('Table.attrs.reloptions, View.attrs.reloptions (WITH (...))', [PROPS, 'fillfactor']),
+    reloptions: m('Table.attrs.reloptions, View.attrs.reloptions, Index.attrs.reloptions (WITH (...))', [
+      PROPS,
+      'fillfactor',
+    ]),
     relpartbound: m('Table.attrs.partitionBound', ['test/diff/partitioning.test.ts', 'for values']),
   },
   pg_attribute: {

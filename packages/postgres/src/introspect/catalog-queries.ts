@@ -193,6 +193,7 @@ where con.contype in ('p', 'u', 'c', 'f', 'x')
 export const INDEXES_SQL = `
 select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname as table_schema,
   tc.relname as table_name, tc.relkind as table_kind, i.indisunique, pg_get_indexdef(i.indexrelid) as definition,
+  ic.reloptions::text[] as reloptions,
   pg_get_expr(i.indpred, i.indrelid) as predicate, i.indexprs is not null as has_expressions,
   ${explicitArrayCasts('i.indexprs', 'i.indpred')} as explicit_array_casts,
   array(select a.attname from unnest(i.indkey::int2[]) with ordinality k(num, ord)

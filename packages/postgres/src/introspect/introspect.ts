@@ -767,6 +767,10 @@ class ModelBuilder {
               ? { attachedTo: str(r.attached_to) }
               : {},
       };
+      // Its storage parameters (`WITH (...)`, also in the definition), in the catalog's order, which the definition
+      // prints: what ALTER INDEX ... SET and RESET change in place.
+      const reloptions = list(r.reloptions);
+      if (reloptions.length) index.attrs['reloptions'] = reloptions;
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
     }
