@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatKey } from '../../packages/core/src/model/object-key';
 import { changeObjectKey, type Change } from '../../packages/core/src/schema';
 import { sameDefinition } from '../../packages/postgres/src/compare/same-definition';
+import { extract } from '../../packages/postgres/src/extract/extract';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { diffModels } from '../support/pg-diff';
 import { convergeScratch, ENGINES, openScratch, type Scratch } from './helpers';
@@ -115,6 +116,44 @@ describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
     );
     expect(back.statements).toContain('ALTER TABLE ip5.c ALTER CONSTRAINT c_p DEFERRABLE INITIALLY IMMEDIATE');
     expect(back.reverse).toContain('ALTER TABLE ip5.c ALTER CONSTRAINT c_p DEFERRABLE INITIALLY DEFERRED');
+  });
+
+  const policed = (s: string, using: string, comment: string | null) => `
+    create table ${s}.t (a integer primary key, b text);
+    alter table ${s}.t enable row level security;
+    create policy p on ${s}.t using (${using});
+    ${comment === null ? '' : `comment on policy p on ${s}.t is '${comment}';`}`;
+
+  test("a policy's comment: set, changed and taken off (COMMENT ON POLICY, reversed); kept when the policy is made again", async () => {
+    expect(await roundTrip('ip8', policed('ip8', 'true', null), policed('ip8', 'true', 'who reads'))).toEqual({
+      changes: ['set-comment policy:ip8.p@ip8.t'],
+      statements: ["COMMENT ON POLICY p ON ip8.t IS 'who reads'"],
+      reverse: ['COMMENT ON POLICY p ON ip8.t IS NULL'],
+    });
+    expect(await roundTrip('ip9', policed('ip9', 'true', 'old'), policed('ip9', 'true', 'new'))).toMatchObject({
+      statements: ["COMMENT ON POLICY p ON ip9.t IS 'new'"],
+      reverse: ["COMMENT ON POLICY p ON ip9.t IS 'old'"],
+    });
+    expect(await roundTrip('ip10', policed('ip10', 'true', 'old'), policed('ip10', 'true', null))).toMatchObject({
+      statements: ['COMMENT ON POLICY p ON ip10.t IS NULL'],
+      reverse: ["COMMENT ON POLICY p ON ip10.t IS 'old'"],
+    });
+    // A policy whose expression changes is dropped and created again: its comment is set again after it.
+    const { changes, steps } = await convergeScratch(
+      live,
+      desired,
+      'ip11',
+      policed('ip11', 'true', 'same'),
+      policed('ip11', 'a > 0', 'same'),
+      { sameDefinition },
+    );
+    expect(summary(changes)).toEqual(['alter-table-options table:ip11.t', 'set-comment policy:ip11.p@ip11.t']);
+    expect(steps[1]!.statements).toEqual(["COMMENT ON POLICY p ON ip11.t IS 'same'"]);
+    // Extract writes it in its table's file, after the policy.
+    const files = await extract(desired.conn, { schemas: ['ip11'] });
+    expect(files.find((f) => f.path === 'schema/ip11/tables/t.sql')?.text).toMatch(
+      /CREATE POLICY p ON ip11\.t [^;]*;\n(?:.*\n)*COMMENT ON POLICY p ON ip11\.t IS 'same';/,
+    );
   });
 
   test('a foreign key whose action changes with its deferrability is still dropped and added', async () => {

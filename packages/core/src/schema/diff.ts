@@ -109,6 +109,7 @@ class Differ {
     for (const t of to.tables) {
       for (const c of t.columns) this.inTo.add(columnNode(t.key, c.name));
       for (const c of t.constraints) this.inTo.add(constraintNode(t.key, c.name));
+      for (const name of policyNames(t.attrs)) this.inTo.add(formatKey(policyKey(t.key, name)));
     }
     // A view's columns carry comments and grants too: one made by hand on a surviving view is taken back.
     for (const v of to.views) for (const c of v.columns) this.inTo.add(columnNode(v.key, c.name));
@@ -543,6 +544,7 @@ class Differ {
     this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => !apart(c)) }, ...again });
     this.create(t.key);
     for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
+    for (const name of policyNames(t.attrs)) this.create(policyKey(t.key, name));
     for (const c of t.constraints) {
       this.fresh.add(constraintNode(t.key, c.name));
       if (apart(c)) this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
@@ -664,6 +666,9 @@ class Differ {
       } else {
         this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
       }
+      // A policy that differs is dropped and created again (PostgreSQL's ALTER POLICY cannot change its command or
+      // kind): its comment goes with it, and is set again.
+      for (const [name, p] of after) if (!sameData(before.get(name), p)) this.create(policyKey(key, name));
     }
     const fromCols = new Map(f.columns.map((c) => [c.name, c]));
     const toCols = new Set(t.columns.map((c) => c.name));
@@ -1398,6 +1403,16 @@ export function compareVersions(a: string, b: string): number {
 export function columnSettings(c: Column): Column['attrs'] {
   const { identityOptions: _i, generatedKind: _g, ...rest } = c.attrs;
   return rest;
+}
+
+/** The names of a table's row-level security policies (PostgreSQL's `attrs.policies`). */
+function policyNames(attrs: Table['attrs']): string[] {
+  return Array.isArray(attrs['policies']) ? (attrs['policies'] as { name: string }[]).map((p) => p.name) : [];
+}
+
+/** The key a policy's comment hangs on: the policy, by name, on its table. */
+function policyKey(table: ObjectKey, name: string): ObjectKey {
+  return { kind: 'policy', schema: table.schema, name, parent: `${table.schema}.${table.name}` };
 }
 
 /** The node of a column dropped and added again (`Differ.rebuilt`): what is on it must be created again too. */

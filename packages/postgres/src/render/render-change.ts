@@ -1076,9 +1076,10 @@ function objectWords(k: ObjectKey): { kind: string; name: string } {
       return { kind: 'TEXT SEARCH DICTIONARY', name: key(k) };
     case 'text-search-configuration':
       return { kind: 'TEXT SEARCH CONFIGURATION', name: key(k) };
-    case 'trigger': {
+    case 'trigger':
+    case 'policy': {
       const [schema, table] = splitQualified(k.parent ?? '');
-      return { kind: 'TRIGGER', name: `${ident(k.name)} ON ${qualified(schema, table)}` };
+      return { kind: k.kind.toUpperCase(), name: `${ident(k.name)} ON ${qualified(schema, table)}` };
     }
     default:
       return { kind: k.kind.toUpperCase(), name: key(k) };
