@@ -5,6 +5,8 @@ import { sameDefinition } from '../../packages/postgres/src/compare/same-definit
 import { extract } from '../../packages/postgres/src/extract/extract';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { diffModels } from '../support/pg-diff';
+import { run } from '../support/run';
+import { dbYaml, workspaceWith, workspaceYaml } from '../runner/helpers';
 import { convergeScratch, ENGINES, openScratch, type Scratch } from './helpers';
 
 const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
@@ -160,5 +162,71 @@ describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
     const other = keyed('ip6', 'deferrable').replace('on delete cascade', 'on delete set null');
     const { changes } = await convergeScratch(live, desired, 'ip6', keyed('ip6', ''), other, { sameDefinition });
     expect(summary(changes).filter((c) => c.includes('alter-constraint'))).toEqual([]);
+  });
+});
+
+const DEPLOYED: Record<string, string> = {
+  'ip/db.yaml': dbYaml('ip'),
+  'ip/schema.sql': 'CREATE SCHEMA ip;\n',
+  'ip/p.sql': 'CREATE TABLE ip.p (id int PRIMARY KEY);\n',
+};
+/** The table's file: `v2` with an index's fillfactor, a deferred foreign key and a policy's comment. */
+const table = (v2: boolean) => `CREATE TABLE ip.t (id int PRIMARY KEY, pid int, note text,
+  CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES ip.p (id)${v2 ? ' DEFERRABLE INITIALLY DEFERRED' : ''});
+CREATE INDEX t_note ON ip.t (note)${v2 ? ' WITH (fillfactor = 70)' : ''};
+ALTER TABLE ip.t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY pol ON ip.t USING (true);
+${v2 ? "COMMENT ON POLICY pol ON ip.t IS 'rows for all';\n" : ''}`;
+
+describe.each(ENGINES)('deployed in place, and rolled back [%s]', (engine) => {
+  test('the plan alters in place; the deployment converges, its diff is empty; the rollback gives the old state', async () => {
+    const w = await workspaceWith(engine, {
+      ...DEPLOYED,
+      'ip/t.sql': table(false),
+      'dbee.yaml': workspaceYaml(engine),
+    });
+    try {
+      /** What the catalog says of the three. */
+      const state = () =>
+        w.target.query(`SELECT (SELECT indexdef FROM pg_indexes WHERE schemaname = 'ip' AND indexname = 't_note') AS index,
+          (SELECT condeferrable::text || condeferred::text FROM pg_constraint WHERE conname = 't_p') AS fk,
+          (SELECT obj_description(oid, 'pg_policy') FROM pg_policy WHERE polname = 'pol') AS comment`);
+      const first = await run(w.root, 'deploy', { project: 'ip' }, w.target.vars);
+      expect(first.code, first.stderr).toBe(0);
+      const before = await state();
+      w.write('ip/t.sql', table(true));
+      const diff = await run(w.root, 'diff', { project: 'ip', format: 'json' }, w.target.vars);
+      expect(diff.stderr).toBe('');
+      const steps = (JSON.parse(diff.stdout).steps as { statements: string[]; reverse: string[] | null }[]).map((s) => [
+        s.statements,
+        s.reverse,
+      ]);
+      expect(steps).toEqual([
+        [
+          ['ALTER TABLE ip.t ALTER CONSTRAINT t_p DEFERRABLE INITIALLY DEFERRED'],
+          ['ALTER TABLE ip.t ALTER CONSTRAINT t_p NOT DEFERRABLE'],
+        ],
+        [['ALTER INDEX ip.t_note SET (fillfactor=70)'], ['ALTER INDEX ip.t_note RESET (fillfactor)']],
+        [["COMMENT ON POLICY pol ON ip.t IS 'rows for all'"], ['COMMENT ON POLICY pol ON ip.t IS NULL']],
+      ]);
+      // The deployment's convergence check passes; nothing is left to plan.
+      const second = await run(w.root, 'deploy', { project: 'ip' }, w.target.vars);
+      expect(second.code, second.stderr).toBe(0);
+      expect(await state()).toEqual([
+        {
+          index: "CREATE INDEX t_note ON ip.t USING btree (note) WITH (fillfactor='70')",
+          fk: 'truetrue',
+          comment: 'rows for all',
+        },
+      ]);
+      const again = await run(w.root, 'diff', { project: 'ip', format: 'json' }, w.target.vars);
+      expect(JSON.parse(again.stdout).steps).toEqual([]);
+      // The ledger's reverses take it back.
+      const back = await run(w.root, 'rollback', { project: 'ip' }, w.target.vars);
+      expect(back.code, back.stderr).toBe(0);
+      expect(await state()).toEqual(before);
+    } finally {
+      await w.remove();
+    }
   });
 });
