@@ -113,6 +113,20 @@ describe.each(ENGINES)('an incremental deployment reads what changed [%s]', (eng
       ],
       /table:pagila\.actor/,
     ],
+    [
+      // Altered in place: a policy's comment (a policy is no object of the model, its comment hangs on its table's
+      // read), an index's storage parameter, a foreign key's deferrability.
+      'a policy commented, an index given a fillfactor, a foreign key made deferrable',
+      [
+        {
+          file: 'tables/customer.sql',
+          from: 'WHERE active;',
+          to: "WITH (fillfactor = 80) WHERE active;\nCOMMENT ON POLICY customer_active_only ON pagila.customer IS 'x';",
+        },
+        { file: 'tables/inventory.sql', from: 'ON DELETE RESTRICT', to: 'ON DELETE RESTRICT DEFERRABLE' },
+      ],
+      /alter\s+index:pagila\.idx_active_customers@pagila\.customer[\s\S]*alter\s+policy:pagila\.customer_active_only@pagila\.customer/,
+    ],
   ];
 
   it('a read narrowed to names holds of them what the whole read holds: definitions, dependencies, grants, comments', async () => {

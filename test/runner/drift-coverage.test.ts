@@ -124,6 +124,12 @@ const SEEN: [edit: string, object: string | null, back: string][] = [
   ["COMMENT ON COLUMN wide.t.note IS 'hand'", 'table:wide.t', 'COMMENT ON COLUMN wide.t.note IS NULL'],
   ["COMMENT ON COLUMN wide.v.note IS 'hand'", 'view:wide.v', 'COMMENT ON COLUMN wide.v.note IS NULL'],
   ["COMMENT ON TRIGGER trg ON wide.t IS 'hand'", 'trigger:wide.trg@wide.t', 'COMMENT ON TRIGGER trg ON wide.t IS NULL'],
+  ["COMMENT ON POLICY pol ON wide.t IS 'hand'", 'policy:wide.pol@wide.t', 'COMMENT ON POLICY pol ON wide.t IS NULL'],
+  [
+    'ALTER TABLE wide.t ALTER CONSTRAINT t_pid_fkey DEFERRABLE INITIALLY DEFERRED',
+    'table:wide.t',
+    'ALTER TABLE wide.t ALTER CONSTRAINT t_pid_fkey NOT DEFERRABLE',
+  ],
   [
     'ALTER TABLE wide.p ADD CONSTRAINT p_chk CHECK (id > 0) NOT VALID',
     'table:wide.p',

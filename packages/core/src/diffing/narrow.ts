@@ -207,7 +207,10 @@ export function narrowModel(model: SchemaModel, names: ReadonlySet<string>): Sch
   m.sequences = m.sequences.map(withDeps);
   m.types = m.types.map(withDeps);
   m.indexes = m.indexes.map(withDeps);
-  m.comments = model.comments.filter((c) => isKept(c.target));
+  // A policy lives in its table (`attrs.policies`): its comment is kept with the table.
+  m.comments = model.comments.filter(
+    (c) => isKept(c.target) || (c.target.kind === 'policy' && names.has(nameOf(c.target)!)),
+  );
   m.privileges = model.privileges.filter((p) => isKept(p.target));
   m.owners = model.owners.filter((o) => isKept(o.target));
   return m;

@@ -148,9 +148,13 @@ export type Change =
       options?: { from: Column; to: Column };
     }
   | { kind: 'add-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
+  /** A foreign key whose deferrability alone changes (`deferrable`, `initiallyDeferred`): altered in place. */
+  | { kind: 'alter-constraint'; table: ObjectKey; from: Constraint; to: Constraint }
   | { kind: 'drop-constraint'; table: ObjectKey; constraint: Constraint; recreate?: Recreate }
   | { kind: 'create-index'; index: Index; recreate?: Recreate }
   | { kind: 'drop-index'; index: Index; recreate?: Recreate }
+  /** An index whose storage parameters alone change (`attrs.reloptions`): altered in place, the index not rebuilt. */
+  | { kind: 'alter-index-options'; from: Index; to: Index }
   | { kind: 'create-view'; view: View; recreate?: Recreate }
   | { kind: 'replace-view'; from: View; to: View }
   | { kind: 'drop-view'; view: View; recreate?: Recreate }
@@ -288,6 +292,7 @@ export function changeObjectKey(change: Change): ObjectKey {
     case 'alter-column-identity':
     case 'add-constraint':
     case 'drop-constraint':
+    case 'alter-constraint':
       return change.table;
     case 'create-index':
     case 'drop-index':
@@ -299,6 +304,7 @@ export function changeObjectKey(change: Change): ObjectKey {
     case 'replace-routine':
     case 'replace-trigger':
     case 'alter-sequence':
+    case 'alter-index-options':
     case 'alter-composite-attributes':
       return change.to.key;
     case 'create-routine':

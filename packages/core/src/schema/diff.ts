@@ -109,6 +109,7 @@ class Differ {
     for (const t of to.tables) {
       for (const c of t.columns) this.inTo.add(columnNode(t.key, c.name));
       for (const c of t.constraints) this.inTo.add(constraintNode(t.key, c.name));
+      for (const name of policyNames(t.attrs)) this.inTo.add(formatKey(policyKey(t.key, name)));
     }
     // A view's columns carry comments and grants too: one made by hand on a surviving view is taken back.
     for (const v of to.views) for (const c of v.columns) this.inTo.add(columnNode(v.key, c.name));
@@ -543,6 +544,7 @@ class Differ {
     this.push({ kind: 'create-table', table: { ...t, constraints: t.constraints.filter((c) => !apart(c)) }, ...again });
     this.create(t.key);
     for (const c of t.columns) this.fresh.add(columnNode(t.key, c.name));
+    for (const name of policyNames(t.attrs)) this.create(policyKey(t.key, name));
     for (const c of t.constraints) {
       this.fresh.add(constraintNode(t.key, c.name));
       if (apart(c)) this.push({ kind: 'add-constraint', table: t.key, constraint: c, ...again });
@@ -664,6 +666,9 @@ class Differ {
       } else {
         this.push({ kind: 'alter-table-options', table: key, from: f.attrs, to: t.attrs });
       }
+      // A policy that differs is dropped and created again (PostgreSQL's ALTER POLICY cannot change its command or
+      // kind): its comment goes with it, and is set again.
+      for (const [name, p] of after) if (!sameData(before.get(name), p)) this.create(policyKey(key, name));
     }
     const fromCols = new Map(f.columns.map((c) => [c.name, c]));
     const toCols = new Set(t.columns.map((c) => c.name));
@@ -693,6 +698,10 @@ class Differ {
       const { attachedTo: _fa, ...fa } = a.attrs;
       const { attachedTo: _ta, ...ta } = b.attrs;
       if (a.kind === b.kind && this.same(a.definition, b.definition, 'constraint') && sameData(fa, ta)) continue;
+      if (this.onlyTiming(f, t, a, b) && sameData(fa, ta)) {
+        this.push({ kind: 'alter-constraint', table: key, from: a, to: b });
+        continue;
+      }
       const cause = constraintNode(key, a.name);
       this.push({ kind: 'drop-constraint', table: key, constraint: a, recreate: { cause } });
       this.push({ kind: 'add-constraint', table: key, constraint: b, recreate: { cause } });
@@ -703,6 +712,21 @@ class Differ {
       this.push({ kind: 'add-constraint', table: key, constraint: c });
       this.fresh.add(constraintNode(key, c.name));
     }
+  }
+
+  /**
+   * Whether a foreign key differs in its deferrability alone (`DEFERRABLE`, `INITIALLY DEFERRED`), which PostgreSQL
+   * alters in place (`ALTER CONSTRAINT`) without checking the rows again. Only a foreign key: PostgreSQL alters no other
+   * kind. Not on a partitioned table, nor one referencing a partitioned table: the constraint is then cloned onto
+   * each partition, which a drop and an add make again as a fresh build does.
+   */
+  private onlyTiming(f: Table, t: Table, a: Constraint, b: Constraint): boolean {
+    if (a.kind !== 'foreign-key' || b.kind !== 'foreign-key' || !a.references || !b.references) return false;
+    const partitioned = (model: SchemaModel, table: ObjectKey) =>
+      tableOf(model, table)?.attrs['partitionBy'] !== undefined;
+    if (f.attrs['partitionBy'] !== undefined || t.attrs['partitionBy'] !== undefined) return false;
+    if (partitioned(this.from, a.references.table) || partitioned(this.to, b.references.table)) return false;
+    return this.same(a.definition, b.definition, 'constraint-without-timing');
   }
 
   /** Columns `f` inherits from parents that `t` no longer names (PostgreSQL `attrs.inherits`), by name. */
@@ -859,6 +883,10 @@ class Differ {
     };
     for (const [f, t] of p.both) {
       if (this.same(f.definition, t.definition, 'statement') && sameData(compared(f), compared(t))) continue;
+      if (this.onlyOptions(f, t, compared)) {
+        this.push({ kind: 'alter-index-options', from: f, to: t });
+        continue;
+      }
       const cause = formatKey(f.key);
       this.push({ kind: 'drop-index', index: f, recreate: { cause } });
       this.push({ kind: 'create-index', index: t, recreate: { cause } });
@@ -866,6 +894,18 @@ class Differ {
       this.create(t.key);
       this.clusterOnAgain(t);
     }
+  }
+
+  /**
+   * Whether two indexes differ in their storage parameters alone (`attrs.reloptions`, PostgreSQL's `WITH (...)`), which
+   * the engine changes in place without a rebuild. Not a partitioned table's index: its partitions' indexes took the
+   * parameters when they were built and keep them (PostgreSQL's ALTER INDEX does not reach them).
+   */
+  private onlyOptions(f: Index, t: Index, compared: (i: Index) => Index['attrs']): boolean {
+    if (f.attrs['partitioned'] === true || t.attrs['partitioned'] === true) return false;
+    const { reloptions: _f, ...fa } = compared(f);
+    const { reloptions: _t, ...ta } = compared(t);
+    return sameData(fa, ta) && this.same(f.definition, t.definition, 'index-without-options');
   }
 
   private diffViews(): void {
@@ -1054,6 +1094,8 @@ class Differ {
             ...namedColumns(this.from, i.table, i.definition),
           ],
           (cause) => {
+            // An index re-created needs no ALTER of its storage parameters: it is built with the new ones.
+            this.withdraw((x) => x.kind === 'alter-index-options' && formatKey(x.to.key) === id);
             this.push({ kind: 'drop-index', index: i, recreate: { cause } });
             const next = toIndexes.get(id);
             if (next) {
@@ -1084,6 +1126,9 @@ class Differ {
           id,
           deps,
           apply: (cause) => {
+            this.withdraw(
+              (x) => x.kind === 'alter-constraint' && formatKey(x.table) === tableId && x.to.name === c.name,
+            );
             this.push({ kind: 'drop-constraint', table: table.key, constraint: c, recreate: { cause } });
             const again = next?.constraints.find((x) => x.name === c.name);
             if (again) {
@@ -1133,6 +1178,12 @@ class Differ {
         changed = true;
       }
     }
+  }
+
+  /** Takes back the change `which` finds, if any: an alter in place that a drop and a create made needless. */
+  private withdraw(which: (c: Change) => boolean): void {
+    const i = this.changes.findIndex(which);
+    if (i >= 0) this.changes.splice(i, 1);
   }
 
   private diffComments(): void {
@@ -1352,6 +1403,16 @@ export function compareVersions(a: string, b: string): number {
 export function columnSettings(c: Column): Column['attrs'] {
   const { identityOptions: _i, generatedKind: _g, ...rest } = c.attrs;
   return rest;
+}
+
+/** The names of a table's row-level security policies (PostgreSQL's `attrs.policies`). */
+function policyNames(attrs: Table['attrs']): string[] {
+  return Array.isArray(attrs['policies']) ? (attrs['policies'] as { name: string }[]).map((p) => p.name) : [];
+}
+
+/** The key a policy's comment hangs on: the policy, by name, on its table. */
+function policyKey(table: ObjectKey, name: string): ObjectKey {
+  return { kind: 'policy', schema: table.schema, name, parent: `${table.schema}.${table.name}` };
 }
 
 /** The node of a column dropped and added again (`Differ.rebuilt`): what is on it must be created again too. */

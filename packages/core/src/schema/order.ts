@@ -73,8 +73,10 @@ const RANK: Record<ChangeKind, number> = {
   'drop-table': 9,
   'add-constraint': 1,
   'drop-constraint': 0,
+  'alter-constraint': 1,
   'create-index': 1,
   'drop-index': 0,
+  'alter-index-options': 1,
   'create-view': 1,
   'replace-view': 1,
   'drop-view': 0,
@@ -396,6 +398,10 @@ function nodeOf(
         );
       return { node: constraintNode(change.table, change.constraint.name), deps };
     }
+    case 'alter-constraint':
+      return { node: constraintNode(change.table, change.to.name), deps: [formatKey(change.table)] };
+    case 'alter-index-options':
+      return { node: formatKey(change.to.key), deps: [formatKey(change.to.table)] };
     case 'create-index':
     case 'drop-index':
       return {

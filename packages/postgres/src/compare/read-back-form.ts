@@ -83,6 +83,8 @@ const PREFIX: Record<DefinitionForm, string> = {
   statement: '',
   constraint: 'ALTER TABLE t ADD ',
   expression: 'SELECT ',
+  'index-without-options': '',
+  'constraint-without-timing': 'ALTER TABLE t ADD ',
 };
 
 type Node = Record<string, unknown>;

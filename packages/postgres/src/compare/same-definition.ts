@@ -39,6 +39,18 @@ const STATEMENT: Record<DefinitionForm, (definition: string) => string> = {
   statement: (d) => d,
   constraint: (d) => `ALTER TABLE t ADD ${d}`,
   expression: (d) => `SELECT ${d}`,
+  'index-without-options': (d) => d,
+  'constraint-without-timing': (d) => `ALTER TABLE t ADD ${d}`,
+};
+
+/**
+ * The fields a form leaves out of one kind of node: an index's storage parameters (`IndexStmt.options`, its
+ * `WITH (...)`), a constraint's deferrability (`Constraint.deferrable`, `initdeferred`). Only the statement's own node
+ * has them (an index's expressions or a check's expression hold no such node).
+ */
+const LEFT_OUT: Partial<Record<DefinitionForm, { node: string; fields: string[] }>> = {
+  'index-without-options': { node: 'IndexStmt', fields: ['options'] },
+  'constraint-without-timing': { node: 'Constraint', fields: ['deferrable', 'initdeferred'] },
 };
 
 /**
@@ -47,7 +59,24 @@ const STATEMENT: Record<DefinitionForm, (definition: string) => string> = {
  * and is not kept.
  */
 function canonical(sql: string, form: DefinitionForm): string {
-  return CANONICAL.get(`${form[0]}${sql}`, () => JSON.stringify(normalise(parseSync(STATEMENT[form](sql)), null)));
+  return CANONICAL.get(`${form}\0${sql}`, () =>
+    JSON.stringify(normalise(leftOut(parseSync(STATEMENT[form](sql)), LEFT_OUT[form]), null)),
+  );
+}
+
+/** `tree` with the fields `out` names taken off every node of its kind (`tree` itself unchanged). */
+function leftOut(tree: unknown, out: { node: string; fields: string[] } | undefined): unknown {
+  if (!out || !tree || typeof tree !== 'object') return tree;
+  if (Array.isArray(tree)) return tree.map((t) => leftOut(t, out));
+  const obj: Node = {};
+  for (const [k, v] of Object.entries(tree as Node)) {
+    if (k === out.node && v && typeof v === 'object') {
+      const kept: Node = {};
+      for (const [f, x] of Object.entries(v as Node)) if (!out.fields.includes(f)) kept[f] = leftOut(x, out);
+      obj[k] = kept;
+    } else obj[k] = leftOut(v, out);
+  }
+  return obj;
 }
 
 /** The canonical trees computed in this process: 8 million characters (a tree's JSON is a few times its text). */

@@ -100,7 +100,10 @@ export const CATALOG_COVERAGE: Record<string, Record<string, CatalogColumn>> = {
     relfrozenxid: STORAGE,
     relminmxid: STORAGE,
     relacl: ACL,
-    reloptions: m('Table.attrs.reloptions, View.attrs.reloptions (WITH (...))', [PROPS, 'fillfactor']),
+    reloptions: m('Table.attrs.reloptions, View.attrs.reloptions, Index.attrs.reloptions (WITH (...))', [
+      PROPS,
+      'fillfactor',
+    ]),
     relpartbound: m('Table.attrs.partitionBound', ['test/diff/partitioning.test.ts', 'for values']),
   },
   pg_attribute: {
@@ -440,7 +443,7 @@ export const CATALOG_COVERAGE: Record<string, Record<string, CatalogColumn>> = {
     partexprs: PARTKEY,
   },
   pg_description: {
-    objoid: internal('the object commented on'),
+    objoid: internal("the object commented on (a policy too: its comment is on the policy's key)"),
     classoid: internal('the catalog of the object commented on'),
     objsubid: internal('the column commented on'),
     description: m('comments (compared when manage.comments is on)', ['test/diff/fixture.ts', 'comment on']),

@@ -114,6 +114,7 @@ select c.oid, c.reltype, rt.typarray as reltype_array, n.nspname as schema, c.re
      from pg_inherits i join pg_class pc on pc.oid = i.inhparent join pg_namespace pn on pn.oid = pc.relnamespace
      where i.inhrelid = c.oid and not c.relispartition) as inherits,
   (select json_agg(json_build_object(
+      'oid', p.oid,
       'name', p.polname,
       'command', p.polcmd,
       'permissive', p.polpermissive,
@@ -193,6 +194,7 @@ where con.contype in ('p', 'u', 'c', 'f', 'x')
 export const INDEXES_SQL = `
 select i.indexrelid as oid, n.nspname as schema, ic.relname as name, tn.nspname as table_schema,
   tc.relname as table_name, tc.relkind as table_kind, i.indisunique, pg_get_indexdef(i.indexrelid) as definition,
+  ic.reloptions::text[] as reloptions,
   pg_get_expr(i.indpred, i.indrelid) as predicate, i.indexprs is not null as has_expressions,
   ${explicitArrayCasts('i.indexprs', 'i.indpred')} as explicit_array_casts,
   array(select a.attname from unnest(i.indkey::int2[]) with ordinality k(num, ord)
@@ -303,7 +305,7 @@ select d.classoid::regclass::text as catalog, d.objoid as oid, d.objsubid as sub
 from pg_description d
 where d.classoid in ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass, 'pg_namespace'::regclass,
                      'pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_extension'::regclass, 'pg_collation'::regclass,
-                     'pg_ts_config'::regclass, 'pg_ts_dict'::regclass)
+                     'pg_ts_config'::regclass, 'pg_ts_dict'::regclass, 'pg_policy'::regclass)
   and (d.objoid >= 16384 or d.classoid = 'pg_namespace'::regclass)`;
 
 const grantee = `case when a.grantee = 0 then 'PUBLIC' else pg_get_userbyid(a.grantee) end as grantee, a.privilege_type, a.is_grantable`;

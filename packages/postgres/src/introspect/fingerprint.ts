@@ -44,7 +44,7 @@ const notExtensionMember = (catalog: string, oid: string) =>
  * to a partitioned index), columns (type, nullability, default, identity,
  * generation, collation, ACL, comment), constraints (pg_get_constraintdef, also on domains), indexes
  * (pg_get_indexdef), views and materialized views (pg_get_viewdef), routines (pg_get_functiondef, ACL, comment),
- * triggers (pg_get_triggerdef, enabled state), policies, types (enum labels in order, domain base/default/nullability,
+ * triggers (pg_get_triggerdef, enabled state), policies (and their comments, `pg4`), types (enum labels in order, domain base/default/nullability,
  * range subtype), sequences (their parameters, not their current value), collations, text search dictionaries and
  * configurations (their mappings) and extensions. Names, never oids, so that
  * equal definitions give equal lines in any two databases. Row data, statistics and row versions are not read.
@@ -81,7 +81,7 @@ const since4 = (format: FingerprintFormat, text: string) => inFormat(format, tex
  * (test/runner/drift-coverage.test.ts):
  * - it adds, each only when set (a line with none of them is the line `pg3` printed): a partitioned table's key, a
  *   partition's parent and a table's inheritance parents; a table column's statistics target, options, compression,
- *   and storage when a column of variable length is not extended; a sequence's owning column;
+ *   and storage when a column of variable length is not extended; a sequence's owning column; a policy's comment;
  * - it reads a routine's or a type's null ACL as its default (`aclOrDefault`): such a line differs from `pg3`'s where
  *   PUBLIC's grants are managed;
  * - it leaves out what `pg3` printed and the model does not hold (drift that no object of the diff explains): a view
@@ -196,7 +196,7 @@ ${since4(
   union all
   select concat_ws('|', 'p', r.qname, y.polname, y.polcmd, y.polpermissive,
                    (select string_agg(case when role = 0 then 'public' else pg_get_userbyid(role) end, ',' order by 1) from unnest(y.polroles) role),
-                   pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid)), r.ident, r.nspname, null, null
+                   pg_get_expr(y.polqual, y.polrelid), pg_get_expr(y.polwithcheck, y.polrelid)${since4(format, `, ${comment('pg_policy', 'y.oid')}`)}), r.ident, r.nspname, null, null
   from pg_policy y join rel r on r.oid = y.polrelid
   union all
   select concat_ws('|', 'y', t.qname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,

@@ -390,6 +390,8 @@ type Entity =
   | { is: 'trigger'; obj: Trigger }
   | { is: 'type'; obj: TypeDef }
   | { is: 'constraint'; obj: Constraint; table: Table }
+  /** A row-level security policy: held in its table's `attrs.policies`, its comment on the policy's own key. */
+  | { is: 'policy'; obj: { key: ObjectKey } }
   | { is: 'domain-check'; obj: DomainCheck; domain: TypeDef }
   | { is: 'extension'; obj: Extension }
   | { is: 'collation'; obj: Collation }
@@ -592,6 +594,15 @@ class ModelBuilder {
       if (r.relrowsecurity) attrs['rowSecurity'] = true;
       if (r.relforcerowsecurity) attrs['forceRowSecurity'] = true;
       const policies = json<PolicyJson[] | null>(r.policies) ?? [];
+      for (const p of policies) {
+        const policy: ObjectKey = {
+          kind: 'policy',
+          schema: key.schema,
+          name: p.name,
+          parent: `${key.schema}.${key.name}`,
+        };
+        this.set('pg_policy', p.oid, { is: 'policy', obj: { key: policy } });
+      }
       if (policies.length) {
         attrs['policies'] = policies.map((p) => ({
           name: p.name,
@@ -767,6 +778,10 @@ class ModelBuilder {
               ? { attachedTo: str(r.attached_to) }
               : {},
       };
+      // Its storage parameters (`WITH (...)`, also in the definition), in the catalog's order, which the definition
+      // prints: what ALTER INDEX ... SET and RESET change in place.
+      const reloptions = list(r.reloptions);
+      if (reloptions.length) index.attrs['reloptions'] = reloptions;
       this.model.indexes.push(index);
       this.set('pg_class', r.oid, { is: 'index', obj: index });
     }
@@ -1129,6 +1144,7 @@ class ModelBuilder {
 
 /** A row of `pg_policy` as the tables query returns it. */
 interface PolicyJson {
+  oid: number;
   name: string;
   command: string;
   permissive: boolean;

@@ -226,6 +226,9 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
       [`${alterTable(c.table)} ADD CONSTRAINT ${ident(c.constraint.name)} ${c.constraint.definition}`],
     ),
 
+  // PostgreSQL alters a foreign key's deferrability in place (9.4+): the rows are not checked again.
+  'alter-constraint': (c) => done([alterConstraint(c.table, c.to)], [alterConstraint(c.table, c.from)]),
+
   'create-index': (c, o) => {
     const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
     return done([createIndex(c.index, online), ...attachIndexes(c.index)], [dropIndex(c.index, online)], !online);
@@ -234,6 +237,12 @@ const RENDERERS: { [K in ChangeKind]: Renderer<K> } = {
     const online = Boolean(o.online) && c.index.attrs['partitioned'] !== true;
     return done([dropIndex(c.index, online)], [createIndex(c.index, online), ...attachIndexes(c.index)], !online);
   },
+  // The new storage parameters apply to the pages written from now on: the index is not rebuilt.
+  'alter-index-options': (c) =>
+    done(
+      indexOptions(`ALTER INDEX ${key(c.to.key)}`, reloptions(c.from.attrs), reloptions(c.to.attrs)),
+      indexOptions(`ALTER INDEX ${key(c.to.key)}`, reloptions(c.to.attrs), reloptions(c.from.attrs)),
+    ),
 
   'create-view': (c) => done([createView(c.view, false)], [`DROP ${viewWord(c.view.key)} ${key(c.view.key)}`]),
   'replace-view': (c) => done([createView(c.to, true)], [createView(c.from, true)]),
@@ -630,13 +639,47 @@ function tableOptions(table: ObjectKey, from: Attrs, to: Attrs): string[] {
     out.push(`${alterTable(table)} REPLICA IDENTITY ${replicaIdentity(to)}`);
   if (from['persistence'] !== to['persistence'])
     out.push(`${alterTable(table)} SET ${to['persistence'] === 'unlogged' ? 'UNLOGGED' : 'LOGGED'}`);
-  const optsBefore = new Map(reloptions(from).map((o) => [o.slice(0, o.indexOf('=')), o]));
-  const optsAfter = new Map(reloptions(to).map((o) => [o.slice(0, o.indexOf('=')), o]));
-  const set = [...optsAfter].filter(([k, v]) => optsBefore.get(k) !== v).map(([, v]) => v);
-  const reset = [...optsBefore.keys()].filter((k) => !optsAfter.has(k));
-  if (set.length) out.push(`${alterTable(table)} SET (${set.join(', ')})`);
-  if (reset.length) out.push(`${alterTable(table)} RESET (${reset.join(', ')})`);
+  out.push(...setOptions(alterTable(table), reloptions(from), reloptions(to)));
   return out;
+}
+
+/**
+ * `<alter> SET (...)` for the storage parameters `to` adds or changes, `<alter> RESET (...)` for those it takes off
+ * (each `name=value`, as `reloptions` holds them); nothing when they are the same.
+ */
+function setOptions(alter: string, from: string[], to: string[]): string[] {
+  const name = (o: string) => o.slice(0, o.indexOf('='));
+  const before = new Map(from.map((o) => [name(o), o]));
+  const after = new Map(to.map((o) => [name(o), o]));
+  const set = [...after].filter(([k, v]) => before.get(k) !== v).map(([, v]) => v);
+  const reset = [...before.keys()].filter((k) => !after.has(k));
+  return [
+    ...(set.length ? [`${alter} SET (${set.join(', ')})`] : []),
+    ...(reset.length ? [`${alter} RESET (${reset.join(', ')})`] : []),
+  ];
+}
+
+/**
+ * `setOptions` for an index, whose definition prints its parameters in the catalog's order: PostgreSQL keeps the
+ * parameters SET does not name where they were and puts those it names last, in its order. When that is not the order
+ * of `to`, every parameter is RESET and `to` SET whole, in its order.
+ */
+function indexOptions(alter: string, from: string[], to: string[]): string[] {
+  const name = (o: string) => o.slice(0, o.indexOf('='));
+  const statements = setOptions(alter, from, to);
+  const named = new Set(to.filter((o) => !from.includes(o)).map(name));
+  const kept = from.filter((o) => to.includes(o) && !named.has(name(o)));
+  const reached = [...kept, ...to.filter((o) => named.has(name(o)))];
+  if (sameData(reached, to)) return statements;
+  return [`${alter} RESET (${from.map(name).join(', ')})`, `${alter} SET (${to.join(', ')})`];
+}
+
+/** `ALTER CONSTRAINT` to the deferrability of `c` (a foreign key: the only kind PostgreSQL alters). */
+function alterConstraint(table: ObjectKey, c: Constraint): string {
+  const timing = !c.deferrable
+    ? 'NOT DEFERRABLE'
+    : `DEFERRABLE INITIALLY ${c.initiallyDeferred ? 'DEFERRED' : 'IMMEDIATE'}`;
+  return `${alterTable(table)} ALTER CONSTRAINT ${ident(c.name)} ${timing}`;
 }
 
 /** A column with no settings: what `columnSettingsSql` starts from for a column just created. */
@@ -1033,9 +1076,10 @@ function objectWords(k: ObjectKey): { kind: string; name: string } {
       return { kind: 'TEXT SEARCH DICTIONARY', name: key(k) };
     case 'text-search-configuration':
       return { kind: 'TEXT SEARCH CONFIGURATION', name: key(k) };
-    case 'trigger': {
+    case 'trigger':
+    case 'policy': {
       const [schema, table] = splitQualified(k.parent ?? '');
-      return { kind: 'TRIGGER', name: `${ident(k.name)} ON ${qualified(schema, table)}` };
+      return { kind: k.kind.toUpperCase(), name: `${ident(k.name)} ON ${qualified(schema, table)}` };
     }
     default:
       return { kind: k.kind.toUpperCase(), name: key(k) };
