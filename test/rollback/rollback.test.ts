@@ -100,6 +100,25 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     // Eleven commands in a row, several of them diffs that build a shadow database: longer than one test's default.
   });
 
+  it('a table the deployment created that holds rows written since refuses the rollback (exit 1, nothing changed) unless --force', async () => {
+    const w = keep(await shopAtV1(engine));
+    writeAll(w, V2);
+    await deployOk(w);
+    await w.target.query('INSERT INTO shop.orders VALUES (1, 1, 9.5), (2, 2, 3)');
+    const before = await snapshot(w.target);
+    // Failed before: exit 0, shop.orders dropped with its two rows.
+    const back = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
+    expect(back.code, back.stdout + back.stderr).toBe(1);
+    expect(back.stderr).toContain(
+      'cannot be undone without losing data: undoing it drops shop.orders, which the deployment created and which holds 2 rows written since',
+    );
+    expect(back.stderr).toContain('then pass --force to accept dropping it with its rows');
+    expect((await snapshot(w.target)).hash).toBe(before.hash);
+    const forced = await run(w.root, 'rollback', { project: 'shop', force: true }, w.target.vars);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    expect(await w.target.query("SELECT to_regclass('shop.orders') AS t")).toEqual([{ t: null }]);
+  });
+
   it('a migration whose rollback script changes nothing fails the rollback, not converged (exit 2), recorded failed', async () => {
     const w = keep(await shopAtV1(engine));
     // A migration that changes the schema, with a rollback script that changes nothing.

@@ -379,6 +379,8 @@ async function undoUnit(
       backups.some((b) => b.object_key === s.objectKey),
       steps.length + 1,
       backup,
+      // A migration's rollback script run before this step may empty a table it drops.
+      steps.some((c) => c.plan.key.startsWith('migration:')),
     );
     if (c.problem) {
       if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
@@ -521,6 +523,7 @@ async function compensate(
   hasBackup: boolean,
   order: number,
   backup: string | null = null,
+  afterScripts = false,
 ): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
   const { engine, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
@@ -580,7 +583,14 @@ async function compensate(
       }),
     };
   }
-  const problem = await dataLossProblem(input, d, s, key, reverse, { hasBackup, backup, packaged, expand, what });
+  const problem = await dataLossProblem(input, d, s, key, reverse, {
+    hasBackup,
+    backup,
+    packaged,
+    expand,
+    what,
+    afterScripts,
+  });
   return problem ? { step, problem } : { step };
 }
 
@@ -646,6 +656,8 @@ async function dataLossProblem(
     packaged: PlanStep | undefined;
     expand: (sql: string) => string;
     what: string;
+    /** A migration's rollback script runs before this step: the rows of a table it drops are not counted. */
+    afterScripts: boolean;
   },
 ): Promise<DbeeError | null> {
   const { hasBackup, backup, packaged, expand, what } = context;
@@ -688,6 +700,20 @@ async function dataLossProblem(
         code: 'ROLLBACK_DATA_LOSS',
         hint: 'restore the data from a database backup, or pass --force to accept the loss',
         details: { deployment: d.id, step: s.order, object: s.objectKey },
+      },
+    );
+  }
+  const created = d.kind === 'deploy' && !backup && key.kind === 'table' && !context.afterScripts;
+  const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
+  const written = created ? await rowsInCreated(input, table, reverse) : 0;
+  if (written) {
+    const name = `${table.schema}.${table.name}`;
+    return new DbeeError(
+      `${what} cannot be undone without losing data: undoing it drops ${name}, which the deployment created and which holds ${written > ROWS_SEEN ? `more than ${ROWS_SEEN.toLocaleString('en-US')}` : written} row${written === 1 ? '' : 's'} written since`,
+      {
+        code: 'ROLLBACK_DATA_LOSS',
+        hint: `copy the rows you need out of ${name} first, then pass --force to accept dropping it with its rows`,
+        details: { ...details, rows: written },
       },
     );
   }
@@ -774,6 +800,25 @@ async function rowsSince(
     return live && copied ? live - (await catalog.rowCount(input.conn, backupKey)) : live;
   } catch {
     // The table or its backup is gone: the reverse itself fails and says so; nothing to count here.
+    return 0;
+  }
+}
+
+/** How many rows of a table the rollback would drop it counts at most (a bounded read, whatever the table's size). */
+const ROWS_SEEN = 1000;
+
+/**
+ * The rows of table `key`, which the undone deployment created, when the undo drops it: rows written since the
+ * deployment, which go with it (counted up to `ROWS_SEEN` + 1: `rowsUpTo`, a bounded read). 0 when the undo drops no
+ * table, the table is gone (the undo itself then fails and says so), or the engine has no bounded count (Teradata:
+ * its rollback drops such a table as before).
+ */
+async function rowsInCreated(input: UndoInput, key: ObjectKey, reverse: string[]): Promise<number> {
+  const rowsUpTo = input.engine.catalog?.rowsUpTo;
+  if (!rowsUpTo || !reverse.some((sql) => /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')))) return 0;
+  try {
+    return (await rowsUpTo(input.conn, key, ROWS_SEEN + 1)) ?? 0;
+  } catch {
     return 0;
   }
 }
