@@ -39,16 +39,8 @@ export async function deployInputs(
       hint: 'dbee deploy <project> --dry-run --test-rollback (without --no-verify); see docs/rollback-readiness.md',
     });
   }
-  // Under Nx a real run deploys the project alone (its dependencies' own tasks run first), but its dry run plans the
-  // dependencies too: their dry runs apply nothing, so the scratch copy would miss what the real run finds there (a
-  // column of core's that a view of sales reads) and refuse a change that deploys.
-  const withDeps = !pkg && (options.withDependencies ?? (!ctx.fromNx || options.dryRun === true));
-  const planned = pkg ? pkg.plan.projects : withDeps ? all.map((p) => p.name) : [target.name];
+  const planned = plannedProjects(ctx, options, target.name, all, pkg);
   report.planned = planned;
-  if (ctx.fromNx && !pkg && withDeps && planned.length > 1)
-    ctx.reporter.info(
-      `dry run: ${planned.slice(0, -1).join(', ')} planned first, as their own Nx tasks deploy them before ${target.name}: the copy holds what they will have made`,
-    );
   if (pkg && options.safe) {
     throw new DbeeError('--safe applies when a plan is made: a package is deployed as it was planned', {
       code: 'OPTIONS_INVALID',
@@ -96,6 +88,34 @@ export async function deployInputs(
     selection,
     inFlight,
   };
+}
+
+/**
+ * The projects a run plans: a package's, else the project with its dependencies outside Nx (and in a dry run under Nx:
+ * Nx's real run deploys the project alone after its dependencies' own tasks, whose dry runs apply nothing, so a copy
+ * without their steps would miss what the real run finds there, a column of core's that a view of sales reads, and
+ * refuse a change that deploys), else the project alone; `--no-deps` (`withDependencies: false`) says alone.
+ */
+function plannedProjects(
+  ctx: OperationContext,
+  options: DeployOptions,
+  target: string,
+  all: readonly { name: string }[],
+  pkg: ReturnType<typeof readPackage> | null,
+): string[] {
+  if (pkg) return pkg.plan.projects;
+  const withDeps = options.withDependencies ?? (!ctx.fromNx || options.dryRun === true);
+  if (!withDeps || all.length < 2) return [target];
+  if (ctx.fromNx && options.dryRun)
+    ctx.reporter.info(
+      `dry run: ${all
+        .slice(0, -1)
+        .map((p) => p.name)
+        .join(
+          ', ',
+        )} planned first, as their own Nx tasks deploy them before ${target}: the copy holds what they will have made`,
+    );
+  return all.map((p) => p.name);
 }
 
 /**
