@@ -162,8 +162,15 @@ function rollbackCommand(
     plan: (input, session) => planTargets(ctx, options, input, session),
     verify: async (input, session, run) => {
       for (const u of run.undos) printRollback(ctx.stdout, u.planned.prepared);
-      // The steps applied, in the real run's order, on a scratch copy (operations/rollback/verify-undo.ts).
-      if (options.verify !== false) run.problems.push(...(await verifyRollback(ctx, input, session, run)));
+      // The steps applied, in the real run's order, on a scratch copy (operations/rollback/verify-undo.ts), once
+      // nothing else refuses the rollback: a refused step (no reverse, data lost, an object selected alone) would be
+      // named twice.
+      if (options.verify === false || !run.undos.length) return;
+      if (run.problems.length)
+        ctx.reporter.info(
+          "dry run: not run on a scratch copy of the target's schemas: the rollback is refused (below)",
+        );
+      else run.problems.push(...(await verifyRollback(ctx, input, session, run)));
     },
     // Nothing to undo (said while planning): the report says `unchanged`, as a deployment's with nothing to deploy.
     settle: async (_input, _session, _run, report) => {
