@@ -10,7 +10,7 @@ import { liveProjectPlan, type Plan, type PlanStep } from '../../plan/plan';
 import type { SchemaScope } from '../../schema/managed-scope';
 import { dependencyStarts } from '../../smoke/stale-views';
 import { sendCompensating, type CompensatingStep } from '../../runner/undo';
-import { verifyPlan } from '../../runner/verify';
+import { verifyPlan, type VerifyInput, type VerifyResult } from '../../runner/verify';
 import type { Prepared } from './undo-plan';
 
 /** One project's undo as the copy runs it: its compensating steps, and how the real rollback sends them. */
@@ -75,54 +75,73 @@ export async function verifyUndo(
     schemas,
     shadow: ctx.workspace.config.shadow ?? 'embedded',
     widen,
-    send: async (copy, step) => {
-      const { undo, step: s } = labelled[step.order - 1]!;
-      const inTransaction = step.transactional && engine.capabilities.transactionalDdl;
-      let last: string | null = null;
-      try {
-        if (inTransaction) await copy.execute('BEGIN');
-        await sendCompensating(copy, engine, s, {
-          inTransaction,
-          scope: { schemas: undo.graph.schemas, ...(undo.manage ? { manage: undo.manage } : {}) },
-          onStatement: (sql) => (last = sql),
-        });
-        if (inTransaction) await copy.execute('COMMIT');
-        return { error: null, statement: null };
-      } catch (e) {
-        if (inTransaction) await copy.execute('ROLLBACK').catch(() => {});
-        failed.set(step.order, last);
-        return { error: e as Error, statement: last };
-      }
-    },
+    send: sendOnCopy(engine, labelled, failed),
   });
   if (!verdict.verified) return [notVerified(verdict.skipped ?? 'the copy could not be made')];
-  const { reporter } = ctx;
   const owners = schemaOwners(ctx, environment);
-  const widened = widen.filter((s) => !schemas.includes(s));
+  say(ctx, verdict, { widened: widen.filter((s) => !schemas.includes(s)), owners, undos });
+  const problems: DbeeError[] = [];
+  for (const p of verdict.problems) {
+    const order = Number(p.details.step);
+    problems.push(await stepFailed(target, labelled[order - 1]!, failed.get(order) ?? null, p, owners));
+  }
+  return problems;
+}
+
+/**
+ * The copy's sender (`VerifyInput.send`): a labelled step by `sendCompensating`, in a transaction of its own where it
+ * has one, with the project's schemas for a view's fallback as the real run gives them; the statement that failed is
+ * kept in `failed` by the step's order.
+ */
+function sendOnCopy(
+  engine: Engine,
+  labelled: readonly Labelled[],
+  failed: Map<number, string | null>,
+): NonNullable<VerifyInput['send']> {
+  return async (copy, step) => {
+    const { undo, step: s } = labelled[step.order - 1]!;
+    const inTransaction = step.transactional && engine.capabilities.transactionalDdl;
+    let last: string | null = null;
+    try {
+      if (inTransaction) await copy.execute('BEGIN');
+      await sendCompensating(copy, engine, s, {
+        inTransaction,
+        scope: { schemas: undo.graph.schemas, ...(undo.manage ? { manage: undo.manage } : {}) },
+        onStatement: (sql) => (last = sql),
+      });
+      if (inTransaction) await copy.execute('COMMIT');
+      return { error: null, statement: null };
+    } catch (e) {
+      if (inTransaction) await copy.execute('ROLLBACK').catch(() => {});
+      failed.set(step.order, last);
+      return { error: e as Error, statement: last };
+    }
+  };
+}
+
+/** What the copy proved, said: the schemas it took besides, rows it lacked, and the steps that ran (and failed). */
+function say(
+  ctx: OperationContext,
+  verdict: VerifyResult,
+  what: { widened: string[]; owners: ReadonlyMap<string, string>; undos: readonly ProjectUndo[] },
+): void {
+  const { reporter } = ctx;
+  const { widened, owners } = what;
   if (widened.length)
     reporter.info(
       `dry run: the copy also holds ${widened.map((s) => `schema ${s} (${owners.has(s) ? `project ${owners.get(s)}` : 'no project'})`).join(', ')}: views there stand on what the rollback changes`,
     );
   for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
   const steps = `${verdict.ran} step${verdict.ran === 1 ? '' : 's'}`;
-  const left = undos.flatMap((u) => stepsOf(u.prepared)).filter((s) => s.skip).length;
+  const left = what.undos.flatMap((u) => stepsOf(u.prepared)).filter((s) => s.skip).length;
   const also = left ? `; ${left} left as ${left === 1 ? 'it is' : 'they are'} (--force), not run` : '';
-  if (verdict.problems.length) {
+  const ran = "dry run: the rollback ran on a scratch copy of the target's schemas";
+  if (verdict.problems.length) reporter.info(`${ran} (${steps}, ${verdict.problems.length} failing${also})`);
+  else
     reporter.info(
-      `dry run: the rollback ran on a scratch copy of the target's schemas (${steps}, ${verdict.problems.length} failing${also})`,
+      `${ran} (${steps}, all applied${also}); ` +
+        "the copy is not compared with the state it goes back to: the real run's check compares that (docs/rollback.md)",
     );
-    const problems: DbeeError[] = [];
-    for (const p of verdict.problems) {
-      const order = Number(p.details.step);
-      problems.push(await stepFailed(target, labelled[order - 1]!, failed.get(order) ?? null, p, owners));
-    }
-    return problems;
-  }
-  reporter.info(
-    `dry run: the rollback ran on a scratch copy of the target's schemas (${steps}, all applied${also}); ` +
-      "the copy is not compared with the state it goes back to: the real run's check compares that (docs/rollback.md)",
-  );
-  return [];
 }
 
 /** Every compensating step of a project's undo, in the order the real rollback runs them (`undoAll`). */
