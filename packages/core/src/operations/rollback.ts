@@ -53,6 +53,7 @@ import { loadRef, prepareToRef, type LoadedRef } from './rollback/to-ref';
 import { rollbackDriftRefusal } from './rollback/drift';
 import { rolledBackTo } from './rollback/rolled-back-to';
 import { printRollback } from './rollback/print';
+import { verifyUndo } from './rollback/verify-undo';
 
 export type { RollbackOptions };
 
@@ -159,8 +160,17 @@ function rollbackCommand(
             refusal: rollbackDriftRefusal,
           },
     plan: (input, session) => planTargets(ctx, options, input, session),
-    verify: async (_input, _session, run) => {
+    verify: async (input, session, run) => {
       for (const u of run.undos) printRollback(ctx.stdout, u.planned.prepared);
+      // The steps applied, in the real run's order, on a scratch copy (operations/rollback/verify-undo.ts), once
+      // nothing else refuses the rollback: a refused step (no reverse, data lost, an object selected alone) would be
+      // named twice.
+      if (options.verify === false || !run.undos.length) return;
+      if (run.problems.length)
+        ctx.reporter.info(
+          "dry run: not run on a scratch copy of the target's schemas: the rollback is refused (below)",
+        );
+      else run.problems.push(...(await verifyRollback(ctx, input, session, run)));
     },
     // Nothing to undo (said while planning): the report says `unchanged`, as a deployment's with nothing to deploy.
     settle: async (_input, _session, _run, report) => {
@@ -255,6 +265,27 @@ async function planTargets(
     undos,
     origin,
   };
+}
+
+/** A rollback's dry run on a scratch copy of the target's schemas (`verifyUndo`): each step that fails there, refused. */
+async function verifyRollback(
+  ctx: OperationContext,
+  input: RollbackTargets,
+  session: DeploymentSession,
+  run: RollbackRun,
+): Promise<DbeeError[]> {
+  const undos = [];
+  for (const { input: p, planned } of run.undos)
+    undos.push({
+      project: p.target.name,
+      graph: p.graph,
+      manage: p.manage,
+      variables: p.variables,
+      prepared: planned.prepared,
+      deployed: await planned.ledger.objects.objectKeys(p.target.name),
+    });
+  const { engine } = input.session;
+  return verifyUndo(ctx, { engine, environment: input.environment, conn: session.conn }, undos);
 }
 
 /**

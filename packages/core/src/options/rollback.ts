@@ -11,7 +11,7 @@ import {
   shard,
   ticket,
 } from './common';
-import { clock, flag, text, textOrNumber } from './option';
+import { clock, flag, negatedFlag, text, textOrNumber } from './option';
 
 export const rollbackCommand = defineCommand('rollback', {
   summary:
@@ -26,6 +26,10 @@ export const rollbackCommand = defineCommand('rollback', {
     concurrency: concurrency('rolled back'),
     maxFailures: maxFailures(),
     dryRun: dryRun('Show the rollback plan without changing anything.'),
+    verify: negatedFlag(
+      "With --dry-run: run the rollback's steps, in the order the real run does, on a scratch copy of the target's schemas (structure, no data; with the other projects' views over what the steps change or drop) and refuse when a step fails there, or when the copy cannot be made (exit 1); `--no-verify` only prints the SQL.",
+      { flag: 'no-verify' },
+    ),
     assumeYes,
     ticket,
     to: textOrNumber(

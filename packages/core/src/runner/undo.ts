@@ -220,6 +220,34 @@ async function fallBack(
   return fallback;
 }
 
+/**
+ * Send one compensating step's statements on `c`, as `runCompensation` sends them (and a rollback's dry run on its
+ * scratch copy: operations/rollback/verify-undo.ts): inside the step's transaction when `inTransaction` (the caller
+ * opens and ends it), a step with a fallback under a savepoint, its fallback run when they fail (with what stands on
+ * the view in `scope` dropped before and created after); `fellBack`: they failed already, only the fallback runs.
+ * `onStatement` hears of the statement that failed. Returns what ran; throws the statement's error.
+ */
+export async function sendCompensating(
+  c: Connection,
+  engine: Engine,
+  s: CompensatingStep,
+  how: { inTransaction: boolean; scope?: SchemaScope; onStatement: (sql: string) => void; fellBack?: boolean },
+): Promise<string[]> {
+  const { inTransaction, scope, onStatement } = how;
+  const exec = (list: readonly string[]) => runAll(c, list, onStatement);
+  const around =
+    scope && s.fallback
+      ? (run: (list: readonly string[]) => Promise<void>) =>
+          recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run)
+      : undefined;
+  if (how.fellBack) return [...(await fallBack(exec, s.fallback!, around))];
+  if (s.fallback && inTransaction)
+    return [...(await withFallback(c, s.plan.statements, s.fallback, onStatement, around))];
+  if (inTransaction) await exec(s.plan.statements);
+  else await sendStatements(c, s.plan.statements, { onStatement: (sql) => onStatement(sql) });
+  return s.plan.statements;
+}
+
 export interface CompensationOptions {
   engine: Engine;
   conn: Connection;
@@ -398,27 +426,19 @@ export async function runCompensation(options: CompensationOptions): Promise<Com
   };
 
   /** A step's statements run outside a request of its rows: its fallback when they fail; what ran is returned. */
-  const compensate = async (
+  const compensate = (
     c: Connection,
     s: CompensatingStep,
     inlined: 'fallback' | null,
     inTransaction: boolean,
     onStatement: (sql: string) => void,
-  ): Promise<string[]> => {
-    const scope = options.scope;
-    const exec = (list: readonly string[]) => runAll(c, list, onStatement);
-    const around =
-      scope && s.fallback
-        ? (run: (list: readonly string[]) => Promise<void>) =>
-            recreateWithDependents(c, engine, scope, s.plan.objectKey, s.fallback!, run)
-        : undefined;
-    if (inlined === 'fallback') return [...(await fallBack(exec, s.fallback!, around))];
-    if (s.fallback && inTransaction)
-      return [...(await withFallback(c, s.plan.statements, s.fallback, onStatement, around))];
-    if (inTransaction) await exec(s.plan.statements);
-    else await sendStatements(c, s.plan.statements, { onStatement: (sql) => onStatement(sql) });
-    return s.plan.statements;
-  };
+  ): Promise<string[]> =>
+    sendCompensating(c, engine, s, {
+      inTransaction,
+      scope: options.scope,
+      onStatement,
+      fellBack: inlined === 'fallback',
+    });
 
   // The runner's grouping rule; a step left as it is (`skip`) runs nothing and does not split the transaction.
   const scope = options.transaction ?? 'object';

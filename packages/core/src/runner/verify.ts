@@ -61,6 +61,17 @@ export interface VerifyInput {
    * the copy's session): the result's `convergence`. Not called when a step failed. Absent: not compared.
    */
   converge?: (copy: Connection) => Promise<Convergence>;
+  /**
+   * Schemas copied besides `schemas` (with every schema their objects need), said as `widened`: a rollback's, those of
+   * other projects' views over what its steps change or drop (operations/rollback/verify-undo.ts). Absent: none.
+   */
+  widen?: readonly string[];
+  /**
+   * Sends one step on the copy instead of its statements as a plan's step is sent: a rollback's compensating step, by
+   * the sender the real rollback uses (its fallback included). It opens and ends the step's transaction and leaves
+   * none open; `statement`: the one that failed. Absent: the step's statements, in one transaction when it has one.
+   */
+  send?: (copy: Connection, step: PlanStep) => Promise<{ error: Error | null; statement: string | null }>;
 }
 
 /**
@@ -113,17 +124,12 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
         await conn.execute(set);
         path = set;
       }
-      const statements = sent(step);
       const transactional = step.transactional && engine.capabilities.transactionalDdl;
-      const result = await runStatements(conn, transactional ? ['BEGIN', ...statements, 'COMMIT'] : statements);
+      const result = input.send ? await input.send(conn, step) : await sendOnCopy(conn, sent(step), transactional);
       if (!result.error) continue;
-      if (transactional) {
-        await conn.execute('ROLLBACK').catch(() => {});
-        // A SET in the rolled-back transaction is undone with it.
-        path = null;
-      }
-      const statement = transactional ? statements[result.completed - 1] : statements[result.completed];
-      const problem = problemOf(engine, step, statement ?? null, result.error);
+      // A SET in the rolled-back transaction is undone with it.
+      if (transactional) path = null;
+      const problem = problemOf(engine, step, result.statement, result.error);
       // Only an error that can come solely from rows the copy lacks, and that the target holds, is not the step's.
       // With no target to ask (a copy made from a model) nothing shows the rows exist: the failure stands.
       const lacking = await engine.diff.missingRows?.(result.error, conn, input.conn);
@@ -143,6 +149,19 @@ export async function verifyPlan(input: VerifyInput): Promise<VerifyResult> {
     // Dropped while the dry run reports (runOperation waits for it at the end).
     inBackground(shadow.dispose());
   }
+}
+
+/** A plan step's statements on the copy, in one transaction when it has one (rolled back when one fails). */
+async function sendOnCopy(
+  conn: Connection,
+  statements: readonly string[],
+  transactional: boolean,
+): Promise<{ error: Error | null; statement: string | null }> {
+  const result = await runStatements(conn, transactional ? ['BEGIN', ...statements, 'COMMIT'] : statements);
+  if (!result.error) return { error: null, statement: null };
+  if (transactional) await conn.execute('ROLLBACK').catch(() => {});
+  const statement = transactional ? statements[result.completed - 1] : statements[result.completed];
+  return { error: result.error, statement: statement ?? null };
 }
 
 /**
@@ -213,7 +232,8 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
     .flatMap((s) => [s.objectKey, ...otherDependentKeys(s.notes)])
     .map((k) => (k.kind === 'schema' ? k.name : k.schema))
     .filter((s): s is string => !!s && !input.schemas.includes(s));
-  const extra = [...new Set([...baselineSchemas, ...stepSchemas])];
+  const widen = (input.widen ?? []).filter((s) => !input.schemas.includes(s));
+  const extra = [...new Set([...baselineSchemas, ...stepSchemas, ...widen])];
   const diff = requireRole(engine, 'diff', 'verify a plan on a copy of the target');
   // With the aggregates, which the differ does not compare but the copy's views and routines call.
   if (!extra.length) {
