@@ -9,6 +9,7 @@ import type {
   TableName,
   TablePartition,
 } from '@dbee/core';
+import { partitionWiseIndex } from '../render/partition-index';
 import { ident, qualified } from '../render/quote';
 
 /**
@@ -314,22 +315,15 @@ export async function dependentPairs(
 }
 
 /**
- * `CREATE INDEX`. On a partitioned table built without blocking writes (PostgreSQL refuses `CONCURRENTLY` there): the
- * index `ON ONLY` the parent (invalid until every partition has its own), then per partition, parents first, its
- * index (`CONCURRENTLY` on a leaf, `ON ONLY` on a sub-partitioned one) and `ALTER INDEX ... ATTACH PARTITION`.
+ * `CREATE INDEX`. On a partitioned table built without blocking writes (PostgreSQL refuses `CONCURRENTLY` there):
+ * `partitionWiseIndex`, the recipe a plan's `--safe` build uses too.
  */
 export function createIndexSql(index: IndexShape, concurrently: boolean, partitions: PartitionIndex[] = []): string {
-  const create = (i: IndexShape, how: 'CONCURRENTLY ' | 'ONLY ' | '') =>
-    `CREATE INDEX ${how === 'CONCURRENTLY ' ? how : ''}${ident(i.name)} ON ${how === 'ONLY ' ? how : ''}${qualified(i.schema, i.table)} (${i.columns.map(ident).join(', ')})`;
-  if (!partitions.length) return create(index, concurrently ? 'CONCURRENTLY ' : '');
+  const create = (i: IndexShape, how: 'CONCURRENTLY' | 'ONLY' | '') =>
+    `CREATE INDEX ${how === 'CONCURRENTLY' ? 'CONCURRENTLY ' : ''}${ident(i.name)} ON ${how === 'ONLY' ? 'ONLY ' : ''}${qualified(i.schema, i.table)} (${i.columns.map(ident).join(', ')})`;
+  if (!partitions.length) return create(index, concurrently ? 'CONCURRENTLY' : '');
   if (!concurrently) return create(index, '');
-  return [
-    create(index, 'ONLY '),
-    ...partitions.flatMap((p) => [
-      ...(p.existing ? [] : [create(p.index, p.leaf ? 'CONCURRENTLY ' : 'ONLY ')]),
-      `ALTER INDEX ${qualified(p.attachTo.schema, p.attachTo.name)} ATTACH PARTITION ${qualified(p.index.schema, p.index.name)}`,
-    ]),
-  ].join(';\n');
+  return partitionWiseIndex(index, partitions, create).join(';\n');
 }
 
 export function createStatisticsSql(stats: ColumnSet): string {
