@@ -6,6 +6,7 @@ import type { Change, ChangeOf, SchemaModel, Table } from '@dbee/core/schema';
 import { renderChange, type RenderedChange } from './render-change';
 import { type PartitionBuild, partitionWiseIndex } from './partition-index';
 import { ident, qualified } from './quote';
+import { partitionTree } from '../catalog/partition-tree';
 
 /**
  * One step of a change rendered with the safe rewrites (`deploy.safeRewrites`, `--safe`): its SQL, whether it
@@ -302,6 +303,79 @@ export function withLockTimeout(statements: readonly string[], ms: number): stri
   return out;
 }
 
+/** `CREATE [UNIQUE] INDEX name ON table rest` as written in a source file: unique, name, table, rest. */
+const WRITTEN = new RegExp(
+  String.raw`^CREATE\s+(UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b|IF\s+NOT\s+EXISTS\b)(${NAME})\s+ON\s+(?!ONLY\b)(${NAME}(?:\.${NAME})?)\s+([\s\S]+?)\s*;?\s*$`,
+  'i',
+);
+
+/**
+ * A source file's `CREATE INDEX` on a partitioned table, built per partition (`partitionWiseIndex`) on the partitions
+ * the catalog has now; what an earlier build of it left (stopped or failed: the index INVALID) is dropped first, in
+ * the same step. A note (why not) when the statement is not one dbee can rewrite (no name, `IF NOT EXISTS`).
+ */
+async function partitionWiseSource(
+  conn: Connection,
+  sql: string,
+  at: { schema: string; table: string; index: string },
+): Promise<{ statements: string[]; notes: string[] } | string> {
+  const m = WRITTEN.exec(sql);
+  if (!m)
+    return `safe: not built per partition, dbee cannot rewrite this statement for each partition of ${at.schema}.${at.table} (write CREATE INDEX name ON table ...): built on the partitioned table, blocking writes`;
+  const [, unique = '', , , rest = ''] = m;
+  const tree = await partitionTree(conn, at.schema, at.table, at.index);
+  const left = tree.leftover;
+  for (const x of [...(left?.attached ?? []), ...(left?.invalid ?? [])]) tree.taken.get(x.schema)?.delete(x.name);
+  const parent: IndexShape = { schema: at.schema, table: at.table, columns: keyNames(rest), name: at.index };
+  const create = (i: IndexShape, how: PartitionBuild) =>
+    `CREATE ${unique.trim() ? 'UNIQUE ' : ''}INDEX ${how === 'CONCURRENTLY' ? 'CONCURRENTLY ' : ''}${ident(i.name)} ON ${how === 'ONLY' ? 'ONLY ' : ''}${qualified(i.schema, i.table)} ${rest}`;
+  const build = partitionWiseIndex(parent, partitionIndexes(parent, tree.partitions, [], tree.taken), create);
+  const name = `${at.schema}.${at.index}`;
+  const notes = [
+    `safe: built per partition, outside a transaction (writes go on): ${name} ON ONLY ${at.schema}.${at.table}, each partition's index CONCURRENTLY, then attached`,
+  ];
+  if (!left) return { statements: build, notes };
+  const clear = [
+    `DROP INDEX IF EXISTS ${qualified(at.schema, at.index)}`,
+    ...left.invalid.map((i) => `DROP INDEX CONCURRENTLY IF EXISTS ${qualified(i.schema, i.name)}`),
+  ];
+  notes.push(
+    `safe: an earlier build of ${name} stopped and left it INVALID: dropped first (the partitions' indexes attached to it with it${left.invalid.length ? `, and ${left.invalid.map((i) => `${i.schema}.${i.name}`).join(', ')}, INVALID` : ''})`,
+  );
+  return { statements: [...clear, ...build], notes };
+}
+
+/**
+ * The key columns' names of an index's `[USING method] (elements) ...` as PostgreSQL names a partition's index after
+ * them: a column's name, `expr` for an expression.
+ */
+function keyNames(rest: string): string[] {
+  const open = rest.indexOf('(');
+  if (open < 0) return [];
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let from = open + 1;
+  for (let i = open + 1; i < rest.length; i++) {
+    const ch = rest[i];
+    if (ch === '"') quoted = !quoted;
+    if (quoted) continue;
+    if (ch === '(') depth++;
+    else if (ch === ')' && depth-- === 0) {
+      parts.push(rest.slice(from, i));
+      break;
+    } else if (ch === ',' && depth === 0) {
+      parts.push(rest.slice(from, i));
+      from = i + 1;
+    }
+  }
+  return parts.map((p) => {
+    const c = /^\s*("(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)(\s|$)/.exec(p);
+    if (!c) return 'expr';
+    return c[1]!.startsWith('"') ? c[1]!.slice(1, -1).replace(/""/g, '"') : c[1]!.toLowerCase();
+  });
+}
+
 /** Comments and blanks before a statement's first word. */
 const LEADING = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*/;
 
@@ -329,8 +403,17 @@ export async function safeSourceStep(
       [schema, table],
     );
     const kind = r.rows[0]?.relkind;
+    const built =
+      kind === 'p' ? await partitionWiseSource(conn, sql.slice(lead.length), { schema, table, index: k.name }) : null;
     if (!kind) notes.push(`safe: not rewritten, ${schema}.${table} is created by this plan (it is empty)`);
-    else if (kind === 'p' || /\bON\s+ONLY\b/i.test(sql))
+    else if (built) {
+      if (typeof built === 'string') notes.push(built);
+      else {
+        statements = built.statements;
+        transactional = false;
+        notes.push(...built.notes);
+      }
+    } else if (kind === 'p' || /\bON\s+ONLY\b/i.test(sql))
       notes.push(
         'safe: not built CONCURRENTLY, PostgreSQL cannot build an index of a partitioned table concurrently (do it per partition, then attach)',
       );
