@@ -10,6 +10,7 @@ import type {
   TablePartition,
 } from '@dbee/core';
 import { partitionWiseIndex } from '../render/partition-index';
+export { relationNames } from '../catalog/relation-names';
 import { ident, qualified } from '../render/quote';
 
 /**
@@ -84,17 +85,6 @@ export async function adviseIndexes(conn: Connection, schemas: string[]): Promis
     [schemas],
   );
   return rows.rows.map((r) => ({ ...r, scans: Number(r.scans ?? 0), bytes: Number(r.bytes) }));
-}
-
-export async function relationNames(conn: Connection, schemas: string[]): Promise<Map<string, Set<string>>> {
-  const rows = await conn.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ANY($1::text[])`,
-    [schemas],
-  );
-  const out = new Map<string, Set<string>>();
-  for (const r of rows.rows) out.set(r.schema, (out.get(r.schema) ?? new Set()).add(r.name));
-  return out;
 }
 
 export async function adviseForeignKeys(conn: Connection, schemas: string[]): Promise<ColumnSet[]> {

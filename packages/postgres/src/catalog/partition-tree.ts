@@ -1,4 +1,5 @@
 import type { Connection, TablePartition } from '@dbee/core';
+import { relationNames } from './relation-names';
 
 /** What a partition-wise index build (`safeSourceStep`) reads of a partitioned table before it is planned. */
 export interface PartitionTree {
@@ -45,13 +46,7 @@ export async function partitionTree(
     leaf: p.leaf,
   }));
   const schemas = [...new Set([schema, ...partitions.map((p) => p.schema)])];
-  const names = await conn.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ANY($1::text[])`,
-    [schemas],
-  );
-  const taken = new Map<string, Set<string>>();
-  for (const n of names.rows) taken.set(n.schema, (taken.get(n.schema) ?? new Set()).add(n.name));
+  const taken = await relationNames(conn, schemas);
   const invalid = await conn.query<{ valid: boolean; partitioned: boolean }>(
     `SELECT i.indisvalid AS valid, c.relkind = 'I' AS partitioned FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
