@@ -9,7 +9,8 @@ import { applySteps, openScratch, type Scratch } from './helpers';
 import { scratchDatabase } from '../support/pg';
 
 // The lint test cases of hazards.test.ts, with the constraints the safe rewrites change: a check and a foreign key
-// added to an existing table, one added to a partitioned table (NOT VALID refused there), and a new table.
+// added to an existing table, one added to a partitioned table (NOT VALID refused there), and a new table; an index
+// added to a partitioned table of two partitions (built per partition).
 const LIVE = `
 create schema h;
 create table h.t (
@@ -24,10 +25,11 @@ create table h.t (
 create table h.other (id integer primary key);
 create table h.part (id integer, t_id bigint) partition by range (id);
 create table h.part1 partition of h.part for values from (0) to (100);
+create table h.part2 partition of h.part for values from (100) to (200);
 create table h.kept (id integer);
 insert into h.other values (1);
 insert into h.t (id, note, code, amount, flag, qty, other_id) values (1, 'n', 'c', 1, true, 2, 1);
-insert into h.part values (1, 1);
+insert into h.part values (1, 1), (150, 1);
 `;
 
 const DESIRED = `
@@ -46,6 +48,8 @@ create table h.t (
 create index t_code_idx on h.t (code);
 create table h.part (id integer, t_id bigint references h.t (id)) partition by range (id);
 create table h.part1 partition of h.part for values from (0) to (100);
+create table h.part2 partition of h.part for values from (100) to (200);
+create index part_t_id_idx on h.part (t_id);
 create table h.kept (id integer);
 create table h.fresh (id integer primary key, other integer not null);
 create index fresh_other_idx on h.fresh (other);
@@ -73,11 +77,13 @@ describe('the safe rewrites: the plan [pglite]', () => {
   let desired: Scratch;
   let plain: RenderedStep[];
   let safe: RenderedStep[];
+  let from: SchemaModel;
   let to: SchemaModel;
 
   beforeAll(async () => {
     [live, desired] = await Promise.all([openScratch('pglite'), openScratch('pglite')]);
     const m = await models(live, desired);
+    from = m.from;
     to = m.to;
     const changes = diffModels(m.from, m.to);
     plain = renderPlanSteps(changes, { from: m.from, to: m.to });
@@ -156,9 +162,64 @@ describe('the safe rewrites: the plan [pglite]', () => {
     ]);
   });
 
+  test("a partitioned table's index is built per partition: ON ONLY the table, each partition's CONCURRENTLY and attached", () => {
+    const partitionWise = [
+      'CREATE INDEX part_t_id_idx ON ONLY h.part USING btree (t_id)',
+      'CREATE INDEX CONCURRENTLY part1_t_id_idx ON h.part1 USING btree (t_id)',
+      'ALTER INDEX h.part_t_id_idx ATTACH PARTITION h.part1_t_id_idx',
+      'CREATE INDEX CONCURRENTLY part2_t_id_idx ON h.part2 USING btree (t_id)',
+      'ALTER INDEX h.part_t_id_idx ATTACH PARTITION h.part2_t_id_idx',
+    ];
+    const [index, ...more] = stepsWith(safe, 'part_t_id_idx');
+    expect(more).toEqual([]);
+    expect(index!.statements).toEqual([
+      "SET lock_timeout = '5s'",
+      partitionWise[0],
+      'SET lock_timeout = 0',
+      partitionWise[1],
+      "SET lock_timeout = '5s'",
+      partitionWise[2],
+      'SET lock_timeout = 0',
+      partitionWise[3],
+      "SET lock_timeout = '5s'",
+      partitionWise[4],
+    ]);
+    expect(index!.transactional).toBe(false);
+    // Reads the table, blocks no writes: index-build, not long-lock.
+    expect(index!.hazards.map((h) => h.rule)).toEqual(['index-build']);
+    expect(index!.reverse).toEqual(["SET lock_timeout = '5s'", 'DROP INDEX h.part_t_id_idx']);
+    expect(index!.notes).toEqual([
+      "safe: built per partition, outside a transaction (writes go on): h.part_t_id_idx ON ONLY h.part, each partition's index CONCURRENTLY, then attached",
+    ]);
+    // deploy.online without the other rewrites: the same statements.
+    const changes = diffModels(from, to);
+    const online = stepsWith(renderPlanSteps(changes, { from, to, online: true }), 'part_t_id_idx');
+    expect(online.map((s) => [s.transactional, s.statements, s.hazards.map((h) => h.rule)])).toEqual([
+      [false, partitionWise, ['index-build']],
+    ]);
+    // Without either: the table's index, blocking writes; the hazard says how not to.
+    const [blocking] = stepsWith(plain, 'part_t_id_idx');
+    expect(blocking!.statements).toEqual(['CREATE INDEX part_t_id_idx ON h.part USING btree (t_id)']);
+    expect(blocking!.hazards.map((h) => h.message)).toEqual([
+      'builds index h.part_t_id_idx on h.part',
+      'builds index h.part_t_id_idx while blocking writes to h.part (--safe (or deploy.online) builds it per partition without blocking writes)',
+    ]);
+  });
+
   test('the safe plan applies and reaches the desired schema (the next diff is empty)', async () => {
     await applySteps(live.conn, safe);
     expect(diffModels(await introspect(live.conn, { schemas: ['h'] }), to)).toEqual([]);
+    // The partitioned table's index is valid, each partition's attached to it.
+    const r = await live.conn.query<{ name: string; valid: boolean; parent: string | null }>(
+      `SELECT c.relname AS name, i.indisvalid AS valid, (SELECT p.relname FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent
+          WHERE h.inhrelid = c.oid) AS parent
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'part%' ORDER BY 1`,
+    );
+    expect(r.rows).toEqual([
+      { name: 'part1_t_id_idx', valid: true, parent: 'part_t_id_idx' },
+      { name: 'part2_t_id_idx', valid: true, parent: 'part_t_id_idx' },
+      { name: 'part_t_id_idx', valid: true, parent: null },
+    ]);
   });
 });
 

@@ -170,6 +170,8 @@ export {
 export type { DeployedState, PlanInput, SourcePlan, ObjectNeedingDiff } from './planner/planner';
 export { canonicalJson, serializePlan, planChecksum } from './plan/serialize';
 export { backupStamp } from './plan/backup-stamp';
+export { partitionIndexes } from './advise/partition-indexes';
+export type { TakenNames } from './advise/partition-indexes';
 
 export type { Ledger } from './ledger/ledger';
 export type { BackupStore } from './ledger/backup-store';

@@ -99,7 +99,11 @@ function add(into: Map<string, IndexShape>, shape: Omit<IndexShape, 'name'>): vo
 /** `orders` + `customer_id, ordered_at` → `orders_customer_id_ordered_at_idx`, cut to PostgreSQL's 63 bytes. */
 export function indexName(table: string, columns: string[]): string {
   const name = `${table}_${columns.join('_')}_idx`;
-  return name.length <= 63 ? name : `${name.slice(0, 59)}_idx`;
+  if (Buffer.byteLength(name) <= 63) return name;
+  // Cut to PostgreSQL's 63 bytes (not characters: a name in UTF-8 can have fewer), never inside a character.
+  let head = name.slice(0, 59);
+  while (Buffer.byteLength(head) > 59) head = head.slice(0, -1);
+  return `${head}_idx`;
 }
 
 /** Whether a plain btree index (not partial) on the same table starts with exactly these columns. */

@@ -96,7 +96,7 @@ export async function judgeSizeHazards(engine: Engine, conn: Connection, plan: P
               {
                 kind: 'long-lock' as const,
                 rule: 'require-concurrent-index-creation',
-                message: `builds index ${index} while blocking writes to ${name} (use online to build it concurrently)`,
+                message: `builds index ${index} while blocking writes to ${name} (--safe builds it CONCURRENTLY; on a partitioned table, per partition)`,
               },
             ]),
       ];

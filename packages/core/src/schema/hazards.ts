@@ -136,10 +136,15 @@ export function classifyHazards(change: Change, from: SchemaModel, to: SchemaMod
       // Rebuilt on a materialized view that this plan creates again: the view's own step carries the cost.
       if (!parentExists || change.recreate?.cause === formatKey(parent)) break;
       add('index-build', `builds index ${name(change.index.key)} on ${name(parent)}`);
+      // A partitioned table cannot be indexed CONCURRENTLY: online, its index is built per partition instead.
+      const how =
+        change.index.attrs['partitioned'] === true
+          ? '--safe (or deploy.online) builds it per partition without blocking writes'
+          : 'use online to build it concurrently';
       if (!options.online)
         add(
           'require-concurrent-index-creation',
-          `builds index ${name(change.index.key)} while blocking writes to ${name(parent)} (use online to build it concurrently)`,
+          `builds index ${name(change.index.key)} while blocking writes to ${name(parent)} (${how})`,
         );
       break;
     }

@@ -9,6 +9,8 @@ import type {
   TableName,
   TablePartition,
 } from '@dbee/core';
+import { partitionWiseIndex } from '../render/partition-index';
+export { relationNames } from '../catalog/relation-names';
 import { ident, qualified } from '../render/quote';
 
 /**
@@ -83,17 +85,6 @@ export async function adviseIndexes(conn: Connection, schemas: string[]): Promis
     [schemas],
   );
   return rows.rows.map((r) => ({ ...r, scans: Number(r.scans ?? 0), bytes: Number(r.bytes) }));
-}
-
-export async function relationNames(conn: Connection, schemas: string[]): Promise<Map<string, Set<string>>> {
-  const rows = await conn.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ANY($1::text[])`,
-    [schemas],
-  );
-  const out = new Map<string, Set<string>>();
-  for (const r of rows.rows) out.set(r.schema, (out.get(r.schema) ?? new Set()).add(r.name));
-  return out;
 }
 
 export async function adviseForeignKeys(conn: Connection, schemas: string[]): Promise<ColumnSet[]> {
@@ -314,22 +305,15 @@ export async function dependentPairs(
 }
 
 /**
- * `CREATE INDEX`. On a partitioned table built without blocking writes (PostgreSQL refuses `CONCURRENTLY` there): the
- * index `ON ONLY` the parent (invalid until every partition has its own), then per partition, parents first, its
- * index (`CONCURRENTLY` on a leaf, `ON ONLY` on a sub-partitioned one) and `ALTER INDEX ... ATTACH PARTITION`.
+ * `CREATE INDEX`. On a partitioned table built without blocking writes (PostgreSQL refuses `CONCURRENTLY` there):
+ * `partitionWiseIndex`, the recipe a plan's `--safe` build uses too.
  */
 export function createIndexSql(index: IndexShape, concurrently: boolean, partitions: PartitionIndex[] = []): string {
-  const create = (i: IndexShape, how: 'CONCURRENTLY ' | 'ONLY ' | '') =>
-    `CREATE INDEX ${how === 'CONCURRENTLY ' ? how : ''}${ident(i.name)} ON ${how === 'ONLY ' ? how : ''}${qualified(i.schema, i.table)} (${i.columns.map(ident).join(', ')})`;
-  if (!partitions.length) return create(index, concurrently ? 'CONCURRENTLY ' : '');
+  const create = (i: IndexShape, how: 'CONCURRENTLY' | 'ONLY' | '') =>
+    `CREATE INDEX ${how === 'CONCURRENTLY' ? 'CONCURRENTLY ' : ''}${ident(i.name)} ON ${how === 'ONLY' ? 'ONLY ' : ''}${qualified(i.schema, i.table)} (${i.columns.map(ident).join(', ')})`;
+  if (!partitions.length) return create(index, concurrently ? 'CONCURRENTLY' : '');
   if (!concurrently) return create(index, '');
-  return [
-    create(index, 'ONLY '),
-    ...partitions.flatMap((p) => [
-      ...(p.existing ? [] : [create(p.index, p.leaf ? 'CONCURRENTLY ' : 'ONLY ')]),
-      `ALTER INDEX ${qualified(p.attachTo.schema, p.attachTo.name)} ATTACH PARTITION ${qualified(p.index.schema, p.index.name)}`,
-    ]),
-  ].join(';\n');
+  return partitionWiseIndex(index, partitions, create).join(';\n');
 }
 
 export function createStatisticsSql(stats: ColumnSet): string {

@@ -4,7 +4,7 @@ import { changeObjectKey, classifyHazards } from '@dbee/core/schema';
 import type { Change, ChangeKind, SchemaModel } from '@dbee/core/schema';
 import { renderChange } from './render-change';
 import { columnBackup } from './column-backup';
-import { safeSteps, withLockTimeout } from './safe-rewrites';
+import { partitionWiseBuild, safeSteps, withLockTimeout } from './safe-rewrites';
 import type { RenderMode } from '@dbee/core';
 import { postgresFacts } from '../introspect/postgres-facts';
 
@@ -95,7 +95,7 @@ function recreation(change: Change): { recreates?: string } {
  */
 export function renderPlanSteps(changes: Change[], options: PlanStepOptions): RenderedStep[] {
   const online = options.online ?? false;
-  return changes.flatMap((change) => {
+  return changes.flatMap((change): RenderedStep[] => {
     const objectKey = changeObjectKey(change);
     const hazards = (asOnline: boolean) =>
       classifyHazards(change, options.from, options.to, { online: asOnline, facts: postgresFacts });
@@ -107,11 +107,16 @@ export function renderPlanSteps(changes: Change[], options: PlanStepOptions): Re
         : null;
     if (kept && !options.safe) return [{ ...base, ...kept, transactional: true, hazards: hazards(online) }];
     if (!options.safe) {
+      // deploy.online: a partitioned table's new index is built per partition; when it cannot be, it blocks writes.
+      const partitioned = change.kind === 'create-index' && change.index.attrs['partitioned'] === true;
+      const built = online && partitioned ? partitionWiseBuild(change, options.from, options.to) : null;
+      if (built && typeof built !== 'string') return [{ ...base, ...built, hazards: hazards(true) }];
       const sql = renderChange(change, { online });
-      return [{ ...base, ...sql, hazards: hazards(online) }];
+      const notes = typeof built === 'string' ? { notes: [built.replace(/^safe: /, 'online: ')] } : {};
+      return [{ ...base, ...sql, hazards: hazards(online && !partitioned), ...notes }];
     }
     const ms = options.safe.lockTimeoutMs;
-    return safeSteps(change, options.from, online).map((s) => ({
+    return safeSteps(change, options.from, options.to, online).map((s) => ({
       ...base,
       statements: withLockTimeout(s.sql.statements, ms),
       reverse: s.sql.reverse?.length ? withLockTimeout(s.sql.reverse, ms) : s.sql.reverse,
