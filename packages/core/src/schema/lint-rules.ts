@@ -138,7 +138,7 @@ export const LINT_RULES = {
     lock: 'SHARE',
     holds: 'build',
     safe: 'CREATE INDEX CONCURRENTLY outside a transaction',
-    dbee: '`--safe` (or `deploy.online`) builds it CONCURRENTLY outside a transaction; on a partitioned table, which PostgreSQL cannot index concurrently, per partition: `ON ONLY` the table, each partition\'s `CONCURRENTLY`, then attached',
+    dbee: "`--safe` (or `deploy.online`) builds it CONCURRENTLY outside a transaction; on a partitioned table, which PostgreSQL cannot index concurrently, per partition: `ON ONLY` the table, each partition's `CONCURRENTLY`, then attached",
     safeRewrite: true,
     peers: {
       squawk: 'require-concurrent-index-creation',
