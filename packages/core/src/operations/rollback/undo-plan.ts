@@ -379,8 +379,8 @@ async function undoUnit(
       backups.some((b) => b.object_key === s.objectKey),
       steps.length + 1,
       backup,
-      // A migration's rollback script run before this step may empty a table it drops.
-      steps.some((c) => c.plan.key.startsWith('migration:')),
+      // The rollback scripts of migrations run before this step: one may empty a table it drops.
+      steps.flatMap((c) => (c.plan.key.startsWith('migration:') ? c.plan.statements : [])).join('\n'),
     );
     if (c.problem) {
       if (options.force) forced.push(c.problem.message + ' (accepted with --force)');
@@ -523,7 +523,7 @@ async function compensate(
   hasBackup: boolean,
   order: number,
   backup: string | null = null,
-  afterScripts = false,
+  afterScripts = '',
 ): Promise<{ step: CompensatingStep; problem?: DbeeError }> {
   const { engine, pkg, variables, project } = input;
   const expand = (sql: string) => expandPlaceholders(sql, variables, s.objectKey).expanded;
@@ -656,8 +656,11 @@ async function dataLossProblem(
     packaged: PlanStep | undefined;
     expand: (sql: string) => string;
     what: string;
-    /** A migration's rollback script runs before this step: the rows of a table it drops are not counted. */
-    afterScripts: boolean;
+    /**
+     * The rollback scripts of migrations that run before this step: a table it drops that they name may be emptied by
+     * them, and its rows are not counted.
+     */
+    afterScripts: string;
   },
 ): Promise<DbeeError | null> {
   const { hasBackup, backup, packaged, expand, what } = context;
@@ -703,8 +706,12 @@ async function dataLossProblem(
       },
     );
   }
-  const created = d.kind === 'deploy' && !backup && key.kind === 'table' && !context.afterScripts;
   const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
+  const created =
+    d.kind === 'deploy' &&
+    !backup &&
+    key.kind === 'table' &&
+    !context.afterScripts.toLowerCase().includes(table.name.toLowerCase());
   const written = created ? await rowsInCreated(input, table, reverse) : 0;
   if (written) {
     const name = `${table.schema}.${table.name}`;
