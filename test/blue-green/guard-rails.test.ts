@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blueGreenFinish, blueGreenSwitch, type DbeeError, hookRouter, makeGreen } from '@dbee/core';
@@ -298,6 +298,42 @@ describe('blue/green guard rails', () => {
     );
   };
 
+  /**
+   * The user's hook for another router, here PgBouncer driven by hand (router.sh in the workspace): pause, point the
+   * entry at the database of $DBEE_BLUE_GREEN_SIDE (given in $DBEE_BLUE_GREEN_DATABASE), reload, resume; `serving`
+   * reads the entry. `route` fails while the file route-fails exists; `beforePause` runs before PAUSE. dbee.yaml names
+   * it as blue's router, with `transactionWait: 1s` and `endTransactions: true`, and the default bound of lag (16 MB):
+   * 2 writers at 50 rows/s make tens of kB of WAL a second, and on a loaded machine green can be more than 64 kB behind
+   * by the time a switch reads the lag (CI, stop 84).
+   */
+  const commandRouter = (beforePause = '') => {
+    const admin = (c: string) => `psql -X -q -h 127.0.0.1 -p ${stage.bouncer.port} -U postgres -d pgbouncer -c '${c}'`;
+    stage.w.write(
+      'router.sh',
+      [
+        'set -e',
+        'case "$1" in',
+        `  pause) ${beforePause}${admin('PAUSE app')} ;;`,
+        `  resume) ${admin('RESUME app')} ;;`,
+        '  route)',
+        '    [ -e route-fails ] && { echo "the router refused the route" >&2; exit 3; }',
+        `    sed -i -E "s/^app = (.*)dbname=[^ ]+/app = \\1dbname=$DBEE_BLUE_GREEN_DATABASE/" '${stage.bouncer.ini}'`,
+        `    ${admin('RELOAD')} ;;`,
+        `  serving) grep -q '^app = .*dbname=app_green' '${stage.bouncer.ini}' && echo green || echo blue ;;`,
+        'esac',
+        '',
+      ].join('\n'),
+    );
+    const command = (c: string) => `${c}: "sh router.sh ${c}"`;
+    yaml(
+      {
+        router: `{ commands: { ${['pause', 'route', 'resume', 'serving'].map(command).join(', ')} } }`,
+        settings: ['transactionWait: 1s', 'endTransactions: true'],
+      },
+      '16MB',
+    );
+  };
+
   it.each([
     ['a step that fails', 'echo router down >&2; exit 3', {}, 'failed at step route'],
     // The bound is what it tests, so it is wall-clock: 5 s leaves the steps before `route` their time on a loaded
@@ -347,35 +383,7 @@ describe('blue/green guard rails', () => {
   );
 
   it('switches through dbee switch with the router of commands: a failing route resumes on blue, then it switches', async () => {
-    // The user's hook for another router, here PgBouncer driven by hand: pause, point the entry at the database of
-    // $DBEE_BLUE_GREEN_SIDE (given in $DBEE_BLUE_GREEN_DATABASE), reload, resume; `serving` reads the entry.
-    const admin = (c: string) => `psql -X -q -h 127.0.0.1 -p ${stage.bouncer.port} -U postgres -d pgbouncer -c '${c}'`;
-    stage.w.write(
-      'router.sh',
-      [
-        'set -e',
-        'case "$1" in',
-        `  pause) ${admin('PAUSE app')} ;;`,
-        `  resume) ${admin('RESUME app')} ;;`,
-        '  route)',
-        '    [ -e route-fails ] && { echo "the router refused the route" >&2; exit 3; }',
-        `    sed -i -E "s/^app = (.*)dbname=[^ ]+/app = \\1dbname=$DBEE_BLUE_GREEN_DATABASE/" '${stage.bouncer.ini}'`,
-        `    ${admin('RELOAD')} ;;`,
-        `  serving) grep -q '^app = .*dbname=app_green' '${stage.bouncer.ini}' && echo green || echo blue ;;`,
-        'esac',
-        '',
-      ].join('\n'),
-    );
-    const commands = (c: string) => `sh router.sh ${c}`;
-    // The default bound of lag (16 MB): 2 writers at 50 rows/s make tens of kB of WAL a second, and on a loaded machine green
-    // can be more than 64 kB behind by the time the second switch process reads the lag (CI, stop 84).
-    yaml(
-      {
-        router: `{ commands: { pause: "${commands('pause')}", route: "${commands('route')}", resume: "${commands('resume')}", serving: "${commands('serving')}" } }`,
-        settings: ['transactionWait: 1s', 'endTransactions: true'],
-      },
-      '16MB',
-    );
+    commandRouter();
     const writers = new Writers(stage.appUrl, 's.orders', 50, 2);
     writers.start();
     let failed: Awaited<ReturnType<typeof dbeeSwitch>>;
@@ -393,6 +401,10 @@ describe('blue/green guard rails', () => {
       await open.connect();
       await open.query('BEGIN');
       await open.query('SELECT 1');
+      // Open longer than half the pause budget (1 s) when the switch reads it, as the wait before pausing sees a
+      // transaction: the switch runs in this process, and reached that read 0.6 s after the BEGIN in a loaded run
+      // (younger, it is left to the pause, as the next case shows).
+      await new Promise((r) => setTimeout(r, 700));
       done = await dbeeSwitch();
       // The switch's own verdict first: a refusal (lag, a gate) says why the session below was not ended.
       expect(done.code, done.stderr).toBe(0);
@@ -418,5 +430,56 @@ describe('blue/green guard rails', () => {
       { kind: 'switch', status: 'failed' },
       { kind: 'switch', status: 'succeeded' },
     ]);
+  }, 120_000);
+
+  it("ends a transaction that begins too late for the wait before pausing and holds the router's pause (endTransactions): dbee fallback goes on", async () => {
+    // Green serves (the case above switched). The router's pause waits, before PAUSE, until this test has opened a
+    // transaction through PgBouncer: after the wait before pausing read green's transactions, so only the pause can
+    // see it, and PAUSE waits for it. Without the pause ending it, the fallback failed at its bound (10 s).
+    commandRouter('touch pausing; while [ ! -e opened ]; do sleep 0.05; done; ');
+    const writers = new Writers(stage.appUrl, 's.orders', 50, 2);
+    writers.start();
+    const open = new pg.Client({ connectionString: stage.appUrl });
+    open.on('error', () => {});
+    let back: Awaited<ReturnType<typeof dbeeSwitch>>;
+    try {
+      const fallingBack = run(stage.w.root, 'fallback', {
+        project: 's',
+        env: 'blue',
+        ticket: 'CHG-2',
+        assumeYes: true,
+      });
+      await until('the router is asked to pause', async () => existsSync(join(stage.w.root, 'pausing')), 60_000);
+      await open.connect();
+      await open.query('BEGIN');
+      await open.query('SELECT 1');
+      stage.w.write('opened', '');
+      back = await fallingBack;
+      expect(back.code, back.stderr).toBe(0);
+      await expect(open.query('SELECT 1')).rejects.toThrow();
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await writers.stop();
+      await open.end().catch(() => {});
+      for (const f of ['pausing', 'opened']) rmSync(join(stage.w.root, f), { force: true });
+      yaml();
+    }
+    expect(back.stderr).toMatch(
+      /ended 1 session\(s\) on green whose transaction held the router's pause: pid \d+ \([^)]*idle in transaction\)/,
+    );
+    // Not the wait before pausing: the transaction began after it.
+    expect(back.stderr).not.toContain('stayed open');
+    expect(await sql(stage.appUrl, 'SELECT current_database() AS d')).toEqual([{ d: 'app' }]);
+    expect(writers.errors).toEqual([]);
+    const onBlue = new Set((await sql(stage.blueUrl, 'SELECT token::text AS t FROM s.orders')).map((r) => r.t));
+    expect(writers.written.filter((w) => !onBlue.has(w.token))).toEqual([]);
+    const rows = (await sql(
+      stage.blueUrl,
+      "SELECT step, status, detail FROM dbee.blue_green WHERE phase = 'fallback' ORDER BY id",
+    )) as { step: string; status: string; detail: { ended?: { pid: number }[] } | null }[];
+    const pause = rows.find((r) => r.step === 'pause');
+    expect(pause?.status).toBe('done');
+    expect(pause?.detail?.ended).toHaveLength(1);
+    expect(rows.at(-1)).toMatchObject({ step: 'end', status: 'done' });
   }, 120_000);
 });

@@ -54,7 +54,7 @@ export async function openTransactionsEnded(
   phase: string,
 ): Promise<{ waitedMs: number; ended: OpenTransaction[] }> {
   const conn = sideOf(rep, from).conn;
-  const olderThan = Math.max(50, Math.floor(bounds.pauseBudgetMs / 2));
+  const olderThan = longTransactionMs(bounds);
   const t0 = Date.now();
   let said = false;
   for (;;) {
@@ -150,7 +150,13 @@ export async function caughtUp(
   }
 }
 
-function list(open: readonly OpenTransaction[]): string {
+/** A transaction open longer than this would hold the router's pause beyond its design: half the pause budget. */
+export function longTransactionMs(bounds: Pick<ReadyBounds, 'pauseBudgetMs'>): number {
+  return Math.max(50, Math.floor(bounds.pauseBudgetMs / 2));
+}
+
+/** Open transactions as the messages name them: pid, application, role, age, state (the first five). */
+export function list(open: readonly OpenTransaction[]): string {
   return open
     .slice(0, 5)
     .map(

@@ -1,4 +1,4 @@
-import type { BlueGreenSide, PublishedTable } from '../engine/blue-green-role';
+import type { BlueGreenSide, OpenTransaction, PublishedTable } from '../engine/blue-green-role';
 import { DbeeError } from '../errors';
 import { otherSide, publicationOf } from './names';
 import type { BlueGreenPhase, StepInput } from './record';
@@ -13,7 +13,7 @@ import {
   type Replication,
   type ReplicationSide,
 } from './replication';
-import { caughtUp, openTransactionsEnded, type Ready, type ReadyBounds } from './readiness';
+import { caughtUp, list, longTransactionMs, openTransactionsEnded, type Ready, type ReadyBounds } from './readiness';
 import type { Router } from './router';
 
 /** The guard rails of a switchover: before the pause (`ReadyBounds`: what it waits for), and during it. */
@@ -250,7 +250,7 @@ function pausedSteps(input: SwitchInput): PausedStep[] {
   const ahead = feeding(rep, from);
   const back = feeding(rep, to);
   return [
-    { step: 'pause', run: () => router.pause(), undo: () => router.resume() },
+    { step: 'pause', run: () => pauseWrites(input), undo: () => router.resume() },
     { step: 'drain', run: () => drain(rep, source, target, ahead) },
     { step: 'sequences', run: () => copySequences(rep, source, target, input.schemas) },
     {
@@ -296,6 +296,47 @@ function pausedSteps(input: SwitchInput): PausedStep[] {
     { step: 'resume', run: () => router.resume() },
   ];
 }
+
+/**
+ * The router's pause; with `endTransactions`, the sessions holding it ended. A router's pause waits for the
+ * transactions running through it, and the wait before pausing (`openTransactionsEnded`) sees only those open longer
+ * than half the pause budget when it reads: one younger then, or begun since (until the router paused), that stays
+ * open would hold every write until the switchover's bound undid it. So once the pause has lasted half the pause
+ * budget without ending, the transactions open on the side serving for longer than that are ended, as the wait before
+ * pausing ends them (read again every `HOLD_POLL_MS` until the pause ends). Without `endTransactions` the pause is only
+ * waited for. The row's detail names whom it ended.
+ */
+async function pauseWrites({ rep, router, from, bounds }: SwitchInput): Promise<Record<string, unknown> | undefined> {
+  const asked = Date.now();
+  let settled = false;
+  const paused = router.pause().finally(() => {
+    settled = true;
+  });
+  if (!bounds.endTransactions) return paused.then(() => undefined);
+  const conn = sideOf(rep, from).conn;
+  const ended: OpenTransaction[] = [];
+  const holdMs = longTransactionMs(bounds);
+  // Stops at the step's bound: past it the switchover is undone and nothing here is waited for.
+  while (!settled && Date.now() - asked < bounds.timeoutMs) {
+    await Promise.race([paused.catch(() => {}), sleep(HOLD_POLL_MS)]);
+    if (settled || Date.now() - asked < holdMs) continue;
+    const holding = await rep.role.openTransactions(conn, holdMs);
+    if (!holding.length) continue;
+    await rep.role.endSessions(
+      conn,
+      holding.map((t) => t.pid),
+    );
+    ended.push(...holding);
+    rep.reporter.warn(
+      `ended ${holding.length} session(s) on ${from} whose transaction held the router's pause: ${list(holding)}`,
+    );
+  }
+  await paused;
+  return ended.length ? { ended } : undefined;
+}
+
+/** How often the pause reads the transactions that hold it. */
+const HOLD_POLL_MS = 100;
 
 /** Wait until `target` has confirmed every change of `source` up to now; the lag read meanwhile is in the detail. */
 async function drain(
