@@ -279,6 +279,7 @@ describe('schemas', () => {
         'concurrency',
         'maxFailures',
         'dryRun',
+        'verify',
         'assumeYes',
         'ticket',
         'to',
