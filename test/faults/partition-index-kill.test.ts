@@ -130,4 +130,25 @@ describe('fault: a partition-wise index build killed in its middle [postgres]', 
     await assertLedgerInvariants(w.target);
     await assertCatalogAsFresh(w, { ...FILES, 'p/orders.sql': TABLE + INDEX }, ['p']);
   });
+
+  it('killed, then `dbee rollback --to 1`: what the build left is dropped, the catalog is deployment #1’s; a deploy after it builds the index', async () => {
+    const w = await killedMidBuild();
+    const vars = w.target.vars;
+    const back = await run(w.root, 'rollback', { project: 'p', to: '1' }, vars);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toMatch(
+      /step 1 of deployment #2 \(create index:p\.orders_ref@p\.orders\) was interrupted and left an INVALID index of a partitioned table and the partitions' indexes it built: dropped/,
+    );
+    expect(await w.target.query(INDEXES)).toEqual([]);
+    expect(
+      await w.target.query("SELECT status FROM dbee.steps WHERE object_key = 'index:p.orders_ref@p.orders'"),
+    ).toEqual([{ status: 'failed' }]);
+    await assertLedgerInvariants(w.target);
+    await assertCatalogAsFresh(w, FILES, ['p']);
+
+    const d = await run(w.root, 'deploy', { project: 'p', safe: true }, vars);
+    expect(d.code, d.stderr).toBe(0);
+    expect(await w.target.query(INDEXES)).toEqual(BUILT);
+    await assertLedgerInvariants(w.target);
+  });
 });
