@@ -31,15 +31,16 @@ async function waitingBuild(target: Target, db: string): Promise<number> {
  * `dbee deploy shop` killed (SIGKILL) while its CREATE INDEX CONCURRENTLY waits for the transaction `holding` opens on
  * another session; that transaction then commits, and the server goes on building the index.
  */
-async function killedDuringBuild(w: TestWorkspace, db: string, holding: string[]): Promise<void> {
+async function killedDuringBuild(w: TestWorkspace, db: string, holding: string[]): Promise<number> {
   const holder = await w.target.connect();
   for (const sql of holding) await holder.execute(sql);
   const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
-  await waitingBuild(w.target, db);
+  const pid = await waitingBuild(w.target, db);
   a.child.kill('SIGKILL');
   expect(await a.exit).toBeNull();
   await holder.execute('COMMIT');
   await holder.close();
+  return pid;
 }
 
 const indexState = (target: Target) =>
@@ -115,6 +116,31 @@ describe('fault: a non-transactional step interrupted [postgres]', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toContain('shop: nothing to deploy, the database is up to date');
     await assertLedgerInvariants(w.target);
+  });
+
+  it('its process killed during CREATE INDEX CONCURRENTLY, the build then completes, then `dbee rollback --to 1`: recorded applied, then undone', async () => {
+    const w = workspaces[workspaces.push(await deployedShop('postgres')) - 1]!;
+    const db = new URL(w.target.vars.DBEE_RUNNER_URL!).pathname.slice(1);
+    w.write('shop/customers_name_idx.sql', INDEX['shop/customers_name_idx.sql']);
+    const pid = await killedDuringBuild(w, db, ['BEGIN', "INSERT INTO shop.customers VALUES (3, 'cy')"]);
+    // The server finishes the orphaned build, then its backend ends.
+    for (
+      let i = 0;
+      i < 600 && (await w.target.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length;
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await indexState(w.target)).toEqual([{ valid: true }]);
+
+    const back = await run(w.root, 'rollback', { project: 'shop', to: '1' }, w.target.vars);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(
+      /step 1 of deployment #2 \(create index:shop.customers_name_idx@shop.customers\) was running outside a transaction when its process ended, and completed: recorded applied/,
+    );
+    expect(back.stdout).toContain('shop: deployment #2 rolled back: 1 step undone');
+    expect(await indexState(w.target)).toEqual([]);
+    await assertLedgerInvariants(w.target);
+    await assertCatalogAsFresh(w, SHOP_V1, ['shop']);
   });
 
   it('a project planned by a diff, killed during its CREATE INDEX CONCURRENTLY: the next run leaves the ledger at the sources’ checksums (issue #56)', async () => {

@@ -13,6 +13,7 @@ import { planChecksum } from '../plan/serialize';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 import { discoverSources, type ProjectSources } from '../sources/discover';
 import { formatDuration } from '../runner/reporter';
+import { reconcileStarted } from '../runner/reconcile';
 import { lockOwner, sessionSettings, sideSession, type DeploymentSession } from '../runner/session';
 import {
   runCompensation,
@@ -447,8 +448,8 @@ async function planRollback(
 
 /**
  * The project's ledger on the target, refused when there is none. A real run upgrades it first (the rollback reads
- * what the newer ledger versions record; a dry run reads what is there) and marks interrupted the deployments of
- * processes that died.
+ * what the newer ledger versions record; a dry run reads what is there), marks interrupted the deployments of
+ * processes that died and settles the steps they left `started` (`reconcileStarted`).
  */
 async function openRollbackLedger(
   ctx: OperationContext,
@@ -474,6 +475,10 @@ async function openRollbackLedger(
     ctx.reporter.warn(
       `deployment${interrupted.length > 1 ? 's' : ''} ${interrupted.map((d) => '#' + d).join(', ')} did not finish (the process ended): marked interrupted`,
     );
+  // Its steps left `started` outside a transaction are settled as a deployment settles them, before the undo is
+  // planned: what one half made (an INVALID index, a partition-wise build's indexes) is dropped, one that completed is
+  // recorded applied (and undone with its deployment).
+  await reconcileStarted({ engine, conn, ledger, reporter: ctx.reporter, dryRun: false });
   return ledger;
 }
 
