@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { formatKey } from '../../packages/core/src/model/object-key';
-import { changeObjectKey, type Change } from '../../packages/core/src/schema';
+import { describe, expect, test } from 'vitest';
 import { diffModels } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
-import { ENGINES, openScratch, type Scratch, convergeScratch } from './helpers';
-
-const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
+import { ENGINES, convergeScratch, scratchPair, summary } from './helpers';
 
 /**
  * Round trips of catalog properties (`catalog-coverage.ts`). Issue 88, failure 2: per-column settings (SET STATISTICS, SET (n_distinct ...), SET COMPRESSION, SET STORAGE) and
@@ -13,15 +9,7 @@ const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey
  * compared, rendered with its reverse, and converges both ways.
  */
 describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER ON and others [%s]', (engine) => {
-  let live: Scratch;
-  let desired: Scratch;
-
-  beforeAll(async () => {
-    [live, desired] = await Promise.all([openScratch(engine), openScratch(engine)]);
-  });
-  afterAll(async () => {
-    await Promise.all([live, desired].filter(Boolean).map((s) => s.dispose()));
-  });
+  const db = scratchPair(engine);
 
   const plain = (s: string) => `
     create table ${s}.t (a integer primary key, b text, c text, g text generated always as (lower(b)) stored);
@@ -36,18 +24,18 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
 
   /** Apply the reverse of every step, last first, and expect the model `before` again. */
   const undo = async (schema: string, steps: { reverse: string[] | null }[], before: string) => {
-    for (const step of [...steps].reverse()) for (const sql of step.reverse ?? []) await live.conn.execute(sql);
-    await desired.conn.execute(`create schema ${schema}_b; ${before.replaceAll(`${schema}.`, `${schema}_b.`)}`);
-    const a = await introspect(live.conn, { schemas: [schema] });
-    const b = await introspect(desired.conn, { schemas: [`${schema}_b`] });
+    for (const step of [...steps].reverse()) for (const sql of step.reverse ?? []) await db.live.conn.execute(sql);
+    await db.desired.conn.execute(`create schema ${schema}_b; ${before.replaceAll(`${schema}.`, `${schema}_b.`)}`);
+    const a = await introspect(db.live.conn, { schemas: [schema] });
+    const b = await introspect(db.desired.conn, { schemas: [`${schema}_b`] });
     const strip = (m: typeof a, s: string) => JSON.parse(JSON.stringify(m.tables).replaceAll(`${s}`, 'X'));
     expect(strip(a, schema)).toEqual(strip(b, `${schema}_b`));
   };
 
   test('settings added to a table are a diff, deployed, and undone by the reverse statements', async () => {
     const { changes, steps } = await convergeScratch(
-      live,
-      desired,
+      db.live,
+      db.desired,
       'cs1',
       plain('cs1'),
       plain('cs1') + settings('cs1'),
@@ -74,8 +62,8 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
 
   test('settings taken off a table are reset, and the reverse sets them again', async () => {
     const { changes, steps } = await convergeScratch(
-      live,
-      desired,
+      db.live,
+      db.desired,
       'cs2',
       plain('cs2') + settings('cs2'),
       plain('cs2'),
@@ -93,7 +81,7 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
   });
 
   test('a new table gets its settings, and CLUSTER ON once its index exists', async () => {
-    const { changes } = await convergeScratch(live, desired, 'cs3', '', plain('cs3') + settings('cs3'));
+    const { changes } = await convergeScratch(db.live, db.desired, 'cs3', '', plain('cs3') + settings('cs3'));
     expect(summary(changes)).toEqual([
       'create-table table:cs3.t',
       'create-index index:cs3.t_b@cs3.t',
@@ -106,7 +94,7 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
       create table ${s}.t (a integer primary key, b text);
       create index t_b on ${s}.t (${cols});
       alter table ${s}.t cluster on t_b;`;
-    const { changes } = await convergeScratch(live, desired, 'cs4', base('cs4', 'b'), base('cs4', 'b, a'));
+    const { changes } = await convergeScratch(db.live, db.desired, 'cs4', base('cs4', 'b'), base('cs4', 'b, a'));
     expect(summary(changes)).toEqual([
       'drop-index index:cs4.t_b@cs4.t',
       'create-index index:cs4.t_b@cs4.t',
@@ -114,7 +102,7 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
     ]);
     const pk = (s: string) =>
       `create table ${s}.t (a integer primary key, b text); alter table ${s}.t cluster on t_pkey;`;
-    await convergeScratch(live, desired, 'cs5', 'create table cs5.t (a integer primary key, b text);', pk('cs5'));
+    await convergeScratch(db.live, db.desired, 'cs5', 'create table cs5.t (a integer primary key, b text);', pk('cs5'));
   });
 
   test('a materialized view clustered on its index: created, then clustered; clustered in place; its index re-created', async () => {
@@ -124,7 +112,7 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
       create index mv_a on ${s}.mv (${cols});`;
     const clustered = (s: string, cols?: string) => `${mv(s, cols)} alter materialized view ${s}.mv cluster on mv_a;`;
     // New: the view, its index, then CLUSTER ON (the view's create cannot name an index that does not exist yet).
-    const created = await convergeScratch(live, desired, 'cm1', '', clustered('cm1'));
+    const created = await convergeScratch(db.live, db.desired, 'cm1', '', clustered('cm1'));
     expect(summary(created.changes)).toEqual([
       'create-table table:cm1.t',
       'create-view materialized-view:cm1.mv',
@@ -132,12 +120,12 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
       'alter-table-options materialized-view:cm1.mv',
     ]);
     // Only CLUSTER ON changed: in place, with its reverse (the materialized view is not dropped and filled again).
-    const set = await convergeScratch(live, desired, 'cm2', mv('cm2'), clustered('cm2'));
+    const set = await convergeScratch(db.live, db.desired, 'cm2', mv('cm2'), clustered('cm2'));
     expect(summary(set.changes)).toEqual(['alter-table-options materialized-view:cm2.mv']);
     expect(set.steps.flatMap((x) => x.statements)).toEqual(['ALTER MATERIALIZED VIEW cm2.mv CLUSTER ON mv_a']);
     expect(set.steps.flatMap((x) => x.reverse ?? [])).toEqual(['ALTER MATERIALIZED VIEW cm2.mv SET WITHOUT CLUSTER']);
     // Its index re-created: clustered on again.
-    const again = await convergeScratch(live, desired, 'cm3', clustered('cm3'), clustered('cm3', 'a, b'));
+    const again = await convergeScratch(db.live, db.desired, 'cm3', clustered('cm3'), clustered('cm3', 'a, b'));
     expect(summary(again.changes)).toEqual([
       'drop-index index:cm3.mv_a@cm3.mv',
       'create-index index:cm3.mv_a@cm3.mv',
@@ -146,8 +134,8 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
     // Re-created as a dependent (a column it reads retyped): its index and CLUSTER ON made again after it.
     const retyped = (s: string, type: string) => clustered(s).replace('b text', `b ${type}`);
     const dependent = await convergeScratch(
-      live,
-      desired,
+      db.live,
+      db.desired,
       'cm4',
       retyped('cm4', 'text'),
       retyped('cm4', 'varchar(20)'),
@@ -158,13 +146,13 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
   test('a retyped column keeps the storage the sources give it', async () => {
     const t = (s: string, type: string) =>
       `create table ${s}.t (a integer, b ${type}); alter table ${s}.t alter column b set storage external;`;
-    const { changes } = await convergeScratch(live, desired, 'cs6', t('cs6', 'text'), t('cs6', 'varchar(20)'));
+    const { changes } = await convergeScratch(db.live, db.desired, 'cs6', t('cs6', 'text'), t('cs6', 'varchar(20)'));
     expect(summary(changes)).toContain('alter-column-type table:cs6.t');
   });
 
   test('a column with no settings has none in the model (an undocumented pg_attver option is not one)', async () => {
-    await live.conn.execute('create schema cs7; create table cs7.t (a integer, b text)');
-    const m = await introspect(live.conn, { schemas: ['cs7'] });
+    await db.live.conn.execute('create schema cs7; create table cs7.t (a integer, b text)');
+    const m = await introspect(db.live.conn, { schemas: ['cs7'] });
     expect(m.tables[0]!.columns.map((c) => c.attrs)).toEqual([{}, {}]);
     expect(m.tables[0]!.attrs).toEqual({});
     expect(diffModels(m, m)).toEqual([]);
@@ -187,7 +175,7 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
     alter function ${s}.g(integer) parallel safe security definer set search_path = pg_catalog;`;
 
   test('set on the desired side: planned, applied, converged', async () => {
-    const { steps } = await convergeScratch(live, desired, 'cp1', base('cp1'), base('cp1') + set('cp1'));
+    const { steps } = await convergeScratch(db.live, db.desired, 'cp1', base('cp1'), base('cp1') + set('cp1'));
     const sql = steps.flatMap((s) => s.statements).join('\n');
     expect(sql).toContain('SET UNLOGGED');
     expect(sql).toContain('fillfactor=70');
@@ -196,7 +184,7 @@ describe.each(ENGINES)('catalog properties round trip: column settings, CLUSTER 
   });
 
   test('set on the live side only: taken off, converged', async () => {
-    const { steps } = await convergeScratch(live, desired, 'cp2', base('cp2') + set('cp2'), base('cp2'));
+    const { steps } = await convergeScratch(db.live, db.desired, 'cp2', base('cp2') + set('cp2'), base('cp2'));
     const sql = steps.flatMap((s) => s.statements).join('\n');
     expect(sql).toContain('SET LOGGED');
     expect(sql).toContain('RESET (fillfactor)');

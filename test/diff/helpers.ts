@@ -1,7 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { Connection, QueryResult } from '@dbee/core';
+import { formatKey } from '../../packages/core/src/model/object-key';
+import { changeObjectKey, type Change } from '../../packages/core/src/schema';
 import { diffModels, type PgDiffOptions } from '../support/pg-diff';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { renderPlanSteps } from '../../packages/postgres/src/render';
@@ -137,4 +140,22 @@ export async function convergeScratch(
   const { expect } = await import('vitest');
   expect(diffModels(await introspect(live.conn, scope), to, options)).toEqual([]);
   return { changes, steps };
+}
+
+/** Each change as `kind key` (`drop-index index:s.i@s.t`). */
+export const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
+
+/**
+ * Two scratch databases of `engine` for the tests of the calling `describe`: `live` and `desired`, opened before its
+ * first test and disposed after its last.
+ */
+export function scratchPair(engine: EngineName): { readonly live: Scratch; readonly desired: Scratch } {
+  const pair = {} as { live: Scratch; desired: Scratch };
+  beforeAll(async () => {
+    [pair.live, pair.desired] = await Promise.all([openScratch(engine), openScratch(engine)]);
+  });
+  afterAll(async () => {
+    await Promise.all([pair.live, pair.desired].filter(Boolean).map((s) => s.dispose()));
+  });
+  return pair;
 }

@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { formatKey } from '../../packages/core/src/model/object-key';
-import { changeObjectKey, type Change } from '../../packages/core/src/schema';
+import { describe, expect, test } from 'vitest';
 import { sameDefinition } from '../../packages/postgres/src/compare/same-definition';
 import { extract } from '../../packages/postgres/src/extract/extract';
 import { introspect } from '../../packages/postgres/src/introspect';
 import { diffModels } from '../support/pg-diff';
 import { run } from '../support/run';
 import { dbYaml, workspaceWith, workspaceYaml } from '../runner/helpers';
-import { convergeScratch, ENGINES, openScratch, type Scratch } from './helpers';
-
-const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey(changeObjectKey(c))}`);
+import { convergeScratch, ENGINES, scratchPair, summary } from './helpers';
 
 /**
  * What PostgreSQL changes in place is planned in place: an index's storage parameters (`ALTER INDEX ... SET/RESET`,
@@ -18,23 +14,15 @@ const summary = (changes: Change[]) => changes.map((c) => `${c.kind} ${formatKey
  * the live schema back; anything else that differs still drops and creates.
  */
 describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
-  let live: Scratch;
-  let desired: Scratch;
-
-  beforeAll(async () => {
-    [live, desired] = await Promise.all([openScratch(engine), openScratch(engine)]);
-  });
-  afterAll(async () => {
-    await Promise.all([live, desired].filter(Boolean).map((s) => s.dispose()));
-  });
+  const db = scratchPair(engine);
 
   /** Converged from `before` to `after` in schema `s`; then the reverse, last step first, diffs empty with `before`. */
   const roundTrip = async (s: string, before: string, after: string) => {
     const scope = { schemas: [s] };
-    const { changes, steps } = await convergeScratch(live, desired, s, before, after, { sameDefinition });
-    for (const step of [...steps].reverse()) for (const sql of step.reverse ?? []) await live.conn.execute(sql);
-    await desired.conn.execute(`drop schema ${s} cascade; create schema ${s}; ${before}`);
-    const back = diffModels(await introspect(live.conn, scope), await introspect(desired.conn, scope), {
+    const { changes, steps } = await convergeScratch(db.live, db.desired, s, before, after, { sameDefinition });
+    for (const step of [...steps].reverse()) for (const sql of step.reverse ?? []) await db.live.conn.execute(sql);
+    await db.desired.conn.execute(`drop schema ${s} cascade; create schema ${s}; ${before}`);
+    const back = diffModels(await introspect(db.live.conn, scope), await introspect(db.desired.conn, scope), {
       sameDefinition,
     });
     expect(back).toEqual([]);
@@ -91,7 +79,9 @@ describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
     const other = `
       create table ip3.t (a integer primary key, b text);
       create index t_b on ip3.t (b, a) with (fillfactor = 70);`;
-    const { changes } = await convergeScratch(live, desired, 'ip3', indexed('ip3', ''), other, { sameDefinition });
+    const { changes } = await convergeScratch(db.live, db.desired, 'ip3', indexed('ip3', ''), other, {
+      sameDefinition,
+    });
     expect(summary(changes)).toEqual(['drop-index index:ip3.t_b@ip3.t', 'create-index index:ip3.t_b@ip3.t']);
   });
 
@@ -142,8 +132,8 @@ describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
     });
     // A policy whose expression changes is dropped and created again: its comment is set again after it.
     const { changes, steps } = await convergeScratch(
-      live,
-      desired,
+      db.live,
+      db.desired,
       'ip11',
       policed('ip11', 'true', 'same'),
       policed('ip11', 'a > 0', 'same'),
@@ -152,7 +142,7 @@ describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
     expect(summary(changes)).toEqual(['alter-table-options table:ip11.t', 'set-comment policy:ip11.p@ip11.t']);
     expect(steps[1]!.statements).toEqual(["COMMENT ON POLICY p ON ip11.t IS 'same'"]);
     // Extract writes it in its table's file, after the policy.
-    const files = await extract(desired.conn, { schemas: ['ip11'] });
+    const files = await extract(db.desired.conn, { schemas: ['ip11'] });
     expect(files.find((f) => f.path === 'schema/ip11/tables/t.sql')?.text).toMatch(
       /CREATE POLICY p ON ip11\.t [^;]*;\n(?:.*\n)*COMMENT ON POLICY p ON ip11\.t IS 'same';/,
     );
@@ -160,7 +150,7 @@ describe.each(ENGINES)('changes PostgreSQL makes in place [%s]', (engine) => {
 
   test('a foreign key whose action changes with its deferrability is still dropped and added', async () => {
     const other = keyed('ip6', 'deferrable').replace('on delete cascade', 'on delete set null');
-    const { changes } = await convergeScratch(live, desired, 'ip6', keyed('ip6', ''), other, { sameDefinition });
+    const { changes } = await convergeScratch(db.live, db.desired, 'ip6', keyed('ip6', ''), other, { sameDefinition });
     expect(summary(changes).filter((c) => c.includes('alter-constraint'))).toEqual([]);
   });
 });
