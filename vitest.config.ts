@@ -65,6 +65,10 @@ export default defineConfig({
       { find: /^@dbee\/core\/expand$/, replacement: `${src('packages/core')}/expand/expand-plan.ts` },
       { find: /^@dbee\/core\/expand-names$/, replacement: `${src('packages/core')}/expand/names.ts` },
       {
+        find: /^@dbee\/core\/partition-indexes$/,
+        replacement: `${src('packages/core')}/advise/partition-indexes.ts`,
+      },
+      {
         find: /^@dbee\/(core|postgres|teradata|cli)\/src\/(.*)$/,
         replacement: `${resolve(__dirname, 'packages')}/$1/src/$2`,
       },

@@ -58,7 +58,3 @@ export { topoSort } from './topo-sort';
 export { managedScope, restrictModel, ignorePattern, grantees } from './managed-scope';
 export type { ManagedScope, SchemaScope, ManageConfig } from './managed-scope';
 export { rolesNamed } from './named-roles';
-// The partitions' indexes of a partitioned table's index, named and ordered (an engine's partition-wise build reads it
-// without loading core's barrel).
-export { partitionIndexes } from '../advise/partition-indexes';
-export type { TakenNames } from '../advise/partition-indexes';

@@ -1,4 +1,4 @@
-import { partitionIndexes } from '@dbee/core/schema';
+import { partitionIndexes } from '@dbee/core/partition-indexes';
 import type { Connection, IndexShape, ObjectKey, PlanStep, TablePartition, TakenNames } from '@dbee/core';
 import { formatKey } from '@dbee/core/schema';
 import { indexModel } from '@dbee/core/schema';

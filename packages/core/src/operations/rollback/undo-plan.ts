@@ -706,6 +706,24 @@ async function dataLossProblem(
       },
     );
   }
+  return createdTableProblem(input, d, s, key, reverse, context);
+}
+
+/**
+ * Undoing step `s` drops a table the deployment created (its reverse is a DROP TABLE, no backup was kept) that holds
+ * rows: they were written since, and go with it. Refused (`--force` accepts), unless a rollback script run first names
+ * the table (it may empty it).
+ */
+async function createdTableProblem(
+  input: UndoInput,
+  d: DeploymentRow,
+  s: LedgerStep,
+  key: ObjectKey,
+  reverse: string[],
+  context: { backup: string | null; expand: (sql: string) => string; what: string; afterScripts: string },
+): Promise<DbeeError | null> {
+  const { backup, expand, what } = context;
+  const details = { deployment: d.id, step: s.order, object: s.objectKey, backup };
   const table: ObjectKey = { ...key, schema: key.schema && expand(key.schema), name: expand(key.name) };
   const created =
     d.kind === 'deploy' &&
