@@ -178,8 +178,10 @@ step('nx run db-b:deploy --env=local, twice');
 // nx:run-commands' habit: the flags as one string. Nx hands `args` to the executor (every schema declares it), which
 // reads it as dbee's command line does; it crashed Nx's batch with a SchemaError before. A dry run: nothing applied.
 const viaArgs = nx('run', 'db-b:deploy', '--args=--env=local --dry-run', '--outputStyle=static', '--skip-nx-cache');
+// Under Nx a dry run plans the dependencies too (their dry runs apply nothing): b's task plans a, then b.
 check(
-  /^dbee deploy b -> local .*\[dry run\]/m.test(viaArgs) &&
+  /^dbee deploy a, b -> local .*\[dry run\]/m.test(viaArgs) &&
+    /dry run: a planned first, as their own Nx tasks deploy them before b/.test(viaArgs) &&
     /dry run: nothing was applied/.test(viaArgs) &&
     !/SchemaError/.test(viaArgs),
   '--args="--env=local --dry-run" is a dry run on local',
