@@ -835,17 +835,14 @@ const ROWS_SEEN = 1000;
 /**
  * The rows of table `key`, which the undone deployment created, when the undo drops it: rows written since the
  * deployment, which go with it (counted up to `ROWS_SEEN` + 1: `rowsUpTo`, a bounded read). 0 when the undo drops no
- * table, the table is gone (the undo itself then fails and says so), or the engine has no bounded count (Teradata:
- * its rollback drops such a table as before).
+ * table, the table is gone (`rowsUpTo` says null; the undo itself then fails and says so), or the engine has no
+ * bounded count (Teradata: its rollback drops such a table as before).
  */
 async function rowsInCreated(input: UndoInput, key: ObjectKey, reverse: string[]): Promise<number> {
   const rowsUpTo = input.engine.catalog?.rowsUpTo;
   if (!rowsUpTo || !reverse.some((sql) => /^DROP\s+TABLE\b/i.test(sql.replace(COMMENTS, '')))) return 0;
-  try {
-    return (await rowsUpTo(input.conn, key, ROWS_SEEN + 1)) ?? 0;
-  } catch {
-    return 0;
-  }
+  // A read that fails fails the rollback's planning: it never drops rows it could not count.
+  return (await rowsUpTo(input.conn, key, ROWS_SEEN + 1)) ?? 0;
 }
 
 /**
