@@ -50,7 +50,7 @@ export const deployCommand = defineCommand('deploy', {
       "Seconds to wait for another deployment's lock before failing. Default: the environment's `deploy.waitForLock`, else 60.",
     ),
     withDependencies: negatedFlag(
-      "Whether to deploy the project's dependencies first: yes on the command line, where `--no-deps` deploys only this project; no under Nx, which runs the dependencies' deploy tasks itself.",
+      "Whether to deploy the project's dependencies first: yes on the command line, where `--no-deps` deploys only this project; no under Nx, which runs the dependencies' deploy tasks itself (a dry run there plans them first on its copy: their dry runs apply nothing).",
       { flag: 'no-deps' },
     ),
     package: text('Deploy this package folder (written by `dbee plan --out`) instead of planning from the sources.', {
