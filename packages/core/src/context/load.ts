@@ -238,6 +238,23 @@ export function schemaOwners(ctx: OperationContext, environment: ResolvedEnviron
   return batchShared(ctx, `schema-owners\0${environment.name}`, () => ownersOfSchemas(ctx, environment));
 }
 
+/**
+ * The schemas a schema's objects may read, as the workspace declares them: those of its owning project and of every
+ * project it depends on (a project references only what its `dependsOn` names). A copy of the target that takes a
+ * schema takes these with it: its views over another project's tables compile there (`VerifyInput.needs`). A schema
+ * no project owns needs none that the workspace knows of.
+ */
+export function schemasNeeded(ctx: OperationContext, environment: ResolvedEnvironment): (schema: string) => string[] {
+  const owners = schemaOwners(ctx, environment);
+  const byProject = new Map<string, string[]>();
+  for (const [schema, project] of owners) byProject.set(project, [...(byProject.get(project) ?? []), schema]);
+  return (schema) => {
+    const project = owners.get(schema);
+    if (project === undefined) return [];
+    return ctx.workspace.withDependencies(project).flatMap((p) => byProject.get(p.name) ?? []);
+  };
+}
+
 function ownersOfSchemas(ctx: OperationContext, environment: ResolvedEnvironment): Map<string, string> {
   const owners = new Map<string, string>();
   const rules = ctx.engine(environment.engine).capabilities.keyNames;

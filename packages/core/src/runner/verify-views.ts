@@ -62,19 +62,24 @@ export async function dependentViewSchemas(
 
 /**
  * The live model of `schemas` and of every schema their objects depend on, in turn (a view of another project reads
- * tables or calls functions of a third): read again with each schema found, until none is missing. For the copy of a
- * verified dry run that holds the views of `dependentViewSchemas`.
+ * tables or calls functions of a third; `needs`: the schemas the workspace declares a schema's objects may read): read
+ * again with each schema found, until none is missing. For the copy of a verified dry run that holds the views of
+ * `dependentViewSchemas`.
  */
 export async function closedModel(
   engine: Engine,
   conn: Connection,
   schemas: readonly string[],
+  needs: (schema: string) => readonly string[] = () => [],
 ): Promise<{ live: SchemaModel; schemas: string[] }> {
   const diff = requireRole(engine, 'diff', 'copy schemas into a scratch database');
   const scope = new Set(schemas);
   for (;;) {
     const live = await diff.introspect(conn, { schemas: [...scope], aggregates: true });
-    const missing = schemasUsed(live).filter((s) => !scope.has(s) && !diff.facts.systemSchemas?.test(s));
+    // What the catalog says the objects read (a reference to a schema not read yet is not in the model: the
+    // workspace's declared dependencies name those, `needs`).
+    const used = [...schemasUsed(live), ...[...scope].flatMap(needs)];
+    const missing = [...new Set(used)].filter((s) => !scope.has(s) && !diff.facts.systemSchemas?.test(s));
     if (missing.length === 0) return { live, schemas: [...scope] };
     for (const s of missing) scope.add(s);
   }

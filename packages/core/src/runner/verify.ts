@@ -62,6 +62,11 @@ export interface VerifyInput {
    */
   converge?: (copy: Connection) => Promise<Convergence>;
   /**
+   * The schemas a schema's objects may read besides what the catalog read shows (`schemasNeeded`: its project's and its
+   * dependencies'): a copy that takes a schema takes these too. Absent: the catalog's only.
+   */
+  needs?: (schema: string) => readonly string[];
+  /**
    * Schemas copied besides `schemas` (with every schema their objects need), said as `widened`: a rollback's, those of
    * other projects' views over what its steps change or drop (operations/rollback/verify-undo.ts). Absent: none.
    */
@@ -241,12 +246,17 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
     // With the schemas its objects need besides (the types of an extension in a schema of its own, PostGIS in
     // `postgis`; the functions of an expanded table's sync triggers, in the ledger's schema), and what they need.
     const system = diff.facts.systemSchemas;
-    const used = [...schemasUsed(live), ...((await diff.extensionSchemas?.(input.conn, input.schemas)) ?? [])];
+    const used = [
+      ...schemasUsed(live),
+      ...((await diff.extensionSchemas?.(input.conn, input.schemas)) ?? []),
+      ...input.schemas.flatMap((s) => input.needs?.(s) ?? []),
+    ];
     const needed = [...new Set(used)].filter((s) => !input.schemas.includes(s) && !system?.test(s));
     if (!needed.length) return { live, widened: [] };
-    return { live: (await closedModel(engine, input.conn, [...input.schemas, ...needed])).live, widened: [] };
+    const closed = await closedModel(engine, input.conn, [...input.schemas, ...needed], input.needs);
+    return { live: closed.live, widened: [] };
   }
-  const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra]);
+  const closed = await closedModel(engine, input.conn, [...input.schemas, ...extra], input.needs);
   return { live: closed.live, widened: closed.schemas.filter((s) => !input.schemas.includes(s)).sort() };
 }
 

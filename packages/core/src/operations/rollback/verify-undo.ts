@@ -1,7 +1,7 @@
 /** A rollback's dry run proven on a scratch copy of the target's schemas, as a deployment's dry run is. */
 import type { ResolvedEnvironment } from '../../config/resolve';
 import type { OperationContext } from '../../context/operation-context';
-import { schemaOwners } from '../../context/load';
+import { schemaOwners, schemasNeeded } from '../../context/load';
 import type { Connection, Engine } from '../../engine/engine';
 import { DbeeError, ExitCode } from '../../errors';
 import { formatKey, parseKey, type ObjectKey } from '../../model/object-key';
@@ -74,6 +74,7 @@ export async function verifyUndo(
     variables: new Map(undos.map((u) => [u.project, u.variables])),
     schemas,
     shadow: ctx.workspace.config.shadow ?? 'embedded',
+    needs: schemasNeeded(ctx, environment),
     widen,
     send: sendOnCopy(engine, labelled, failed),
   });

@@ -3,6 +3,7 @@ import { DbeeError } from '../../../errors';
 import { markDataLoss, verifyPlan, type VerifyResult } from '../../../runner/verify';
 import { buildConvergenceSources, convergence, notConverged } from '../../../diffing/converge';
 import type { OperationContext } from '../../../context/operation-context';
+import { schemasNeeded } from '../../../context/load';
 import { notVerified } from '../../../pipeline/gates';
 import { printPlan } from '../../print';
 import type { DryRunHooks } from '../../compat';
@@ -80,6 +81,7 @@ async function verifyOnCopy(
     variables: run.variables,
     schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
     shadow: workspace.config.shadow ?? 'embedded',
+    needs: schemasNeeded(ctx, environment),
     probe: compat?.probe,
     // The views the real run's smoke baselines would compile after the plan are compiled on the copy too.
     baseline: [...(run.smoke?.checks.keys() ?? [])].flatMap((project) => {
