@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
-import { deployedShop, SHOP_V1, shopV2, writeAll } from './shop';
+import { deployedShops, SHOP_V1, shopV2, writeAll } from './shop';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -9,6 +9,9 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+// Shop v1 deployed once per environment on PGlite, copied for each case (shop.ts).
+const shops = deployedShops();
+afterAll(() => shops.removeAll());
 
 describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
   it('on a database dbee never touched: prints the SQL in order, creates no ledger, no objects', async () => {
@@ -30,7 +33,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
   });
 
   it('with a ledger, pending changes and an unknown existing object: shows the strategy and its SQL, and catalog and ledger stay identical', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  ifExists: rename\n  copyData: true'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  ifExists: rename\n  copyData: true'));
     writeAll(w, shopV2(false));
     const c = await w.target.connect();
     await c.execute(
@@ -92,7 +95,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
   });
 
   it('a conflict that would be refused is shown, and the dry run exits 1 without changing anything', async () => {
-    const w = keep(await deployedShop(engine));
+    const w = keep(await shops.deployed(engine));
     writeAll(w, shopV2(false));
     const c = await w.target.connect();
     await c.execute('CREATE TABLE shop.orders (id int)');
@@ -117,7 +120,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
   });
 
   it('verifies the plan on a scratch copy of the target: a view over a missing column refuses the dry run naming its file and line (exit 1), target untouched; --no-verify keeps the fast path', async () => {
-    const w = keep(await deployedShop(engine));
+    const w = keep(await shops.deployed(engine));
     w.write(
       'shop/zz_broken.sql',
       '-- a view over a column that does not exist\nCREATE VIEW shop.broken AS\n  SELECT id, nickname FROM shop.customers;\n',
@@ -151,7 +154,7 @@ describe.each(ENGINES)('deploy --dry-run changes nothing [%s]', (engine) => {
   });
 
   it('--if-exists drop of a table holding rows is marked data-loss; a protected environment and a closed maintenance window are refusals of the dry run', async () => {
-    const w = keep(await deployedShop(engine));
+    const w = keep(await shops.deployed(engine));
     writeAll(w, shopV2(false));
     const c = await w.target.connect();
     await c.execute('CREATE TABLE shop.orders (id int); INSERT INTO shop.orders VALUES (1);');

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
-import { deployedShop, SHOP_V1, shopV2, writeAll } from './shop';
+import { deployedShops, SHOP_V1, shopV2, writeAll } from './shop';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -11,6 +11,9 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+// Shop v1 deployed once per environment on PGlite, copied for each case (shop.ts).
+const shops = deployedShops();
+afterAll(() => shops.removeAll());
 const readJson = (w: TestWorkspace, rel: string) => JSON.parse(readFileSync(join(w.root, rel), 'utf8'));
 
 describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) => {
@@ -51,7 +54,7 @@ describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) =>
   });
 
   it('a failed, rolled-back deployment and a refused one are reported with their exit codes', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  autoRollback: true'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  autoRollback: true'));
     writeAll(w, shopV2(true));
     const failed = await run(w.root, 'deploy', { project: 'shop', report: 'failed.json' }, w.target.vars);
     expect(failed.code).toBe(2);
@@ -94,7 +97,7 @@ describe.each(ENGINES)('progress, reports, summary and status [%s]', (engine) =>
   });
 
   it('status reports drift once the schema changes outside dbee, and the mean time to rollback', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  autoRollback: true'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  autoRollback: true'));
     const status = async () => {
       const r = await run(w.root, 'status', { project: 'shop', format: 'json' }, w.target.vars);
       expect(r.code).toBe(0);

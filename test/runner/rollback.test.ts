@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { dbYaml, ENGINES, snapshot, workspaceYaml, type TestWorkspace } from './helpers';
-import { deployedShop, ledgerSteps, shopV2, writeAll } from './shop';
+import { deployedShops, ledgerSteps, shopV2, writeAll } from './shop';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -9,10 +9,13 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+// Shop v1 deployed once per environment on PGlite, copied for each case (shop.ts).
+const shops = deployedShops();
+afterAll(() => shops.removeAll());
 
 describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine) => {
   it('a failing statement in step 5 of 10 with autoRollback: the catalog is as before, the ledger records the failure and the undo', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  autoRollback: true'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  autoRollback: true'));
     const before = await snapshot(w.target, { withLedger: false });
     const objectsBefore = await w.target.query('SELECT object_key, checksum FROM dbee.objects ORDER BY 1');
     writeAll(w, shopV2(true));
@@ -85,7 +88,7 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
   });
 
   it('without autoRollback a failed deployment stops at the failing step, and a re-run resumes after the steps that applied', async () => {
-    const w = keep(await deployedShop(engine));
+    const w = keep(await shops.deployed(engine));
     writeAll(w, shopV2(true));
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
     expect(r.code).toBe(2);
@@ -120,7 +123,7 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
   });
 
   it('transaction: project puts the project in one transaction: a failure rolls back every step before it', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  transaction: project'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  transaction: project'));
     const before = await snapshot(w.target, { withLedger: false });
     writeAll(w, shopV2(true));
     const r = await run(w.root, 'deploy', { project: 'shop' }, w.target.vars);
@@ -144,7 +147,7 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
   });
 
   it('a non-transactional statement runs alone, is recorded as such, and stays applied when a later transaction fails', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  transaction: project'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  transaction: project'));
     writeAll(w, {
       ...shopV2(false),
       'shop/migrations/V3__step.sql': 'CREATE INDEX CONCURRENTLY customers_name_idx ON shop.customers (name);\n',
@@ -174,7 +177,7 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
   });
 
   it('a transaction that fails at COMMIT (a deferred constraint) is recorded as a failure of its last step', async () => {
-    const w = keep(await deployedShop(engine, 'deploy:\n  transaction: project'));
+    const w = keep(await shops.deployed(engine, 'deploy:\n  transaction: project'));
     writeAll(w, {
       'shop/zz.sql': 'CREATE TABLE shop.zz (id int);\n',
       'shop/migrations/V2__deferred.sql':
@@ -195,7 +198,7 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
   });
 
   it('--continue-on-error goes on with independent steps and skips the ones that depend on the failure', async () => {
-    const w = keep(await deployedShop(engine));
+    const w = keep(await shops.deployed(engine));
     writeAll(w, {
       'shop/abad.sql': 'CREATE TABLE shop.abad (id int, CHECK (nosuch > 0));\n',
       'shop/uses_bad.sql': 'CREATE VIEW shop.uses_bad AS SELECT id FROM shop.abad;\n',
@@ -220,7 +223,7 @@ describe.each(ENGINES)('failures, automatic rollback and resuming [%s]', (engine
   });
 
   it('transaction: plan spans projects: a failure in the second project rolls back the first one too', async () => {
-    const w = keep(await deployedShop(engine));
+    const w = keep(await shops.deployed(engine));
     w.write('dbee.yaml', workspaceYaml(engine, { environment: 'deploy:\n  transaction: plan' }));
     w.write('crm/db.yaml', dbYaml('crm', 'dependsOn: [shop]\n'));
     w.write('crm/s.sql', 'CREATE SCHEMA crm;\nCREATE TABLE crm.notes (id int);\n');

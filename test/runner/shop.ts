@@ -1,6 +1,11 @@
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { PgliteConnection } from '@dbee/postgres';
+import { releasePglite } from '../support/pglite-share';
 import { run } from '../support/run';
-import { dbYaml, workspaceWith, workspaceYaml, type Target, type TestWorkspace } from './helpers';
+import { tempWorkspace } from '../support/workspace';
+import { connectedTarget, dbYaml, workspaceWith, workspaceYaml, type Target, type TestWorkspace } from './helpers';
 
 /** Version 1 of project `shop`: a schema, a table, a view, a function, and a seed migration (5 steps). */
 export const SHOP_V1: Record<string, string> = {
@@ -45,6 +50,46 @@ export async function deployedShop(engine: Target['engine'], environment = ''): 
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return w;
+}
+
+/**
+ * Shop v1 deployed once per file on PGlite (per `environment`), each case given a copy of that workspace, its
+ * embedded database and its `.dbee` caches included: the state `deployedShop` leaves, for a folder copy instead of a
+ * deployment (about a second of CPU on PGlite). On the server each case deploys its own, as `deployedShop` does (a
+ * server deployment costs the worker a fifth of that). `removeAll()` in `afterAll`.
+ */
+export function deployedShops(): {
+  deployed(engine: Target['engine'], environment?: string): Promise<TestWorkspace>;
+  removeAll(): Promise<void>;
+} {
+  const bases = new Map<string, Promise<TestWorkspace>>();
+  return {
+    async deployed(engine, environment = '') {
+      if (engine === 'postgres') return deployedShop(engine, environment);
+      let base = bases.get(environment);
+      if (!base) {
+        base = deployedShop(engine, environment);
+        bases.set(environment, base);
+      }
+      const from = (await base).root;
+      // The base's instance writes its folder back before the copy (it is idle once its commands are done).
+      await releasePglite();
+      const w = tempWorkspace({});
+      cpSync(from, w.root, { recursive: true });
+      const dataDir = join(w.root, '.dbee', 'db');
+      const target = connectedTarget(
+        'pglite',
+        {},
+        () => PgliteConnection.open(dataDir, 'pglite:test'),
+        async () => {},
+      );
+      return { root: w.root, target, write: w.write, remove: async () => w.remove() };
+    },
+    async removeAll() {
+      for (const base of bases.values()) await (await base.catch(() => null))?.remove();
+      bases.clear();
+    },
+  };
 }
 
 export function writeAll(w: TestWorkspace, files: Record<string, string>): void {
