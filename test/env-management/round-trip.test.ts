@@ -47,11 +47,10 @@ const corpora: Corpus[] = [
     },
   },
   {
-    // The same generator's kinds at both sizes: 1,000 objects on the server, 250 on PGlite (the PGlite half of the
-    // 1,000 cost four times the server's, about a tenth of the suite's longest file, for no kind the 250 lack).
+    // 1,000 objects, on the server only (below).
     name: 'the generated project',
-    setup(root, engine) {
-      const g = generateProject(join(root, 'gen'), { name: 'gen', objects: engine === 'postgres' ? 1000 : 250 });
+    setup(root) {
+      const g = generateProject(join(root, 'gen'), { name: 'gen', objects: 1000 });
       return [{ project: 'gen', schemas: g.schemas }];
     },
   },
@@ -75,7 +74,12 @@ describe.each<[Engine]>([['pglite'], ['postgres']])('extract, deploy elsewhere, 
     dataDir.remove();
   });
 
-  for (const corpus of corpora) {
+  // Extraction reads every corpus through the same catalog queries on both engines: the corpora run whole on the
+  // server, and on PGlite the pagila-like sample alone, which holds the most kinds of the three (domains, a type, a
+  // materialized view, policies and row-level security, partitions, grants, comments, triggers) (CONTRIBUTING.md,
+  // "Engine-independent matrices run whole on one engine, one cell on the other"; a PGlite corpus costs two to four
+  // times the server's).
+  for (const corpus of engine === 'postgres' ? corpora : corpora.filter((c) => c.name === 'the pagila-like sample')) {
     it(`round-trips ${corpus.name}`, async () => {
       const yaml = `version: 1\ndefaultEnvironment: a\nenvironments:\n${environments(engine, join(dataDir.root, corpus.name.replace(/\W+/g, '-')))}`;
       const source = tempWorkspace({ 'dbee.yaml': yaml });

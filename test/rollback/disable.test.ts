@@ -116,7 +116,7 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     expect(again.stderr).toContain('shop.greet is not disabled on target');
   });
 
-  it('--rename moves the routine aside; enable renames it back, found by its name in the ledger', async () => {
+  it('--rename moves the routine aside; enable renames it back, found by its name in the ledger; names the candidates when a name is ambiguous or missing', async () => {
     const w = await shopAtV1(engine);
     cleanups.push(() => w.remove());
     const off = await run(
@@ -140,11 +140,8 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
     expect(await w.target.query("SELECT shop.greet('x') AS g")).toEqual([{ g: 'hello x' }]);
     // The routine put back is compared with its sources, as a deployment's objects are (issue 88).
     expect(on.stdout).toContain('shop: converged: the object the deployment touched equals the sources');
-  });
 
-  it('names the candidates when a name is ambiguous or missing', async () => {
-    const w = await shopAtV1(engine);
-    cleanups.push(() => w.remove());
+    // Names the candidates when a name is ambiguous or missing (on the same database: the routine is back).
     await w.target.query("CREATE FUNCTION shop.greet(n int) RETURNS text LANGUAGE sql AS $$ SELECT 'n' $$");
     const amb = await run(w.root, 'disable', { project: 'shop', object: 'shop.greet' }, w.target.vars);
     expect(amb.code).toBe(1);

@@ -23,15 +23,20 @@ async function killedDuringMigration(engine: (typeof ENGINES)[number]): Promise<
 }
 
 describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s]', (engine) => {
-  // --force: the killed deployment recorded no fingerprint, so the schema counts as drifted for both runs alike.
-  it('with a killed deployment still marked running: both undo that deployment', async () => {
+  // Without --force the two runs judged drift against different deployments: the dry run against the last finished
+  // one (#1, whose fingerprint the killed deployment's own step changed) and refused; the real run, after marking #2
+  // interrupted, against #2, which recorded no fingerprint, and went ahead. Both now judge against #2. With --force (no
+  // drift check) the dry run plans the same undo. Dry runs change nothing, so both are asked of one killed deployment
+  // before the real run (one killed deployment per engine, not one per case).
+  it('with a killed deployment still marked running, with or without --force: the dry run answers as the real run, and both undo that deployment', async () => {
     const w = await killedDuringMigration(engine);
     expect(await w.target.query('SELECT id::int, status FROM dbee.deployments ORDER BY id')).toEqual([
       { id: 1, status: 'succeeded' },
       { id: 2, status: 'running' },
     ]);
 
-    const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true, force: true }, w.target.vars);
+    const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true }, w.target.vars);
+    expect(dry.stderr).not.toContain('changed outside dbee');
     expect(dry.stderr).toContain(
       'warning: deployment #2 did not finish (the process ended); a real run marks it interrupted, and so does this plan',
     );
@@ -39,7 +44,20 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
     expect(dry.stdout).toMatch(/-- undo deployment #2 \(deploy interrupted/);
     expect(dry.stdout).not.toContain('undo deployment #1');
 
-    const real = await run(w.root, 'rollback', { project: 'shop', force: true }, w.target.vars);
+    const forced = await run(w.root, 'rollback', { project: 'shop', dryRun: true, force: true }, w.target.vars);
+    expect(forced.stderr).toContain(
+      'warning: deployment #2 did not finish (the process ended); a real run marks it interrupted, and so does this plan',
+    );
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/-- undo deployment #2 \(deploy interrupted/);
+    expect(forced.stdout).not.toContain('undo deployment #1');
+    // Neither dry run marked the deployment.
+    expect(await w.target.query('SELECT id::int, status FROM dbee.deployments ORDER BY id')).toEqual([
+      { id: 1, status: 'succeeded' },
+      { id: 2, status: 'running' },
+    ]);
+
+    const real = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
     expect(real.code, real.stderr).toBe(0);
     expect(real.stdout).toMatch(/undoing deployment #2 \(deploy, interrupted, 1 step\)/);
     expect(real.stdout).not.toContain('undoing deployment #1');
@@ -48,21 +66,5 @@ describe.each(ENGINES)('rollback --dry-run plans what the real rollback does [%s
         "SELECT to_regclass('shop.orders') IS NULL AS gone, to_regclass('shop.customers') IS NOT NULL AS kept",
       ),
     ).toEqual([{ gone: true, kept: true }]);
-  });
-
-  // Without --force the two runs judged drift against different deployments: the dry run against the last finished
-  // one (#1, whose fingerprint the killed deployment's own step changed) and refused; the real run, after marking #2
-  // interrupted, against #2, which recorded no fingerprint, and went ahead. Both now judge against #2.
-  it('with a killed deployment still marked running and no --force: the dry run answers as the real run', async () => {
-    const w = await killedDuringMigration(engine);
-
-    const dry = await run(w.root, 'rollback', { project: 'shop', dryRun: true }, w.target.vars);
-    expect(dry.stderr).not.toContain('changed outside dbee');
-    expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.stdout).toMatch(/-- undo deployment #2 \(deploy interrupted/);
-
-    const real = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
-    expect(real.code, real.stderr).toBe(0);
-    expect(real.stdout).toMatch(/undoing deployment #2 \(deploy, interrupted, 1 step\)/);
   });
 });

@@ -210,50 +210,56 @@ describe.each(ENGINES)('the rollback test on schemas with foreign keys [%s]', (e
   const top = engine === 'postgres' ? 'shadow: server' : '';
   const verify = (extra = '') => `verify:\n  sampleRows: 40${extra}\ndeploy:\n  allowHazards: [data-loss]`;
 
-  it('the example workspace: a correct release passes with its orders, lines, customers and products sampled; an undo script that undoes nothing is named (exit 1)', async () => {
-    const files = exampleFiles();
-    const w = await workspaceWith(engine, {
-      'dbee.yaml': workspaceYaml(engine, { top, environment: verify() }),
-      ...files,
-    });
-    workspaces.push(w);
-    const first = await run(w.root, 'deploy', { project: 'sales' }, w.target.vars);
-    expect(first.code, first.stdout + first.stderr).toBe(0);
-    await execute(
-      w.target,
-      `INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
-       INSERT INTO sales.orders (customer_id) SELECT id FROM core.customers, generate_series(1, 3);
-       INSERT INTO sales.order_lines SELECT o.id, l, CASE WHEN l = 1 THEN 'TEA-001' ELSE 'MUG-001' END, l, 6.5 FROM sales.orders o, generate_series(1, 2) l;`,
-    );
-    const tryIt = () =>
-      run(
-        w.root,
-        'deploy',
-        { project: 'sales', dryRun: true, testRollback: true, withDependencies: false },
-        w.target.vars,
+  // The sample's closure under foreign keys is the same code on both engines (the copy's keys read from its catalog,
+  // the referenced rows from the target by their keys, the same statements over either transport): the example
+  // workspace runs on the server only, and Pagila, in `public` (which a PGlite copy starts with), on both
+  // (CONTRIBUTING.md, "Engine-independent matrices run whole on one engine, one cell on the other"; a PGlite case
+  // costs about three times a server one).
+  if (engine === 'postgres')
+    it('the example workspace: a correct release passes with its orders, lines, customers and products sampled; an undo script that undoes nothing is named (exit 1)', async () => {
+      const files = exampleFiles();
+      const w = await workspaceWith(engine, {
+        'dbee.yaml': workspaceYaml(engine, { top, environment: verify() }),
+        ...files,
+      });
+      workspaces.push(w);
+      const first = await run(w.root, 'deploy', { project: 'sales' }, w.target.vars);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      await execute(
+        w.target,
+        `INSERT INTO core.customers (email, full_name, country) SELECT 'c' || g || '@example.org', 'C ' || g, 'DE' FROM generate_series(1, 30) g;
+         INSERT INTO sales.orders (customer_id) SELECT id FROM core.customers, generate_series(1, 3);
+         INSERT INTO sales.order_lines SELECT o.id, l, CASE WHEN l = 1 THEN 'TEA-001' ELSE 'MUG-001' END, l, 6.5 FROM sales.orders o, generate_series(1, 2) l;`,
       );
-    const lines = 'sales/schema/sales/tables/order_lines.sql';
-    w.write(
-      lines,
-      files[lines]!.replace(
-        '  unit_price  numeric(12, 2) NOT NULL,',
-        '  unit_price  numeric(12, 2) NOT NULL,\n  discount    numeric(12, 2),',
-      ),
-    );
-    const good = await tryIt();
-    expect(good.code, good.stdout + good.stderr).toBe(0);
-    expect(good.stdout + good.stderr).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
+      const tryIt = () =>
+        run(
+          w.root,
+          'deploy',
+          { project: 'sales', dryRun: true, testRollback: true, withDependencies: false },
+          w.target.vars,
+        );
+      const lines = 'sales/schema/sales/tables/order_lines.sql';
+      w.write(
+        lines,
+        files[lines]!.replace(
+          '  unit_price  numeric(12, 2) NOT NULL,',
+          '  unit_price  numeric(12, 2) NOT NULL,\n  discount    numeric(12, 2),',
+        ),
+      );
+      const good = await tryIt();
+      expect(good.code, good.stdout + good.stderr).toBe(0);
+      expect(good.stdout + good.stderr).toMatch(/rollback test: the rollback took [^\n]+, and left the copy as it was/);
 
-    w.write('sales/migrations/V2__double_quantity.sql', 'UPDATE sales.order_lines SET quantity = quantity * 2;\n');
-    w.write('sales/migrations/U2__double_quantity.sql', 'SELECT 1;\n');
-    const broken = await tryIt();
-    expect(broken.code, broken.stdout + broken.stderr).toBe(1);
-    expect(broken.stderr).toContain(
-      'sales/migrations/U2__double_quantity.sql:1: rollback test: step 2 (migrate migration:sales/V2): its rollback script sales/migrations/U2__double_quantity.sql leaves its change on the copy',
-    );
-    expect(broken.stderr).toContain('rows not restored: 40 rows of before the release missing');
-    expect(broken.stderr).not.toContain('foreign key');
-  });
+      w.write('sales/migrations/V2__double_quantity.sql', 'UPDATE sales.order_lines SET quantity = quantity * 2;\n');
+      w.write('sales/migrations/U2__double_quantity.sql', 'SELECT 1;\n');
+      const broken = await tryIt();
+      expect(broken.code, broken.stdout + broken.stderr).toBe(1);
+      expect(broken.stderr).toContain(
+        'sales/migrations/U2__double_quantity.sql:1: rollback test: step 2 (migrate migration:sales/V2): its rollback script sales/migrations/U2__double_quantity.sql leaves its change on the copy',
+      );
+      expect(broken.stderr).toContain('rows not restored: 40 rows of before the release missing');
+      expect(broken.stderr).not.toContain('foreign key');
+    });
 
   it('Pagila in public: a correct release passes with film, language, customer, store... followed from the sampled rentals; a table given 0 rows that sampled rows reference refuses with its own message (exit 1)', async () => {
     const w = await workspaceWith(engine, {

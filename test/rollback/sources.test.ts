@@ -68,28 +68,32 @@ describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
     expect(await diffCount(w)).toBe(0);
   });
 
-  it('--package undoes the deployment that applied a package', async () => {
-    const w = keep(await shopAtV1(engine));
-    const v1 = await catalog(w);
-    writeAll(w, {
-      'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name FROM shop.customers;\n',
-      'shop/orders.sql': V2['shop/orders.sql']!,
-      'shop/migrations/V2__more.sql': "INSERT INTO shop.customers VALUES (3, 'cy');\n",
-      'shop/migrations/V2__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 3;\n',
-    });
-    const planned = await run(w.root, 'plan', { project: 'shop', out: 'dist/pkg' }, w.target.vars);
-    expect(planned.code).toBe(0);
-    await deployOk(w, { package: 'dist/pkg' });
-    expect(await w.target.query('SELECT count(*)::int AS n FROM shop.customers')).toEqual([{ n: 3 }]);
+  // Which deployment applied a package is read from the ledger (core, the same statements on both engines): on the
+  // server only, where the case costs about a third of PGlite's; --to-ref, a diff of the live database, runs on both
+  // (CONTRIBUTING.md, "Engine-independent matrices run whole on one engine, one cell on the other").
+  if (engine === 'postgres')
+    it('--package undoes the deployment that applied a package', async () => {
+      const w = keep(await shopAtV1(engine));
+      const v1 = await catalog(w);
+      writeAll(w, {
+        'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name FROM shop.customers;\n',
+        'shop/orders.sql': V2['shop/orders.sql']!,
+        'shop/migrations/V2__more.sql': "INSERT INTO shop.customers VALUES (3, 'cy');\n",
+        'shop/migrations/V2__more.rollback.sql': 'DELETE FROM shop.customers WHERE id = 3;\n',
+      });
+      const planned = await run(w.root, 'plan', { project: 'shop', out: 'dist/pkg' }, w.target.vars);
+      expect(planned.code).toBe(0);
+      await deployOk(w, { package: 'dist/pkg' });
+      expect(await w.target.query('SELECT count(*)::int AS n FROM shop.customers')).toEqual([{ n: 3 }]);
 
-    const r = await run(w.root, 'rollback', { project: 'shop', package: 'dist/pkg' }, w.target.vars);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('shop: undoing deployment #2');
-    expect(await catalog(w)).toEqual(v1);
-    expect(await w.target.query('SELECT count(*)::int AS n FROM shop.customers')).toEqual([{ n: 2 }]);
-    const none = await run(w.root, 'rollback', { project: 'shop', package: 'dist/pkg' }, w.target.vars);
-    expect(none.code).toBe(1);
-    expect(none.stderr).toContain('no deployment of shop on target applied package dist/pkg');
-  });
+      const r = await run(w.root, 'rollback', { project: 'shop', package: 'dist/pkg' }, w.target.vars);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('shop: undoing deployment #2');
+      expect(await catalog(w)).toEqual(v1);
+      expect(await w.target.query('SELECT count(*)::int AS n FROM shop.customers')).toEqual([{ n: 2 }]);
+      const none = await run(w.root, 'rollback', { project: 'shop', package: 'dist/pkg' }, w.target.vars);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain('no deployment of shop on target applied package dist/pkg');
+    });
 });
