@@ -41,7 +41,7 @@ L.runMain(async () => {
   if (!L.buildDist()) throw new Error('npm run build failed: the CLI processes run the compiled dist/');
   const root = mkdtempSync(join(tmpdir(), 'dbee-deploy-pair-'));
   console.log(
-    `${WHAT} pair: ${N} objects, ${RUNS} rounds, sources' model ${UNCACHED ? 'not cached' : 'cached'}${POLICIES ? ', policies: {}' : ''}; ${L.machine()}; load ${L.load()}`,
+    `${WHAT} pair: ${N} objects, ${RUNS} rounds, sources' model ${UNCACHED ? 'not cached' : 'cached'}${POLICIES ? ', policies: {}' : ''}${EMBEDDED ? ', into embedded PGlite' : ''}; ${L.machine()}; load ${L.load()}`,
   );
   try {
     const ws = join(root, 'ws');
