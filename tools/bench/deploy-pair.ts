@@ -10,9 +10,11 @@
  * after a commit: a convergence check builds it); by default it stays cached from the untimed deploy. `--policies`:
  * the workspace configures review policies (`policies: {}`, the default set: deploy judges them over the sources'
  * model). `--dry-run`: `deploy --dry-run` instead (the plan verified on a copy; nothing applied), still beside the floor.
+ * `--embedded`: the environment is embedded PGlite (`connection: embedded:`), each deploy into a new data folder, as a
+ * new workspace's `local` environment; the floor (`psql` into the server) is still measured beside it, for the load.
  *
  *   node tools/run.js tools/bench/deploy-pair.ts --against /tmp/dbee-before [objects=1000] [--runs 5] [--uncached]
- *     [--policies] [--dry-run]
+ *     [--policies] [--dry-run] [--embedded]
  */
 import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ const AGAINST = option('against');
 const UNCACHED = argv.includes('--uncached');
 const POLICIES = argv.includes('--policies');
 const DRY_RUN = argv.includes('--dry-run');
+const EMBEDDED = argv.includes('--embedded');
 const WHAT = DRY_RUN ? 'deploy --dry-run' : 'full deploy';
 if (!AGAINST) throw new Error('usage: deploy-pair.ts --against <another checkout, built> [objects] [--runs n]');
 const SIDES = { before: checkOtherBuild(AGAINST), after: L.REPO } as const;
@@ -38,11 +41,16 @@ L.runMain(async () => {
   if (!L.buildDist()) throw new Error('npm run build failed: the CLI processes run the compiled dist/');
   const root = mkdtempSync(join(tmpdir(), 'dbee-deploy-pair-'));
   console.log(
-    `${WHAT} pair: ${N} objects, ${RUNS} rounds, sources' model ${UNCACHED ? 'not cached' : 'cached'}${POLICIES ? ', policies: {}' : ''}; ${L.machine()}; load ${L.load()}`,
+    `${WHAT} pair: ${N} objects, ${RUNS} rounds, sources' model ${UNCACHED ? 'not cached' : 'cached'}${POLICIES ? ', policies: {}' : ''}${EMBEDDED ? ', into embedded PGlite' : ''}; ${L.machine()}; load ${L.load()}`,
   );
   try {
     const ws = join(root, 'ws');
     L.writeWorkspace(ws, ['d']);
+    if (EMBEDDED)
+      writeFileSync(
+        join(ws, 'dbee.yaml'),
+        'version: 1\ndefaultEnvironment: d\nshadow: embedded\nenvironments:\n  d:\n    engine: postgres\n    connection:\n      embedded: .dbee/d\n',
+      );
     if (POLICIES) appendFileSync(join(ws, 'dbee.yaml'), 'policies: {}\n');
     const gen = generateProject(join(ws, 'gen'), { name: 'gen', objects: N });
     const script = join(root, 'floor.sql');
@@ -52,6 +60,7 @@ L.runMain(async () => {
     const deploy = async (side: Side, untimed = false) => {
       const db = await L.createDb(`dpair_${side}`);
       if (UNCACHED && !untimed) rmSync(join(wsOf[side], '.dbee/cache/models'), { recursive: true, force: true });
+      if (EMBEDDED) rmSync(join(wsOf[side], '.dbee/d'), { recursive: true, force: true });
       await L.quietServer();
       const r = await L.timeCpu(
         process.execPath,
