@@ -7,6 +7,8 @@ import { NxWorkspace } from '../nx-cache/workspace';
 import { scratchDatabase } from './pg';
 import { releasePglite } from './pglite-share';
 import { childEnvironment } from './child-env';
+import { parseCommandLine, type CommandName } from '@dbee/cli';
+import { run as runInProcess } from './run';
 
 const run = promisify(execFile);
 const REPO = resolve(__dirname, '..', '..');
@@ -100,6 +102,28 @@ export class TeamWorkspace {
     env: Record<string, string | undefined> = {},
   ): Promise<{ code: number; stdout: string; stderr: string }> {
     return (await this.dbeeStart(args, env)).done;
+  }
+
+  /**
+   * The same command line as {@link dbee}, parsed by the CLI's own parser and run in the worker (`runDbeeCommand`, as
+   * `run` in test/support/run.ts): the exit code and the messages the process would give, without a process (1-3 s of
+   * CPU each, more on the embedded environment, where a process compiles and starts its own PGlite).
+   */
+  async dbeeInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const [command, ...rest] = args;
+    const line = parseCommandLine(command as CommandName, rest);
+    if (line.help) throw new Error(`dbeeInProcess runs commands, not --help: ${args.join(' ')}`);
+    return runInProcess(this.root, command as CommandName, line.options, this.environment);
+  }
+
+  /**
+   * `dbee <args>` on environment `env`: a process of the real CLI ({@link dbee}) on the server environments, the same
+   * command line in the worker ({@link dbeeInProcess}) on the embedded `local`. For files that run the same commands on
+   * both engines where the process is not the subject: CONTRIBUTING.md, "Setup and confirmations in-process" (the
+   * processes run on the server leg, the PGlite leg runs the same commands in-process).
+   */
+  dbeeOn(env: TeamEnvironment | 'local', args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return env === 'local' ? this.dbeeInProcess(args) : this.dbee(args);
   }
 
   /**

@@ -37,7 +37,10 @@ describe('automatic rollback of a project another project stands on (team worksp
 
   for (const env of ['prod', 'local'] as const) {
     it(`${env}: the view goes back to v1 with reporting's views created again, the deployment rolled-back (exit 2)`, async () => {
-      const r = await team.dbee(['deploy', 'sales', '--env', env]);
+      // A process of the real CLI on prod (server), the same command line in the worker on local (`dbeeOn`): the
+      // automatic rollback is the subject, not the process, and a process opening the embedded database compiles and
+      // starts its own PGlite (CONTRIBUTING.md, "Setup and confirmations in-process").
+      const r = await team.dbeeOn(env, ['deploy', 'sales', '--env', env]);
       expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stderr).not.toContain('automatic rollback incomplete');
       const columns = await rowsIn<{ column_name: string }>(
@@ -58,8 +61,8 @@ describe('automatic rollback of a project another project stands on (team worksp
         "SELECT status FROM dbee.deployments WHERE project = 'sales' ORDER BY id DESC LIMIT 1",
       );
       expect(last).toEqual([{ status: 'rolled-back' }]);
-      // reporting's views are as its ledger says: a dry run of reporting alone plans nothing.
-      const again = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run', '--no-deps']);
+      // reporting's views are as its ledger says: a dry run of reporting alone plans nothing (a confirmation, in-process).
+      const again = await team.dbeeInProcess(['deploy', 'reporting', '--env', env, '--dry-run', '--no-deps']);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain('nothing to do: the database is up to date');
     });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateWorkflow } from '@action-validator/core';
@@ -25,6 +25,18 @@ const PROD_GATES = `    gates:
       protected: true
 `;
 
+/**
+ * `npx <bin> <args>` of the steps, as npx runs a package the checkout installed: the workspace's `node_modules/.bin/<bin>`
+ * (the same dbee process, its arguments and environment). npm's own launcher cost about a second of CPU per call, some
+ * thirty calls here, and is not what this test is about; a step that asks npx for anything else fails, naming it.
+ */
+const NPX_INSTALLED = `#!/bin/sh
+bin="$PWD/node_modules/.bin/$1"
+if [ ! -x "$bin" ]; then echo "the test's npx runs installed binaries only, not: npx $*" >&2; exit 127; fi
+shift
+exec "$bin" "$@"
+`;
+
 type Step = { name?: string; uses?: string; run?: string; with?: Record<string, string>; env?: Record<string, string> };
 type Job = { environment: string; needs?: string; steps: Step[] };
 
@@ -38,6 +50,8 @@ describe('the generated GitHub workflow, run step by step on a push to main (qa,
   let team: TeamWorkspace;
   let workflow: { jobs: Record<string, Job> };
   let artifacts: string;
+  /** A folder whose `npx` runs the workspace's installed binary (see `bash`). */
+  let launcher: string;
   const key = 'the-team-promotion-key-0123456789';
 
   beforeAll(async () => {
@@ -56,10 +70,14 @@ describe('the generated GitHub workflow, run step by step on a push to main (qa,
     workflow = parse(text) as typeof workflow;
     await team.commitAll('the pipeline');
     artifacts = mkdtempSync(join(tmpdir(), 'dbee-artifacts-'));
+    launcher = mkdtempSync(join(tmpdir(), 'dbee-npx-'));
+    writeFileSync(join(launcher, 'npx'), NPX_INSTALLED);
+    chmodSync(join(launcher, 'npx'), 0o755);
   });
 
   afterAll(async () => {
     rmSync(artifacts, { recursive: true, force: true });
+    if (launcher) rmSync(launcher, { recursive: true, force: true });
     await team?.dispose();
   });
 
@@ -123,7 +141,17 @@ describe('the generated GitHub workflow, run step by step on a push to main (qa,
       execFile(
         'bash',
         ['-e', '-c', script],
-        { cwd: team.root, env: { ...clean, DBEE_USE_DIST: '1', FORCE_COLOR: '0', CI: 'true', ...env } },
+        {
+          cwd: team.root,
+          env: {
+            ...clean,
+            PATH: `${launcher}:${clean.PATH ?? ''}`,
+            DBEE_USE_DIST: '1',
+            FORCE_COLOR: '0',
+            CI: 'true',
+            ...env,
+          },
+        },
         (error, stdout, stderr) =>
           resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
       );

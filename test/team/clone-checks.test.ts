@@ -48,9 +48,10 @@ describe('clone checks before applying (team workspace, server)', () => {
       `SELECT to_regclass('dbee.deployments') IS NOT NULL AS ledger`,
     );
     if (ledger) expect(await team.query('prod', `SELECT id FROM dbee.deployments`)).toEqual([]);
-    // In dependency order it works.
-    expect((await team.dbee(['clone', 'core', '--from', 'dev', '--to', 'prod'])).code).toBe(0);
-    const ok = await team.dbee(['clone', 'sales', '--from', 'dev', '--to', 'prod']);
+    // In dependency order it works (a confirmation, the same command lines in-process: the refusal above is the CLI
+    // process under test).
+    expect((await team.dbeeInProcess(['clone', 'core', '--from', 'dev', '--to', 'prod'])).code).toBe(0);
+    const ok = await team.dbeeInProcess(['clone', 'sales', '--from', 'dev', '--to', 'prod']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(await schemas('prod')).toEqual(['core', 'sales']);
   });

@@ -101,7 +101,10 @@ for (const env of ['dev', 'local'] as const) {
       it(state.name, async () => {
         team.write(state.files);
         for (const sql of state.sql ?? []) await inEnv(team, env, sql);
-        const dry = await team.dbee([
+        // The dry run is a process of the real CLI on dev (server); on local (PGlite) the same command line runs in the
+        // worker (`dbeeOn`): its printed statements are what is compared, and a process opening the embedded database
+        // compiles and starts its own PGlite (CONTRIBUTING.md, "Setup and confirmations in-process").
+        const dry = await team.dbeeOn(env, [
           'deploy',
           'reporting',
           '--env',

@@ -83,6 +83,10 @@ afterAll(async () => {
   await salesTeam?.dispose();
 });
 
+// The rollbacks under test are processes of the real CLI on prod (server); on local (PGlite) the same command lines run
+// in the worker (`dbeeOn`): what is compared is the dry run's printed statements and the ledger, not the process, and
+// a process opening the embedded database compiles and starts its own PGlite (CONTRIBUTING.md, "Setup and
+// confirmations in-process").
 for (const env of ['prod', 'local'] as const) {
   describe(`rollback of a project another project stands on (team workspace, ${env})`, () => {
     let team: TeamWorkspace;
@@ -95,10 +99,10 @@ for (const env of ['prod', 'local'] as const) {
       expect(deployed.code, deployed.stderr).toBe(0);
       expect(await columnsOf(team, env, 'sales', 'order_summary')).toContain('last_order');
 
-      const dry = await team.dbee(['rollback', 'sales', '--env', env, '--package', 'dist/v2', '--dry-run']);
+      const dry = await team.dbeeOn(env, ['rollback', 'sales', '--env', env, '--package', 'dist/v2', '--dry-run']);
       expect(dry.code, dry.stderr).toBe(0);
       const before = await lastDeployment(team, env);
-      const real = await team.dbee(['rollback', 'sales', '--env', env, '--package', 'dist/v2']);
+      const real = await team.dbeeOn(env, ['rollback', 'sales', '--env', env, '--package', 'dist/v2']);
       expect(real.code, real.stderr).toBe(0);
       const sent = await sentSince(team, env, before);
       expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
@@ -116,10 +120,10 @@ for (const env of ['prod', 'local'] as const) {
     it('rollback --to-ref v1: the dry run prints what the real run sends, and reporting.customer_revenue is created again (exit 0)', async () => {
       const deployed = await run(team.root, 'deploy', { project: 'sales', env }, team.environment);
       expect(deployed.code, deployed.stderr).toBe(0);
-      const dry = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1', '--dry-run']);
+      const dry = await team.dbeeOn(env, ['rollback', 'sales', '--env', env, '--to-ref', 'v1', '--dry-run']);
       expect(dry.code, dry.stderr).toBe(0);
       const before = await lastDeployment(team, env);
-      const real = await team.dbee(['rollback', 'sales', '--env', env, '--to-ref', 'v1']);
+      const real = await team.dbeeOn(env, ['rollback', 'sales', '--env', env, '--to-ref', 'v1']);
       expect(real.code, real.stderr).toBe(0);
       const sent = await sentSince(team, env, before);
       expect(sent).toMatch(/DROP VIEW[^;]*reporting\.customer_revenue/);
@@ -152,7 +156,8 @@ describe('rollback --package of a three-project package (team workspace, server)
   });
 
   it('undoes every project of the package, newest first, in one command; the dry run prints what is sent', async () => {
-    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
+    // The package deployed in-process (setup); the rollbacks under test are processes of the real CLI.
+    const deployed = await team.dbeeInProcess(['deploy', 'reporting', '--env', 'dev', '--package', 'dist/all']);
     expect(deployed.code, deployed.stderr).toBe(0);
     const dry = await team.dbee(['rollback', 'reporting', '--env', 'dev', '--package', 'dist/all', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
@@ -183,13 +188,14 @@ describe('rollback --package of a three-project package that one project cannot 
   });
 
   it('is refused before anything is undone (exit 1) when a later deployment of core stands on the package', async () => {
-    const deployed = await team.dbee(['deploy', 'reporting', '--env', 'qa', '--package', 'dist/all']);
+    // The package and the later deployment of core in-process (setup); the refused rollback is a process of the real CLI.
+    const deployed = await team.dbeeInProcess(['deploy', 'reporting', '--env', 'qa', '--package', 'dist/all']);
     expect(deployed.code, deployed.stderr).toBe(0);
     team.write({
       'databases/core/schema/core/views/vip.sql':
         "CREATE VIEW core.vip AS\n  SELECT id, name FROM core.customers WHERE region = 'vip';\n",
     });
-    const later = await team.dbee(['deploy', 'core', '--env', 'qa']);
+    const later = await team.dbeeInProcess(['deploy', 'core', '--env', 'qa']);
     expect(later.code, later.stderr).toBe(0);
     const before = await lastDeployment(team, 'qa');
     const refused = await team.dbee(['rollback', 'reporting', '--env', 'qa', '--package', 'dist/all']);

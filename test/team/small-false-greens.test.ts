@@ -106,25 +106,30 @@ describe('the smaller false greens (team workspace)', () => {
     }
   });
 
-  it.each(['qa', 'local'])('a smoke file with a typo fails a deploy that has nothing to do (--env %s)', async (env) => {
-    // The setup deployment and the closing "nothing to deploy" run in-process (the CLI's command runner): a dbee
-    // process opening the embedded database costs seconds of CPU more; the deployment under test is a real process.
-    if (env === 'local') {
-      const first = await run(team.root, 'deploy', { project: 'core', env }, team.environment);
-      expect(first.code, first.stderr).toBe(0);
-    }
-    const smoke = readFileSync(join(team.root, 'databases/core/smoke/core.yaml'), 'utf8');
-    team.write({ 'databases/core/smoke/core.yaml': smoke.replace('query:', 'querry:') });
-    try {
-      const r = await team.dbee(['deploy', 'core', '--env', env]);
-      expect(r.code, r.stdout + r.stderr).toBe(1);
-      expect(r.stderr).toContain('databases/core/smoke/core.yaml:3:5: checks.0: unknown key "querry"');
-      expect(r.stdout).not.toContain('nothing to deploy');
-    } finally {
-      team.write({ 'databases/core/smoke/core.yaml': smoke });
-    }
-    const clean = await run(team.root, 'deploy', { project: 'core', env }, team.environment);
-    expect(clean.code, clean.stderr).toBe(0);
-    expect(clean.stdout).toContain('core: nothing to deploy, the database is up to date');
-  });
+  it.each(['qa', 'local'] as const)(
+    'a smoke file with a typo fails a deploy that has nothing to do (--env %s)',
+    async (env) => {
+      // The setup deployment and the closing "nothing to deploy" run in-process (the CLI's command runner): a dbee
+      // process opening the embedded database costs seconds of CPU more. The deployment under test is a process of the
+      // real CLI on qa (server), the same command line in the worker on local (`dbeeOn`; CONTRIBUTING.md, "Setup and
+      // confirmations in-process").
+      if (env === 'local') {
+        const first = await run(team.root, 'deploy', { project: 'core', env }, team.environment);
+        expect(first.code, first.stderr).toBe(0);
+      }
+      const smoke = readFileSync(join(team.root, 'databases/core/smoke/core.yaml'), 'utf8');
+      team.write({ 'databases/core/smoke/core.yaml': smoke.replace('query:', 'querry:') });
+      try {
+        const r = await team.dbeeOn(env, ['deploy', 'core', '--env', env]);
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.stderr).toContain('databases/core/smoke/core.yaml:3:5: checks.0: unknown key "querry"');
+        expect(r.stdout).not.toContain('nothing to deploy');
+      } finally {
+        team.write({ 'databases/core/smoke/core.yaml': smoke });
+      }
+      const clean = await run(team.root, 'deploy', { project: 'core', env }, team.environment);
+      expect(clean.code, clean.stderr).toBe(0);
+      expect(clean.stdout).toContain('core: nothing to deploy, the database is up to date');
+    },
+  );
 });

@@ -48,7 +48,9 @@ describe('status lists what deploy plans (team workspace)', () => {
       team.write(SOURCES);
       try {
         // status in-process (the CLI's runDbeeCommand: a dbee process costs 1-3 s more; test/team/team-workspace.test.ts
-        // runs the CLI's status), deploy through the real CLI.
+        // runs the CLI's status), the dry run through the real CLI on dev (server) and the same command line in the
+        // worker on local (`dbeeOn`: a process opening the embedded database compiles and starts its own PGlite;
+        // CONTRIBUTING.md, "Setup and confirmations in-process").
         const status = await run(team.root, 'status', { project: 'sales', env, format: 'json' }, team.environment);
         expect(status.code, status.stderr).toBe(0);
         const pending = (
@@ -56,7 +58,7 @@ describe('status lists what deploy plans (team workspace)', () => {
         ).pendingSteps.map((s) => `${s.action} ${s.key}`);
         // The hand edits are drift: the plan that puts them back is the one of --if-exists drop (under the default raise a
         // deployment refuses them, naming each: test/runner/drift.test.ts); status lists them pending either way.
-        const dry = await team.dbee([
+        const dry = await team.dbeeOn(env, [
           'deploy',
           'sales',
           '--env',

@@ -68,7 +68,10 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
       expect(first.code, first.stderr).toBe(0);
       team.write(SALES_V2);
       try {
-        const dry = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run', '--no-deps']);
+        // The dry runs are processes of the real CLI on dev (server); on local (PGlite) the same command lines run in
+        // the worker (`dbeeOn`): what they print and exit is the subject, not the process, and a process opening the
+        // embedded database compiles and starts its own PGlite (CONTRIBUTING.md, "Setup and confirmations in-process").
+        const dry = await team.dbeeOn(env, ['deploy', 'reporting', '--env', env, '--dry-run', '--no-deps']);
         expect(dry.stdout + dry.stderr).not.toMatch(/not verified|could not (copy|verify)/);
         expect(dry.code, dry.stdout + dry.stderr).toBe(1);
         expect(dry.stderr).toContain('(replace view:reporting.customer_revenue) fails on a copy of the target');
@@ -83,7 +86,7 @@ describe('deploy --dry-run verifies the plan on a copy of the target (team works
         );
         expect(real.code, real.stderr).toBe(2);
         // With sales first, both agree the other way.
-        const all = await team.dbee(['deploy', 'reporting', '--env', env, '--dry-run']);
+        const all = await team.dbeeOn(env, ['deploy', 'reporting', '--env', env, '--dry-run']);
         expect(all.stdout + all.stderr).toMatch(/dry run: verified on a scratch copy/);
         expect(all.code, all.stderr).toBe(0);
       } finally {
