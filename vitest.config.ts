@@ -114,9 +114,5 @@ export default defineConfig({
     // file that mocks a module (plugins/nx/src/executors/executors.test.ts) loads what it tests afresh and empties the
     // module registry when it ends.
     isolate: false,
-    // The workers run PGlite's and libpg-query's WebAssembly at V8's baseline compiler only, as the dbee command does
-    // (packages/cli/bin/dbee.js): V8's optimising compiler spent more CPU compiling PostgreSQL's largest functions
-    // again than their faster code saved (CONTRIBUTING.md, "How the suite stays fast").
-    execArgv: ['--liftoff-only'],
   },
 });
