@@ -123,7 +123,7 @@ describe.runIf(ownCache)('compile cache (Node 20)', () => {
     for (const bundle of [join('cli', 'dist', 'cli.bundle.js'), join('core', 'dist', 'core.bundle.js')])
       expect(readFileSync(cacheFiles()[0]!).includes(Buffer.from(bundle)), bundle).toBe(true);
     expect(status().stderr).toBe(first.stderr);
-    // Its V8 flags (--turbo-filter=findStringEnd --no-maglev --liftoff-only) name the file: a process with other flags (an Nx executor: --liftoff-only) keeps a file of its own
+    // Its V8 flags (--turbo-filter=findStringEnd --no-maglev --liftoff-only) name the file: a process without them (an Nx executor) keeps a file of its own
     // instead of rewriting the command's on every run (V8 refuses code cached under other flags).
     const [file] = cacheFiles();
     expect(file).toMatch(/-turbo-filter-findStringEnd-no-maglev-liftoff-only\.bin$/);
