@@ -70,6 +70,11 @@ export async function recordedDrift(
     last: DeploymentRow | undefined;
     /** The catalog version now, when already being read (an Nx batch reads it once for its tasks): see `stillRecorded`. */
     catalogVersion?: Promise<Settled<string>>;
+    /**
+     * The live fingerprint of `scope` from a read shared with other projects (an Nx batch reads its tasks' at once),
+     * in the current format; undefined when that read has none for this scope: then it is read here.
+     */
+    shared?: (scope: SchemaScope) => Promise<string | undefined>;
   },
 ): Promise<ProjectDrift> {
   const { project, last } = input;
@@ -93,8 +98,13 @@ export async function recordedDrift(
   const base = { project, recorded, since: last.id, sinceEnvironment: last.environment, objects: [] };
   // Nothing in the catalog changed since it was recorded: the recorded fingerprint is the live one.
   if (await stillRecorded(engine, conn, summary, input.catalogVersion)) return { ...base, state: 'no', live: recorded };
-  // Read in the recorded one's format: what an earlier dbee did not print is not a change.
-  const live = await diff.fingerprint(conn, input.scope, recorded);
+  // Read in the recorded one's format: what an earlier dbee did not print is not a change. A shared read's value is
+  // in the current format: taken when the recorded one is too (a format is the text before the first colon).
+  const shared = await input.shared?.(input.scope);
+  const live =
+    shared !== undefined && formatOf(shared) === formatOf(recorded)
+      ? shared
+      : await diff.fingerprint(conn, input.scope, recorded);
   // Equal definitions in another database (a copy of this one, a restored snapshot): no drift.
   if (live === recorded || sameState(diff, live, recorded)) return { ...base, state: 'no', live };
   return { ...base, state: 'yes', live };
@@ -132,6 +142,11 @@ export interface DriftInput {
   deployed: DeployedState;
   /** The one reader of every strategy's work in flight: its objects are dbee's own, not drift. */
   inFlight: InFlightReader;
+}
+
+/** A fingerprint's format: its text before the first colon (`DiffRole.fingerprint`). */
+function formatOf(fingerprint: string): string {
+  return fingerprint.slice(0, fingerprint.indexOf(':') + 1);
 }
 
 /** Whether two fingerprints describe equal definitions, whichever databases they were read in (`DiffRole.stateOf`). */

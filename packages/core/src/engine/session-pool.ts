@@ -50,6 +50,15 @@ export class SessionPool {
   /** Work left for the end of the batch (`atClose`), in the order it was handed over. */
   private readonly deferred: Array<() => Promise<void>> = [];
 
+  constructor(
+    /**
+     * The dbee projects of the batch's tasks, where the batch knows them (an Nx batch does): a read the batch shares
+     * may then cover them all in one request (the drift stage's live fingerprints, pipeline/drift.ts) instead of one
+     * per task. Default: none known.
+     */
+    readonly projects: readonly string[] = [],
+  ) {}
+
   /** A value computed once per pool (e.g. the loaded workspace: a batch reads dbee.yaml and every db.yaml once). */
   memo<T>(key: string, compute: () => T): T {
     if (!this.values.has(key)) this.values.set(key, compute());

@@ -1,12 +1,14 @@
-import { settled } from '../background';
+import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { batchShared } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
 import { recordedDrift, type ProjectDrift } from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
+import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
-import { lastRecordedDeployment } from './batch-planned';
+import { scopeKey } from '../runner/recorded-fingerprint';
+import { lastRecordedDeployment, plannedInBatch } from './batch-planned';
 import type { SchemaScope } from '../schema/managed-scope';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 
@@ -165,11 +167,55 @@ async function readDrifts(
       : version()
     : undefined;
   await catalogVersion;
+  const shared = catalogVersion && ctx.sessions ? sharedFingerprints(ctx, args, ledger, catalogVersion) : undefined;
   for (const { project, scope } of subjects) {
     const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
-    readings.set(project, await recordedDrift(engine, conn, { project, scope, last, catalogVersion }));
+    const input = { project, scope, last, catalogVersion, shared: shared?.(project) };
+    readings.set(project, await recordedDrift(engine, conn, input));
   }
   return readings;
+}
+
+/**
+ * In an Nx batch, the live fingerprints of its tasks' projects (`SessionPool.projects`) whose recorded one the catalog
+ * version no longer vouches for, read in one request when the first task needs one, instead of one per task: a
+ * version moves with any DDL in the database, such as another project's later deployment or a ledger table dbee makes
+ * afterwards (`dbee.blue_green`, on a blue/green deployment), and a no-op batch then read every project's fingerprint
+ * on every run (plugins/nx/src/executors/batch-requests.test.ts). Not the projects planned by an earlier task of the
+ * batch (read live, as their ledger rows are), nor a batch of one such project. Returns, for a project, the fingerprint
+ * read of the scope given, or undefined (not read, another scope, the read failed): the task then reads its own.
+ */
+function sharedFingerprints(
+  ctx: OperationContext,
+  args: { engine: Engine; conn: Connection; environment: ResolvedEnvironment },
+  ledger: Pick<Ledger, 'deployments'>,
+  catalogVersion: Promise<Settled<string>>,
+): (project: string) => (scope: SchemaScope) => Promise<string | undefined> {
+  const { engine, conn, environment } = args;
+  const read = () =>
+    batchShared(ctx, `live-fingerprints\0${environment.name}`, async () => {
+      const now = await catalogVersion;
+      const planned = plannedInBatch(ctx, environment.name);
+      const stale: DriftSubject[] = [];
+      for (const project of new Set(ctx.sessions?.projects ?? [])) {
+        if (planned.has(project) || !ctx.workspace.projects.has(project)) continue;
+        const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
+        const finished = last?.finished_at && last.status !== 'running' && last.status !== 'interrupted';
+        const summary = finished ? deploymentSummary(last) : null;
+        if (!summary?.fingerprint || ('value' in now && summary.catalogVersion === now.value)) continue;
+        stale.push(projectSubject(ctx, environment, engine, project));
+      }
+      if (stale.length < 2) return new Map<string, { scope: string; fingerprint: string }>();
+      const read = await engine.diff!.fingerprints(
+        conn,
+        stale.map((s) => s.scope),
+      );
+      return new Map(stale.map((s, i) => [s.project, { scope: scopeKey(s.scope), fingerprint: read[i]! }]));
+    }).catch(() => new Map<string, { scope: string; fingerprint: string }>());
+  return (project) => async (scope) => {
+    const found = (await read()).get(project);
+    return found && found.scope === scopeKey(scope) ? found.fingerprint : undefined;
+  };
 }
 
 /**

@@ -86,10 +86,12 @@ describe('a no-op deploy batch', () => {
   });
 
   /**
-   * The requests of a no-op batch of `n` projects, after a first batch deployed them (with `blueGreenTable`, into a
-   * ledger that holds the blue/green table already, as a database that ever had a blue/green deployment does).
+   * The requests of a no-op batch of `n` projects, after a first batch deployed them. With `blueGreenTable`, the ledger
+   * holds the blue/green table, as a database that ever had a blue/green deployment does: made `before` the first
+   * batch, or `after` it (a later blue/green deployment: DDL in the database since the projects' fingerprints were
+   * recorded, so the catalog version no longer vouches for them).
    */
-  async function noopRequests(n: number, blueGreenTable = false): Promise<number> {
+  async function noopRequests(n: number, blueGreenTable?: 'before' | 'after'): Promise<number> {
     const db = await scratchDatabase();
     cleanup.push(() => db.drop());
     const projects = Array.from({ length: n }, (_, i) => `p${i}`);
@@ -98,14 +100,16 @@ describe('a no-op deploy batch', () => {
       ...Object.assign({}, ...projects.map((p) => oneTableProject(p))),
     });
     cleanup.push(w.remove);
-    if (blueGreenTable) {
+    const makeBlueGreenTable = async () => {
       await loadPostgresParser(); // the engine's DDL quotes names with the parser's keyword list
-      await queryUrl(db.url, 'CREATE SCHEMA dbee');
+      await queryUrl(db.url, 'CREATE SCHEMA IF NOT EXISTS dbee');
       for (const ddl of createPostgresEngine().blueGreen!.ledgerTable('dbee')) await queryUrl(db.url, ddl);
-    }
+    };
+    if (blueGreenTable === 'before') await makeBlueGreenTable();
     // The first batch deploys them in the worker; the no-op batch whose requests are counted runs as Nx runs it.
     const first = await deployInProcess(w.root, projects, db.url);
     for (const p of projects) expect(first).toMatch(new RegExp(`db-${p}:deploy true\\n[\\s\\S]*${p}: deployed`));
+    if (blueGreenTable === 'after') await makeBlueGreenTable();
     const again = batchRun(w.root, projects, db.url);
     for (const p of projects)
       expect(again.output).toMatch(new RegExp(`db-${p}:deploy true\\n[\\s\\S]*${p}: nothing to deploy`));
@@ -119,8 +123,37 @@ describe('a no-op deploy batch', () => {
   });
 
   it('sends no request per project either when the ledger holds the blue/green table', async () => {
-    const two = await noopRequests(2, true);
-    const eight = await noopRequests(8, true);
+    const two = await noopRequests(2, 'before');
+    const eight = await noopRequests(8, 'before');
     expect(eight).toBe(two);
+  });
+
+  it('sends no request per project either when the blue/green table was made after the projects were deployed', async () => {
+    // The catalog version moved since their fingerprints were recorded: the batch reads every project's live
+    // fingerprint in one request, not one per project (15 requests for two projects and 21 for eight before).
+    const two = await noopRequests(2, 'after');
+    const eight = await noopRequests(8, 'after');
+    expect(eight).toBe(two);
+  });
+
+  it('still finds a hand edit when it reads the fingerprints of its projects at once', async () => {
+    const db = await scratchDatabase();
+    cleanup.push(() => db.drop());
+    const projects = ['p0', 'p1', 'p2'];
+    const w = tempWorkspace({
+      'dbee.yaml': URL_TEST_WORKSPACE_YAML,
+      ...Object.assign({}, ...projects.map((p) => oneTableProject(p))),
+    });
+    cleanup.push(w.remove);
+    await deployInProcess(w.root, projects, db.url);
+    // After the deployment: DDL that moves the catalog version, and a hand edit of p1.
+    await queryUrl(db.url, 'CREATE TABLE dbee.made_later (id int)');
+    await queryUrl(db.url, 'ALTER TABLE p1.t ADD COLUMN note text');
+    const again = batchRun(w.root, projects, db.url);
+    expect(again.output).toMatch(/db-p0:deploy true\n[\s\S]*p0: nothing to deploy/);
+    expect(again.output).toMatch(/db-p2:deploy true\n[\s\S]*p2: nothing to deploy/);
+    expect(again.output).toMatch(
+      /db-p1:deploy false\n[\s\S]*p1: changed outside dbee since deployment #\d+: table:p1.t \(alter\)/,
+    );
   });
 });

@@ -40,8 +40,10 @@ export async function* runBatch(
   const ids = Object.keys(inputs);
   const failed = new Set<string>();
   const echo = options.echoDependencies ? dependenciesToEcho(context.taskGraph ?? taskGraph, ids) : new Set<string>();
-  // One lock, connection and shadow per environment for the whole batch, instead of one per task.
-  const sessions = new SessionPool();
+  // One lock, connection and shadow per environment for the whole batch, instead of one per task; the batch's projects
+  // for what the tasks read at once (the drift stage's live fingerprints).
+  const projects = ids.map((id) => (inputs[id] as { project?: unknown }).project).filter((p) => typeof p === 'string');
+  const sessions = new SessionPool(projects);
   try {
     for (const id of taskOrder(taskGraph, ids)) {
       const nxProject = taskGraph.tasks[id]?.target.project ?? id.split(':')[0]!;
