@@ -33,11 +33,11 @@ if (inRepository) require(devRegister);
 // name there, and no other function is optimised; `--no-maglev` keeps the tier between them off where a later Node
 // turns it on by default (Node 22's V8), as Node 20's is (`--max-opt=1` held both). This process only: the Nx
 // executors run in Nx's processes, tests and tools in theirs.
-// WebAssembly (libpg-query's parser) stays at V8's baseline compiler, Liftoff (`--liftoff-only`): by default V8
-// compiles a hot WebAssembly function again with TurboFan, and the parser's are among the largest functions there are:
-// a full deploy of 1,000 objects to a server used 0.6-0.7x the CPU without that. The first PGlite of the process turns
-// TurboFan back on before its module compiles (optimisePglite in @dbee/postgres): PostgreSQL itself runs there as long
-// as the command works, and its optimised code pays back (docs/performance.md, "WebAssembly at its baseline compiler").
+// WebAssembly runs at V8's baseline compiler only, Liftoff (`--liftoff-only`): by default V8 compiles a hot
+// WebAssembly function again with TurboFan, and libpg-query's (the parser) are among the largest functions there are:
+// a full deploy of 1,000 objects to a server used 0.6-0.7x the CPU without that. PGlite's module too: with TurboFan
+// for it, an embedded deploy of 1,000 objects took 1.43x the wall time and 1.42x the CPU (docs/performance.md,
+// "WebAssembly at its baseline compiler").
 const beforeCommand = inRepository
   ? undefined
   : () =>

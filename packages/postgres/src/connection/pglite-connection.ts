@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import type { Connection, QueryResult, StatementDescription } from '@dbee/core';
 import { mapPostgresError } from './postgres-errors';
@@ -51,7 +50,6 @@ export class PgliteConnection implements Connection {
    * pglite-template.ts) to start from instead of running initdb.
    */
   static async open(dataDir: string | null, description: string, template?: Blob): Promise<PgliteConnection> {
-    optimisePglite();
     if (dataDir) mkdirSync(dirname(dataDir), { recursive: true });
     try {
       // A new folder from the template: written by Node rather than through PGlite's file system (template-folder.ts).
@@ -124,20 +122,3 @@ export class PgliteConnection implements Connection {
     return () => this.noticeListeners.delete(listener);
   }
 }
-
-/**
- * The `dbee` command runs WebAssembly at V8's baseline compiler only (`--liftoff-only`, set before anything loads:
- * packages/cli/bin/dbee.js): libpg-query's hot functions compiled again by TurboFan cost a command more CPU than they
- * saved. PGlite runs PostgreSQL itself, for as long as the command works in an embedded database, and there TurboFan's
- * code pays back (an embedded deploy of 1,000 objects took 1.14x the wall time at Liftoff only, 0.89x with this). So
- * the first PGlite of a process lets V8 optimise again, before PGlite's module is compiled. Whether libpg-query's
- * module, compiled before, then stays at Liftoff was not checked: the flag is the process's. No effect where the flag
- * was not set.
- * docs/performance.md, "WebAssembly at its baseline compiler".
- */
-export function optimisePglite(): void {
-  if (pgliteOptimised) return;
-  pgliteOptimised = true;
-  setFlagsFromString('--no-liftoff-only');
-}
-let pgliteOptimised = false;

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { optimisePglite } from './pglite-connection';
 
 /**
  * A dump of a freshly initialised PGlite data folder. Starting a database from it takes about a fifth of the
@@ -102,7 +101,6 @@ export function machineCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
  */
 async function load(files: readonly string[]): Promise<Blob> {
   for (const file of files) if (existsSync(file)) return new TemplateBlob(readFileSync(file));
-  optimisePglite();
   const seed = new PGlite();
   try {
     await seed.waitReady;

@@ -25,8 +25,8 @@ export function isNxTaskProcess(
 // Imported first by the executors' modules: the compiled code of what they load next (@dbee/core, @dbee/cli, the
 // engines and their drivers) is kept between Nx processes (Node 22's compile cache, or @dbee/core's on Node 20).
 // In a process Nx started to run tasks, WebAssembly runs at V8's baseline compiler, as in the dbee command's
-// (`--liftoff-only`, packages/cli/bin/dbee.js; optimisePglite in @dbee/postgres sets `--no-liftoff-only` before
-// PGlite's module compiles). Nowhere else: this module also loads where the executors run in another program's process
-// (a test worker, a script), and the flag would then hold for that whole process (docs/performance.md, "WebAssembly at
-// its baseline compiler"). test/nx-cache/task-process-flags.test.ts observes it in a real `nx` run.
+// (`--liftoff-only`, packages/cli/bin/dbee.js: libpg-query's module and PGlite's). Nowhere else: this module also loads
+// where the executors run in another program's process (a test worker, a script), and the flag would then hold for
+// that whole process (docs/performance.md, "WebAssembly at its baseline compiler").
+// test/nx-cache/task-process-flags.test.ts observes it in a real `nx` run.
 enableCompileCache(isNxTaskProcess() ? { v8Flags: ['--liftoff-only'] } : {});
