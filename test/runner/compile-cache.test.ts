@@ -132,4 +132,45 @@ describe.runIf(ownCache)('compile cache (Node 20)', () => {
     expect(cacheFiles()).toHaveLength(2);
     expect(statSync(file!).mtimeMs).toBe(written);
   });
+
+  it('the dbee command compiles both WebAssembly modules (libpg-query, PGlite) under its flags, Liftoff only', () => {
+    // docs/performance.md, "WebAssembly at its baseline compiler": PGlite stays at Liftoff too (TurboFan for it was
+    // measured slower). test/nx-cache/wasm-probe.cjs records V8's flag-derived tag when a module compiles.
+    const ws = join(dir, 'ws');
+    mkdirSync(join(ws, 'x'), { recursive: true });
+    writeFileSync(
+      join(ws, 'dbee.yaml'),
+      'version: 1\ndefaultEnvironment: local\nenvironments:\n  local:\n    engine: postgres\n    connection:\n      embedded: .dbee/db\n',
+    );
+    writeFileSync(join(ws, 'x', 'db.yaml'), 'version: 1\nname: x\nengine: postgres\nschemas: [x]\n');
+    writeFileSync(join(ws, 'x', 'schema.sql'), 'CREATE SCHEMA x;\nCREATE TABLE x.t (id int PRIMARY KEY);\n');
+    const log = join(dir, 'probe.jsonl');
+    const probe = join(REPO, 'test', 'nx-cache', 'wasm-probe.cjs');
+    const r = spawnSync(process.execPath, ['--require', probe, BIN, 'deploy', 'x', '--cwd', ws], {
+      env: { ...process.env, DBEE_USE_DIST: '1', NODE_COMPILE_CACHE: cacheDir, WASM_PROBE_LOG: log },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const size = (path: string) => statSync(require.resolve(path, { paths: [REPO] })).size;
+    const tags = new Map(
+      readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; bytes?: number; tag: number })
+        .filter((l) => l.event === 'wasm')
+        .map((l) => [l.bytes, l.tag]),
+    );
+    const flags = ['--turbo-filter=findStringEnd', '--no-maglev', '--liftoff-only'];
+    const commandTag = Number(
+      execFileSync(process.execPath, [
+        '-e',
+        `const v8 = require('node:v8'); for (const f of ${JSON.stringify(flags)}) v8.setFlagsFromString(f);
+         process.stdout.write(String(v8.cachedDataVersionTag()))`,
+      ]),
+    );
+    expect(tags.get(size('libpg-query/wasm/libpg-query.wasm'))).toBe(commandTag);
+    // PGlite's exports hide its files: pglite.wasm sits beside its entry point.
+    const pglite = join(require.resolve('@electric-sql/pglite', { paths: [REPO] }), '..', 'pglite.wasm');
+    expect(tags.get(statSync(pglite).size)).toBe(commandTag);
+  });
 });
