@@ -131,7 +131,8 @@ export async function buildFromSources(conn: Connection, spec: Spec): Promise<vo
 }
 
 /**
- * Catalog lines of `schema` with its name as `S`, and the validity of the checks a child only inherits left out: a
+ * Catalog lines of `schema` with its name as `S` (the name alone: seed 0's sequence `seq0` in schema `q0`, the direct
+ * build's name, is compared with `seq0` in `q0e`), and the validity of the checks a child only inherits left out: a
  * child created after its parent's `NOT VALID` check gets a valid copy, one created before a not-valid one, so it
  * follows the order of the build, and dbee compares a table's own constraints only (docs/diff-properties.md).
  */
@@ -146,10 +147,11 @@ async function normalized(conn: Connection, lines: string[], schema: string): Pr
       )
     ).rows.map((r) => r.line),
   );
+  const name = new RegExp(`(?<![\\w$])${schema}(?![\\w$])`, 'g');
   return lines.map((l) => {
     const onlyInherited = [...inherited].some((prefix) => l.startsWith(prefix));
     const line = onlyInherited ? l.replace(/ NOT VALID\|f(?=\||$)/, '|t') : l;
-    return line.replaceAll(schema, 'S');
+    return line.replace(name, 'S');
   });
 }
 
@@ -219,23 +221,30 @@ export class PropertyBench {
    * Run one pair; a failure is returned, not thrown, with the stage it happened at. On the server the pg_dump
    * comparison is left to `dumpCheck`: the seed goes to `dumps` and its schemas stay until it ran (`run` does both).
    * With `full`, the pair also converges the other way (B to A, in schema `q<seed>r`), and A and B built from sources
-   * by dbee's planner (desired state, schemas `q<seed>e` and `q<seed>d`) equal A and B built directly.
+   * by dbee's planner (desired state, schemas `q<seed>e` and `q<seed>d`) equal A and B built directly: the ones the
+   * two converges built in the desired database (B in `q<seed>`, A in `q<seed>r`), kept for it, each schema of the pair
+   * built once there.
    */
   private async pair(seed: number, dumps: number[], full: boolean): Promise<PairFailure | null> {
     const schema = `q${seed}`;
     const a = generateSpec(seed, schema, PROPERTY_ROLE);
     const b = mutateSpec(a, seed);
-    const forward = await this.converge(seed, a, b, dumps, '');
-    if (forward || !full) return forward;
+    if (!full) return this.converge(seed, a, b, dumps, '');
     const reverseA = generateSpec(seed, `${schema}r`, PROPERTY_ROLE);
     const reverseB = mutateSpec(reverseA, seed);
+    const desired = this.desired.conn;
     try {
+      // B built directly stays in the desired database (`q<seed>`) for the desired-state check below.
+      const forward = await this.converge(seed, a, b, dumps, '', true, true);
+      if (forward) return forward;
       // Without rows: the generator keeps B's changes compatible with A's rows, not A's constraints with B's rows (a
-      // domain's CHECK that B dropped meets B's NULLs, and PostgreSQL rightly refuses it).
-      const backward = await this.converge(seed, reverseB, reverseA, [], 'B to A: ', false);
+      // domain's CHECK that B dropped meets B's NULLs, and PostgreSQL rightly refuses it). A built directly stays in
+      // the desired database (`q<seed>r`).
+      const backward = await this.converge(seed, reverseB, reverseA, [], 'B to A: ', false, true);
       if (backward) return backward;
-      // Desired state: the sources of B and of A planned by dbee and applied, against B and A built directly.
-      const desired = this.desired.conn;
+      // Desired state: the sources of B and of A planned by dbee and applied, against B and A built directly by the
+      // converges above (the insert checks they ran there were rolled back, and the catalog prints no sequence's
+      // position).
       let stage = 'desired state: build';
       try {
         // The generator's SQL names its schema everywhere (views, routine bodies): the same seed in other schemas.
@@ -243,22 +252,19 @@ export class PropertyBench {
           const spec = generateSpec(seed, name, PROPERTY_ROLE);
           return mutated ? mutateSpec(spec, seed) : spec;
         };
-        const direct = inSchema(`${schema}b`, true);
-        const directA = inSchema(`${schema}a`, false);
-        await desired.execute(specSql(direct) + specSql(directA));
         for (const [spec, than] of [
-          [inSchema(`${schema}d`, true), direct.schema],
-          [inSchema(`${schema}e`, false), directA.schema],
+          [inSchema(`${schema}d`, true), b.schema],
+          [inSchema(`${schema}e`, false), reverseA.schema],
         ] as const) {
           const from = spec.schema;
-          stage = `desired state: build ${than === direct.schema ? 'B' : 'A'} from sources`;
+          stage = `desired state: build ${than === b.schema ? 'B' : 'A'} from sources`;
           await buildFromSources(desired, spec);
-          stage = `desired state: ${than === direct.schema ? 'B' : 'A'} from sources = built directly`;
+          stage = `desired state: ${than === b.schema ? 'B' : 'A'} from sources = built directly`;
           const x = await catalog(desired, from);
           const y = await catalog(desired, than);
-          const [fromSources, direct2] = [await normalized(desired, x, from), await normalized(desired, y, than)];
-          const onlySources = fromSources.filter((l) => !direct2.includes(l));
-          const onlyDirect = direct2.filter((l) => !fromSources.includes(l));
+          const [fromSources, direct] = [await normalized(desired, x, from), await normalized(desired, y, than)];
+          const onlySources = fromSources.filter((l) => !direct.includes(l));
+          const onlyDirect = direct.filter((l) => !fromSources.includes(l));
           if (onlySources.length || onlyDirect.length)
             return {
               seed,
@@ -269,19 +275,20 @@ export class PropertyBench {
       } catch (e) {
         return { seed, stage, message: e instanceof Error ? e.message : String(e) };
       } finally {
-        await desired
-          .execute(`DROP SCHEMA IF EXISTS ${schema}a, ${schema}b, ${schema}d, ${schema}e CASCADE`)
-          .catch(() => {});
+        await desired.execute(`DROP SCHEMA IF EXISTS ${schema}d, ${schema}e CASCADE`).catch(() => {});
       }
       return null;
     } finally {
-      await this.dropSchemas([reverseA.schema]);
+      // What the converges left in the desired database: A built directly, and B unless `dumpCheck` compares it still
+      // (it drops it then).
+      await this.dropSchemas(dumps.includes(seed) ? [reverseA.schema] : [reverseA.schema, schema], [this.desired]);
     }
   }
 
   /**
    * A (with rows unless `rows` is false) in the live database, B in the desired one, the diff from A to B applied to A: then the second diff
    * is empty, the catalogs are equal, and every table of B that accepts a default row does so after the deploy.
+   * With `keepDesired`, B's schema stays in the desired database (the caller drops it).
    */
   private async converge(
     seed: number,
@@ -290,6 +297,7 @@ export class PropertyBench {
     dumps: number[],
     label: string,
     rows = true,
+    keepDesired = false,
   ): Promise<PairFailure | null> {
     const schema = a.schema;
     const live = this.live.conn;
@@ -365,14 +373,14 @@ export class PropertyBench {
     } catch (e) {
       return fail(e instanceof Error ? e.message : String(e));
     } finally {
-      if (!keep) await this.dropSchemas([schema]);
+      // Kept for `dumpCheck`, which drops them; B's for the caller with `keepDesired`.
+      if (!keep) await this.dropSchemas([schema], keepDesired ? [this.live] : undefined);
     }
   }
 
-  private async dropSchemas(schemas: string[]): Promise<void> {
+  private async dropSchemas(schemas: string[], from: Scratch[] = [this.live, this.desired]): Promise<void> {
     const sql = `DROP SCHEMA IF EXISTS ${schemas.join(', ')} CASCADE`;
-    await this.live.conn.execute(sql).catch(() => {});
-    await this.desired.conn.execute(sql).catch(() => {});
+    for (const db of from) await db.conn.execute(sql).catch(() => {});
   }
 
   /**

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { queryUrl, SERVER_URL } from '../support/pg';
 import { ENGINES, type TestWorkspace } from '../runner/helpers';
-import { asRole, shopAtV1 } from './fixture';
+import { asRole, shopsAtV1 } from './fixture';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.reverse()) await c();
   cleanups = [];
 });
+/** Shop v1 deployed once per engine, a copy per case. */
+const shops = shopsAtV1();
+afterAll(() => shops.removeAll());
 
 /** Two roles for the test: `app` uses the function through PUBLIC, `report` holds an explicit grant with grant option. */
 async function withRoles(w: TestWorkspace): Promise<{ app: string; report: string }> {
@@ -27,7 +30,7 @@ async function withRoles(w: TestWorkspace): Promise<{ app: string; report: strin
 
 describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
   it('disable revokes EXECUTE from PUBLIC and every grantee (recorded exactly); a non-owner cannot call it; enable gives back the same grants', async () => {
-    const w = await shopAtV1(engine);
+    const w = await shops.atV1(engine);
     cleanups.push(() => w.remove());
     const { app, report } = await withRoles(w);
     expect(await asRole(w.target, app, "SELECT shop.greet('x') AS g")).toEqual({ rows: [{ g: 'hello x' }] });
@@ -117,7 +120,7 @@ describe.each(ENGINES)('disable and enable a routine [%s]', (engine) => {
   });
 
   it('--rename moves the routine aside; enable renames it back, found by its name in the ledger; names the candidates when a name is ambiguous or missing', async () => {
-    const w = await shopAtV1(engine);
+    const w = await shops.atV1(engine);
     cleanups.push(() => w.remove());
     const off = await run(
       w.root,

@@ -1,7 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, snapshot, type TestWorkspace } from '../runner/helpers';
-import { backToV1, catalog, deployments, deployOk, diffCount, objects, shopAtV1, V2, writeAll } from './fixture';
+import {
+  backToV1,
+  catalog,
+  deployments,
+  deployOk,
+  diffCount,
+  objects,
+  shopAtV1,
+  shopsAtV1,
+  V2,
+  writeAll,
+} from './fixture';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -9,6 +20,9 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+/** Shop v1 deployed once per engine and sources, a copy per case (a state of one case on PGlite deploys in place). */
+const shops = shopsAtV1();
+afterAll(() => shops.removeAll());
 /** The sources grant EXECUTE on shop.greet to PUBLIC: a REVOKE by hand is drift. */
 const GRANTED = { 'shop/grants.sql': 'GRANT EXECUTE ON FUNCTION shop.greet(text) TO PUBLIC;\n' };
 
@@ -26,7 +40,7 @@ const everyCase = (engine: (typeof ENGINES)[number]) => engine === 'postgres';
 
 describe.each(ENGINES)('rollback [%s]', (engine) => {
   it('rolls back v2 to v1 (diff against v1 empty), a rollback of the rollback restores v2, and deploys afterwards do the right thing', async () => {
-    const w = keep(await shopAtV1(engine));
+    const w = keep(await shops.atV1(engine));
     const v1 = await catalog(w);
     const v1Objects = await objects(w.target);
     writeAll(w, V2);
@@ -113,7 +127,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
   });
 
   it('a table the deployment created that holds rows written since refuses the rollback (exit 1, nothing changed) unless --force', async () => {
-    const w = keep(await shopAtV1(engine));
+    const w = keep(await shops.atV1(engine));
     // With a migration whose rollback script (run first) does not name the table: it cannot have emptied it.
     writeAll(w, {
       ...V2,
@@ -138,7 +152,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
 
   if (everyCase(engine))
     it('a migration whose rollback script changes nothing fails the rollback, not converged (exit 2), recorded failed', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       // A migration that changes the schema, with a rollback script that changes nothing.
       writeAll(w, {
         'shop/migrations/V2__note.sql': 'ALTER TABLE shop.customers ADD COLUMN note text;\n',
@@ -172,7 +186,8 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
     });
 
   it('a deployment that put back changes made outside dbee is rolled back to the state it started from, the hand edit included; an undo that misses something still fails', async () => {
-    const w = keep(await shopAtV1(engine, '', GRANTED));
+    // The only case from this state on PGlite, deployed in place there (`shopsAtV1`: a copy pays from the second).
+    const w = keep(await (engine === 'pglite' ? shopAtV1 : shops.atV1)(engine, '', GRANTED));
     // A hand edit (drift), put back by deployment #2 (--if-exists drop) along with a new table.
     await w.target.query('REVOKE EXECUTE ON FUNCTION shop.greet(text) FROM PUBLIC');
     const edited = await catalog(w);
@@ -216,7 +231,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
 
   if (everyCase(engine))
     it("compared with a deployment that recorded no position-free fingerprint (an older dbee's), a difference is not proven converged, not a failure", async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       writeAll(w, {
         'shop/migrations/V2__note.sql': 'ALTER TABLE shop.customers ADD COLUMN note text;\n',
         'shop/migrations/V2__note.rollback.sql': 'SELECT 1;\n',
@@ -237,7 +252,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
 
   if (everyCase(engine))
     it('compared with a deployment an earlier dbee recorded in an earlier fingerprint format: not compared, not a failure', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       writeAll(w, V2);
       await deployOk(w);
       // Deployment #1's fingerprints as an earlier dbee recorded them (`pg3`, which prints less than `pg4`).
@@ -256,7 +271,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
 
   if (everyCase(engine))
     it('--dry-run prints the SQL of the rollback and changes nothing, not even the ledger', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       writeAll(w, V2);
       await deployOk(w);
       const before = await snapshot(w.target);
@@ -294,7 +309,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
 
   if (everyCase(engine))
     it('--to <deployment> undoes every later deployment, newest first; --to V<n> stops after that migration', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       const v1 = await catalog(w);
       writeAll(w, {
         ...V2,
@@ -353,7 +368,7 @@ describe.each(ENGINES)('rollback [%s]', (engine) => {
 // The recording is the first case's, on both engines; what `--to` compares with is engine-neutral: on the server only.
 describe('rollback --to over drift put back [postgres]', () => {
   it('--to <id> over deployments that put back changes made outside dbee: judged against the state the oldest undone one started from', async () => {
-    const w = keep(await shopAtV1('postgres', '', GRANTED));
+    const w = keep(await shops.atV1('postgres', '', GRANTED));
     await w.target.query('REVOKE EXECUTE ON FUNCTION shop.greet(text) FROM PUBLIC');
     const edited = await catalog(w);
     writeAll(w, { 'shop/orders.sql': V2['shop/orders.sql']! });

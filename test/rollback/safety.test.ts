@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, snapshot, workspaceYaml, type TestWorkspace } from '../runner/helpers';
-import { catalog, deployments, deployOk, shopAtV1, V2, writeAll } from './fixture';
+import { catalog, deployments, deployOk, shopAtV1, shopsAtV1, V2, writeAll } from './fixture';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -9,6 +9,9 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+/** Shop v1 deployed once per file, a copy per case, for the three server cases that start from it alone. */
+const shops = shopsAtV1();
+afterAll(() => shops.removeAll());
 
 /** A smoke check that only passes while shop.orders exists (v2). */
 const ORDERS_SMOKE = {
@@ -89,7 +92,7 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
 
   if (everyCase(engine))
     it('refuses to undo a migration that dropped data (its rollback script brings the column back empty) unless --force', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       writeAll(w, {
         'shop/migrations/V2__add_note.sql':
           "ALTER TABLE shop.customers ADD COLUMN note text;\nUPDATE shop.customers SET note = 'vip';\n",
@@ -169,7 +172,7 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
 
   if (everyCase(engine))
     it('refuses when the schema drifted since the last deployment, unless --force', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       writeAll(w, V2);
       await deployOk(w);
       await w.target.query('CREATE TABLE shop.sneaky (id int)');
@@ -187,7 +190,7 @@ describe.each(ENGINES)('rollback safety [%s]', (engine) => {
 
   if (everyCase(engine))
     it('refuses an emergency rollback outside the maintenance window only without --emergency', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       writeAll(w, V2);
       await deployOk(w);
       w.write(

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, type TestWorkspace } from '../runner/helpers';
-import { catalog, deployOk, shopAtV1, V2, writeAll } from './fixture';
+import { catalog, deployOk, shopAtV1, shopsAtV1, V2, writeAll } from './fixture';
 
 let workspaces: TestWorkspace[] = [];
+/** Shop v1 with V1's checks deployed once for the server's four cases, a copy each. */
+const shops = shopsAtV1();
 afterAll(async () => {
   for (const w of workspaces) await w.remove();
   workspaces = [];
+  await shops.removeAll();
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
 
@@ -38,7 +41,8 @@ const results = (w: TestWorkspace, deployment: number) =>
  */
 describe.each(ENGINES)('smoke checks after a rollback are those of the state rolled back to [%s]', (engine) => {
   it("rolling back to an earlier deployment runs the checks recorded with it, not the working tree's; undoing that rollback runs the newer ones", async () => {
-    const w = keep(await shopAtV1(engine, '', V1_SMOKE));
+    // The only case from this state on PGlite, deployed in place there (`shopsAtV1`: a copy pays from the second).
+    const w = keep(await (engine === 'pglite' ? shopAtV1 : shops.atV1)(engine, '', V1_SMOKE));
     const v1 = await catalog(w);
     writeAll(w, { ...V2, ...V2_SMOKE });
     await deployOk(w);
@@ -73,7 +77,7 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
 
   if (engine === 'postgres')
     it('--to an earlier deployment across several runs the checks recorded with that one', async () => {
-      const w = keep(await shopAtV1(engine, '', V1_SMOKE));
+      const w = keep(await shops.atV1(engine, '', V1_SMOKE));
       writeAll(w, { ...V2, ...V2_SMOKE });
       await deployOk(w);
       w.write(
@@ -93,7 +97,7 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
 
   if (engine === 'postgres')
     it("rolling back a first deployment runs none of the project's checks: the baseline verifies what the ledger still records", async () => {
-      const w = keep(await shopAtV1(engine, '', V1_SMOKE));
+      const w = keep(await shops.atV1(engine, '', V1_SMOKE));
       const r = await run(w.root, 'rollback', { project: 'shop' }, w.target.vars);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -106,7 +110,7 @@ describe.each(ENGINES)('smoke checks after a rollback are those of the state rol
 
   if (engine === 'postgres')
     it('the recorded checks still fail a rollback that leaves the state broken (exit 3, the rollback stays applied)', async () => {
-      const w = keep(await shopAtV1(engine, '', V1_SMOKE));
+      const w = keep(await shops.atV1(engine, '', V1_SMOKE));
       writeAll(w, { ...V2, ...V2_SMOKE });
       await deployOk(w);
       // Data is not schema: a third customer is no drift, and no rollback takes it away.

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { run } from '../support/run';
 import { ENGINES, type TestWorkspace } from '../runner/helpers';
-import { backToV1, catalog, deployOk, diffCount, shopAtV1, V2, writeAll } from './fixture';
+import { backToV1, catalog, deployOk, diffCount, shopAtV1, shopsAtV1, V2, writeAll } from './fixture';
 
 let workspaces: TestWorkspace[] = [];
 afterEach(async () => {
@@ -10,6 +10,9 @@ afterEach(async () => {
   workspaces = [];
 });
 const keep = (w: TestWorkspace) => (workspaces.push(w), w);
+/** Shop v1 deployed once for the server's two cases, a copy each. */
+const shops = shopsAtV1();
+afterAll(() => shops.removeAll());
 
 function git(root: string, ...args: string[]): string {
   return execFileSync(
@@ -23,7 +26,8 @@ function git(root: string, ...args: string[]): string {
 
 describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
   it('--to-ref goes back to the sources at a git ref by a diff of the live database (data loss refused without --force)', async () => {
-    const w = keep(await shopAtV1(engine));
+    // The only case from this state on PGlite, deployed in place there (`shopsAtV1`: a copy pays from the second).
+    const w = keep(await (engine === 'pglite' ? shopAtV1 : shops.atV1)(engine));
     git(w.root, 'init', '-q');
     w.write('.gitignore', '.dbee/\n');
     git(w.root, 'add', '-A');
@@ -73,7 +77,7 @@ describe.each(ENGINES)('rollback to sources and packages [%s]', (engine) => {
   // (CONTRIBUTING.md, "Engine-independent matrices run whole on one engine, one cell on the other").
   if (engine === 'postgres')
     it('--package undoes the deployment that applied a package', async () => {
-      const w = keep(await shopAtV1(engine));
+      const w = keep(await shops.atV1(engine));
       const v1 = await catalog(w);
       writeAll(w, {
         'shop/names.sql': 'CREATE OR REPLACE VIEW shop.names AS SELECT id, upper(name) AS name FROM shop.customers;\n',
