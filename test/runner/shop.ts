@@ -64,33 +64,14 @@ export function deployedShops(): {
   deployed(engine: Target['engine'], environment?: string): Promise<TestWorkspace>;
   removeAll(): Promise<void>;
 } {
-  const bases = new Map<string, Promise<TestWorkspace>>();
+  // The PGlite copies are workspaceCopies' (below), keyed by the environment settings.
+  const copies = workspaceCopies();
   return {
-    async deployed(engine, environment = '') {
-      if (engine === 'postgres') return deployedShop(engine, environment);
-      let base = bases.get(environment);
-      if (!base) {
-        base = deployedShop(engine, environment);
-        bases.set(environment, base);
-      }
-      const from = (await base).root;
-      // The base's instance writes its folder back before the copy (it is idle once its commands are done).
-      await releasePglite();
-      const w = tempWorkspace({});
-      cpSync(from, w.root, { recursive: true });
-      const dataDir = join(w.root, '.dbee', 'db');
-      const target = connectedTarget(
-        'pglite',
-        {},
-        () => PgliteConnection.open(dataDir, 'pglite:test'),
-        async () => {},
-      );
-      return { root: w.root, target, write: w.write, remove: async () => w.remove() };
-    },
-    async removeAll() {
-      for (const base of bases.values()) await (await base.catch(() => null))?.remove();
-      bases.clear();
-    },
+    deployed: (engine, environment = '') =>
+      engine === 'postgres'
+        ? deployedShop(engine, environment)
+        : copies.copy(engine, environment, () => deployedShop(engine, environment)),
+    removeAll: () => copies.removeAll(),
   };
 }
 
