@@ -90,8 +90,7 @@ export async function recordedDrift(
   const diff = engine.diff;
   if (!diff) return unknown(`the ${engine.name} engine has no schema fingerprint`);
   if (!last) return unknown('never deployed');
-  if (!last.finished_at || last.status === 'running' || last.status === 'interrupted')
-    return unknown(`deployment #${last.id} did not finish`, last.id);
+  if (!finishedDeployment(last)) return unknown(`deployment #${last.id} did not finish`, last.id);
   const summary = deploymentSummary(last);
   const recorded = summary.fingerprint ?? null;
   if (!recorded) return unknown(`deployment #${last.id} recorded no fingerprint`, last.id);
@@ -142,6 +141,14 @@ export interface DriftInput {
   deployed: DeployedState;
   /** The one reader of every strategy's work in flight: its objects are dbee's own, not drift. */
   inFlight: InFlightReader;
+}
+
+/**
+ * Whether `last` finished, so that its recorded fingerprint is something to compare with: the partial work of one that
+ * did not (running, interrupted) is not told apart from a hand edit.
+ */
+export function finishedDeployment(last: DeploymentRow): boolean {
+  return !!last.finished_at && last.status !== 'running' && last.status !== 'interrupted';
 }
 
 /** A fingerprint's format: its text before the first colon (`DiffRole.fingerprint`). */

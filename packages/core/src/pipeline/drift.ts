@@ -2,12 +2,12 @@ import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import { batchShared } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
-import { recordedDrift, type ProjectDrift } from '../diffing/drift';
+import { finishedDeployment, recordedDrift, type ProjectDrift } from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
-import { scopeKey } from '../runner/recorded-fingerprint';
+import { scopeKey, stillRecorded } from '../runner/recorded-fingerprint';
 import { lastRecordedDeployment, plannedInBatch } from './batch-planned';
 import type { SchemaScope } from '../schema/managed-scope';
 import { graphProject, projectManagedScope } from '../planner/project-model';
@@ -194,15 +194,14 @@ function sharedFingerprints(
   const { engine, conn, environment } = args;
   const read = () =>
     batchShared(ctx, `live-fingerprints\0${environment.name}`, async () => {
-      const now = await catalogVersion;
       const planned = plannedInBatch(ctx, environment.name);
       const stale: DriftSubject[] = [];
       for (const project of new Set(ctx.sessions?.projects ?? [])) {
         if (planned.has(project) || !ctx.workspace.projects.has(project)) continue;
+        // Those whose task would read it (recordedDrift): a finished deployment's fingerprint the catalog moved past.
         const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
-        const finished = last?.finished_at && last.status !== 'running' && last.status !== 'interrupted';
-        const summary = finished ? deploymentSummary(last) : null;
-        if (!summary?.fingerprint || ('value' in now && summary.catalogVersion === now.value)) continue;
+        const summary = last && finishedDeployment(last) ? deploymentSummary(last) : null;
+        if (!summary?.fingerprint || (await stillRecorded(engine, conn, summary, catalogVersion))) continue;
         stale.push(projectSubject(ctx, environment, engine, project));
       }
       if (stale.length < 2) return new Map<string, { scope: string; fingerprint: string }>();
