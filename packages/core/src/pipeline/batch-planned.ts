@@ -21,6 +21,30 @@ export function notePlannedInBatch(ctx: OperationContext, environment: string, p
 }
 
 /**
+ * A value of the live catalog of `environment` read once for the tasks of this Nx batch (the catalog version, the live
+ * fingerprints of the drift stage), read again once a task of the batch has applied steps there since
+ * (`noteCatalogChanging`), then shared again by the tasks after: a value read before dbee changed the catalog never
+ * vouches for the catalog after. Outside a batch, computed every time (`batchShared`).
+ */
+export function catalogShared<T>(ctx: OperationContext, environment: string, key: string, compute: () => T): T {
+  return batchShared(ctx, `${key}\0${environment}\0${catalogGeneration(ctx, environment).changes}`, compute);
+}
+
+/**
+ * Records that a task of the batch is about to apply steps to `environment` (the pipeline's apply stage, not a dry
+ * run): the values `catalogShared` read until then describe the catalog before them, and the tasks after read them
+ * again. Whatever the steps' outcome: a failed step may have changed the catalog too. Nothing outside a batch.
+ */
+export function noteCatalogChanging(ctx: OperationContext, environment: string): void {
+  if (ctx.sessions) catalogGeneration(ctx, environment).changes++;
+}
+
+/** How many tasks of the batch have applied steps to `environment` so far. */
+function catalogGeneration(ctx: OperationContext, environment: string): { changes: number } {
+  return batchShared(ctx, `catalog-changes\0${environment}`, () => ({ changes: 0 }));
+}
+
+/**
  * The newest deployment of `project` recorded in the target's own ledger, whatever environment name it was made under
  * (the drift stage: a restored or renamed database is judged by what it holds). In a batch, the newest of every
  * project read once for the batch (operations/batch-reads.ts), a project planned by an earlier task read again.

@@ -1,6 +1,5 @@
 import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
-import { batchShared } from '../context/load';
 import type { OperationContext } from '../context/operation-context';
 import { finishedDeployment, recordedDrift, type ProjectDrift } from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
@@ -8,7 +7,7 @@ import { DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { scopeKey, stillRecorded } from '../runner/recorded-fingerprint';
-import { lastRecordedDeployment, plannedInBatch } from './batch-planned';
+import { catalogShared, lastRecordedDeployment, plannedInBatch } from './batch-planned';
 import type { SchemaScope } from '../schema/managed-scope';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 
@@ -163,7 +162,7 @@ async function readDrifts(
   const version = () => settled(diff.catalogVersion!(conn));
   const catalogVersion = diff.catalogVersion
     ? ctx.sessions
-      ? batchShared(ctx, `catalog-version\0${environment.name}`, version)
+      ? catalogShared(ctx, environment.name, 'catalog-version', version)
       : version()
     : undefined;
   await catalogVersion;
@@ -193,7 +192,7 @@ function sharedFingerprints(
 ): (project: string) => (scope: SchemaScope) => Promise<string | undefined> {
   const { engine, conn, environment } = args;
   const read = () =>
-    batchShared(ctx, `live-fingerprints\0${environment.name}`, async () => {
+    catalogShared(ctx, environment.name, 'live-fingerprints', async () => {
       const planned = plannedInBatch(ctx, environment.name);
       const stale: DriftSubject[] = [];
       for (const project of new Set(ctx.sessions?.projects ?? [])) {

@@ -21,6 +21,7 @@ import type { RunResult } from '../runner/runner';
 import { lockOwner, sideSession, withSession, type DeploymentSession, type SessionRequest } from '../runner/session';
 import { confirmAndCount, dryRunGates, refuse as refuseDeployment } from './gates';
 import { driftStage, type DriftFound, type DriftRequest } from './drift';
+import { noteCatalogChanging } from './batch-planned';
 import type { Connection } from '../engine/engine';
 
 /*
@@ -304,6 +305,8 @@ async function stages<I extends PipelineInputs, P extends PipelinePlan>(
       }
       const notStarted = await notifyDeployStarted(ctx, report, run.plan);
       onRun();
+      // In an Nx batch, the later tasks read the catalog again (batch-planned.ts): these steps change it.
+      noteCatalogChanging(ctx, environment.name);
       const applied = await command.apply(input, session, run, report);
       return finish(ctx, command, input, session, applied, report, notStarted);
     },
