@@ -1,0 +1,189 @@
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import deployBatch from '../../plugins/nx/src/executors/deploy/deploy.batch';
+import type { BatchTaskResult } from '../../plugins/nx/src/executors/run-batch';
+import { dbYaml, ENGINES, snapshot, workspaceWith, type TestWorkspace } from '../runner/helpers';
+import { run } from '../support/run';
+
+/**
+ * The verdict matrix's "dependent projects, one unchanged" in an Nx batch: `sales` depends on `core` and has a view
+ * over core's table; a release changes core only, and one batch deploys both (core first). The drift stage of a
+ * batch reads the catalog version once for its tasks, and a project whose recorded catalog version equals it is not
+ * drifted without reading its fingerprint. Before, sales's task judged sales against the catalog as it was before
+ * core's task deployed: it said "nothing to deploy" where `dbee deploy core` then `dbee deploy sales` (one process
+ * each) refuses. A verdict is the same in a batch and in one process per task.
+ */
+
+const HAZARDS = { allowHazards: 'backward-incompatible' };
+
+/** The workspace's projects: core's table, sales's view over it (`view`: sales/v.sql). */
+function projects(view: string, coreExtra = '') {
+  return {
+    'core/db.yaml': dbYaml('core', coreExtra),
+    'core/schema.sql': 'CREATE SCHEMA core;\n',
+    'core/t.sql': 'CREATE TABLE core.t (id int PRIMARY KEY, label text);\n',
+    'sales/db.yaml': dbYaml('sales', 'dependsOn: [core]\n'),
+    'sales/schema.sql': 'CREATE SCHEMA sales;\n',
+    'sales/v.sql': view,
+  };
+}
+
+/** Core's release: `core.t.label` renamed to `name` (declared). PostgreSQL rewrites sales's view over it. */
+function renameLabel(w: TestWorkspace): void {
+  w.write('core/t.sql', 'CREATE TABLE core.t (id int PRIMARY KEY, name text);\n');
+  w.write(
+    'core/db.yaml',
+    dbYaml('core', 'renames:\n  - { kind: column, schema: core, table: t, from: label, to: name }\n'),
+  );
+}
+
+async function deployed(engine: (typeof ENGINES)[number], files: Record<string, string>): Promise<TestWorkspace> {
+  const w = await workspaceWith(engine, files);
+  onTestFinished(() => w.remove());
+  for (const project of ['core', 'sales']) {
+    const r = await run(w.root, 'deploy', { project, ...HAZARDS }, w.target.vars);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  }
+  return w;
+}
+
+/**
+ * `deploy` of core and sales in one Nx batch (the batch implementation Nx's batch runner calls, in this process: one
+ * SessionPool for both tasks, sales after core). `between` runs after core's task and before sales's. Each task's
+ * success and output.
+ */
+async function batch(w: TestWorkspace, between?: () => Promise<void>): Promise<Map<string, BatchTaskResult['result']>> {
+  const ids = ['db-core:deploy', 'db-sales:deploy'];
+  const graph = {
+    roots: ['db-core:deploy'],
+    tasks: Object.fromEntries(
+      ids.map((id) => [id, { id, target: { project: id.split(':')[0], target: 'deploy' }, overrides: {} }]),
+    ),
+    dependencies: { 'db-core:deploy': [], 'db-sales:deploy': ['db-core:deploy'] },
+  } as unknown as TaskGraph;
+  const inputs = {
+    'db-core:deploy': { project: 'core', ...HAZARDS },
+    'db-sales:deploy': { project: 'sales', ...HAZARDS },
+  };
+  for (const [k, v] of Object.entries(w.target.vars)) vi.stubEnv(k, v);
+  vi.stubEnv('NX_DEFAULT_OUTPUT_STYLE', 'static'); // no echo of core's output to the test's own
+  const results = new Map<string, BatchTaskResult['result']>();
+  try {
+    const context = { root: w.root, cwd: w.root, isVerbose: false, taskGraph: graph } as ExecutorContext;
+    for await (const r of (await deployBatch(
+      graph,
+      inputs as never,
+      {} as never,
+      context,
+    )) as AsyncIterable<BatchTaskResult>) {
+      results.set(r.task, r.result);
+      if (r.task === 'db-core:deploy') await between?.();
+    }
+  } finally {
+    vi.unstubAllEnvs();
+  }
+  return results;
+}
+
+/** The first `error:` line of an output, without what differs between a real run's and a dry run's ending. */
+const errorLine = (out: string) => /^error: .*$/m.exec(out)?.[0];
+
+/** The id of sales's newest deployment in the ledger. */
+async function lastSalesDeployment(w: TestWorkspace): Promise<number> {
+  const [row] = await w.target.query<{ id: number }>(
+    "SELECT max(id)::int AS id FROM dbee.deployments WHERE project = 'sales'",
+  );
+  return row!.id;
+}
+
+describe.each(ENGINES)('a dependent project in an Nx batch after its dependency deployed [%s]', (engine) => {
+  it('sales over core.t with *: the batch refuses it as one process per task does, naming the view at its file', async () => {
+    const files = projects('CREATE VIEW sales.v AS SELECT * FROM core.t;\n');
+    // One process per task: core deployed, then sales judged against the live catalog.
+    const apart = await deployed(engine, files);
+    renameLabel(apart);
+    const core = await run(apart.root, 'deploy', { project: 'core', ...HAZARDS }, apart.target.vars);
+    expect(core.code, core.stdout + core.stderr).toBe(0);
+    const sales = await run(apart.root, 'deploy', { project: 'sales', ...HAZARDS }, apart.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(1);
+    expect(errorLine(sales.stderr)).toMatch(
+      /^error: sales\/v\.sql:1: view:sales\.v was changed outside dbee since deployment #2\b.*nothing was applied$/,
+    );
+
+    // One batch: the same verdict for sales, and nothing of sales applied.
+    const w = await deployed(engine, files);
+    const salesBefore = await lastSalesDeployment(w);
+    renameLabel(w);
+    const results = await batch(w);
+    expect(results.get('db-core:deploy')!.success, results.get('db-core:deploy')!.terminalOutput).toBe(true);
+    const inBatch = results.get('db-sales:deploy')!;
+    expect(inBatch.success, inBatch.terminalOutput).toBe(false);
+    expect(inBatch.terminalOutput).not.toContain('nothing to deploy');
+    expect(errorLine(inBatch.terminalOutput)).toBe(errorLine(sales.stderr));
+    expect(await lastSalesDeployment(w)).toBe(salesBefore);
+    expect((await snapshot(w.target, { withLedger: false })).catalog).toEqual(
+      (await snapshot(apart.target, { withLedger: false })).catalog,
+    );
+    // What the batch said is what a later process finds.
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toMatch(
+      /drift: yes \(the schemas changed outside dbee since the last deployment: view:sales\.v\)/,
+    );
+    const later = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(later.code, later.stdout + later.stderr).toBe(1);
+    expect(errorLine(later.stderr)).toBe(errorLine(sales.stderr));
+  });
+
+  it('sales naming the renamed column: the batch refuses its sources as one process per task does', async () => {
+    const files = projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n');
+    const apart = await deployed(engine, files);
+    renameLabel(apart);
+    expect((await run(apart.root, 'deploy', { project: 'core', ...HAZARDS }, apart.target.vars)).code).toBe(0);
+    const sales = await run(apart.root, 'deploy', { project: 'sales', ...HAZARDS }, apart.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(1);
+    expect(errorLine(sales.stderr)).toMatch(/^error: sales\/v\.sql:1: the sources do not build: view:sales\.v fails/);
+
+    const w = await deployed(engine, files);
+    const salesBefore = await lastSalesDeployment(w);
+    renameLabel(w);
+    const results = await batch(w);
+    expect(results.get('db-core:deploy')!.success, results.get('db-core:deploy')!.terminalOutput).toBe(true);
+    const inBatch = results.get('db-sales:deploy')!;
+    expect(inBatch.success, inBatch.terminalOutput).toBe(false);
+    expect(errorLine(inBatch.terminalOutput)).toBe(errorLine(sales.stderr));
+    expect(await lastSalesDeployment(w)).toBe(salesBefore);
+  });
+});
+
+// On PGlite the batch holds the embedded database for itself: no other session can change it between two tasks.
+describe('a hand edit between two tasks of an Nx batch, after the first deployed [postgres]', () => {
+  it('is refused in the later task, as one process per task refuses it', async () => {
+    const files = projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n');
+    // Core's release touches nothing of sales; the hand edit (another session) changes sales's view.
+    const release = (w: TestWorkspace) => w.write('core/u.sql', 'CREATE TABLE core.u (id int PRIMARY KEY);\n');
+    const edit = (w: TestWorkspace) =>
+      w.target.execute('CREATE OR REPLACE VIEW sales.v AS SELECT id, label, 1 AS extra FROM core.t');
+
+    const apart = await deployed('postgres', files);
+    release(apart);
+    expect((await run(apart.root, 'deploy', { project: 'core' }, apart.target.vars)).code).toBe(0);
+    await edit(apart);
+    const sales = await run(apart.root, 'deploy', { project: 'sales' }, apart.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(1);
+    expect(errorLine(sales.stderr)).toMatch(
+      /^error: sales\/v\.sql:1: view:sales\.v was changed outside dbee since deployment #2\b/,
+    );
+
+    const w = await deployed('postgres', files);
+    const salesBefore = await lastSalesDeployment(w);
+    release(w);
+    const results = await batch(w, () => edit(w));
+    expect(results.get('db-core:deploy')!.terminalOutput).toMatch(/core: deployed 1 step/);
+    const inBatch = results.get('db-sales:deploy')!;
+    expect(inBatch.success, inBatch.terminalOutput).toBe(false);
+    expect(errorLine(inBatch.terminalOutput)).toBe(errorLine(sales.stderr));
+    expect(await lastSalesDeployment(w)).toBe(salesBefore);
+    const [view] = await w.target.query<{ d: string }>("SELECT pg_get_viewdef('sales.v') AS d");
+    expect(view!.d).toContain('extra');
+  });
+});
