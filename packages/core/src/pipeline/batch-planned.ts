@@ -24,9 +24,11 @@ export function notePlannedInBatch(ctx: OperationContext, environment: string, p
  * A value of the live catalog of `environment` read once for the tasks of this Nx batch (the catalog version, the live
  * fingerprints of the drift stage), read again once a task of the batch has applied steps there since
  * (`noteCatalogChanging`), then shared again by the tasks after: a value read before dbee changed the catalog never
- * vouches for the catalog after. Outside a batch, computed every time (`batchShared`).
+ * vouches for the catalog after. Outside a batch, computed every time (never shared by a fleet's targets, which are
+ * other databases).
  */
 export function catalogShared<T>(ctx: OperationContext, environment: string, key: string, compute: () => T): T {
+  if (!ctx.sessions) return compute();
   return batchShared(ctx, `${key}\0${environment}\0${catalogGeneration(ctx, environment).changes}`, compute);
 }
 
@@ -37,6 +39,11 @@ export function catalogShared<T>(ctx: OperationContext, environment: string, key
  */
 export function noteCatalogChanging(ctx: OperationContext, environment: string): void {
   if (ctx.sessions) catalogGeneration(ctx, environment).changes++;
+}
+
+/** Whether a task of this batch has applied steps to `environment` (`noteCatalogChanging`); false outside a batch. */
+export function catalogChangedInBatch(ctx: OperationContext, environment: string): boolean {
+  return !!ctx.sessions && catalogGeneration(ctx, environment).changes > 0;
 }
 
 /** How many tasks of the batch have applied steps to `environment` so far. */

@@ -7,7 +7,7 @@ import { DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { scopeKey, stillRecorded } from '../runner/recorded-fingerprint';
-import { catalogShared, lastRecordedDeployment, plannedInBatch } from './batch-planned';
+import { catalogChangedInBatch, catalogShared, lastRecordedDeployment, plannedInBatch } from './batch-planned';
 import type { SchemaScope } from '../schema/managed-scope';
 import { graphProject, projectManagedScope } from '../planner/project-model';
 
@@ -181,8 +181,11 @@ async function readDrifts(
  * version moves with any DDL in the database, such as another project's later deployment or a ledger table dbee makes
  * afterwards (`dbee.blue_green`, on a blue/green deployment), and a no-op batch then read every project's fingerprint
  * on every run (plugins/nx/src/executors/batch-requests.test.ts). Not the projects planned by an earlier task of the
- * batch (read live, as their ledger rows are), nor a batch of one such project. Returns, for a project, the fingerprint
- * read of the scope given, or undefined (not read, another scope, the read failed): the task then reads its own.
+ * batch (read live, as their ledger rows are), nor a batch of one such project. Read again once a task of the batch has
+ * applied steps (`catalogShared`), but then from the second task that needs one on: the first reads its own, so that a
+ * batch whose every task deploys reads one fingerprint per task, as one process per task does, and not every later
+ * project's after each deployment. Returns, for a project, the fingerprint read of the scope given, or undefined (not
+ * read, another scope, the read failed): the task then reads its own.
  */
 function sharedFingerprints(
   ctx: OperationContext,
@@ -211,6 +214,11 @@ function sharedFingerprints(
       return new Map(stale.map((s, i) => [s.project, { scope: scopeKey(s.scope), fingerprint: read[i]! }]));
     }).catch(() => new Map<string, { scope: string; fingerprint: string }>());
   return (project) => async (scope) => {
+    if (catalogChangedInBatch(ctx, environment.name)) {
+      const asked = catalogShared(ctx, environment.name, 'fingerprints-asked', () => new Set<string>());
+      asked.add(project);
+      if (asked.size < 2) return undefined;
+    }
     const found = (await read()).get(project);
     return found && found.scope === scopeKey(scope) ? found.fingerprint : undefined;
   };
