@@ -1,5 +1,8 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import type { Engine, SchemaScope } from '@dbee/core';
+import { createPostgresEngine } from '@dbee/postgres';
+import { registerEngine } from '../../packages/cli/src/engines';
 import deployBatch from '../../plugins/nx/src/executors/deploy/deploy.batch';
 import type { BatchTaskResult } from '../../plugins/nx/src/executors/run-batch';
 import { dbYaml, ENGINES, snapshot, workspaceWith, type TestWorkspace } from '../runner/helpers';
@@ -48,23 +51,24 @@ async function deployed(engine: (typeof ENGINES)[number], files: Record<string, 
 }
 
 /**
- * `deploy` of core and sales in one Nx batch (the batch implementation Nx's batch runner calls, in this process: one
- * SessionPool for both tasks, sales after core). `between` runs after core's task and before sales's. Each task's
- * success and output.
+ * `deploy` of `projects` in one Nx batch (the batch implementation Nx's batch runner calls, in this process: one
+ * SessionPool for every task), each task after the one before it (default: sales after core). `after` runs after each
+ * task, before the next. Each task's success and output.
  */
-async function batch(w: TestWorkspace, between?: () => Promise<void>): Promise<Map<string, BatchTaskResult['result']>> {
-  const ids = ['db-core:deploy', 'db-sales:deploy'];
+async function batch(
+  w: TestWorkspace,
+  after?: (task: string) => Promise<void>,
+  projects = ['core', 'sales'],
+): Promise<Map<string, BatchTaskResult['result']>> {
+  const ids = projects.map((p) => `db-${p}:deploy`);
   const graph = {
-    roots: ['db-core:deploy'],
+    roots: [ids[0]],
     tasks: Object.fromEntries(
       ids.map((id) => [id, { id, target: { project: id.split(':')[0], target: 'deploy' }, overrides: {} }]),
     ),
-    dependencies: { 'db-core:deploy': [], 'db-sales:deploy': ['db-core:deploy'] },
+    dependencies: Object.fromEntries(ids.map((id, i) => [id, i ? [ids[i - 1]] : []])),
   } as unknown as TaskGraph;
-  const inputs = {
-    'db-core:deploy': { project: 'core', ...HAZARDS },
-    'db-sales:deploy': { project: 'sales', ...HAZARDS },
-  };
+  const inputs = Object.fromEntries(ids.map((id, i) => [id, { project: projects[i], ...HAZARDS }]));
   for (const [k, v] of Object.entries(w.target.vars)) vi.stubEnv(k, v);
   vi.stubEnv('NX_DEFAULT_OUTPUT_STYLE', 'static'); // no echo of core's output to the test's own
   const results = new Map<string, BatchTaskResult['result']>();
@@ -77,7 +81,7 @@ async function batch(w: TestWorkspace, between?: () => Promise<void>): Promise<M
       context,
     )) as AsyncIterable<BatchTaskResult>) {
       results.set(r.task, r.result);
-      if (r.task === 'db-core:deploy') await between?.();
+      await after?.(r.task);
     }
   } finally {
     vi.unstubAllEnvs();
@@ -177,7 +181,9 @@ describe('a hand edit between two tasks of an Nx batch, after the first deployed
     const w = await deployed('postgres', files);
     const salesBefore = await lastSalesDeployment(w);
     release(w);
-    const results = await batch(w, () => edit(w));
+    const results = await batch(w, async (task) => {
+      if (task === 'db-core:deploy') await edit(w);
+    });
     expect(results.get('db-core:deploy')!.terminalOutput).toMatch(/core: deployed 1 step/);
     const inBatch = results.get('db-sales:deploy')!;
     expect(inBatch.success, inBatch.terminalOutput).toBe(false);
@@ -185,5 +191,72 @@ describe('a hand edit between two tasks of an Nx batch, after the first deployed
     expect(await lastSalesDeployment(w)).toBe(salesBefore);
     const [view] = await w.target.query<{ d: string }>("SELECT pg_get_viewdef('sales.v') AS d");
     expect(view!.d).toContain('extra');
+  });
+});
+
+/**
+ * The schemas of each live fingerprint the postgres engine reads (`DiffRole.fingerprint`, and each scope of
+ * `DiffRole.fingerprints`) while `counting()` says so.
+ */
+function fingerprintReads(counting: () => boolean): string[] {
+  const read: string[] = [];
+  const note = (scope: SchemaScope) => counting() && read.push(scope.schemas.join(','));
+  unregister = registerEngine('postgres', () => {
+    const engine = createPostgresEngine();
+    const diff = engine.diff!;
+    return {
+      ...engine,
+      diff: {
+        ...diff,
+        fingerprint: (conn, scope, format) => (note(scope), diff.fingerprint(conn, scope, format)),
+        fingerprints: (conn, scopes) => (scopes.forEach(note), diff.fingerprints(conn, scopes)),
+      },
+    } satisfies Engine;
+  });
+  return read;
+}
+
+let unregister = () => {};
+afterEach(() => unregister());
+
+describe.each(ENGINES)('the live fingerprints an Nx batch reads after a task deployed [%s]', (engine) => {
+  const names = ['p0', 'p1', 'p2', 'p3'];
+  const table = (n: string, columns: string) => `CREATE TABLE ${n}.t (id int PRIMARY KEY${columns});\n`;
+
+  it("are read once per later task's project, whether every task deploys or only the first", async () => {
+    const w = await workspaceWith(
+      engine,
+      Object.assign(
+        {},
+        ...names.map((n) => ({
+          [`${n}/db.yaml`]: dbYaml(n),
+          [`${n}/schema.sql`]: `CREATE SCHEMA ${n};\n`,
+          [`${n}/t.sql`]: table(n, ''),
+        })),
+      ),
+    );
+    onTestFinished(() => w.remove());
+    for (const r of (await batch(w, undefined, names)).values()) expect(r.success, r.terminalOutput).toBe(true);
+    // Counted from the end of the first task to the end of the last (the batch's end reads the recorded ones).
+    let counting = false;
+    const read = fingerprintReads(() => counting);
+    const count = async (task: string) => {
+      counting = task !== `db-${names.at(-1)}:deploy`;
+    };
+
+    // Every task deploys: each later task reads its own project's fingerprint (the catalog moved since it was
+    // recorded), and no other; before, each read every later project's again.
+    for (const n of names) w.write(`${n}/t.sql`, table(n, ', a int'));
+    for (const r of (await batch(w, count, names)).values()) expect(r.terminalOutput).toMatch(/deployed 1 step/);
+    expect(read.sort()).toEqual(['p1', 'p2', 'p3']);
+
+    // Only the first deploys: the second task reads its own, the third the rest in one read, the fourth none.
+    read.length = 0;
+    w.write('p0/t.sql', table('p0', ', a int, b int'));
+    const results = await batch(w, count, names);
+    expect(results.get('db-p0:deploy')!.terminalOutput).toMatch(/deployed 1 step/);
+    for (const n of names.slice(1))
+      expect(results.get(`db-${n}:deploy`)!.terminalOutput).toContain('nothing to deploy');
+    expect(read.sort()).toEqual(['p1', 'p2', 'p3']);
   });
 });
