@@ -138,6 +138,38 @@ describe.each(ENGINES)('a dependent project in an Nx batch after its dependency 
     expect(errorLine(later.stderr)).toBe(errorLine(sales.stderr));
   });
 
+  it("sales over core's view, which loses a column sales does not read: nothing to deploy, in the batch as apart", async () => {
+    // Core's deployment drops sales's view and makes it again around its own (diffing/other-dependents.ts): sales's
+    // objects are as its ledger recorded them, and sales has nothing to deploy, in one process per task and in a batch.
+    const files = {
+      ...projects('CREATE VIEW sales.v AS SELECT id, label FROM core.v;\n'),
+      'core/v.sql': 'CREATE VIEW core.v AS SELECT id, label, 1 AS one FROM core.t;\n',
+    };
+    const release = (w: TestWorkspace) =>
+      w.write('core/v.sql', 'CREATE VIEW core.v AS SELECT id, label FROM core.t;\n');
+    const apart = await deployed(engine, files);
+    release(apart);
+    const dry = await run(apart.root, 'deploy', { project: 'core', ...HAZARDS, dryRun: true }, apart.target.vars);
+    expect(dry.stdout).toContain("with: drop and create view:sales.v (sales/v.sql:1), another project's");
+    const core = await run(apart.root, 'deploy', { project: 'core', ...HAZARDS }, apart.target.vars);
+    expect(core.code, core.stdout + core.stderr).toBe(0);
+    expect(core.stdout).toMatch(/core: deployed 1 step/);
+    const sales = await run(apart.root, 'deploy', { project: 'sales', ...HAZARDS }, apart.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+    expect(sales.stdout).toContain('sales: nothing to deploy');
+
+    const w = await deployed(engine, files);
+    release(w);
+    const results = await batch(w);
+    expect(results.get('db-core:deploy')!.terminalOutput).toMatch(/core: deployed 1 step/);
+    const inBatch = results.get('db-sales:deploy')!;
+    expect(inBatch.success, inBatch.terminalOutput).toBe(true);
+    expect(inBatch.terminalOutput).toContain('sales: nothing to deploy');
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain('drift: no');
+    expect(status.stdout).toContain('pending: nothing, up to date with the sources');
+  });
+
   it('sales naming the renamed column: the batch refuses its sources as one process per task does', async () => {
     const files = projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n');
     const apart = await deployed(engine, files);
