@@ -5,7 +5,7 @@
  * base --no-cache --format json`, `shadow: server`), each run right after a floor of its own (`psql -X -1 -f` of the
  * script into an empty database) and `L.quietServer()`, as the bench does.
  *
- *   node tools/run.js tools/bench/diff-timeline.ts [objects=1000] [--runs 5] [--requests FILE] [--fresh]
+ *   node tools/run.js tools/bench/diff-timeline.ts [objects=1000] [--runs 5] [--requests FILE] [--fresh] [--cpu-profile [--top 8]]
  *
  * Every request of the measured diffs is timed on its session (PgConnection's `query`, `queryMany`, `execute`,
  * `queryPrepared`, `executeBatch`, `open`), and per run a timeline is printed: each session's requests merged into
@@ -15,7 +15,8 @@
  * the bench's process, when its previous shadow build is that recent); `--fresh` lets it go before each floor, so that
  * each diff makes a new one, as a CLI process does. `--cpu-profile`: the measured diffs are profiled (node:inspector,
  * a sample each 200 us), and for each stretch of over 5 ms with no request in flight the functions of dbee's packages
- * that were on the stack the most are printed (inclusive time: what ran in that stretch and what called it).
+ * that were on the stack the most are printed (`--top` of them; inclusive time: what ran in that stretch and what called
+ * it).
  */
 import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -48,7 +49,12 @@ interface CpuProfile {
 }
 
 /** Per window (ms since the run's start): dbee's functions on the stack, by the time they were there (inclusive). */
-function inclusive(profile: CpuProfile, runStartUs: number, windows: [number, number][], top = 8): string[] {
+function inclusive(
+  profile: CpuProfile,
+  runStartUs: number,
+  windows: [number, number][],
+  top = Number(option('top') ?? 8),
+): string[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
