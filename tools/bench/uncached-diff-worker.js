@@ -46,4 +46,7 @@ process.on('message', (m) => {
     (e) => process.send({ ok: false, error: String(e?.stack ? e.stack : e) }),
   );
 });
-process.on('disconnect', () => process.exit(0));
+// The shadow the last diff kept is dropped before the process ends (as the dbee command does).
+process.on('disconnect', () => {
+  Promise.resolve(engineByName('postgres').release?.()).finally(() => process.exit(0));
+});
