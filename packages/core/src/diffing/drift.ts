@@ -1,6 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, DiffRole, Engine } from '../engine/engine';
-import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow, type Ledger } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
@@ -52,6 +53,19 @@ export interface ProjectDrift {
   sinceEnvironment?: string;
   /** The objects that drifted, by name (empty unless `state` is `yes`). */
   objects: DriftedObject[];
+  /**
+   * The finished deployments of the projects this one depends on (transitive) recorded after `since`, oldest first:
+   * a cause of the drift other than a hand edit (renaming or retyping a column a view reads makes the database
+   * rewrite the view). Absent when there is none, or the drift is not `yes`.
+   */
+  after?: LaterDeployment[];
+}
+
+/** A deployment of another project, named as a possible cause of a project's drift: `core's deployment #3`. */
+export interface LaterDeployment {
+  project: string;
+  /** Its id in the target's ledger. */
+  id: number;
 }
 
 /**
@@ -127,7 +141,33 @@ export async function readDrift(
   const model = input.models.find((m) => m.project.name === input.project)!;
   const drift = await recordedDrift(input.engine, input.conn, { ...input, scope: projectScope(model.graph) });
   if (drift.state !== 'yes') return drift;
-  return { ...drift, objects: await driftedObjects(ctx, input) };
+  const ledger = openLedger(input.conn, input.engine.ledger);
+  const after = await laterDependencyDeployments(ctx, ledger, drift);
+  return { ...drift, ...(after.length ? { after } : {}), objects: await driftedObjects(ctx, input) };
+}
+
+/** The projects `project` depends on, transitively, itself excluded. */
+export function dependenciesOf(ctx: OperationContext, project: string): string[] {
+  return ctx.workspace
+    .withDependencies(project)
+    .map((p) => p.name)
+    .filter((name) => name !== project);
+}
+
+/**
+ * The finished deployments of the projects a drifted project depends on (transitive) recorded after its `since`, in
+ * one query of the target's ledger (`ProjectDrift.after`); none, without a request, for a project without
+ * dependencies or a drift that is not `yes`.
+ */
+export async function laterDependencyDeployments(
+  ctx: OperationContext,
+  ledger: Pick<Ledger, 'deployments'>,
+  drift: ProjectDrift,
+): Promise<LaterDeployment[]> {
+  const dependencies = dependenciesOf(ctx, drift.project);
+  if (drift.state !== 'yes' || drift.since === null || !dependencies.length) return [];
+  const rows = await ledger.deployments.recordedAfter(dependencies, drift.since);
+  return rows.filter((r) => finishedDeployment(r)).map((r) => ({ project: r.project, id: r.id }));
 }
 
 /** What naming a project's drifted objects reads: the target, and the sources of the project and its dependencies. */
@@ -147,7 +187,7 @@ export interface DriftInput {
  * Whether `last` finished, so that its recorded fingerprint is something to compare with: the partial work of one that
  * did not (running, interrupted) is not told apart from a hand edit.
  */
-export function finishedDeployment(last: DeploymentRow): boolean {
+export function finishedDeployment(last: Pick<DeploymentRow, 'status' | 'finished_at'>): boolean {
   return !!last.finished_at && last.status !== 'running' && last.status !== 'interrupted';
 }
 
@@ -228,4 +268,24 @@ export function driftedNames(drift: Pick<ProjectDrift, 'objects'>): string {
   return drift.objects
     .map((o) => `${o.key} (${o.how === 'changed' ? o.actions.join(', ') : 'made outside dbee'})`)
     .join(', ');
+}
+
+/**
+ * What a drift message adds when deployments of the projects it depends on came after the one it is compared with
+ * (`ProjectDrift.after`): `, or by a later deployment of a project sales depends on: core's deployment #3 (...)`, to
+ * follow `changed outside dbee since deployment #2`. Empty otherwise: the message stays as it was.
+ */
+export function driftCause(drift: Pick<ProjectDrift, 'project' | 'after'>): string {
+  const after = drift.after ?? [];
+  if (!after.length) return '';
+  const ids = new Map<string, number[]>();
+  for (const d of after) ids.set(d.project, [...(ids.get(d.project) ?? []), d.id]);
+  const names = [...ids].map(
+    ([p, n]) => `${p}'s deployment${n.length > 1 ? 's' : ''} ${n.map((id) => `#${id}`).join(', ')}`,
+  );
+  const which =
+    after.length > 1
+      ? `later deployments of ${ids.size > 1 ? 'projects' : 'a project'} ${drift.project} depends on`
+      : `a later deployment of a project ${drift.project} depends on`;
+  return `, or by ${which}: ${names.join(', ')} (renaming or retyping a column that a view reads, for one, makes the database rewrite the view)`;
 }

@@ -1,7 +1,14 @@
 import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
-import { finishedDeployment, recordedDrift, type ProjectDrift } from '../diffing/drift';
+import {
+  dependenciesOf,
+  driftCause,
+  finishedDeployment,
+  laterDependencyDeployments,
+  recordedDrift,
+  type ProjectDrift,
+} from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
 import { deploymentSummary, type Ledger } from '../ledger/ledger';
@@ -170,9 +177,32 @@ async function readDrifts(
   for (const { project, scope } of subjects) {
     const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
     const input = { project, scope, last, catalogVersion, shared: shared?.(project) };
-    readings.set(project, await recordedDrift(engine, conn, input));
+    const drift = await recordedDrift(engine, conn, input);
+    const after = await laterDeployments(ctx, ledger, environment.name, drift);
+    readings.set(project, after.length ? { ...drift, after } : drift);
   }
   return readings;
+}
+
+/**
+ * A drifted project's `after` (`laterDependencyDeployments`): one query of the ledger, only for a project that drifted
+ * and depends on others. In an Nx batch whose tasks planned none of its dependencies yet, the newest deployment of each,
+ * read once for the batch (`lastRecordedDeployment`), answers without a request when none is later than `since`.
+ */
+async function laterDeployments(
+  ctx: OperationContext,
+  ledger: Pick<Ledger, 'deployments'>,
+  environment: string,
+  drift: ProjectDrift,
+): Promise<NonNullable<ProjectDrift['after']>> {
+  if (drift.state !== 'yes' || drift.since === null) return [];
+  const dependencies = dependenciesOf(ctx, drift.project);
+  const planned = plannedInBatch(ctx, environment);
+  if (ctx.sessions && dependencies.every((p) => !planned.has(p))) {
+    const newest = await Promise.all(dependencies.map((p) => lastRecordedDeployment(ctx, ledger, p, environment)));
+    if (newest.every((d) => !d || d.id <= drift.since!)) return [];
+  }
+  return laterDependencyDeployments(ctx, ledger, drift);
 }
 
 /**
@@ -242,10 +272,14 @@ export function projectSubject(
   return { project: name, scope: { schemas: graph.schemas, manage } };
 }
 
-/** Where a drift's recorded state comes from, for a message: `deployment #4` (`, recorded as environment prod`). */
+/**
+ * Where a drift's recorded state comes from, for a message that says `changed outside dbee since` it: `deployment #4`
+ * (` (recorded in this database as environment prod)`), then the later deployments of the projects it depends on when
+ * there are some (`driftCause`: `, or by a later deployment of a project sales depends on: core's deployment #5 ...`).
+ */
 export function driftSince(drift: ProjectDrift, environment: string): string {
   const as = drift.sinceEnvironment && drift.sinceEnvironment !== environment;
-  return `deployment #${drift.since}${as ? ` (recorded in this database as environment ${drift.sinceEnvironment})` : ''}`;
+  return `deployment #${drift.since}${as ? ` (recorded in this database as environment ${drift.sinceEnvironment})` : ''}${driftCause(drift)}`;
 }
 
 /**
@@ -256,7 +290,7 @@ export function driftSince(drift: ProjectDrift, environment: string): string {
 export function driftRefusal(drift: ProjectDrift, environment: string, command: string): DbeeError {
   const { project } = drift;
   return new DbeeError(
-    `${project} on ${environment} was changed outside dbee since ${driftSince(drift, environment)}: ${command} would record the hand edit as dbee's own`,
+    `${project} on ${environment} was changed outside dbee since ${driftSince(drift, environment)}: ${command} would record ${drift.after?.length ? 'the change' : 'the hand edit'} as dbee's own`,
     {
       code: 'DRIFT',
       hint:
