@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, DiffRole, Engine } from '../engine/engine';
-import { deploymentSummary, type DeploymentRow, type Ledger } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState } from '../planner/planner';
@@ -54,9 +54,9 @@ export interface ProjectDrift {
   /** The objects that drifted, by name (empty unless `state` is `yes`). */
   objects: DriftedObject[];
   /**
-   * The finished deployments of the projects this one depends on (transitive) recorded after `since`, oldest first:
-   * a cause of the drift other than a hand edit (renaming or retyping a column a view reads makes the database
-   * rewrite the view). Absent when there is none, or the drift is not `yes`.
+   * The projects this one depends on (transitive) whose newest deployment finished after `since`, oldest first
+   * (`laterDependencyDeployments`): a cause of the drift other than a hand edit (renaming or retyping a column a view
+   * reads makes the database rewrite the view). Absent when there is none, or the drift is not `yes`.
    */
   after?: LaterDeployment[];
 }
@@ -141,33 +141,36 @@ export async function readDrift(
   const model = input.models.find((m) => m.project.name === input.project)!;
   const drift = await recordedDrift(input.engine, input.conn, { ...input, scope: projectScope(model.graph) });
   if (drift.state !== 'yes') return drift;
+  // Outside the drift stage (`dbee status`): the newest deployment of every project, in one query, when it drifted.
   const ledger = openLedger(input.conn, input.engine.ledger);
-  const after = await laterDependencyDeployments(ctx, ledger, drift);
+  let newest: Promise<Map<string, DeploymentRow>> | undefined;
+  const after = await laterDependencyDeployments(ctx, drift, async (p) => {
+    newest ??= ledger.deployments.lastDeployments();
+    return (await newest).get(p);
+  });
   return { ...drift, ...(after.length ? { after } : {}), objects: await driftedObjects(ctx, input) };
 }
 
-/** The projects `project` depends on, transitively, itself excluded. */
-export function dependenciesOf(ctx: OperationContext, project: string): string[] {
-  return ctx.workspace
-    .withDependencies(project)
-    .map((p) => p.name)
-    .filter((name) => name !== project);
-}
-
 /**
- * The finished deployments of the projects a drifted project depends on (transitive) recorded after its `since`, in
- * one query of the target's ledger (`ProjectDrift.after`); none, without a request, for a project without
- * dependencies or a drift that is not `yes`.
+ * A drifted project's `after`: for each project it depends on (transitive, itself excluded), its newest deployment in
+ * the target's ledger (`newest`, asked only for a drift that is `yes` of a project with dependencies) when it finished
+ * and is later than `since` (ids are one sequence per database: a larger id is later), oldest first. Only the newest of
+ * each: an earlier one after `since` is not named (`dbee log` lists them).
  */
 export async function laterDependencyDeployments(
   ctx: OperationContext,
-  ledger: Pick<Ledger, 'deployments'>,
   drift: ProjectDrift,
+  newest: (project: string) => Promise<DeploymentRow | undefined>,
 ): Promise<LaterDeployment[]> {
-  const dependencies = dependenciesOf(ctx, drift.project);
-  if (drift.state !== 'yes' || drift.since === null || !dependencies.length) return [];
-  const rows = await ledger.deployments.recordedAfter(dependencies, drift.since);
-  return rows.filter((r) => finishedDeployment(r)).map((r) => ({ project: r.project, id: r.id }));
+  if (drift.state !== 'yes' || drift.since === null) return [];
+  const since = drift.since;
+  const after: LaterDeployment[] = [];
+  for (const p of ctx.workspace.withDependencies(drift.project)) {
+    if (p.name === drift.project) continue;
+    const last = await newest(p.name);
+    if (last && last.id > since && finishedDeployment(last)) after.push({ project: p.name, id: last.id });
+  }
+  return after.sort((a, b) => a.id - b.id);
 }
 
 /** What naming a project's drifted objects reads: the target, and the sources of the project and its dependencies. */
@@ -187,7 +190,7 @@ export interface DriftInput {
  * Whether `last` finished, so that its recorded fingerprint is something to compare with: the partial work of one that
  * did not (running, interrupted) is not told apart from a hand edit.
  */
-export function finishedDeployment(last: Pick<DeploymentRow, 'status' | 'finished_at'>): boolean {
+export function finishedDeployment(last: DeploymentRow): boolean {
   return !!last.finished_at && last.status !== 'running' && last.status !== 'interrupted';
 }
 
@@ -278,14 +281,10 @@ export function driftedNames(drift: Pick<ProjectDrift, 'objects'>): string {
 export function driftCause(drift: Pick<ProjectDrift, 'project' | 'after'>): string {
   const after = drift.after ?? [];
   if (!after.length) return '';
-  const ids = new Map<string, number[]>();
-  for (const d of after) ids.set(d.project, [...(ids.get(d.project) ?? []), d.id]);
-  const names = [...ids].map(
-    ([p, n]) => `${p}'s deployment${n.length > 1 ? 's' : ''} ${n.map((id) => `#${id}`).join(', ')}`,
-  );
   const which =
     after.length > 1
-      ? `later deployments of ${ids.size > 1 ? 'projects' : 'a project'} ${drift.project} depends on`
+      ? `later deployments of projects ${drift.project} depends on`
       : `a later deployment of a project ${drift.project} depends on`;
-  return `, or by ${which}: ${names.join(', ')} (renaming or retyping a column that a view reads, for one, makes the database rewrite the view)`;
+  const names = after.map((d) => `${d.project}'s deployment #${d.id}`).join(', ');
+  return `, or by ${which}: ${names} (renaming or retyping a column that a view reads, for one, makes the database rewrite the view)`;
 }

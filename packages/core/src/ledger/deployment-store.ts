@@ -269,26 +269,6 @@ export class DeploymentStore {
     return (await this.countRunning(r.rows.map((row) => this.deploymentRow(row))))[0];
   }
 
-  /**
-   * The deployments of `projects` recorded in this database after deployment `after` (ids are one sequence per
-   * database: a larger id is later), whatever environment name they were made under, oldest first, in one query:
-   * their id, project, status and end (the drift stage names those that finished as a cause of a dependent project's
-   * drift). Empty without a project or a ledger.
-   */
-  async recordedAfter(
-    projects: readonly string[],
-    after: number,
-  ): Promise<Pick<DeploymentRow, 'id' | 'project' | 'status' | 'finished_at'>[]> {
-    if (!projects.length || !(await this.writer.exists())) return [];
-    const names = projects.map((_, i) => this.writer.p(i + 2)).join(', ');
-    const r = await this.writer.conn.query<Pick<DeploymentRow, 'id' | 'project' | 'status' | 'finished_at'>>(
-      `SELECT ${this.writer.cols('id', 'project', 'status', 'finished_at')} FROM ${this.writer.t('deployments')}
-         WHERE ${this.writer.q('id')} > ${this.writer.p(1)} AND ${this.writer.q('project')} IN (${names}) ORDER BY ${this.writer.q('id')}`,
-      [after, ...projects],
-    );
-    return r.rows.map((row) => ({ ...row, id: Number(row.id) }));
-  }
-
   async list(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
     if (!(await this.writer.exists())) return [];
     const r = await this.writer.conn.query<DeploymentRow>(

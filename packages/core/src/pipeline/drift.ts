@@ -2,7 +2,6 @@ import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
 import {
-  dependenciesOf,
   driftCause,
   finishedDeployment,
   laterDependencyDeployments,
@@ -11,7 +10,7 @@ import {
 } from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
-import { deploymentSummary, type Ledger } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { scopeKey, stillRecorded } from '../runner/recorded-fingerprint';
 import { catalogChangedInBatch, catalogShared, lastRecordedDeployment, plannedInBatch } from './batch-planned';
@@ -185,9 +184,10 @@ async function readDrifts(
 }
 
 /**
- * A drifted project's `after` (`laterDependencyDeployments`): one query of the ledger, only for a project that drifted
- * and depends on others. In an Nx batch whose tasks planned none of its dependencies yet, the newest deployment of each,
- * read once for the batch (`lastRecordedDeployment`), answers without a request when none is later than `since`.
+ * A drifted project's `after` (`laterDependencyDeployments`), from the newest deployment of each project it depends
+ * on: in an Nx batch, those read once for the batch (`lastRecordedDeployment`: no request, but for a dependency an
+ * earlier task planned, read again); in one process, the newest of every project in one query, only for a project that
+ * drifted and has dependencies.
  */
 async function laterDeployments(
   ctx: OperationContext,
@@ -195,14 +195,12 @@ async function laterDeployments(
   environment: string,
   drift: ProjectDrift,
 ): Promise<NonNullable<ProjectDrift['after']>> {
-  if (drift.state !== 'yes' || drift.since === null) return [];
-  const dependencies = dependenciesOf(ctx, drift.project);
-  const planned = plannedInBatch(ctx, environment);
-  if (ctx.sessions && dependencies.every((p) => !planned.has(p))) {
-    const newest = await Promise.all(dependencies.map((p) => lastRecordedDeployment(ctx, ledger, p, environment)));
-    if (newest.every((d) => !d || d.id <= drift.since!)) return [];
-  }
-  return laterDependencyDeployments(ctx, ledger, drift);
+  let all: Promise<Map<string, DeploymentRow>> | undefined;
+  return laterDependencyDeployments(ctx, drift, async (project) => {
+    if (ctx.sessions) return lastRecordedDeployment(ctx, ledger, project, environment);
+    all ??= ledger.deployments.lastDeployments();
+    return (await all).get(project);
+  });
 }
 
 /**
