@@ -1,6 +1,7 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, DiffRole, Engine } from '../engine/engine';
 import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
+import { openLedger } from '../ledger/open-ledger';
 import type { PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
@@ -52,6 +53,19 @@ export interface ProjectDrift {
   sinceEnvironment?: string;
   /** The objects that drifted, by name (empty unless `state` is `yes`). */
   objects: DriftedObject[];
+  /**
+   * The projects this one depends on (transitive) whose newest deployment finished after `since`, oldest first
+   * (`laterDependencyDeployments`): a cause of the drift other than a hand edit (renaming or retyping a column a view
+   * reads makes the database rewrite the view). Absent when there is none, or the drift is not `yes`.
+   */
+  after?: LaterDeployment[];
+}
+
+/** A deployment of another project, named as a possible cause of a project's drift: `core's deployment #3`. */
+export interface LaterDeployment {
+  project: string;
+  /** Its id in the target's ledger. */
+  id: number;
 }
 
 /**
@@ -127,7 +141,36 @@ export async function readDrift(
   const model = input.models.find((m) => m.project.name === input.project)!;
   const drift = await recordedDrift(input.engine, input.conn, { ...input, scope: projectScope(model.graph) });
   if (drift.state !== 'yes') return drift;
-  return { ...drift, objects: await driftedObjects(ctx, input) };
+  // Outside the drift stage (`dbee status`): the newest deployment of every project, in one query, when it drifted.
+  const ledger = openLedger(input.conn, input.engine.ledger);
+  let newest: Promise<Map<string, DeploymentRow>> | undefined;
+  const after = await laterDependencyDeployments(ctx, drift, async (p) => {
+    newest ??= ledger.deployments.lastDeployments();
+    return (await newest).get(p);
+  });
+  return { ...drift, ...(after.length ? { after } : {}), objects: await driftedObjects(ctx, input) };
+}
+
+/**
+ * A drifted project's `after`: for each project it depends on (transitive, itself excluded), its newest deployment in
+ * the target's ledger (`newest`, asked only for a drift that is `yes` of a project with dependencies) when it finished
+ * and is later than `since` (ids are one sequence per database: a larger id is later), oldest first. Only the newest of
+ * each: an earlier one after `since` is not named (`dbee log` lists them).
+ */
+export async function laterDependencyDeployments(
+  ctx: OperationContext,
+  drift: ProjectDrift,
+  newest: (project: string) => Promise<DeploymentRow | undefined>,
+): Promise<LaterDeployment[]> {
+  if (drift.state !== 'yes' || drift.since === null) return [];
+  const since = drift.since;
+  const after: LaterDeployment[] = [];
+  for (const p of ctx.workspace.withDependencies(drift.project)) {
+    if (p.name === drift.project) continue;
+    const last = await newest(p.name);
+    if (last && last.id > since && finishedDeployment(last)) after.push({ project: p.name, id: last.id });
+  }
+  return after.sort((a, b) => a.id - b.id);
 }
 
 /** What naming a project's drifted objects reads: the target, and the sources of the project and its dependencies. */
@@ -228,4 +271,20 @@ export function driftedNames(drift: Pick<ProjectDrift, 'objects'>): string {
   return drift.objects
     .map((o) => `${o.key} (${o.how === 'changed' ? o.actions.join(', ') : 'made outside dbee'})`)
     .join(', ');
+}
+
+/**
+ * What a drift message adds when deployments of the projects it depends on came after the one it is compared with
+ * (`ProjectDrift.after`): `, or by a later deployment of a project sales depends on: core's deployment #3 (...)`, to
+ * follow `changed outside dbee since deployment #2`. Empty otherwise: the message stays as it was.
+ */
+export function driftCause(drift: Pick<ProjectDrift, 'project' | 'after'>): string {
+  const after = drift.after ?? [];
+  if (!after.length) return '';
+  const which =
+    after.length > 1
+      ? `later deployments of projects ${drift.project} depends on`
+      : `a later deployment of a project ${drift.project} depends on`;
+  const names = after.map((d) => `${d.project}'s deployment #${d.id}`).join(', ');
+  return `, or by ${which}: ${names} (renaming or retyping a column that a view reads, for one, makes the database rewrite the view)`;
 }

@@ -12,6 +12,7 @@ import { Deployment } from '../runner/deployment';
 import { ciJob } from '../context/origin';
 import { readRecordable, summaryOf } from '../runner/recorded-fingerprint';
 import { projectSubject, type DriftFound, type DriftSubject } from '../pipeline/drift';
+import { driftCause } from '../diffing/drift';
 import {
   projectFailure,
   runPipeline,
@@ -142,7 +143,7 @@ async function keptFingerprint(ctx: OperationContext, project: string, drift: Dr
   const drifted = await drift.decide(project);
   if (drifted) {
     ctx.reporter.warn(
-      `${project}: changed outside dbee since deployment #${drifted.since}; the audit trail is changed all the same, and the hand edit stays visible to dbee status`,
+      `${project}: changed outside dbee since deployment #${drifted.since}${driftCause(drifted)}; the audit trail is changed all the same, and the hand edit stays visible to dbee status`,
     );
     return drifted.recorded;
   }

@@ -1,7 +1,7 @@
 import type { ConflictStrategy } from '../config/schema';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
-import { driftedNames, driftedObjects, type DriftedObject, type ProjectDrift } from '../diffing/drift';
+import { driftCause, driftedNames, driftedObjects, type DriftedObject, type ProjectDrift } from '../diffing/drift';
 import { driftSince, type DriftFound, type DriftSubject } from '../pipeline/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
@@ -61,7 +61,7 @@ export async function resolveDrift(
         problems.push(driftRefused(project, environment.name, drift, o, rule.source, rule.strategy));
         continue;
       }
-      const note = `drift: ${o.how === 'changed' ? `changed outside dbee since deployment #${drift.since}` : 'made outside dbee'}; put back to the sources' definition (ifExists: ${rule.strategy}, ${rule.source}); the reverse brings the hand change back`;
+      const note = `drift: ${o.how === 'changed' ? `changed outside dbee since deployment #${drift.since}${driftCause(drift)}` : 'made outside dbee'}; put back to the sources' definition (ifExists: ${rule.strategy}, ${rule.source}); the reverse brings the hand change back`;
       const inPlan = plan.steps.filter((s) => s.project === project && steps.some((d) => d.key === s.key));
       if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
       else reconciled.push(...steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
@@ -112,15 +112,26 @@ function driftRefused(
 ): DbeeError {
   const what =
     o.how === 'changed'
-      ? `${o.key} was changed outside dbee since deployment #${drift.since} (the database's definition differs from its unchanged sources: ${o.actions.join(', ')})`
+      ? `${o.key} was changed outside dbee since deployment #${drift.since} (the database's definition differs from its unchanged sources: ${o.actions.join(', ')})${driftCause(drift)}`
       : `${o.key} was made outside dbee in ${project}'s schemas (neither the sources nor the ledger know it)`;
+  // A dependency's later deployment may have made the change: the fix is to make the objects again from the sources.
+  const hint =
+    drift.after?.length && o.how === 'changed'
+      ? `dbee diff ${project} --env ${environment} shows what differs; when the sources are what you want, dbee deploy ${project} --env ${environment} --if-exists drop makes the objects again from them; ` +
+        `to keep the database's definition, write it into the sources (dbee extract ${project} --env ${environment}) and deploy`
+      : `to put it back to the sources' definition, deploy with --if-exists drop (or rename: a step of the plan replaces it, its reverse keeps the hand change), or set deploy.ifExists for ${environment}; ` +
+        `to keep the hand change, write it into the sources (dbee extract ${project} --env ${environment}) and deploy`;
   return new DbeeError(`${what}; a deployment does not write over it (ifExists: ${strategy}, ${rule})`, {
     code: 'DRIFT',
     location: o.source ?? undefined,
-    hint:
-      `to put it back to the sources' definition, deploy with --if-exists drop (or rename: a step of the plan replaces it, its reverse keeps the hand change), or set deploy.ifExists for ${environment}; ` +
-      `to keep the hand change, write it into the sources (dbee extract ${project} --env ${environment}) and deploy`,
-    details: { project, object: o.key, rule, since: drift.since },
+    hint,
+    details: {
+      project,
+      object: o.key,
+      rule,
+      since: drift.since,
+      ...(drift.after?.length ? { after: drift.after } : {}),
+    },
   });
 }
 

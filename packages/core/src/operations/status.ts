@@ -3,7 +3,7 @@ import { checkSelection, readSelection, selectsKey } from '../planner/selection'
 import { parseKey } from '../model/object-key';
 import type { DbtDriftFinding } from '../check/dbt-drift';
 import { dbtLiveDrift } from './dbt';
-import { readDrift } from '../diffing/drift';
+import { driftCause, readDrift } from '../diffing/drift';
 import { ExitCode, type ExitCodeValue } from '../errors';
 import { backfillStates, formatBackfillProgress } from '../expand/backfill';
 import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
@@ -67,6 +67,11 @@ export interface StatusReport {
      * the ledger know. Each is also in `pendingSteps` (a deployment refuses it or puts it back).
      */
     objects: string[];
+    /**
+     * The finished deployments of the projects it depends on recorded after its last deployment (`ProjectDrift.after`):
+     * a cause of the drift other than a hand edit. Absent when there is none.
+     */
+    after?: { project: string; id: number }[];
   };
   /** Backups the project's deployments kept (`ifExists: rename`) that still exist, and when `dbee cleanup` may drop each. */
   backups: BackupInfo[];
@@ -278,6 +283,7 @@ async function statusDrift(
     live: read.live,
     ...(read.reason ? { reason: read.reason } : {}),
     objects: read.objects.map((o) => o.key),
+    ...(read.after ? { after: read.after } : {}),
   };
 }
 
@@ -414,7 +420,7 @@ function printStatus(
   if (r.pendingDrops.length)
     out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
   out.write(
-    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ` (the schemas changed outside dbee since the last deployment${r.drift.objects.length ? `: ${r.drift.objects.join(', ')}` : ''})` : ''}\n`,
+    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ` (the schemas changed outside dbee since the last deployment${r.drift.objects.length ? `: ${r.drift.objects.join(', ')}` : ''})${driftCause({ project: r.project, after: r.drift.after })}` : ''}\n`,
   );
   out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');
   for (const b of r.backups) {

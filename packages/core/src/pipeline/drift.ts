@@ -1,10 +1,16 @@
 import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
-import { finishedDeployment, recordedDrift, type ProjectDrift } from '../diffing/drift';
+import {
+  driftCause,
+  finishedDeployment,
+  laterDependencyDeployments,
+  recordedDrift,
+  type ProjectDrift,
+} from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
-import { deploymentSummary, type Ledger } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { scopeKey, stillRecorded } from '../runner/recorded-fingerprint';
 import { catalogChangedInBatch, catalogShared, lastRecordedDeployment, plannedInBatch } from './batch-planned';
@@ -170,9 +176,31 @@ async function readDrifts(
   for (const { project, scope } of subjects) {
     const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
     const input = { project, scope, last, catalogVersion, shared: shared?.(project) };
-    readings.set(project, await recordedDrift(engine, conn, input));
+    const drift = await recordedDrift(engine, conn, input);
+    const after = await laterDeployments(ctx, ledger, environment.name, drift);
+    readings.set(project, after.length ? { ...drift, after } : drift);
   }
   return readings;
+}
+
+/**
+ * A drifted project's `after` (`laterDependencyDeployments`), from the newest deployment of each project it depends
+ * on: in an Nx batch, those read once for the batch (`lastRecordedDeployment`: no request, but for a dependency an
+ * earlier task planned, read again); in one process, the newest of every project in one query, only for a project that
+ * drifted and has dependencies.
+ */
+async function laterDeployments(
+  ctx: OperationContext,
+  ledger: Pick<Ledger, 'deployments'>,
+  environment: string,
+  drift: ProjectDrift,
+): Promise<NonNullable<ProjectDrift['after']>> {
+  let all: Promise<Map<string, DeploymentRow>> | undefined;
+  return laterDependencyDeployments(ctx, drift, async (project) => {
+    if (ctx.sessions) return lastRecordedDeployment(ctx, ledger, project, environment);
+    all ??= ledger.deployments.lastDeployments();
+    return (await all).get(project);
+  });
 }
 
 /**
@@ -242,10 +270,14 @@ export function projectSubject(
   return { project: name, scope: { schemas: graph.schemas, manage } };
 }
 
-/** Where a drift's recorded state comes from, for a message: `deployment #4` (`, recorded as environment prod`). */
+/**
+ * Where a drift's recorded state comes from, for a message that says `changed outside dbee since` it: `deployment #4`
+ * (` (recorded in this database as environment prod)`), then the later deployments of the projects it depends on when
+ * there are some (`driftCause`: `, or by a later deployment of a project sales depends on: core's deployment #5 ...`).
+ */
 export function driftSince(drift: ProjectDrift, environment: string): string {
   const as = drift.sinceEnvironment && drift.sinceEnvironment !== environment;
-  return `deployment #${drift.since}${as ? ` (recorded in this database as environment ${drift.sinceEnvironment})` : ''}`;
+  return `deployment #${drift.since}${as ? ` (recorded in this database as environment ${drift.sinceEnvironment})` : ''}${driftCause(drift)}`;
 }
 
 /**
@@ -256,7 +288,7 @@ export function driftSince(drift: ProjectDrift, environment: string): string {
 export function driftRefusal(drift: ProjectDrift, environment: string, command: string): DbeeError {
   const { project } = drift;
   return new DbeeError(
-    `${project} on ${environment} was changed outside dbee since ${driftSince(drift, environment)}: ${command} would record the hand edit as dbee's own`,
+    `${project} on ${environment} was changed outside dbee since ${driftSince(drift, environment)}: ${command} would record ${drift.after?.length ? 'the change' : 'the hand edit'} as dbee's own`,
     {
       code: 'DRIFT',
       hint:
