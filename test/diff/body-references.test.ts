@@ -96,6 +96,10 @@ describe.each(ENGINES)('routines read back parsed once per text, on $engine', ({
     expect(third.parsed).toBe(0);
     expect(third.stdout).toBe(first.stdout);
     expect(third.model).toEqual(first.model);
+    // ... and is kept again for the next process.
+    await vi.waitFor(() => expect(kept()).toHaveLength(1));
+    freshEngine();
+    expect((await diff(env)).parsed).toBe(0);
   });
 });
 

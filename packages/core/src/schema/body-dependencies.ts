@@ -89,8 +89,8 @@ export async function referencesOf(
   if (!memo) MEMOS.set(parser, (memo = new ReferenceMemo(MEMO_BUDGET)));
   const known = memo.get(key);
   if (known) {
-    // Still counted as used by the store, so that its file keeps it.
-    kept?.get(key);
+    // Counted as used by the store (put there when it lacks it), so that its file keeps it.
+    if (kept && !kept.get(key)) kept.put(key, known);
     return known;
   }
   const stored = kept?.get(key);
