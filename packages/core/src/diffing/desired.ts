@@ -10,6 +10,7 @@ import { usedVariables, type ProjectModel } from '../planner/project-model';
 import type { Plan, PlanStep } from '../plan/plan';
 import { canonicalJson } from '../plan/serialize';
 import { withBodyDependencies } from '../schema/body-dependencies';
+import { keptReferences } from './kept-references';
 import type { SchemaModel } from '../schema/model';
 import { rolesNamed } from '../schema/named-roles';
 import { expandPlaceholders } from '../sources/placeholders';
@@ -173,7 +174,9 @@ async function buildDesiredModel(
   }
   // What routines' bodies read and call orders their creation (as the planner orders the sources): the catalog does
   // not record it, and a SQL function's body is checked when it is created.
-  model = await withBodyDependencies(model, engine.parser, targetModel.graph.searchPath);
+  const kept = keptReferences(args.workspaceRoot, `${engine.name}\0${args.toolVersion}`, target);
+  model = await withBodyDependencies(model, engine.parser, targetModel.graph.searchPath, kept);
+  kept.save();
   const text = JSON.stringify(model);
   const written = writeCacheFile(file, text);
   return {
