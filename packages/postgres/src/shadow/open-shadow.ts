@@ -27,7 +27,7 @@ export async function openShadow(
     );
   }
   const server = serverKey(target);
-  const reused = await takeKept(server);
+  const reused = takeKept(server);
   if (reused) {
     // What a killed run left is removed by every command that takes a scratch database, a kept one too.
     await removeLeftShadows(reused.conn);
@@ -57,8 +57,8 @@ export async function openShadow(
 }
 
 /**
- * A server shadow over `conn` (database `name`), with `roles` made. Disposed without roles made for it, it is kept for
- * the next shadow of this process on the same server (`keep`), its wipe left running; else dropped.
+ * A server shadow over `conn` (database `name`), with `roles` made. Disposed without roles made for it, it is wiped
+ * and kept for the next shadow of this process on the same server (`keep`); else dropped.
  */
 async function serverShadow(
   target: PostgresTarget & { kind: 'server' },
@@ -87,7 +87,13 @@ async function serverShadow(
       if (disposed) return;
       disposed = true;
       await (await side)?.close();
-      if (!made.length && pristine !== null && keep(serverKey(target), { target, name, conn, pristine })) return;
+      if (
+        !made.length &&
+        pristine !== null &&
+        (await wipedAsNew(conn, pristine, CENSUS)) &&
+        keep(serverKey(target), { target, name, conn, pristine })
+      )
+        return;
       await conn.close();
       await dropShadow(target, name, made);
     },
@@ -123,13 +129,10 @@ async function dropShadow(target: PostgresTarget & { kind: 'server' }, name: str
  * the server's time, with its write-ahead log), dropping it waits for a checkpoint, where wiping one costs a few
  * milliseconds, and a process often needs several one after the other: a verified dry run builds the desired model,
  * then copies the target; an Nx task process or a test runs many commands. A disposed shadow is wiped as the embedded
- * one is (`RESET_SHADOW`) and handed on only if its census (censusSql('database')) then equals the one taken when it
- * was new. The wipe is not waited for at `dispose`: dropping every object of a 1,000-object build took 0.1-0.3 s, after
- * the command had its answer (a diff's, 10-20 % of its time), and a command that builds one shadow and ends drops the
- * kept one anyway; it runs on the kept shadow's session, and the next shadow of the process waits for it. At most one is
- * kept; it is dropped after {@link KEPT_IDLE_MS} unused, at once when its wipe fails, and when the command ends
- * (`releaseKeptShadow`: the dbee command and the Nx executors call the engines' `release`; a wipe still running is
- * ended by the drop). It keeps its session, so no other dbee process takes it for a left one (`removeLeftShadows`).
+ * one is (`RESET_SHADOW`) and kept only if its census (censusSql('database')) then equals the one taken when it was
+ * new. At most one is kept; it is dropped after {@link KEPT_IDLE_MS} unused, and when the command ends
+ * (`releaseKeptShadow`: the dbee command and the Nx executors call the engines' `release`). It keeps its session, so
+ * no other dbee process takes it for a left one (`removeLeftShadows`).
  */
 export const KEPT_IDLE_MS = 5_000;
 
@@ -140,36 +143,25 @@ interface KeptShadow {
   pristine: string;
 }
 
-let kept: { key: string; shadow: KeptShadow; wiped: Promise<boolean>; timer: NodeJS.Timeout } | null = null;
+let kept: { key: string; shadow: KeptShadow; timer: NodeJS.Timeout } | null = null;
 
 /** Counters for tests: server shadows made and taken from the kept one. */
 export const serverShadowStats = { kept: 0, reused: 0 };
 
-/** Keep `shadow` (unless one is kept already), its wipe started now. */
 function keep(key: string, shadow: KeptShadow): boolean {
   if (kept) return false;
   const timer = setTimeout(() => void releaseKeptShadow(), KEPT_IDLE_MS);
   timer.unref();
-  const wiped = wipedAsNew(shadow.conn, shadow.pristine, CENSUS);
-  const entry = { key, shadow, wiped, timer };
-  kept = entry;
+  kept = { key, shadow, timer };
   serverShadowStats.kept++;
-  // A shadow the wipe could not bring back to new is dropped now, not when the next one is asked for.
-  void wiped.then((ok) => (ok || kept !== entry ? undefined : releaseKeptShadow()));
   return true;
 }
 
-/** The kept shadow of this server and user, once wiped; null when there is none, or it could not be wiped (dropped). */
-async function takeKept(key: string): Promise<KeptShadow | null> {
+function takeKept(key: string): KeptShadow | null {
   if (kept?.key !== key) return null;
-  const { shadow, timer, wiped } = kept;
+  const { shadow, timer } = kept;
   clearTimeout(timer);
   kept = null;
-  if (!(await wiped)) {
-    await shadow.conn.close();
-    await dropShadow(shadow.target, shadow.name, []);
-    return null;
-  }
   serverShadowStats.reused++;
   return shadow;
 }
@@ -180,8 +172,8 @@ export async function releaseKeptShadow(): Promise<void> {
   const { shadow, timer } = kept;
   kept = null;
   clearTimeout(timer);
-  // Its session ends once the server has ended what it runs: a wipe still running is ended by the drop (FORCE).
-  await Promise.all([shadow.conn.close().catch(() => {}), dropShadow(shadow.target, shadow.name, [])]);
+  await shadow.conn.close().catch(() => {});
+  await dropShadow(shadow.target, shadow.name, []);
 }
 
 /** A server and a user: a kept shadow serves the environments of the same server and user only. */
