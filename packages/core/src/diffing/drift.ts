@@ -1,6 +1,6 @@
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { Connection, DiffRole, Engine } from '../engine/engine';
-import { deploymentSummary, type DeploymentRow } from '../ledger/ledger';
+import { deploymentSummary, type DeploymentRow, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { PlanStep } from '../plan/plan';
 import { planFromSources, type DeployedState } from '../planner/planner';
@@ -142,13 +142,26 @@ export async function readDrift(
   const drift = await recordedDrift(input.engine, input.conn, { ...input, scope: projectScope(model.graph) });
   if (drift.state !== 'yes') return drift;
   // Outside the drift stage (`dbee status`): the newest deployment of every project, in one query, when it drifted.
-  const ledger = openLedger(input.conn, input.engine.ledger);
-  let newest: Promise<Map<string, DeploymentRow>> | undefined;
-  const after = await laterDependencyDeployments(ctx, drift, async (p) => {
-    newest ??= ledger.deployments.lastDeployments();
-    return (await newest).get(p);
-  });
+  const after = await laterDependencyDeployments(
+    ctx,
+    drift,
+    newestDeployments(openLedger(input.conn, input.engine.ledger)),
+  );
   return { ...drift, ...(after.length ? { after } : {}), objects: await driftedObjects(ctx, input) };
+}
+
+/**
+ * The newest deployment of a project in `ledger`'s database, the newest of every project read in one query when first
+ * asked (`laterDependencyDeployments`'s `newest` outside an Nx batch).
+ */
+export function newestDeployments(
+  ledger: Pick<Ledger, 'deployments'>,
+): (project: string) => Promise<DeploymentRow | undefined> {
+  let all: Promise<Map<string, DeploymentRow>> | undefined;
+  return async (project) => {
+    all ??= ledger.deployments.lastDeployments();
+    return (await all).get(project);
+  };
 }
 
 /**

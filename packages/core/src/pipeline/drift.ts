@@ -5,12 +5,13 @@ import {
   driftCause,
   finishedDeployment,
   laterDependencyDeployments,
+  newestDeployments,
   recordedDrift,
   type ProjectDrift,
 } from '../diffing/drift';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError } from '../errors';
-import { deploymentSummary, type DeploymentRow, type Ledger } from '../ledger/ledger';
+import { deploymentSummary, type Ledger } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import { scopeKey, stillRecorded } from '../runner/recorded-fingerprint';
 import { catalogChangedInBatch, catalogShared, lastRecordedDeployment, plannedInBatch } from './batch-planned';
@@ -195,12 +196,11 @@ async function laterDeployments(
   environment: string,
   drift: ProjectDrift,
 ): Promise<NonNullable<ProjectDrift['after']>> {
-  let all: Promise<Map<string, DeploymentRow>> | undefined;
-  return laterDependencyDeployments(ctx, drift, async (project) => {
-    if (ctx.sessions) return lastRecordedDeployment(ctx, ledger, project, environment);
-    all ??= ledger.deployments.lastDeployments();
-    return (await all).get(project);
-  });
+  return laterDependencyDeployments(
+    ctx,
+    drift,
+    ctx.sessions ? (project) => lastRecordedDeployment(ctx, ledger, project, environment) : newestDeployments(ledger),
+  );
 }
 
 /**
