@@ -13,6 +13,8 @@ import { createDatabase, queryUrl, SERVER_URL } from '../support/pg';
 const target = `dbee_shadow_left_${process.pid}`;
 const exists = async (name: string) =>
   (await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [name])).length > 0;
+const sessionsOn = async (name: string) =>
+  (await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_stat_activity WHERE datname = $1', [name])).length;
 
 describe('a scratch database left on the server by a killed run', () => {
   afterAll(async () => {
@@ -41,6 +43,9 @@ describe('a scratch database left on the server by a killed run', () => {
     const ended = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await ended;
+    // A killed run is one whose session the server has ended too: on a loaded machine its backend notices the closed
+    // socket a moment later, and a scratch database with a session is never taken for a left one.
+    for (let i = 0; i < 300 && (await sessionsOn(name)) > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await exists(name)).toBe(true);
 
     const environment = { name: 'test', connection: { url } } as unknown as ResolvedEnvironment;
