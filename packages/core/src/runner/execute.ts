@@ -305,6 +305,12 @@ export interface PlanHooks<T> {
   leftOver?(steps: readonly T[]): Promise<void>;
   /** Send the groups it takes in requests of many steps. */
   batch?: BatchMode<T> | null;
+  /**
+   * Called once, as the plan's first steps go out: right after the request that carries them is sent, before its
+   * answer is read (what this thread does then overlaps the server's work on them), or right before the first group
+   * that runs statement by statement. Not called when no step goes out (the run stopped before its first group).
+   */
+  sent?(): void;
 }
 
 /** What a plan did: its applied steps, its failed groups (in order) and what interrupted it. */
@@ -325,9 +331,10 @@ export async function executePlan<T extends { transactional: boolean; project: s
   conn: Connection,
   steps: readonly T[],
   effect: StepEffect<T>,
-  hooks: PlanHooks<T>,
+  given: PlanHooks<T>,
   reporter: Reporter,
 ): Promise<PlanOutcome<T>> {
+  const hooks: PlanHooks<T> = { ...given, sent: once(given.sent) };
   const passive = hooks.passive ?? (() => false);
   const groups = transactionGroups(steps, hooks.scope ?? 'object', hooks.transactionalDdl, passive);
   const outcome: PlanOutcome<T> = { applied: [], failures: [] };
@@ -358,6 +365,7 @@ export async function executePlan<T extends { transactional: boolean; project: s
     await hooks.admit?.(run, held);
     g++;
     if (!run.length) continue;
+    hooks.sent?.();
     const o = await executeGroup(conn, { transactional: group.transactional, steps: run }, effect, reporter);
     for (const d of o.applied) {
       outcome.applied.push(d);
@@ -375,6 +383,17 @@ export async function executePlan<T extends { transactional: boolean; project: s
   if (!outcome.interrupted && g < groups.length && hooks.leftOver)
     await hooks.leftOver(groups.slice(g).flatMap((x) => x.steps));
   return outcome;
+}
+
+/** `f` on its first call only (`PlanHooks.sent`); undefined without `f`. */
+function once(f: (() => void) | undefined): (() => void) | undefined {
+  if (!f) return undefined;
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    f();
+  };
 }
 
 /**
@@ -494,7 +513,10 @@ async function sendInRequests<T extends { transactional: boolean; project: strin
       metas.splice(metas.length - 1, 0, { kind: 'guard', g: metas[metas.length - 1]!.g });
       commitAfter = 2;
     }
-    let result = await runStatements(conn, statements.slice(0, statements.length - commitAfter));
+    const request = runStatements(conn, statements.slice(0, statements.length - commitAfter));
+    // Written to the connection by now (`executeBatch` sends before it waits): the server runs it meanwhile.
+    hooks.sent?.();
+    let result = await request;
     if (commitAfter && !result.error) {
       const last = await runStatements(conn, statements.slice(-commitAfter));
       result = { completed: result.completed + last.completed, error: last.error };

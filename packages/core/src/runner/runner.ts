@@ -124,6 +124,15 @@ export interface RunOptions {
     steps: readonly PlanStep[],
     side?: Promise<Connection | undefined>,
   ) => Promise<{ error: DbeeError | null; objects: string[]; said: string | null }>;
+  /**
+   * Called once, as the run's first steps go out (`PlanHooks.sent`): right after the first request of steps is sent,
+   * before its answer is read, so that what this thread does then (the convergence check's model, read and parsed)
+   * overlaps the server's work on the steps instead of holding back the first of them; or right before the first
+   * step that goes statement by statement. On a connection that sends no requests of many statements (an embedded
+   * database, whose statements run in this thread: nothing to overlap), at once, as the run starts. Not called when
+   * no step goes out on a server (the lock was lost before the first).
+   */
+  onStepsSent?: () => void;
 }
 
 export interface StepResult {
@@ -293,6 +302,8 @@ interface RunContext {
  * steps are behind), `closeProjects`, and `runResult`; `closeAfterError` when something outside a step failed.
  */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
+  // An embedded database runs every statement in this thread: nothing to overlap, so at once.
+  if (!options.conn.executeBatch) options.onStepsSent?.();
   const ctx = await openRun(options);
   try {
     await executePlan<PlanStep>(ctx.conn, ctx.plan.steps, stepEffect(ctx), planHooks(ctx), ctx.reporter);
@@ -724,6 +735,8 @@ function planHooks(ctx: RunContext): PlanHooks<PlanStep> {
     stop: () => ctx.stopped,
     after: (next, groups) => finishBehind(ctx, next, groups),
     batch: batchMode(ctx),
+    // Without requests of many statements it was called as the run started (`runPlan`).
+    sent: ctx.conn.executeBatch ? options.onStepsSent : undefined,
   };
 }
 

@@ -69,10 +69,11 @@ function notComparedHere(why: string): Pick<ApplyInput, 'converge'> {
 /**
  * The real run's convergence check (`RunOptions.converge`): the objects a project's steps touched, read from the
  * target by name, compared with its sources' model: the one planning left in the cache, or built (in a shadow
- * database, as a diff builds it) when the project was planned from its files alone. That build starts with the run
- * (`prepareConvergence`), not after its steps: the model depends on the sources only, and its shadow's work (an
- * embedded one runs in this process) fills the time the process waits for the target's steps. The check waits for it,
- * so a model is never built twice; a build that failed is built again by the check, which reports its error.
+ * database, as a diff builds it) when the project was planned from its files alone. That build starts as the first
+ * steps are sent (`prepareConvergence`, the run's `onStepsSent`), not after them: the model depends on the sources
+ * only, and its shadow's work (an embedded one runs in this process) fills the time the process waits for the target's
+ * steps. It starts before any step applied, so before any check: the check waits for it, and a model is never built
+ * twice; a build that failed is built again by the check, which reports its error.
  */
 function convergeOnTarget(
   ctx: OperationContext,
@@ -82,18 +83,13 @@ function convergeOnTarget(
 ): Pick<ApplyInput, 'converge' | 'prepareConvergence'> {
   const { engine, environment, models } = input;
   let warm: Promise<void> | undefined;
-  let checking = false;
   return {
     prepareConvergence: () => {
-      // Called late (a run whose steps went out one statement at a time: its first request of several is the smoke
-      // baseline's), the check has already built what it needed.
-      if (checking) return;
       warm ??= buildConvergenceSources(ctx, { engine, environment, models, steps: plan.steps }).catch(() => {});
       // A run that fails before its check still waits for the build before the command ends (no shadow left open).
       inBackground(warm);
     },
     converge: async (project, steps, side) => {
-      checking = true;
       await warm;
       return convergedOnTarget(project, await convergence(ctx, { engine, environment, models, conn, side, steps }));
     },
@@ -224,83 +220,46 @@ export async function confirmObjectStates(
   }
 }
 
-/**
- * Call `prepare` once `conn`'s first request of steps (`executeBatch`) is on its way: a cached model is read and parsed
- * in this thread (5-10 ms at 1,005 objects), which before the first step held back the whole run; while a request of
- * steps runs on the server it costs nothing. The connection itself is kept (the ledger and the smoke checks know it by
- * its identity): its `executeBatch` is wrapped until that first call, and the returned function puts it back (called
- * when the steps are over, whether or not it fired). A connection without `executeBatch` (an embedded database, whose
- * requests run in this thread: nothing to overlap) prepares at once.
- */
-export function prepareWithFirstSteps(conn: Connection, prepare: () => void): () => void {
-  const send = conn.executeBatch;
-  if (!send) {
-    prepare();
-    return () => {};
-  }
-  const session = conn as { executeBatch?: Connection['executeBatch'] };
-  const own = Object.getOwnPropertyDescriptor(conn, 'executeBatch');
-  const restore = () => {
-    if (session.executeBatch !== wrapped) return;
-    if (own) Object.defineProperty(conn, 'executeBatch', own);
-    else delete session.executeBatch;
-  };
-  const wrapped = (statements: readonly string[]) => {
-    restore();
-    const sent = send.call(conn, statements);
-    // After the request is written, before its answer is read.
-    setImmediate(prepare);
-    return sent;
-  };
-  session.executeBatch = wrapped;
-  return restore;
-}
-
 export async function apply(ctx: OperationContext, input: ApplyInput): Promise<RunResult> {
   const { settings } = input;
-  const prepared = input.prepareConvergence ? prepareWithFirstSteps(input.conn, input.prepareConvergence) : null;
   const owner = lockOwner();
-  let result: RunResult;
-  try {
-    result = await runPlan({
-      engine: input.engine,
-      conn: input.conn,
-      plan: input.plan,
-      environment: input.environment,
-      variables: new Map(input.models.map((m) => [m.project.name, m.variables])),
-      identity: {
-        package: input.packagePath,
-        gitCommit: input.commit,
-        toolVersion: ctx.toolVersion,
-        osUser: owner.user,
-        ciJob: ciJob(ctx.env),
-        host: owner.host,
-        ticket: input.ticket,
-      },
-      planChecksum: input.planChecksum,
-      reporter: ctx.reporter,
-      session: sessionSettings(settings),
-      beforeStep: input.assertLock,
-      lockGuard: input.lockGuard,
-      side: input.side,
-      transaction: input.scope,
-      conflicts: input.conflicts,
-      continueOnError: input.continueOnError,
-      dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
-      autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
-      schemas: input.schemas,
-      dependentsScope: { schemas: input.everySchema },
-      manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
-      verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
-      converge: input.converge,
-      startedFrom: input.startedFrom,
-      fingerprintLater: ctx.sessions
-        ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment)
-        : undefined,
-    });
-  } finally {
-    prepared?.();
-  }
+  const result = await runPlan({
+    engine: input.engine,
+    conn: input.conn,
+    plan: input.plan,
+    environment: input.environment,
+    variables: new Map(input.models.map((m) => [m.project.name, m.variables])),
+    identity: {
+      package: input.packagePath,
+      gitCommit: input.commit,
+      toolVersion: ctx.toolVersion,
+      osUser: owner.user,
+      ciJob: ciJob(ctx.env),
+      host: owner.host,
+      ticket: input.ticket,
+    },
+    planChecksum: input.planChecksum,
+    reporter: ctx.reporter,
+    session: sessionSettings(settings),
+    beforeStep: input.assertLock,
+    lockGuard: input.lockGuard,
+    side: input.side,
+    transaction: input.scope,
+    conflicts: input.conflicts,
+    continueOnError: input.continueOnError,
+    dependencies: input.continueOnError ? stepDependencies(input.plan, input.models) : undefined,
+    autoRollback: (project) => input.settingsOf(project).autoRollback ?? false,
+    schemas: input.schemas,
+    dependentsScope: { schemas: input.everySchema },
+    manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
+    verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
+    converge: input.converge,
+    startedFrom: input.startedFrom,
+    fingerprintLater: ctx.sessions
+      ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment)
+      : undefined,
+    onStepsSent: input.prepareConvergence,
+  });
   for (const p of result.projects) {
     if (p.status === 'failed' || p.status === 'rolled-back') {
       ctx.reporter.info(

@@ -101,8 +101,9 @@ export interface ApplyInput {
   /** The convergence check after each project's steps (`RunOptions.converge`); absent: not compared (a package). */
   converge?: RunOptions['converge'];
   /**
-   * Start building the sources' models the convergence check compares with, while the steps run (`apply` calls it
-   * before the first step): they depend on the sources alone, so the shadow's work overlaps the target's.
+   * Start building the sources' models the convergence check compares with, while the steps run (`apply` passes it as
+   * `RunOptions.onStepsSent`: once the first request of steps is sent; on an embedded database as the run starts):
+   * they depend on the sources alone, so the shadow's work overlaps the target's.
    */
   prepareConvergence?: () => void;
   /** Proves the deployment lock is still held; called before every step. */
