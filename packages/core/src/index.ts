@@ -158,6 +158,7 @@ export type { GraphProject, ObjectGraph } from './planner/graph';
 export { loadProjectModel, graphProject } from './planner/project-model';
 /** Wait for the cache files and clean-up dbee left running (`runDbeeCommand` does; callers of `loadProjectModel` and the like should). */
 export { settleBackground } from './background';
+export { BoundedMemo } from './bounded-memo';
 export type { ProjectModel, ParsedMigration } from './planner/project-model';
 export {
   planFromSources,

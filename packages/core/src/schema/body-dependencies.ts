@@ -1,3 +1,4 @@
+import { BoundedMemo } from '../bounded-memo';
 import type { SourceParser } from '../model/engine-facts';
 import { formatKey, type ObjectKey } from '../model/object-key';
 import { type ParsedStatement, REFERENCE_TARGETS, type ReferenceKind } from '../model/source';
@@ -72,7 +73,7 @@ export async function withBodyDependencies(
  *
  * A pure function of the parser, the definition and the search path (`what` only names the text in messages, which
  * are dropped), so what it answered is kept for the next call with the same text: per parser in this process
- * (`ReferenceMemo`), and in `kept` when given (between runs). A routine read back from two databases (a shadow, then
+ * (a `BoundedMemo`), and in `kept` when given (between runs). A routine read back from two databases (a shadow, then
  * a fleet's targets; a rollback's undo plan per target) prints alike there, and the parse of its definition was most
  * of the JavaScript after an uncached diff's read-back (docs/performance.md, "Issue 90's cuts"). Only what the parser
  * read is kept; text it refused is parsed again next time. The answer is shared: callers do not change it.
@@ -86,7 +87,7 @@ export async function referencesOf(
 ): Promise<BodyReference[]> {
   const key = referenceKey(definition, searchPath);
   let memo = MEMOS.get(parser);
-  if (!memo) MEMOS.set(parser, (memo = new ReferenceMemo(MEMO_BUDGET)));
+  if (!memo) MEMOS.set(parser, (memo = new BoundedMemo<BodyReference[]>(MEMO_BUDGET, referencesCost)));
   const known = memo.get(key);
   if (known) {
     // Counted as used by the store (put there when it lacks it), so that its file keeps it.
@@ -124,30 +125,8 @@ function referenceKey(definition: string, searchPath: readonly string[]): string
 const MEMO_BUDGET = 4_000_000;
 
 /** One memo per parser object: engines' parsers read the same text differently. */
-const MEMOS = new WeakMap<SourceParser, ReferenceMemo>();
+const MEMOS = new WeakMap<SourceParser, BoundedMemo<BodyReference[]>>();
 
-/**
- * Answers of `referencesOf` kept by key up to a budget of characters (keys and names together); past it, everything
- * kept is dropped and it fills again (as `TextMemo` in the PostgreSQL engine does for printed definitions).
- */
-class ReferenceMemo {
-  private readonly kept = new Map<string, BodyReference[]>();
-  private size = 0;
-
-  constructor(private readonly budget: number) {}
-
-  get(key: string): BodyReference[] | undefined {
-    return this.kept.get(key);
-  }
-
-  set(key: string, references: BodyReference[]): void {
-    const cost = key.length + references.reduce((n, r) => n + 8 + r.names.reduce((m, s) => m + s.length, 0), 0);
-    if (cost > this.budget) return;
-    if (this.size + cost > this.budget) {
-      this.kept.clear();
-      this.size = 0;
-    }
-    this.kept.set(key, references);
-    this.size += cost;
-  }
-}
+/** What a definition's references cost in a memo, in characters: their names, and 8 for each reference. */
+const referencesCost = (references: readonly BodyReference[]) =>
+  references.reduce((n, r) => n + 8 + r.names.reduce((m, s) => m + s.length, 0), 0);

@@ -1,6 +1,5 @@
-import type { DefinitionForm } from '@dbee/core';
+import { BoundedMemo, type DefinitionForm } from '@dbee/core';
 import { isPostgresParserLoaded, parseSql, scanSql } from '../parse/libpg';
-import { TextMemo } from './text-memo';
 
 /**
  * A definition as PostgreSQL prints it (`pg_get_viewdef`, `pg_get_constraintdef`, `pg_get_indexdef`,
@@ -21,18 +20,18 @@ import { TextMemo } from './text-memo';
  *
  * A text that does not parse, or a rewrite that would not parse, leaves the definition as printed.
  *
- * A pure function of its arguments, so each answer is kept (`TextMemo`) for the next database that prints the same
+ * A pure function of its arguments, so each answer is kept (`BoundedMemo`) for the next database that prints the same
  * definition: a fleet's targets print every view of the release alike.
  */
 export function readBackForm(definition: string, form: DefinitionForm, arrayCasts: boolean): string {
   if (!isPostgresParserLoaded() || !mayBeRewritten(definition, arrayCasts)) return definition;
   // The key starts with what is not the definition: a form's letter and whether array casts are dropped.
   const key = `${form[0]}${arrayCasts ? 1 : 0}${definition}`;
-  return READ_BACK.get(key, () => rewritten(definition, form, arrayCasts));
+  return READ_BACK.getOrCompute(key, () => rewritten(definition, form, arrayCasts));
 }
 
 /** The read-back forms computed in this process: 4 million characters (a few MB; about 4,000 views of 1 KB). */
-const READ_BACK = new TextMemo(4_000_000);
+const READ_BACK = new BoundedMemo<string>(4_000_000, (form) => form.length);
 
 /** `readBackForm`'s work: the definition parsed and rewritten until no edit is left. */
 function rewritten(definition: string, form: DefinitionForm, arrayCasts: boolean): string {

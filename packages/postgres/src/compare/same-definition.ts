@@ -1,7 +1,6 @@
-import type { DefinitionForm } from '@dbee/core';
+import { BoundedMemo, type DefinitionForm } from '@dbee/core';
 import { isPostgresParserLoaded } from '../parse';
 import { parseSync } from 'libpg-query';
-import { TextMemo } from './text-memo';
 
 /**
  * Whether two definitions as PostgreSQL prints them (`pg_get_viewdef`, `pg_get_constraintdef`, `pg_get_indexdef`,
@@ -54,12 +53,12 @@ const LEFT_OUT: Partial<Record<DefinitionForm, { node: string; fields: string[] 
 };
 
 /**
- * A definition's tree as compared, without positions and after the rewrites above (JSON). Kept per text (`TextMemo`):
+ * A definition's tree as compared, without positions and after the rewrites above (JSON). Kept per text (`BoundedMemo`):
  * a fleet's targets compare the same printed definitions with the same sources. A text that does not parse throws,
  * and is not kept.
  */
 function canonical(sql: string, form: DefinitionForm): string {
-  return CANONICAL.get(`${form}\0${sql}`, () =>
+  return CANONICAL.getOrCompute(`${form}\0${sql}`, () =>
     JSON.stringify(normalise(leftOut(parseSync(STATEMENT[form](sql)), LEFT_OUT[form]), null)),
   );
 }
@@ -80,7 +79,7 @@ function leftOut(tree: unknown, out: { node: string; fields: string[] } | undefi
 }
 
 /** The canonical trees computed in this process: 8 million characters (a tree's JSON is a few times its text). */
-const CANONICAL = new TextMemo(8_000_000);
+const CANONICAL = new BoundedMemo<string>(8_000_000, (tree) => tree.length);
 
 /** Names a lone relation of a SELECT can be referred to by (its alias, else its name; a subquery's alias). */
 function loneRelation(select: Record<string, unknown>): string | null {
