@@ -296,6 +296,22 @@ export class DeploymentStore {
   }
 
   /**
+   * The deployments of `projects` recorded after deployment `since` (ids are one sequence per database), newest first,
+   * whatever environment name made them (one query): a drifted project's dependencies' deployments since its own, which
+   * may have carried its state forward (`DeploymentSummary.carried`).
+   */
+  async recordedAfter(since: number, projects: readonly string[]): Promise<DeploymentRow[]> {
+    if (!projects.length || !(await this.writer.exists())) return [];
+    const names = projects.map((_, i) => this.writer.p(i + 2)).join(', ');
+    const r = await this.writer.conn.query<DeploymentRow>(
+      `SELECT ${await this.deploymentColumns()} FROM ${this.writer.t('deployments')}
+        WHERE ${this.writer.q('id')} > ${this.writer.p(1)} AND ${this.writer.q('project')} IN (${names}) ORDER BY ${this.writer.q('id')} DESC`,
+      [since, ...projects],
+    );
+    return this.countRunning(r.rows.map((row) => this.deploymentRow(row)));
+  }
+
+  /**
    * A deployment still running (or whose process died) has its applied steps counted by their rows: it writes
    * `steps_applied` when it closes.
    */
