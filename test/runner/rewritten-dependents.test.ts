@@ -102,6 +102,11 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
       { project: 'sales', object: 'view:sales.v', file: 'sales/v.sql', line: 1, carried: true },
     ]);
     expect((recorded.carried as Record<string, { fingerprint: string }>).sales.fingerprint).toMatch(/^pg4:/);
+    // Core's history shows it.
+    const history = await run(w.root, 'log', { project: 'core' }, w.target.vars);
+    expect(history.stdout).toContain(
+      "  rewrote: sales's view:sales.v (sales/v.sql:1) in place, its state carried forward\n",
+    );
 
     // Not drift: status says so, and names what sales's next deployment makes again.
     const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
