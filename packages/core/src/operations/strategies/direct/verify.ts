@@ -7,6 +7,7 @@ import { schemasNeeded } from '../../../context/load';
 import { notVerified } from '../../../pipeline/gates';
 import { printPlan } from '../../print';
 import type { DryRunHooks } from '../../compat';
+import { probesInTurn } from '../../../check/verify-result';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { conflictOf } from './apply';
 import { rewritesOnCopy, watchRewrites } from './rewrites';
@@ -72,7 +73,6 @@ async function verifyOnCopy(
   // after the steps: their schemas are copied too.
   const watch = await watchRewrites(ctx, input, conn, run);
   const rewrites = watch ? rewritesOnCopy(ctx, input, watch) : null;
-  const probes = [compat?.probe, rewrites?.probe].filter((p) => p !== undefined);
   // A package carries its plan and the checksums of its sources: its copy is compared with the sources only when the
   // workspace's are those (package-deploy.ts).
   const elsewhere = input.pkg ? packageSourcesElsewhere(input.pkg, models) : null;
@@ -89,18 +89,7 @@ async function verifyOnCopy(
     schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
     shadow: workspace.config.shadow ?? 'embedded',
     needs: schemasNeeded(ctx, environment),
-    ...(probes.length
-      ? {
-          probe: {
-            async before(copy, copied) {
-              for (const p of probes) await p.before(copy, copied);
-            },
-            async after(copy) {
-              for (const p of probes) await p.after(copy);
-            },
-          },
-        }
-      : {}),
+    probe: probesInTurn([compat?.probe, rewrites?.probe]),
     ...(watch ? { widen: watch.scope.schemas } : {}),
     // The views the real run's smoke baselines would compile after the plan are compiled on the copy too.
     baseline: [...(run.smoke?.checks.keys() ?? [])].flatMap((project) => {
