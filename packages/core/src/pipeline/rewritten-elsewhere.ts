@@ -112,7 +112,7 @@ export async function watchDependents(
     schemas: [...new Set(list.map((c) => c.key.schema!))].sort(),
     names: list.map((c) => `${c.key.schema}.${c.key.name}`),
   };
-  return { candidates: list, scope, projects, before: await diff.introspect(conn, scope) };
+  return { candidates: list, scope, projects, before: await viewsOf(engine, conn, scope) };
 }
 
 /**
@@ -128,7 +128,7 @@ export async function rewrittenBy(
   carry: boolean,
 ): Promise<Map<string, RewrittenBy>> {
   const diff = engine.diff!;
-  const after = await diff.introspect(conn, watch.scope);
+  const after = await viewsOf(engine, conn, watch.scope);
   const definition = (model: SchemaModel | null, key: string) => {
     const v = model?.views.find((o) => formatKey(o.key) === key);
     return v ? JSON.stringify(v) : null;
@@ -166,6 +166,15 @@ export async function rewrittenBy(
     out.set(c.by, entry);
   }
   return out;
+}
+
+/**
+ * The views of `scope` with their definitions and columns, as the engine reads them: its reader of relations only where
+ * it has one (fewer catalog queries; what a rewrite changes), else the whole introspection.
+ */
+export function viewsOf(engine: Engine, conn: Connection, scope: SchemaScope): Promise<SchemaModel> {
+  const diff = engine.diff!;
+  return diff.introspectRelations ? diff.introspectRelations(conn, scope) : diff.introspect(conn, scope);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { VerifyProbe } from '../../../check/verify-result';
 import {
   rewrittenBy,
   rewrittenWarning,
+  viewsOf,
   watchDependents,
   type DependentsWatch,
   type RewrittenBy,
@@ -66,12 +67,11 @@ export function rewritesOnCopy(
   input: DeployInputs,
   watch: DependentsWatch,
 ): { probe: VerifyProbe; tell: (report: DeployReport) => void } {
-  const diff = input.engine.diff!;
   let found = new Map<string, RewrittenBy>();
   return {
     probe: {
       async before(copy) {
-        watch.before = await diff.introspect(copy, watch.scope);
+        watch.before = await viewsOf(input.engine, copy, watch.scope);
       },
       async after(copy) {
         found = await rewrittenBy(input.engine, copy, watch, false);
