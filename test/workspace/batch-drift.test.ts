@@ -60,6 +60,8 @@ async function batch(
   w: TestWorkspace,
   after?: (task: string) => Promise<void>,
   projects = ['core', 'sales'],
+  /** Options of every task besides the project and the hazards allowed (`{ dryRun: true }`). */
+  options: Record<string, unknown> = {},
 ): Promise<Map<string, BatchTaskResult['result']>> {
   const ids = projects.map((p) => `db-${p}:deploy`);
   const graph = {
@@ -69,7 +71,7 @@ async function batch(
     ),
     dependencies: Object.fromEntries(ids.map((id, i) => [id, i ? [ids[i - 1]] : []])),
   } as unknown as TaskGraph;
-  const inputs = Object.fromEntries(ids.map((id, i) => [id, { project: projects[i], ...HAZARDS }]));
+  const inputs = Object.fromEntries(ids.map((id, i) => [id, { project: projects[i], ...HAZARDS, ...options }]));
   for (const [k, v] of Object.entries(w.target.vars)) vi.stubEnv(k, v);
   vi.stubEnv('NX_DEFAULT_OUTPUT_STYLE', 'static'); // no echo of core's output to the test's own
   const results = new Map<string, BatchTaskResult['result']>();
@@ -118,10 +120,16 @@ describe.each(ENGINES)('a dependent project in an Nx batch after its dependency 
     expect(sales.code, sales.stdout + sales.stderr).toBe(0);
     expect(sales.stdout).toMatch(/sales: deployed \d+ steps?/);
 
-    // One batch: the same verdict for sales, and sales's view made again.
+    // One batch: the same verdict for sales, and sales's view made again; its dry run first names the view.
     const w = await deployed(engine, files);
     const salesBefore = await lastSalesDeployment(w);
     renameLabel(w);
+    const dry = await batch(w, undefined, ['core', 'sales'], { dryRun: true });
+    expect(dry.get('db-core:deploy')!.success, dry.get('db-core:deploy')!.terminalOutput).toBe(true);
+    expect(dry.get('db-core:deploy')!.terminalOutput).toContain(
+      "warning: core: its steps rewrite sales's view:sales.v (sales/v.sql:1) in place",
+    );
+    expect(dry.get('db-sales:deploy')!.success, dry.get('db-sales:deploy')!.terminalOutput).toBe(true);
     const results = await batch(w);
     expect(results.get('db-core:deploy')!.success, results.get('db-core:deploy')!.terminalOutput).toBe(true);
     expect(results.get('db-core:deploy')!.terminalOutput).toContain(warned);
