@@ -145,6 +145,26 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     expect(await view(w)).not.toMatch(/label/);
   });
 
+  it("another release of core in between, which touches nothing of sales: sales's state carried by the first still holds", async () => {
+    const w = await deployed(engine, projects(STAR));
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    w.write('core/u.sql', 'CREATE TABLE core.u (id int PRIMARY KEY);\n');
+    const again = await run(w.root, 'deploy', { project: 'core' }, w.target.vars);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('(deployment 4)');
+    expect(again.stderr).not.toContain('rewrote');
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain(
+      "  drift: no (as core's deployment #3 left it, which rewrote view:sales.v in place)\n",
+    );
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+    expect(sales.stdout).toContain(
+      "sales: view:sales.v rewritten in place by core's deployment #3; made again from the sources",
+    );
+  });
+
   it("sales's view names the renamed column: its sources do not build, and its deployment says so, as before", async () => {
     const w = await deployed(engine, projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n'));
     renameLabel(w);
