@@ -58,15 +58,15 @@ describe('namesToRead', () => {
 });
 
 describe('diffSides', () => {
-  const withTable = (): SchemaModel =>
-    ({
-      ...emptyModel(),
-      tables: [{ key: { kind: 'table', schema: 's', name: 'alone' }, columns: [], constraints: [], dependsOn: [] }],
-    }) as unknown as SchemaModel;
   it("works out the desired model's names while the live read is in flight, not after it", async () => {
     // A desired model that notes when its tables are first looked at, and a live read that answers when told.
     let lookedAt: 'before the read' | 'after the read' | null = null;
     let answered = false;
+    const withTable = (): SchemaModel =>
+      ({
+        ...emptyModel(),
+        tables: [{ key: { kind: 'table', schema: 's', name: 'alone' }, columns: [], constraints: [], dependsOn: [] }],
+      }) as unknown as SchemaModel;
     const desired = new Proxy(withTable(), {
       get(target, property, receiver) {
         if (property === 'tables') lookedAt ??= answered ? 'after the read' : 'before the read';
@@ -90,35 +90,5 @@ describe('diffSides', () => {
     answered = true;
     answer(withTable());
     expect((await sides).names).toEqual(new Set(['s.alone']));
-  });
-
-  it('cuts both sides to the names read while the drift verdict is awaited, and keeps them when it allows', async () => {
-    // A live model that notes when it is first looked at; a verdict that comes when told, after the read.
-    let lookedAt: 'before the verdict' | 'after the verdict' | null = null;
-    let told = false;
-    const live = new Proxy(withTable(), {
-      get(target, property, receiver) {
-        if (property === 'tables') lookedAt ??= told ? 'after the verdict' : 'before the verdict';
-        return Reflect.get(target, property, receiver);
-      },
-    });
-    let allow!: (yes: boolean) => void;
-    const diff = { introspect: async () => live } as unknown as DiffRole;
-    const sides = diffSides({
-      diff,
-      conn: {} as Connection,
-      scope: { schemas: ['s'] },
-      narrowing: { changed: ['table:s.alone'], removed: [], needs: NEEDS },
-      allowed: new Promise<boolean>((resolve) => (allow = resolve)),
-      desired: async () => withTable(),
-    });
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-    expect(lookedAt).toBe('before the verdict');
-    told = true;
-    allow(true);
-    const got = await sides;
-    expect(got.names).toEqual(new Set(['s.alone']));
-    expect(got.live.tables.map((t) => t.key.name)).toEqual(['alone']);
-    expect(got.desired.tables.map((t) => t.key.name)).toEqual(['alone']);
   });
 });

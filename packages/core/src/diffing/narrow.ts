@@ -249,14 +249,10 @@ export async function diffSides(input: {
   const desired = unsettled(built);
   const live = unsettled(read);
   if (!narrowing || !first) return { live, desired, names: null };
-  // The sides cut to the names read, when the read missed none: worked out while the drift stage's verdict is awaited
-  // (on a database whose catalog changed since its last deployment, its fingerprint is read then), kept if it allows.
-  const early = narrowedAtOnce(narrowing, needed!, live, desired, first);
   // Not allowed, or not told (a drift reading that failed is the drift stage's to report): the whole schemas.
   const told = await allowed!;
   if (!('value' in told) || !told.value)
     return { live: await diff.introspect(conn, scope, side), desired, names: null };
-  if (early) return early;
   // What the diff cannot do without: the changed objects, everything that depends on them in the desired model, and
   // what they need in either model, one step (the sequence a serial column draws from is no object of the sources:
   // the desired table needs it when a column becomes serial, the live one when it stops being serial). A name the read
@@ -282,26 +278,5 @@ function desiredNames(narrowing: Narrowing, desired: SchemaModel): Settled<Set<s
     return { value: namesToRead(narrowing, modelNeeds(desired), { known: modelNames(desired) }) };
   } catch (error) {
     return { error };
-  }
-}
-
-/**
- * The first round of `diffSides`'s check, when it passes: both sides cut to the names read, or null (a name missed, a
- * side that reads whole, an error: the round runs again once the read is allowed, as it did before).
- */
-function narrowedAtOnce(
-  narrowing: Narrowing,
-  needed: Settled<Set<string> | null>,
-  live: SchemaModel,
-  desired: SchemaModel,
-  names: Set<string>,
-): { live: SchemaModel; desired: SchemaModel; names: Set<string> } | null {
-  try {
-    const fromDesired = 'value' in needed ? needed.value : null;
-    const fromLive = namesToRead(narrowing, modelNeeds(live));
-    if (!fromDesired || !fromLive || [...fromDesired, ...fromLive].some((n) => !names.has(n))) return null;
-    return { live: narrowModel(live, names), desired: narrowModel(desired, names), names };
-  } catch {
-    return null;
   }
 }
