@@ -1,17 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  DbeeError,
-  Workspace,
-  checksumText,
-  loadProjectModel,
-  planSources,
-  serializePlan,
-  writePackage,
-  readPackage,
-  type ObjectKey,
-} from '@dbee/core';
-import { createPostgresEngine } from '@dbee/postgres';
-import { objectStates } from '../../packages/core/src/planner/planner';
+import { DbeeError, checksumText, serializePlan, writePackage, readPackage } from '@dbee/core';
 import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempWorkspace, WORKSPACE_YAML } from '../support/workspace';
@@ -247,43 +235,5 @@ describe('planner: placeholders, checksums, determinism, packages', () => {
     expect(error?.code).toBe('PACKAGE_TAMPERED');
     expect(error?.message).toContain(`modified: ${manifest.steps[1]!.script}`);
     expect(error?.message).toContain('not in the manifest: extra.sql');
-  });
-});
-
-describe('planner: the ledger states a project planned by a diff records', () => {
-  it("are the checksums of a first deployment's steps, taken without rendering any step's reverse", async () => {
-    const w = ws({
-      'a/db.yaml': project('a'),
-      'a/t.sql': [
-        'CREATE TABLE a.employees (id int PRIMARY KEY, dept_id int REFERENCES a.departments (id));',
-        'CREATE TABLE a.departments (id int PRIMARY KEY, manager_id int REFERENCES a.employees (id));',
-      ].join('\n'),
-      'a/v.sql': 'CREATE VIEW a.v AS SELECT id FROM a.employees;',
-      'a/f.sql': 'CREATE FUNCTION a.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;',
-    });
-    const workspace = Workspace.load(w.root);
-    const environment = workspace.environment('local', { DBEE_TEST_PG_URL: 'postgres://unused' });
-    const engine = createPostgresEngine();
-    const a = workspace.project('a');
-    const model = await loadProjectModel(
-      w.root,
-      a,
-      workspace.settings(a, environment).variables,
-      engine.parser,
-      workspace.projects,
-    );
-    const input = { engine, models: [model], planned: ['a'], schemaOwners: new Map([['a', 'a']]) };
-    const { plan, graph } = planSources(input);
-    // A thousand objects' reverses rendered for nothing: on the path of an incremental deployment before its live read.
-    let rendered = 0;
-    const catalog = engine.catalog!;
-    const counting = {
-      ...engine,
-      catalog: { ...catalog, renderDrop: (key: ObjectKey) => (rendered++, catalog.renderDrop(key)) },
-    };
-    const states = objectStates(counting, model, graph!);
-    expect(states).toEqual(Object.fromEntries(plan.steps.map((s) => [s.key, s.checksum])));
-    expect(Object.keys(states).some((k) => k.startsWith('constraint:'))).toBe(true);
-    expect(rendered).toBe(0);
   });
 });

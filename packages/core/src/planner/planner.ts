@@ -267,18 +267,15 @@ function graphOf(input: PlanInput): ObjectGraph {
  */
 export function objectStates(engine: Engine, model: ProjectModel, graph: ObjectGraph): Record<string, string> {
   const project = model.project.name;
-  const states: [string, string][] = schemaSteps(engine, model, EMPTY_STATE).map((s) => [s.key, s.checksum]);
+  const steps = schemaSteps(engine, model, EMPTY_STATE);
   const constraints: PlanStep[] = [];
-  // Each object's checksum as its step would carry it (`objectStep`), without the step: no reverse rendered, on the
-  // critical path of an incremental deployment planned by a diff (a thousand objects before its live read).
   for (const object of graph.order) {
     if (object.project !== project) continue;
-    const planned = objectStatements(engine, object, model.variables, graph.deferredForeignKeys.get(object.id));
-    if (planned instanceof DbeeError) throw planned;
-    states.push([object.id, objectChecksum(object, planned.statements, model.variables)]);
-    constraints.push(...planned.constraints);
+    const built = objectStep(engine, object, model.variables, EMPTY_STATE, graph.deferredForeignKeys.get(object.id));
+    if (built instanceof DbeeError) throw built;
+    if (built) steps.push(built.step), constraints.push(...built.constraints);
   }
-  return Object.fromEntries([...states, ...constraints.map((s): [string, string] => [s.key, s.checksum])]);
+  return Object.fromEntries([...steps, ...constraints].map((s) => [s.key, s.checksum]));
 }
 
 /**
@@ -310,17 +307,13 @@ function objectChecksum(
   return checksum;
 }
 
-/**
- * The statements of an object's step (the foreign keys split out of it to break a cycle cut out, the `CREATE SCHEMA` of
- * a schema the sources only grant on added) and the steps of the constraints split out: what its checksum is taken of,
- * whatever the ledger holds.
- */
-function objectStatements(
+function objectStep(
   engine: Engine,
   object: SourceObject,
   variables: Record<string, string>,
+  state: DeployedState,
   deferredTargets: Set<string> | undefined,
-): { statements: string[]; constraints: PlanStep[] } | DbeeError {
+): { step: PlanStep; constraints: PlanStep[] } | DbeeError | null {
   let statements = object.statements.map((s) => s.template);
   const constraints: PlanStep[] = [];
   if (deferredTargets?.size) {
@@ -386,19 +379,6 @@ function objectStatements(
       ? engine.catalog?.ensureSchema(object.key.name)
       : null;
   if (ensured) statements = [...ensured.statements, ...statements];
-  return { statements, constraints };
-}
-
-function objectStep(
-  engine: Engine,
-  object: SourceObject,
-  variables: Record<string, string>,
-  state: DeployedState,
-  deferredTargets: Set<string> | undefined,
-): { step: PlanStep; constraints: PlanStep[] } | DbeeError | null {
-  const planned = objectStatements(engine, object, variables, deferredTargets);
-  if (planned instanceof DbeeError) return planned;
-  const { statements, constraints } = planned;
   const checksum = objectChecksum(object, statements, variables);
   const deployed = state.objects.get(object.id);
   if (deployed === checksum) return null;
