@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Connection, DiffRole } from '../engine/engine';
-import { emptyModel, type SchemaModel } from '../schema/model';
-import { diffSides, namesToRead } from './narrow';
+import { namesToRead } from './narrow';
 
 /** A graph of `key → keys it needs`: a table, a view over it, a view over that view, a trigger on it and its function. */
 const NEEDS = new Map<string, string[]>([
@@ -54,41 +52,5 @@ describe('namesToRead', () => {
     expect(namesToRead({ changed: [], removed: ['table:s.gone'] }, NEEDS, { known: new Set() })).toEqual(
       new Set(['s.gone']),
     );
-  });
-});
-
-describe('diffSides', () => {
-  it("works out the desired model's names while the live read is in flight, not after it", async () => {
-    // A desired model that notes when its tables are first looked at, and a live read that answers when told.
-    let lookedAt: 'before the read' | 'after the read' | null = null;
-    let answered = false;
-    const withTable = (): SchemaModel =>
-      ({
-        ...emptyModel(),
-        tables: [{ key: { kind: 'table', schema: 's', name: 'alone' }, columns: [], constraints: [], dependsOn: [] }],
-      }) as unknown as SchemaModel;
-    const desired = new Proxy(withTable(), {
-      get(target, property, receiver) {
-        if (property === 'tables') lookedAt ??= answered ? 'after the read' : 'before the read';
-        return Reflect.get(target, property, receiver);
-      },
-    });
-    let answer!: (m: SchemaModel) => void;
-    const read = new Promise<SchemaModel>((resolve) => (answer = resolve));
-    const diff = { introspect: () => read } as unknown as DiffRole;
-    const sides = diffSides({
-      diff,
-      conn: {} as Connection,
-      scope: { schemas: ['s'] },
-      narrowing: { changed: ['table:s.alone'], removed: [], needs: NEEDS },
-      allowed: Promise.resolve(true),
-      desired: async () => desired,
-    });
-    // The desired model is there at once; the read is not answered yet.
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-    expect(lookedAt).toBe('before the read');
-    answered = true;
-    answer(withTable());
-    expect((await sides).names).toEqual(new Set(['s.alone']));
   });
 });

@@ -1,4 +1,4 @@
-import { type Settled, settled, unsettled } from '../background';
+import { settled, unsettled } from '../background';
 import type { Connection, DiffRole } from '../engine/engine';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -242,9 +242,6 @@ export async function diffSides(input: {
   const reading = settled(diff.introspect(conn, first ? { ...scope, names: [...first] } : scope, side));
   const allowed = first ? settled(input.allowed) : null;
   const built = await settled(input.desired());
-  // What the desired model needs does not depend on the live side: worked out while the read is in flight (about a
-  // thousand keys for a project of a thousand objects), not after it, when the first step waits for it.
-  const needed = first && 'value' in built ? desiredNames(narrowing!, built.value) : null;
   const read = await reading;
   const desired = unsettled(built);
   const live = unsettled(read);
@@ -259,8 +256,8 @@ export async function diffSides(input: {
   // missed is read again, for both sides, until none is missed.
   let names = first;
   let current = live;
-  // The desired model does not change between rounds: what it needs is read once (above).
-  const fromDesired = unsettled(needed!);
+  // The desired model does not change between rounds: what it needs is read once.
+  const fromDesired = namesToRead(narrowing, modelNeeds(desired), { known: modelNames(desired) });
   for (let round = 0; round < 3; round++) {
     const fromLive = namesToRead(narrowing, modelNeeds(current));
     if (!fromDesired || !fromLive) return { live: await diff.introspect(conn, scope, side), desired, names: null };
@@ -270,13 +267,4 @@ export async function diffSides(input: {
     current = await diff.introspect(conn, { ...scope, names: [...names] }, side);
   }
   return { live: await diff.introspect(conn, scope, side), desired, names: null };
-}
-
-/** The names the desired model's own graph gives for `narrowing` (`namesToRead` over its `modelNeeds`), or its error. */
-function desiredNames(narrowing: Narrowing, desired: SchemaModel): Settled<Set<string> | null> {
-  try {
-    return { value: namesToRead(narrowing, modelNeeds(desired), { known: modelNames(desired) }) };
-  } catch (error) {
-    return { error };
-  }
 }
