@@ -4,7 +4,8 @@
  * round (the order swapped every round). Each process builds its own base database and workspace and pairs each of
  * its deploys with its own floor (the change set's `psql -1` and the smoke baseline's compiles), so a round gives
  * each side its median deploy wall time and its median ratio to the floor. Reported: per side the medians over the
- * rounds, and after / before as the median of the paired ratios (one pair per round); from the request logs
+ * rounds, and after / before as the median of the paired ratios (one pair per round); the process's CPU during the
+ * deploys (when the other checkout's profile.ts prints it); from the request logs
  * (`--requests`), when the first step was sent and how long the deploy ran after its last step's request began.
  *
  *   node tools/run.js tools/bench/incremental-pair.ts --against <checkout> [objects=1000] [--rounds 3] [--runs 3]
@@ -36,6 +37,8 @@ interface Round {
   firstStep: number;
   /** Median over the runs of the time from the last step's request to the deploy's end. */
   afterSteps: number;
+  /** Median over the runs of the process's CPU time during the deploy (NaN from a profile.ts that does not print it). */
+  cpu: number;
 }
 
 function withoutSwcProject(): NodeJS.ProcessEnv {
@@ -71,6 +74,7 @@ function round(side: Side, dir: string, i: number): Round {
     /paired ratio deploy \/ \(change-set floor \+ compiles\): median ([\d.]+)x.*floor \+ compiles median ([\d.]+ m?s)/.exec(
       r.stdout,
     );
+  const cpu = /deploy CPU median ([\d.]+ m?s)/.exec(r.stdout);
   if (!wall || !ratio) throw new Error(`${side}: no summary in profile.ts's output:\n${r.stdout.slice(-3000)}`);
   // Request log lines: label, kind, ms, start, session, statement. A step's request is a batch that opens a transaction
   // with the step's settings (`set_config('dbee.step_started', ...)`).
@@ -97,6 +101,7 @@ function round(side: Side, dir: string, i: number): Round {
     floor: ms(ratio[2]!),
     firstStep: L.median(steps.map((s) => s.first)),
     afterSteps: L.median(steps.map((s) => s.after)),
+    cpu: cpu ? ms(cpu[1]!) : Number.NaN,
   };
 }
 
@@ -137,6 +142,7 @@ L.runMain(async () => {
         [
           row('incremental deploy, in-process, wall', 'wall', L.fmtMs),
           row('incremental deploy / its floor', 'ratio', L.fmtRatio),
+          row('incremental deploy, CPU of the process', 'cpu', L.fmtMs),
           row('its floor (psql -1 + compiles)', 'floor', L.fmtMs),
           row('first step sent at', 'firstStep', L.fmtMs),
           row('from the last step to the end', 'afterSteps', L.fmtMs),

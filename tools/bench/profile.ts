@@ -241,6 +241,7 @@ async function incrementalOnly(ws: string, wsChanged: string, root: string, chan
   const runs: { wall: number; tally: Tally }[] = [];
   const ratios: number[] = [];
   const floors: number[] = [];
+  const cpus: number[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const f = await L.createDb(`prof_incr_f_${run}`, base);
     const floor = (await L.psqlFile(f, changes)).ms;
@@ -249,6 +250,7 @@ async function incrementalOnly(ws: string, wsChanged: string, root: string, chan
     const compiles = await compileFloor(r.db, root);
     await L.dropDb(r.db);
     runs.push(r);
+    cpus.push(r.value.cpuMs);
     floors.push(floor + compiles);
     ratios.push(r.wall / (floor + compiles));
     console.log(
@@ -256,6 +258,8 @@ async function incrementalOnly(ws: string, wsChanged: string, root: string, chan
     );
   }
   report('dbee incremental deploy (in-process, desired model cached)', runs);
+  // This process's CPU during each deploy (user + system, all its threads): what the machine's load moves least.
+  console.log(`deploy CPU median ${L.fmtMs(L.median(cpus))} (${cpus.map(L.fmtMs).join(', ')})`);
   console.log(
     `paired ratio deploy / (change-set floor + compiles): median ${L.fmtRatio(L.median(ratios))} (range ${L.fmtRatio(Math.min(...ratios))}-${L.fmtRatio(Math.max(...ratios))}); floor + compiles median ${L.fmtMs(L.median(floors))}`,
   );
