@@ -31,6 +31,7 @@ describe('the wipe of a server shadow (shadow: server)', () => {
   const target = `dbee_shadow_wipe_${process.pid}`;
   afterAll(async () => {
     await queryUrl(SERVER_URL, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    await queryUrl(SERVER_URL, `DROP DATABASE IF EXISTS ${target}_big WITH (FORCE)`);
   });
 
   it('is done when the shadow is taken again, not when it is disposed (a command that ends pays nothing)', async () => {
@@ -91,6 +92,44 @@ describe('the wipe of a server shadow (shadow: server)', () => {
         const left = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
         return left.length === 0;
       });
+    } finally {
+      await engine.release!();
+    }
+  });
+
+  it('is not done on a shadow whose wipe would take more than a quarter of the lock table: a new database instead', async () => {
+    // The wipe takes a lock per object (about five per table with a key) in the table every session of the server
+    // shares, as the next command starts beside its own reads: a small server's table filled, the command's lock failed.
+    const url = await createDatabase(`${target}_big`);
+    const environment = { name: 'test', connection: { url } } as unknown as ResolvedEnvironment;
+    const engine = createPostgresEngine();
+    await engine.release!();
+    const open = () => engine.diff!.openShadow('server', environment, { workspaceRoot: process.cwd(), roles: [] });
+    const nameOf = (s: { conn: { description?: string } }) =>
+      /\(shadow (dbee_shadow_\w+)\)/.exec(s.conn.description ?? '')?.[1];
+    try {
+      const small = await open();
+      const name = nameOf(small)!;
+      // Tables with a key: each is two relations and two types. Enough of them for a quarter of the table.
+      const { rows } = await small.conn.query<{ entries: number }>(
+        `SELECT current_setting('max_locks_per_transaction')::int * (current_setting('max_connections')::int
+           + current_setting('max_prepared_transactions')::int + current_setting('autovacuum_max_workers')::int
+           + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int + 1) AS entries`,
+      );
+      const tables = Math.ceil(rows[0]!.entries / 4 / 2 / 4) + 10;
+      await small.conn.execute(
+        `CREATE SCHEMA big; DO $$ BEGIN FOR i IN 1..${tables} LOOP EXECUTE format('CREATE TABLE big.t%s (id int PRIMARY KEY)', i); END LOOP; END $$`,
+      );
+      const before = { ...serverShadowStats };
+      await small.dispose();
+      const next = await open();
+      expect(nameOf(next)).not.toBe(name);
+      expect([serverShadowStats.wiped, serverShadowStats.discarded]).toEqual([before.wiped, before.discarded + 1]);
+      await until('dropped', async () => {
+        const left = await queryUrl(SERVER_URL, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        return left.length === 0;
+      });
+      await next.dispose();
     } finally {
       await engine.release!();
     }
