@@ -129,7 +129,8 @@ async function dropShadow(target: PostgresTarget & { kind: 'server' }, name: str
  * build took 0.17-0.27 s, which the command that was done with the shadow waited for, and a command that builds one
  * shadow and ends (a dbee process) drops the kept one without a wipe. Nothing runs in the background: the wipe holds a
  * lock per object until it commits, in the server's shared lock table, and the next open waits for it, so those locks
- * are released before the next command builds anything. At most one is kept; it is dropped after
+ * are released before the next command builds anything; one too big for a quarter of that table is dropped instead
+ * (`wipeFits`). At most one is kept; it is dropped after
  * {@link KEPT_IDLE_MS} unused, and when the command ends (`releaseKeptShadow`: the dbee command and the Nx executors
  * call the engines' `release`). It keeps its session, so no other dbee process takes it for a left one
  * (`removeLeftShadows`).
