@@ -398,7 +398,9 @@ async function catalogRows(conn: Connection, params: unknown[], format: Fingerpr
   // More views than the server's lock table holds in one statement (printing one locks it): the views printed first,
   // in groups the server holds (`inHalves`), then the query takes their text from its parameters. The same lines.
   const printed = await withCatalogSettings(conn, async () => {
-    const views = (await conn.query<{ oid: number }>(VIEW_NAMES_SQL, [params[0]])).rows.map((r) => r.oid);
+    const views = (await whenHeld(() => conn.query<{ oid: number }>(VIEW_NAMES_SQL, [params[0]]))).rows.map(
+      (r) => r.oid,
+    );
     return inHalves(
       views,
       async (part) =>

@@ -185,7 +185,8 @@ async function readViews(
   }
   const schemas = params![0];
   const wanted = names ? new Set(names) : null;
-  const listed = (await c.query<{ name: string }>(VIEW_NAMES_SQL, [schemas])).rows.map((r) => r.name);
+  // The table may still be full (another session holds it: the shadow's build beside this read): wait for it as a part does.
+  const listed = (await whenHeld(() => c.query<{ name: string }>(VIEW_NAMES_SQL, [schemas]))).rows.map((r) => r.name);
   const narrowed = NARROWED.views!(VIEWS_SQL);
   return inHalves(
     listed.filter((n) => !wanted || wanted.has(n)),

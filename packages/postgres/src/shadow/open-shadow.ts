@@ -9,8 +9,8 @@ import { dropShadowRoles, ensureShadowRoles } from './shadow-roles';
 /**
  * A scratch database for building desired schemas: PGlite in memory, or (`shadow: server`) a new database on
  * the environment's own server, for exact version parity, named and commented so that the next one removes it when
- * its run was killed (shadow-leftovers.ts). The server database is always dropped on dispose; an
- * embedded one is wiped and kept for the next shadow of the process (embedded-shadow.ts).
+ * its run was killed (shadow-leftovers.ts). Either is kept when disposed, for the next shadow of the process, and
+ * wiped when that one takes it (the server's below, `KEPT_IDLE_MS`; the embedded one's, embedded-shadow.ts).
  */
 export async function openShadow(
   kind: 'embedded' | 'server',
@@ -27,7 +27,7 @@ export async function openShadow(
     );
   }
   const server = serverKey(target);
-  const reused = takeKept(server);
+  const reused = await takeKept(server);
   if (reused) {
     // What a killed run left is removed by every command that takes a scratch database, a kept one too.
     await removeLeftShadows(reused.conn);
@@ -57,8 +57,8 @@ export async function openShadow(
 }
 
 /**
- * A server shadow over `conn` (database `name`), with `roles` made. Disposed without roles made for it, it is wiped
- * and kept for the next shadow of this process on the same server (`keep`); else dropped.
+ * A server shadow over `conn` (database `name`), with `roles` made. Disposed without roles made for it, it is kept as
+ * it is for the next shadow of this process on the same server (`keep`), which wipes it; else dropped.
  */
 async function serverShadow(
   target: PostgresTarget & { kind: 'server' },
@@ -87,13 +87,7 @@ async function serverShadow(
       if (disposed) return;
       disposed = true;
       await (await side)?.close();
-      if (
-        !made.length &&
-        pristine !== null &&
-        (await wipedAsNew(conn, pristine, CENSUS)) &&
-        keep(serverKey(target), { target, name, conn, pristine })
-      )
-        return;
+      if (!made.length && pristine !== null && keep(serverKey(target), { target, name, conn, pristine })) return;
       await conn.close();
       await dropShadow(target, name, made);
     },
@@ -128,11 +122,18 @@ async function dropShadow(target: PostgresTarget & { kind: 'server' }, name: str
  * The server shadow kept for reuse within this process: creating a database copies its template (about 0.2-0.3 s of
  * the server's time, with its write-ahead log), dropping it waits for a checkpoint, where wiping one costs a few
  * milliseconds, and a process often needs several one after the other: a verified dry run builds the desired model,
- * then copies the target; an Nx task process or a test runs many commands. A disposed shadow is wiped as the embedded
- * one is (`RESET_SHADOW`) and kept only if its census (censusSql('database')) then equals the one taken when it was
- * new. At most one is kept; it is dropped after {@link KEPT_IDLE_MS} unused, and when the command ends
- * (`releaseKeptShadow`: the dbee command and the Nx executors call the engines' `release`). It keeps its session, so
- * no other dbee process takes it for a left one (`removeLeftShadows`).
+ * then copies the target; an Nx task process or a test runs many commands. A disposed shadow is kept as it is, and the
+ * next shadow of the process on the same server wipes it as the embedded one is wiped (`RESET_SHADOW`) and takes it
+ * only if its census (censusSql('database')) then equals the one taken when it was new; else it is dropped, and a new
+ * database made. The wipe is left to that next open, not done at `dispose`: dropping every object of a 1,000-object
+ * build took 0.17-0.27 s, which the command that was done with the shadow waited for, and a command that builds one
+ * shadow and ends (a dbee process) drops the kept one without a wipe. Nothing runs in the background: the wipe holds a
+ * lock per object until it commits, in the server's shared lock table, and the next open waits for it, so those locks
+ * are released before the next command builds anything; one too big for a quarter of that table is dropped instead
+ * (`wipeFits`). At most one is kept; it is dropped after
+ * {@link KEPT_IDLE_MS} unused, and when the command ends (`releaseKeptShadow`: the dbee command and the Nx executors
+ * call the engines' `release`). It keeps its session, so no other dbee process takes it for a left one
+ * (`removeLeftShadows`).
  */
 export const KEPT_IDLE_MS = 5_000;
 
@@ -145,8 +146,8 @@ interface KeptShadow {
 
 let kept: { key: string; shadow: KeptShadow; timer: NodeJS.Timeout } | null = null;
 
-/** Counters for tests: server shadows made and taken from the kept one. */
-export const serverShadowStats = { kept: 0, reused: 0 };
+/** Counters for tests: server shadows kept, taken again, wiped, and found unfit (dropped) when taken. */
+export const serverShadowStats = { kept: 0, reused: 0, wiped: 0, discarded: 0 };
 
 function keep(key: string, shadow: KeptShadow): boolean {
   if (kept) return false;
@@ -157,16 +158,56 @@ function keep(key: string, shadow: KeptShadow): boolean {
   return true;
 }
 
-function takeKept(key: string): KeptShadow | null {
+/** The kept shadow of this server and user, wiped as new; null when there is none, or it could not be (dropped). */
+async function takeKept(key: string): Promise<KeptShadow | null> {
   if (kept?.key !== key) return null;
   const { shadow, timer } = kept;
   clearTimeout(timer);
   kept = null;
+  const fits = await wipeFits(shadow.conn);
+  if (fits) serverShadowStats.wiped++;
+  if (!fits || !(await wipedAsNew(shadow.conn, shadow.pristine, CENSUS))) {
+    serverShadowStats.discarded++;
+    await shadow.conn.close().catch(() => {});
+    await dropShadow(shadow.target, shadow.name, []);
+    return null;
+  }
   serverShadowStats.reused++;
   return shadow;
 }
 
-/** Drop the kept server shadow now, if there is one (the end of a command). */
+/**
+ * Whether wiping the shadow takes at most a quarter of its server's lock table. The wipe drops every object in one
+ * transaction and holds a lock per object until it commits (about five per table, view or routine, its row type,
+ * indexes and constraints included), in the table that every session of the server shares (`max_locks_per_transaction`
+ * x its sessions; about 7,800 entries on a default server). The wipe runs as the next command starts, beside its own
+ * reads of the live side and its lock: a wipe of a 300-object build filled a small server's table and the command's
+ * lock failed with "out of shared memory" (test/diff/shadow-lock-table.test.ts). A shadow bigger than that is dropped
+ * instead, as one the wipe cannot make new: wiping it costs about as much as making a new database (0.2-0.3 s at 1,000
+ * objects), so a new one is not slower. False too when the size cannot be read.
+ */
+async function wipeFits(conn: PgConnection): Promise<boolean> {
+  try {
+    const { rows } = await conn.query<{ fits: boolean }>(WIPE_FITS);
+    return rows[0]?.fits === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Twice the relations, types and routines of the schemas a wipe drops, against a quarter of the lock table. */
+const WIPE_FITS = `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+                      AND nspname NOT LIKE 'pg\\_%'),
+     objects AS (SELECT (SELECT count(*) FROM pg_class WHERE relnamespace IN (SELECT oid FROM ns))
+                      + (SELECT count(*) FROM pg_type WHERE typnamespace IN (SELECT oid FROM ns))
+                      + (SELECT count(*) FROM pg_proc WHERE pronamespace IN (SELECT oid FROM ns)) AS n)
+SELECT 2 * n * 4 <= current_setting('max_locks_per_transaction')::int
+         * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int
+            + current_setting('autovacuum_max_workers')::int + current_setting('max_worker_processes')::int
+            + current_setting('max_wal_senders')::int + 1) AS fits
+  FROM objects`;
+
+/** Drop the kept server shadow now, if there is one (the end of a command): no wipe before a drop. */
 export async function releaseKeptShadow(): Promise<void> {
   if (!kept) return;
   const { shadow, timer } = kept;
