@@ -58,45 +58,29 @@ export async function resolveDrift(
     ctx.reporter.warn(
       `${project}: changed outside dbee since ${driftSince(drift, environment.name)}: ${driftedNames(drift)}; the conflict strategy decides (deploy.ifExists)`,
     );
-    const putBack: { object: DriftedObject; note: string }[] = [];
+    const reconciled: PlanStep[] = [];
     for (const o of drift.objects) {
-      const rule = rules.ruleFor({ ...o.steps[0]!, source: o.source });
+      const steps = o.steps;
+      const rule = rules.ruleFor({ ...steps[0]!, source: o.source });
       if (rule.strategy === 'raise' || rule.strategy === 'skip') {
         problems.push(driftRefused(project, environment.name, drift, o, rule.source, rule.strategy));
         continue;
       }
       const note = `drift: ${o.how === 'changed' ? `changed outside dbee since deployment #${drift.since}${driftCause(drift)}` : 'made outside dbee'}; put back to the sources' definition (ifExists: ${rule.strategy}, ${rule.source}); the reverse brings the hand change back`;
-      putBack.push({ object: o, note });
+      const inPlan = plan.steps.filter((s) => s.project === project && steps.some((d) => d.key === s.key));
+      if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
+      else reconciled.push(...steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
     }
-    putBackFirst(plan, project, deployed, putBack);
+    // In the diff's order: a view replaced after the table it reads is altered.
+    if (reconciled.length)
+      putFirst(
+        plan,
+        project,
+        reconciled.sort((a, b) => a.order - b.order),
+        deployed,
+      );
   }
   return problems;
-}
-
-/**
- * Each of `objects` put back to its sources' definition in `project`'s steps, with its note: on the plan's steps for it
- * when it has some (a diff planned them already), else by the diff's steps that put it back, at the head of the
- * project's steps in the diff's order (a view replaced after the table it reads is altered).
- */
-function putBackFirst(
-  plan: Plan,
-  project: string,
-  deployed: DeployedState,
-  objects: readonly { object: DriftedObject; note: string }[],
-): void {
-  const reconciled: PlanStep[] = [];
-  for (const { object, note } of objects) {
-    const inPlan = plan.steps.filter((s) => s.project === project && object.steps.some((d) => d.key === s.key));
-    if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
-    else reconciled.push(...object.steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
-  }
-  if (reconciled.length)
-    putFirst(
-      plan,
-      project,
-      reconciled.sort((a, b) => a.order - b.order),
-      deployed,
-    );
 }
 
 /**
@@ -119,12 +103,19 @@ async function rebuildRewritten(
     `${project}: ${objects.map((o) => o.key).join(', ')} rewritten in place by ${by}; made again from the sources`,
   );
   const note = `rewritten in place by ${by} (not drift: ${project} had not changed outside dbee before it); made again from the sources`;
-  putBackFirst(
-    plan,
-    project,
-    deployed,
-    objects.map((object) => ({ object, note })),
-  );
+  const reconciled: PlanStep[] = [];
+  for (const o of objects) {
+    const inPlan = plan.steps.filter((s) => s.project === project && o.steps.some((d) => d.key === s.key));
+    if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
+    else reconciled.push(...o.steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
+  }
+  if (reconciled.length)
+    putFirst(
+      plan,
+      project,
+      reconciled.sort((a, b) => a.order - b.order),
+      deployed,
+    );
 }
 
 /**
