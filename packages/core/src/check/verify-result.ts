@@ -13,20 +13,6 @@ export interface VerifyProbe {
   after(conn: Connection): Promise<void>;
 }
 
-/** One probe that runs each of `probes` given, in turn; undefined when none is. */
-export function probesInTurn(probes: readonly (VerifyProbe | undefined)[]): VerifyProbe | undefined {
-  const list = probes.filter((p): p is VerifyProbe => p !== undefined);
-  if (!list.length) return undefined;
-  return {
-    async before(conn, copied) {
-      for (const p of list) await p.before(conn, copied);
-    },
-    async after(conn) {
-      for (const p of list) await p.after(conn);
-    },
-  };
-}
-
 export interface VerifyResult {
   /** False when the copy could not be made (the engine has no shadow database, or dbee cannot copy what is there). */
   verified: boolean;

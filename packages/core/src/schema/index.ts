@@ -1,5 +1,6 @@
 // Public API of the schema model, differ and hazard pass: a flat list of explicit exports.
 // The engine packages print the model's keys with it (imported from here, not from the whole of `@dbee/core`).
+export { BoundedMemo } from '../bounded-memo';
 export { formatKey } from '../model/object-key';
 export { emptyModel } from './model';
 export type {

@@ -1,4 +1,5 @@
-import { BoundedMemo, type DefinitionForm } from '@dbee/core';
+import type { DefinitionForm } from '@dbee/core';
+import { BoundedMemo } from '@dbee/core/schema';
 import { isPostgresParserLoaded } from '../parse';
 import { parseSync } from 'libpg-query';
 

@@ -7,7 +7,7 @@ import { schemasNeeded } from '../../../context/load';
 import { notVerified } from '../../../pipeline/gates';
 import { printPlan } from '../../print';
 import type { DryRunHooks } from '../../compat';
-import { probesInTurn } from '../../../check/verify-result';
+import type { VerifyProbe } from '../../../check/verify-result';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { conflictOf } from './apply';
 import { rewritesOnCopy, watchRewrites } from './rewrites';
@@ -173,4 +173,19 @@ function afterRefused(problem: DbeeError, refused: ReadonlySet<number>): DbeeErr
   });
 }
 
-/** What `apply` needs from the inputs, the session and the plan. */
+/**
+ * One probe that runs each of `probes` given, in turn; undefined when none is. Here, not beside `VerifyProbe` in check/: a direct
+ * deployment loads this file, and nothing of check/ (packages/cli/src/start-up.test.ts).
+ */
+function probesInTurn(probes: readonly (VerifyProbe | undefined)[]): VerifyProbe | undefined {
+  const list = probes.filter((p): p is VerifyProbe => p !== undefined);
+  if (!list.length) return undefined;
+  return {
+    async before(conn, copied) {
+      for (const p of list) await p.before(conn, copied);
+    },
+    async after(conn) {
+      for (const p of list) await p.after(conn);
+    },
+  };
+}
