@@ -165,8 +165,7 @@ async function planDeployment(
       {
         safe: options.safe,
         side: drift.side ?? sideSession(ctx, session),
-        // Not one whose state a dependency's deployment carried: what it rewrote is not as the ledger recorded it.
-        narrow: async (project) => (await drift.state(project)) === 'no' && !(await drift.carried(project)),
+        narrow: async (project) => (await drift.state(project)) === 'no',
       },
     );
   const state =
