@@ -28,18 +28,34 @@ async function waitingBuild(target: Target, db: string): Promise<number> {
 }
 
 /**
- * `dbee deploy shop` killed (SIGKILL) while its CREATE INDEX CONCURRENTLY waits for the transaction `holding` opens on
- * another session; that transaction then commits, and the server goes on building the index.
+ * `dbee deploy shop` killed (SIGKILL) after its CREATE INDEX CONCURRENTLY, which waited for the transaction `holding`
+ * opens on another session, was built by the server: dbee never read the statement's answer, so the step is left
+ * `started` in the ledger with the index complete. The process is frozen (SIGSTOP) before the transaction commits and
+ * killed once the build is over: dbee's sessions ask the server to check that their client is still there
+ * (`client_connection_check_interval`, 1 s), so a build still running when the process dies is cancelled (the
+ * INVALID index of the first case). Killing first and committing after raced that check: on a loaded machine the
+ * commit came after it, and the build this file is about never completed.
  */
 async function killedDuringBuild(w: TestWorkspace, db: string, holding: string[]): Promise<number> {
   const holder = await w.target.connect();
   for (const sql of holding) await holder.execute(sql);
   const a = await spawnDbee(w.root, ['deploy', 'shop'], w.target.vars);
   const pid = await waitingBuild(w.target, db);
-  a.child.kill('SIGKILL');
-  expect(await a.exit).toBeNull();
+  a.child.kill('SIGSTOP');
   await holder.execute('COMMIT');
   await holder.close();
+  // The server finishes the statement and writes its answer to the frozen process's socket.
+  for (let i = 0; ; i++) {
+    const [row] = await w.target.query<{ state: string }>('SELECT state FROM pg_stat_activity WHERE pid = $1', [pid]);
+    if (row?.state !== 'active') break;
+    if (i >= 6000)
+      throw new Error(
+        `CREATE INDEX CONCURRENTLY (backend ${pid}) still running after the transaction it waited for ended`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  a.child.kill('SIGKILL');
+  expect(await a.exit).toBeNull();
   return pid;
 }
 
