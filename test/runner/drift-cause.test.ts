@@ -5,10 +5,12 @@ import { run } from '../support/run';
 /**
  * A drift that a dependency's deployment may have made is not blamed on a hand edit alone. `sales` depends on `core`
  * and has a view over core's table; core's release renames a column the view reads, and PostgreSQL rewrites the view
- * (`t.name AS label`). `dbee deploy sales` then refuses sales, rightly (its live view is neither what its last
- * deployment recorded nor what its sources make), and says that core's later deployment may have made the change, with
- * the way to make the view again from the sources. A hand edit with no later deployment of a dependency is said as
- * before, word for word.
+ * (`t.name AS label`). When sales's view had been changed by hand before (its `WHERE true`), core's deployment carries
+ * nothing of sales forward, and `dbee deploy sales` then refuses sales, rightly (its live view is neither what its last
+ * deployment recorded nor what its sources make), and says that core's later deployment may have made the change too,
+ * with the way to make the view again from the sources. (Without the hand edit, core's deployment carries sales's state
+ * forward and sales's deployment makes the view again without a refusal: test/runner/rewritten-dependents.test.ts.) A
+ * hand edit with no later deployment of a dependency is said as before, word for word.
  */
 
 const HAZARDS = { allowHazards: 'backward-incompatible' };
@@ -56,8 +58,10 @@ const CAUSE =
   ", or by a later deployment of a project sales depends on: core's deployment #3 (renaming or retyping a column that a view reads, for one, makes the database rewrite the view)";
 
 describe.each(ENGINES)('the cause of a drift [%s]', (engine) => {
-  it("core's later deployment rewrote sales's view: the refusal names it, and its hint's command converges sales", async () => {
+  it("core's later deployment rewrote sales's view, changed by hand before: the refusal names it, and its hint's command converges sales", async () => {
     const w = await deployed(engine);
+    // A hand edit before core's release: sales had drifted, so core's deployment carries nothing of it forward.
+    await w.target.execute('CREATE OR REPLACE VIEW sales.v AS SELECT t.id, t.label FROM core.t WHERE true');
     renameLabel(w);
     const core = await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars);
     expect(core.code, core.stdout + core.stderr).toBe(0);

@@ -59,6 +59,13 @@ export interface ProjectDrift {
    * reads makes the database rewrite the view). Absent when there is none, or the drift is not `yes`.
    */
   after?: LaterDeployment[];
+  /**
+   * The deployment of a project this one depends on that carried this one's state forward since `since`
+   * (`DeploymentSummary.carried`: its steps rewrote this project's objects in place, and this project had not drifted
+   * before them), when the live state is the one it carried: `state` is then `no`, and `objects` names what that
+   * deployment rewrote (its next deployment makes them again from its sources). Absent otherwise.
+   */
+  carried?: LaterDeployment;
 }
 
 /** A deployment of another project, named as a possible cause of a project's drift: `core's deployment #3`. */
@@ -139,15 +146,54 @@ export async function readDrift(
   },
 ): Promise<ProjectDrift> {
   const model = input.models.find((m) => m.project.name === input.project)!;
-  const drift = await recordedDrift(input.engine, input.conn, { ...input, scope: projectScope(model.graph) });
+  const scope = projectScope(model.graph);
+  const ledger = openLedger(input.conn, input.engine.ledger);
+  const drift = await carriedDrift(
+    ctx,
+    input.engine,
+    input.conn,
+    ledger,
+    await recordedDrift(input.engine, input.conn, { ...input, scope }),
+    scope,
+  );
+  // What a dependency's deployment rewrote, which the next deployment makes again from the sources.
+  if (drift.carried) return { ...drift, objects: await driftedObjects(ctx, input) };
   if (drift.state !== 'yes') return drift;
   // Outside the drift stage (`dbee status`): the newest deployment of every project, in one query, when it drifted.
-  const after = await laterDependencyDeployments(
-    ctx,
-    drift,
-    newestDeployments(openLedger(input.conn, input.engine.ledger)),
-  );
+  const after = await laterDependencyDeployments(ctx, drift, newestDeployments(ledger));
   return { ...drift, ...(after.length ? { after } : {}), objects: await driftedObjects(ctx, input) };
+}
+
+/**
+ * `drift` (of `scope`, as `recordedDrift` read it), or, when it is `yes`, no drift when a deployment of a project it
+ * depends on carried its state forward since `since` (`DeploymentSummary.carried`: the newest one that did, one ledger
+ * query for the dependencies' deployments since) and the live state is that one (read again in its format when the
+ * formats differ). A hand edit before that deployment left nothing carried; one after it makes the live state differ:
+ * both stay `yes`. Reads only, and nothing for a project that did not drift or depends on none.
+ */
+export async function carriedDrift(
+  ctx: OperationContext,
+  engine: Engine,
+  conn: Connection,
+  ledger: Pick<Ledger, 'deployments'>,
+  drift: ProjectDrift,
+  scope: SchemaScope,
+): Promise<ProjectDrift> {
+  const diff = engine.diff;
+  if (drift.state !== 'yes' || drift.since === null || !drift.live || !diff) return drift;
+  const dependencies = ctx.workspace
+    .withDependencies(drift.project)
+    .map((p) => p.name)
+    .filter((p) => p !== drift.project);
+  if (!dependencies.length) return drift;
+  const carrier = (await ledger.deployments.recordedAfter(drift.since, dependencies)).find(
+    (d) => finishedDeployment(d) && deploymentSummary(d).carried?.[drift.project]?.fingerprint,
+  );
+  if (!carrier) return drift;
+  const recorded = deploymentSummary(carrier).carried![drift.project]!.fingerprint!;
+  const live = formatOf(drift.live) === formatOf(recorded) ? drift.live : await diff.fingerprint(conn, scope, recorded);
+  if (live !== recorded && !sameState(diff, live, recorded)) return drift;
+  return { ...drift, state: 'no', live, carried: { project: carrier.project, id: carrier.id } };
 }
 
 /**

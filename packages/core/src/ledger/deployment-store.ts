@@ -217,19 +217,13 @@ export class DeploymentStore {
    */
   async markInterrupted(byDeployment: string): Promise<number[]> {
     const ids = await this.runningDeployments();
+    const why = `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`;
     for (const id of ids) {
       // Its applied steps reach `objects` first (a deployment's `steps_applied` set below would mark it folded).
       if (this.objects.folds) await this.objects.fold(id);
       await this.writer.conn.query(
         `UPDATE ${this.writer.t('deployments')} SET ${this.writer.q('status')} = ${this.writer.p(1)}, ${this.writer.q('error')} = ${this.writer.p(2)}, ${this.writer.q('finished_at')} = ${this.writer.dialect.now}, ${this.writer.q('steps_applied')} = ${this.writer.appliedCount(3, 4)} WHERE ${this.writer.q('id')} = ${this.writer.p(5)} AND ${this.writer.q('status')} = ${this.writer.p(6)}`,
-        [
-          'interrupted',
-          `interrupted: the process ended before the deployment finished (found by ${byDeployment}); the steps recorded as applied committed, the others did not run or were rolled back`,
-          id,
-          'applied',
-          id,
-          'running',
-        ],
+        ['interrupted', why, id, 'applied', id, 'running'],
       );
     }
     return ids;
@@ -247,12 +241,9 @@ export class DeploymentStore {
 
   /** The summary of the last finished deployment of `project` on `environment` (one query), null when there is none. */
   async lastFinishedSummary(project: string, environment: string): Promise<DeploymentSummary | null> {
-    if (!(await this.writer.exists())) return null;
-    const r = await this.writer.conn.query<Pick<DeploymentRow, 'summary'>>(
-      `SELECT ${this.writer.q('summary')} FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('environment')} = ${this.writer.p(2)} AND ${this.writer.q('finished_at')} IS NOT NULL ORDER BY ${this.writer.q('id')} DESC LIMIT 1`,
-      [project, environment],
-    );
-    return r.rows[0] ? deploymentSummary(r.rows[0]) : null;
+    const where = `${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('environment')} = ${this.writer.p(2)} AND ${this.writer.q('finished_at')} IS NOT NULL`;
+    const [row] = await this.newestFirst(where, [project, environment], ' LIMIT 1');
+    return row ? deploymentSummary(row) : null;
   }
 
   /**
@@ -260,23 +251,34 @@ export class DeploymentStore {
    * restored or renamed database is judged by what it holds: the drift stage).
    */
   async lastRecorded(project: string): Promise<DeploymentRow | undefined> {
-    if (!(await this.writer.exists())) return undefined;
-    const r = await this.writer.conn.query<DeploymentRow>(
-      `SELECT ${await this.deploymentColumns()}
-         FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} ORDER BY ${this.writer.q('id')} DESC LIMIT 1`,
-      [project],
-    );
-    return (await this.countRunning(r.rows.map((row) => this.deploymentRow(row))))[0];
+    const rows = await this.newestFirst(`${this.writer.q('project')} = ${this.writer.p(1)}`, [project], ' LIMIT 1');
+    return (await this.countRunning(rows))[0];
   }
 
   async list(project: string, environment: string, limit = 20): Promise<DeploymentRow[]> {
+    const where = `${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('environment')} = ${this.writer.p(2)}`;
+    return this.countRunning((await this.newestFirst(where, [project, environment])).slice(0, limit));
+  }
+
+  /**
+   * The deployments of `projects` after deployment `since` (ids are one sequence per database), newest first, in one
+   * query: a drifted project's dependencies' since its own, which may carry its state (`DeploymentSummary.carried`).
+   */
+  async recordedAfter(since: number, projects: readonly string[]): Promise<DeploymentRow[]> {
+    if (!projects.length) return [];
+    const names = projects.map((_, i) => this.writer.p(i + 2)).join(', ');
+    const where = `${this.writer.q('id')} > ${this.writer.p(1)} AND ${this.writer.q('project')} IN (${names})`;
+    return this.countRunning(await this.newestFirst(where, [since, ...projects]));
+  }
+
+  /** The deployments whose row matches `where` (with the dialect's markers of `params`), newest first; `tail`: a limit. */
+  private async newestFirst(where: string, params: unknown[], tail = ''): Promise<DeploymentRow[]> {
     if (!(await this.writer.exists())) return [];
     const r = await this.writer.conn.query<DeploymentRow>(
-      `SELECT ${await this.deploymentColumns()}
-         FROM ${this.writer.t('deployments')} WHERE ${this.writer.q('project')} = ${this.writer.p(1)} AND ${this.writer.q('environment')} = ${this.writer.p(2)} ORDER BY ${this.writer.q('id')} DESC`,
-      [project, environment],
+      `SELECT ${await this.deploymentColumns()} FROM ${this.writer.t('deployments')} WHERE ${where} ORDER BY ${this.writer.q('id')} DESC${tail}`,
+      params,
     );
-    return this.countRunning(r.rows.slice(0, limit).map((row) => this.deploymentRow(row)));
+    return r.rows.map((row) => this.deploymentRow(row));
   }
 
   /**

@@ -194,6 +194,21 @@ export interface DeploymentSummary {
    * (operations/rollback/rolled-back-to.ts). Absent: it started from the state the earlier deployment recorded.
    */
   startedFrom?: Pick<DeploymentSummary, 'fingerprint' | 'positionFreeFingerprint' | 'fingerprintScope'>;
+  /**
+   * Objects of other projects (those that depend on this one) that its steps changed in place: PostgreSQL rewrites a
+   * view over a column renamed or retyped (`SELECT *` keeps the old name as an alias). Found by comparing their
+   * definitions before and after the steps (diffing/rewritten-elsewhere.ts); `dbee status` and `dbee log` name them.
+   * Absent: none (or none looked for: no in-place change, no dependent project).
+   */
+  rewrote?: RewrittenObject[];
+  /**
+   * The state of each dependent project (by name) as this deployment left it, recorded when that project was as its
+   * own newest recorded state right before the steps (no hand edit): what its steps changed there is dbee's work, not
+   * drift. The dependent's drift check takes a live fingerprint equal to it as no drift (diffing/drift.ts
+   * `carriedDrift`); its next deployment then makes the rewritten objects again from its sources. Same fields and
+   * formats as `fingerprint`, `positionFreeFingerprint` and `fingerprintScope`.
+   */
+  carried?: Record<string, CarriedState>;
   /** Objects that existed without the ledger knowing them, and what was done about them. */
   conflicts?: { object: string; strategy: string; rule: string; backup: string | null }[];
   /**
@@ -223,6 +238,22 @@ export interface DeploymentSummary {
   notifications?: { webhook: string; event: string; error: string }[];
   /** A `disable`: the routine, how it was disabled, and exactly which grants were revoked or what it was renamed to. */
   disabled?: { object: string; how: 'revoke' | 'rename'; revoked?: string[]; renamedTo?: string };
+}
+
+/** A dependent project's state carried forward by a deployment of a project it depends on (`DeploymentSummary.carried`). */
+export type CarriedState = Pick<DeploymentSummary, 'fingerprint' | 'positionFreeFingerprint' | 'fingerprintScope'>;
+
+/** An object of another project that a deployment's steps changed in place (`DeploymentSummary.rewrote`). */
+export interface RewrittenObject {
+  /** The project that owns it (by its schema). */
+  project: string;
+  /** Its ledger key, e.g. `view:sales.v`. */
+  object: string;
+  /** Where that project's sources define it, workspace-relative; null when they do not. */
+  file: string | null;
+  line: number | null;
+  /** Whether the deployment carried that project's state forward (`carried`): false when it had drifted before. */
+  carried: boolean;
 }
 
 /**

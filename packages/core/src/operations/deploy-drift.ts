@@ -46,6 +46,11 @@ export async function resolveDrift(
     const found = await args.drift.decide(project);
     const model = args.models.find((m) => m.project.name === project);
     const deployed = args.deployed.get(project);
+    const carried = found ? undefined : await args.drift.carried(project);
+    if (carried && model?.graph.schemas.length && deployed?.objects.size) {
+      await rebuildRewritten(ctx, { ...args, project, deployed }, carried);
+      continue;
+    }
     if (!found || !model?.graph.schemas.length || !deployed?.objects.size) continue;
     // Objects whose files changed too are planned from the sources anyway: no object left to name, nothing to decide.
     const drift = { ...found, objects: await driftedObjects(ctx, { ...args, project, deployed }) };
@@ -79,6 +84,41 @@ export async function resolveDrift(
 }
 
 /**
+ * A project whose state a dependency's deployment carried forward (`ProjectDrift.carried`: its steps rewrote objects
+ * of this one in place, which had not drifted before): those objects are made again from the sources, whatever the
+ * conflict strategy (they are dbee's work, not a hand edit), by the diff's steps that put them back (a view's drop and
+ * create: the hazard gate judges them as any step), at the head of the project's steps, each with a note that names
+ * that deployment. Nothing when none is left to make (the sources changed them too: planned from the sources).
+ */
+async function rebuildRewritten(
+  ctx: OperationContext,
+  args: Omit<Parameters<typeof resolveDrift>[1], 'deployed'> & { project: string; deployed: DeployedState },
+  carried: ProjectDrift,
+): Promise<void> {
+  const { project, plan, deployed } = args;
+  const objects = await driftedObjects(ctx, args);
+  if (!objects.length) return;
+  const by = `${carried.carried!.project}'s deployment #${carried.carried!.id}`;
+  ctx.reporter.info(
+    `${project}: ${objects.map((o) => o.key).join(', ')} rewritten in place by ${by}; made again from the sources`,
+  );
+  const note = `rewritten in place by ${by} (not drift: ${project} had not changed outside dbee before it); made again from the sources`;
+  const reconciled: PlanStep[] = [];
+  for (const o of objects) {
+    const inPlan = plan.steps.filter((s) => s.project === project && o.steps.some((d) => d.key === s.key));
+    if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
+    else reconciled.push(...o.steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
+  }
+  if (reconciled.length)
+    putFirst(
+      plan,
+      project,
+      reconciled.sort((a, b) => a.order - b.order),
+      deployed,
+    );
+}
+
+/**
  * The state each project a command changes starts from when its schemas changed outside dbee since its last
  * deployment (the drift stage's finding, which the command puts back: a deployment under a conflict strategy, a gap
  * package, a clone), read under the lock before any step, in one catalog query for them all (none without drift). Its
@@ -92,7 +132,10 @@ export async function startedFromDrift(
   drift: DriftFound,
 ): Promise<Map<string, NonNullable<DeploymentSummary['startedFrom']>>> {
   const drifted: DriftSubject[] = [];
-  for (const s of subjects) if (s.scope.schemas.length && (await drift.state(s.project)) === 'yes') drifted.push(s);
+  // Or since a dependency's deployment carried its state forward (its rewritten objects are made again).
+  for (const s of subjects)
+    if (s.scope.schemas.length && ((await drift.state(s.project)) === 'yes' || (await drift.carried(s.project))))
+      drifted.push(s);
   if (!drifted.length || !engine.diff) return new Map();
   const read = await readStartedFrom(
     engine.diff,

@@ -1,5 +1,5 @@
 import { ExitCode, type ExitCodeValue } from '../errors';
-import type { Ledger, DeploymentRow, DeploymentSummary } from '../ledger/ledger';
+import type { Ledger, DeploymentRow, DeploymentSummary, RewrittenObject } from '../ledger/ledger';
 import { openLedger } from '../ledger/open-ledger';
 import type { LogOptions } from '../options';
 import { canonicalJson } from '../plan/serialize';
@@ -32,6 +32,11 @@ export interface LogEntry {
   reverts: number | null;
   error: string | null;
   steps: { order: number; action: string; object: string; status: string }[];
+  /**
+   * Objects of dependent projects its steps rewrote in place (`DeploymentSummary.rewrote`), each with whether that
+   * project's state was carried forward. Absent: none.
+   */
+  rewrote?: RewrittenObject[];
   /** The smoke checks run right after it: summary (`n/m passed`, `not run`) and each result. */
   smoke: { summary: string; results: { check: string; status: string; durationMs: number; message: string | null }[] };
 }
@@ -110,6 +115,7 @@ function entry(
     reverts: row.reverts,
     error: row.error,
     steps: steps.map((s) => ({ order: s.order, action: s.action, object: s.objectKey, status: s.status })),
+    ...(summary?.rewrote?.length ? { rewrote: summary.rewrote } : {}),
     smoke: {
       summary: summary?.smoke ?? 'not run',
       results: smoke.map((s) => ({ check: s.check, status: s.status, durationMs: s.durationMs, message: s.message })),
@@ -139,7 +145,12 @@ function printLog(out: NodeJS.WritableStream, title: string, entries: LogEntry[]
       ['smoke', e.smoke.summary],
     ];
     if (e.error) lines.push(['error', e.error.split('\n')[0]!]);
-    out.write(lines.map(([k, v]) => `  ${(k + ':').padEnd(8)}${v}\n`).join(''));
+    for (const o of e.rewrote ?? [])
+      lines.push([
+        'rewrote',
+        `${o.project}'s ${o.object}${o.file ? ` (${o.file}:${o.line})` : ''} in place, ${o.carried ? `its state carried forward` : `not carried (${o.project} had changed outside dbee)`}`,
+      ]);
+    out.write(lines.map(([k, v]) => `  ${(k + ':').padEnd(8)}${k.length >= 7 ? ' ' : ''}${v}\n`).join(''));
     for (const s of e.steps)
       out.write(`    ${String(s.order).padStart(3)} ${s.status.padEnd(11)} ${s.action} ${s.object}\n`);
     for (const r of e.smoke.results)

@@ -49,6 +49,11 @@ export interface StatusReport {
     changes?: string[];
     /** A drifted object (see `drift.objects`): changed outside dbee since the last deployment, or made outside it. */
     drift?: 'changed' | 'made outside dbee';
+    /**
+     * An object a deployment of a project this one depends on rewrote in place (`drift.carried`), e.g.
+     * `core's deployment #3`: not drift; a deployment makes it again from the sources.
+     */
+    rewrittenBy?: string;
   }[];
   /** Deployed objects whose source is gone: a drop that no decision made, so nothing plans it (see `removedObjects`). */
   pendingDrops: string[];
@@ -72,6 +77,11 @@ export interface StatusReport {
      * a cause of the drift other than a hand edit. Absent when there is none.
      */
     after?: { project: string; id: number }[];
+    /**
+     * The deployment of a project it depends on that carried its state forward (`ProjectDrift.carried`): its steps
+     * rewrote `objects` in place, which is not drift. Absent otherwise.
+     */
+    carried?: { project: string; id: number };
   };
   /** Backups the project's deployments kept (`ifExists: rename`) that still exist, and when `dbee cleanup` may drop each. */
   backups: BackupInfo[];
@@ -270,12 +280,13 @@ async function statusDrift(
   pendingSteps: StatusReport['pendingSteps'] | null,
 ): Promise<StatusReport['drift']> {
   const read = await readDrift(ctx, input);
+  const by = read.carried ? `${read.carried.project}'s deployment #${read.carried.id}` : null;
   for (const o of pendingSteps ? read.objects : [])
     if (!pendingSteps!.some((p) => p.key === o.key))
       pendingSteps!.unshift({
         key: o.key,
         action: pendingAction(o),
-        drift: o.how,
+        ...(by ? { rewrittenBy: by } : { drift: o.how }),
       });
   return {
     state: read.state,
@@ -284,6 +295,7 @@ async function statusDrift(
     ...(read.reason ? { reason: read.reason } : {}),
     objects: read.objects.map((o) => o.key),
     ...(read.after ? { after: read.after } : {}),
+    ...(read.carried ? { carried: read.carried } : {}),
   };
 }
 
@@ -414,13 +426,13 @@ function printStatus(
     work
       ? `  pending: ${work.describe(` ${r.project} --env ${r.environment}`)}\n`
       : r.pendingSteps.length
-        ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}${s.drift ? ` (drift: ${s.drift === 'changed' ? 'changed outside dbee' : 'made outside dbee'})` : ''}\n`).join('')}`
+        ? `  pending: ${r.pendingSteps.length} step(s)\n${r.pendingSteps.map((s) => `    ${s.action} ${s.key}${s.changes?.length ? ` (${s.changes.join(', ')})` : ''}${s.drift ? ` (drift: ${s.drift === 'changed' ? 'changed outside dbee' : 'made outside dbee'})` : ''}${s.rewrittenBy ? ` (rewritten in place by ${s.rewrittenBy}: made again from the sources)` : ''}\n`).join('')}`
         : '  pending: nothing, up to date with the sources\n',
   );
   if (r.pendingDrops.length)
     out.write(`  pending drop (source removed, no drop decision: nothing drops it): ${r.pendingDrops.join(', ')}\n`);
   out.write(
-    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ` (the schemas changed outside dbee since the last deployment${r.drift.objects.length ? `: ${r.drift.objects.join(', ')}` : ''})${driftCause({ project: r.project, after: r.drift.after })}` : ''}\n`,
+    `  drift: ${r.drift.state}${r.drift.reason ? ` (${r.drift.reason})` : r.drift.state === 'yes' ? ` (the schemas changed outside dbee since the last deployment${r.drift.objects.length ? `: ${r.drift.objects.join(', ')}` : ''})${driftCause({ project: r.project, after: r.drift.after })}` : r.drift.carried ? ` (as ${r.drift.carried.project}'s deployment #${r.drift.carried.id} left it${r.drift.objects.length ? `, which rewrote ${r.drift.objects.join(', ')} in place` : ''})` : ''}\n`,
   );
   out.write(r.backups.length ? `  backups: ${r.backups.length}\n` : '  backups: none\n');
   for (const b of r.backups) {

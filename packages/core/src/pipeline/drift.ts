@@ -2,6 +2,7 @@ import { settled, type Settled } from '../background';
 import type { ResolvedEnvironment } from '../config/resolve';
 import type { OperationContext } from '../context/operation-context';
 import {
+  carriedDrift,
   driftCause,
   finishedDeployment,
   laterDependencyDeployments,
@@ -81,6 +82,16 @@ export class DriftFound {
     if (d?.state !== 'yes') return undefined;
     this.decided.add(project);
     return d;
+  }
+
+  /**
+   * A project's finding when a dependency's deployment carried its state forward (`ProjectDrift.carried`): not drift,
+   * but its objects that deployment rewrote are not as its sources make them (its deployment makes them again).
+   * Undefined otherwise.
+   */
+  async carried(project: string): Promise<ProjectDrift | undefined> {
+    const d = (await this.found()).get(project);
+    return d?.carried ? d : undefined;
   }
 
   /**
@@ -177,7 +188,8 @@ async function readDrifts(
   for (const { project, scope } of subjects) {
     const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
     const input = { project, scope, last, catalogVersion, shared: shared?.(project) };
-    const drift = await recordedDrift(engine, conn, input);
+    // A dependency's deployment that carried the project's state forward (it rewrote a view in place) is no drift.
+    const drift = await carriedDrift(ctx, engine, conn, ledger, await recordedDrift(engine, conn, input), scope);
     const after = await laterDeployments(ctx, ledger, environment.name, drift);
     readings.set(project, after.length ? { ...drift, after } : drift);
   }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DbeeError } from '../errors';
+import type { RewrittenObject } from '../ledger/types';
 import type { ProjectRunResult, StepResult } from '../runner/runner';
 import { formatDuration } from '../runner/reporter';
 
@@ -50,6 +51,12 @@ export interface DeployReport {
    * `--with-needed`), and the plan's other changes, which stay pending. Absent: the whole plan.
    */
   selection?: { globs: string[]; objects: string[]; needed: string[]; pending: string[] };
+  /**
+   * Objects of other projects that a planned project's steps rewrote in place (`by`), or would on the dry run's copy
+   * (PostgreSQL rewrites a view over a column renamed or retyped): recorded in that deployment's ledger row
+   * (`DeploymentSummary.rewrote`). Absent: none.
+   */
+  rewritten?: (RewrittenObject & { by: string })[];
   error?: { code: string; message: string; hint?: string };
 }
 

@@ -119,6 +119,13 @@ export interface RunOptions {
    * (`NOT_CONVERGED`) fails the deployment (exit 2; with autoRollback its steps are undone), recorded with the
    * objects in `summary.notConverged`; `said`: what the run tells of it. Absent: not compared.
    */
+  /**
+   * Once a project's steps have all applied and its checks passed, before its deployment closes: summary fields
+   * recorded with its closing row (the objects of other projects its steps rewrote in place, and the states it carried
+   * forward: diffing/rewritten-elsewhere.ts). A reading that fails records nothing (the deployment is done all the
+   * same). Absent, or null: nothing.
+   */
+  afterSteps?: (project: string) => Promise<DeploymentSummary | null>;
   converge?: (
     project: string,
     steps: readonly PlanStep[],
@@ -924,6 +931,8 @@ async function finishProject(ctx: RunContext, state: ProjectState): Promise<void
   const { status, rollback } = state.failure
     ? await settleFailure(ctx, state, summary)
     : { status: 'succeeded' as const, rollback: undefined };
+  if (status === 'succeeded' && options.afterSteps)
+    Object.assign(summary, await options.afterSteps(state.project).catch(() => null));
   await recordFingerprint(ctx, state, { covered, early, rolledBack: Boolean(rollback) }, summary);
   const message = error
     ? error.message + (rollback?.incomplete ? `\nautomatic rollback incomplete: ${rollback.incomplete}` : '')

@@ -254,6 +254,7 @@ export async function apply(ctx: OperationContext, input: ApplyInput): Promise<R
     manage: new Map(input.models.flatMap((m) => (m.graph.manage ? [[m.project.name, m.graph.manage] as const] : []))),
     verify: input.smoke ? verifier(ctx, input, input.smoke) : undefined,
     converge: input.converge,
+    afterSteps: input.afterSteps,
     startedFrom: input.startedFrom,
     fingerprintLater: ctx.sessions
       ? fingerprintsAtClose(ctx.sessions, input.engine, input.conn, input.environment)

@@ -133,6 +133,8 @@ export interface ApplyInput {
   /** Smoke checks to run after each project, or null when this environment does not run them after deploying. */
   smoke: SmokePlan | null;
   startedFrom?: RunOptions['startedFrom'];
+  /** What each project's deployment records of other projects' objects its steps rewrote (`RunOptions.afterSteps`). */
+  afterSteps?: RunOptions['afterSteps'];
 }
 
 /** The smoke checks of each project about to be deployed, loaded (and validated) before anything runs. */

@@ -10,6 +10,7 @@ import type { DeployInputs, DeployRun } from './deploy-run';
 import { deployInputs } from './inputs';
 import { planUnderLock, settleUnchanged } from './plan';
 import { dryRun } from './verify';
+import { recordRewrites, watchRewrites } from './rewrites';
 
 export type { DeployOptions };
 
@@ -60,7 +61,12 @@ export const directDeploy: PhaseCommand<DeployOptions> = (ctx, options, { inFlig
     verify: (input, session, run, report) => dryRun(ctx, input, session.conn, run, report, hooks),
     settle: (input, session, run, report) => settleUnchanged(ctx, input, session, run, report),
     apply: async (input, session, run, report) => {
-      const result = await apply(ctx, applyInput(ctx, input, session, run, report, sideSession(ctx, session)));
+      // Other projects' objects the steps may rewrite in place, read before them; compared once each project's applied.
+      const watch = await watchRewrites(ctx, input, session.conn, run);
+      const result = await apply(ctx, {
+        ...applyInput(ctx, input, session, run, report, sideSession(ctx, session)),
+        ...(watch ? { afterSteps: recordRewrites(ctx, input, session.conn, watch, report) } : {}),
+      });
       await recordPolicyExceptions(run, result);
       return { result, smoke: run.smoke?.outcomes ?? new Map<string, string>() };
     },

@@ -165,7 +165,8 @@ async function planDeployment(
       {
         safe: options.safe,
         side: drift.side ?? sideSession(ctx, session),
-        narrow: async (project) => (await drift.state(project)) === 'no',
+        // Not one whose state a dependency's deployment carried: what it rewrote is not as the ledger recorded it.
+        narrow: async (project) => (await drift.state(project)) === 'no' && !(await drift.carried(project)),
       },
     );
   const state =

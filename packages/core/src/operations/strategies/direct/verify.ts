@@ -7,8 +7,10 @@ import { schemasNeeded } from '../../../context/load';
 import { notVerified } from '../../../pipeline/gates';
 import { printPlan } from '../../print';
 import type { DryRunHooks } from '../../compat';
+import type { VerifyProbe } from '../../../check/verify-result';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { conflictOf } from './apply';
+import { rewritesOnCopy, watchRewrites } from './rewrites';
 import { packageSourcesElsewhere } from '../../../package/package-deploy';
 import { type DeployInputs, type DeployRun, compatChecks } from './deploy-run';
 
@@ -51,7 +53,7 @@ export async function dryRun(
           plan,
         });
   if (options.verify !== false && (plan.steps.length || compat))
-    await verifyOnCopy(ctx, input, conn, run, compat, hooks);
+    await verifyOnCopy(ctx, input, conn, run, report, compat, hooks);
 }
 
 /** The plan applied to a scratch copy of the target's schemas: a statement that would fail refuses the dry run. */
@@ -60,12 +62,17 @@ async function verifyOnCopy(
   input: DeployInputs,
   conn: Connection,
   run: DeployRun,
+  report: DeployReport,
   compat: Awaited<ReturnType<typeof import('../../compat').prepareCompat>>,
   hooks: DryRunHooks,
 ): Promise<void> {
   const { engine, environment, models } = input;
   const { plan, decisions, problems } = run;
   const { reporter, workspace } = ctx;
+  // Other projects' objects the steps may rewrite in place (found on the target), looked at on the copy before and
+  // after the steps: their schemas are copied too.
+  const watch = await watchRewrites(ctx, input, conn, run);
+  const rewrites = watch ? rewritesOnCopy(ctx, input, watch) : null;
   // A package carries its plan and the checksums of its sources: its copy is compared with the sources only when the
   // workspace's are those (package-deploy.ts).
   const elsewhere = input.pkg ? packageSourcesElsewhere(input.pkg, models) : null;
@@ -82,7 +89,8 @@ async function verifyOnCopy(
     schemas: [...new Set(models.flatMap((m) => m.graph.schemas))],
     shadow: workspace.config.shadow ?? 'embedded',
     needs: schemasNeeded(ctx, environment),
-    probe: compat?.probe,
+    probe: probesInTurn([compat?.probe, rewrites?.probe]),
+    ...(watch ? { widen: watch.scope.schemas } : {}),
     // The views the real run's smoke baselines would compile after the plan are compiled on the copy too.
     baseline: [...(run.smoke?.checks.keys() ?? [])].flatMap((project) => {
       const model = models.find((m) => m.project.name === project);
@@ -101,6 +109,7 @@ async function verifyOnCopy(
   const diverged = verdict.convergence?.divergences ?? [];
   if (diverged.length) problems.push(notConverged(null, diverged, 'copy'));
   for (const w of verdict.warnings) reporter.info(`dry run: ${w}`);
+  rewrites?.tell(report);
   const views = verdict.views;
   if (views.compiled)
     reporter.info(
@@ -164,4 +173,19 @@ function afterRefused(problem: DbeeError, refused: ReadonlySet<number>): DbeeErr
   });
 }
 
-/** What `apply` needs from the inputs, the session and the plan. */
+/**
+ * One probe that runs each of `probes` given, in turn; undefined when none is. Here, not beside `VerifyProbe` in check/: a direct
+ * deployment loads this file, and nothing of check/ (packages/cli/src/start-up.test.ts).
+ */
+function probesInTurn(probes: readonly (VerifyProbe | undefined)[]): VerifyProbe | undefined {
+  const list = probes.filter((p): p is VerifyProbe => p !== undefined);
+  if (!list.length) return undefined;
+  return {
+    async before(conn, copied) {
+      for (const p of list) await p.before(conn, copied);
+    },
+    async after(conn) {
+      for (const p of list) await p.after(conn);
+    },
+  };
+}

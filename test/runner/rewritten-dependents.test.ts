@@ -1,0 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { DEPENDENT_VIEWS } from '../../packages/postgres/src/smoke/postgres-smoke';
+import { logRequests } from '../support/request-log';
+import { run } from '../support/run';
+import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
+
+/**
+ * A dependency's release that makes PostgreSQL rewrite a dependent project's view in place. `sales` depends on `core`
+ * and has a view over core's table; core's release renames a column (declared), and PostgreSQL rewrites the view
+ * (`SELECT t.id, t.name AS label FROM core.t`). Core's deployment and its dry run name the view (its project, its
+ * file, what to do) in their output, their report and the deployment's ledger row; when sales had not drifted before,
+ * core's deployment carries sales's state forward, so that sales's next deployment makes the view again from its
+ * sources (the hazard gate judges it) instead of refusing it as drift that dbee itself made. A hand edit of sales,
+ * before or after core's deployment, is still drift.
+ */
+
+const HAZARDS = { allowHazards: 'backward-incompatible' };
+
+/** The workspace's projects: core's table, sales's view over it (`view`: sales/v.sql). */
+function projects(view: string): Record<string, string> {
+  return {
+    'core/db.yaml': dbYaml('core'),
+    'core/schema.sql': 'CREATE SCHEMA core;\n',
+    'core/t.sql': 'CREATE TABLE core.t (id int PRIMARY KEY, label text);\n',
+    'sales/db.yaml': dbYaml('sales', 'dependsOn: [core]\n'),
+    'sales/schema.sql': 'CREATE SCHEMA sales;\n',
+    'sales/v.sql': view,
+  };
+}
+
+const STAR = 'CREATE VIEW sales.v AS SELECT * FROM core.t;\n';
+
+/** Core's release: `core.t.label` renamed to `name` (declared). */
+function renameLabel(w: TestWorkspace): void {
+  w.write('core/t.sql', 'CREATE TABLE core.t (id int PRIMARY KEY, name text);\n');
+  w.write(
+    'core/db.yaml',
+    dbYaml('core', 'renames:\n  - { kind: column, schema: core, table: t, from: label, to: name }\n'),
+  );
+}
+
+/** A workspace with `files`, core then sales deployed (deployments #1 and #2), each by a command of its own. */
+async function deployed(engine: (typeof ENGINES)[number], files: Record<string, string>): Promise<TestWorkspace> {
+  const w = await workspaceWith(engine, files);
+  onTestFinished(() => w.remove());
+  for (const project of ['core', 'sales']) {
+    const r = await run(w.root, 'deploy', { project, ...HAZARDS }, w.target.vars);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  }
+  return w;
+}
+
+const errorLine = (out: string) => /^error: .*$/m.exec(out)?.[0];
+
+/** The summary a deployment recorded in the ledger. */
+async function summaryOf(w: TestWorkspace, id: number): Promise<Record<string, unknown>> {
+  const [row] = await w.target.query<{ summary: string | Record<string, unknown> }>(
+    'SELECT summary FROM dbee.deployments WHERE id = $1',
+    [id],
+  );
+  return typeof row!.summary === 'string' ? JSON.parse(row!.summary) : row!.summary;
+}
+
+const report = (w: TestWorkspace, name: string) => JSON.parse(readFileSync(join(w.root, name), 'utf8'));
+
+const REWRITTEN = {
+  by: 'core',
+  project: 'sales',
+  object: 'view:sales.v',
+  file: 'sales/v.sql',
+  line: 1,
+};
+
+describe.each(ENGINES)('a dependency release that rewrites a dependent view in place [%s]', (engine) => {
+  it('SELECT *: core names it in its dry run and its deployment; sales then rebuilds it, judged by the hazard gate, not refused as drift', async () => {
+    const w = await deployed(engine, projects(STAR));
+    renameLabel(w);
+
+    const dry = await run(
+      w.root,
+      'deploy',
+      { project: 'core', ...HAZARDS, dryRun: true, report: 'dry.json' },
+      w.target.vars,
+    );
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(
+      "warning: core: its steps rewrite sales's view:sales.v (sales/v.sql:1) in place (the database rewrites a view over a column renamed or retyped); deploy sales after this release: its view will be rebuilt from its sources\n",
+    );
+    expect(report(w, 'dry.json').rewritten).toEqual([{ ...REWRITTEN, carried: true }]);
+
+    const core = await run(w.root, 'deploy', { project: 'core', ...HAZARDS, report: 'core.json' }, w.target.vars);
+    expect(core.code, core.stdout + core.stderr).toBe(0);
+    expect(core.stdout).toContain('(deployment 3)');
+    expect(core.stderr).toContain(
+      "warning: core: its steps rewrote sales's view:sales.v (sales/v.sql:1) in place (the database rewrites a view over a column renamed or retyped); deploy sales after this release: its view will be rebuilt from its sources\n",
+    );
+    expect(report(w, 'core.json').rewritten).toEqual([{ ...REWRITTEN, carried: true }]);
+    const recorded = await summaryOf(w, 3);
+    expect(recorded.rewrote).toEqual([
+      { project: 'sales', object: 'view:sales.v', file: 'sales/v.sql', line: 1, carried: true },
+    ]);
+    expect((recorded.carried as Record<string, { fingerprint: string }>).sales.fingerprint).toMatch(/^pg4:/);
+    // Core's history shows it.
+    const history = await run(w.root, 'log', { project: 'core' }, w.target.vars);
+    expect(history.stdout).toContain(
+      "  rewrote: sales's view:sales.v (sales/v.sql:1) in place, its state carried forward\n",
+    );
+
+    // Not drift: status says so, and names what sales's next deployment makes again.
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain(
+      "  drift: no (as core's deployment #3 left it, which rewrote view:sales.v in place)\n",
+    );
+    expect(status.stdout).toContain(
+      "    replace view:sales.v (rewritten in place by core's deployment #3: made again from the sources)\n",
+    );
+    const json = JSON.parse((await run(w.root, 'status', { project: 'sales', format: 'json' }, w.target.vars)).stdout);
+    expect(json.drift).toMatchObject({ state: 'no', carried: { project: 'core', id: 3 }, objects: ['view:sales.v'] });
+
+    // The view loses its column `label`: the hazard gate asks for that to be accepted, not the drift check.
+    const gated = await run(w.root, 'deploy', { project: 'sales' }, w.target.vars);
+    expect(gated.code, gated.stdout + gated.stderr).toBe(1);
+    expect(gated.stderr).toContain('pass --allow-hazards=backward-incompatible');
+    expect(gated.stderr).not.toContain('changed outside dbee');
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+    expect(sales.stdout).toMatch(/sales: deployed \d+ steps?/);
+    for (const project of ['core', 'sales']) {
+      const after = await run(w.root, 'status', { project }, w.target.vars);
+      expect(after.stdout).toContain('  drift: no\n');
+      expect(after.stdout).toContain('pending: nothing, up to date with the sources');
+    }
+
+    // The view is the one the sources make, as a first deployment of the release's sources makes it.
+    const fresh = await workspaceWith(engine, projects(STAR));
+    onTestFinished(() => fresh.remove());
+    renameLabel(fresh);
+    for (const project of ['core', 'sales'])
+      expect((await run(fresh.root, 'deploy', { project, ...HAZARDS }, fresh.target.vars)).code).toBe(0);
+    const view = async (t: TestWorkspace) =>
+      (await snapshot(t.target, { withLedger: false })).catalog.find((l) => l.startsWith('relation sales.v:'));
+    expect(await view(w)).toBe(await view(fresh));
+    expect(await view(w)).not.toMatch(/label/);
+  });
+
+  it("another release of core in between, which touches nothing of sales: sales's state carried by the first still holds", async () => {
+    const w = await deployed(engine, projects(STAR));
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    w.write('core/u.sql', 'CREATE TABLE core.u (id int PRIMARY KEY);\n');
+    const again = await run(w.root, 'deploy', { project: 'core' }, w.target.vars);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain('(deployment 4)');
+    expect(again.stderr).not.toContain('rewrote');
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain(
+      "  drift: no (as core's deployment #3 left it, which rewrote view:sales.v in place)\n",
+    );
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+    expect(sales.stdout).toContain(
+      "sales: view:sales.v rewritten in place by core's deployment #3; made again from the sources",
+    );
+  });
+
+  it("sales's view names the renamed column: its sources do not build, and its deployment says so, as before", async () => {
+    const w = await deployed(engine, projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n'));
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(1);
+    expect(errorLine(sales.stderr)).toMatch(/^error: sales\/v\.sql:1: the sources do not build: view:sales\.v fails/);
+  });
+
+  it('a hand edit of the view before core deploys: nothing carried, sales is refused for drift naming both causes', async () => {
+    const w = await deployed(engine, projects(STAR));
+    await w.target.execute('CREATE OR REPLACE VIEW sales.v AS SELECT t.id, t.label FROM core.t WHERE true');
+    renameLabel(w);
+    const core = await run(w.root, 'deploy', { project: 'core', ...HAZARDS, report: 'core.json' }, w.target.vars);
+    expect(core.code, core.stdout + core.stderr).toBe(0);
+    expect(core.stderr).toContain(
+      "warning: core: its steps rewrote sales's view:sales.v (sales/v.sql:1) in place (the database rewrites a view over a column renamed or retyped); sales had changed outside dbee before this release, so its state is not carried forward: its next deployment refuses the drift (dbee status sales names it)\n",
+    );
+    expect(report(w, 'core.json').rewritten).toEqual([{ ...REWRITTEN, carried: false }]);
+    expect(await summaryOf(w, 3)).not.toHaveProperty('carried');
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(1);
+    expect(errorLine(sales.stderr)).toContain(
+      "view:sales.v was changed outside dbee since deployment #2 (the database's definition differs from its unchanged sources: drop, create), or by a later deployment of a project sales depends on: core's deployment #3",
+    );
+  });
+
+  it('a hand edit of the view after core deployed: sales is refused for drift', async () => {
+    const w = await deployed(engine, projects(STAR));
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    await w.target.execute('CREATE OR REPLACE VIEW sales.v AS SELECT t.id, t.name AS label, 1 AS extra FROM core.t');
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain(
+      '  drift: yes (the schemas changed outside dbee since the last deployment: view:sales.v)',
+    );
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(1);
+    expect(errorLine(sales.stderr)).toMatch(
+      /^error: sales\/v\.sql:1: view:sales\.v was changed outside dbee since deployment #2\b/,
+    );
+  });
+});
+
+describe.each(ENGINES)('a release with no dependent outside its project [%s]', (engine) => {
+  it('sends no request to look for rewritten objects of other projects', async () => {
+    // No smoke baseline: its own look for other projects' views after the steps is not this one's.
+    const files = {
+      ...projects('CREATE VIEW sales.v AS SELECT * FROM sales.t;\n'),
+      'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  smokeAfterDeploy: false' }),
+      // Sales does not depend on core: its view reads a table of its own.
+      'sales/db.yaml': dbYaml('sales'),
+      'sales/t.sql': 'CREATE TABLE sales.t (id int PRIMARY KEY, label text);\n',
+    };
+    const w = await deployed(engine, files);
+    renameLabel(w);
+    const log = logRequests({ pglite: true });
+    const core = await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars).finally(log.restore);
+    expect(core.code, core.stdout + core.stderr).toBe(0);
+    expect(core.stderr).not.toContain('rewrote');
+    const lookups = log.events.filter(
+      (e) =>
+        e.kind === 'sent' &&
+        (e.text.includes(DEPENDENT_VIEWS.trim()) || e.text.includes('FROM pg_rewrite WHERE ev_class >= 16384')),
+    );
+    expect(lookups).toEqual([]);
+  });
+});
