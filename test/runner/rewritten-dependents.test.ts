@@ -165,6 +165,59 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     );
   });
 
+  it("three projects (reports's view over sales's view): sales's rebuild drops and makes reports's view again; a rebuild that failed is made by the next deployment, not taken as done", async () => {
+    const files = {
+      ...projects(STAR),
+      'reports/db.yaml': dbYaml('reports', 'dependsOn: [sales]\n'),
+      'reports/schema.sql': 'CREATE SCHEMA reports;\n',
+      'reports/r.sql': 'CREATE VIEW reports.r AS SELECT id FROM sales.v;\n',
+    };
+    const w = await deployed(engine, files);
+    expect((await run(w.root, 'deploy', { project: 'reports' }, w.target.vars)).code).toBe(0);
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+
+    // A view no project manages stands on sales's view: sales's rebuild fails at its drop, and changes nothing.
+    await w.target.execute('CREATE SCHEMA adhoc');
+    await w.target.execute('CREATE VIEW adhoc.x AS SELECT id FROM sales.v');
+    const failed = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(2);
+    expect(failed.stderr).toContain('adhoc.x');
+    await w.target.execute('DROP SCHEMA adhoc CASCADE');
+
+    // The rewritten view is still to be made again: said by status, and made by the next deployment.
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain("rewritten in place by core's deployment #4");
+    expect(status.stdout).not.toContain('pending: nothing');
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+    expect(sales.stdout).not.toContain('sales: nothing to deploy');
+    expect(sales.stdout).toContain(
+      "sales: view:sales.v rewritten in place by core's deployment #4; made again from the sources",
+    );
+    for (const project of ['core', 'sales', 'reports']) {
+      const after = await run(w.root, 'status', { project }, w.target.vars);
+      expect(after.stdout, project).toContain('  drift: no\n');
+      expect(after.stdout, project).toContain('pending: nothing, up to date with the sources');
+      const again = await run(w.root, 'deploy', { project, ...HAZARDS }, w.target.vars);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout, project).toContain(`${project}: nothing to deploy, the database is up to date`);
+    }
+
+    // Both views are the ones the sources make, as a first deployment of the release's sources makes them.
+    const fresh = await workspaceWith(engine, files);
+    onTestFinished(() => fresh.remove());
+    renameLabel(fresh);
+    for (const project of ['core', 'sales', 'reports'])
+      expect((await run(fresh.root, 'deploy', { project, ...HAZARDS }, fresh.target.vars)).code).toBe(0);
+    const views = async (t: TestWorkspace) =>
+      (await snapshot(t.target, { withLedger: false })).catalog.filter((l) =>
+        /^relation (sales\.v|reports\.r):/.test(l),
+      );
+    expect(await views(w)).toEqual(await views(fresh));
+    expect((await views(w)).join('\n')).not.toMatch(/label/);
+  });
+
   it("sales's view names the renamed column: its sources do not build, and its deployment says so, as before", async () => {
     const w = await deployed(engine, projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n'));
     renameLabel(w);

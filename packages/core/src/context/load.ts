@@ -14,7 +14,7 @@ import type { ManagedScope } from '../schema/managed-scope';
 import { loadProjectModel, graphProject, type ParseCache, type ProjectModel } from '../planner/project-model';
 import { engineFor, type OperationContext } from './operation-context';
 import { gitCommit } from './origin';
-import { formatKey, parseKey } from '../model/object-key';
+import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 
 /**
  * A value computed once for all the tasks of one Nx batch (`ctx.sessions`), and afresh by every operation outside
@@ -231,6 +231,25 @@ export function modelLoader(
   engine: Engine,
 ): (name: string) => Promise<ProjectModel> {
   return async (name) => (await loadModels(ctx, [ctx.workspace.project(name)], environment, engine))[0]!;
+}
+
+/**
+ * Where the project that owns an object's schema defines it (its file and line), null when no project of the
+ * workspace does: the source of a step on another project's object (a view made again over a view a step replaces).
+ */
+export function sourceLocator(
+  ctx: OperationContext,
+  environment: ResolvedEnvironment,
+  engine: Engine,
+): (key: ObjectKey) => Promise<{ file: string; line: number } | null> {
+  const owners = schemaOwners(ctx, environment);
+  const load = modelLoader(ctx, environment, engine);
+  return async (key) => {
+    const owner = key.schema ? owners.get(key.schema) : undefined;
+    if (!owner) return null;
+    const found = (await load(owner)).objects.find((o) => o.id === formatKey(key));
+    return found ? { file: found.location.file, line: found.location.line } : null;
+  };
 }
 
 /** Every schema owned in the workspace → its project (expanded for this environment). */

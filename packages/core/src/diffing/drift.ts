@@ -155,6 +155,7 @@ export async function readDrift(
     ledger,
     await recordedDrift(input.engine, input.conn, { ...input, scope }),
     scope,
+    input.last,
   );
   // What a dependency's deployment rewrote, which the next deployment makes again from the sources.
   if (drift.carried) return { ...drift, objects: await driftedObjects(ctx, input) };
@@ -169,7 +170,10 @@ export async function readDrift(
  * depends on carried its state forward since `since` (`DeploymentSummary.carried`: the newest one that did, one ledger
  * query for the dependencies' deployments since) and the live state is that one (read again in its format when the
  * formats differ). A hand edit before that deployment left nothing carried; one after it makes the live state differ:
- * both stay `yes`. Reads only, and nothing for a project that did not drift or depends on none.
+ * both stay `yes`. When the project's newest deployment (`last`) did not succeed (it failed, was rolled back, aborted
+ * or killed) and its state is not `yes` (the state that deployment left), a dependency's deployment that carried its
+ * state since its newest succeeded one is still in force: what it rewrote is still to make again (a rebuild that
+ * failed is not done). Reads only, and nothing for a project that did not drift or depends on none.
  */
 export async function carriedDrift(
   ctx: OperationContext,
@@ -178,14 +182,21 @@ export async function carriedDrift(
   ledger: Pick<Ledger, 'deployments'>,
   drift: ProjectDrift,
   scope: SchemaScope,
+  last: DeploymentRow | undefined,
 ): Promise<ProjectDrift> {
   const diff = engine.diff;
-  if (drift.state !== 'yes' || drift.since === null || !drift.live || !diff) return drift;
   const dependencies = ctx.workspace
     .withDependencies(drift.project)
     .map((p) => p.name)
     .filter((p) => p !== drift.project);
-  if (!dependencies.length) return drift;
+  if (!dependencies.length || !diff) return drift;
+  if (drift.state !== 'yes' && last && last.status !== 'succeeded') {
+    const pending = (await ledger.deployments.sinceSucceeded(drift.project, dependencies)).find(
+      (d) => finishedDeployment(d) && deploymentSummary(d).carried?.[drift.project]?.fingerprint,
+    );
+    return pending ? { ...drift, carried: { project: pending.project, id: pending.id } } : drift;
+  }
+  if (drift.state !== 'yes' || drift.since === null || !drift.live) return drift;
   const carrier = (await ledger.deployments.recordedAfter(drift.since, dependencies)).find(
     (d) => finishedDeployment(d) && deploymentSummary(d).carried?.[drift.project]?.fingerprint,
   );

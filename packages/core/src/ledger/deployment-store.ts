@@ -271,6 +271,20 @@ export class DeploymentStore {
     return this.countRunning(await this.newestFirst(where, [since, ...projects]));
   }
 
+  /**
+   * The deployments of `projects` after `project`'s newest succeeded one (all of theirs when it has none), newest
+   * first, in one query: what a dependency carried since the last time `project`'s deployment completed
+   * (`carriedDrift`: a rebuild that failed, or was killed, is still to make).
+   */
+  async sinceSucceeded(project: string, projects: readonly string[]): Promise<DeploymentRow[]> {
+    if (!projects.length) return [];
+    const w = this.writer;
+    const names = projects.map((_, i) => w.p(i + 2)).join(', ');
+    const last = `SELECT MAX(${w.q('id')}) FROM ${w.t('deployments')} WHERE ${w.q('project')} = ${w.p(1)} AND ${w.q('status')} = 'succeeded'`;
+    const where = `${w.q('id')} > COALESCE((${last}), 0) AND ${w.q('project')} IN (${names})`;
+    return this.countRunning(await this.newestFirst(where, [project, ...projects]));
+  }
+
   /** The deployments whose row matches `where` (with the dialect's markers of `params`), newest first; `tail`: a limit. */
   private async newestFirst(where: string, params: unknown[], tail = ''): Promise<DeploymentRow[]> {
     if (!(await this.writer.exists())) return [];

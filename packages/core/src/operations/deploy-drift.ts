@@ -9,6 +9,8 @@ import type { Plan, PlanStep } from '../plan/plan';
 import type { DeployedState } from '../planner/planner';
 import type { ProjectModel } from '../planner/project-model';
 import { ConflictRules } from './conflicts';
+import { schemaOwners, sourceLocator } from '../context/load';
+import { withOtherSchemasDependents } from '../diffing/other-dependents';
 import type { InFlightReader } from '../diffing/in-flight-work';
 import type { DeploymentSummary } from '../ledger/ledger';
 import { readStartedFrom } from '../runner/recorded-fingerprint';
@@ -39,7 +41,7 @@ export async function resolveDrift(
     inFlight: InFlightReader;
   },
 ): Promise<DbeeError[]> {
-  const { environment, plan } = args;
+  const { environment } = args;
   const rules = new ConflictRules(ctx.workspace, environment, args.ifExists);
   const problems: DbeeError[] = [];
   for (const project of args.planned) {
@@ -58,7 +60,7 @@ export async function resolveDrift(
     ctx.reporter.warn(
       `${project}: changed outside dbee since ${driftSince(drift, environment.name)}: ${driftedNames(drift)}; the conflict strategy decides (deploy.ifExists)`,
     );
-    const reconciled: PlanStep[] = [];
+    const putBack: { object: DriftedObject; note: string }[] = [];
     for (const o of drift.objects) {
       const steps = o.steps;
       const rule = rules.ruleFor({ ...steps[0]!, source: o.source });
@@ -67,20 +69,44 @@ export async function resolveDrift(
         continue;
       }
       const note = `drift: ${o.how === 'changed' ? `changed outside dbee since deployment #${drift.since}${driftCause(drift)}` : 'made outside dbee'}; put back to the sources' definition (ifExists: ${rule.strategy}, ${rule.source}); the reverse brings the hand change back`;
-      const inPlan = plan.steps.filter((s) => s.project === project && steps.some((d) => d.key === s.key));
-      if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
-      else reconciled.push(...steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
+      putBack.push({ object: o, note });
     }
-    // In the diff's order: a view replaced after the table it reads is altered.
-    if (reconciled.length)
-      putFirst(
-        plan,
-        project,
-        reconciled.sort((a, b) => a.order - b.order),
-        deployed,
-      );
+    await putBackFirst(ctx, { ...args, project, deployed }, putBack);
   }
   return problems;
+}
+
+/**
+ * Objects of `project` put back to their sources' definitions by the diff's steps (`DriftedObject.steps`), each
+ * step with its `note`: noted on the plan's own steps on the same object, else put at the head of the project's
+ * steps in the diff's order (a view replaced after the table it reads is altered), with the views of other
+ * projects' schemas that stand on a view they drop and create (dropped before, made again after from the live
+ * catalog: `withOtherSchemasDependents`, as a diff's plan; PostgreSQL refuses the drop while they stand on it).
+ */
+async function putBackFirst(
+  ctx: OperationContext,
+  args: Omit<Parameters<typeof resolveDrift>[1], 'deployed'> & { project: string; deployed: DeployedState },
+  objects: readonly { object: DriftedObject; note: string }[],
+): Promise<void> {
+  const { project, plan, environment, engine } = args;
+  const reconciled: PlanStep[] = [];
+  for (const { object, note } of objects) {
+    const inPlan = plan.steps.filter((s) => s.project === project && object.steps.some((d) => d.key === s.key));
+    if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
+    else reconciled.push(...object.steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
+  }
+  if (!reconciled.length) return;
+  const model = args.models.find((m) => m.project.name === project)!;
+  const steps = await withOtherSchemasDependents(
+    args.conn,
+    engine,
+    reconciled.sort((a, b) => a.order - b.order),
+    model.graph.schemas,
+    [...schemaOwners(ctx, environment).keys()],
+    project,
+    sourceLocator(ctx, environment, engine),
+  );
+  putFirst(plan, project, steps, args.deployed);
 }
 
 /**
@@ -95,7 +121,7 @@ async function rebuildRewritten(
   args: Omit<Parameters<typeof resolveDrift>[1], 'deployed'> & { project: string; deployed: DeployedState },
   carried: ProjectDrift,
 ): Promise<void> {
-  const { project, plan, deployed } = args;
+  const { project } = args;
   const objects = await driftedObjects(ctx, args);
   if (!objects.length) return;
   const by = `${carried.carried!.project}'s deployment #${carried.carried!.id}`;
@@ -103,19 +129,11 @@ async function rebuildRewritten(
     `${project}: ${objects.map((o) => o.key).join(', ')} rewritten in place by ${by}; made again from the sources`,
   );
   const note = `rewritten in place by ${by} (not drift: ${project} had not changed outside dbee before it); made again from the sources`;
-  const reconciled: PlanStep[] = [];
-  for (const o of objects) {
-    const inPlan = plan.steps.filter((s) => s.project === project && o.steps.some((d) => d.key === s.key));
-    if (inPlan.length) for (const s of inPlan) s.notes = [...(s.notes ?? []), note];
-    else reconciled.push(...o.steps.map((s) => ({ ...s, notes: [...(s.notes ?? []), note] })));
-  }
-  if (reconciled.length)
-    putFirst(
-      plan,
-      project,
-      reconciled.sort((a, b) => a.order - b.order),
-      deployed,
-    );
+  await putBackFirst(
+    ctx,
+    args,
+    objects.map((object) => ({ object, note })),
+  );
 }
 
 /**

@@ -22,7 +22,7 @@ import type { ProjectModel } from '../planner/project-model';
 import type { OperationContext } from '../context/operation-context';
 import { withoutUnknownObjects } from './conflicts';
 import { planInPlace } from './in-place';
-import { fullModels, hasExportedModels, modelLoader, schemaOwners } from '../context/load';
+import { fullModels, hasExportedModels, modelLoader, schemaOwners, sourceLocator } from '../context/load';
 import { withOtherSchemasDependents } from '../diffing/other-dependents';
 import { diffSides, type Narrowing } from '../diffing/narrow';
 
@@ -246,8 +246,6 @@ async function diffedProject(
   const settings = ctx.workspace.settings(target, environment).deploy;
   // A view the diff drops and creates again takes the other projects' views over it with it (PostgreSQL refuses
   // the drop while they stand on it): dropped before, created again after, from the live catalog.
-  const owners = schemaOwners(ctx, environment);
-  const load = modelLoader(ctx, environment, engine);
   const diffed = await withOtherSchemasDependents(
     conn,
     engine,
@@ -258,15 +256,10 @@ async function diffedProject(
       owners: model.graph.manage?.owners,
     }).steps,
     model.graph.schemas,
-    [...owners.keys()],
+    [...schemaOwners(ctx, environment).keys()],
     project,
     // At the file of the project that defines it, when one does.
-    async (key) => {
-      const owner = key.schema ? owners.get(key.schema) : undefined;
-      if (!owner) return null;
-      const found = (await load(owner)).objects.find((o) => o.id === formatKey(key));
-      return found ? { file: found.location.file, line: found.location.line } : null;
-    },
+    sourceLocator(ctx, environment, engine),
   );
   // Located at their source files: conflict rules match files, and messages name them.
   for (const st of diffed) {

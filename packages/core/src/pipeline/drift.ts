@@ -189,7 +189,7 @@ async function readDrifts(
     const last = await lastRecordedDeployment(ctx, ledger, project, environment.name);
     const input = { project, scope, last, catalogVersion, shared: shared?.(project) };
     // A dependency's deployment that carried the project's state forward (it rewrote a view in place) is no drift.
-    const drift = await carriedDrift(ctx, engine, conn, ledger, await recordedDrift(engine, conn, input), scope);
+    const drift = await carriedDrift(ctx, engine, conn, ledger, await recordedDrift(engine, conn, input), scope, last);
     const after = await laterDeployments(ctx, ledger, environment.name, drift);
     readings.set(project, after.length ? { ...drift, after } : drift);
   }

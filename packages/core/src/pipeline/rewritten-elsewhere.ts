@@ -104,6 +104,7 @@ export async function watchDependents(
       input.ledger,
       await recordedDrift(engine, conn, { project: c.project, scope, last }),
       scope,
+      last,
     );
     projects.set(c.project, { scope, clean: drift.state === 'no' });
   }
