@@ -52,6 +52,14 @@ async function deployed(engine: (typeof ENGINES)[number], files: Record<string, 
   return w;
 }
 
+/** `files` with a third project, `reports`, whose view reads sales's view. */
+const withReports = (files: Record<string, string>) => ({
+  ...files,
+  'reports/db.yaml': dbYaml('reports', 'dependsOn: [sales]\n'),
+  'reports/schema.sql': 'CREATE SCHEMA reports;\n',
+  'reports/r.sql': 'CREATE VIEW reports.r AS SELECT id FROM sales.v;\n',
+});
+
 const errorLine = (out: string) => /^error: .*$/m.exec(out)?.[0];
 
 /** The summary a deployment recorded in the ledger. */
@@ -166,12 +174,7 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
   });
 
   it("three projects (reports's view over sales's view): sales's rebuild drops and makes reports's view again; a rebuild that failed is made by the next deployment, not taken as done", async () => {
-    const files = {
-      ...projects(STAR),
-      'reports/db.yaml': dbYaml('reports', 'dependsOn: [sales]\n'),
-      'reports/schema.sql': 'CREATE SCHEMA reports;\n',
-      'reports/r.sql': 'CREATE VIEW reports.r AS SELECT id FROM sales.v;\n',
-    };
+    const files = withReports(projects(STAR));
     const w = await deployed(engine, files);
     expect((await run(w.root, 'deploy', { project: 'reports' }, w.target.vars)).code).toBe(0);
     renameLabel(w);
@@ -216,6 +219,25 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
       );
     expect(await views(w)).toEqual(await views(fresh));
     expect((await views(w)).join('\n')).not.toMatch(/label/);
+  });
+
+  it("a hand edit of sales's view that renames its column, put back (--if-exists drop): reports's view over it is dropped and made again with it", async () => {
+    const w = await deployed(engine, withReports(projects(STAR)));
+    expect((await run(w.root, 'deploy', { project: 'reports' }, w.target.vars)).code).toBe(0);
+    await w.target.execute(
+      'DROP VIEW reports.r; DROP VIEW sales.v; CREATE VIEW sales.v AS SELECT id, label AS lbl FROM core.t; CREATE VIEW reports.r AS SELECT id FROM sales.v',
+    );
+    const put = await run(w.root, 'deploy', { project: 'sales', ifExists: 'drop', ...HAZARDS }, w.target.vars);
+    expect(put.code, put.stdout + put.stderr).toBe(0);
+    expect(put.stderr).toContain('sales: changed outside dbee since deployment #2: view:sales.v');
+    for (const project of ['sales', 'reports']) {
+      const after = await run(w.root, 'status', { project }, w.target.vars);
+      expect(after.stdout, project).toContain('  drift: no\n');
+      expect(after.stdout, project).toContain('pending: nothing, up to date with the sources');
+    }
+    const [view] = await w.target.query<{ d: string }>("SELECT pg_get_viewdef('sales.v'::regclass) AS d");
+    expect(view!.d).toMatch(/label/);
+    expect(await w.target.query('SELECT * FROM reports.r')).toEqual([]);
   });
 
   it("sales's view names the renamed column: its sources do not build, and its deployment says so, as before", async () => {
