@@ -240,6 +240,28 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     expect(await w.target.query('SELECT * FROM reports.r')).toEqual([]);
   });
 
+  it("dbee disable of a routine of sales after core's release: the view is still to make again (not absorbed), and made by sales's next deployment", async () => {
+    const w = await deployed(engine, {
+      ...projects(STAR),
+      'sales/f.sql': "CREATE FUNCTION sales.f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n",
+    });
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    const off = await run(w.root, 'disable', { project: 'sales', object: 'sales.f' }, w.target.vars);
+    expect(off.code, off.stdout + off.stderr).toBe(0);
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain(
+      "    replace view:sales.v (rewritten in place by core's deployment #3: made again from the sources)\n",
+    );
+    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+    expect(sales.stdout).toContain(
+      "sales: view:sales.v rewritten in place by core's deployment #3; made again from the sources",
+    );
+    const [view] = await w.target.query<{ d: string }>("SELECT pg_get_viewdef('sales.v'::regclass) AS d");
+    expect(view!.d).not.toMatch(/label/);
+  });
+
   it("sales's view names the renamed column: its sources do not build, and its deployment says so, as before", async () => {
     const w = await deployed(engine, projects('CREATE VIEW sales.v AS SELECT id, label FROM core.t;\n'));
     renameLabel(w);

@@ -170,10 +170,10 @@ export async function readDrift(
  * depends on carried its state forward since `since` (`DeploymentSummary.carried`: the newest one that did, one ledger
  * query for the dependencies' deployments since) and the live state is that one (read again in its format when the
  * formats differ). A hand edit before that deployment left nothing carried; one after it makes the live state differ:
- * both stay `yes`. When the project's newest deployment (`last`) did not succeed (it failed, was rolled back, aborted
- * or killed) and its state is not `yes` (the state that deployment left), a dependency's deployment that carried its
- * state since its newest succeeded one is still in force: what it rewrote is still to make again (a rebuild that
- * failed is not done). Reads only, and nothing for a project that did not drift or depends on none.
+ * both stay `yes`. When the project's newest deployment (`last`) is not a succeeded deployment of its sources (it
+ * failed, was rolled back, aborted or killed, or was another command's: `dbee disable`) and its state is not `yes` (the
+ * state that deployment left), a dependency's deployment that carried its state since its newest succeeded one is
+ * still in force: what it rewrote is still to make again (a rebuild that failed is not done). Reads only, and nothing for a project that did not drift or depends on none.
  */
 export async function carriedDrift(
   ctx: OperationContext,
@@ -190,7 +190,7 @@ export async function carriedDrift(
     .map((p) => p.name)
     .filter((p) => p !== drift.project);
   if (!dependencies.length || !diff) return drift;
-  if (drift.state !== 'yes' && last && last.status !== 'succeeded') {
+  if (drift.state !== 'yes' && last && !(last.kind === 'deploy' && last.status === 'succeeded')) {
     const pending = (await ledger.deployments.sinceSucceeded(drift.project, dependencies)).find(
       (d) => finishedDeployment(d) && deploymentSummary(d).carried?.[drift.project]?.fingerprint,
     );

@@ -272,15 +272,16 @@ export class DeploymentStore {
   }
 
   /**
-   * The deployments of `projects` after `project`'s newest succeeded one (all of theirs when it has none), newest
-   * first, in one query: what a dependency carried since the last time `project`'s deployment completed
-   * (`carriedDrift`: a rebuild that failed, or was killed, is still to make).
+   * The deployments of `projects` after `project`'s newest succeeded deployment of its sources (kind `deploy`; all of
+   * theirs when it has none), newest first, in one query: what a dependency carried since the last time `project`'s
+   * sources were deployed (`carriedDrift`: a rebuild that failed, or was killed, is still to make, and a `disable`
+   * in between does not make it).
    */
   async sinceSucceeded(project: string, projects: readonly string[]): Promise<DeploymentRow[]> {
     if (!projects.length) return [];
     const w = this.writer;
     const names = projects.map((_, i) => w.p(i + 2)).join(', ');
-    const last = `SELECT MAX(${w.q('id')}) FROM ${w.t('deployments')} WHERE ${w.q('project')} = ${w.p(1)} AND ${w.q('status')} = 'succeeded'`;
+    const last = `SELECT MAX(${w.q('id')}) FROM ${w.t('deployments')} WHERE ${w.q('project')} = ${w.p(1)} AND ${w.q('kind')} = 'deploy' AND ${w.q('status')} = 'succeeded'`;
     const where = `${w.q('id')} > COALESCE((${last}), 0) AND ${w.q('project')} IN (${names})`;
     return this.countRunning(await this.newestFirst(where, [project, ...projects]));
   }
