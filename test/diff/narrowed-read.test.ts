@@ -26,12 +26,15 @@ interface Edit {
  */
 describe.each(ENGINES)('an incremental deployment reads what changed [%s]', (engine) => {
   let w: TestWorkspace;
+  let firstReads: ('named' | 'whole')[] = [];
   beforeAll(async () => {
     w = await workspaceWith(engine, {});
     cpSync(SAMPLE, join(w.root, 'pagila'), { recursive: true });
-    const first = await run(w.root, 'deploy', { project: 'pagila' }, w.target.vars);
+    const log = logRequests({ pglite: true });
+    const first = await run(w.root, 'deploy', { project: 'pagila' }, w.target.vars).finally(log.restore);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
+    firstReads = tableReads(log.events);
   }, 120_000);
   afterAll(async () => w?.remove());
 
@@ -158,6 +161,26 @@ describe.each(ENGINES)('an incremental deployment reads what changed [%s]', (eng
         0,
       );
       expect(narrowed.tables.length).toBeLessThan(whole.tables.length);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a first deployment touches every object: its convergence check reads the schemas whole, which holds of them what a read narrowed to all of them holds', async () => {
+    // The check's read is the deployment's only read of the catalog's tables on the target (nothing deployed before).
+    expect(firstReads).toEqual(['whole']);
+    const diff = createPostgresEngine().diff!;
+    const conn = await w.target.connect();
+    try {
+      const whole = await diff.introspect(conn, { schemas: ['pagila'] });
+      const names = new Set(
+        [...whole.tables, ...whole.views, ...whole.routines, ...whole.types, ...whole.sequences].map(
+          (o) => `${o.key.schema}.${o.key.name}`,
+        ),
+      );
+      const narrowed = await diff.introspect(conn, { schemas: ['pagila'], names: [...names] });
+      expect(narrowModel(narrowed, names)).toEqual(narrowModel(whole, names));
+      expect(narrowModel(whole, names).views.length).toBeGreaterThan(0);
     } finally {
       await conn.close();
     }

@@ -4,7 +4,7 @@ import type { OperationContext } from '../context/operation-context';
 import type { Convergence, Divergence } from '../check/verify-result';
 import type { Connection, Engine } from '../engine/engine';
 import { DbeeError, ExitCode } from '../errors';
-import { formatKey } from '../model/object-key';
+import { formatKey, type ObjectKey } from '../model/object-key';
 import type { PlanStep } from '../plan/plan';
 import { modelChanges } from '../planner/plan-changes';
 import type { ProjectModel } from '../planner/project-model';
@@ -162,9 +162,15 @@ async function againstSources(
   const sources = await sourcesOf(ctx, input, project);
   if (!sources) return { reason: 'its sources are not loaded in this run' };
   const { model, args } = sources;
+  const ready = prebuilt.get(input.models)?.get(project);
+  // Every object of the sources touched (a first deployment): the schemas read whole, cut to the names below as a
+  // narrowed read is. The server filters each catalog row by name otherwise, which costs it more than the rows it
+  // leaves out (all 1,005 objects of `npm run bench`'s project: 1.28x the whole read's server CPU).
+  const scope = projectScope(model.graph);
+  const whole = ready !== undefined && namesEvery(ready.model, names);
   const [desired, reached] = await Promise.all([
-    prebuilt.get(input.models)?.get(project) ?? sharedDesiredModel(ctx, args),
-    engine.diff!.introspect(conn, { ...projectScope(model.graph), names: [...names] }, input.side),
+    ready ?? sharedDesiredModel(ctx, args),
+    engine.diff!.introspect(conn, whole ? scope : { ...scope, names: [...names] }, input.side),
   ]);
   // The wanted side, cut once per sources' model and names: every target of a fleet compares the same one.
   const key = `${desired.key}\0${[...names].sort().join('\0')}`;
@@ -172,6 +178,22 @@ async function againstSources(
   let wanted = cut.get(key);
   if (!wanted) cut.set(key, (wanted = narrowModel(desired.model, names)));
   return { reached: narrowModel(reached, names), wanted, owners: model.graph.manage?.owners ?? false, key };
+}
+
+/**
+ * Whether `names` holds the name of every object of `model` that a narrowed read narrows (`nameOf`), a sequence owned by
+ * a table named counted as named (the narrowed read takes it with its table).
+ */
+function namesEvery(model: SchemaModel, names: ReadonlySet<string>): boolean {
+  const named = (key: ObjectKey) => {
+    const name = nameOf(key);
+    return !name || names.has(name);
+  };
+  return (
+    [model.tables, model.views, model.routines, model.types, model.triggers, model.indexes].every((list) =>
+      list.every((o) => named(o.key)),
+    ) && model.sequences.every((q) => named(q.key) || (q.ownedBy !== null && named(q.ownedBy.table)))
+  );
 }
 
 /**
