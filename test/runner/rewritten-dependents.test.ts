@@ -5,6 +5,7 @@ import { DEPENDENT_VIEWS } from '../../packages/postgres/src/smoke/postgres-smok
 import { logRequests } from '../support/request-log';
 import { run } from '../support/run';
 import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
+import { deployed, HAZARDS, projects, renameLabel } from './rewrite-shape';
 
 /**
  * A dependency's release that makes PostgreSQL rewrite a dependent project's view in place. `sales` depends on `core`
@@ -16,41 +17,7 @@ import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorks
  * before or after core's deployment, is still drift.
  */
 
-const HAZARDS = { allowHazards: 'backward-incompatible' };
-
-/** The workspace's projects: core's table, sales's view over it (`view`: sales/v.sql). */
-function projects(view: string): Record<string, string> {
-  return {
-    'core/db.yaml': dbYaml('core'),
-    'core/schema.sql': 'CREATE SCHEMA core;\n',
-    'core/t.sql': 'CREATE TABLE core.t (id int PRIMARY KEY, label text);\n',
-    'sales/db.yaml': dbYaml('sales', 'dependsOn: [core]\n'),
-    'sales/schema.sql': 'CREATE SCHEMA sales;\n',
-    'sales/v.sql': view,
-  };
-}
-
 const STAR = 'CREATE VIEW sales.v AS SELECT * FROM core.t;\n';
-
-/** Core's release: `core.t.label` renamed to `name` (declared). */
-function renameLabel(w: TestWorkspace): void {
-  w.write('core/t.sql', 'CREATE TABLE core.t (id int PRIMARY KEY, name text);\n');
-  w.write(
-    'core/db.yaml',
-    dbYaml('core', 'renames:\n  - { kind: column, schema: core, table: t, from: label, to: name }\n'),
-  );
-}
-
-/** A workspace with `files`, core then sales deployed (deployments #1 and #2), each by a command of its own. */
-async function deployed(engine: (typeof ENGINES)[number], files: Record<string, string>): Promise<TestWorkspace> {
-  const w = await workspaceWith(engine, files);
-  onTestFinished(() => w.remove());
-  for (const project of ['core', 'sales']) {
-    const r = await run(w.root, 'deploy', { project, ...HAZARDS }, w.target.vars);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-  }
-  return w;
-}
 
 /** `files` with a third project, `reports`, whose view reads sales's view. */
 const withReports = (files: Record<string, string>) => ({
@@ -59,6 +26,16 @@ const withReports = (files: Record<string, string>) => ({
   'reports/schema.sql': 'CREATE SCHEMA reports;\n',
   'reports/r.sql': 'CREATE VIEW reports.r AS SELECT id FROM sales.v;\n',
 });
+
+/** Sales's deployment: it makes the view core's deployment `#id` rewrote again from the sources, and succeeds. */
+async function rebuildsSales(w: TestWorkspace, id: number): Promise<void> {
+  const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
+  expect(sales.code, sales.stdout + sales.stderr).toBe(0);
+  expect(sales.stdout).not.toContain('sales: nothing to deploy');
+  expect(sales.stdout).toContain(
+    `sales: view:sales.v rewritten in place by core's deployment #${id}; made again from the sources`,
+  );
+}
 
 const errorLine = (out: string) => /^error: .*$/m.exec(out)?.[0];
 
@@ -166,11 +143,7 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     expect(status.stdout).toContain(
       "  drift: no (as core's deployment #3 left it, which rewrote view:sales.v in place)\n",
     );
-    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
-    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
-    expect(sales.stdout).toContain(
-      "sales: view:sales.v rewritten in place by core's deployment #3; made again from the sources",
-    );
+    await rebuildsSales(w, 3);
   });
 
   it("three projects (reports's view over sales's view): sales's rebuild drops and makes reports's view again; a rebuild that failed is made by the next deployment, not taken as done", async () => {
@@ -192,12 +165,7 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
     expect(status.stdout).toContain("rewritten in place by core's deployment #4");
     expect(status.stdout).not.toContain('pending: nothing');
-    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
-    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
-    expect(sales.stdout).not.toContain('sales: nothing to deploy');
-    expect(sales.stdout).toContain(
-      "sales: view:sales.v rewritten in place by core's deployment #4; made again from the sources",
-    );
+    await rebuildsSales(w, 4);
     for (const project of ['core', 'sales', 'reports']) {
       const after = await run(w.root, 'status', { project }, w.target.vars);
       expect(after.stdout, project).toContain('  drift: no\n');
@@ -253,11 +221,7 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     expect(status.stdout).toContain(
       "    replace view:sales.v (rewritten in place by core's deployment #3: made again from the sources)\n",
     );
-    const sales = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
-    expect(sales.code, sales.stdout + sales.stderr).toBe(0);
-    expect(sales.stdout).toContain(
-      "sales: view:sales.v rewritten in place by core's deployment #3; made again from the sources",
-    );
+    await rebuildsSales(w, 3);
     const [view] = await w.target.query<{ d: string }>("SELECT pg_get_viewdef('sales.v'::regclass) AS d");
     expect(view!.d).not.toMatch(/label/);
   });

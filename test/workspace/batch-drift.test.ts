@@ -7,6 +7,7 @@ import deployBatch from '../../plugins/nx/src/executors/deploy/deploy.batch';
 import type { BatchTaskResult } from '../../plugins/nx/src/executors/run-batch';
 import { dbYaml, ENGINES, snapshot, workspaceWith, type TestWorkspace } from '../runner/helpers';
 import { run } from '../support/run';
+import { deployed, HAZARDS, projects, renameLabel } from '../runner/rewrite-shape';
 
 /**
  * The verdict matrix's "dependent projects, one unchanged" in an Nx batch: `sales` depends on `core` and has a view
@@ -17,39 +18,6 @@ import { run } from '../support/run';
  * each) refused. A verdict is the same in a batch and in one process per task: now, when core's release rewrites
  * sales's view in place and sales had not drifted, both make the view again from sales's sources.
  */
-
-const HAZARDS = { allowHazards: 'backward-incompatible' };
-
-/** The workspace's projects: core's table, sales's view over it (`view`: sales/v.sql). */
-function projects(view: string, coreExtra = '') {
-  return {
-    'core/db.yaml': dbYaml('core', coreExtra),
-    'core/schema.sql': 'CREATE SCHEMA core;\n',
-    'core/t.sql': 'CREATE TABLE core.t (id int PRIMARY KEY, label text);\n',
-    'sales/db.yaml': dbYaml('sales', 'dependsOn: [core]\n'),
-    'sales/schema.sql': 'CREATE SCHEMA sales;\n',
-    'sales/v.sql': view,
-  };
-}
-
-/** Core's release: `core.t.label` renamed to `name` (declared). PostgreSQL rewrites sales's view over it. */
-function renameLabel(w: TestWorkspace): void {
-  w.write('core/t.sql', 'CREATE TABLE core.t (id int PRIMARY KEY, name text);\n');
-  w.write(
-    'core/db.yaml',
-    dbYaml('core', 'renames:\n  - { kind: column, schema: core, table: t, from: label, to: name }\n'),
-  );
-}
-
-async function deployed(engine: (typeof ENGINES)[number], files: Record<string, string>): Promise<TestWorkspace> {
-  const w = await workspaceWith(engine, files);
-  onTestFinished(() => w.remove());
-  for (const project of ['core', 'sales']) {
-    const r = await run(w.root, 'deploy', { project, ...HAZARDS }, w.target.vars);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-  }
-  return w;
-}
 
 /**
  * `deploy` of `projects` in one Nx batch (the batch implementation Nx's batch runner calls, in this process: one
