@@ -191,7 +191,7 @@ export async function carriedDrift(
     .filter((p) => p !== drift.project);
   if (!dependencies.length || !diff) return drift;
   if (drift.state !== 'yes' && last && !(last.kind === 'deploy' && last.status === 'succeeded')) {
-    const pending = (await ledger.deployments.sinceSucceeded(drift.project, dependencies)).find(
+    const pending = (await ledger.deployments.recordedAfter({ succeeded: drift.project }, dependencies)).find(
       (d) => finishedDeployment(d) && deploymentSummary(d).carried?.[drift.project]?.fingerprint,
     );
     return pending ? { ...drift, carried: { project: pending.project, id: pending.id } } : drift;

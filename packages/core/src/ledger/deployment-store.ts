@@ -261,29 +261,18 @@ export class DeploymentStore {
   }
 
   /**
-   * The deployments of `projects` after deployment `since` (ids are one sequence per database), newest first, in one
-   * query: a drifted project's dependencies' since its own, which may carry its state (`DeploymentSummary.carried`).
+   * The deployments of `projects` after `since`, newest first, in one query: after a deployment id, or after a project's
+   * newest succeeded `deploy` (all when none): what a dependency carried since (`DeploymentSummary.carried`), which a
+   * failed, killed or `disable` deployment of that project does not end.
    */
-  async recordedAfter(since: number, projects: readonly string[]): Promise<DeploymentRow[]> {
-    if (!projects.length) return [];
-    const names = projects.map((_, i) => this.writer.p(i + 2)).join(', ');
-    const where = `${this.writer.q('id')} > ${this.writer.p(1)} AND ${this.writer.q('project')} IN (${names})`;
-    return this.countRunning(await this.newestFirst(where, [since, ...projects]));
-  }
-
-  /**
-   * The deployments of `projects` after `project`'s newest succeeded deployment of its sources (kind `deploy`; all of
-   * theirs when it has none), newest first, in one query: what a dependency carried since the last time `project`'s
-   * sources were deployed (`carriedDrift`: a rebuild that failed, or was killed, is still to make, and a `disable`
-   * in between does not make it).
-   */
-  async sinceSucceeded(project: string, projects: readonly string[]): Promise<DeploymentRow[]> {
+  async recordedAfter(since: number | { succeeded: string }, projects: readonly string[]): Promise<DeploymentRow[]> {
     if (!projects.length) return [];
     const w = this.writer;
     const names = projects.map((_, i) => w.p(i + 2)).join(', ');
     const last = `SELECT MAX(${w.q('id')}) FROM ${w.t('deployments')} WHERE ${w.q('project')} = ${w.p(1)} AND ${w.q('kind')} = 'deploy' AND ${w.q('status')} = 'succeeded'`;
-    const where = `${w.q('id')} > COALESCE((${last}), 0) AND ${w.q('project')} IN (${names})`;
-    return this.countRunning(await this.newestFirst(where, [project, ...projects]));
+    const where = `${w.q('id')} > ${typeof since === 'number' ? w.p(1) : `COALESCE((${last}), 0)`} AND ${w.q('project')} IN (${names})`;
+    const first = typeof since === 'number' ? since : since.succeeded;
+    return this.countRunning(await this.newestFirst(where, [first, ...projects]));
   }
 
   /** The deployments whose row matches `where` (with the dialect's markers of `params`), newest first; `tail`: a limit. */
@@ -312,10 +301,7 @@ export class DeploymentStore {
     return new Map(rows.map((row) => [row.project, row]));
   }
 
-  /**
-   * A deployment still running (or whose process died) has its applied steps counted by their rows: it writes
-   * `steps_applied` when it closes.
-   */
+  /** A deployment still running (or whose process died): its applied steps counted by their rows (written at close). */
   protected async countRunning(rows: DeploymentRow[]): Promise<DeploymentRow[]> {
     for (const row of rows) if (row.status === 'running') row.steps_applied = await this.appliedSteps(row.id);
     return rows;
