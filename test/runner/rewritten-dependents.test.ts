@@ -156,6 +156,12 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     // A view no project manages stands on sales's view: sales's rebuild fails at its drop, and changes nothing.
     await w.target.execute('CREATE SCHEMA adhoc');
     await w.target.execute('CREATE VIEW adhoc.x AS SELECT id FROM sales.v');
+    // Its dry run copies that view's schema too, and refuses as the target would.
+    const refused = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS, dryRun: true }, w.target.vars);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(errorLine(refused.stderr)).toMatch(
+      /^error: sales\/v\.sql:1: .*cannot drop view v because other objects depend on it/,
+    );
     const failed = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS }, w.target.vars);
     expect(failed.code, failed.stdout + failed.stderr).toBe(2);
     expect(failed.stderr).toContain('adhoc.x');
@@ -165,6 +171,11 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
     expect(status.stdout).toContain("rewritten in place by core's deployment #4");
     expect(status.stdout).not.toContain('pending: nothing');
+    // Its dry run applies the rebuild, reports's view dropped and made again with it, on a copy, and compares.
+    const dry = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS, dryRun: true }, w.target.vars);
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('view:reports.r');
+    expect(dry.stdout).toMatch(/dry run: verified on a scratch copy[^\n]* and converged/);
     await rebuildsSales(w, 4);
     for (const project of ['core', 'sales', 'reports']) {
       const after = await run(w.root, 'status', { project }, w.target.vars);

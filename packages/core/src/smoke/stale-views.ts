@@ -155,15 +155,20 @@ function definedOnTop(
  * (`SmokeDialect.dependentViews`): each object those steps changed in place (not a `create`: nothing stood on an object
  * that did not exist; not a `drop`: the database refuses to drop what something stands on). A step the database
  * cannot follow (a migration) can have changed any object of the project: then every one of `deployed`. Empty when
- * nothing the project had before was changed (a first deployment).
+ * nothing the project had before was changed (a first deployment). With `dropped`: each object those steps drop
+ * instead, which the database refuses while something stands on it (a verified dry run copies those dependents too).
  */
 export function dependencyStarts(
   changes: readonly AppliedChange[],
   project: string,
   deployed: readonly ObjectKey[],
+  dropped = false,
 ): DependencyStart[] {
-  const own = changes.filter((c) => (c.project ?? project) === project && c.action !== 'create' && c.action !== 'drop');
-  const keys = own.some((c) => nodeOf(c.key) === '*') ? deployed : own.map((c) => c.key);
+  const mine = changes.filter((c) => (c.project ?? project) === project);
+  const own = dropped
+    ? mine.filter((c) => c.action === 'drop')
+    : mine.filter((c) => c.action !== 'create' && c.action !== 'drop');
+  const keys = !dropped && own.some((c) => nodeOf(c.key) === '*') ? deployed : own.map((c) => c.key);
   const starts = new Map<string, DependencyStart>();
   for (const key of keys) {
     const node = nodeOf(key);
