@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEPENDENT_VIEWS } from '../../packages/postgres/src/smoke/postgres-smoke';
 import { logRequests } from '../support/request-log';
 import { run } from '../support/run';
-import { dbYaml, ENGINES, snapshot, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
+import { dbYaml, ENGINES, snapshot, spawnDbee, workspaceWith, workspaceYaml, type TestWorkspace } from './helpers';
 import { deployed, HAZARDS, projects, renameLabel } from './rewrite-shape';
 
 /**
@@ -303,5 +303,40 @@ describe.each(ENGINES)('a release with no dependent outside its project [%s]', (
         (e.text.includes(DEPENDENT_VIEWS.trim()) || e.text.includes('FROM pg_rewrite WHERE ev_class >= 16384')),
     );
     expect(lookups).toEqual([]);
+  });
+});
+
+/**
+ * Server only: a second session holds a lock on sales's view, so that sales's rebuild (its DROP VIEW) waits, and the
+ * dbee process is killed meanwhile. The killed deployment did not finish (its drift is unknown); the carried state
+ * still holds, and the next deployment makes the view again.
+ */
+describe('a rebuild killed while it waits [postgres]', () => {
+  it('the next deployment marks it interrupted and makes the view again, not "nothing to deploy"', async () => {
+    const w = await deployed('postgres', projects(STAR));
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    const holder = await w.target.connect();
+    await holder.execute('BEGIN');
+    await holder.execute('LOCK TABLE sales.v IN ACCESS SHARE MODE');
+    const a = await spawnDbee(w.root, ['deploy', 'sales', '--allow-hazards', 'backward-incompatible'], w.target.vars);
+    for (let i = 0; ; i++) {
+      const waiting = await w.target.query(
+        "SELECT 1 FROM pg_stat_activity WHERE query ILIKE '%DROP VIEW sales.v%' AND wait_event_type = 'Lock'",
+      );
+      if (waiting.length) break;
+      if (i >= 6000) throw new Error("sales's rebuild never waited for the lock");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    a.child.kill('SIGKILL');
+    expect(await a.exit).toBeNull();
+    await holder.execute('ROLLBACK');
+    await holder.close();
+
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain("rewritten in place by core's deployment #3");
+    await rebuildsSales(w, 3);
+    const [view] = await w.target.query<{ d: string }>("SELECT pg_get_viewdef('sales.v'::regclass) AS d");
+    expect(view!.d).not.toMatch(/label/);
   });
 });
