@@ -200,6 +200,22 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     expect((await views(w)).join('\n')).not.toMatch(/label/);
   });
 
+  it("without smoke checks after deploying, sales's dry run still copies the view of no project over the view it drops, and refuses as the target would", async () => {
+    const w = await deployed(engine, {
+      ...projects(STAR),
+      'dbee.yaml': workspaceYaml(engine, { environment: 'deploy:\n  smokeAfterDeploy: false' }),
+    });
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    await w.target.execute('CREATE SCHEMA adhoc');
+    await w.target.execute('CREATE VIEW adhoc.x AS SELECT id FROM sales.v');
+    const refused = await run(w.root, 'deploy', { project: 'sales', ...HAZARDS, dryRun: true }, w.target.vars);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stderr).toContain(
+      "sales/v.sql:1: step 1 (drop view:sales.v) fails on a copy of the target's schemas: cannot drop view v because other objects depend on it",
+    );
+  });
+
   it("a hand edit of sales's view that renames its column, put back (--if-exists drop): reports's view over it is dropped and made again with it", async () => {
     const w = await deployed(engine, withReports(projects(STAR)));
     expect((await run(w.root, 'deploy', { project: 'reports' }, w.target.vars)).code).toBe(0);

@@ -173,7 +173,8 @@ export async function readDrift(
  * both stay `yes`. When the project's newest deployment (`last`) is not a succeeded deployment of its sources (it
  * failed, was rolled back, aborted or killed, or was another command's: `dbee disable`) and its state is not `yes` (the
  * state that deployment left), a dependency's deployment that carried its state since its newest succeeded one is
- * still in force: what it rewrote is still to make again (a rebuild that failed is not done). Reads only, and nothing for a project that did not drift or depends on none.
+ * still in force: what it rewrote is still to make again (a rebuild that failed is not done). Reads only, and nothing
+ * for a project that did not drift or depends on none.
  */
 export async function carriedDrift(
   ctx: OperationContext,

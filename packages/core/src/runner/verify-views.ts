@@ -33,12 +33,12 @@ function withSteps(plan: Plan, baseline: readonly VerifyBaseline[]): VerifyBasel
 }
 
 /**
- * The schemas outside `schemas` holding views that the smoke baseline after the plan compiles as other projects' (or
- * no project's) views over what the plan changes in place, read on the target with the query the real run uses
- * (`SmokeDialect.dependentViews`, from the same `dependencyStarts`), and those holding views over what it drops (the
- * drop fails on the copy, as on the target, instead of passing there). Sorted; empty when there are none, when nothing
- * the projects had was changed (a first deployment), or when the engine cannot tell. On PostgreSQL, a database that
- * holds no view besides the projects' own answers from one count.
+ * The schemas outside `schemas` holding views over what the plan drops (the drop fails on the copy, as on the target,
+ * instead of passing there), and, for the projects with a smoke baseline, the views that baseline compiles after the
+ * plan as other projects' (or no project's) views over what it changes in place: read on the target with the query the
+ * real run uses (`SmokeDialect.dependentViews`, from the same `dependencyStarts`). Sorted; empty when there are none,
+ * when nothing the projects had was changed or dropped (a first deployment), or when the engine cannot tell. On
+ * PostgreSQL, a database that holds no view besides the projects' own answers from one count.
  */
 export async function dependentViewSchemas(
   engine: Engine,
@@ -50,13 +50,12 @@ export async function dependentViewSchemas(
   if (!engine.smoke?.dependentViews) return [];
   const inside = new Set(schemas);
   const outside = new Set<string>();
-  for (const b of withSteps(plan, baseline)) {
-    const project = b.model.project.name;
-    const deployed = b.deployed.map(parseKey);
+  for (const project of new Set(plan.steps.map((s) => s.project))) {
+    const b = baseline.find((x) => x.model.project.name === project);
+    const deployed = b?.deployed.map(parseKey) ?? [];
     const changes = changesUpTo(plan.steps, project);
-    // And what they drop: a view outside the copy over it (of no project) makes the drop fail there as on the target.
     const starts = [
-      ...dependencyStarts(changes, project, deployed),
+      ...(b ? dependencyStarts(changes, project, deployed) : []),
       ...dependencyStarts(changes, project, deployed, true),
     ];
     if (starts.length === 0) continue;

@@ -228,9 +228,13 @@ async function modelToCopy(input: VerifyInput): Promise<{ live: SchemaModel; wid
   const { engine } = input;
   if (input.from) return { live: input.from, widened: [] };
   if (!input.conn) throw new Error('verifyPlan needs the target (conn) or the model to copy (from)');
-  const baselineSchemas = input.baseline
-    ? await dependentViewSchemas(engine, input.conn, input.plan, input.baseline, input.schemas)
-    : [];
+  const baselineSchemas = await dependentViewSchemas(
+    engine,
+    input.conn,
+    input.plan,
+    input.baseline ?? [],
+    input.schemas,
+  );
   // The schemas of objects the plan's steps drop and create again outside the planned projects' (other projects'
   // views over a view whose columns change): the copy must hold them for the steps to run there as on the target.
   const stepSchemas = input.plan.steps
