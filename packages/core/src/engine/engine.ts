@@ -83,11 +83,6 @@ export interface LockHandle {
    * of the working session once its transactions have ended. Absent: there is one session (PGlite, a lock file).
    */
   session?: Connection;
-  /**
-   * The working session (`LockOptions.connect`), opened beside the lock's own where that is safe: it sends nothing
-   * before the caller holds the lock. Absent: the caller connects once it holds the lock.
-   */
-  working?: Promise<Connection>;
 }
 
 export interface LockOptions {
@@ -103,13 +98,6 @@ export interface LockOptions {
    * the target cannot be shared (an embedded database's folder, one process at a time) the lock is taken as usual.
    */
   reader?: boolean;
-  /**
-   * Opens the caller's working session. A lock role may call it while it takes the lock, where a session opened before
-   * the lock is held changes nothing (a server's advisory lock: the two connections are made at once, not one after
-   * the other), and hands it over as `LockHandle.working`; it closes it when the lock is not taken. Never where the
-   * connection itself must wait for the lock (an embedded database's folder, which one process at a time may open).
-   */
-  connect?: () => Promise<Connection>;
 }
 
 export interface LockOwner {

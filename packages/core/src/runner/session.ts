@@ -132,11 +132,10 @@ export async function withSession<T>(
         waiting = true;
         reporter?.info(`waiting up to ${waitMs / 1000}s for the deployment lock held by ${describeHolder(h)}...`);
       },
-      connect: () => engine.connect(environment, context),
     }),
   );
   try {
-    const conn = await connecting(environment, () => lock.working ?? engine.connect(environment, context));
+    const conn = await connecting(environment, () => engine.connect(environment, context));
     let dirty = false;
     let side: Connection | undefined;
     try {

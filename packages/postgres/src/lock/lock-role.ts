@@ -32,31 +32,11 @@ export const postgresLockRole: Pick<Engine, 'locks' | 'lock'> = {
     }
     // A reader of a server (`dbee check`) holds no lock: it reads committed catalog state, as any session does.
     if (options.reader) return { release: async () => {} };
-    // The working session is opened beside the lock's (`LockOptions.connect`): it sends nothing before the lock is held.
-    const working = options.connect?.();
-    working?.catch(() => {}); // its failure is the caller's, when it takes the session
-    const closeWorking = async () => working?.then((c) => c.close()).catch(() => {});
-    let conn: PgConnection;
+    const conn = await PgConnection.open({ ...target.config, application_name: 'dbee-lock' }, target.description);
     try {
-      conn = await PgConnection.open({ ...target.config, application_name: 'dbee-lock' }, target.description);
-    } catch (e) {
-      await closeWorking();
-      throw e;
-    }
-    // A lock held by another: the working session is closed at once (not kept idle while the lock is waited for, where
-    // a server's `idle_session_timeout` or a firewall could cut it), and the caller opens one once it holds the lock.
-    let waited = false;
-    const onWait: typeof options.onWait = (holder) => {
-      if (!waited) void closeWorking();
-      waited = true;
-      options.onWait?.(holder);
-    };
-    try {
-      const handle = await takeAdvisoryLock(conn, key, { ...options, onWait });
-      return working && !waited ? { ...handle, working } : handle;
+      return await takeAdvisoryLock(conn, key, options);
     } catch (e) {
       await conn.close();
-      await closeWorking();
       throw e;
     }
   },
