@@ -146,6 +146,43 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     await rebuildsSales(w, 3);
   });
 
+  it("core's rollback renames the column back and rewrites sales's view again: said, recorded and carried; sales's next deployment makes it again instead of refusing it as drift", async () => {
+    const w = await deployed(engine, projects(STAR));
+    renameLabel(w);
+    expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
+    await rebuildsSales(w, 3);
+
+    const back = await run(
+      w.root,
+      'rollback',
+      { project: 'core', assumeYes: true, report: 'back.json' },
+      w.target.vars,
+    );
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain('(deployment #5)');
+    expect(back.stderr).toContain(
+      "warning: core: its rollback's steps rewrote sales's view:sales.v (sales/v.sql:1) in place (the database rewrites a view over a column renamed or retyped); deploy sales after this rollback: its view will be rebuilt from its sources\n",
+    );
+    expect(report(w, 'back.json').rewritten).toEqual([{ ...REWRITTEN, carried: true }]);
+    expect((await summaryOf(w, 5)).rewrote).toEqual([
+      { project: 'sales', object: 'view:sales.v', file: 'sales/v.sql', line: 1, carried: true },
+    ]);
+    const status = await run(w.root, 'status', { project: 'sales' }, w.target.vars);
+    expect(status.stdout).toContain(
+      "  drift: no (as core's deployment #5 left it, which rewrote view:sales.v in place)\n",
+    );
+
+    // Core's release is reverted in the sources too; sales's next deployment makes its view from its own.
+    w.write('core/t.sql', 'CREATE TABLE core.t (id int PRIMARY KEY, label text);\n');
+    w.write('core/db.yaml', dbYaml('core'));
+    await rebuildsSales(w, 5);
+    for (const project of ['core', 'sales']) {
+      const after = await run(w.root, 'status', { project }, w.target.vars);
+      expect(after.stdout, project).toContain('  drift: no\n');
+      expect(after.stdout, project).toContain('pending: nothing, up to date with the sources');
+    }
+  });
+
   it("three projects (reports's view over sales's view): sales's rebuild drops and makes reports's view again; a rebuild that failed is made by the next deployment, not taken as done", async () => {
     const files = withReports(projects(STAR));
     const w = await deployed(engine, files);

@@ -55,6 +55,7 @@ import { rollbackDriftRefusal } from './rollback/drift';
 import { rolledBackTo } from './rollback/rolled-back-to';
 import { printRollback } from './rollback/print';
 import { verifyUndo } from './rollback/verify-undo';
+import { watchRollbackRewrites } from './rollback/rewrites';
 
 export type { RollbackOptions };
 
@@ -303,7 +304,7 @@ async function applyTargets(
   const smoke = new Map<string, string>();
   for (const { input, planned } of run.undos) {
     const identity = { ...run.origin, package: input.pkg?.path ?? null, ticket: report.ticket };
-    const done = await applyRollback(ctx, input, session, planned, identity);
+    const done = await applyRollback(ctx, input, session, planned, identity, report);
     runs.push(...done.runs);
     smoke.set(input.target.name, done.smoke);
     if (done.runs.some((r) => r.error)) break;
@@ -558,15 +559,17 @@ async function applyRollback(
   session: DeploymentSession,
   planned: PlannedRollback,
   identity: Omit<Parameters<typeof undoOne>[4]['deployment'], 'reverts'>,
+  report: DeployReport,
 ): Promise<{ runs: CompensationRun[]; smoke: string }> {
-  const { engine, target, settings, graph } = input;
+  const { engine, target, settings, graph, environment } = input;
   const { conn } = session;
-  const { ledger } = planned;
+  const { ledger, plan } = planned;
   await ledger.tables.ensure();
   for (const sql of engine.session.setup(sessionSettings(settings))) await conn.execute(sql);
   const path = graph.searchPath.length ? engine.session.searchPath(graph.searchPath) : null;
   if (path) await conn.execute(path);
   const summary = rollbackSummary(input, planned.prepared);
+  const rewrites = await watchRollbackRewrites(ctx, { engine, environment, conn, ledger, project: target.name, plan });
   const results = await undoAll(ctx, input, session, planned, identity, summary);
   const runs: CompensationRun[] = results.map((r) => ({ project: target.name, steps: r.steps, result: r.result }));
   const failed = results.findIndex((r) => r.result.status === 'failed');
@@ -576,6 +579,8 @@ async function applyRollback(
     runs[failed]!.error = rollbackFailed(input, planned, results[failed]!);
     return { runs, smoke: 'not run' };
   }
+  const last = results.at(-1);
+  if (rewrites && last) await rewrites(last.result.deploymentId, report);
   const smoke = await smokeAfterRollback(ctx, input, planned, conn, results).catch(async (e: unknown) => {
     await laterFingerprints(ledger, results);
     throw e;

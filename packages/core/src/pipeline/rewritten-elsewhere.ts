@@ -7,6 +7,7 @@ import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { lastRecordedDeployment } from './batch-planned';
 import { projectSubject } from './drift';
 import type { Plan } from '../plan/plan';
+import type { DeployReport } from '../runner/deploy-report';
 import type { DeployedState } from '../planner/planner';
 import { readFingerprints, scopeKey } from '../runner/recorded-fingerprint';
 import type { SchemaScope } from '../schema/managed-scope';
@@ -183,11 +184,30 @@ export function viewsOf(engine: Engine, conn: Connection, scope: SchemaScope): P
  * what to do: deploy that project after this release (its object is made again from its sources), or, when that
  * project had changed outside dbee before, that its deployment refuses the drift until it is resolved.
  */
-export function rewrittenWarning(by: string, o: RewrittenObject, dryRun: boolean): string {
+export function rewrittenWarning(
+  by: string,
+  o: RewrittenObject,
+  dryRun: boolean,
+  /** What made the change: a deployment's release, or a rollback (`dbee rollback`). */
+  what: 'release' | 'rollback' = 'release',
+): string {
   const where = o.file ? ` (${o.file}${o.line ? `:${o.line}` : ''})` : '';
-  const what = `${by}: its steps ${dryRun ? 'rewrite' : 'rewrote'} ${o.project}'s ${o.object}${where} in place (the database rewrites a view over a column renamed or retyped)`;
+  const said = `${by}: its ${what === 'rollback' ? "rollback's steps" : 'steps'} ${dryRun ? 'rewrite' : 'rewrote'} ${o.project}'s ${o.object}${where} in place (the database rewrites a view over a column renamed or retyped)`;
   const kind = o.object.slice(0, o.object.indexOf(':')).replace('-', ' ');
   return o.carried
-    ? `${what}; deploy ${o.project} after this release: its ${kind} will be rebuilt from its sources`
-    : `${what}; ${o.project} had changed outside dbee before this release, so its state is not carried forward: its next deployment refuses the drift (dbee status ${o.project} names it)`;
+    ? `${said}; deploy ${o.project} after this ${what}: its ${kind} will be rebuilt from its sources`
+    : `${said}; ${o.project} had changed outside dbee before this ${what}, so its state is not carried forward: its next deployment refuses the drift (dbee status ${o.project} names it)`;
+}
+
+/** Each object found, said (a warning with what to do) and put in the report (`DeployReport.rewritten`). */
+export function tellRewritten(
+  ctx: OperationContext,
+  report: DeployReport,
+  by: string,
+  found: RewrittenBy,
+  dryRun: boolean,
+  what: 'release' | 'rollback' = 'release',
+): void {
+  for (const o of found.rewrote) ctx.reporter.warn(rewrittenWarning(by, o, dryRun, what));
+  report.rewritten = [...(report.rewritten ?? []), ...found.rewrote.map((o) => ({ by, ...o }))];
 }

@@ -6,7 +6,7 @@ import type { RunOptions } from '../../../runner/runner';
 import type { VerifyProbe } from '../../../check/verify-result';
 import {
   rewrittenBy,
-  rewrittenWarning,
+  tellRewritten,
   viewsOf,
   watchDependents,
   type DependentsWatch,
@@ -30,12 +30,6 @@ export function watchRewrites(
   return watchDependents(ctx, { engine, conn, environment, plan: run.plan, deployed: run.deployed, ledger });
 }
 
-/** Each object found, said (a warning with what to do) and put in the report (`DeployReport.rewritten`). */
-function tell(ctx: OperationContext, report: DeployReport, by: string, found: RewrittenBy, dryRun: boolean): void {
-  for (const o of found.rewrote) ctx.reporter.warn(rewrittenWarning(by, o, dryRun));
-  report.rewritten = [...(report.rewritten ?? []), ...found.rewrote.map((o) => ({ by, ...o }))];
-}
-
 /**
  * The real run's `RunOptions.afterSteps`: once a project's steps applied, the watched objects its steps reach, read
  * again on the target; those that changed are said and recorded with its deployment (`rewrote`), with the states it
@@ -53,7 +47,7 @@ export function recordRewrites(
     if (!candidates.length) return null;
     const found = (await rewrittenBy(input.engine, conn, { ...watch, candidates }, true)).get(project);
     if (!found) return null;
-    tell(ctx, report, project, found, false);
+    tellRewritten(ctx, report, project, found, false);
     return { rewrote: found.rewrote, ...(Object.keys(found.carried).length ? { carried: found.carried } : {}) };
   };
 }
@@ -78,7 +72,7 @@ export function rewritesOnCopy(
       },
     },
     tell: (report) => {
-      for (const [by, f] of found) tell(ctx, report, by, f, true);
+      for (const [by, f] of found) tellRewritten(ctx, report, by, f, true);
     },
   };
 }
