@@ -152,6 +152,14 @@ describe.each(ENGINES)('a dependency release that rewrites a dependent view in p
     expect((await run(w.root, 'deploy', { project: 'core', ...HAZARDS }, w.target.vars)).code).toBe(0);
     await rebuildsSales(w, 3);
 
+    // Its dry run says it from its scratch copy, where sales's schema is copied too.
+    const dry = await run(w.root, 'rollback', { project: 'core', dryRun: true, report: 'dry.json' }, w.target.vars);
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(
+      "warning: core: its rollback's steps rewrite sales's view:sales.v (sales/v.sql:1) in place (the database rewrites a view over a column renamed or retyped); deploy sales after this rollback: its view will be rebuilt from its sources\n",
+    );
+    expect(report(w, 'dry.json').rewritten).toEqual([{ ...REWRITTEN, carried: true }]);
+
     const back = await run(
       w.root,
       'rollback',

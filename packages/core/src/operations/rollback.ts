@@ -55,7 +55,7 @@ import { rollbackDriftRefusal } from './rollback/drift';
 import { rolledBackTo } from './rollback/rolled-back-to';
 import { printRollback } from './rollback/print';
 import { verifyUndo } from './rollback/verify-undo';
-import { watchRollbackRewrites } from './rollback/rewrites';
+import { watchRollbackOnCopy, watchRollbackRewrites } from './rollback/rewrites';
 
 export type { RollbackOptions };
 
@@ -162,7 +162,7 @@ function rollbackCommand(
             refusal: rollbackDriftRefusal,
           },
     plan: (input, session) => planTargets(ctx, options, input, session),
-    verify: async (input, session, run) => {
+    verify: async (input, session, run, report) => {
       for (const u of run.undos) printRollback(ctx.stdout, u.planned.prepared);
       // The steps applied, in the real run's order, on a scratch copy (operations/rollback/verify-undo.ts), once
       // nothing else refuses the rollback: a refused step (no reverse, data lost, an object selected alone) would be
@@ -172,7 +172,7 @@ function rollbackCommand(
         ctx.reporter.info(
           "dry run: not run on a scratch copy of the target's schemas: the rollback is refused (below)",
         );
-      else run.problems.push(...(await verifyRollback(ctx, input, session, run)));
+      else run.problems.push(...(await verifyRollback(ctx, input, session, run, report)));
     },
     // Nothing to undo (said while planning): the report says `unchanged`, as a deployment's with nothing to deploy.
     settle: async (_input, _session, _run, report) => {
@@ -275,6 +275,7 @@ async function verifyRollback(
   input: RollbackTargets,
   session: DeploymentSession,
   run: RollbackRun,
+  report: DeployReport,
 ): Promise<DbeeError[]> {
   const undos = [];
   for (const { input: p, planned } of run.undos)
@@ -286,8 +287,15 @@ async function verifyRollback(
       prepared: planned.prepared,
       deployed: await planned.ledger.objects.objectKeys(p.target.name),
     });
-  const { engine } = input.session;
-  return verifyUndo(ctx, { engine, environment: input.environment, conn: session.conn }, undos);
+  const target = { engine: input.session.engine, environment: input.environment, conn: session.conn };
+  const rewrites = await watchRollbackOnCopy(
+    ctx,
+    target,
+    run.undos.map((u) => ({ project: u.input.target.name, ledger: u.planned.ledger, plan: u.planned.plan })),
+  );
+  const problems = await verifyUndo(ctx, target, undos, rewrites);
+  rewrites?.tell(report);
+  return problems;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { CarriedState, Ledger, RewrittenObject } from '../ledger/ledger';
 import { formatKey, parseKey, type ObjectKey } from '../model/object-key';
 import { lastRecordedDeployment } from './batch-planned';
 import { projectSubject } from './drift';
+import type { VerifyProbe } from '../check/verify-result';
 import type { Plan } from '../plan/plan';
 import type { DeployReport } from '../runner/deploy-report';
 import type { DeployedState } from '../planner/planner';
@@ -210,4 +211,30 @@ export function tellRewritten(
 ): void {
   for (const o of found.rewrote) ctx.reporter.warn(rewrittenWarning(by, o, dryRun, what));
   report.rewritten = [...(report.rewritten ?? []), ...found.rewrote.map((o) => ({ by, ...o }))];
+}
+
+/**
+ * A dry run's look at the watched objects on its scratch copy (a deployment's, a rollback's: `what`): read there before
+ * the steps and after them (a probe of `verifyPlan`); `tell` then says what changed, as the real run would record it.
+ */
+export function rewritesOnCopy(
+  ctx: OperationContext,
+  engine: Engine,
+  watch: DependentsWatch,
+  what: 'release' | 'rollback' = 'release',
+): { probe: VerifyProbe; tell: (report: DeployReport) => void } {
+  let found = new Map<string, RewrittenBy>();
+  return {
+    probe: {
+      async before(copy) {
+        watch.before = await viewsOf(engine, copy, watch.scope);
+      },
+      async after(copy) {
+        found = await rewrittenBy(engine, copy, watch, false);
+      },
+    },
+    tell: (report) => {
+      for (const [by, f] of found) tellRewritten(ctx, report, by, f, true, what);
+    },
+  };
 }

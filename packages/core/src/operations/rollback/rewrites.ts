@@ -3,7 +3,15 @@ import type { OperationContext } from '../../context/operation-context';
 import type { Connection, Engine } from '../../engine/engine';
 import type { Ledger } from '../../ledger/ledger';
 import type { Plan } from '../../plan/plan';
-import { rewrittenBy, tellRewritten, watchDependents } from '../../pipeline/rewritten-elsewhere';
+import type { VerifyProbe } from '../../check/verify-result';
+import type { DeployedState } from '../../planner/planner';
+import {
+  rewrittenBy,
+  rewritesOnCopy,
+  tellRewritten,
+  watchDependents,
+  type DependentsWatch,
+} from '../../pipeline/rewritten-elsewhere';
 import type { DeployReport } from '../../runner/deploy-report';
 
 /**
@@ -28,26 +36,13 @@ export async function watchRollbackRewrites(
     plan: Plan;
   },
 ): Promise<((deploymentId: number, report: DeployReport) => Promise<void>) | null> {
-  const { engine, environment, conn, ledger, project, plan } = input;
-  // A rollback runs from a broken working tree too (a dependent's sources that do not load): the watch is then not
-  // kept, and said, never the rollback's failure.
-  const unwatched = (e: unknown) => {
-    ctx.reporter.warn(
-      `${project}: the views of dependent projects its rollback may rewrite in place were not looked at (${errorMessage(e)}); dbee status of those projects names any such change as drift`,
-    );
-    return null;
-  };
-  const watch = await ledger.objects
-    .deployedState(project)
-    .then((state) =>
-      watchDependents(ctx, { engine, conn, environment, plan, deployed: new Map([[project, state]]), ledger }),
-    )
-    .catch(unwatched);
+  const { engine, conn, ledger, project } = input;
+  const watch = await watchUndos(ctx, input, [input]);
   if (!watch) return null;
   return async (deploymentId, report) => {
     const found = await rewrittenBy(engine, conn, watch, true).then(
       (all) => all.get(project),
-      (e: unknown) => void unwatched(e),
+      (e: unknown) => void unwatched(ctx, project, e),
     );
     if (!found) return;
     tellRewritten(ctx, report, project, found, false, 'rollback');
@@ -58,4 +53,50 @@ export async function watchRollbackRewrites(
   };
 }
 
-const errorMessage = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0] : String(e));
+/**
+ * The same watch for a rollback's dry run, over every project it undoes (their steps in the real run's order): the
+ * watched views' schemas go on the scratch copy too (`widen`), they are read there before the steps and after them
+ * (`probe`), and `tell` says and reports what changed as the real run would record it. Null when there is nothing to
+ * watch, or the look cannot be made (said).
+ */
+export async function watchRollbackOnCopy(
+  ctx: OperationContext,
+  target: { engine: Engine; environment: ResolvedEnvironment; conn: Connection },
+  undos: readonly { project: string; ledger: Ledger; plan: Plan }[],
+): Promise<{ probe: VerifyProbe; widen: string[]; tell: (report: DeployReport) => void } | null> {
+  const watch = await watchUndos(ctx, target, undos);
+  if (!watch) return null;
+  return { ...rewritesOnCopy(ctx, target.engine, watch, 'rollback'), widen: watch.scope.schemas };
+}
+
+/**
+ * `watchDependents` of the undos' steps, in the order they run, each project's deployed objects from its ledger. A
+ * rollback runs from a broken working tree too (a dependent's sources that do not load): the look is then not made,
+ * and said, never the rollback's failure.
+ */
+async function watchUndos(
+  ctx: OperationContext,
+  target: { engine: Engine; environment: ResolvedEnvironment; conn: Connection },
+  undos: readonly { project: string; ledger: Ledger; plan: Plan }[],
+): Promise<DependentsWatch | null> {
+  const { engine, environment, conn } = target;
+  const first = undos[0];
+  if (!first) return null;
+  try {
+    const deployed = new Map<string, DeployedState>();
+    for (const u of undos) deployed.set(u.project, await u.ledger.objects.deployedState(u.project));
+    const steps = undos.flatMap((u) => u.plan.steps).map((s, i) => ({ ...s, order: i + 1 }));
+    const plan = { ...first.plan, steps };
+    return await watchDependents(ctx, { engine, conn, environment, plan, deployed, ledger: first.ledger });
+  } catch (e) {
+    return unwatched(ctx, first.project, e);
+  }
+}
+
+function unwatched(ctx: OperationContext, project: string, e: unknown): null {
+  const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  ctx.reporter.warn(
+    `${project}: the views of dependent projects its rollback may rewrite in place were not looked at (${message}); dbee status of those projects names any such change as drift`,
+  );
+  return null;
+}

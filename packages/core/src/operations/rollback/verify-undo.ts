@@ -10,6 +10,7 @@ import { liveProjectPlan, type Plan, type PlanStep } from '../../plan/plan';
 import type { SchemaScope } from '../../schema/managed-scope';
 import { dependencyStarts } from '../../smoke/stale-views';
 import { sendCompensating, type CompensatingStep } from '../../runner/undo';
+import type { VerifyProbe } from '../../check/verify-result';
 import { verifyPlan, type VerifyInput, type VerifyResult } from '../../runner/verify';
 import type { Prepared } from './undo-plan';
 
@@ -48,6 +49,8 @@ export async function verifyUndo(
   ctx: OperationContext,
   target: { engine: Engine; environment: ResolvedEnvironment; conn: Connection },
   undos: readonly ProjectUndo[],
+  /** Other projects' views the steps may rewrite in place, looked at on the copy (operations/rollback/rewrites.ts). */
+  rewrites?: { probe: VerifyProbe; widen: readonly string[] } | null,
 ): Promise<DbeeError[]> {
   const { engine, environment, conn } = target;
   const labelled = undos.flatMap(labelledSteps);
@@ -62,7 +65,9 @@ export async function verifyUndo(
     searchPaths: Object.fromEntries(undos.map((u) => [u.project, u.graph.searchPath])),
   };
   const schemas = [...new Set(undos.flatMap((u) => u.graph.schemas))];
-  const widen = await otherViewSchemas(engine, conn, undos, labelled, schemas);
+  const widen = [
+    ...new Set([...(await otherViewSchemas(engine, conn, undos, labelled, schemas)), ...(rewrites?.widen ?? [])]),
+  ];
   const failed = new Map<number, string | null>();
   const verdict = await verifyPlan({
     engine,
@@ -77,6 +82,7 @@ export async function verifyUndo(
     needs: schemasNeeded(ctx, environment),
     widen,
     send: sendOnCopy(engine, labelled, failed),
+    ...(rewrites ? { probe: rewrites.probe } : {}),
   });
   if (!verdict.verified) return [notVerified(verdict.skipped ?? 'the copy could not be made')];
   const owners = schemaOwners(ctx, environment);

@@ -3,14 +3,11 @@ import type { OperationContext } from '../../../context/operation-context';
 import { openLedger } from '../../../ledger/open-ledger';
 import type { DeployReport } from '../../../runner/deploy-report';
 import type { RunOptions } from '../../../runner/runner';
-import type { VerifyProbe } from '../../../check/verify-result';
 import {
   rewrittenBy,
   tellRewritten,
-  viewsOf,
   watchDependents,
   type DependentsWatch,
-  type RewrittenBy,
 } from '../../../pipeline/rewritten-elsewhere';
 import type { DeployInputs, DeployRun } from './deploy-run';
 
@@ -49,30 +46,5 @@ export function recordRewrites(
     if (!found) return null;
     tellRewritten(ctx, report, project, found, false);
     return { rewrote: found.rewrote, ...(Object.keys(found.carried).length ? { carried: found.carried } : {}) };
-  };
-}
-
-/**
- * The dry run's look at the watched objects on its scratch copy: read there before the plan's steps and after them
- * (a probe of `verifyPlan`); `tell` then says what changed, as the real run would record it.
- */
-export function rewritesOnCopy(
-  ctx: OperationContext,
-  input: DeployInputs,
-  watch: DependentsWatch,
-): { probe: VerifyProbe; tell: (report: DeployReport) => void } {
-  let found = new Map<string, RewrittenBy>();
-  return {
-    probe: {
-      async before(copy) {
-        watch.before = await viewsOf(input.engine, copy, watch.scope);
-      },
-      async after(copy) {
-        found = await rewrittenBy(input.engine, copy, watch, false);
-      },
-    },
-    tell: (report) => {
-      for (const [by, f] of found) tellRewritten(ctx, report, by, f, true);
-    },
   };
 }

@@ -10,7 +10,8 @@ import type { DryRunHooks } from '../../compat';
 import type { VerifyProbe } from '../../../check/verify-result';
 import type { DeployReport } from '../../../runner/deploy-report';
 import { conflictOf } from './apply';
-import { rewritesOnCopy, watchRewrites } from './rewrites';
+import { rewritesOnCopy } from '../../../pipeline/rewritten-elsewhere';
+import { watchRewrites } from './rewrites';
 import { packageSourcesElsewhere } from '../../../package/package-deploy';
 import { type DeployInputs, type DeployRun, compatChecks } from './deploy-run';
 
@@ -72,7 +73,7 @@ async function verifyOnCopy(
   // Other projects' objects the steps may rewrite in place (found on the target), looked at on the copy before and
   // after the steps: their schemas are copied too.
   const watch = await watchRewrites(ctx, input, conn, run);
-  const rewrites = watch ? rewritesOnCopy(ctx, input, watch) : null;
+  const rewrites = watch ? rewritesOnCopy(ctx, input.engine, watch) : null;
   // A package carries its plan and the checksums of its sources: its copy is compared with the sources only when the
   // workspace's are those (package-deploy.ts).
   const elsewhere = input.pkg ? packageSourcesElsewhere(input.pkg, models) : null;
