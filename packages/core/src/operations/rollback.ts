@@ -54,7 +54,7 @@ import { loadRef, prepareToRef, type LoadedRef } from './rollback/to-ref';
 import { rollbackDriftRefusal } from './rollback/drift';
 import { rolledBackTo } from './rollback/rolled-back-to';
 import { printRollback } from './rollback/print';
-import { verifyUndo } from './rollback/verify-undo';
+import { verifyUndo, type ProjectUndo } from './rollback/verify-undo';
 import { watchRollbackOnCopy, watchRollbackRewrites } from './rollback/rewrites';
 
 export type { RollbackOptions };
@@ -277,7 +277,7 @@ async function verifyRollback(
   run: RollbackRun,
   report: DeployReport,
 ): Promise<DbeeError[]> {
-  const undos = [];
+  const undos: ProjectUndo[] = [];
   for (const { input: p, planned } of run.undos)
     undos.push({
       project: p.target.name,
@@ -291,7 +291,12 @@ async function verifyRollback(
   const rewrites = await watchRollbackOnCopy(
     ctx,
     target,
-    run.undos.map((u) => ({ project: u.input.target.name, ledger: u.planned.ledger, plan: u.planned.plan })),
+    run.undos.map((u, i) => ({
+      project: u.input.target.name,
+      ledger: u.planned.ledger,
+      plan: u.planned.plan,
+      deployed: undos[i]!.deployed,
+    })),
   );
   const problems = await verifyUndo(ctx, target, undos, rewrites);
   rewrites?.tell(report);

@@ -9,7 +9,6 @@ import { projectSubject } from './drift';
 import type { VerifyProbe } from '../check/verify-result';
 import type { Plan } from '../plan/plan';
 import type { DeployReport } from '../runner/deploy-report';
-import type { DeployedState } from '../planner/planner';
 import { readFingerprints, scopeKey } from '../runner/recorded-fingerprint';
 import type { SchemaScope } from '../schema/managed-scope';
 import type { SchemaModel } from '../schema/model';
@@ -62,7 +61,11 @@ export async function watchDependents(
     conn: Connection;
     environment: ResolvedEnvironment;
     plan: Plan;
-    deployed: ReadonlyMap<string, DeployedState>;
+    /**
+     * The object keys the ledger records for a planned project (`formatKey`), asked only for one that other projects
+     * depend on: a rollback reads them from its ledger then, a deployment has them already.
+     */
+    deployed: (project: string) => Iterable<string> | Promise<Iterable<string>>;
     ledger: Pick<Ledger, 'deployments'>;
   },
 ): Promise<DependentsWatch | null> {
@@ -75,13 +78,13 @@ export async function watchDependents(
   const projects = new Map<string, { scope: SchemaScope; clean: boolean }>();
   const load = modelLoader(ctx, environment, engine);
   for (const by of withSteps) {
-    const deployed = [...(input.deployed.get(by)?.objects.keys() ?? [])].map(parseKey);
-    const starts = dependencyStarts(changesUpTo(plan.steps, by), by, deployed);
-    if (!starts.length) continue;
     const dependents = [...ctx.workspace.projects.keys()].filter(
       (p) => p !== by && !withSteps.has(p) && ctx.workspace.withDependencies(p).some((d) => d.name === by),
     );
     if (!dependents.length) continue;
+    const deployed = [...(await input.deployed(by))].map(parseKey);
+    const starts = dependencyStarts(changesUpTo(plan.steps, by), by, deployed);
+    if (!starts.length) continue;
     const owners = new Map<string, string>();
     for (const p of dependents)
       for (const schema of projectSubject(ctx, environment, engine, p).scope.schemas) owners.set(schema, p);

@@ -4,7 +4,6 @@ import type { Connection, Engine } from '../../engine/engine';
 import type { Ledger } from '../../ledger/ledger';
 import type { Plan } from '../../plan/plan';
 import type { VerifyProbe } from '../../check/verify-result';
-import type { DeployedState } from '../../planner/planner';
 import {
   rewrittenBy,
   rewritesOnCopy,
@@ -22,8 +21,8 @@ import type { DeployReport } from '../../runner/deploy-report';
  * deploy sales after this rollback"), put in the report and recorded with the rollback's last deployment (`rewrote`,
  * and `carried`: the state of each such project that had not drifted before), so that the dependent's status and next
  * deployment take the change as dbee's work and make the object again from its sources, instead of refusing it as a
- * change made outside dbee. Null, without a request, when the rollback changes nothing in place that another
- * project's view stands on.
+ * change made outside dbee. Null, without a request, when no project of the workspace depends on the one undone;
+ * else after the ledger's object keys and the engine's lookup, when nothing of theirs stands on what it changes.
  */
 export async function watchRollbackRewrites(
   ctx: OperationContext,
@@ -37,7 +36,7 @@ export async function watchRollbackRewrites(
   },
 ): Promise<((deploymentId: number, report: DeployReport) => Promise<void>) | null> {
   const { engine, conn, ledger, project } = input;
-  const watch = await watchUndos(ctx, input, [input]);
+  const watch = await watchUndos(ctx, input, [input], (p) => ledger.objects.objectKeys(p));
   if (!watch) return null;
   return async (deploymentId, report) => {
     const found = await rewrittenBy(engine, conn, watch, true).then(
@@ -62,29 +61,28 @@ export async function watchRollbackRewrites(
 export async function watchRollbackOnCopy(
   ctx: OperationContext,
   target: { engine: Engine; environment: ResolvedEnvironment; conn: Connection },
-  undos: readonly { project: string; ledger: Ledger; plan: Plan }[],
+  undos: readonly { project: string; ledger: Ledger; plan: Plan; deployed: readonly string[] }[],
 ): Promise<{ probe: VerifyProbe; widen: string[]; tell: (report: DeployReport) => void } | null> {
-  const watch = await watchUndos(ctx, target, undos);
+  const watch = await watchUndos(ctx, target, undos, (p) => undos.find((u) => u.project === p)?.deployed ?? []);
   if (!watch) return null;
   return { ...rewritesOnCopy(ctx, target.engine, watch, 'rollback'), widen: watch.scope.schemas };
 }
 
 /**
- * `watchDependents` of the undos' steps, in the order they run, each project's deployed objects from its ledger. A
- * rollback runs from a broken working tree too (a dependent's sources that do not load): the look is then not made,
- * and said, never the rollback's failure.
+ * `watchDependents` of the undos' steps, in the order they run (`deployed`: the object keys each project's ledger
+ * records). A rollback runs from a broken working tree too (a dependent's sources that do not load): the look is then
+ * not made, and said, never the rollback's failure.
  */
 async function watchUndos(
   ctx: OperationContext,
   target: { engine: Engine; environment: ResolvedEnvironment; conn: Connection },
   undos: readonly { project: string; ledger: Ledger; plan: Plan }[],
+  deployed: (project: string) => Iterable<string> | Promise<Iterable<string>>,
 ): Promise<DependentsWatch | null> {
   const { engine, environment, conn } = target;
   const first = undos[0];
   if (!first) return null;
   try {
-    const deployed = new Map<string, DeployedState>();
-    for (const u of undos) deployed.set(u.project, await u.ledger.objects.deployedState(u.project));
     const steps = undos.flatMap((u) => u.plan.steps).map((s, i) => ({ ...s, order: i + 1 }));
     const plan = { ...first.plan, steps };
     return await watchDependents(ctx, { engine, conn, environment, plan, deployed, ledger: first.ledger });

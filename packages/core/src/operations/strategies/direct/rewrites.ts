@@ -24,7 +24,8 @@ export function watchRewrites(
 ): Promise<DependentsWatch | null> {
   const { engine, environment } = input;
   const ledger = run.ledger ?? openLedger(conn, engine.ledger);
-  return watchDependents(ctx, { engine, conn, environment, plan: run.plan, deployed: run.deployed, ledger });
+  const deployed = (project: string) => run.deployed.get(project)?.objects.keys() ?? [];
+  return watchDependents(ctx, { engine, conn, environment, plan: run.plan, deployed, ledger });
 }
 
 /**
